@@ -1,0 +1,184 @@
+/**
+ * Export and stats filters (contract §7), parsed from string parameters. The HTTP query string and
+ * the CLI flags go through this one parser, so they accept and reject exactly the same input.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Either, Option, Schema } from "effect"
+import type { Job } from "./Sample.js"
+import * as Timestamp from "./Timestamp.js"
+
+/**
+ * Which samples an export (or stats call) covers.
+ *
+ * - `approvedOnly`: only jobs with `approved = true` (default `true`);
+ * - `hasCorrections`: some: at least one event (`true`) or none (`false`); none: either;
+ * - `since`/`until`: the sample time `coalesce(reviewed_at, created_at)` lies in `[since, until)`.
+ *
+ * @since 0.1.0
+ */
+export interface Filter {
+  readonly approvedOnly: boolean
+  readonly hasCorrections: Option.Option<boolean>
+  readonly since: Option.Option<Timestamp.Timestamp>
+  readonly until: Option.Option<Timestamp.Timestamp>
+}
+
+/** The filter with every parameter at its default. @since 0.1.0 */
+export const defaults: Filter = {
+  approvedOnly: true,
+  hasCorrections: Option.none(),
+  since: Option.none(),
+  until: Option.none()
+}
+
+/** @since 0.1.0 */
+export const Parameter = Schema.Literal("approved_only", "has_corrections", "since", "until")
+
+/** @since 0.1.0 */
+export type Parameter = typeof Parameter.Type
+
+/** The parameters an export takes. @since 0.1.0 */
+export const exportParameters: ReadonlyArray<Parameter> = Parameter.literals
+
+/** The parameters stats take: the time window only. @since 0.1.0 */
+export const statsParameters: ReadonlyArray<Parameter> = ["since", "until"]
+
+/** @since 0.1.0 */
+export const ErrorCode = Schema.Literal(
+  "unknown_parameter",
+  "repeated_parameter",
+  "invalid_boolean",
+  "invalid_timestamp",
+  "invalid_range"
+)
+
+/**
+ * A client error in the filter parameters (HTTP 400, CLI exit 2). `parameter` names the parameter as
+ * it was given (for an unknown one) or by its canonical name.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidParameter extends Schema.TaggedError<InvalidParameter>()(
+  "InvalidParameter",
+  {
+    code: ErrorCode,
+    parameter: Schema.String,
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/** @since 0.1.0 */
+export interface ParseOptions {
+  /** The parameters accepted; others are unknown. Default: every export parameter. */
+  readonly accept?: ReadonlyArray<Parameter>
+  /** How a parameter is named in messages: the CLI says `--since` where HTTP says `since`. */
+  readonly label?: (name: string) => string
+}
+
+const isParameter = Schema.is(Parameter)
+
+const shown = (value: string): string => JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)
+
+const parseBoolean = (value: string): boolean | undefined => {
+  switch (value) {
+    case "true":
+    case "1":
+      return true
+    case "false":
+    case "0":
+      return false
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Parses parameters given as name/value pairs, in the order given (a URL query's entries, or the CLI's
+ * flags). Rejects unknown and repeated names, booleans other than `true`/`false`/`1`/`0`, times that
+ * are not RFC 3339 timestamps with an offset or `YYYY-MM-DD` dates, and `since` later than `until`.
+ *
+ * @since 0.1.0
+ */
+export const parse = (
+  params: Iterable<readonly [string, string]>,
+  options: ParseOptions = {}
+): Either.Either<Filter, InvalidParameter> => {
+  const accept = options.accept ?? exportParameters
+  const label = options.label ?? ((name: string) => name)
+  const fail = (code: typeof ErrorCode.Type, parameter: string, message: string) =>
+    Either.left(new InvalidParameter({ code, parameter, message }))
+  const seen = new Set<string>()
+  let filter = defaults
+  for (const [name, value] of params) {
+    if (!isParameter(name) || !accept.includes(name)) {
+      const known = accept.map(label).join(", ")
+      return fail("unknown_parameter", name, `unknown parameter ${shown(label(name))}; known: ${known}`)
+    }
+    if (seen.has(name)) return fail("repeated_parameter", name, `${label(name)} is given more than once`)
+    seen.add(name)
+    switch (name) {
+      case "approved_only":
+      case "has_corrections": {
+        const b = parseBoolean(value)
+        if (b === undefined) {
+          return fail(
+            "invalid_boolean",
+            name,
+            `${label(name)} must be true, false, 1 or 0, not ${shown(value)}`
+          )
+        }
+        filter =
+          name === "approved_only"
+            ? { ...filter, approvedOnly: b }
+            : { ...filter, hasCorrections: Option.some(b) }
+        break
+      }
+      case "since":
+      case "until": {
+        const t = Timestamp.parse(value)
+        if (Either.isLeft(t)) {
+          return fail(
+            "invalid_timestamp",
+            name,
+            `${label(name)} must be an RFC 3339 timestamp with an offset or Z, or a date YYYY-MM-DD; ` +
+              `${shown(value)}: ${t.left.reason}`
+          )
+        }
+        filter = { ...filter, [name]: Option.some(t.right) }
+        break
+      }
+    }
+  }
+  if (Option.isSome(filter.since) && Option.isSome(filter.until)) {
+    if (Timestamp.Order(filter.since.value, filter.until.value) > 0) {
+      return fail(
+        "invalid_range",
+        "since",
+        `${label("since")} (${Timestamp.format(filter.since.value)}) is later than ` +
+          `${label("until")} (${Timestamp.format(filter.until.value)})`
+      )
+    }
+  }
+  return Either.right(filter)
+}
+
+/**
+ * Does a job belong to the filter's samples? The reference meaning of contract §7, for in-memory
+ * corpora; the database export expresses the same conditions in SQL.
+ *
+ * @since 0.1.0
+ */
+export const matches = (filter: Filter, job: Job): boolean => {
+  if (filter.approvedOnly && !job.approved) return false
+  if (Option.isSome(filter.hasCorrections) && filter.hasCorrections.value !== job.events.length > 0)
+    return false
+  const time = job.reviewedAt ?? job.createdAt
+  return (
+    (Option.isNone(filter.since) || Timestamp.Order(time, filter.since.value) >= 0) &&
+    (Option.isNone(filter.until) || Timestamp.Order(time, filter.until.value) < 0)
+  )
+}

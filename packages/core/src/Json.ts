@@ -1,0 +1,316 @@
+/**
+ * A lossless JSON value model.
+ *
+ * PostgreSQL's `jsonb` numbers are arbitrary-precision decimals; `JSON.parse` would turn
+ * `12345678901234567890` into `12345678901234567000` and `1.50` into `1.5`. Here a number keeps the exact
+ * text it was written with, objects are `ReadonlyMap`s (any key, including `__proto__`, is plain data),
+ * and absence is `undefined` while JSON `null` is `null`.
+ *
+ * Values are immutable: nothing in core mutates a value it was given, so values can be shared between a
+ * result and the events that touched it without one ever changing the other.
+ *
+ * @since 0.1.0
+ */
+import { Data, Either } from "effect"
+import { isDigit, isSpace, type ScanFailure, scanNumber, scanString } from "./internal/lexer.js"
+
+/**
+ * A JSON number kept as the decimal text it was written with, e.g. `1.50` or `12345678901234567890`.
+ *
+ * @since 0.1.0
+ */
+export class JsonNumber {
+  #key: string | undefined
+  constructor(readonly text: string) {}
+
+  /** The exact decimal value, normalized so that equal values have equal keys (`1.50` and `15e-1`). */
+  get decimalKey(): string {
+    if (this.#key === undefined) this.#key = decimalKey(this.text)
+    return this.#key
+  }
+}
+
+/** @since 0.1.0 */
+export interface JsonArray extends ReadonlyArray<Json> {}
+
+/** @since 0.1.0 */
+export interface JsonObject extends ReadonlyMap<string, Json> {}
+
+/**
+ * A JSON value. `undefined` is never a `Json`: it stands for "absent" where a slot may be empty.
+ *
+ * @since 0.1.0
+ */
+export type Json = null | boolean | string | JsonNumber | JsonArray | JsonObject
+
+/**
+ * Text that is not valid JSON.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class JsonSyntaxError extends Data.TaggedError("JsonSyntaxError")<{
+  readonly position: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `invalid JSON at position ${this.position}: ${this.reason}`
+  }
+}
+
+/** @since 0.1.0 */
+export const isObject = (value: Json): value is JsonObject => value instanceof Map
+
+/** @since 0.1.0 */
+export const isArray = (value: Json): value is JsonArray => Array.isArray(value)
+
+/**
+ * Builds a number from its decimal text; fails if the text is not a JSON number.
+ *
+ * @since 0.1.0
+ */
+export const number = (text: string): Either.Either<JsonNumber, JsonSyntaxError> => {
+  const end = scanNumber(text, 0)
+  if (typeof end !== "number") return Either.left(new JsonSyntaxError(end))
+  if (end !== text.length)
+    return Either.left(new JsonSyntaxError({ position: end, reason: "trailing characters" }))
+  return Either.right(new JsonNumber(text))
+}
+
+/**
+ * Builds an object from entries (a later duplicate key wins, as in PostgreSQL's `jsonb`).
+ *
+ * @since 0.1.0
+ */
+export const object = (entries: Iterable<readonly [string, Json]>): JsonObject => new Map(entries)
+
+// ---------------------------------------------------------------------------------------------------------
+// parsing
+// ---------------------------------------------------------------------------------------------------------
+
+class Failure {
+  constructor(readonly failure: ScanFailure) {}
+}
+
+class Parser {
+  i = 0
+  constructor(readonly text: string) {}
+
+  skipSpace(): void {
+    const t = this.text
+    while (isSpace(t.charCodeAt(this.i))) this.i++
+  }
+
+  fail(position: number, reason: string): Failure {
+    return new Failure({ position, reason })
+  }
+
+  value(): Json | Failure {
+    this.skipSpace()
+    const t = this.text
+    const start = this.i
+    const c = t.charCodeAt(start)
+    switch (c) {
+      case 0x7b:
+        return this.object()
+      case 0x5b:
+        return this.array()
+      case 0x22: {
+        const s = scanString(t, start)
+        if ("reason" in s) return new Failure(s)
+        this.i = s.end
+        return s.value
+      }
+      case 0x74:
+        return this.literal("true", true)
+      case 0x66:
+        return this.literal("false", false)
+      case 0x6e:
+        return this.literal("null", null)
+      default: {
+        if (Number.isNaN(c)) return this.fail(start, "unexpected end of input")
+        if (c !== 0x2d && !isDigit(c)) return this.fail(start, "expected a JSON value")
+        const end = scanNumber(t, start)
+        if (typeof end !== "number") return new Failure(end)
+        this.i = end
+        return new JsonNumber(t.slice(start, end))
+      }
+    }
+  }
+
+  literal(word: string, value: Json): Json | Failure {
+    if (!this.text.startsWith(word, this.i)) return this.fail(this.i, "expected a JSON value")
+    this.i += word.length
+    return value
+  }
+
+  array(): JsonArray | Failure {
+    const t = this.text
+    this.i++
+    const out: Array<Json> = []
+    this.skipSpace()
+    if (t.charCodeAt(this.i) === 0x5d) {
+      this.i++
+      return out
+    }
+    for (;;) {
+      const v = this.value()
+      if (v instanceof Failure) return v
+      out.push(v)
+      this.skipSpace()
+      const c = t.charCodeAt(this.i++)
+      if (c === 0x5d) return out
+      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or ']'")
+    }
+  }
+
+  object(): JsonObject | Failure {
+    const t = this.text
+    this.i++
+    const out = new Map<string, Json>()
+    this.skipSpace()
+    if (t.charCodeAt(this.i) === 0x7d) {
+      this.i++
+      return out
+    }
+    for (;;) {
+      this.skipSpace()
+      if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
+      const k = scanString(t, this.i)
+      if ("reason" in k) return new Failure(k)
+      this.i = k.end
+      this.skipSpace()
+      if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
+      this.i++
+      const v = this.value()
+      if (v instanceof Failure) return v
+      out.set(k.value, v)
+      this.skipSpace()
+      const c = t.charCodeAt(this.i++)
+      if (c === 0x7d) return out
+      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or '}'")
+    }
+  }
+}
+
+/**
+ * Parses JSON text (such as PostgreSQL's `jsonb` output) without any lossy number conversion.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): Either.Either<Json, JsonSyntaxError> => {
+  const p = new Parser(text)
+  const v = p.value()
+  if (v instanceof Failure) return Either.left(new JsonSyntaxError(v.failure))
+  p.skipSpace()
+  if (p.i !== text.length)
+    return Either.left(new JsonSyntaxError({ position: p.i, reason: "trailing characters" }))
+  return Either.right(v)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// equality
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Normalizes decimal text to `[-]digits e exponent` with no leading or trailing zeros in `digits`, so two
+ * texts denote the same value exactly when their keys are equal. The exponent is a BigInt so that no
+ * written exponent, however long, loses precision.
+ */
+const decimalKey = (text: string): string => {
+  let i = 0
+  const negative = text.charCodeAt(0) === 0x2d
+  if (negative) i++
+  let digits = ""
+  let exponent = 0n
+  let j = i
+  while (j < text.length && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++
+  digits = text.slice(i, j)
+  if (text.charCodeAt(j) === 0x2e) {
+    const f = j + 1
+    j = f
+    while (j < text.length && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++
+    digits += text.slice(f, j)
+    exponent -= BigInt(j - f)
+  }
+  if (j < text.length) exponent += BigInt(text.slice(j + 1))
+  let lead = 0
+  while (lead < digits.length && digits.charCodeAt(lead) === 0x30) lead++
+  let trail = digits.length
+  while (trail > lead && digits.charCodeAt(trail - 1) === 0x30) trail--
+  if (lead === trail) return "0"
+  exponent += BigInt(digits.length - trail)
+  return `${negative ? "-" : ""}${digits.slice(lead, trail)}e${exponent}`
+}
+
+/**
+ * Deep equality of contract §3: objects as unordered key sets, arrays element by element, strings
+ * exactly, numbers by exact decimal value.
+ *
+ * @since 0.1.0
+ */
+export const equals = (a: Json, b: Json): boolean => {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false
+  if (a instanceof JsonNumber)
+    return b instanceof JsonNumber && (a.text === b.text || a.decimalKey === b.decimalKey)
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false
+    return true
+  }
+  if (!(a instanceof Map) || !(b instanceof Map) || a.size !== b.size) return false
+  for (const [k, v] of a) {
+    const w = b.get(k)
+    if (w === undefined || !equals(v, w)) return false
+  }
+  return true
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// canonical text
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * A string as canonical JSON (contract §6): only `"`, `\` and characters below U+0020 are escaped, with
+ * the short forms `\b \f \n \r \t` and lowercase `\u00xx` otherwise; everything else (U+2028, emoji) is
+ * written as itself. This is exactly ECMAScript's `JSON.stringify` for strings, which is native and fast.
+ *
+ * @since 0.1.0
+ */
+export const stringifyString = (s: string): string => JSON.stringify(s)
+
+/**
+ * Canonical compact JSON text (contract §6): object keys sorted by UTF-16 code units (RFC 8785), numbers
+ * exactly as written, no whitespace.
+ *
+ * @since 0.1.0
+ */
+export const stringify = (value: Json): string => {
+  if (value === null) return "null"
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value)
+    case "boolean":
+      return value ? "true" : "false"
+  }
+  if (value instanceof JsonNumber) return value.text
+  if (Array.isArray(value)) {
+    let out = "["
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ","
+      out += stringify(value[i])
+    }
+    return out + "]"
+  }
+  const map = value as JsonObject
+  // The default sort compares UTF-16 code units, which is the order RFC 8785 asks for.
+  const keys = Array.from(map.keys()).sort()
+  let out = "{"
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += ","
+    const k = keys[i]
+    out += JSON.stringify(k) + ":" + stringify(map.get(k)!)
+  }
+  return out + "}"
+}

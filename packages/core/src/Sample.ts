@@ -1,0 +1,53 @@
+/**
+ * The data of one training sample (contract §5), as read from `jobs` and `job_corrections`.
+ *
+ * @since 0.1.0
+ */
+import type { Slot } from "./Correction.js"
+import type { Timestamp } from "./Timestamp.js"
+
+/**
+ * One row of `job_corrections`. `oldValue`/`newValue` are `undefined` for SQL NULL (absent) and `null`
+ * for JSON `null`.
+ *
+ * @since 0.1.0
+ */
+export interface CorrectionEvent {
+  /** `job_corrections.id` as decimal text (a bigint). */
+  readonly id: string
+  readonly fieldPath: string
+  readonly oldValue: Slot
+  readonly newValue: Slot
+  readonly correctedBy: string
+  readonly reason: string | null
+  readonly correctedAt: Timestamp
+}
+
+/**
+ * One row of `jobs` with its events in chronological order (`corrected_at`, then `id`).
+ *
+ * @since 0.1.0
+ */
+export interface Job {
+  readonly id: string
+  readonly filename: string
+  readonly sourceKind: string
+  readonly approved: boolean
+  readonly reviewedBy: string | null
+  readonly reviewedAt: Timestamp | null
+  readonly createdAt: Timestamp
+  /** `jobs.result`; `undefined` when SQL NULL. */
+  readonly result: Slot
+  readonly reviewFlags: ReadonlyArray<string>
+  readonly confidence: number | null
+  readonly events: ReadonlyArray<CorrectionEvent>
+}
+
+/**
+ * A job with the pipeline's original output rebuilt by replay.
+ *
+ * @since 0.1.0
+ */
+export interface Sample extends Job {
+  readonly initialResult: Slot
+}

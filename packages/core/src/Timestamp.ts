@@ -1,0 +1,146 @@
+/**
+ * Instants with PostgreSQL's microsecond resolution, read from and written as RFC 3339 text.
+ *
+ * A JavaScript `Date` keeps milliseconds only, so `2025-06-01T10:15:00.000123Z` would print as
+ * `…00.000Z` and keyset paging through it would lose or repeat rows. Here an instant is whole UTC epoch
+ * seconds plus microseconds, and the calendar arithmetic is done on integers.
+ *
+ * @since 0.1.0
+ */
+import { Data, Either, Order as O } from "effect"
+
+/**
+ * An instant: `seconds` since 1970-01-01T00:00:00Z (UTC, no leap seconds) plus `micros` (0–999,999).
+ *
+ * @since 0.1.0
+ */
+export interface Timestamp {
+  readonly seconds: number
+  readonly micros: number
+}
+
+/**
+ * Text that is not an RFC 3339 timestamp or `YYYY-MM-DD` date.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTimestamp extends Data.TaggedError("InvalidTimestamp")<{
+  readonly text: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${JSON.stringify(this.text)} is not a valid timestamp: ${this.reason}`
+  }
+}
+
+/** @since 0.1.0 */
+export const make = (seconds: number, micros = 0): Timestamp => ({ seconds, micros })
+
+/** Chronological order. @since 0.1.0 */
+export const Order: O.Order<Timestamp> = O.combine(
+  O.mapInput(O.number, (t: Timestamp) => t.seconds),
+  O.mapInput(O.number, (t: Timestamp) => t.micros)
+)
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
+const daysFromCivil = (year: number, month: number, day: number): number => {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+/** The proleptic Gregorian date of a day number (H. Hinnant's `civil_from_days`). */
+const civilFromDays = (days: number): readonly [number, number, number] => {
+  const z = days + 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365
+  )
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp < 10 ? mp + 3 : mp - 9
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day]
+}
+
+const daysInMonth = (year: number, month: number): number =>
+  month === 2
+    ? (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+      ? 29
+      : 28
+    : month === 4 || month === 6 || month === 9 || month === 11
+      ? 30
+      : 31
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+
+/**
+ * Parses an RFC 3339 timestamp with an offset or `Z` (`2025-06-01T10:15:00.5+07:00`), or a date
+ * `YYYY-MM-DD` meaning its midnight UTC. A fraction finer than a microsecond rounds up to the next
+ * microsecond: for PostgreSQL's microsecond times, `t >= x` and `t < x` then mean exactly what they did.
+ * Leap seconds (`:60`) are rejected, as PostgreSQL cannot store them either.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): Either.Either<Timestamp, InvalidTimestamp> => {
+  const fail = (reason: string) => Either.left(new InvalidTimestamp({ text, reason }))
+  const date = DATE.exec(text)
+  const m = date ?? DATE_TIME.exec(text)
+  if (m === null) return fail("expected an RFC 3339 timestamp with an offset or Z, or a date YYYY-MM-DD")
+  const year = Number(m[1])
+  const month = Number(m[2])
+  const day = Number(m[3])
+  if (month < 1 || month > 12) return fail("the month must be 01–12")
+  if (day < 1 || day > daysInMonth(year, month)) return fail(`the day must be 01–${daysInMonth(year, month)}`)
+  let seconds = daysFromCivil(year, month, day) * 86400
+  if (date !== null) return Either.right({ seconds, micros: 0 })
+  const hour = Number(m[4])
+  const minute = Number(m[5])
+  const second = Number(m[6])
+  if (hour > 23) return fail("the hour must be 00–23")
+  if (minute > 59) return fail("the minute must be 00–59")
+  if (second > 59) return fail("the second must be 00–59")
+  seconds += hour * 3600 + minute * 60 + second
+  if (m[9] !== undefined) {
+    const offsetHours = Number(m[10])
+    const offsetMinutes = Number(m[11])
+    if (offsetHours > 23 || offsetMinutes > 59) return fail("the offset must be within ±23:59")
+    const offset = (offsetHours * 60 + offsetMinutes) * 60
+    seconds += m[9] === "+" ? -offset : offset
+  }
+  const fraction = m[7] ?? ""
+  let micros = Number(fraction.slice(0, 6).padEnd(6, "0"))
+  if (/[1-9]/.test(fraction.slice(6))) micros++
+  if (micros === 1_000_000) {
+    seconds++
+    micros = 0
+  }
+  return Either.right({ seconds, micros })
+}
+
+const pad = (n: number, width: number): string => String(n).padStart(width, "0")
+
+/**
+ * The canonical text of contract §6: UTC, `Z`, and a fraction only when it is non-zero, with trailing
+ * zeros removed (`2025-06-01T10:15:00Z`, `…00.5Z`, `…00.000123Z`).
+ *
+ * @since 0.1.0
+ */
+export const format = (t: Timestamp): string => {
+  const days = Math.floor(t.seconds / 86400)
+  const secondOfDay = t.seconds - days * 86400
+  const [year, month, day] = civilFromDays(days)
+  const hh = Math.floor(secondOfDay / 3600)
+  const mm = Math.floor((secondOfDay % 3600) / 60)
+  const ss = secondOfDay % 60
+  let out = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}`
+  if (t.micros !== 0) out += "." + pad(t.micros, 6).replace(/0+$/, "")
+  return out + "Z"
+}

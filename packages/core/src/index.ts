@@ -1,0 +1,22 @@
+/**
+ * `@ground-truth/core`: the driver-independent heart of the ground-truth exporter.
+ *
+ * - `Json`: lossless JSON values (numbers keep their decimal text), deep equality, canonical text.
+ * - `FieldPath`: the path grammar of contract §2.
+ * - `Correction`: what one event does to a result, forward (§3).
+ * - `Replay`: undoing an audit trail to rebuild the original result (§4).
+ * - `Sample`: the job, event and sample data.
+ * - `Jsonl`: the canonical bytes of a sample (§5–§6).
+ * - `Timestamp`: microsecond instants and their RFC 3339 text.
+ * - `Filter`: the filter parameters of §7.
+ *
+ * @since 0.1.0
+ */
+export * as Correction from "./Correction.js"
+export * as FieldPath from "./FieldPath.js"
+export * as Filter from "./Filter.js"
+export * as Json from "./Json.js"
+export * as Jsonl from "./Jsonl.js"
+export * as Replay from "./Replay.js"
+export * as Sample from "./Sample.js"
+export * as Timestamp from "./Timestamp.js"

@@ -1,0 +1,203 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either, FastCheck as fc, Option } from "effect"
+import { Filter, Timestamp } from "../src/index.js"
+import type { Job } from "../src/Sample.js"
+import * as Arb from "./arbitraries.js"
+
+const t = (text: string) => Either.getOrThrow(Timestamp.parse(text))
+const ok = (params: Iterable<readonly [string, string]>, options?: Filter.ParseOptions) =>
+  Either.getOrThrow(Filter.parse(params, options))
+const error = (params: ReadonlyArray<readonly [string, string]>, options?: Filter.ParseOptions) => {
+  const r = Filter.parse(params, options)
+  if (Either.isRight(r)) throw new Error("expected an InvalidParameter")
+  return r.left
+}
+
+describe("parse", () => {
+  it("defaults to approved samples only, everything else open", () => {
+    expect(ok([])).toEqual({
+      approvedOnly: true,
+      hasCorrections: Option.none(),
+      since: Option.none(),
+      until: Option.none()
+    })
+  })
+
+  it.each([
+    ["true", true],
+    ["1", true],
+    ["false", false],
+    ["0", false]
+  ])("reads the boolean %j as %s", (value, expected) => {
+    expect(ok([["approved_only", value]]).approvedOnly).toBe(expected)
+    expect(ok([["has_corrections", value]]).hasCorrections).toEqual(Option.some(expected))
+  })
+
+  it("reads a window from timestamps and dates", () => {
+    const f = ok(new URLSearchParams("since=2025-06-01&until=2025-06-01T17%3A00%3A00%2B07%3A00"))
+    expect(f.since).toEqual(Option.some(t("2025-06-01T00:00:00Z")))
+    expect(f.until).toEqual(Option.some(t("2025-06-01T10:00:00Z")))
+    expect(
+      Option.isSome(
+        ok([
+          ["since", "2025-06-01"],
+          ["until", "2025-06-01"]
+        ]).since
+      )
+    ).toBe(true)
+  })
+
+  it.each([
+    [
+      [["approved", "true"]],
+      "unknown_parameter",
+      "approved",
+      'unknown parameter "approved"; known: approved_only, has_corrections, since, until'
+    ],
+    [[["Since", "2025-01-01"]], "unknown_parameter", "Since", 'unknown parameter "Since"'],
+    [
+      [
+        ["since", "2025-01-01"],
+        ["since", "2025-02-01"]
+      ],
+      "repeated_parameter",
+      "since",
+      "since is given more than once"
+    ],
+    [
+      [
+        ["approved_only", "true"],
+        ["approved_only", "true"]
+      ],
+      "repeated_parameter",
+      "approved_only",
+      "approved_only is given more than once"
+    ],
+    [
+      [["approved_only", "yes"]],
+      "invalid_boolean",
+      "approved_only",
+      'approved_only must be true, false, 1 or 0, not "yes"'
+    ],
+    [
+      [["has_corrections", ""]],
+      "invalid_boolean",
+      "has_corrections",
+      'has_corrections must be true, false, 1 or 0, not ""'
+    ],
+    [[["has_corrections", "TRUE"]], "invalid_boolean", "has_corrections", 'not "TRUE"'],
+    [
+      [["since", "2025-13-01"]],
+      "invalid_timestamp",
+      "since",
+      'since must be an RFC 3339 timestamp with an offset or Z, or a date YYYY-MM-DD; "2025-13-01": the month must be 01–12'
+    ],
+    [[["until", "2025-06-01T10:00:00"]], "invalid_timestamp", "until", "until must be an RFC 3339 timestamp"],
+    [
+      [
+        ["since", "2025-06-02"],
+        ["until", "2025-06-01T23:59:59.999999Z"]
+      ],
+      "invalid_range",
+      "since",
+      "since (2025-06-02T00:00:00Z) is later than until (2025-06-01T23:59:59.999999Z)"
+    ]
+  ] as const)("rejects %j with %s", (params, code, parameter, message) => {
+    const e = error(params)
+    expect(e._tag).toBe("InvalidParameter")
+    expect(e.code).toBe(code)
+    expect(e.parameter).toBe(parameter)
+    expect(e.message).toContain(message)
+  })
+
+  it("accepts only the window for stats", () => {
+    expect(ok([["since", "2025-01-01"]], { accept: Filter.statsParameters }).since).toEqual(
+      Option.some(t("2025-01-01"))
+    )
+    const e = error([["approved_only", "true"]], { accept: Filter.statsParameters })
+    expect([e.code, e.message]).toEqual([
+      "unknown_parameter",
+      'unknown parameter "approved_only"; known: since, until'
+    ])
+  })
+
+  it("names parameters the way the caller spells them", () => {
+    const label = (name: string) => `--${name.replaceAll("_", "-")}`
+    expect(error([["approved_only", "maybe"]], { label }).message).toBe(
+      '--approved-only must be true, false, 1 or 0, not "maybe"'
+    )
+  })
+
+  it("shortens a huge value in the message", () => {
+    const e = error([["since", "9".repeat(100_000)]])
+    expect(e.message.length).toBeLessThan(300)
+  })
+})
+
+const job = (time: Timestamp.Timestamp, reviewed: boolean, approved: boolean, events: number): Job => ({
+  id: "00000000-0000-4000-8000-000000000000",
+  filename: "f.pdf",
+  sourceKind: "pdf",
+  approved,
+  reviewedBy: null,
+  reviewedAt: reviewed ? time : null,
+  createdAt: reviewed ? Timestamp.make(0) : time,
+  result: undefined,
+  reviewFlags: [],
+  confidence: null,
+  events: Array.from({ length: events }, (_, i) => ({
+    id: String(i),
+    fieldPath: "",
+    oldValue: null,
+    newValue: null,
+    correctedBy: "r",
+    reason: null,
+    correctedAt: time
+  }))
+})
+
+describe("matches", () => {
+  it("applies approved_only and has_corrections", () => {
+    const time = t("2025-06-01")
+    expect(Filter.matches(Filter.defaults, job(time, false, false, 0))).toBe(false)
+    expect(Filter.matches(ok([["approved_only", "0"]]), job(time, false, false, 0))).toBe(true)
+    expect(Filter.matches(ok([["has_corrections", "1"]]), job(time, false, true, 2))).toBe(true)
+    expect(Filter.matches(ok([["has_corrections", "1"]]), job(time, false, true, 0))).toBe(false)
+    expect(Filter.matches(ok([["has_corrections", "0"]]), job(time, false, true, 0))).toBe(true)
+  })
+
+  it("uses reviewed_at when there is one, created_at otherwise", () => {
+    const window = ok([
+      ["since", "2025-06-01"],
+      ["until", "2025-06-02"]
+    ])
+    expect(Filter.matches(window, job(t("2025-06-01T12:00:00Z"), true, true, 0))).toBe(true)
+    expect(Filter.matches(window, job(t("2025-06-01T12:00:00Z"), false, true, 0))).toBe(true)
+    expect(Filter.matches(window, job(t("2025-06-02"), true, true, 0))).toBe(false)
+    expect(Filter.matches(window, job(t("2025-06-01"), true, true, 0))).toBe(true)
+  })
+
+  it.prop(
+    "consecutive windows [a,b), [b,c) partition [a,c)",
+    [
+      fc.uniqueArray(Arb.timestamp, { minLength: 3, maxLength: 3, selector: Timestamp.format }),
+      Arb.timestamp,
+      fc.boolean()
+    ],
+    ([bounds, time, reviewed]) => {
+      const [a, b, c] = [...bounds].sort(Timestamp.Order).map(Timestamp.format)
+      const w = (since: string, until: string) =>
+        ok([
+          ["since", since],
+          ["until", until],
+          ["approved_only", "false"]
+        ])
+      const j = job(time, reviewed, false, 1)
+      const inFirst = Filter.matches(w(a, b), j)
+      const inSecond = Filter.matches(w(b, c), j)
+      expect(inFirst && inSecond).toBe(false)
+      expect(inFirst || inSecond).toBe(Filter.matches(w(a, c), j))
+    },
+    { fastCheck: { numRuns: 1000 } }
+  )
+})

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either, FastCheck as fc } from "effect"
+import { Json } from "../src/index.js"
+import * as Arb from "./arbitraries.js"
+
+const parse = (text: string) => Either.getOrThrow(Json.parse(text))
+const canonical = (text: string) => Json.stringify(parse(text))
+
+describe("parse", () => {
+  it("keeps numbers exactly as written", () => {
+    expect(canonical("12345678901234567890")).toBe("12345678901234567890")
+    expect(canonical("[1.50, -0.0, 1e2, 2.5E-3, 100]")).toBe("[1.50,-0.0,1e2,2.5E-3,100]")
+    expect(canonical('{"nrp": 77060000123456789012345}')).toBe('{"nrp":77060000123456789012345}')
+  })
+
+  it("reads PostgreSQL's jsonb output (spaces after ':' and ',')", () => {
+    expect(canonical('{"a": [1, 2], "b": {"c": null}}')).toBe('{"a":[1,2],"b":{"c":null}}')
+  })
+
+  it("decodes escapes and keeps a later duplicate key, as jsonb does", () => {
+    expect(parse('"a\\u00e9\\n\\/\\ud83d\\ude00"')).toBe("aé\n/😀")
+    expect(canonical('{"k":1,"k":2}')).toBe('{"k":2}')
+  })
+
+  it("treats __proto__ as an ordinary key", () => {
+    const v = parse('{"__proto__":{"polluted":true}}')
+    expect(Json.isObject(v) && v.get("__proto__")).toEqual(new Map([["polluted", true]]))
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it.each([
+    ["", 0, "unexpected end of input"],
+    ["01", 1, "trailing characters"],
+    ["1.", 2, "expected a digit after the decimal point"],
+    ["-", 1, "expected a digit"],
+    ["[1,]", 3, "expected a JSON value"],
+    ["[1 2]", 3, "expected ',' or ']'"],
+    ['{"a" 1}', 5, "expected ':'"],
+    ['"tab\there"', 4, "control character must be escaped in a string"],
+    ['"\\x"', 2, "invalid escape sequence"],
+    ['"\\u12G4"', 5, "\\u must be followed by four hex digits"],
+    ["nul", 0, "expected a JSON value"],
+    ["{} {}", 3, "trailing characters"]
+  ])("rejects %j at position %i", (text, position, reason) => {
+    const r = Json.parse(text)
+    expect(Either.isLeft(r)).toBe(true)
+    if (Either.isRight(r)) return
+    expect(r.left.position).toBe(position)
+    expect(r.left.reason).toBe(reason)
+  })
+
+  it("builds numbers only from JSON number text", () => {
+    expect(Either.isRight(Json.number("-1.5e3"))).toBe(true)
+    expect(Either.isLeft(Json.number("1,5"))).toBe(true)
+    expect(Either.isLeft(Json.number("NaN"))).toBe(true)
+    expect(Either.isLeft(Json.number("+1"))).toBe(true)
+  })
+})
+
+describe("equals", () => {
+  it.each([
+    ["1.50", "1.5", true],
+    ["1e2", "100", true],
+    ["100", "1.00E+2", true],
+    ["-0", "0", true],
+    ["0.0", "0e10", true],
+    ["12345678901234567890", "12345678901234567000", false],
+    ["1", "-1", false],
+    ["0.1", "0.01", false],
+    ['{"a":1,"b":[1,2]}', '{"b":[1,2.0],"a":1}', true],
+    ['{"a":1}', '{"a":1,"b":null}', false],
+    ['{"a":null}', '{"b":null}', false],
+    ["[1,2]", "[2,1]", false],
+    ['"1"', "1", false],
+    ["null", "false", false],
+    ["[]", "{}", false]
+  ])("%s = %s is %s", (a, b, expected) => {
+    expect(Json.equals(parse(a), parse(b))).toBe(expected)
+    expect(Json.equals(parse(b), parse(a))).toBe(expected)
+  })
+
+  it.prop("a value equals its own re-parse and a deep copy", [Arb.json], ([v]) => {
+    expect(Json.equals(v, parse(Json.stringify(v)))).toBe(true)
+    expect(Json.equals(v, Arb.deepCopy(v))).toBe(true)
+  })
+})
+
+describe("stringify", () => {
+  it("sorts keys by UTF-16 code units: B, _, a_b, ab, b", () => {
+    expect(canonical('{"b":1,"ab":2,"a_b":3,"_":4,"B":5}')).toBe('{"B":5,"_":4,"a_b":3,"ab":2,"b":1}')
+  })
+
+  it("sorts astral characters by their surrogates, before U+FFFD (RFC 8785)", () => {
+    expect(canonical('{"\uFFFD":1,"😀":2,"\u00e9":3}')).toBe('{"é":3,"😀":2,"\uFFFD":1}')
+  })
+
+  it("escapes only quote, backslash and control characters", () => {
+    expect(Json.stringify("Line1\n\u0001")).toBe('"Line1\\n\\u0001"')
+    expect(Json.stringify('q"b\\\b\f\r\t\u001f\u007f')).toBe('"q\\"b\\\\\\b\\f\\r\\t\\u001f\u007f"')
+    expect(Json.stringify("\u2028\u2029😀/é")).toBe('"\u2028\u2029😀/é"')
+  })
+
+  it.prop(
+    "is independent of key insertion order",
+    [Arb.json, fc.integer()],
+    ([v, seed]) => {
+      const shuffle = (x: Json.Json): Json.Json => {
+        if (Array.isArray(x)) return x.map(shuffle)
+        if (x instanceof Map) {
+          const entries = Array.from(x, ([k, y]) => [k, shuffle(y)] as const)
+          entries.sort((p, q) => ((p[0].length * 31 + seed) % 7) - ((q[0].length * 31 + seed) % 7))
+          return new Map(entries.reverse())
+        }
+        return x
+      }
+      expect(Json.stringify(shuffle(v))).toBe(Json.stringify(v))
+    },
+    { fastCheck: { numRuns: 1000 } }
+  )
+
+  it.prop(
+    "JSON.parse of the text gives the same structure",
+    [Arb.json],
+    ([v]) => {
+      expect(JSON.parse(Json.stringify(v))).toEqual(Arb.toPlain(v))
+    },
+    { fastCheck: { numRuns: 1000 } }
+  )
+})
