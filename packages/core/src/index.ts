@@ -9,14 +9,20 @@
  * - `Jsonl`: the canonical bytes of a sample (§5–§6).
  * - `Timestamp`: microsecond instants and their RFC 3339 text.
  * - `Filter`: the filter parameters of §7.
+ * - `Snapshot`: the one read-only `REPEATABLE READ` transaction of §9.
+ * - `Export`: the corpus as a stream of canonical bytes, from `SqlClient` (§5–§9).
+ * - `Stats`: coverage stats (§8).
  *
  * @since 0.1.0
  */
 export * as Correction from "./Correction.js"
+export * as Export from "./Export.js"
 export * as FieldPath from "./FieldPath.js"
 export * as Filter from "./Filter.js"
 export * as Json from "./Json.js"
 export * as Jsonl from "./Jsonl.js"
 export * as Replay from "./Replay.js"
 export * as Sample from "./Sample.js"
+export * as Snapshot from "./Snapshot.js"
+export * as Stats from "./Stats.js"
 export * as Timestamp from "./Timestamp.js"

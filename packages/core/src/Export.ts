@@ -1,0 +1,246 @@
+/**
+ * The export (contract §5–§9): the corpus for a filter as a stream of canonical JSONL bytes, read from
+ * one database snapshot in `created_at, id` order through a cursor, so memory stays flat whatever the
+ * corpus size. Each job is replayed and serialized as its rows arrive; a job whose audit trail does not
+ * replay fails the stream with the typed error naming it.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Chunk, Effect, Either, Layer, Schema, Stream } from "effect"
+import type { Slot } from "./Correction.js"
+import * as Filter from "./Filter.js"
+import { filterConditions, utcText } from "./internal/query.js"
+import * as Json from "./Json.js"
+import * as Jsonl from "./Jsonl.js"
+import * as Replay from "./Replay.js"
+import type { CorrectionEvent, Job } from "./Sample.js"
+import * as Snapshot from "./Snapshot.js"
+import * as Timestamp from "./Timestamp.js"
+
+/**
+ * A row the export cannot read: a column that does not hold what the schema of contract §1 promises.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRow extends Schema.TaggedError<InvalidRow>()(
+  "InvalidRow",
+  { jobId: Schema.String, column: Schema.String, detail: Schema.String },
+  HttpApiSchema.annotations({ status: 500 })
+) {
+  override get message(): string {
+    return `job ${this.jobId}: cannot read ${this.column}: ${this.detail}`
+  }
+}
+
+/** @since 0.1.0 */
+export type ExportError = SqlError | Replay.ReplayError | InvalidRow
+
+/**
+ * One `jobs` row as the export query returns it: timestamps and JSON as text, so that nothing passes
+ * through a lossy conversion on its way in.
+ *
+ * @since 0.1.0
+ */
+export interface Row {
+  readonly id: string
+  readonly filename: string
+  readonly source_kind: string
+  readonly approved: boolean
+  readonly reviewed_by: string | null
+  readonly reviewed_at: string | null
+  readonly created_at: string
+  readonly result: string | null
+  readonly review_flags: ReadonlyArray<string>
+  readonly confidence: number | null
+  /** `[[id, field_path, [old] | null, [new] | null, corrected_by, reason, corrected_at], …]` or null. */
+  readonly events: string | null
+}
+
+class RowFailure {
+  constructor(
+    readonly column: string,
+    readonly detail: string
+  ) {}
+}
+
+const time = (column: string, text: string): Timestamp.Timestamp | RowFailure => {
+  const t = Timestamp.parse(text)
+  return Either.isLeft(t) ? new RowFailure(column, t.left.message) : t.right
+}
+
+const json = (column: string, text: string): Json.Json | RowFailure => {
+  const v = Json.parse(text)
+  return Either.isLeft(v) ? new RowFailure(column, v.left.message) : v.right
+}
+
+/** `[value]` is a present value, `null` an absent one (SQL NULL). */
+const unwrap = (column: string, v: Json.Json): Slot | RowFailure =>
+  v === null
+    ? undefined
+    : Array.isArray(v) && v.length === 1
+      ? v[0]
+      : new RowFailure(column, "expected null or a one-element array")
+
+const string = (column: string, v: Json.Json): string | RowFailure =>
+  typeof v === "string" ? v : new RowFailure(column, "expected a string")
+
+const event = (e: Json.Json): CorrectionEvent | RowFailure => {
+  if (!Array.isArray(e) || e.length !== 7)
+    return new RowFailure("job_corrections", "expected a 7-element array")
+  const id = string("job_corrections.id", e[0])
+  if (id instanceof RowFailure) return id
+  const column = (name: string) => `job_corrections.${name} (event ${id})`
+  const fieldPath = string(column("field_path"), e[1])
+  const oldValue = unwrap(column("old_value"), e[2])
+  const newValue = unwrap(column("new_value"), e[3])
+  const correctedBy = string(column("corrected_by"), e[4])
+  const reason = e[5] === null ? null : string(column("reason"), e[5])
+  const at = string(column("corrected_at"), e[6])
+  const correctedAt = at instanceof RowFailure ? at : time(column("corrected_at"), at)
+  for (const v of [fieldPath, oldValue, newValue, correctedBy, reason, correctedAt]) {
+    if (v instanceof RowFailure) return v
+  }
+  return {
+    id,
+    fieldPath: fieldPath as string,
+    oldValue: oldValue as Slot,
+    newValue: newValue as Slot,
+    correctedBy: correctedBy as string,
+    reason: reason as string | null,
+    correctedAt: correctedAt as Timestamp.Timestamp
+  }
+}
+
+const events = (source: string | null): ReadonlyArray<CorrectionEvent> | RowFailure => {
+  if (source === null) return []
+  const list = json("job_corrections", source)
+  if (list instanceof RowFailure) return list
+  if (!Array.isArray(list)) return new RowFailure("job_corrections", "expected an array")
+  const out: Array<CorrectionEvent> = []
+  for (const e of list) {
+    const decoded = event(e)
+    if (decoded instanceof RowFailure) return decoded
+    out.push(decoded)
+  }
+  return out
+}
+
+/**
+ * Reads one export row into a job.
+ *
+ * @since 0.1.0
+ */
+export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
+  const reviewedAt = row.reviewed_at === null ? null : time("reviewed_at", row.reviewed_at)
+  const createdAt = time("created_at", row.created_at)
+  const result = row.result === null ? undefined : json("result", row.result)
+  const trail = events(row.events)
+  for (const v of [reviewedAt, createdAt, result, trail]) {
+    if (v instanceof RowFailure)
+      return Either.left(new InvalidRow({ jobId: row.id, column: v.column, detail: v.detail }))
+  }
+  return Either.right({
+    id: row.id,
+    filename: row.filename,
+    sourceKind: row.source_kind,
+    approved: row.approved,
+    reviewedBy: row.reviewed_by,
+    reviewedAt: reviewedAt as Timestamp.Timestamp | null,
+    createdAt: createdAt as Timestamp.Timestamp,
+    result: result as Slot,
+    reviewFlags: row.review_flags,
+    confidence: row.confidence,
+    events: trail as ReadonlyArray<CorrectionEvent>
+  })
+}
+
+/**
+ * One row to its canonical line: decode, replay, serialize.
+ *
+ * @since 0.1.0
+ */
+export const rowLine = (row: Row): Either.Either<string, InvalidRow | Replay.ReplayError> =>
+  Either.flatMap(decodeRow(row), (job) => Either.map(Replay.sample(job), Jsonl.line))
+
+const encoder = new TextEncoder()
+
+/** Many lines as one buffer: one write per cursor batch rather than one per sample. */
+const encodeBatch = <A, E>(
+  items: Chunk.Chunk<A>,
+  line: (item: A) => Either.Either<string, E>
+): Effect.Effect<Chunk.Chunk<Uint8Array>, E> => {
+  let out = ""
+  for (const item of items) {
+    const l = line(item)
+    if (Either.isLeft(l)) return Effect.fail(l.left)
+    out += l.right
+  }
+  return Effect.succeed(Chunk.of(encoder.encode(out)))
+}
+
+/**
+ * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Export extends Effect.Service<Export>()("@ground-truth/core/Export", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = (filter: Filter.Filter) => {
+      const conditions = filterConditions(sql, filter)
+      return sql<Row>`
+        SELECT
+          j.id::text AS id, j.filename, j.source_kind, j.approved, j.reviewed_by,
+          ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
+          ${utcText(sql, "j.created_at")} AS created_at,
+          j.result::text AS result, j.review_flags, j.confidence,
+          (
+            SELECT json_agg(json_build_array(
+              c.id::text, c.field_path,
+              CASE WHEN c.old_value IS NULL THEN NULL ELSE jsonb_build_array(c.old_value) END,
+              CASE WHEN c.new_value IS NULL THEN NULL ELSE jsonb_build_array(c.new_value) END,
+              c.corrected_by, c.reason, ${utcText(sql, "c.corrected_at")}
+            ) ORDER BY c.corrected_at, c.id)::text
+            FROM job_corrections c WHERE c.job_id = j.id
+          ) AS events
+        FROM jobs j
+        WHERE ${sql.and(conditions)}
+        ORDER BY j.created_at, j.id`.stream
+    }
+    return {
+      stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>
+        Snapshot.stream(rows(filter)).pipe(
+          Stream.mapChunksEffect((chunk) => encodeBatch(chunk, rowLine)),
+          Stream.provideService(SqlClient.SqlClient, sql)
+        )
+    }
+  })
+}) {
+  /**
+   * An in-memory export over the given jobs: the reference meaning of the contract, for tests and for
+   * programs that have no database.
+   */
+  static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> =>
+    Layer.succeed(
+      Export,
+      Export.make({
+        stream: (filter) => {
+          const selected = jobs
+            .filter((job) => Filter.matches(filter, job))
+            .sort(
+              (a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+            )
+          return Stream.fromIterable(selected).pipe(
+            Stream.mapChunksEffect((chunk) =>
+              encodeBatch(chunk, (job: Job) => Either.map(Replay.sample(job), Jsonl.line))
+            )
+          )
+        }
+      })
+    )
+}

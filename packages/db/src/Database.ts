@@ -1,0 +1,73 @@
+/**
+ * The database every front end uses: PostgreSQL when `DATABASE_URL` names one, the embedded PGlite
+ * default otherwise. Both are reached through the same `@effect/sql-pg` client, so everything above
+ * this layer has one code path.
+ *
+ * Configuration (read here and nowhere else):
+ * - `DATABASE_URL`: a PostgreSQL connection string; unset or empty selects the embedded default;
+ * - `GROUND_TRUTH_DATA_DIR`: where the embedded database keeps its data (default `.data/pglite`;
+ *   `memory://` for a throw-away one);
+ * - `GROUND_TRUTH_DB_POOL`: the most connections the client opens (default 10).
+ *
+ * @since 0.1.0
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Embedded from "./Embedded.js"
+
+/**
+ * Which database the layer connected to, for logs and for deciding whether demo data may be seeded.
+ *
+ * @since 0.1.0
+ */
+export class DatabaseInfo extends Context.Tag("@ground-truth/db/DatabaseInfo")<
+  DatabaseInfo,
+  {
+    readonly kind: "postgres" | "embedded"
+    /** Where it is, without credentials: `host:port/database` or the embedded data directory. */
+    readonly location: string
+  }
+>() {}
+
+const withoutCredentials = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname}`
+  } catch {
+    return "(unparsable DATABASE_URL)"
+  }
+}
+
+/**
+ * The live database layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const url = yield* Config.option(Config.redacted("DATABASE_URL"))
+    const pool = yield* Config.integer("GROUND_TRUTH_DB_POOL").pipe(Config.withDefault(10))
+    if (Option.isSome(url) && Redacted.value(url.value).trim() !== "") {
+      return Layer.merge(
+        PgClient.layer({ url: url.value, maxConnections: pool, applicationName: "ground-truth" }),
+        Layer.succeed(DatabaseInfo, {
+          kind: "postgres",
+          location: withoutCredentials(Redacted.value(url.value))
+        })
+      )
+    }
+    const dataDir = yield* Config.string("GROUND_TRUTH_DATA_DIR").pipe(Config.withDefault(".data/pglite"))
+    const embedded = yield* Embedded.start({ dataDir, maxConnections: pool })
+    return Layer.merge(
+      PgClient.layer({
+        host: embedded.host,
+        port: embedded.port,
+        username: "postgres",
+        database: "postgres",
+        maxConnections: pool,
+        applicationName: "ground-truth"
+      }),
+      Layer.succeed(DatabaseInfo, { kind: "embedded", location: embedded.dataDir })
+    )
+  })
+)
