@@ -9,7 +9,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Chunk, Effect, Either, Layer, Schema, Stream } from "effect"
+import { Chunk, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as Filter from "./Filter.js"
 import { filterConditions, utcText } from "./internal/query.js"
@@ -168,6 +168,9 @@ export const rowLine = (row: Row): Either.Either<string, InvalidRow | Replay.Rep
 
 const encoder = new TextEncoder()
 
+/** Rows per FETCH: about 2 MB of samples, few enough round trips to keep the database busy. */
+const FETCH_SIZE = 1000
+
 /** Many lines as one buffer: one write per cursor batch rather than one per sample. */
 const encodeBatch = <A, E>(
   items: Chunk.Chunk<A>,
@@ -191,9 +194,14 @@ const encodeBatch = <A, E>(
 export class Export extends Effect.Service<Export>()("@ground-truth/core/Export", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const rows = (filter: Filter.Filter) => {
+    const rows = (filter: Filter.Filter): Stream.Stream<Row, SqlError> => {
       const conditions = filterConditions(sql, filter)
-      return sql<Row>`
+      // A server-side cursor, declared in the snapshot transaction and fetched in batches: memory stays
+      // bounded, the planner picks a fast-start plan (the (created_at, id) index) for a cursor, and a
+      // failed FETCH is an ordinary statement error. (pg-cursor's close() never returns after an
+      // error, which would hang a failed export.)
+      const declare = sql`
+        DECLARE export_samples NO SCROLL CURSOR FOR
         SELECT
           j.id::text AS id, j.filename, j.source_kind, j.approved, j.reviewed_by,
           ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
@@ -210,7 +218,14 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           ) AS events
         FROM jobs j
         WHERE ${sql.and(conditions)}
-        ORDER BY j.created_at, j.id`.stream
+        ORDER BY j.created_at, j.id`
+      const fetch = sql<Row>`FETCH ${sql.literal(String(FETCH_SIZE))} FROM export_samples`.pipe(
+        Effect.mapError(Option.some),
+        Effect.flatMap((batch) =>
+          batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
+        )
+      )
+      return Stream.unwrap(Effect.as(declare, Stream.repeatEffectChunkOption(fetch)))
     }
     return {
       stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>

@@ -144,8 +144,7 @@ export const parse = (
           return fail(
             "invalid_timestamp",
             name,
-            `${label(name)} must be an RFC 3339 timestamp with an offset or Z, or a date YYYY-MM-DD; ` +
-              `${shown(value)}: ${t.left.reason}`
+            `${label(name)} ${shown(value)} is not a valid time: ${t.left.reason}`
           )
         }
         filter = { ...filter, [name]: Option.some(t.right) }

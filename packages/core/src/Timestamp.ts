@@ -93,7 +93,11 @@ export const parse = (text: string): Either.Either<Timestamp, InvalidTimestamp> 
   const fail = (reason: string) => Either.left(new InvalidTimestamp({ text, reason }))
   const date = DATE.exec(text)
   const m = date ?? DATE_TIME.exec(text)
-  if (m === null) return fail("expected an RFC 3339 timestamp with an offset or Z, or a date YYYY-MM-DD")
+  if (m === null) {
+    return fail(
+      "expected an RFC 3339 timestamp with an offset or Z (2025-06-01T10:15:00Z) or a date (2025-06-01)"
+    )
+  }
   const year = Number(m[1])
   const month = Number(m[2])
   const day = Number(m[3])

@@ -90,9 +90,14 @@ describe("parse", () => {
       [["since", "2025-13-01"]],
       "invalid_timestamp",
       "since",
-      'since must be an RFC 3339 timestamp with an offset or Z, or a date YYYY-MM-DD; "2025-13-01": the month must be 01–12'
+      'since "2025-13-01" is not a valid time: the month must be 01–12'
     ],
-    [[["until", "2025-06-01T10:00:00"]], "invalid_timestamp", "until", "until must be an RFC 3339 timestamp"],
+    [
+      [["until", "2025-06-01T10:00:00"]],
+      "invalid_timestamp",
+      "until",
+      'until "2025-06-01T10:00:00" is not a valid time: expected an RFC 3339 timestamp with an offset or Z'
+    ],
     [
       [
         ["since", "2025-06-02"],

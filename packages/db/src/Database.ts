@@ -11,9 +11,12 @@
  *
  * @since 0.1.0
  */
+import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Demo from "./Demo.js"
 import * as Embedded from "./Embedded.js"
+import * as Migrations from "./Migrations.js"
 
 /**
  * Which database the layer connected to, for logs and for deciding whether demo data may be seeded.
@@ -71,3 +74,24 @@ export const layer = Layer.unwrapScoped(
     )
   })
 )
+
+/** How many demo jobs a new embedded database starts with. @since 0.1.0 */
+export const EMBEDDED_DEMO_JOBS = 1000
+
+/**
+ * Makes the embedded default usable at once: applies the migrations and, when it holds no job yet,
+ * seeds demo data. A `DATABASE_URL` database is never touched here: its schema is `migrate`'s business
+ * and demo data goes in only through `seed-demo`. Returns how many demo jobs were seeded.
+ *
+ * @since 0.1.0
+ */
+export const prepareEmbedded = Effect.gen(function* () {
+  const info = yield* DatabaseInfo
+  if (info.kind !== "embedded") return 0
+  const sql = yield* SqlClient.SqlClient
+  yield* Migrations.run
+  const [row] = yield* sql<{ readonly empty: boolean }>`SELECT NOT EXISTS (SELECT 1 FROM jobs) AS empty`
+  if (!row.empty) return 0
+  const seeded = yield* Demo.seed({ jobs: EMBEDDED_DEMO_JOBS })
+  return seeded.jobs
+})

@@ -1,0 +1,268 @@
+/**
+ * The `ground-truth` commands. Each parses its flags, provides the live database layer and runs core;
+ * the filter flags go through core's one parser, exactly like the HTTP query parameters.
+ *
+ * @since 0.1.0
+ */
+import * as path from "node:path"
+import { Command, Options } from "@effect/cli"
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { Export, Filter, Stats } from "@ground-truth/core"
+import { Database, Demo, Migrations } from "@ground-truth/db"
+import { Console, Data, Effect, Layer, Option } from "effect"
+import * as Output from "./Output.js"
+
+/**
+ * A command line that cannot mean anything (exit status 2), found outside core's filter parser.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** Flags spelled as on the command line, for messages. */
+const flag = (name: string) => `--${name.replaceAll("_", "-")}`
+
+const filterFlag = (name: Filter.Parameter, pseudoName: string, description: string) =>
+  Options.text(flag(name).slice(2)).pipe(
+    Options.withPseudoName(pseudoName),
+    Options.withDescription(description),
+    Options.optional
+  )
+
+const windowFlags = {
+  since: filterFlag(
+    "since",
+    "TIME",
+    "Only samples whose time (reviewed_at, else created_at) is at or after this RFC 3339 timestamp " +
+      "(2025-06-01T10:15:00Z, 2025-06-01T17:15:00+07:00) or date (2025-06-01 = midnight UTC)."
+  ),
+  until: filterFlag(
+    "until",
+    "TIME",
+    "Only samples whose time is before this timestamp or date: windows [since, until) never overlap."
+  )
+}
+
+const exportFlags = {
+  approvedOnly: filterFlag(
+    "approved_only",
+    "true|false",
+    "true (default) exports reviewer-approved jobs only; false exports every job. Accepts true, false, 1, 0."
+  ),
+  hasCorrections: filterFlag(
+    "has_corrections",
+    "true|false",
+    "true: only jobs with at least one correction (hard examples); false: only jobs without (sanity set). " +
+      "Default: both."
+  ),
+  ...windowFlags
+}
+
+/** The filter flags as core's parameter pairs, in a fixed order. */
+const parameters = (flags: {
+  readonly approvedOnly?: Option.Option<string>
+  readonly hasCorrections?: Option.Option<string>
+  readonly since: Option.Option<string>
+  readonly until: Option.Option<string>
+}): Array<readonly [string, string]> => {
+  const out: Array<readonly [string, string]> = []
+  const add = (name: Filter.Parameter, value: Option.Option<string> | undefined) => {
+    if (value !== undefined && Option.isSome(value)) out.push([name, value.value])
+  }
+  add("approved_only", flags.approvedOnly)
+  add("has_corrections", flags.hasCorrections)
+  add("since", flags.since)
+  add("until", flags.until)
+  return out
+}
+
+/** Relative paths mean relative to where the user typed the command, not to the workspace root. */
+const resolvePath = (p: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), p)
+
+/**
+ * Runs `effect` against the live database; on a fresh embedded database, first applies the schema and
+ * seeds demo data, and says so on standard error.
+ */
+const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>, options: { readonly prepare: boolean }) =>
+  Effect.gen(function* () {
+    if (options.prepare) {
+      const seeded = yield* Database.prepareEmbedded
+      if (seeded > 0) {
+        const info = yield* Database.DatabaseInfo
+        yield* Console.error(
+          `The embedded database at ${info.location} was empty: seeded ${seeded} demo jobs. ` +
+            "Set DATABASE_URL to export a real PostgreSQL database."
+        )
+      }
+    }
+    return yield* effect
+  }).pipe(
+    Effect.provide(
+      Layer.mergeAll(Export.Export.Default, Stats.Stats.Default).pipe(Layer.provideMerge(Database.layer))
+    )
+  )
+
+const exportCommand = Command.make(
+  "export",
+  {
+    out: Options.text("out").pipe(
+      Options.withAlias("o"),
+      Options.withPseudoName("PATH"),
+      Options.withDescription(
+        "Write the corpus to this file (replaced only once the export is complete). Absent or -: standard output."
+      ),
+      Options.optional
+    ),
+    ...exportFlags
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const filter = yield* Filter.parse(parameters(flags), { label: flag })
+      const run = Effect.gen(function* () {
+        const exporter = yield* Export.Export
+        const stream = Output.withProgress(exporter.stream(filter), "exported")
+        const out = Option.getOrElse(flags.out, () => "-")
+        return yield* out === "-" ? Output.toStdout(stream) : Output.toFile(resolvePath(out), stream)
+      })
+      yield* withDatabase(run, { prepare: true })
+    })
+).pipe(Command.withDescription("Export the corpus as JSONL: one training sample per line (contract §5–§7)."))
+
+const statsCommand = Command.make("stats", windowFlags, (flags) =>
+  Effect.gen(function* () {
+    const window = yield* Filter.parse(parameters(flags), { accept: Filter.statsParameters, label: flag })
+    const report = yield* withDatabase(
+      Effect.flatMap(Stats.Stats, (stats) => stats.get(window)),
+      { prepare: true }
+    )
+    yield* Effect.sync(() => process.stdout.write(Stats.encode(report)))
+  })
+).pipe(
+  Command.withDescription(
+    "Print coverage stats as JSON: jobs, approvals, corrections, most corrected fields."
+  )
+)
+
+const migrateCommand = Command.make("migrate", {}, () =>
+  withDatabase(
+    Effect.gen(function* () {
+      const applied = yield* Migrations.run
+      const info = yield* Database.DatabaseInfo
+      yield* Console.log(
+        applied.length === 0
+          ? `Schema of ${info.location} is up to date.`
+          : `Applied to ${info.location}: ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}.`
+      )
+    }),
+    { prepare: false }
+  )
+).pipe(
+  Command.withDescription("Create the jobs and job_corrections tables and the export's indexes when absent.")
+)
+
+const seedCommand = Command.make(
+  "seed-demo",
+  {
+    jobs: Options.integer("jobs").pipe(
+      Options.withPseudoName("N"),
+      Options.withDefault(1000),
+      Options.withDescription("How many demo jobs to add.")
+    ),
+    seed: Options.integer("seed").pipe(
+      Options.withPseudoName("N"),
+      Options.withDefault(1),
+      Options.withDescription("Seed for reproducible data.")
+    )
+  },
+  ({ jobs, seed }) =>
+    (jobs < 1 ? new UsageError({ message: `--jobs must be at least 1, not ${jobs}` }) : Effect.void).pipe(
+      Effect.zipRight(
+        withDatabase(
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            yield* Migrations.run
+            // Continue numbering after the jobs already there, so repeated runs add rather than collide.
+            const [{ count }] = yield* sql<{
+              readonly count: number
+            }>`SELECT count(*)::int AS count FROM jobs`
+            const started = Date.now()
+            const tty = process.stderr.isTTY
+            const result = yield* Demo.seed({
+              jobs,
+              seed,
+              from: count,
+              onProgress: (n) =>
+                tty ? Effect.sync(() => process.stderr.write(`\rseeded ${n} of ${jobs} jobs`)) : Effect.void
+            })
+            if (tty) process.stderr.write("\n")
+            const info = yield* Database.DatabaseInfo
+            yield* Console.log(
+              `Seeded ${result.jobs} demo jobs and ${result.events} corrections into ${info.location} ` +
+                `in ${((Date.now() - started) / 1000).toFixed(1)} s.`
+            )
+          }),
+          { prepare: false }
+        )
+      )
+    )
+).pipe(Command.withDescription("Add realistic demo jobs with pipeline mistakes and reviewer corrections."))
+
+/** @since 0.1.0 */
+export const command = Command.make("ground-truth").pipe(
+  Command.withDescription(
+    "Export a HITL review database of Surat Perintah extractions as training-data JSONL. " +
+      "DATABASE_URL selects a PostgreSQL database; unset, an embedded one in .data/ (GROUND_TRUTH_DATA_DIR)."
+  ),
+  Command.withSubcommands([exportCommand, statsCommand, migrateCommand, seedCommand])
+)
+
+const cli = Command.run(command, { name: "ground-truth", version: "0.1.0" })
+
+const filterFlags = new Set(Filter.exportParameters.map(flag))
+
+/**
+ * A filter flag given twice is a usage error that names the flag. (Left to @effect/cli, the second one
+ * would be reported as an unknown argument.)
+ */
+const checkRepeats = (args: ReadonlyArray<string>): Effect.Effect<void, UsageError> => {
+  const seen = new Set<string>()
+  for (const arg of args) {
+    const name = arg.split("=", 1)[0]
+    if (!filterFlags.has(name)) continue
+    if (seen.has(name)) return new UsageError({ message: `${name} is given more than once` })
+    seen.add(name)
+  }
+  return Effect.void
+}
+
+/**
+ * Runs the command line (`process.argv`: the first two entries are node and the script).
+ *
+ * @since 0.1.0
+ */
+export const run = (argv: ReadonlyArray<string>) => {
+  const args = normalizeArgs(argv)
+  return Effect.zipRight(checkRepeats(args.slice(2)), cli(args))
+}
+
+/** @since 0.1.0 */
+export const layer = NodeContext.layer
+
+/**
+ * A boolean filter flag with no value means `true` (`--has-corrections` alone); an explicit value is
+ * passed on unchanged for core's parser to accept or reject.
+ *
+ * @since 0.1.0
+ */
+export const normalizeArgs = (args: ReadonlyArray<string>): Array<string> => {
+  const bare = new Set(["--approved-only", "--has-corrections"])
+  const out: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    out.push(args[i])
+    const next = args[i + 1]
+    if (bare.has(args[i]) && (next === undefined || next.startsWith("-"))) out.push("true")
+  }
+  return out
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value),
+ * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file),
+ * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
+ */
+import { ValidationError } from "@effect/cli"
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Option } from "effect"
+import * as Cli from "./Cli.js"
+
+const USAGE = 2
+const RUNTIME = 1
+
+/** One line for a failure, and the exit status it means. */
+const report = (error: unknown): readonly [string, number] => {
+  if (ValidationError.isValidationError(error)) return ["", USAGE]
+  const e = error as { readonly _tag?: string; readonly message?: string; readonly cause?: unknown }
+  switch (e._tag) {
+    case "InvalidParameter":
+    case "UsageError":
+      return [`ground-truth: ${e.message}`, USAGE]
+    case "SqlError": {
+      const cause = e.cause as { readonly message?: string; readonly code?: string } | undefined
+      const detail = cause?.message ? `: ${cause.message}` : ""
+      // undefined_table: the schema was never created here.
+      const hint = cause?.code === "42P01" ? " (run `pnpm ground-truth migrate` to create the tables)" : ""
+      return [`ground-truth: database error: ${e.message}${detail}${hint}`, RUNTIME]
+    }
+    case "ConfigError":
+      return [`ground-truth: configuration error: ${String(error)}`, RUNTIME]
+    default:
+      return [`ground-truth: ${e.message ?? String(error)}`, RUNTIME]
+  }
+}
+
+const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
+  Effect.provide(Cli.layer),
+  Effect.catchAllCause((cause) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+    const failure = Cause.failureOption(cause)
+    const [line, code] = Option.isSome(failure)
+      ? report(failure.value)
+      : [`ground-truth: internal error: ${Cause.pretty(cause).split("\n")[0]}`, RUNTIME]
+    return Effect.sync(() => {
+      // @effect/cli has already printed its own usage message for validation errors.
+      if (line !== "") process.stderr.write(`${line.replaceAll("\n", " ")}\n`)
+      process.exitCode = code
+    })
+  })
+)
+
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => onExit(Exit.isFailure(exit) ? 130 : 0)
+})
