@@ -1,0 +1,80 @@
+/**
+ * Fresh, isolated databases for tests: the embedded default (in memory, served on a loopback port)
+ * always, and a throw-away database on a real PostgreSQL server when `TEST_DATABASE_URL` names one.
+ * Each layer provides the `SqlClient` with the schema migrated, and the URL a child process (the CLI,
+ * the server) can connect to.
+ *
+ * @since 0.1.0
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import type { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Layer, Redacted } from "effect"
+import * as Embedded from "./Embedded.js"
+import * as Migrations from "./Migrations.js"
+
+/** @since 0.1.0 */
+export class TestDatabase extends Context.Tag("@ground-truth/db/TestDatabase")<
+  TestDatabase,
+  { readonly kind: "embedded" | "postgres"; readonly url: string }
+>() {}
+
+const migrated = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>) =>
+  Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(client))
+
+/**
+ * An in-memory embedded database, served on a loopback port.
+ *
+ * @since 0.1.0
+ */
+export const embedded = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const db = yield* Embedded.start({ dataDir: "memory://", maxConnections: 32 })
+    const url = `postgres://postgres@${db.host}:${db.port}/postgres`
+    return Layer.merge(
+      migrated(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })),
+      Layer.succeed(TestDatabase, { kind: "embedded", url })
+    )
+  })
+)
+
+/**
+ * A new database on the server `adminUrl` names, dropped when the layer is released.
+ *
+ * @since 0.1.0
+ */
+export const postgres = (adminUrl: string) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const name = `gt_test_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`
+      const admin = yield* PgClient.make({ url: Redacted.make(adminUrl), maxConnections: 1 }).pipe(
+        Effect.provide(Reactivity.layer)
+      )
+      yield* Effect.acquireRelease(admin.unsafe(`CREATE DATABASE ${name}`), () =>
+        Effect.ignore(admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+      )
+      const url = new URL(adminUrl)
+      url.pathname = `/${name}`
+      return Layer.merge(
+        migrated(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 4 })),
+        Layer.succeed(TestDatabase, { kind: "postgres", url: url.toString() })
+      )
+    })
+  )
+
+/**
+ * The databases tests run on: the embedded default, and real PostgreSQL when `TEST_DATABASE_URL` is
+ * set (`.ci/run` sets it when a server answers on 127.0.0.1:5432).
+ *
+ * @since 0.1.0
+ */
+export const targets = (): ReadonlyArray<{
+  readonly name: "embedded" | "postgres"
+  readonly layer: Layer.Layer<TestDatabase | SqlClient.SqlClient | PgClient.PgClient, unknown>
+}> => {
+  const url = process.env.TEST_DATABASE_URL
+  return [
+    { name: "embedded", layer: embedded },
+    ...(url ? [{ name: "postgres" as const, layer: postgres(url) }] : [])
+  ]
+}

@@ -1,0 +1,136 @@
+/**
+ * The shared golden suite: a fixture database that covers the edges of the contract, and the bytes
+ * every front end must produce from it, for every filter combination of contract §7 and for stats.
+ *
+ * The expected bytes are hand-written (`fixture/lines/*.jsonl`, `fixture/stats/*.json`) and the case
+ * table below lists, by hand, which jobs each filter selects and in which order; see README.md for how
+ * they were checked. Nothing here is produced by the code under test.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixture")
+
+/** The fixture's jobs, by the names the comments in `fixture.sql` give them. */
+export type JobKey = "J1" | "J2" | "J3" | "J4" | "J5" | "J6" | "J7" | "J8" | "J9" | "J10"
+
+/** The fixture's SQL: inserts only; the tables come from the migrations. @since 0.1.0 */
+export const fixtureSql: string = fs.readFileSync(path.join(fixture, "fixture.sql"), "utf8")
+
+/**
+ * Inserts the fixture's rows (the tables must exist and be empty).
+ *
+ * @since 0.1.0
+ */
+export const load = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(fixtureSql)
+})
+
+/** The hand-written line of one job, `\n` included. @since 0.1.0 */
+export const line = (job: JobKey): Buffer => fs.readFileSync(path.join(fixture, "lines", `${job}.jsonl`))
+
+/** An export case: query parameters (the same pairs the CLI gets as flags) and the jobs it selects. */
+export interface ExportCase {
+  readonly name: string
+  readonly params: ReadonlyArray<readonly [string, string]>
+  readonly jobs: ReadonlyArray<JobKey>
+}
+
+/** A stats case: the window and the hand-written JSON. */
+export interface StatsCase {
+  readonly name: string
+  readonly params: ReadonlyArray<readonly [string, string]>
+  readonly file: string
+}
+
+/**
+ * The windows of the cases. Sample times (coalesce(reviewed_at, created_at)) of the jobs:
+ * J1 06-01T10:15, J2 05-28T08:02:17, J3 05-31T12:00, J4 05-30T10:00, J5 06-02T08:30:00.000001,
+ * J6 06-01T00:00, J7 06-03T15:00, J8 06-02T09:00, J9 06-02T00:00:00.5, J10 06-03T09:00:00.000123.
+ * `both` starts exactly at J4's time (included) and ends exactly at J8's (excluded).
+ */
+const windows = {
+  none: [],
+  since: [["since", "2025-06-01"]],
+  until: [["until", "2025-06-01"]],
+  both: [
+    ["since", "2025-05-30T17:00:00+07:00"],
+    ["until", "2025-06-02T09:00:00Z"]
+  ]
+} as const satisfies Record<string, ReadonlyArray<readonly [string, string]>>
+
+/**
+ * Which jobs each filter selects, worked out by hand. Output order is created_at, then id:
+ * J2 J1 J3 J4 J5 J6 J7 J9 J8 J10 (J2 and J1 share a created_at; J2's id is smaller).
+ * Approved: J1 J3 J5 J6 J7 J8 J9. With events: all but J2 and J9.
+ */
+const selections: Record<string, ReadonlyArray<JobKey>> = {
+  "approved_only=true window=none": ["J1", "J3", "J5", "J6", "J7", "J9", "J8"],
+  "approved_only=true has_corrections=true window=none": ["J1", "J3", "J5", "J6", "J7", "J8"],
+  "approved_only=true has_corrections=false window=none": ["J9"],
+  "approved_only=true window=since": ["J1", "J5", "J6", "J7", "J9", "J8"],
+  "approved_only=true has_corrections=true window=since": ["J1", "J5", "J6", "J7", "J8"],
+  "approved_only=true has_corrections=false window=since": ["J9"],
+  "approved_only=true window=until": ["J3"],
+  "approved_only=true has_corrections=true window=until": ["J3"],
+  "approved_only=true has_corrections=false window=until": [],
+  "approved_only=true window=both": ["J1", "J3", "J5", "J6", "J9"],
+  "approved_only=true has_corrections=true window=both": ["J1", "J3", "J5", "J6"],
+  "approved_only=true has_corrections=false window=both": ["J9"],
+  "approved_only=false window=none": ["J2", "J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"],
+  "approved_only=false has_corrections=true window=none": ["J1", "J3", "J4", "J5", "J6", "J7", "J8", "J10"],
+  "approved_only=false has_corrections=false window=none": ["J2", "J9"],
+  "approved_only=false window=since": ["J1", "J5", "J6", "J7", "J9", "J8", "J10"],
+  "approved_only=false has_corrections=true window=since": ["J1", "J5", "J6", "J7", "J8", "J10"],
+  "approved_only=false has_corrections=false window=since": ["J9"],
+  "approved_only=false window=until": ["J2", "J3", "J4"],
+  "approved_only=false has_corrections=true window=until": ["J3", "J4"],
+  "approved_only=false has_corrections=false window=until": ["J2"],
+  "approved_only=false window=both": ["J1", "J3", "J4", "J5", "J6", "J9"],
+  "approved_only=false has_corrections=true window=both": ["J1", "J3", "J4", "J5", "J6"],
+  "approved_only=false has_corrections=false window=both": ["J9"]
+}
+
+/**
+ * Every filter combination of contract §7. `approved_only=true` is spelled out in half of them and
+ * left to its default in the other half, and booleans alternate between `true`/`false` and `1`/`0`.
+ *
+ * @since 0.1.0
+ */
+export const exportCases: ReadonlyArray<ExportCase> = Object.entries(selections).map(([name, jobs], i) => {
+  const params: Array<readonly [string, string]> = []
+  const spell = (b: boolean) => (i % 2 === 0 ? String(b) : b ? "1" : "0")
+  if (name.includes("approved_only=false")) params.push(["approved_only", spell(false)])
+  else if (i % 4 < 2) params.push(["approved_only", spell(true)])
+  if (name.includes("has_corrections=true")) params.push(["has_corrections", spell(true)])
+  if (name.includes("has_corrections=false")) params.push(["has_corrections", spell(false)])
+  params.push(...windows[name.split("window=")[1] as keyof typeof windows])
+  return { name, params, jobs }
+})
+
+/** @since 0.1.0 */
+export const statsCases: ReadonlyArray<StatsCase> = [
+  { name: "whole database", params: [], file: "all.json" },
+  { name: "window", params: windows.both, file: "window.json" },
+  { name: "until", params: windows.until, file: "until.json" }
+]
+
+/** The bytes an export case must produce. @since 0.1.0 */
+export const expectedExport = (c: ExportCase): Buffer => Buffer.concat(c.jobs.map(line))
+
+/** The bytes a stats case must produce. @since 0.1.0 */
+export const expectedStats = (c: StatsCase): Buffer => fs.readFileSync(path.join(fixture, "stats", c.file))
+
+/** Query string of a case, for HTTP. @since 0.1.0 */
+export const query = (params: ReadonlyArray<readonly [string, string]>): string =>
+  new URLSearchParams(params.map(([k, v]): [string, string] => [k, v])).toString()
+
+/** Command-line flags of a case, for the CLI. @since 0.1.0 */
+export const flags = (params: ReadonlyArray<readonly [string, string]>): Array<string> =>
+  params.flatMap(([k, v]) => [`--${k.replaceAll("_", "-")}`, v])

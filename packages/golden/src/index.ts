@@ -1,0 +1,7 @@
+/**
+ * `@ground-truth/golden`: the fixture database and hand-written expected bytes that every front end's
+ * tests compare against.
+ *
+ * @since 0.1.0
+ */
+export * as Golden from "./Golden.js"
