@@ -19,31 +19,38 @@ export class TestDatabase extends Context.Tag("@ground-truth/db/TestDatabase")<
   { readonly kind: "embedded" | "postgres"; readonly url: string }
 >() {}
 
-const migrated = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>) =>
-  Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(client))
+/** @since 0.1.0 */
+export interface Options {
+  /** Apply the migrations (default); without, the database is empty, for migration tests. */
+  readonly migrate?: boolean
+}
+
+const prepared = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>, options: Options) =>
+  options.migrate === false ? client : Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(client))
 
 /**
  * An in-memory embedded database, served on a loopback port.
  *
  * @since 0.1.0
  */
-export const embedded = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const db = yield* Embedded.start({ dataDir: "memory://", maxConnections: 32 })
-    const url = `postgres://postgres@${db.host}:${db.port}/postgres`
-    return Layer.merge(
-      migrated(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })),
-      Layer.succeed(TestDatabase, { kind: "embedded", url })
-    )
-  })
-)
+export const embedded = (options: Options = {}) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const db = yield* Embedded.start({ dataDir: "memory://", maxConnections: 32 })
+      const url = `postgres://postgres@${db.host}:${db.port}/postgres`
+      return Layer.merge(
+        prepared(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }), options),
+        Layer.succeed(TestDatabase, { kind: "embedded", url })
+      )
+    })
+  )
 
 /**
  * A new database on the server `adminUrl` names, dropped when the layer is released.
  *
  * @since 0.1.0
  */
-export const postgres = (adminUrl: string) =>
+export const postgres = (adminUrl: string, options: Options = {}) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const name = `gt_test_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`
@@ -56,7 +63,7 @@ export const postgres = (adminUrl: string) =>
       const url = new URL(adminUrl)
       url.pathname = `/${name}`
       return Layer.merge(
-        migrated(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 4 })),
+        prepared(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 4 }), options),
         Layer.succeed(TestDatabase, { kind: "postgres", url: url.toString() })
       )
     })
@@ -68,13 +75,15 @@ export const postgres = (adminUrl: string) =>
  *
  * @since 0.1.0
  */
-export const targets = (): ReadonlyArray<{
+export const targets = (
+  options: Options = {}
+): ReadonlyArray<{
   readonly name: "embedded" | "postgres"
   readonly layer: Layer.Layer<TestDatabase | SqlClient.SqlClient | PgClient.PgClient, unknown>
 }> => {
   const url = process.env.TEST_DATABASE_URL
   return [
-    { name: "embedded", layer: embedded },
-    ...(url ? [{ name: "postgres" as const, layer: postgres(url) }] : [])
+    { name: "embedded", layer: embedded(options) },
+    ...(url ? [{ name: "postgres" as const, layer: postgres(url, options) }] : [])
   ]
 }

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Export, Filter, Stats } from "@ground-truth/core"
-import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
 import { Effect, Layer, Stream } from "effect"
-import { Golden } from "../src/index.js"
+import { TestDatabase } from "../src/index.js"
 
 const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
   Stream.runFold(stream, Buffer.alloc(0), (acc, chunk) => Buffer.concat([acc, chunk]))
