@@ -1,0 +1,87 @@
+/**
+ * The shared golden suite through the CLI: every filter combination, to `--out` and to standard
+ * output, and every stats case, on every test database; the bytes must equal the hand-written ones.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
+import { run } from "./cli.js"
+
+for (const target of TestDatabase.targets()) {
+  const fixture = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))
+  layer(fixture, { timeout: 300_000 })(`CLI golden on ${target.name}`, (it) => {
+    const env = Effect.map(TestDatabase.TestDatabase, (db) => ({ DATABASE_URL: db.url }))
+
+    it.effect(
+      "export --out PATH writes the golden bytes for every filter combination",
+      () =>
+        Effect.gen(function* () {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+          const results = yield* Effect.forEach(
+            Golden.exportCases,
+            (c, i) => {
+              const out = path.join(dir, `case-${i}.jsonl`)
+              return Effect.map(
+                Effect.flatMap(env, (e) => run(["export", "--out", out, ...Golden.flags(c.params)], e)),
+                (r) => ({ c, r, out })
+              )
+            },
+            { concurrency: 3 }
+          )
+          for (const { c, r, out } of results) {
+            expect(r.stderr, c.name).toBe("")
+            expect(r.code, c.name).toBe(0)
+            expect(r.stdout.length, c.name).toBe(0)
+            expect(fs.readFileSync(out).toString("utf8"), c.name).toBe(
+              Golden.expectedExport(c).toString("utf8")
+            )
+          }
+          // Nothing but the corpora: no temporary files left behind.
+          expect(fs.readdirSync(dir).sort()).toEqual(
+            Golden.exportCases.map((_, i) => `case-${i}.jsonl`).sort()
+          )
+        }),
+      300_000
+    )
+
+    it.effect(
+      "export to standard output writes the golden bytes for every filter combination",
+      () =>
+        Effect.gen(function* () {
+          const results = yield* Effect.forEach(
+            Golden.exportCases,
+            (c, i) =>
+              Effect.map(
+                Effect.flatMap(env, (e) =>
+                  run(["export", ...(i % 2 ? ["--out", "-"] : []), ...Golden.flags(c.params)], e)
+                ),
+                (r) => ({ c, r })
+              ),
+            { concurrency: 3 }
+          )
+          for (const { c, r } of results) {
+            expect(r.code, c.name).toBe(0)
+            expect(r.stdout.equals(Golden.expectedExport(c)), c.name).toBe(true)
+          }
+        }),
+      300_000
+    )
+
+    it.effect(
+      "stats prints the golden JSON",
+      () =>
+        Effect.gen(function* () {
+          for (const c of Golden.statsCases) {
+            const r = yield* Effect.flatMap(env, (e) => run(["stats", ...Golden.flags(c.params)], e))
+            expect(r.code, c.name).toBe(0)
+            expect(r.stdout.toString("utf8"), c.name).toBe(Golden.expectedStats(c).toString("utf8"))
+          }
+        }),
+      60_000
+    )
+  })
+}

@@ -1,0 +1,45 @@
+/** Runs the real CLI in a child process, as a user would: through the launcher `pnpm ground-truth` runs. */
+import { spawn } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+
+export const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "ground-truth.mjs")
+
+export interface Result {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: Buffer
+  readonly stderr: string
+}
+
+export interface Running {
+  readonly pid: number
+  readonly kill: (signal: NodeJS.Signals) => void
+  readonly done: Promise<Result>
+}
+
+/** Starts the CLI with `args`; `env` entries set to `undefined` are removed from the environment. */
+export const start = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Running => {
+  const merged: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: merged,
+    cwd: path.dirname(bin),
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const out: Array<Buffer> = []
+  const err: Array<Buffer> = []
+  child.stdout.on("data", (b: Buffer) => out.push(b))
+  child.stderr.on("data", (b: Buffer) => err.push(b))
+  const done = new Promise<Result>((resolve) =>
+    child.on("close", (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") })
+    )
+  )
+  return { pid: child.pid ?? -1, kill: (s) => child.kill(s), done }
+}
+
+/** Runs the CLI to completion. */
+export const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) =>
+  Effect.promise(() => start(args, env).done)
