@@ -1,0 +1,218 @@
+/**
+ * Exit statuses and messages: usage errors exit 2, runtime failures exit 1, each with one readable
+ * line on standard error and no stack trace; a failed or interrupted export never leaves a partial
+ * corpus nor touches the previous one.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Demo, TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
+import { run, start } from "./cli.js"
+
+const oneLine = (stderr: string) => {
+  expect(stderr.endsWith("\n")).toBe(true)
+  expect(stderr.trimEnd().split("\n")).toHaveLength(1)
+  expect(stderr).not.toMatch(/\n\s+at /)
+}
+
+// No database is needed to reject a command line: nothing may be opened before the input is valid.
+const unreachable = { DATABASE_URL: "postgres://postgres@127.0.0.1:9/none" }
+
+describe("usage errors exit 2 with one line", () => {
+  it.each([
+    [
+      ["export", "--approved-only", "maybe"],
+      'ground-truth: --approved-only must be true, false, 1 or 0, not "maybe"'
+    ],
+    [
+      ["export", "--has-corrections", "yes"],
+      'ground-truth: --has-corrections must be true, false, 1 or 0, not "yes"'
+    ],
+    [
+      ["export", "--since", "2025-13-01"],
+      'ground-truth: --since "2025-13-01" is not a valid time: the month must be 01–12'
+    ],
+    [
+      ["export", "--until", "tomorrow"],
+      'ground-truth: --until "tomorrow" is not a valid time: expected an RFC 3339'
+    ],
+    [
+      ["export", "--since", "2025-06-02", "--until", "2025-06-01"],
+      "ground-truth: --since (2025-06-02T00:00:00Z) is later than --until (2025-06-01T00:00:00Z)"
+    ],
+    [
+      ["export", "--since", "2025-06-01", "--since=2025-06-02"],
+      "ground-truth: --since is given more than once"
+    ],
+    [["stats", "--since", "x"], 'ground-truth: --since "x" is not a valid time'],
+    [["seed-demo", "--jobs", "0"], "ground-truth: --jobs must be at least 1, not 0"]
+  ])("%j", (args, message) =>
+    Effect.gen(function* () {
+      const r = yield* run(args, unreachable)
+      expect(r.code).toBe(2)
+      expect(r.stdout.length).toBe(0)
+      expect(r.stderr.startsWith(message)).toBe(true)
+      oneLine(r.stderr)
+    }).pipe(Effect.runPromise))
+
+  it.each([
+    [["export", "--bogus"]],
+    [["stats", "--approved-only", "true"]],
+    [["frobnicate"]],
+    [["seed-demo", "--jobs", "x"]]
+  ])("%j is rejected by the command-line parser", (args) =>
+    Effect.gen(function* () {
+      const r = yield* run(args, unreachable)
+      expect(r.code).toBe(2)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expect(r.stderr.length).toBeGreaterThan(0)
+    }).pipe(Effect.runPromise))
+
+  it("a bare boolean flag means true", () =>
+    Effect.gen(function* () {
+      // Parses, then fails on the unreachable database: exit 1, not a usage error.
+      const r = yield* run(["export", "--has-corrections", "--approved-only"], unreachable)
+      expect(r.code).toBe(1)
+    }).pipe(Effect.runPromise))
+
+  it("--help explains the filters", () =>
+    Effect.gen(function* () {
+      const r = yield* run(["export", "--help"], unreachable)
+      expect(r.code).toBe(0)
+      const help = r.stdout.toString("utf8")
+      for (const flag of [
+        "--out PATH",
+        "--approved-only true|false",
+        "--has-corrections true|false",
+        "--since TIME",
+        "--until TIME"
+      ]) {
+        expect(help).toContain(flag)
+      }
+    }).pipe(Effect.runPromise))
+})
+
+describe("runtime failures exit 1 with one line", () => {
+  it("database unreachable", () =>
+    Effect.gen(function* () {
+      const r = yield* run(["stats"], unreachable)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^ground-truth: database error: .*ECONNREFUSED 127\.0\.0\.1:9/)
+      oneLine(r.stderr)
+    }).pipe(Effect.runPromise))
+
+  it(
+    "unwritable --out directory",
+    () =>
+      Effect.gen(function* () {
+        const r = yield* run(["export", "--out", "/nonexistent-dir/corpus.jsonl"], {
+          DATABASE_URL: undefined,
+          GROUND_TRUTH_DATA_DIR: "memory://"
+        })
+        expect(r.code).toBe(1)
+        expect(r.stderr).toContain("ground-truth: cannot create /nonexistent-dir/.corpus.jsonl.")
+        expect(r.stderr).not.toMatch(/\n\s+at /)
+      }).pipe(Effect.runPromise),
+    60_000
+  )
+})
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+const previous = Buffer.from('{"previous":"corpus"}\n')
+
+for (const target of TestDatabase.targets()) {
+  // The golden fixture, plus a job whose result was changed without an event: its trail cannot replay.
+  const broken = Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* Golden.load
+    yield* sql`
+      INSERT INTO jobs (id, filename, source_kind, status, result, approved, created_at)
+      VALUES ('dddddddd-0000-4000-8000-00000000000d', 'tampered.pdf', 'pdf', 'done', '{"a": 3}', true, '2025-06-02 00:00:00+00')`
+    yield* sql`
+      INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, corrected_at)
+      VALUES ('dddddddd-0000-4000-8000-00000000000d', 'a', '1', '2', 'reviewer-a', '2025-06-02 00:01:00+00')`
+  })
+  layer(Layer.effectDiscard(broken).pipe(Layer.provideMerge(target.layer)), { timeout: 120_000 })(
+    `failing exports on ${target.name}`,
+    (it) => {
+      it.effect(
+        "an audit trail that does not replay: exit 1 naming the job; the previous --out untouched, no temp file",
+        () =>
+          Effect.gen(function* () {
+            const { url } = yield* TestDatabase.TestDatabase
+            const dir = tmp()
+            const out = path.join(dir, "corpus.jsonl")
+            fs.writeFileSync(out, previous)
+            const r = yield* run(["export", "--out", out], { DATABASE_URL: url })
+            expect(r.code).toBe(1)
+            expect(r.stderr).toMatch(
+              /^ground-truth: audit trail of job dddddddd-0000-4000-8000-00000000000d does not explain its result at event \d+ \("a"\): the value at the path differs from the expected one; expected 2, found 3\n$/
+            )
+            expect(fs.readFileSync(out).equals(previous)).toBe(true)
+            expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+            // The other jobs still export when the broken one is filtered out.
+            const ok = yield* run(["export", "--until", "2025-06-01"], { DATABASE_URL: url })
+            expect(ok.code).toBe(0)
+          }),
+        60_000
+      )
+    }
+  )
+
+  layer(
+    Layer.effectDiscard(Demo.seed({ jobs: 20_000, seed: 5, batchSize: 5000 })).pipe(
+      Layer.provideMerge(target.layer)
+    ),
+    { timeout: 300_000 }
+  )(`interrupted exports on ${target.name}`, (it) => {
+    const interrupted = (signal: NodeJS.Signals) =>
+      Effect.gen(function* () {
+        const { url } = yield* TestDatabase.TestDatabase
+        const dir = tmp()
+        const out = path.join(dir, "corpus.jsonl")
+        fs.writeFileSync(out, previous)
+        const child = start(["export", "--approved-only", "false", "--out", out], { DATABASE_URL: url })
+        // Wait until the export is writing its temporary file, then stop it.
+        const partial = `.corpus.jsonl.${child.pid}.partial`
+        yield* Effect.promise(async () => {
+          for (let i = 0; i < 600 && !fs.readdirSync(dir).includes(partial); i++) {
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
+        })
+        expect(fs.readdirSync(dir)).toContain(partial)
+        child.kill(signal)
+        const r = yield* Effect.promise(() => child.done)
+        expect(fs.readFileSync(out).equals(previous)).toBe(true)
+        return { r, dir, out, url }
+      })
+
+    it.effect(
+      "SIGTERM mid-export: exit 130, the previous --out untouched, no temp file",
+      () =>
+        Effect.gen(function* () {
+          const { r, dir } = yield* interrupted("SIGTERM")
+          expect(r.code).toBe(130)
+          expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+        }),
+      120_000
+    )
+
+    it.effect(
+      "SIGKILL mid-export: the previous --out untouched; the next export removes the dead one's temp file",
+      () =>
+        Effect.gen(function* () {
+          const { r, dir, out, url } = yield* interrupted("SIGKILL")
+          expect(r.signal).toBe("SIGKILL")
+          const next = yield* run(["export", "--out", out, "--until", "2025-01-02"], { DATABASE_URL: url })
+          expect(next.code).toBe(0)
+          expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+          expect(fs.readFileSync(out).equals(previous)).toBe(false)
+        }),
+      120_000
+    )
+  })
+}
