@@ -11,6 +11,7 @@
 import * as path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { NodeSink } from "@effect/platform-node"
+import { Embedded } from "@ground-truth/db"
 import { Data, Effect, Exit, Stream } from "effect"
 
 /**
@@ -31,15 +32,6 @@ const describe = (e: unknown): string => {
   return typeof text === "string" ? text : String(e)
 }
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
 /** `.corpus.jsonl.<pid>.partial` beside `corpus.jsonl`. */
 const partialName = (target: string, pid: number) =>
   path.join(path.dirname(target), `.${path.basename(target)}.${pid}.partial`)
@@ -51,7 +43,12 @@ const removeStalePartials = (target: string) =>
     const names = yield* fs.readDirectory(path.dirname(target)).pipe(Effect.orElseSucceed(() => []))
     for (const name of names) {
       const pid = Number(name.slice(prefix.length, -".partial".length))
-      if (name.startsWith(prefix) && name.endsWith(".partial") && Number.isInteger(pid) && !isAlive(pid)) {
+      if (
+        name.startsWith(prefix) &&
+        name.endsWith(".partial") &&
+        Number.isInteger(pid) &&
+        !Embedded.isAlive(pid)
+      ) {
         yield* Effect.ignore(fs.remove(path.join(path.dirname(target), name)))
       }
     }
@@ -125,7 +122,7 @@ export const withProgress = <E, R>(
     const seconds = (Date.now() - started) / 1000
     const rate = seconds > 0 ? Math.round(samples / seconds) : 0
     process.stderr.write(
-      `\r${label}: ${samples.toLocaleString("en-US")} samples, ${(bytes / 1e6).toFixed(1)} MB, ${rate.toLocaleString("en-US")}/s${final ? "\n" : ""}`
+      `\r\x1b[K${label}: ${samples.toLocaleString("en-US")} samples, ${(bytes / 1e6).toFixed(1)} MB, ${rate.toLocaleString("en-US")}/s${final ? "\n" : ""}`
     )
   }
   return stream.pipe(

@@ -114,6 +114,22 @@ const step = (
   )
 }
 
+/** Applies each event (undo: its inverse) to the result in turn, stopping at the first failure. */
+const fold = (
+  jobId: string,
+  result: Correction.Slot,
+  events: ReadonlyArray<CorrectionEvent>,
+  undo: boolean
+): Either.Either<Correction.Slot, ReplayError> => {
+  let r = result
+  for (let k = 0; k < events.length; k++) {
+    const next = step(jobId, r, events[undo ? events.length - 1 - k : k], undo)
+    if (Either.isLeft(next)) return next
+    r = next.right
+  }
+  return Either.right(r)
+}
+
 /**
  * Undoes `events` (chronological order) on `result`, newest first, giving the result before the first.
  *
@@ -123,15 +139,7 @@ export const undo = (
   jobId: string,
   result: Correction.Slot,
   events: ReadonlyArray<CorrectionEvent>
-): Either.Either<Correction.Slot, ReplayError> => {
-  let r = result
-  for (let i = events.length - 1; i >= 0; i--) {
-    const next = step(jobId, r, events[i], true)
-    if (Either.isLeft(next)) return next
-    r = next.right
-  }
-  return Either.right(r)
-}
+): Either.Either<Correction.Slot, ReplayError> => fold(jobId, result, events, true)
 
 /**
  * Applies `events` (chronological order) to `result`, oldest first. `redo(undo(r, es), es)` is `r`.
@@ -142,15 +150,7 @@ export const redo = (
   jobId: string,
   result: Correction.Slot,
   events: ReadonlyArray<CorrectionEvent>
-): Either.Either<Correction.Slot, ReplayError> => {
-  let r = result
-  for (const event of events) {
-    const next = step(jobId, r, event, false)
-    if (Either.isLeft(next)) return next
-    r = next.right
-  }
-  return Either.right(r)
-}
+): Either.Either<Correction.Slot, ReplayError> => fold(jobId, result, events, false)
 
 /**
  * A job's sample: the job with `initialResult` rebuilt from its current result and its events.

@@ -32,7 +32,13 @@ export interface Embedded {
   readonly dataDir: string
 }
 
-const isAlive = (pid: number): boolean => {
+/**
+ * Is a process with this pid running? (Signal 0 only checks; EPERM means it runs as another user.)
+ * For telling a stale lock or temporary file from one still in use.
+ *
+ * @since 0.1.0
+ */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
