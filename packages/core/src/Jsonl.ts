@@ -43,6 +43,9 @@ export const line = (s: Sample): string => {
     if (i > 0) corrections += ","
     corrections += correction(s.events[i])
   }
+  // A job without events replays to its own result: the same object, serialized once.
+  const final = slot(s.result)
+  const initial = s.initialResult === s.result ? final : slot(s.initialResult)
   let flags = ""
   for (let i = 0; i < s.reviewFlags.length; i++) {
     if (i > 0) flags += ","
@@ -52,7 +55,7 @@ export const line = (s: Sample): string => {
     `{"job_id":"${s.id.toLowerCase()}","filename":${str(s.filename)},"source_kind":${str(s.sourceKind)},` +
     `"approved":${s.approved ? "true" : "false"},"reviewed_by":${nullableString(s.reviewedBy)},` +
     `"reviewed_at":${nullableTime(s.reviewedAt)},"created_at":"${Timestamp.format(s.createdAt)}",` +
-    `"initial_result":${slot(s.initialResult)},"final_result":${slot(s.result)},` +
+    `"initial_result":${initial},"final_result":${final},` +
     `"corrections":[${corrections}],"review_flags":[${flags}],"confidence":${confidence(s.confidence)}}\n`
   )
 }
