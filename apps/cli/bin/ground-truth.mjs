@@ -1,52 +1,9 @@
 #!/usr/bin/env node
-// Launches the CLI from a bundle of its TypeScript sources: plain node starts the bundle in ~0.3 s,
-// where loading the sources through a TypeScript loader takes ~1.7 s. The bundle is rebuilt first
-// whenever a source file is newer than it, so the command always runs the code in the tree.
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+// The `ground-truth` command: runs the CLI's bundle, rebuilt when its sources change (scripts/launch.mjs).
+import { launch } from "../../../scripts/launch.mjs"
 
-const app = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
-const root = path.join(app, "..", "..")
-const bundle = path.join(app, "build", "bin.mjs")
-const sources = ["apps/cli/src", "packages/core/src", "packages/db/src"].map((dir) => path.join(root, dir))
-
-const newest = (dir) =>
-  fs
-    .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
-    .reduce(
-      (t, entry) => Math.max(t, fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs),
-      0
-    )
-
-const stale = () => {
-  if (!fs.existsSync(bundle)) return true
-  const built = fs.statSync(bundle).mtimeMs
-  return sources.some((dir) => newest(dir) > built)
-}
-
-if (stale()) {
-  const { build } = await import("esbuild")
-  const result = await build({
-    entryPoints: [path.join(app, "src", "bin.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    write: false,
-    // PGlite loads its WebAssembly from beside its own module; pg-native is an optional peer.
-    external: ["@electric-sql/*", "pg-native"],
-    banner: {
-      js: "import { createRequire as __gtRequire } from 'node:module'; const require = __gtRequire(import.meta.url);"
-    },
-    logLevel: "warning"
-  })
-  // Written beside the target and renamed, so concurrent launches never run a half-written bundle.
-  fs.mkdirSync(path.dirname(bundle), { recursive: true })
-  const partial = `${bundle}.${process.pid}.partial`
-  fs.writeFileSync(partial, result.outputFiles[0].contents)
-  fs.renameSync(partial, bundle)
-}
-
-await import(pathToFileURL(bundle).href)
+await launch({
+  app: "apps/cli",
+  entry: "src/bin.ts",
+  sources: ["apps/cli/src", "packages/core/src", "packages/db/src"]
+})

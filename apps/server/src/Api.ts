@@ -1,0 +1,124 @@
+/**
+ * The HTTP API (contract §7, §8, §10), declared with `HttpApi` so the OpenAPI document is derived from
+ * it. Query parameters are declared for the documentation only: the handlers read the raw query and
+ * give it to core's filter parser, the same one the CLI uses, so unknown and repeated parameters are
+ * rejected the same way on both paths.
+ *
+ * @since 0.1.0
+ */
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Stats } from "@ground-truth/core"
+import { Schema } from "effect"
+
+/** @since 0.1.0 */
+export const ErrorDetail = Schema.Struct({
+  code: Schema.String,
+  message: Schema.String,
+  parameter: Schema.optional(Schema.String)
+})
+
+/**
+ * `{"error":{"code","message","parameter"}}`: a filter the contract rejects.
+ *
+ * @since 0.1.0
+ */
+export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
+  { error: ErrorDetail },
+  HttpApiSchema.annotations({ status: 400, description: "A parameter is unknown, repeated or invalid" })
+) {}
+
+/**
+ * The export could not start: an audit trail that does not replay, a row it cannot read.
+ *
+ * @since 0.1.0
+ */
+export class ServerError extends Schema.Class<ServerError>("ServerError")(
+  { error: ErrorDetail },
+  HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
+) {}
+
+/**
+ * The database cannot be reached.
+ *
+ * @since 0.1.0
+ */
+export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
+  { error: ErrorDetail },
+  HttpApiSchema.annotations({ status: 503, description: "The database is unreachable" })
+) {}
+
+const param = (description: string) =>
+  Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({ description }))
+
+const windowParams = {
+  since: param(
+    "RFC 3339 timestamp with Z or an offset, or a date YYYY-MM-DD (midnight UTC): samples whose time " +
+      "(reviewed_at, else created_at) is at or after it"
+  ),
+  until: param("Same forms: samples whose time is before it. Windows [since, until) never overlap.")
+}
+
+/** @since 0.1.0 */
+export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
+  .add(
+    HttpApiEndpoint.get("export", "/export")
+      .setUrlParams(
+        Schema.Struct({
+          approved_only: param("true (default) or false (also 1, 0): only reviewer-approved jobs"),
+          has_corrections: param("true: only jobs with corrections; false: only jobs without; unset: both"),
+          ...windowParams
+        })
+      )
+      .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
+      .addError(BadRequest)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
+          "A failure after the first bytes aborts the transfer: a complete body always ends with a newline."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("stats", "/stats")
+      .setUrlParams(Schema.Struct(windowParams))
+      .addSuccess(Stats.Report)
+      .addError(BadRequest)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "Coverage: jobs, approvals, corrections and the 20 most corrected fields."
+      )
+  )
+  .prefix("/api/v1/ground-truth") {}
+
+/** @since 0.1.0 */
+export class Health extends Schema.Class<Health>("Health")({
+  status: Schema.Literal("ok"),
+  database: Schema.Literal("postgres", "embedded")
+}) {}
+
+/** @since 0.1.0 */
+export class Unhealthy extends Schema.Class<Unhealthy>("Unhealthy")(
+  {
+    status: Schema.Literal("unavailable"),
+    database: Schema.Literal("postgres", "embedded"),
+    error: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** @since 0.1.0 */
+export class HealthApi extends HttpApiGroup.make("health").add(
+  HttpApiEndpoint.get("health", "/healthz")
+    .addSuccess(Health)
+    .addError(Unhealthy)
+    .annotate(OpenApi.Description, "200 when the database answers within 2 s, 503 when it does not")
+) {}
+
+/** @since 0.1.0 */
+export class Api extends HttpApi.make("ground-truth")
+  .add(GroundTruthApi)
+  .add(HealthApi)
+  .annotate(OpenApi.Title, "ground-truth")
+  .annotate(OpenApi.Description, "Training-data export of the Sprin HITL review corpus") {}

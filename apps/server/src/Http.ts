@@ -1,0 +1,166 @@
+/**
+ * The HTTP front end: handlers for the API, and the app as a layer that needs only an `HttpServer` and
+ * the database. Parsing and serialization are core's; this module maps them onto HTTP.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Export, Filter, Stats } from "@ground-truth/core"
+import { Database } from "@ground-truth/db"
+import { Cause, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
+import { Api, BadRequest, Health, ServerError, Unavailable, Unhealthy } from "./Api.js"
+import { requestLog } from "./RequestLog.js"
+
+/** The raw query of a request as name/value pairs, in order, repeats included. */
+const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
+  Array.from(new URL(request.url, "http://localhost").searchParams)
+
+const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: ReadonlyArray<Filter.Parameter>) =>
+  Either.match(Filter.parse(queryPairs(request), { accept }), {
+    onLeft: (e) =>
+      Effect.fail(new BadRequest({ error: { code: e.code, message: e.message, parameter: e.parameter } })),
+    onRight: Effect.succeed
+  })
+
+/** Connection failures (no server, refused, terminated) make the database unavailable; others are errors. */
+const isConnectionFailure = (e: SqlError): boolean => {
+  const cause = e.cause as { readonly code?: unknown; readonly message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  return (
+    code.startsWith("08") ||
+    code === "57P01" ||
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    e.message.includes("connect") ||
+    e.message.includes("Connection")
+  )
+}
+
+const describeSql = (e: SqlError): string => {
+  const cause = e.cause as { readonly message?: unknown } | undefined
+  return typeof cause?.message === "string" ? `${e.message}: ${cause.message}` : e.message
+}
+
+/** A failure before the first byte of a body: an HTTP error response instead. */
+const failure = (e: Export.ExportError | SqlError): ServerError | Unavailable => {
+  switch (e._tag) {
+    case "SqlError":
+      return isConnectionFailure(e)
+        ? new Unavailable({ error: { code: "database_unavailable", message: describeSql(e) } })
+        : new ServerError({ error: { code: "database_error", message: describeSql(e) } })
+    case "AuditTrailMismatch":
+      return new ServerError({ error: { code: "audit_trail_mismatch", message: e.message } })
+    case "InvalidCorrectionEvent":
+      return new ServerError({ error: { code: "invalid_correction_event", message: e.message } })
+    case "InvalidRow":
+      return new ServerError({ error: { code: "invalid_row", message: e.message } })
+  }
+}
+
+const jobOf = (e: Export.ExportError): string | undefined => ("jobId" in e ? e.jobId : undefined)
+
+/**
+ * A streamed JSONL response. The first chunk is pulled before the status is sent, so an export that
+ * fails at once (an unreachable database, a bad first job) answers with a JSON error. Once bytes have
+ * left, a failure destroys the connection: the client sees a broken transfer, never a clean but short
+ * corpus. The stream lives in the request's scope, which closes when the response is done or the client
+ * goes away: the snapshot transaction ends and its connection returns to the pool.
+ */
+const streamed = (
+  request: HttpServerRequest.HttpServerRequest,
+  stream: Stream.Stream<Uint8Array, Export.ExportError>
+) =>
+  Effect.gen(function* () {
+    const pull = yield* Stream.toPull(stream)
+    const first = yield* Effect.exit(pull)
+    const date = new Date().toISOString().slice(0, 10)
+    const respond = (body: Stream.Stream<Uint8Array, Export.ExportError>) =>
+      HttpServerResponse.stream(body, {
+        contentType: "application/x-ndjson",
+        headers: { "content-disposition": `attachment; filename="ground-truth-${date}.jsonl"` }
+      })
+    if (Exit.isFailure(first)) {
+      const error = Cause.failureOption(first.cause)
+      if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
+      if (Option.isNone(error.value)) return respond(Stream.empty)
+      yield* Effect.logError("export failed before streaming").pipe(
+        Effect.annotateLogs({ error: error.value.value.message, job_id: jobOf(error.value.value) ?? null })
+      )
+      return yield* Effect.fail(failure(error.value.value))
+    }
+    const rest = Stream.repeatEffectChunkOption(pull)
+    return respond(
+      Stream.concat(Stream.fromChunk(first.value), rest).pipe(
+        Stream.tapError((e) =>
+          Effect.logError("export aborted after streaming began").pipe(
+            Effect.annotateLogs({ error: e.message, job_id: jobOf(e) ?? null }),
+            Effect.zipRight(Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy()))
+          )
+        )
+      )
+    )
+  })
+
+const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
+  Effect.gen(function* () {
+    const exporter = yield* Export.Export
+    const stats = yield* Stats.Stats
+    return handlers
+      .handleRaw("export", ({ request }) =>
+        Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) =>
+          streamed(request, exporter.stream(filter))
+        )
+      )
+      .handleRaw("stats", ({ request }) =>
+        Effect.gen(function* () {
+          const window = yield* parseQuery(request, Filter.statsParameters)
+          const report = yield* Effect.mapError(stats.get(window), failure)
+          return HttpServerResponse.text(Stats.encode(report), { contentType: "application/json" })
+        })
+      )
+  })
+)
+
+const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const info = yield* Database.DatabaseInfo
+    return handlers.handle("health", () =>
+      // The embedded database lives in this process: it is up when we are, and a probe query would only
+      // queue behind a running export's transaction.
+      info.kind === "embedded"
+        ? Effect.succeed(new Health({ status: "ok", database: "embedded" }))
+        : sql`SELECT 1`.pipe(
+            Effect.timeoutFail({ duration: Duration.seconds(2), onTimeout: () => "no answer within 2 s" }),
+            Effect.as(new Health({ status: "ok", database: "postgres" })),
+            Effect.catchAll((e) =>
+              Effect.fail(
+                new Unhealthy({
+                  status: "unavailable",
+                  database: "postgres",
+                  error: typeof e === "string" ? e : describeSql(e)
+                })
+              )
+            )
+          )
+    )
+  })
+)
+
+/**
+ * The API with its handlers, the OpenAPI document (`/openapi.json`) and Swagger UI (`/docs`), served
+ * with structured request logs. Needs an `HttpServer`, the database and core's services.
+ *
+ * @since 0.1.0
+ */
+export const layer = HttpApiBuilder.serve(requestLog).pipe(
+  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(HttpApiBuilder.api(Api).pipe(Layer.provide(Layer.merge(GroundTruthLive, HealthLive))))
+)
+
+/** The services the handlers use, from the live database layer. @since 0.1.0 */
+export const services = Layer.mergeAll(Export.Export.Default, Stats.Stats.Default)

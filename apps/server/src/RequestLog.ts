@@ -1,0 +1,64 @@
+/**
+ * Structured request logs: one entry per request with method, path, status, bytes sent and duration,
+ * written when the response is complete (for a streamed export, when its last byte has left or the
+ * transfer was cut). Headers are never logged.
+ *
+ * @since 0.1.0
+ */
+import { HttpApp, HttpBody, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Cause, Effect, Exit, Stream } from "effect"
+
+const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes: number }) => {
+  const body = response.body
+  switch (body._tag) {
+    case "Uint8Array":
+      sent.bytes = body.body.length
+      return response
+    case "Stream":
+      return HttpServerResponse.setBody(
+        response,
+        HttpBody.stream(
+          Stream.tap(body.stream, (chunk) => Effect.sync(() => (sent.bytes += chunk.length))),
+          body.contentType,
+          body.contentLength
+        )
+      )
+    default:
+      return response
+  }
+}
+
+/**
+ * The logging middleware.
+ *
+ * @since 0.1.0
+ */
+export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const started = performance.now()
+    const sent = { bytes: 0, status: 0 }
+    yield* HttpApp.appendPreResponseHandler((_, response) =>
+      Effect.sync(() => {
+        sent.status = response.status
+        return counted(response, sent)
+      })
+    )
+    const exit = yield* Effect.exit(app)
+    const url = new URL(request.url, "http://localhost")
+    const aborted = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+    yield* Effect.log(aborted ? "request failed" : "request").pipe(
+      Effect.annotateLogs({
+        method: request.method,
+        path: url.pathname,
+        query: url.search,
+        status: sent.status,
+        bytes: sent.bytes,
+        duration_ms: Math.round(performance.now() - started),
+        ...(Exit.isFailure(exit)
+          ? { outcome: Cause.isInterruptedOnly(exit.cause) ? "client aborted" : "failed" }
+          : {})
+      })
+    )
+    return yield* exit
+  })

@@ -1,0 +1,63 @@
+/**
+ * `pnpm serve`: the HTTP server.
+ *
+ * Configuration: `HOST` (default 127.0.0.1), `PORT` (default 8080), `GROUND_TRUTH_SHUTDOWN_GRACE`
+ * (default 30 seconds: how long running exports may take to finish after SIGTERM), and the database
+ * variables of `@ground-truth/db` (`DATABASE_URL`, or the embedded default).
+ */
+import { createServer } from "node:http"
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { Database } from "@ground-truth/db"
+import { Config, Duration, Effect, Layer, Logger } from "effect"
+import * as Http from "./Http.js"
+
+/**
+ * The Node server. On shutdown it stops accepting at once and lets running responses finish; after
+ * the grace period it cuts whatever is still open, so a stuck download cannot hold the process.
+ */
+const NodeServer = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+    const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
+    const grace = yield* Config.duration("GROUND_TRUTH_SHUTDOWN_GRACE").pipe(
+      Config.withDefault(Duration.seconds(30))
+    )
+    const server = createServer()
+    // Released before the server layer below: arms the deadline, then the server's own release waits
+    // for open responses.
+    const deadline = Layer.scopedDiscard(
+      Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          server.closeIdleConnections()
+          setTimeout(() => server.closeAllConnections(), Duration.toMillis(grace)).unref()
+        })
+      )
+    )
+    return deadline.pipe(Layer.provideMerge(NodeHttpServer.layer(() => server, { host, port })))
+  })
+)
+
+const Started = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const server = yield* HttpServer.HttpServer
+    const info = yield* Database.DatabaseInfo
+    const address =
+      server.address._tag === "TcpAddress"
+        ? `http://${server.address.hostname}:${server.address.port}`
+        : server.address.path
+    yield* Effect.log("listening").pipe(
+      Effect.annotateLogs({ address, database: info.kind, location: info.location })
+    )
+  })
+)
+
+const Main = Layer.mergeAll(Http.layer, Started).pipe(
+  Layer.provide(NodeServer),
+  Layer.provide(Http.services),
+  Layer.provide(Layer.effectDiscard(Database.prepareEmbedded)),
+  Layer.provideMerge(Database.layer),
+  Layer.provide(Logger.json)
+)
+
+NodeRuntime.runMain(Layer.launch(Main), { disablePrettyLogger: true })
