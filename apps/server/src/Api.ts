@@ -24,7 +24,7 @@ export const ErrorDetail = Schema.Struct({
  */
 export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
   { error: ErrorDetail },
-  HttpApiSchema.annotations({ status: 400, description: "A parameter is unknown, repeated or invalid" })
+  { description: "A parameter is unknown, repeated or invalid" }
 ) {}
 
 /**
@@ -34,7 +34,7 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
  */
 export class ServerError extends Schema.Class<ServerError>("ServerError")(
   { error: ErrorDetail },
-  HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
+  { description: "The corpus cannot be produced" }
 ) {}
 
 /**
@@ -44,7 +44,7 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
  */
 export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
   { error: ErrorDetail },
-  HttpApiSchema.annotations({ status: 503, description: "The database is unreachable" })
+  { description: "The database is unreachable" }
 ) {}
 
 const param = (description: string) =>
@@ -70,9 +70,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
         })
       )
       .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
-      .addError(BadRequest)
-      .addError(ServerError)
-      .addError(Unavailable)
+      .addError(BadRequest, { status: 400 })
+      .addError(ServerError, { status: 500 })
+      .addError(Unavailable, { status: 503 })
       .annotate(
         OpenApi.Description,
         "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
@@ -83,8 +83,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
     HttpApiEndpoint.get("stats", "/stats")
       .setUrlParams(Schema.Struct(windowParams))
       .addSuccess(Stats.Report)
-      .addError(BadRequest)
-      .addError(Unavailable)
+      .addError(BadRequest, { status: 400 })
+      .addError(ServerError, { status: 500 })
+      .addError(Unavailable, { status: 503 })
       .annotate(
         OpenApi.Description,
         "Coverage: jobs, approvals, corrections and the 20 most corrected fields."
@@ -99,20 +100,17 @@ export class Health extends Schema.Class<Health>("Health")({
 }) {}
 
 /** @since 0.1.0 */
-export class Unhealthy extends Schema.Class<Unhealthy>("Unhealthy")(
-  {
-    status: Schema.Literal("unavailable"),
-    database: Schema.Literal("postgres", "embedded"),
-    error: Schema.String
-  },
-  HttpApiSchema.annotations({ status: 503 })
-) {}
+export class Unhealthy extends Schema.Class<Unhealthy>("Unhealthy")({
+  status: Schema.Literal("unavailable"),
+  database: Schema.Literal("postgres", "embedded"),
+  error: Schema.String
+}) {}
 
 /** @since 0.1.0 */
 export class HealthApi extends HttpApiGroup.make("health").add(
   HttpApiEndpoint.get("health", "/healthz")
     .addSuccess(Health)
-    .addError(Unhealthy)
+    .addError(Unhealthy, { status: 503 })
     .annotate(OpenApi.Description, "200 when the database answers within 2 s, 503 when it does not")
 ) {}
 

@@ -18,6 +18,18 @@ import { requestLog } from "./RequestLog.js"
 const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
   Array.from(new URL(request.url, "http://localhost").searchParams)
 
+/**
+ * An error response `{"error":{…}}`. The handlers answer errors themselves: the API's error classes
+ * share one shape, which HttpApi cannot tell apart by status when it encodes them.
+ */
+const errorResponse = (e: BadRequest | ServerError | Unavailable) =>
+  Effect.succeed(
+    HttpServerResponse.unsafeJson(
+      { error: e.error },
+      { status: e instanceof BadRequest ? 400 : e instanceof Unavailable ? 503 : 500 }
+    )
+  )
+
 const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: ReadonlyArray<Filter.Parameter>) =>
   Either.match(Filter.parse(queryPairs(request), { accept }), {
     onLeft: (e) =>
@@ -112,14 +124,14 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       .handleRaw("export", ({ request }) =>
         Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) =>
           streamed(request, exporter.stream(filter))
-        )
+        ).pipe(Effect.catchAll(errorResponse))
       )
       .handleRaw("stats", ({ request }) =>
         Effect.gen(function* () {
           const window = yield* parseQuery(request, Filter.statsParameters)
           const report = yield* Effect.mapError(stats.get(window), failure)
           return HttpServerResponse.text(Stats.encode(report), { contentType: "application/json" })
-        })
+        }).pipe(Effect.catchAll(errorResponse))
       )
   })
 )

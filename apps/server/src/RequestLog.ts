@@ -18,7 +18,11 @@ const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes:
       return HttpServerResponse.setBody(
         response,
         HttpBody.stream(
-          Stream.tap(body.stream, (chunk) => Effect.sync(() => (sent.bytes += chunk.length))),
+          Stream.tap(body.stream, (chunk) =>
+            Effect.sync(() => {
+              sent.bytes += chunk.length
+            })
+          ),
           body.contentType,
           body.contentLength
         )
@@ -27,6 +31,11 @@ const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes:
       return response
   }
 }
+
+const outcome = (cause: Cause.Cause<unknown>) =>
+  Cause.isInterruptedOnly(cause)
+    ? { outcome: "client aborted" }
+    : { outcome: "failed", cause: Cause.pretty(cause).split("\n")[0] }
 
 /**
  * The logging middleware.
@@ -46,8 +55,8 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
     )
     const exit = yield* Effect.exit(app)
     const url = new URL(request.url, "http://localhost")
-    const aborted = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
-    yield* Effect.log(aborted ? "request failed" : "request").pipe(
+    const failed = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+    yield* Effect.log(failed ? "request failed" : "request").pipe(
       Effect.annotateLogs({
         method: request.method,
         path: url.pathname,
@@ -55,9 +64,7 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
         status: sent.status,
         bytes: sent.bytes,
         duration_ms: Math.round(performance.now() - started),
-        ...(Exit.isFailure(exit)
-          ? { outcome: Cause.isInterruptedOnly(exit.cause) ? "client aborted" : "failed" }
-          : {})
+        ...(Exit.isFailure(exit) ? outcome(exit.cause) : {})
       })
     )
     return yield* exit

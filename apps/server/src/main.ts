@@ -19,7 +19,11 @@ import * as Http from "./Http.js"
 const NodeServer = Layer.unwrapScoped(
   Effect.gen(function* () {
     const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
-    const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
+    // 0 asks the system for a free port (the "listening" log says which).
+    const port = yield* Config.integer("PORT").pipe(
+      Config.validate({ message: "Expected a port number 0-65535", validation: (p) => p >= 0 && p <= 65535 }),
+      Config.withDefault(8080)
+    )
     const grace = yield* Config.duration("GROUND_TRUTH_SHUTDOWN_GRACE").pipe(
       Config.withDefault(Duration.seconds(30))
     )

@@ -219,13 +219,17 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         FROM jobs j
         WHERE ${sql.and(conditions)}
         ORDER BY j.created_at, j.id`
+      // Each statement runs to its end even when the consumer goes away: interrupting a running query
+      // would make the driver cancel it through another pooled connection, which a busy pool may not
+      // have to give. A batch is short; the stream stops right after it and the snapshot rolls back.
       const fetch = sql<Row>`FETCH ${sql.literal(String(FETCH_SIZE))} FROM export_samples`.pipe(
+        Effect.uninterruptible,
         Effect.mapError(Option.some),
         Effect.flatMap((batch) =>
           batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
         )
       )
-      return Stream.unwrap(Effect.as(declare, Stream.repeatEffectChunkOption(fetch)))
+      return Stream.unwrap(Effect.as(Effect.uninterruptible(declare), Stream.repeatEffectChunkOption(fetch)))
     }
     return {
       stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>

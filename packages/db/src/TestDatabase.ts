@@ -1,8 +1,8 @@
 /**
  * Fresh, isolated databases for tests: the embedded default (in memory, served on a loopback port)
  * always, and a throw-away database on a real PostgreSQL server when `TEST_DATABASE_URL` names one.
- * Each layer provides the `SqlClient` with the schema migrated, and the URL a child process (the CLI,
- * the server) can connect to.
+ * Each layer provides the `SqlClient` with the schema migrated, `DatabaseInfo` as the live layer does,
+ * and the URL a child process (the CLI, the server) can connect to.
  *
  * @since 0.1.0
  */
@@ -10,6 +10,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
+import { DatabaseInfo } from "./Database.js"
 import * as Embedded from "./Embedded.js"
 import * as Migrations from "./Migrations.js"
 
@@ -38,9 +39,10 @@ export const embedded = (options: Options = {}) =>
     Effect.gen(function* () {
       const db = yield* Embedded.start({ dataDir: "memory://", maxConnections: 32 })
       const url = `postgres://postgres@${db.host}:${db.port}/postgres`
-      return Layer.merge(
+      return Layer.mergeAll(
         prepared(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }), options),
-        Layer.succeed(TestDatabase, { kind: "embedded", url })
+        Layer.succeed(TestDatabase, { kind: "embedded", url }),
+        Layer.succeed(DatabaseInfo, { kind: "embedded", location: "memory://" })
       )
     })
   )
@@ -62,9 +64,10 @@ export const postgres = (adminUrl: string, options: Options = {}) =>
       )
       const url = new URL(adminUrl)
       url.pathname = `/${name}`
-      return Layer.merge(
+      return Layer.mergeAll(
         prepared(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 4 }), options),
-        Layer.succeed(TestDatabase, { kind: "postgres", url: url.toString() })
+        Layer.succeed(TestDatabase, { kind: "postgres", url: url.toString() }),
+        Layer.succeed(DatabaseInfo, { kind: "postgres", location: name })
       )
     })
   )
@@ -79,7 +82,7 @@ export const targets = (
   options: Options = {}
 ): ReadonlyArray<{
   readonly name: "embedded" | "postgres"
-  readonly layer: Layer.Layer<TestDatabase | SqlClient.SqlClient | PgClient.PgClient, unknown>
+  readonly layer: Layer.Layer<TestDatabase | DatabaseInfo | SqlClient.SqlClient | PgClient.PgClient, unknown>
 }> => {
   const url = process.env.TEST_DATABASE_URL
   return [

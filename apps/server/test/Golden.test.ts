@@ -1,0 +1,44 @@
+/**
+ * The shared golden suite over real HTTP: every filter combination and every stats case, on every test
+ * database; the body bytes must equal the hand-written ones, which the CLI's tests check too.
+ */
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
+import { baseUrl, bytes, get, serve } from "./server.js"
+
+for (const target of TestDatabase.targets()) {
+  layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))), { timeout: 120_000 })(
+    `HTTP golden on ${target.name}`,
+    (it) => {
+      for (const c of Golden.exportCases) {
+        it.effect(`export ${c.name}`, () =>
+          Effect.gen(function* () {
+            const base = yield* baseUrl
+            const response = yield* get(`${base}/api/v1/ground-truth/export?${Golden.query(c.params)}`)
+            expect(response.status).toBe(200)
+            expect(response.headers.get("content-type")).toBe("application/x-ndjson")
+            expect(response.headers.get("content-disposition")).toMatch(
+              /^attachment; filename="ground-truth-\d{4}-\d{2}-\d{2}\.jsonl"$/
+            )
+            const body = yield* bytes(response)
+            expect(body.toString("utf8")).toBe(Golden.expectedExport(c).toString("utf8"))
+            expect(body.equals(Golden.expectedExport(c))).toBe(true)
+          })
+        )
+      }
+      for (const c of Golden.statsCases) {
+        it.effect(`stats ${c.name}`, () =>
+          Effect.gen(function* () {
+            const base = yield* baseUrl
+            const response = yield* get(`${base}/api/v1/ground-truth/stats?${Golden.query(c.params)}`)
+            expect(response.status).toBe(200)
+            expect(response.headers.get("content-type")).toBe("application/json")
+            expect((yield* bytes(response)).equals(Golden.expectedStats(c))).toBe(true)
+          })
+        )
+      }
+    }
+  )
+}

@@ -1,0 +1,80 @@
+/** Contract §7's client errors over HTTP, health, and the API documents. */
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Effect } from "effect"
+import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
+
+const [embedded] = TestDatabase.targets()
+
+layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
+  const cases: ReadonlyArray<readonly [string, string, string, string]> = [
+    ["export", "approved=true", "unknown_parameter", "approved"],
+    ["export", "approved_only=yes", "invalid_boolean", "approved_only"],
+    ["export", "approved_only=", "invalid_boolean", "approved_only"],
+    ["export", "approved_only", "invalid_boolean", "approved_only"],
+    ["export", "has_corrections=TRUE", "invalid_boolean", "has_corrections"],
+    ["export", "since=2025-06-01&since=2025-07-01", "repeated_parameter", "since"],
+    ["export", "since=2025-13-01", "invalid_timestamp", "since"],
+    ["export", "until=2025-06-01T10:00:00", "invalid_timestamp", "until"],
+    ["export", "since=2025-06-02&until=2025-06-01", "invalid_range", "since"],
+    ["export", "since=2025-06-01%27%3B%20DROP%20TABLE%20jobs%3B--", "invalid_timestamp", "since"],
+    ["stats", "approved_only=true", "unknown_parameter", "approved_only"],
+    ["stats", "until=yesterday", "invalid_timestamp", "until"]
+  ]
+  for (const [endpoint, query, code, parameter] of cases) {
+    it.effect(`${endpoint}?${query} is a 400 ${code}`, () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const response = yield* get(`${base}/api/v1/ground-truth/${endpoint}?${query}`)
+        expect(response.status).toBe(400)
+        expect(response.headers.get("content-type")).toBe("application/json")
+        const body = yield* json<ErrorBody>(response)
+        expect(Object.keys(body)).toEqual(["error"])
+        expect(body.error.code).toBe(code)
+        expect(body.error.parameter).toBe(parameter)
+        expect(typeof body.error.message).toBe("string")
+        expect(body.error.message).toContain(parameter)
+      })
+    )
+  }
+
+  it.effect("an empty export is an empty 200 body", () =>
+    Effect.gen(function* () {
+      const base = yield* baseUrl
+      const response = yield* get(`${base}/api/v1/ground-truth/export`)
+      expect(response.status).toBe(200)
+      expect(yield* Effect.promise(() => response.text())).toBe("")
+    })
+  )
+
+  it.effect("healthz answers", () =>
+    Effect.gen(function* () {
+      const base = yield* baseUrl
+      const response = yield* get(`${base}/healthz`)
+      expect(response.status).toBe(200)
+      expect(yield* json(response)).toEqual({ status: "ok", database: "embedded" })
+    })
+  )
+
+  it.effect("serves the OpenAPI document and Swagger UI", () =>
+    Effect.gen(function* () {
+      const base = yield* baseUrl
+      const spec = yield* Effect.flatMap(
+        get(`${base}/openapi.json`),
+        json<{ paths: Record<string, { get: { parameters: ReadonlyArray<{ name: string }> } }> }>
+      )
+      expect(Object.keys(spec.paths).sort()).toEqual([
+        "/api/v1/ground-truth/export",
+        "/api/v1/ground-truth/stats",
+        "/healthz"
+      ])
+      const names = spec.paths["/api/v1/ground-truth/export"].get.parameters.map(
+        (p: { name: string }) => p.name
+      )
+      expect(names.sort()).toEqual(["approved_only", "has_corrections", "since", "until"])
+      const docs = yield* get(`${base}/docs`)
+      expect(docs.status).toBe(200)
+      expect(yield* Effect.promise(() => docs.text())).toContain("swagger-ui")
+    })
+  )
+})
