@@ -57,19 +57,21 @@ const separateServer = (databaseUrl: string) =>
   Effect.acquireRelease(
     Effect.promise(
       () =>
-        new Promise<{ readonly child: ChildProcess; readonly base: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, ["--max-old-space-size=64", serverBin], {
-            env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1" },
-            stdio: ["ignore", "pipe", "inherit"]
-          })
-          let out = ""
-          child.stdout?.on("data", (b: Buffer) => {
-            out += b.toString("utf8")
-            const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
-            if (address) resolve({ child, base: address[1] })
-          })
-          child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)))
-        })
+        new Promise<{ readonly child: ChildProcess; readonly base: string; readonly output: () => string }>(
+          (resolve, reject) => {
+            const child = spawn(process.execPath, ["--max-old-space-size=64", serverBin], {
+              env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1" },
+              stdio: ["ignore", "pipe", "inherit"]
+            })
+            let out = ""
+            child.stdout?.on("data", (b: Buffer) => {
+              out += b.toString("utf8")
+              const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
+              if (address) resolve({ child, base: address[1], output: () => out })
+            })
+            child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)))
+          }
+        )
     ),
     ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
   )
@@ -123,6 +125,54 @@ for (const target of TestDatabase.targets()) {
             expect(peak - startup).toBeLessThan(r.bytes)
           }),
         300_000
+      )
+
+      it.scoped(
+        "SIGTERM: new connections are refused, the running export finishes, then the process exits; requests are logged",
+        () =>
+          Effect.gen(function* () {
+            const { url } = yield* TestDatabase.TestDatabase
+            const server = yield* separateServer(url)
+            const exited = new Promise<number | null>((resolve) => server.child.once("exit", resolve))
+            const result = yield* Effect.promise(async () => {
+              const response = await fetch(
+                `${server.base}/api/v1/ground-truth/export?approved_only=false&until=2026-01-01`
+              )
+              const reader = response.body!.getReader()
+              await reader.read()
+              server.child.kill("SIGTERM")
+              await new Promise((resolve) => setTimeout(resolve, 200))
+              const refused = await fetch(`${server.base}/healthz`).then(
+                () => false,
+                () => true
+              )
+              let lines = 0
+              for (;;) {
+                const { done, value } = await reader.read()
+                if (done) break
+                for (let i = value.indexOf(10); i >= 0; i = value.indexOf(10, i + 1)) lines++
+              }
+              return { refused, lines, code: await exited }
+            })
+            // The first chunk's lines were not counted: it holds whole lines, fewer than all of them.
+            expect(result.refused).toBe(true)
+            expect(result.lines).toBeGreaterThan(JOBS - 2000)
+            expect(result.code).toBe(0)
+            const log = server
+              .output()
+              .split("\n")
+              .filter((l) => l.startsWith("{"))
+              .map((l) => JSON.parse(l) as { message: string; annotations: Record<string, unknown> })
+              .find((l) => l.message === "request")
+            expect(log?.annotations).toMatchObject({
+              method: "GET",
+              path: "/api/v1/ground-truth/export",
+              status: 200
+            })
+            expect(log?.annotations.bytes).toBeGreaterThan(80_000_000)
+            expect(typeof log?.annotations.duration_ms).toBe("number")
+          }),
+        120_000
       )
 
       it.effect(
