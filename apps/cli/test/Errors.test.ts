@@ -6,7 +6,6 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
@@ -126,16 +125,10 @@ const previous = Buffer.from('{"previous":"corpus"}\n')
 
 for (const target of TestDatabase.targets()) {
   // The golden fixture, plus a job whose result was changed without an event: its trail cannot replay.
-  const broken = Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* Golden.load
-    yield* sql`
-      INSERT INTO jobs (id, filename, source_kind, status, result, approved, created_at)
-      VALUES ('dddddddd-0000-4000-8000-00000000000d', 'tampered.pdf', 'pdf', 'done', '{"a": 3}', true, '2025-06-02 00:00:00+00')`
-    yield* sql`
-      INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, corrected_at)
-      VALUES ('dddddddd-0000-4000-8000-00000000000d', 'a', '1', '2', 'reviewer-a', '2025-06-02 00:01:00+00')`
-  })
+  const broken = Effect.zipRight(
+    Golden.load,
+    Golden.insertTampered("dddddddd-0000-4000-8000-00000000000d", "2025-06-02 00:00:00+00")
+  )
   layer(Layer.effectDiscard(broken).pipe(Layer.provideMerge(target.layer)), { timeout: 120_000 })(
     `failing exports on ${target.name}`,
     (it) => {

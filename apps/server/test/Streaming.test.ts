@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
 import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
 
@@ -17,16 +18,10 @@ const JOBS = 50_000
 
 // 50,000 demo jobs (2025), then a job whose result was changed without an event (2026): exports that
 // reach it fail.
-const fixture = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  yield* Demo.seed({ jobs: JOBS, seed: 11, batchSize: 5000 })
-  yield* sql`
-    INSERT INTO jobs (id, filename, source_kind, status, result, approved, created_at)
-    VALUES ('eeeeeeee-0000-4000-8000-00000000000e', 'tampered.pdf', 'pdf', 'done', '{"a": 3}', true, '2026-01-01 00:00:00+00')`
-  yield* sql`
-    INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, corrected_at)
-    VALUES ('eeeeeeee-0000-4000-8000-00000000000e', 'a', '1', '2', 'reviewer-a', '2026-01-01 00:01:00+00')`
-})
+const fixture = Effect.zipRight(
+  Demo.seed({ jobs: JOBS, seed: 11, batchSize: 5000 }),
+  Golden.insertTampered("eeeeeeee-0000-4000-8000-00000000000e", "2026-01-01 00:00:00+00")
+)
 
 /** Reads a body chunk by chunk, noting when the first arrived. */
 const download = (url: string) =>

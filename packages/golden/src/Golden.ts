@@ -32,6 +32,23 @@ export const load = Effect.gen(function* () {
   yield* sql.unsafe(fixtureSql)
 })
 
+/**
+ * Inserts a job whose result was changed without an event (`{"a": 3}`, while its one event says `a`
+ * went from 1 to 2): its audit trail cannot replay, so an export that reaches it must fail, naming it.
+ *
+ * @since 0.1.0
+ */
+export const insertTampered = (id: string, createdAt: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`
+      INSERT INTO jobs (id, filename, source_kind, status, result, approved, created_at)
+      VALUES (${id}::uuid, 'tampered.pdf', 'pdf', 'done', '{"a": 3}', true, ${createdAt}::timestamptz)`
+    yield* sql`
+      INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, corrected_at)
+      VALUES (${id}::uuid, 'a', '1', '2', 'reviewer-a', ${createdAt}::timestamptz + interval '1 minute')`
+  })
+
 /** The hand-written line of one job, `\n` included. @since 0.1.0 */
 export const line = (job: JobKey): Buffer => fs.readFileSync(path.join(fixture, "lines", `${job}.jsonl`))
 
