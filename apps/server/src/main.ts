@@ -59,7 +59,17 @@ const Started = Layer.effectDiscard(
 const Main = Layer.mergeAll(Http.layer, Started).pipe(
   Layer.provide(NodeServer),
   Layer.provide(Http.services),
-  Layer.provide(Layer.effectDiscard(Database.prepareEmbedded)),
+  Layer.provide(
+    Layer.effectDiscard(
+      Effect.flatMap(Database.prepareEmbedded, (seeded) =>
+        seeded > 0
+          ? Effect.log("the embedded database was empty: seeded demo jobs").pipe(
+              Effect.annotateLogs({ seeded })
+            )
+          : Effect.void
+      )
+    )
+  ),
   Layer.provideMerge(Database.layer),
   Layer.provide(Logger.json)
 )
