@@ -1,0 +1,269 @@
+/**
+ * `pnpm bench [--jobs N] [--rounds R]`: the export's speed and memory beside PostgreSQL's own.
+ *
+ * Seeds (once) a dedicated database `gt_bench_<N>` on the server `BENCH_DATABASE_URL` names (default
+ * postgres://postgres@127.0.0.1:5432/postgres) with `seed-demo --jobs N`, then runs R rounds, each
+ * path in turn:
+ * - baseline: `COPY (SELECT json_build_object(…)) TO STDOUT` through psql, the same approved samples
+ *   with their corrections aggregated by PostgreSQL, no replay;
+ * - CLI: `ground-truth export --out FILE` (first byte: when the temporary file first grows);
+ * - HTTP: a fresh `pnpm serve` process, its export read by a streaming client;
+ * and reports medians of rows/s, MB/s, peak RSS, time to first byte and the ratio to the baseline,
+ * plus stats latency. Writes `bench/results/<jobs>.md` and `.json` and prints the table.
+ *
+ * A benchmark, not a test: its figures are printed, never asserted.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
+const cli = path.join(root, "apps", "cli", "bin", "ground-truth.mjs")
+const serve = path.join(root, "apps", "server", "bin", "serve.mjs")
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`)
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`bench: --${name} must be a positive integer\n`)
+    process.exit(2)
+  }
+  return value
+}
+const JOBS = arg("jobs", 100_000)
+const ROUNDS = arg("rounds", 3)
+const admin = new URL(process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres")
+const database = `gt_bench_${JOBS}`
+const url = new URL(admin)
+url.pathname = `/${database}`
+
+const psql = (target: URL, sql: string) =>
+  execFileSync("psql", ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", target.toString(), "-c", sql], {
+    encoding: "utf8"
+  }).trim()
+
+const prepare = () => {
+  const exists = psql(admin, `SELECT count(*) FROM pg_database WHERE datname = '${database}'`) === "1"
+  if (exists && Number(psql(url, "SELECT count(*) FROM jobs")) === JOBS) return
+  if (exists) psql(admin, `DROP DATABASE ${database} WITH (FORCE)`)
+  psql(admin, `CREATE DATABASE ${database}`)
+  const env = { ...process.env, DATABASE_URL: url.toString() }
+  execFileSync(process.execPath, [cli, "seed-demo", "--jobs", String(JOBS)], {
+    env,
+    stdio: ["ignore", "ignore", "inherit"]
+  })
+  psql(url, "VACUUM ANALYZE")
+}
+
+/** The baseline: the contract's sample built by PostgreSQL itself, in the export's order. */
+const COPY = `COPY (
+  SELECT json_build_object(
+    'job_id', j.id, 'filename', j.filename, 'source_kind', j.source_kind, 'approved', j.approved,
+    'reviewed_by', j.reviewed_by, 'reviewed_at', j.reviewed_at, 'created_at', j.created_at,
+    'final_result', j.result,
+    'corrections', (SELECT coalesce(json_agg(json_build_object(
+        'field_path', c.field_path, 'old_value', c.old_value, 'new_value', c.new_value,
+        'corrected_by', c.corrected_by, 'reason', c.reason, 'corrected_at', c.corrected_at
+      ) ORDER BY c.corrected_at, c.id), '[]') FROM job_corrections c WHERE c.job_id = j.id),
+    'review_flags', j.review_flags, 'confidence', j.confidence)
+  FROM jobs j WHERE j.approved ORDER BY j.created_at, j.id
+) TO STDOUT`
+
+interface Run {
+  readonly seconds: number
+  readonly firstByteMs: number
+  readonly bytes: number
+  readonly rows: number
+  readonly peakRssMb: number | null
+}
+
+const countLines = (chunk: Buffer) => {
+  let n = 0
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++
+  return n
+}
+
+const peakRss = (pid: number): number => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024
+}
+
+/** Runs a process, reading its standard output as a stream; its peak RSS is read just before it exits. */
+const measureStdout = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>
+  new Promise<Run>((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "inherit"] })
+    let first = 0
+    let bytes = 0
+    let rows = 0
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (first === 0) first = performance.now() - started
+      bytes += chunk.length
+      rows += countLines(chunk)
+    })
+    child.on("close", (code) =>
+      code === 0
+        ? resolve({
+            seconds: (performance.now() - started) / 1000,
+            firstByteMs: first,
+            bytes,
+            rows,
+            peakRssMb: null
+          })
+        : reject(new Error(`${command} exited with ${code}`))
+    )
+  })
+
+const baseline = () => measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", COPY])
+
+/** The CLI writing a file; peak RSS from /usr/bin/time, first byte from the growing temporary file. */
+const cliExport = (out: string) =>
+  new Promise<Run>((resolve, reject) => {
+    const started = performance.now()
+    const timing = path.join(os.tmpdir(), `gt-bench-time-${process.pid}`)
+    const child = spawn(
+      "/usr/bin/time",
+      ["-f", "%M", "-o", timing, process.execPath, cli, "export", "--out", out],
+      {
+        env: { ...process.env, DATABASE_URL: url.toString() },
+        stdio: ["ignore", "ignore", "inherit"]
+      }
+    )
+    let first = 0
+    const dir = path.dirname(out)
+    const poll = setInterval(() => {
+      if (first !== 0) return
+      const partial = fs
+        .readdirSync(dir)
+        .find((n) => n.startsWith(`.${path.basename(out)}.`) && n.endsWith(".partial"))
+      if (partial && fs.statSync(path.join(dir, partial)).size > 0) first = performance.now() - started
+    }, 2)
+    child.on("close", (code) => {
+      clearInterval(poll)
+      if (code !== 0) return reject(new Error(`CLI exited with ${code}`))
+      const seconds = (performance.now() - started) / 1000
+      const bytes = fs.statSync(out).size
+      const rows = countLines(fs.readFileSync(out))
+      resolve({
+        seconds,
+        firstByteMs: first,
+        bytes,
+        rows,
+        peakRssMb: Number(fs.readFileSync(timing, "utf8").trim()) / 1024
+      })
+    })
+  })
+
+const startServer = () =>
+  new Promise<{ child: ChildProcess; base: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [serve], {
+      env: { ...process.env, DATABASE_URL: url.toString(), PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString("utf8")
+      const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
+      if (address) resolve({ child, base: address[1] })
+    })
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)))
+  })
+
+const httpExport = async () => {
+  const server = await startServer()
+  try {
+    const started = performance.now()
+    const response = await fetch(`${server.base}/api/v1/ground-truth/export`)
+    const reader = response.body!.getReader()
+    let first = 0
+    let bytes = 0
+    let rows = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (first === 0) first = performance.now() - started
+      bytes += value.length
+      rows += countLines(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+    }
+    const seconds = (performance.now() - started) / 1000
+    const stats: Array<number> = []
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now()
+      await (await fetch(`${server.base}/api/v1/ground-truth/stats`)).arrayBuffer()
+      stats.push(performance.now() - t)
+    }
+    return { run: { seconds, firstByteMs: first, bytes, rows, peakRssMb: peakRss(server.child.pid!) }, stats }
+  } finally {
+    server.child.kill("SIGKILL")
+  }
+}
+
+const median = (xs: ReadonlyArray<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+const main = async () => {
+  prepare()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-"))
+  const runs: Record<"baseline" | "cli" | "http", Array<Run>> = { baseline: [], cli: [], http: [] }
+  const stats: Array<number> = []
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.baseline.push(await baseline())
+    runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
+    const http = await httpExport()
+    runs.http.push(http.run)
+    stats.push(...http.stats)
+    process.stderr.write(`round ${round + 1} of ${ROUNDS} done\n`)
+  }
+  fs.rmSync(dir, { recursive: true, force: true })
+
+  const summary = Object.fromEntries(
+    Object.entries(runs).map(([name, rs]) => {
+      const rowsPerSecond = median(rs.map((r) => r.rows / r.seconds))
+      return [
+        name,
+        {
+          rows: rs[0].rows,
+          rowsPerSecond,
+          mbPerSecond: median(rs.map((r) => r.bytes / 1e6 / r.seconds)),
+          peakRssMb: rs[0].peakRssMb === null ? null : median(rs.map((r) => r.peakRssMb ?? 0)),
+          firstByteMs: median(rs.map((r) => r.firstByteMs))
+        }
+      ]
+    })
+  )
+  const base = summary.baseline.rowsPerSecond
+  const fmt = (n: number, d = 0) =>
+    n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
+  const lines = [
+    `${JOBS.toLocaleString("en-US")} jobs, ${summary.baseline.rows.toLocaleString("en-US")} approved samples; ` +
+      `medians of ${ROUNDS} alternating rounds; ${os.cpus().length} cores, node ${process.version}, ` +
+      `PostgreSQL ${psql(url, "SHOW server_version")}`,
+    "",
+    "| path | rows/s | MB/s | peak RSS MB | first byte ms | ratio to baseline |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...(["baseline", "cli", "http"] as const).map((name) => {
+      const s = summary[name]
+      return `| ${name === "baseline" ? "COPY (PostgreSQL builds the JSON)" : name === "cli" ? "CLI export --out" : "HTTP export"} | ${fmt(s.rowsPerSecond)} | ${fmt(s.mbPerSecond, 1)} | ${s.peakRssMb === null ? "–" : fmt(s.peakRssMb)} | ${fmt(s.firstByteMs)} | ${(s.rowsPerSecond / base).toFixed(2)} |`
+    }),
+    "",
+    `stats: median ${fmt(median(stats))} ms over ${stats.length} calls`
+  ]
+  const table = lines.join("\n")
+  const results = path.join(root, "bench", "results")
+  fs.mkdirSync(results, { recursive: true })
+  fs.writeFileSync(path.join(results, `${JOBS}.md`), `${table}\n`)
+  fs.writeFileSync(
+    path.join(results, `${JOBS}.json`),
+    `${JSON.stringify({ jobs: JOBS, rounds: ROUNDS, summary, statsMs: median(stats), runs }, null, 2)}\n`
+  )
+  process.stdout.write(`${table}\n`)
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})
