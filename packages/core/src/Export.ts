@@ -234,6 +234,9 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     return {
       stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>
         Snapshot.stream(rows(filter)).pipe(
+          // The next FETCH runs while this batch is replayed and serialized: the database and the
+          // main thread work at the same time instead of taking turns.
+          Stream.bufferChunks({ capacity: 1 }),
           Stream.mapChunksEffect((chunk) => encodeBatch(chunk, rowLine)),
           Stream.provideService(SqlClient.SqlClient, sql)
         )
