@@ -6,6 +6,8 @@
  */
 import { ValidationError } from "@effect/cli"
 import { NodeRuntime } from "@effect/platform-node"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Database } from "@ground-truth/db"
 import { Cause, Effect, Exit, Option } from "effect"
 import * as Cli from "./Cli.js"
 
@@ -21,11 +23,10 @@ const report = (error: unknown): readonly [string, number] => {
     case "UsageError":
       return [`ground-truth: ${e.message}`, USAGE]
     case "SqlError": {
-      const cause = e.cause as { readonly message?: string; readonly code?: string } | undefined
-      const detail = cause?.message ? `: ${cause.message}` : ""
+      const cause = e.cause as { readonly code?: string } | undefined
       // undefined_table: the schema was never created here.
       const hint = cause?.code === "42P01" ? " (run `pnpm ground-truth migrate` to create the tables)" : ""
-      return [`ground-truth: database error: ${e.message}${detail}${hint}`, RUNTIME]
+      return [`ground-truth: database error: ${Database.describeSqlError(error as SqlError)}${hint}`, RUNTIME]
     }
     case "ConfigError":
       return [`ground-truth: configuration error: ${String(error)}`, RUNTIME]

@@ -51,18 +51,13 @@ const isConnectionFailure = (e: SqlError): boolean => {
   )
 }
 
-const describeSql = (e: SqlError): string => {
-  const cause = e.cause as { readonly message?: unknown } | undefined
-  return typeof cause?.message === "string" ? `${e.message}: ${cause.message}` : e.message
-}
-
 /** A failure before the first byte of a body: an HTTP error response instead. */
 const failure = (e: Export.ExportError | SqlError): ServerError | Unavailable => {
   switch (e._tag) {
     case "SqlError":
       return isConnectionFailure(e)
-        ? new Unavailable({ error: { code: "database_unavailable", message: describeSql(e) } })
-        : new ServerError({ error: { code: "database_error", message: describeSql(e) } })
+        ? new Unavailable({ error: { code: "database_unavailable", message: Database.describeSqlError(e) } })
+        : new ServerError({ error: { code: "database_error", message: Database.describeSqlError(e) } })
     case "AuditTrailMismatch":
       return new ServerError({ error: { code: "audit_trail_mismatch", message: e.message } })
     case "InvalidCorrectionEvent":
@@ -153,7 +148,7 @@ const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
                 new Unhealthy({
                   status: "unavailable",
                   database: "postgres",
-                  error: typeof e === "string" ? e : describeSql(e)
+                  error: typeof e === "string" ? e : Database.describeSqlError(e)
                 })
               )
             )

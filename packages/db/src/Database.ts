@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as Demo from "./Demo.js"
@@ -95,3 +96,14 @@ export const prepareEmbedded = Effect.gen(function* () {
   const seeded = yield* Demo.seed({ jobs: EMBEDDED_DEMO_JOBS })
   return seeded.jobs
 })
+
+/**
+ * One line for a database error: the client's message and the driver's cause (`Failed to execute
+ * statement: relation "jobs" does not exist`), for the CLI's stderr and the server's JSON errors.
+ *
+ * @since 0.1.0
+ */
+export const describeSqlError = (e: SqlError): string => {
+  const cause = e.cause as { readonly message?: unknown } | undefined
+  return typeof cause?.message === "string" ? `${e.message}: ${cause.message}` : e.message
+}
