@@ -1,15 +1,20 @@
 /**
- * `pnpm bench [--jobs N] [--rounds R]`: the export's speed and memory beside PostgreSQL's own.
+ * `pnpm bench [--jobs N] [--rounds R] [--embedded]`: the export's speed and memory beside PostgreSQL's own.
  *
  * Seeds (once) a dedicated database `gt_bench_<N>` on the server `BENCH_DATABASE_URL` names (default
  * postgres://postgres@127.0.0.1:5432/postgres) with `seed-demo --jobs N`, then runs R rounds, each
  * path in turn:
  * - baseline: `COPY (SELECT json_build_object(…)) TO STDOUT` through psql, the same approved samples
- *   with their corrections aggregated by PostgreSQL, no replay;
+ *   with their corrections aggregated by PostgreSQL, no replay, in the index's order (sorting is
+ *   switched off for it: otherwise PostgreSQL sorts the finished JSON and spills it to disk);
  * - CLI: `ground-truth export --out FILE` (first byte: when the temporary file first grows);
  * - HTTP: a fresh `pnpm serve` process, its export read by a streaming client;
  * and reports medians of rows/s, MB/s, peak RSS, time to first byte and the ratio to the baseline,
- * plus stats latency. Writes `bench/results/<jobs>.md` and `.json` and prints the table.
+ * plus stats latency and the CLI's process start. Writes `bench/results/<jobs>.md` and `.json` and
+ * prints the table.
+ *
+ * `--embedded` measures the embedded default instead (PGlite in `.data/bench-<N>`, no baseline: psql
+ * cannot reach it), written to `bench/results/embedded-<jobs>.*`.
  *
  * A benchmark, not a test: its figures are printed, never asserted.
  */
@@ -34,6 +39,7 @@ const arg = (name: string, fallback: number): number => {
 }
 const JOBS = arg("jobs", 100_000)
 const ROUNDS = arg("rounds", 3)
+const EMBEDDED = process.argv.includes("--embedded")
 const admin = new URL(process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres")
 const database = `gt_bench_${JOBS}`
 const url = new URL(admin)
@@ -44,14 +50,33 @@ const psql = (target: URL, sql: string) =>
     encoding: "utf8"
   }).trim()
 
+const dataDir = path.join(root, ".data", `bench-${JOBS}`)
+
+/** The environment the CLI and the server run in: the bench database, or the embedded one. */
+const appEnv = (): NodeJS.ProcessEnv => {
+  const { DATABASE_URL: _, ...rest } = process.env
+  return EMBEDDED ? { ...rest, GROUND_TRUTH_DATA_DIR: dataDir } : { ...rest, DATABASE_URL: url.toString() }
+}
+
+const prepareEmbedded = () => {
+  const marker = `${dataDir}.jobs`
+  if (fs.existsSync(marker) && fs.readFileSync(marker, "utf8") === String(JOBS)) return
+  fs.rmSync(dataDir, { recursive: true, force: true })
+  execFileSync(process.execPath, [cli, "seed-demo", "--jobs", String(JOBS)], {
+    env: appEnv(),
+    stdio: ["ignore", "ignore", "inherit"]
+  })
+  fs.writeFileSync(marker, String(JOBS))
+}
+
 const prepare = () => {
+  if (EMBEDDED) return prepareEmbedded()
   const exists = psql(admin, `SELECT count(*) FROM pg_database WHERE datname = '${database}'`) === "1"
   if (exists && Number(psql(url, "SELECT count(*) FROM jobs")) === JOBS) return
   if (exists) psql(admin, `DROP DATABASE ${database} WITH (FORCE)`)
   psql(admin, `CREATE DATABASE ${database}`)
-  const env = { ...process.env, DATABASE_URL: url.toString() }
   execFileSync(process.execPath, [cli, "seed-demo", "--jobs", String(JOBS)], {
-    env,
+    env: appEnv(),
     stdio: ["ignore", "ignore", "inherit"]
   })
   psql(url, "VACUUM ANALYZE")
@@ -116,7 +141,18 @@ const measureStdout = (command: string, args: ReadonlyArray<string>, env: NodeJS
     )
   })
 
-const baseline = () => measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", COPY])
+const baseline = () =>
+  measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", COPY], {
+    ...process.env,
+    PGOPTIONS: "-c enable_sort=off"
+  })
+
+/** How long the CLI takes to start and exit doing nothing: part of its time to first byte. */
+const cliStart = () => {
+  const started = performance.now()
+  execFileSync(process.execPath, [cli, "--version"], { stdio: "ignore" })
+  return performance.now() - started
+}
 
 /** The CLI writing a file; peak RSS from /usr/bin/time, first byte from the growing temporary file. */
 const cliExport = (out: string) =>
@@ -127,7 +163,7 @@ const cliExport = (out: string) =>
       "/usr/bin/time",
       ["-f", "%M", "-o", timing, process.execPath, cli, "export", "--out", out],
       {
-        env: { ...process.env, DATABASE_URL: url.toString() },
+        env: appEnv(),
         stdio: ["ignore", "ignore", "inherit"]
       }
     )
@@ -159,7 +195,7 @@ const cliExport = (out: string) =>
 const startServer = () =>
   new Promise<{ child: ChildProcess; base: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [serve], {
-      env: { ...process.env, DATABASE_URL: url.toString(), PORT: "0" },
+      env: { ...appEnv(), PORT: "0" },
       stdio: ["ignore", "pipe", "inherit"]
     })
     let out = ""
@@ -210,8 +246,10 @@ const main = async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-"))
   const runs: Record<"baseline" | "cli" | "http", Array<Run>> = { baseline: [], cli: [], http: [] }
   const stats: Array<number> = []
+  const starts: Array<number> = []
   for (let round = 0; round < ROUNDS; round++) {
-    runs.baseline.push(await baseline())
+    if (!EMBEDDED) runs.baseline.push(await baseline())
+    starts.push(cliStart())
     runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
     const http = await httpExport()
     runs.http.push(http.run)
@@ -220,14 +258,15 @@ const main = async () => {
   }
   fs.rmSync(dir, { recursive: true, force: true })
 
+  const paths = EMBEDDED ? (["cli", "http"] as const) : (["baseline", "cli", "http"] as const)
   const summary = Object.fromEntries(
-    Object.entries(runs).map(([name, rs]) => {
-      const rowsPerSecond = median(rs.map((r) => r.rows / r.seconds))
+    paths.map((name) => {
+      const rs = runs[name]
       return [
         name,
         {
           rows: rs[0].rows,
-          rowsPerSecond,
+          rowsPerSecond: median(rs.map((r) => r.rows / r.seconds)),
           mbPerSecond: median(rs.map((r) => r.bytes / 1e6 / r.seconds)),
           peakRssMb: rs[0].peakRssMb === null ? null : median(rs.map((r) => r.peakRssMb ?? 0)),
           firstByteMs: median(rs.map((r) => r.firstByteMs))
@@ -235,30 +274,49 @@ const main = async () => {
       ]
     })
   )
-  const base = summary.baseline.rowsPerSecond
+  const base = summary.baseline?.rowsPerSecond
   const fmt = (n: number, d = 0) =>
     n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
+  const label = {
+    baseline: "COPY (PostgreSQL builds the JSON)",
+    cli: "CLI export --out",
+    http: "HTTP export"
+  }
   const lines = [
-    `${JOBS.toLocaleString("en-US")} jobs, ${summary.baseline.rows.toLocaleString("en-US")} approved samples; ` +
+    `${JOBS.toLocaleString("en-US")} jobs, ${summary.cli.rows.toLocaleString("en-US")} approved samples; ` +
       `medians of ${ROUNDS} alternating rounds; ${os.cpus().length} cores, node ${process.version}, ` +
-      `PostgreSQL ${psql(url, "SHOW server_version")}`,
+      (EMBEDDED ? "embedded PGlite" : `PostgreSQL ${psql(url, "SHOW server_version")}`),
     "",
     "| path | rows/s | MB/s | peak RSS MB | first byte ms | ratio to baseline |",
     "|---|---:|---:|---:|---:|---:|",
-    ...(["baseline", "cli", "http"] as const).map((name) => {
+    ...paths.map((name) => {
       const s = summary[name]
-      return `| ${name === "baseline" ? "COPY (PostgreSQL builds the JSON)" : name === "cli" ? "CLI export --out" : "HTTP export"} | ${fmt(s.rowsPerSecond)} | ${fmt(s.mbPerSecond, 1)} | ${s.peakRssMb === null ? "–" : fmt(s.peakRssMb)} | ${fmt(s.firstByteMs)} | ${(s.rowsPerSecond / base).toFixed(2)} |`
+      return `| ${label[name]} | ${fmt(s.rowsPerSecond)} | ${fmt(s.mbPerSecond, 1)} | ${s.peakRssMb === null ? "–" : fmt(s.peakRssMb)} | ${fmt(s.firstByteMs)} | ${base === undefined ? "–" : (s.rowsPerSecond / base).toFixed(2)} |`
     }),
     "",
-    `stats: median ${fmt(median(stats))} ms over ${stats.length} calls`
+    `stats: median ${fmt(median(stats))} ms over ${stats.length} calls; ` +
+      `CLI process start (\`ground-truth --version\`): median ${fmt(median(starts))} ms, part of its first byte`
   ]
   const table = lines.join("\n")
   const results = path.join(root, "bench", "results")
+  const name = EMBEDDED ? `embedded-${JOBS}` : String(JOBS)
   fs.mkdirSync(results, { recursive: true })
-  fs.writeFileSync(path.join(results, `${JOBS}.md`), `${table}\n`)
+  fs.writeFileSync(path.join(results, `${name}.md`), `${table}\n`)
   fs.writeFileSync(
-    path.join(results, `${JOBS}.json`),
-    `${JSON.stringify({ jobs: JOBS, rounds: ROUNDS, summary, statsMs: median(stats), runs }, null, 2)}\n`
+    path.join(results, `${name}.json`),
+    `${JSON.stringify(
+      {
+        jobs: JOBS,
+        rounds: ROUNDS,
+        embedded: EMBEDDED,
+        summary,
+        statsMs: median(stats),
+        cliStartMs: median(starts),
+        runs
+      },
+      null,
+      2
+    )}\n`
   )
   process.stdout.write(`${table}\n`)
 }

@@ -12,9 +12,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as Filter from "./Filter.js"
+import { ByteWriter } from "./internal/ByteWriter.js"
+import * as Line from "./internal/line.js"
+import { ResultText } from "./internal/line.js"
 import { filterConditions, utcText } from "./internal/query.js"
 import * as Json from "./Json.js"
-import * as Jsonl from "./Jsonl.js"
 import * as Replay from "./Replay.js"
 import type { CorrectionEvent, Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
@@ -77,41 +79,40 @@ const json = (column: string, text: string): Json.Json | RowFailure => {
   return Either.isLeft(v) ? new RowFailure(column, v.left.message) : v.right
 }
 
-/** `[value]` is a present value, `null` an absent one (SQL NULL). */
-const unwrap = (column: string, v: Json.Json): Slot | RowFailure =>
-  v === null
-    ? undefined
-    : Array.isArray(v) && v.length === 1
-      ? v[0]
-      : new RowFailure(column, "expected null or a one-element array")
+/** A failure in one event's column, named only when it happens: the hot path builds no strings. */
+const eventFailure = (id: string, name: string, detail: string): RowFailure =>
+  new RowFailure(`job_corrections.${name} (event ${id})`, detail)
 
-const string = (column: string, v: Json.Json): string | RowFailure =>
-  typeof v === "string" ? v : new RowFailure(column, "expected a string")
+/** `[value]` is a present value, `null` an absent one (SQL NULL); anything else is not a slot. */
+const isSlot = (v: Json.Json): boolean => v === null || (Array.isArray(v) && v.length === 1)
+
+const unwrap = (v: Json.Json): Slot => (v === null ? undefined : (v as Json.JsonArray)[0])
 
 const event = (e: Json.Json): CorrectionEvent | RowFailure => {
   if (!Array.isArray(e) || e.length !== 7)
     return new RowFailure("job_corrections", "expected a 7-element array")
-  const id = string("job_corrections.id", e[0])
-  if (id instanceof RowFailure) return id
-  const column = (name: string) => `job_corrections.${name} (event ${id})`
-  const fieldPath = string(column("field_path"), e[1])
-  const oldValue = unwrap(column("old_value"), e[2])
-  const newValue = unwrap(column("new_value"), e[3])
-  const correctedBy = string(column("corrected_by"), e[4])
-  const reason = e[5] === null ? null : string(column("reason"), e[5])
-  const at = string(column("corrected_at"), e[6])
-  const correctedAt = at instanceof RowFailure ? at : time(column("corrected_at"), at)
-  for (const v of [fieldPath, oldValue, newValue, correctedBy, reason, correctedAt]) {
-    if (v instanceof RowFailure) return v
-  }
+  const id = e[0]
+  if (typeof id !== "string") return new RowFailure("job_corrections.id", "expected a string")
+  const fieldPath = e[1]
+  const correctedBy = e[4]
+  const reason = e[5]
+  const at = e[6]
+  if (typeof fieldPath !== "string") return eventFailure(id, "field_path", "expected a string")
+  if (!isSlot(e[2])) return eventFailure(id, "old_value", "expected null or a one-element array")
+  if (!isSlot(e[3])) return eventFailure(id, "new_value", "expected null or a one-element array")
+  if (typeof correctedBy !== "string") return eventFailure(id, "corrected_by", "expected a string")
+  if (reason !== null && typeof reason !== "string") return eventFailure(id, "reason", "expected a string")
+  if (typeof at !== "string") return eventFailure(id, "corrected_at", "expected a string")
+  const correctedAt = Timestamp.parse(at)
+  if (Either.isLeft(correctedAt)) return eventFailure(id, "corrected_at", correctedAt.left.message)
   return {
     id,
-    fieldPath: fieldPath as string,
-    oldValue: oldValue as Slot,
-    newValue: newValue as Slot,
-    correctedBy: correctedBy as string,
-    reason: reason as string | null,
-    correctedAt: correctedAt as Timestamp.Timestamp
+    fieldPath,
+    oldValue: unwrap(e[2]),
+    newValue: unwrap(e[3]),
+    correctedBy,
+    reason,
+    correctedAt: correctedAt.right
   }
 }
 
@@ -129,21 +130,13 @@ const events = (source: string | null): ReadonlyArray<CorrectionEvent> | RowFail
   return out
 }
 
-/**
- * Reads one export row into a job.
- *
- * @since 0.1.0
- */
-export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
+/** Everything of a row but its result, which only a job with events needs as a value. */
+const decodeFields = (row: Row): Omit<Job, "result"> | RowFailure => {
   const reviewedAt = row.reviewed_at === null ? null : time("reviewed_at", row.reviewed_at)
   const createdAt = time("created_at", row.created_at)
-  const result = row.result === null ? undefined : json("result", row.result)
   const trail = events(row.events)
-  for (const v of [reviewedAt, createdAt, result, trail]) {
-    if (v instanceof RowFailure)
-      return Either.left(new InvalidRow({ jobId: row.id, column: v.column, detail: v.detail }))
-  }
-  return Either.right({
+  for (const v of [reviewedAt, createdAt, trail]) if (v instanceof RowFailure) return v
+  return {
     id: row.id,
     filename: row.filename,
     sourceKind: row.source_kind,
@@ -151,11 +144,53 @@ export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
     reviewedBy: row.reviewed_by,
     reviewedAt: reviewedAt as Timestamp.Timestamp | null,
     createdAt: createdAt as Timestamp.Timestamp,
-    result: result as Slot,
     reviewFlags: row.review_flags,
     confidence: row.confidence,
     events: trail as ReadonlyArray<CorrectionEvent>
-  })
+  }
+}
+
+const invalid = (row: Row, failure: RowFailure): InvalidRow =>
+  new InvalidRow({ jobId: row.id, column: failure.column, detail: failure.detail })
+
+/**
+ * Reads one export row into a job.
+ *
+ * @since 0.1.0
+ */
+export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
+  const fields = decodeFields(row)
+  if (fields instanceof RowFailure) return Either.left(invalid(row, fields))
+  const result = row.result === null ? undefined : json("result", row.result)
+  if (result instanceof RowFailure) return Either.left(invalid(row, result))
+  return Either.right({ ...fields, result })
+}
+
+/**
+ * Appends one row's line to `w`; on failure appends nothing. The final result goes from the row's text
+ * to canonical bytes directly; a value is built only to replay a job's events (about half the jobs
+ * have none, and their initial result is the final one, written once).
+ */
+const writeRow = (w: ByteWriter, row: Row): InvalidRow | Replay.ReplayError | undefined => {
+  const fields = decodeFields(row)
+  if (fields instanceof RowFailure) return invalid(row, fields)
+  const final = row.result === null ? undefined : new ResultText(row.result)
+  let initial: Slot | ResultText = final
+  if (fields.events.length > 0) {
+    let value: Slot
+    if (final !== undefined) {
+      const parsed = json("result", final.text)
+      if (parsed instanceof RowFailure) return invalid(row, parsed)
+      value = parsed
+    }
+    const undone = Replay.undo(row.id, value, fields.events)
+    if (Either.isLeft(undone)) return undone.left
+    initial = undone.right
+  }
+  const failure = Line.write(w, fields, initial, final)
+  return failure === undefined
+    ? undefined
+    : invalid(row, new RowFailure("result", new Json.JsonSyntaxError(failure).message))
 }
 
 /**
@@ -163,27 +198,40 @@ export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
  *
  * @since 0.1.0
  */
-export const rowLine = (row: Row): Either.Either<string, InvalidRow | Replay.ReplayError> =>
-  Either.flatMap(decodeRow(row), (job) => Either.map(Replay.sample(job), Jsonl.line))
-
-const encoder = new TextEncoder()
+export const rowLine = (row: Row): Either.Either<string, InvalidRow | Replay.ReplayError> => {
+  const w = new ByteWriter()
+  const failure = writeRow(w, row)
+  return failure === undefined ? Either.right(w.toString()) : Either.left(failure)
+}
 
 /** Rows per FETCH: about 2 MB of samples, few enough round trips to keep the database busy. */
 const FETCH_SIZE = 1000
 
-/** Many lines as one buffer: one write per cursor batch rather than one per sample. */
+/** Rows of the first FETCH: fewer, so that the first bytes go out after milliseconds, not a batch. */
+const FIRST_FETCH_SIZE = 50
+
+/** A batch of items as one buffer of lines: one write per cursor batch rather than one per sample. */
 const encodeBatch = <A, E>(
+  w: ByteWriter,
   items: Chunk.Chunk<A>,
-  line: (item: A) => Either.Either<string, E>
+  write: (w: ByteWriter, item: A) => E | undefined
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, E> => {
-  let out = ""
   for (const item of items) {
-    const l = line(item)
-    if (Either.isLeft(l)) return Effect.fail(l.left)
-    out += l.right
+    const failure = write(w, item)
+    if (failure !== undefined) return Effect.fail(failure)
   }
-  return Effect.succeed(Chunk.of(encoder.encode(out)))
+  return Effect.succeed(Chunk.of(w.take()))
 }
+
+/** Lines of a stream of items, written by one writer per stream. */
+const encode = <A, E, R, E2>(
+  items: Stream.Stream<A, E, R>,
+  write: (w: ByteWriter, item: A) => E2 | undefined
+): Stream.Stream<Uint8Array, E | E2, R> =>
+  Stream.suspend(() => {
+    const w = new ByteWriter(64 * 1024)
+    return Stream.mapChunksEffect(items, (chunk) => encodeBatch(w, chunk, write))
+  })
 
 /**
  * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples.
@@ -222,14 +270,26 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       // Each statement runs to its end even when the consumer goes away: interrupting a running query
       // would make the driver cancel it through another pooled connection, which a busy pool may not
       // have to give. A batch is short; the stream stops right after it and the snapshot rolls back.
-      const fetch = sql<Row>`FETCH ${sql.literal(String(FETCH_SIZE))} FROM export_samples`.pipe(
-        Effect.uninterruptible,
-        Effect.mapError(Option.some),
-        Effect.flatMap((batch) =>
-          batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
+      const fetch = (size: number) =>
+        sql<Row>`FETCH ${sql.literal(String(size))} FROM export_samples`.pipe(
+          Effect.uninterruptible,
+          Effect.mapError(Option.some),
+          Effect.flatMap((batch) =>
+            batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
+          )
         )
+      return Stream.unwrap(
+        Effect.map(Effect.uninterruptible(declare), () => {
+          let size = FIRST_FETCH_SIZE
+          return Stream.repeatEffectChunkOption(
+            Effect.suspend(() => {
+              const n = size
+              size = FETCH_SIZE
+              return fetch(n)
+            })
+          )
+        })
       )
-      return Stream.unwrap(Effect.as(Effect.uninterruptible(declare), Stream.repeatEffectChunkOption(fetch)))
     }
     return {
       stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>
@@ -237,7 +297,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           // The next FETCH runs while this batch is replayed and serialized: the database and the
           // main thread work at the same time instead of taking turns.
           Stream.bufferChunks({ capacity: 1 }),
-          Stream.mapChunksEffect((chunk) => encodeBatch(chunk, rowLine)),
+          (rows) => encode(rows, writeRow),
           Stream.provideService(SqlClient.SqlClient, sql)
         )
     }
@@ -257,11 +317,12 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             .sort(
               (a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
             )
-          return Stream.fromIterable(selected).pipe(
-            Stream.mapChunksEffect((chunk) =>
-              encodeBatch(chunk, (job: Job) => Either.map(Replay.sample(job), Jsonl.line))
-            )
-          )
+          return encode(Stream.fromIterable(selected), (w, job: Job) => {
+            const sample = Replay.sample(job)
+            if (Either.isLeft(sample)) return sample.left
+            Line.write(w, job, sample.right.initialResult, job.result)
+            return undefined
+          })
         }
       })
     )

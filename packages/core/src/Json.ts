@@ -12,6 +12,8 @@
  * @since 0.1.0
  */
 import { Data, Either } from "effect"
+import { ByteWriter } from "./internal/ByteWriter.js"
+import { writeValue } from "./internal/canonical.js"
 import { isDigit, isSpace, type ScanFailure, scanNumber, scanString } from "./internal/lexer.js"
 
 /**
@@ -115,12 +117,8 @@ class Parser {
         return this.object()
       case 0x5b:
         return this.array()
-      case 0x22: {
-        const s = scanString(t, start)
-        if ("reason" in s) return new Failure(s)
-        this.i = s.end
-        return s.value
-      }
+      case 0x22:
+        return this.string()
       case 0x74:
         return this.literal("true", true)
       case 0x66:
@@ -136,6 +134,28 @@ class Parser {
         return new JsonNumber(t.slice(start, end))
       }
     }
+  }
+
+  /** The string whose opening quote is at `i`: sliced when it has no escapes, else decoded. */
+  string(): string | Failure {
+    const t = this.text
+    const start = this.i
+    const close = t.indexOf('"', start + 1)
+    if (close > 0) {
+      let k = start + 1
+      for (; k < close; k++) {
+        const c = t.charCodeAt(k)
+        if (c === 0x5c || c < 0x20) break
+      }
+      if (k === close) {
+        this.i = close + 1
+        return t.slice(start + 1, close)
+      }
+    }
+    const s = scanString(t, start)
+    if ("reason" in s) return new Failure(s)
+    this.i = s.end
+    return s.value
   }
 
   literal(word: string, value: Json): Json | Failure {
@@ -176,15 +196,14 @@ class Parser {
     for (;;) {
       this.skipSpace()
       if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
-      const k = scanString(t, this.i)
-      if ("reason" in k) return new Failure(k)
-      this.i = k.end
+      const k = this.string()
+      if (k instanceof Failure) return k
       this.skipSpace()
       if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
       this.i++
       const v = this.value()
       if (v instanceof Failure) return v
-      out.set(k.value, v)
+      out.set(k, v)
       this.skipSpace()
       const c = t.charCodeAt(this.i++)
       if (c === 0x7d) return out
@@ -287,30 +306,7 @@ export const stringifyString = (s: string): string => JSON.stringify(s)
  * @since 0.1.0
  */
 export const stringify = (value: Json): string => {
-  if (value === null) return "null"
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value)
-    case "boolean":
-      return value ? "true" : "false"
-  }
-  if (value instanceof JsonNumber) return value.text
-  if (Array.isArray(value)) {
-    let out = "["
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ","
-      out += stringify(value[i])
-    }
-    return out + "]"
-  }
-  const map = value as JsonObject
-  // The default sort compares UTF-16 code units, which is the order RFC 8785 asks for.
-  const keys = Array.from(map.keys()).sort()
-  let out = "{"
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0) out += ","
-    const k = keys[i]
-    out += JSON.stringify(k) + ":" + stringify(map.get(k)!)
-  }
-  return out + "}"
+  const w = new ByteWriter()
+  writeValue(w, value)
+  return w.toString()
 }

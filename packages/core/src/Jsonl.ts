@@ -6,68 +6,30 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import type { Slot } from "./Correction.js"
-import * as Json from "./Json.js"
-import type { CorrectionEvent, Sample } from "./Sample.js"
-import * as Timestamp from "./Timestamp.js"
+import { ByteWriter } from "./internal/ByteWriter.js"
+import { write } from "./internal/line.js"
+import type { Sample } from "./Sample.js"
 
-const str = Json.stringifyString
-
-const slot = (value: Slot): string => (value === undefined ? "null" : Json.stringify(value))
-
-const nullableString = (value: string | null): string => (value === null ? "null" : str(value))
-
-const nullableTime = (value: Timestamp.Timestamp | null): string =>
-  value === null ? "null" : `"${Timestamp.format(value)}"`
-
-const correction = (e: CorrectionEvent): string =>
-  `{"field_path":${str(e.fieldPath)},"old_value":${slot(e.oldValue)},"new_value":${slot(e.newValue)},` +
-  `"corrected_by":${str(e.correctedBy)},"reason":${nullableString(e.reason)},` +
-  `"corrected_at":"${Timestamp.format(e.correctedAt)}"}`
-
-/**
- * The shortest round-trip decimal of a finite double (`Number#toString`). JSON has no NaN or
- * infinity: such a stored confidence is written as `null`.
- */
-const confidence = (value: number | null): string =>
-  value === null || !Number.isFinite(value) ? "null" : String(value)
+const sampleBytes = (s: Sample): ByteWriter => {
+  const w = new ByteWriter()
+  // A job without events replays to its own result: the same object, serialized once.
+  write(w, s, s.initialResult, s.result)
+  return w
+}
 
 /**
  * One sample as its canonical line, `\n` included.
  *
  * @since 0.1.0
  */
-export const line = (s: Sample): string => {
-  let corrections = ""
-  for (let i = 0; i < s.events.length; i++) {
-    if (i > 0) corrections += ","
-    corrections += correction(s.events[i])
-  }
-  // A job without events replays to its own result: the same object, serialized once.
-  const final = slot(s.result)
-  const initial = s.initialResult === s.result ? final : slot(s.initialResult)
-  let flags = ""
-  for (let i = 0; i < s.reviewFlags.length; i++) {
-    if (i > 0) flags += ","
-    flags += str(s.reviewFlags[i])
-  }
-  return (
-    `{"job_id":"${s.id.toLowerCase()}","filename":${str(s.filename)},"source_kind":${str(s.sourceKind)},` +
-    `"approved":${s.approved ? "true" : "false"},"reviewed_by":${nullableString(s.reviewedBy)},` +
-    `"reviewed_at":${nullableTime(s.reviewedAt)},"created_at":"${Timestamp.format(s.createdAt)}",` +
-    `"initial_result":${initial},"final_result":${final},` +
-    `"corrections":[${corrections}],"review_flags":[${flags}],"confidence":${confidence(s.confidence)}}\n`
-  )
-}
-
-const encoder = new TextEncoder()
+export const line = (s: Sample): string => sampleBytes(s).toString()
 
 /**
  * One sample as UTF-8 bytes (no BOM).
  *
  * @since 0.1.0
  */
-export const encode = (s: Sample): Uint8Array => encoder.encode(line(s))
+export const encode = (s: Sample): Uint8Array => sampleBytes(s).take()
 
 /**
  * Serialization as a service, for programs that compose it with other services.

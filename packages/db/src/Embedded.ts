@@ -9,8 +9,6 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Data, Effect, type Scope } from "effect"
 
 /**
@@ -104,6 +102,12 @@ export const start = (options: {
     const inMemory = options.dataDir.startsWith("memory://")
     const dataDir = inMemory ? options.dataDir : path.resolve(options.dataDir)
     if (!inMemory) yield* lock(dataDir)
+    // Loaded only when used: a process on a real server never pays for PGlite (about 11 MB).
+    const [{ PGlite }, { PGLiteSocketServer }] = yield* Effect.tryPromise({
+      try: () => Promise.all([import("@electric-sql/pglite"), import("@electric-sql/pglite-socket")]),
+      catch: (cause) =>
+        new EmbeddedDatabaseError({ message: `cannot load the embedded database: ${String(cause)}`, cause })
+    })
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => PGlite.create(inMemory ? undefined : dataDir),

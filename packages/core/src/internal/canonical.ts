@@ -1,0 +1,381 @@
+/**
+ * Canonical JSON bytes (contract §6): compact, object keys sorted by UTF-16 code units, numbers as
+ * written, strings escaped as `JSON.stringify` escapes them. Written from a value, or straight from JSON
+ * text in one pass without building a value: PostgreSQL hands `jsonb` over as text with its keys in its
+ * own order (shortest first) and a space after each `:` and `,`, and most results are never replayed,
+ * so building and then dropping a tree for each would be pure garbage.
+ */
+import type { Json, JsonNumber, JsonObject } from "../Json.js"
+import type { ByteWriter } from "./ByteWriter.js"
+import { isSpace, type ScanFailure, scanNumber, scanString } from "./lexer.js"
+
+/**
+ * Sorts keys by UTF-16 code units (JavaScript's `<` on strings), the order RFC 8785 asks for. Objects
+ * are small: an insertion sort allocates nothing, where `Array#sort` allocates for every call.
+ */
+const sortKeys = (keys: Array<string>): void => {
+  if (keys.length > 16) {
+    keys.sort()
+    return
+  }
+  for (let k = 1; k < keys.length; k++) {
+    const x = keys[k]
+    let j = k - 1
+    for (; j >= 0 && keys[j] > x; j--) keys[j + 1] = keys[j]
+    keys[j + 1] = x
+  }
+}
+
+/** Writes a value's canonical text. */
+export const writeValue = (w: ByteWriter, value: Json): void => {
+  if (value === null) w.text("null")
+  else if (typeof value === "string") w.string(value)
+  else if (typeof value === "boolean") w.text(value ? "true" : "false")
+  else if (Array.isArray(value)) {
+    w.byte(0x5b)
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) w.byte(0x2c)
+      writeValue(w, value[i])
+    }
+    w.byte(0x5d)
+  } else if (value instanceof Map) {
+    const map = value as JsonObject
+    const keys: Array<string> = []
+    for (const k of map.keys()) keys.push(k)
+    sortKeys(keys)
+    w.byte(0x7b)
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) w.byte(0x2c)
+      w.string(keys[i])
+      w.byte(0x3a)
+      writeValue(w, map.get(keys[i])!)
+    }
+    w.byte(0x7d)
+  } else w.text((value as JsonNumber).text)
+}
+
+class Failure {
+  constructor(readonly failure: ScanFailure) {}
+}
+
+/**
+ * One object member on the member stack: where its bytes are in the output, where its key's text is
+ * in the input, and the decoded key (an index into `keys`) when the key has escapes, else -1.
+ */
+const OUT_START = 0
+const OUT_END = 1
+const KEY_START = 2
+const KEY_END = 3
+const KEY_DECODED = 4
+const MEMBER = 5
+
+/** One per module, reused: `canonicalize` never re-enters itself, and its stacks keep their capacity. */
+class Canonicalizer {
+  text = ""
+  w: ByteWriter | undefined
+  i = 0
+  /** Members of the objects being written, innermost last; `top` is the first free slot. */
+  members = new Int32Array(MEMBER * 64)
+  top = 0
+  keys: Array<string> = []
+  /** Scratch for `sort`: member offsets in key order. */
+  order: Array<number> = []
+  /** Set by `string()`: the decoded text when the string had escapes. */
+  decoded: string | undefined = undefined
+
+  skipSpace(): void {
+    const t = this.text
+    let i = this.i
+    while (isSpace(t.charCodeAt(i))) i++
+    this.i = i
+  }
+
+  fail(position: number, reason: string): Failure {
+    return new Failure({ position, reason })
+  }
+
+  value(w: ByteWriter): Failure | undefined {
+    this.skipSpace()
+    const t = this.text
+    const start = this.i
+    const c = t.charCodeAt(start)
+    switch (c) {
+      case 0x7b:
+        return this.object(w)
+      case 0x5b:
+        return this.array(w)
+      case 0x22:
+        return this.string(w)
+      case 0x74:
+        return this.literal(w, "true")
+      case 0x66:
+        return this.literal(w, "false")
+      case 0x6e:
+        return this.literal(w, "null")
+      default: {
+        if (Number.isNaN(c)) return this.fail(start, "unexpected end of input")
+        if (c !== 0x2d && !(c >= 0x30 && c <= 0x39)) return this.fail(start, "expected a JSON value")
+        const end = scanNumber(t, start)
+        if (typeof end !== "number") return new Failure(end)
+        w.text(t, start, end)
+        this.i = end
+        return undefined
+      }
+    }
+  }
+
+  literal(w: ByteWriter, word: string): Failure | undefined {
+    if (!this.text.startsWith(word, this.i)) return this.fail(this.i, "expected a JSON value")
+    this.i += word.length
+    w.text(word)
+    return undefined
+  }
+
+  /**
+   * A string: copied when it has no escapes (PostgreSQL's escapes are canonical already, but text from
+   * elsewhere may differ), else decoded and written again.
+   */
+  string(w: ByteWriter): Failure | undefined {
+    const t = this.text
+    const start = this.i
+    const close = t.indexOf('"', start + 1)
+    if (close > 0) {
+      // Printable ASCII without escapes, the common case: the characters are the bytes.
+      w.ensure(close - start + 1)
+      const b = w.buf
+      let p = w.pos
+      let k = start
+      for (; k < close; k++) {
+        const c = t.charCodeAt(k)
+        if (c === 0x5c || c >= 0x80 || c < 0x20) break
+        b[p++] = c
+      }
+      if (k === close) {
+        b[p++] = 0x22
+        w.pos = p
+        this.i = close + 1
+        this.decoded = undefined
+        return undefined
+      }
+      if (t.charCodeAt(k) !== 0x5c) {
+        // Other characters but still no escapes before the closing quote.
+        let j = k
+        while (j < close && t.charCodeAt(j) !== 0x5c && t.charCodeAt(j) >= 0x20) j++
+        if (j === close) {
+          w.quoted(t, start + 1, close)
+          this.i = close + 1
+          this.decoded = undefined
+          return undefined
+        }
+      }
+    }
+    // Escapes (PostgreSQL's are canonical already, but text from elsewhere may differ), or an error:
+    // decoded, and written again.
+    const s = scanString(t, start)
+    if ("reason" in s) return new Failure(s)
+    w.string(s.value)
+    this.i = s.end
+    this.decoded = s.value
+    return undefined
+  }
+
+  array(w: ByteWriter): Failure | undefined {
+    const t = this.text
+    this.i++
+    w.byte(0x5b)
+    this.skipSpace()
+    if (t.charCodeAt(this.i) === 0x5d) {
+      this.i++
+      w.byte(0x5d)
+      return undefined
+    }
+    for (;;) {
+      const f = this.value(w)
+      if (f !== undefined) return f
+      this.skipSpace()
+      const c = t.charCodeAt(this.i++)
+      if (c === 0x5d) {
+        w.byte(0x5d)
+        return undefined
+      }
+      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or ']'")
+      w.byte(0x2c)
+    }
+  }
+
+  /** Members are written in the order they come, then moved into key order if they are not in it. */
+  object(w: ByteWriter): Failure | undefined {
+    const t = this.text
+    this.i++
+    w.byte(0x7b)
+    this.skipSpace()
+    if (t.charCodeAt(this.i) === 0x7d) {
+      this.i++
+      w.byte(0x7d)
+      return undefined
+    }
+    const base = this.top
+    const keysBase = this.keys.length
+    for (;;) {
+      this.skipSpace()
+      if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
+      const outStart = w.pos
+      const keyStart = this.i + 1
+      const k = this.string(w)
+      if (k !== undefined) return k
+      let decoded = -1
+      if (this.decoded !== undefined) {
+        decoded = this.keys.length
+        this.keys.push(this.decoded)
+      }
+      const member = this.push()
+      const m = this.members
+      m[member + OUT_START] = outStart
+      m[member + KEY_START] = keyStart
+      m[member + KEY_END] = this.i - 1
+      m[member + KEY_DECODED] = decoded
+      this.skipSpace()
+      if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
+      this.i++
+      w.byte(0x3a)
+      const f = this.value(w)
+      if (f !== undefined) return f
+      // The stack may have grown (and moved) while the value was written.
+      this.members[member + OUT_END] = w.pos
+      this.skipSpace()
+      const c = t.charCodeAt(this.i++)
+      if (c === 0x7d) break
+      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or '}'")
+      w.byte(0x2c)
+    }
+    this.sort(w, base)
+    this.top = base
+    this.keys.length = keysBase
+    w.byte(0x7d)
+    return undefined
+  }
+
+  /** A new member slot on the stack; returns its offset. */
+  push(): number {
+    const at = this.top
+    if (at + MEMBER > this.members.length) {
+      const bigger = new Int32Array(this.members.length * 2)
+      bigger.set(this.members)
+      this.members = bigger
+    }
+    this.top = at + MEMBER
+    return at
+  }
+
+  /** UTF-16 code unit order of the keys of members `a` and `b` (offsets into the member stack). */
+  compare(a: number, b: number): number {
+    const m = this.members
+    if (m[a + KEY_DECODED] < 0 && m[b + KEY_DECODED] < 0) {
+      const t = this.text
+      let i = m[a + KEY_START]
+      let j = m[b + KEY_START]
+      const ie = m[a + KEY_END]
+      const je = m[b + KEY_END]
+      for (; i < ie && j < je; i++, j++) {
+        const d = t.charCodeAt(i) - t.charCodeAt(j)
+        if (d !== 0) return d
+      }
+      return ie - i - (je - j)
+    }
+    const x = this.key(a)
+    const y = this.key(b)
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+
+  key(member: number): string {
+    const m = this.members
+    const d = m[member + KEY_DECODED]
+    return d >= 0 ? this.keys[d] : this.text.slice(m[member + KEY_START], m[member + KEY_END])
+  }
+
+  /**
+   * Moves the members from `base` on into key order, keeping only the last of equal keys (a later
+   * duplicate wins, as in `jsonb`). The members' bytes are copied past the end of the buffer and back.
+   */
+  sort(w: ByteWriter, base: number): void {
+    const count = (this.top - base) / MEMBER
+    if (count < 2) return
+    const order = this.order
+    while (order.length < count) order.push(0)
+    for (let k = 0; k < count; k++) order[k] = base + k * MEMBER
+    let moved = false
+    let duplicate = false
+    if (count <= 16) {
+      // Insertion sort: objects are small, and it is stable: among equal keys the later stays last.
+      for (let k = 1; k < count; k++) {
+        const x = order[k]
+        let j = k - 1
+        for (; j >= 0; j--) {
+          const d = this.compare(order[j], x)
+          if (d < 0) break
+          if (d === 0) {
+            duplicate = true
+            break
+          }
+          order[j + 1] = order[j]
+          moved = true
+        }
+        order[j + 1] = x
+      }
+    } else {
+      const sorted = order.slice(0, count).sort((a, b) => this.compare(a, b))
+      for (let k = 0; k < count; k++) {
+        if (order[k] !== sorted[k]) moved = true
+        if (k > 0 && this.compare(sorted[k - 1], sorted[k]) === 0) duplicate = true
+        order[k] = sorted[k]
+      }
+    }
+    if (!moved && !duplicate) return
+    const m = this.members
+    const first = m[base + OUT_START]
+    const end = w.pos
+    w.ensure(end - first)
+    const b = w.buf
+    b.copyWithin(end, first, end)
+    let p = first
+    for (let k = 0; k < count; k++) {
+      const member = order[k]
+      if (duplicate && k + 1 < count && this.compare(member, order[k + 1]) === 0) continue
+      if (p > first) b[p++] = 0x2c
+      const from = end + m[member + OUT_START] - first
+      const length = m[member + OUT_END] - m[member + OUT_START]
+      // Most members are short, and a loop beats the call into copyWithin for them.
+      if (length > 64) {
+        b.copyWithin(p, from, from + length)
+        p += length
+      } else {
+        for (let k = from; k < from + length; k++) b[p++] = b[k]
+      }
+    }
+    w.pos = p
+  }
+}
+
+const shared = new Canonicalizer()
+
+/**
+ * Writes the canonical text of the JSON text `text`: the bytes of `writeValue(parse(text))`, without
+ * the value. On a syntax error, returns where and why, with the writer's position left where it was.
+ */
+export const canonicalize = (w: ByteWriter, text: string): ScanFailure | undefined => {
+  const start = w.pos
+  const c = shared
+  c.text = text
+  c.i = 0
+  c.top = 0
+  c.keys.length = 0
+  let f = c.value(w)
+  if (f === undefined) {
+    c.skipSpace()
+    if (c.i !== text.length) f = c.fail(c.i, "trailing characters")
+  }
+  c.text = ""
+  if (f === undefined) return undefined
+  w.pos = start
+  return f.failure
+}
