@@ -73,7 +73,14 @@ const prepareEmbedded = () => {
 const prepare = () => {
   if (EMBEDDED) return prepareEmbedded()
   const exists = psql(admin, `SELECT count(*) FROM pg_database WHERE datname = '${database}'`) === "1"
-  if (exists && Number(psql(url, "SELECT count(*) FROM jobs")) === JOBS) return
+  if (exists && Number(psql(url, "SELECT count(*) FROM jobs")) === JOBS) {
+    // A database seeded by an earlier version gets the migrations added since.
+    execFileSync(process.execPath, [cli, "migrate"], {
+      env: appEnv(),
+      stdio: ["ignore", "ignore", "inherit"]
+    })
+    return
+  }
   if (exists) psql(admin, `DROP DATABASE ${database} WITH (FORCE)`)
   psql(admin, `CREATE DATABASE ${database}`)
   execFileSync(process.execPath, [cli, "seed-demo", "--jobs", String(JOBS)], {

