@@ -14,7 +14,7 @@
 import { Data, Either } from "effect"
 import { ByteWriter } from "./internal/ByteWriter.js"
 import { writeValue } from "./internal/canonical.js"
-import { isDigit, isSpace, type ScanFailure, scanNumber, scanString } from "./internal/lexer.js"
+import { Cursor, Failure, isDigit, scanNumber, scanString } from "./internal/lexer.js"
 
 /**
  * A JSON number kept as the decimal text it was written with, e.g. `1.50` or `12345678901234567890`.
@@ -90,21 +90,10 @@ export const object = (entries: Iterable<readonly [string, Json]>): JsonObject =
 // parsing
 // ---------------------------------------------------------------------------------------------------------
 
-class Failure {
-  constructor(readonly failure: ScanFailure) {}
-}
-
-class Parser {
-  i = 0
-  constructor(readonly text: string) {}
-
-  skipSpace(): void {
-    const t = this.text
-    while (isSpace(t.charCodeAt(this.i))) this.i++
-  }
-
-  fail(position: number, reason: string): Failure {
-    return new Failure({ position, reason })
+class Parser extends Cursor {
+  constructor(text: string) {
+    super()
+    this.text = text
   }
 
   value(): Json | Failure {

@@ -7,7 +7,7 @@
  */
 import type { Json, JsonNumber, JsonObject } from "../Json.js"
 import type { ByteWriter } from "./ByteWriter.js"
-import { isSpace, type ScanFailure, scanNumber, scanString } from "./lexer.js"
+import { Cursor, Failure, type ScanFailure, scanNumber, scanString } from "./lexer.js"
 
 /**
  * Sorts keys by UTF-16 code units (JavaScript's `<` on strings), the order RFC 8785 asks for. Objects
@@ -54,10 +54,6 @@ export const writeValue = (w: ByteWriter, value: Json): void => {
   } else w.text((value as JsonNumber).text)
 }
 
-class Failure {
-  constructor(readonly failure: ScanFailure) {}
-}
-
 /**
  * One object member on the member stack: where its bytes are in the output, where its key's text is
  * in the input, and the decoded key (an index into `keys`) when the key has escapes, else -1.
@@ -70,10 +66,7 @@ const KEY_DECODED = 4
 const MEMBER = 5
 
 /** One per module, reused: `canonicalize` never re-enters itself, and its stacks keep their capacity. */
-class Canonicalizer {
-  text = ""
-  w: ByteWriter | undefined
-  i = 0
+class Canonicalizer extends Cursor {
   /** Members of the objects being written, innermost last; `top` is the first free slot. */
   members = new Int32Array(MEMBER * 64)
   top = 0
@@ -82,17 +75,6 @@ class Canonicalizer {
   order: Array<number> = []
   /** Set by `string()`: the decoded text when the string had escapes. */
   decoded: string | undefined = undefined
-
-  skipSpace(): void {
-    const t = this.text
-    let i = this.i
-    while (isSpace(t.charCodeAt(i))) i++
-    this.i = i
-  }
-
-  fail(position: number, reason: string): Failure {
-    return new Failure({ position, reason })
-  }
 
   value(w: ByteWriter): Failure | undefined {
     this.skipSpace()

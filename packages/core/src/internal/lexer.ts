@@ -136,3 +136,25 @@ export const scanNumber = (text: string, start: number): number | ScanFailure =>
   }
   return i
 }
+
+/** A scan that stopped, as a value: the hot paths return it rather than allocate an `Either`. */
+export class Failure {
+  constructor(readonly failure: ScanFailure) {}
+}
+
+/** A reading position in JSON text, shared by the parser and the canonicalizer. */
+export class Cursor {
+  text = ""
+  i = 0
+
+  skipSpace(): void {
+    const t = this.text
+    let i = this.i
+    while (isSpace(t.charCodeAt(i))) i++
+    this.i = i
+  }
+
+  fail(position: number, reason: string): Failure {
+    return new Failure({ position, reason })
+  }
+}
