@@ -47,6 +47,18 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
   { description: "The database is unreachable" }
 ) {}
 
+/**
+ * No accepted bearer token, when the server has tokens configured (`WWW-Authenticate: Bearer`).
+ *
+ * @since 0.1.0
+ */
+export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
+  { error: ErrorDetail },
+  {
+    description: "GROUND_TRUTH_API_TOKENS is set and the request has no accepted Authorization: Bearer token"
+  }
+) {}
+
 const param = (description: string) =>
   Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({ description }))
 
@@ -91,6 +103,7 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
         "Coverage: jobs, approvals, corrections and the 20 most corrected fields."
       )
   )
+  .addError(Unauthorized, { status: 401 })
   .prefix("/api/v1/ground-truth") {}
 
 /** @since 0.1.0 */

@@ -12,6 +12,7 @@ import { Export, Filter, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, ServerError, Unavailable, Unhealthy } from "./Api.js"
+import { authorize } from "./Auth.js"
 import { requestLog } from "./RequestLog.js"
 
 /** The raw query of a request as name/value pairs, in order, repeats included. */
@@ -159,11 +160,12 @@ const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
 
 /**
  * The API with its handlers, the OpenAPI document (`/openapi.json`) and Swagger UI (`/docs`), served
- * with structured request logs. Needs an `HttpServer`, the database and core's services.
+ * with structured request logs (a refused request is logged too) behind access control. Needs an
+ * `HttpServer`, the database, core's services and the `ApiTokens`.
  *
  * @since 0.1.0
  */
-export const layer = HttpApiBuilder.serve(requestLog).pipe(
+export const layer = HttpApiBuilder.serve((app) => requestLog(authorize(app))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(HttpApiBuilder.api(Api).pipe(Layer.provide(Layer.merge(GroundTruthLive, HealthLive))))

@@ -2,23 +2,37 @@
  * `pnpm serve`: the HTTP server.
  *
  * Configuration: `HOST` (default 127.0.0.1), `PORT` (default 8080), `GROUND_TRUTH_SHUTDOWN_GRACE`
- * (default 30 seconds: how long running exports may take to finish after SIGTERM), and the database
- * variables of `@ground-truth/db` (`DATABASE_URL`, or the embedded default).
+ * (default 30 seconds: how long running exports may take to finish after SIGTERM),
+ * `GROUND_TRUTH_API_TOKENS` / `GROUND_TRUTH_API_TOKENS_FILE` (access control, see `Auth.ts`), and the
+ * database variables of `@ground-truth/db` (`DATABASE_URL`, or the embedded default).
  */
 import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Database } from "@ground-truth/db"
-import { Config, Duration, Effect, Layer, Logger } from "effect"
+import { Config, Data, Duration, Effect, Layer, Logger } from "effect"
+import * as Auth from "./Auth.js"
 import * as Http from "./Http.js"
+
+/** Serving the corpus beyond this machine with no access control: refused at start. */
+class InsecureBind extends Data.TaggedError("InsecureBind")<{ readonly host: string }> {
+  override get message(): string {
+    return (
+      `refusing to listen on ${this.host} without access control: the corpus holds personal data. ` +
+      "Set GROUND_TRUTH_API_TOKENS (or GROUND_TRUTH_API_TOKENS_FILE), or listen on a loopback HOST such as 127.0.0.1."
+    )
+  }
+}
 
 /**
  * The Node server. On shutdown it stops accepting at once and lets running responses finish; after
  * the grace period it cuts whatever is still open, so a stuck download cannot hold the process.
  */
+const host = Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+
 const NodeServer = Layer.unwrapScoped(
   Effect.gen(function* () {
-    const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+    const hostname = yield* host
     // 0 asks the system for a free port (the "listening" log says which).
     const port = yield* Config.integer("PORT").pipe(
       Config.validate({ message: "Expected a port number 0-65535", validation: (p) => p >= 0 && p <= 65535 }),
@@ -38,7 +52,7 @@ const NodeServer = Layer.unwrapScoped(
         })
       )
     )
-    return deadline.pipe(Layer.provideMerge(NodeHttpServer.layer(() => server, { host, port })))
+    return deadline.pipe(Layer.provideMerge(NodeHttpServer.layer(() => server, { host: hostname, port })))
   })
 )
 
@@ -70,8 +84,30 @@ const Main = Layer.mergeAll(Http.layer, Started).pipe(
       )
     )
   ),
-  Layer.provideMerge(Database.layer),
-  Layer.provide(Logger.json)
+  Layer.provideMerge(Database.layer)
 )
 
-NodeRuntime.runMain(Layer.launch(Main), { disablePrettyLogger: true })
+/** A start-up failure the operator must act on: one readable log line and exit status 1. */
+const refuse = (e: { readonly message: string }) =>
+  Effect.logError(e.message).pipe(
+    Effect.andThen(
+      Effect.sync(() => {
+        process.exitCode = 1
+      })
+    )
+  )
+
+/** Access control is settled first: an open bind is refused before the database is even opened. */
+const program = Effect.gen(function* () {
+  const tokens = yield* Auth.ApiTokens
+  const hostname = yield* host
+  if (tokens.digests.length === 0 && !Auth.isLoopback(hostname))
+    return yield* new InsecureBind({ host: hostname })
+  return yield* Layer.launch(Main.pipe(Layer.provide(Layer.succeed(Auth.ApiTokens, tokens))))
+}).pipe(
+  Effect.provide(Auth.ApiTokens.layer),
+  Effect.catchTags({ InsecureBind: refuse, TokensFileError: refuse }),
+  Effect.provide(Logger.json)
+)
+
+NodeRuntime.runMain(program, { disablePrettyLogger: true })

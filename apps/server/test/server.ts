@@ -5,13 +5,16 @@ import { NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
 import type { Database, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import { ApiTokens } from "../src/Auth.js"
 import * as Http from "../src/Http.js"
 
 export const serve = <E>(
-  db: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo | TestDatabase.TestDatabase, E>
+  db: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo | TestDatabase.TestDatabase, E>,
+  tokens: Layer.Layer<ApiTokens> = ApiTokens.make([])
 ) =>
   Http.layer.pipe(
     Layer.provide(Http.services),
+    Layer.provide(tokens),
     Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { host: "127.0.0.1", port: 0 })),
     Layer.provideMerge(db),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
