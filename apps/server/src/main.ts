@@ -41,7 +41,7 @@ const NodeServer = Layer.unwrapScoped(
     const grace = yield* Config.duration("GROUND_TRUTH_SHUTDOWN_GRACE").pipe(
       Config.withDefault(Duration.seconds(30))
     )
-    const server = createServer()
+    const server = createServer(Http.nodeServerOptions)
     // Released before the server layer below: arms the deadline, then the server's own release waits
     // for open responses.
     const deadline = Layer.scopedDiscard(

@@ -15,7 +15,9 @@ export const serve = <E>(
   Http.layer.pipe(
     Layer.provide(Http.services),
     Layer.provide(tokens),
-    Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { host: "127.0.0.1", port: 0 })),
+    Layer.provideMerge(
+      NodeHttpServer.layer(() => createServer(Http.nodeServerOptions), { host: "127.0.0.1", port: 0 })
+    ),
     Layer.provideMerge(db),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )
