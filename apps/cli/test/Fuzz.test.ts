@@ -6,6 +6,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Filter } from "@ground-truth/core"
+import { Golden } from "@ground-truth/golden"
 import { Effect, Either, FastCheck as fc } from "effect"
 import { run } from "./cli.js"
 
@@ -19,22 +20,7 @@ const flag = fc.oneof(
 )
 
 const value = fc.oneof(
-  fc.constantFrom(
-    "true",
-    "false",
-    "1",
-    "0",
-    "yes",
-    "2025-06-01",
-    "2025-06-01T10:00:00Z",
-    "2025-06-01T10:00:00+07:00",
-    "2025-02-30",
-    "' OR 1=1 --",
-    "'; DROP TABLE jobs; --",
-    "😀",
-    "\u2028",
-    "%00"
-  ),
+  fc.constantFrom(...Golden.hostileValues),
   fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.startsWith("-") && !s.includes("\u0000")),
   fc.string({ minLength: 500, maxLength: 2000 }).filter((s) => !s.startsWith("-") && !s.includes("\u0000"))
 )

@@ -151,3 +151,34 @@ export const query = (params: ReadonlyArray<readonly [string, string]>): string 
 /** Command-line flags of a case, for the CLI. @since 0.1.0 */
 export const flags = (params: ReadonlyArray<readonly [string, string]>): Array<string> =>
   params.flatMap(([k, v]) => [`--${k.replaceAll("_", "-")}`, v])
+
+/**
+ * Filter values a fuzzer should always try, whatever the front end: valid and nearly valid booleans and
+ * times, SQL fragments, characters that break naive encoders. Shared so every front end meets the same.
+ *
+ * @since 0.1.0
+ */
+export const hostileValues: ReadonlyArray<string> = [
+  "true",
+  "false",
+  "1",
+  "0",
+  "TRUE",
+  "yes",
+  "2025-06-01",
+  "2025-06-01T00:00:00Z",
+  "2025-06-01 10:00:00+07:00",
+  "2025-06-01T10:00:00+07:00",
+  "2025-02-30",
+  "2025-06-01T24:00:00Z",
+  "9999-12-31T23:59:59.9999999Z",
+  "0000-01-01",
+  "' OR 1=1 --",
+  "'; DROP TABLE jobs; --",
+  "2025-06-01'::timestamptz; DELETE FROM jobs; --",
+  "$1",
+  "%",
+  "%00",
+  "😀",
+  "\u2028"
+]
