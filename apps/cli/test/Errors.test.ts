@@ -6,10 +6,11 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import { run, start } from "./cli.js"
 
 const oneLine = (stderr: string) => {
@@ -121,6 +122,8 @@ describe("runtime failures exit 1 with one line", () => {
 })
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+
+const kill = (signal: NodeJS.Signals) => (pid: number) => Effect.sync(() => process.kill(pid, signal))
 const previous = Buffer.from('{"previous":"corpus"}\n')
 
 for (const target of TestDatabase.targets()) {
@@ -162,7 +165,8 @@ for (const target of TestDatabase.targets()) {
     ),
     { timeout: 300_000 }
   )(`interrupted exports on ${target.name}`, (it) => {
-    const interrupted = (signal: NodeJS.Signals) =>
+    /** Starts an export over a previous `--out`, waits until it writes its temporary file, then `stop`s it. */
+    const interrupted = (stop: (pid: number) => Effect.Effect<unknown, unknown, SqlClient.SqlClient>) =>
       Effect.gen(function* () {
         const { url } = yield* TestDatabase.TestDatabase
         const dir = tmp()
@@ -177,7 +181,7 @@ for (const target of TestDatabase.targets()) {
           }
         })
         expect(fs.readdirSync(dir)).toContain(partial)
-        child.kill(signal)
+        yield* stop(child.pid)
         const r = yield* Effect.promise(() => child.done)
         expect(fs.readFileSync(out).equals(previous)).toBe(true)
         return { r, dir, out, url }
@@ -187,7 +191,7 @@ for (const target of TestDatabase.targets()) {
       "SIGTERM mid-export: exit 130, the previous --out untouched, no temp file",
       () =>
         Effect.gen(function* () {
-          const { r, dir } = yield* interrupted("SIGTERM")
+          const { r, dir } = yield* interrupted(kill("SIGTERM"))
           expect(r.code).toBe(130)
           expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
         }),
@@ -198,7 +202,7 @@ for (const target of TestDatabase.targets()) {
       "SIGKILL mid-export: the previous --out untouched; the next export removes the dead one's temp file",
       () =>
         Effect.gen(function* () {
-          const { r, dir, out, url } = yield* interrupted("SIGKILL")
+          const { r, dir, out, url } = yield* interrupted(kill("SIGKILL"))
           expect(r.signal).toBe("SIGKILL")
           const next = yield* run(["export", "--out", out, "--until", "2025-01-02"], { DATABASE_URL: url })
           expect(next.code).toBe(0)
@@ -207,5 +211,44 @@ for (const target of TestDatabase.targets()) {
         }),
       120_000
     )
+
+    if (target.name === "postgres") {
+      it.effect(
+        "the export's database backend killed mid-stream: exit 1 in one line, the previous --out untouched",
+        () =>
+          Effect.gen(function* () {
+            const terminated: Array<number> = []
+            // The temporary file may exist before the cursor does: ask again (each a round trip, the
+            // test clock has no say) until the export's backend shows up.
+            const { r, dir, out, url } = yield* interrupted(() =>
+              Effect.flatMap(SqlClient.SqlClient, (sql) =>
+                Effect.map(
+                  // Materialized first: a filter next to pg_terminate_backend could be evaluated after it.
+                  sql<{ pid: number }>`
+                    WITH export AS MATERIALIZED (
+                      SELECT pid FROM pg_stat_activity
+                      WHERE datname = current_database() AND pid <> pg_backend_pid()
+                        AND query LIKE '%export_samples%'
+                    )
+                    SELECT pid FROM export WHERE pg_terminate_backend(pid)`,
+                  (rows) => terminated.push(...rows.map((row) => row.pid))
+                ).pipe(
+                  Effect.filterOrFail(() => terminated.length > 0),
+                  Effect.retry(Schedule.recurs(5000))
+                )
+              )
+            )
+            expect(terminated.length).toBe(1)
+            expect(r.code).toBe(1)
+            expect(r.stderr).toMatch(/^ground-truth: .*terminat.*\n$/)
+            expect(r.stderr).not.toMatch(/\n\s+at /)
+            expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+            // The database is fine: the next export succeeds.
+            const next = yield* run(["export", "--out", out], { DATABASE_URL: url })
+            expect(next.code).toBe(0)
+          }),
+        120_000
+      )
+    }
   })
 }
