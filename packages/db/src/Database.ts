@@ -15,6 +15,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import pg from "pg"
 import * as Demo from "./Demo.js"
 import * as Embedded from "./Embedded.js"
 import * as Migrations from "./Migrations.js"
@@ -43,6 +44,34 @@ const withoutCredentials = (url: string): string => {
 }
 
 /**
+ * A client for `DATABASE_URL` over a pool that connects on first use rather than at start (the stock
+ * layer refuses to start without an answer): a server comes up while its database is down, answers
+ * 503 (`/healthz`, exports) meanwhile, and recovers by itself when the database is back. The CLI fails
+ * on its first statement instead, with the same one-line message.
+ */
+const postgresLayer = (url: Redacted.Redacted, max: number) =>
+  PgClient.layerFromPool({
+    acquire: Effect.acquireRelease(
+      Effect.sync(() => {
+        const pool = new pg.Pool({
+          connectionString: Redacted.value(url),
+          max,
+          application_name: "ground-truth",
+          connectionTimeoutMillis: 10_000
+        })
+        // A connection that dies while idle is dropped from the pool; without a listener it would be
+        // an uncaught error that ends the process.
+        pool.on("error", () => {})
+        return pool
+      }),
+      // end() waits for every client to come back; one held by a statement that never returns must
+      // not hold the process (SIGTERM mid-export) for longer than a second.
+      (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+    ),
+    applicationName: "ground-truth"
+  })
+
+/**
  * The live database layer.
  *
  * @since 0.1.0
@@ -53,7 +82,7 @@ export const layer = Layer.unwrapScoped(
     const pool = yield* Config.integer("GROUND_TRUTH_DB_POOL").pipe(Config.withDefault(10))
     if (Option.isSome(url) && Redacted.value(url.value).trim() !== "") {
       return Layer.merge(
-        PgClient.layer({ url: url.value, maxConnections: pool, applicationName: "ground-truth" }),
+        postgresLayer(url.value, pool),
         Layer.succeed(DatabaseInfo, {
           kind: "postgres",
           location: withoutCredentials(Redacted.value(url.value))

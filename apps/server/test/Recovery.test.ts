@@ -1,0 +1,105 @@
+/**
+ * The database unreachable when the server starts: the server still comes up, answers 503 JSON on
+ * `/healthz` and on exports, and recovers by itself once the database answers (a TCP proxy that starts
+ * listening only later stands in for a database coming back).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as net from "node:net"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
+import { bytes, type ErrorBody, get, json } from "./server.js"
+
+const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "serve.mjs")
+const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
+
+const freePort = Effect.promise(
+  () =>
+    new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as net.AddressInfo
+        probe.close(() => resolve(port))
+      })
+    })
+)
+
+/** `pnpm serve` on a free port; its base URL once it logs that it listens. */
+const startServer = (databaseUrl: string) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ child: ChildProcess; base: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [serverBin], {
+            env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0" },
+            stdio: ["ignore", "pipe", "inherit"]
+          })
+          let out = ""
+          child.stdout.on("data", (b: Buffer) => {
+            out += b.toString("utf8")
+            const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
+            if (address) resolve({ child, base: address[1] })
+          })
+          child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)))
+        })
+    ),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+
+/** Forwards `port` to the real database, from now on. */
+const proxy = (port: number, target: URL) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const server = net.createServer((socket) => {
+            const upstream = net.connect(Number(target.port || 5432), target.hostname)
+            socket.on("error", () => upstream.destroy())
+            upstream.on("error", () => socket.destroy())
+            socket.pipe(upstream).pipe(socket)
+          })
+          server.listen(port, "127.0.0.1", () => resolve(server))
+        })
+    ),
+    (server) => Effect.sync(() => server.close())
+  )
+
+for (const target of TestDatabase.targets()) {
+  layer(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer)), {
+    timeout: 120_000,
+    excludeTestServices: true
+  })(`database down at start, on ${target.name}`, (it) => {
+    it.scoped("the server starts, answers 503 JSON, and recovers by itself when the database is back", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestDatabase.TestDatabase
+        const real = new URL(url)
+        const port = yield* freePort
+        const down = new URL(url)
+        down.hostname = "127.0.0.1"
+        down.port = String(port)
+        const { base } = yield* startServer(down.toString())
+
+        const health = yield* get(`${base}/healthz`)
+        expect(health.status).toBe(503)
+        expect(yield* json(health)).toMatchObject({ status: "unavailable", database: "postgres" })
+        const refused = yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`)
+        expect(refused.status).toBe(503)
+        expect((yield* json<ErrorBody>(refused)).error.code).toBe("database_unavailable")
+
+        yield* proxy(port, real)
+        let attempts = 0
+        for (; attempts < 100; attempts++) {
+          if ((yield* get(`${base}/healthz`)).status === 200) break
+          yield* Effect.sleep("100 millis")
+        }
+        expect(attempts).toBeLessThan(100)
+        const exported = yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`)
+        expect(exported.status).toBe(200)
+        expect((yield* bytes(exported)).equals(Golden.expectedExport(all))).toBe(true)
+        console.log(`${target.name}: healthy again ${attempts} polls after the database came back`)
+      })
+    )
+  })
+}
