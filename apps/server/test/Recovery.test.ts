@@ -1,17 +1,19 @@
 /**
- * The database unreachable when the server starts: the server still comes up, answers 503 JSON on
- * `/healthz` and on exports, and recovers by itself once the database answers (a TCP proxy that starts
- * listening only later stands in for a database coming back).
+ * Database faults over HTTP. Unreachable when the server starts: the server still comes up, answers
+ * 503 JSON on `/healthz` and on exports, and recovers by itself once the database answers (a TCP proxy
+ * that starts listening only later stands in for a database coming back). The export's backend killed
+ * mid-stream: the transfer is cut (never a short body that looks complete) and the next export is whole.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { TestDatabase } from "@ground-truth/db"
+import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
-import { Effect, Layer } from "effect"
-import { bytes, type ErrorBody, get, json } from "./server.js"
+import { Effect, Either, Layer } from "effect"
+import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
 
 const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "serve.mjs")
 const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
@@ -99,6 +101,53 @@ for (const target of TestDatabase.targets()) {
         expect(exported.status).toBe(200)
         expect((yield* bytes(exported)).equals(Golden.expectedExport(all))).toBe(true)
         console.log(`${target.name}: healthy again ${attempts} polls after the database came back`)
+      })
+    )
+  })
+}
+
+const postgres = TestDatabase.targets().find((t) => t.name === "postgres")
+if (postgres !== undefined) {
+  layer(
+    serve(
+      Layer.effectDiscard(Demo.seed({ jobs: 20_000, seed: 3, batchSize: 5000 })).pipe(
+        Layer.provideMerge(postgres.layer)
+      )
+    ),
+    { timeout: 120_000, excludeTestServices: true }
+  )("the export's backend killed mid-stream", (it) => {
+    it.effect("the transfer is cut, and the next export is whole", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const base = yield* baseUrl
+        const response = yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`)
+        expect(response.status).toBe(200)
+        const reader = response.body!.getReader()
+        let received = (yield* Effect.promise(() => reader.read())).value?.length ?? 0
+        const killed = yield* sql<{ pid: number }>`
+          WITH export AS MATERIALIZED (
+            SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%export_samples%'
+          )
+          SELECT pid FROM export WHERE pg_terminate_backend(pid)`
+        expect(killed).toHaveLength(1)
+        const rest = yield* Effect.either(
+          Effect.tryPromise(async () => {
+            for (;;) {
+              const { done, value } = await reader.read()
+              if (done) return
+              received += value.length
+            }
+          })
+        )
+        // The body ends in an error, not in a clean end of a shorter corpus.
+        expect(Either.isLeft(rest)).toBe(true)
+        const next = yield* bytes(yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`))
+        expect(next.length).toBeGreaterThan(received)
+        expect(next.toString("utf8").split("\n").length - 1).toBe(20_000)
+        console.log(
+          `backend killed after ${received} of ${next.length} bytes: transfer cut, next export whole`
+        )
       })
     )
   })
