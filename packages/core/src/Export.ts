@@ -174,18 +174,20 @@ export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
 const writeRow = (w: ByteWriter, row: Row): InvalidRow | Replay.ReplayError | undefined => {
   const fields = decodeFields(row)
   if (fields instanceof RowFailure) return invalid(row, fields)
-  const final = row.result === null ? undefined : new ResultText(row.result)
+  let final: Slot | ResultText = row.result === null ? undefined : new ResultText(row.result)
   let initial: Slot | ResultText = final
   if (fields.events.length > 0) {
     let value: Slot
-    if (final !== undefined) {
-      const parsed = json("result", final.text)
+    if (row.result !== null) {
+      const parsed = json("result", row.result)
       if (parsed instanceof RowFailure) return invalid(row, parsed)
       value = parsed
     }
     const undone = Replay.undo(row.id, value, fields.events)
     if (Either.isLeft(undone)) return undone.left
     initial = undone.right
+    // Parsed once: the value is written, rather than its text read a second time.
+    final = value
   }
   const failure = Line.write(w, fields, initial, final)
   return failure === undefined
