@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
@@ -221,21 +221,10 @@ for (const target of TestDatabase.targets()) {
             // The temporary file may exist before the cursor does: ask again (each a round trip, the
             // test clock has no say) until the export's backend shows up.
             const { r, dir, out, url } = yield* interrupted(() =>
-              Effect.flatMap(SqlClient.SqlClient, (sql) =>
-                Effect.map(
-                  // Materialized first: a filter next to pg_terminate_backend could be evaluated after it.
-                  sql<{ pid: number }>`
-                    WITH export AS MATERIALIZED (
-                      SELECT pid FROM pg_stat_activity
-                      WHERE datname = current_database() AND pid <> pg_backend_pid()
-                        AND query LIKE '%export_samples%'
-                    )
-                    SELECT pid FROM export WHERE pg_terminate_backend(pid)`,
-                  (rows) => terminated.push(...rows.map((row) => row.pid))
-                ).pipe(
-                  Effect.filterOrFail(() => terminated.length > 0),
-                  Effect.retry(Schedule.recurs(5000))
-                )
+              TestDatabase.terminateBackends("export_samples").pipe(
+                Effect.tap((pids) => terminated.push(...pids)),
+                Effect.filterOrFail(() => terminated.length > 0),
+                Effect.retry(Schedule.recurs(5000))
               )
             )
             expect(terminated.length).toBe(1)

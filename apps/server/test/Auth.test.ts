@@ -3,13 +3,12 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { ApiTokens, isLoopback } from "../src/Auth.js"
-import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
+import { baseUrl, bytes, type ErrorBody, get, json, serve, serverBin } from "./server.js"
 
 const [embedded] = TestDatabase.targets()
 const exportPath = "/api/v1/ground-truth/export?approved_only=false"
@@ -114,7 +113,6 @@ describe("tokens from the environment", () => {
 })
 
 describe("the server process", () => {
-  const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "serve.mjs")
   /** Runs `pnpm serve` with `env` until it logs that it listens (then stops it) or exits by itself. */
   const run = (env: Record<string, string>) =>
     new Promise<{ readonly code: number | null; readonly output: string; readonly listened: boolean }>(

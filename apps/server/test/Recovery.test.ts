@@ -4,18 +4,13 @@
  * that starts listening only later stands in for a database coming back). The export's backend killed
  * mid-stream: the transfer is cut (never a short body that looks complete) and the next export is whole.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import * as net from "node:net"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Either, Layer } from "effect"
-import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
+import { baseUrl, bytes, type ErrorBody, get, json, serve, serverProcess } from "./server.js"
 
-const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "serve.mjs")
 const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
 
 const freePort = Effect.promise(
@@ -27,28 +22,6 @@ const freePort = Effect.promise(
       })
     })
 )
-
-/** `pnpm serve` on a free port; its base URL once it logs that it listens. */
-const startServer = (databaseUrl: string) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ child: ChildProcess; base: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, [serverBin], {
-            env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0" },
-            stdio: ["ignore", "pipe", "inherit"]
-          })
-          let out = ""
-          child.stdout.on("data", (b: Buffer) => {
-            out += b.toString("utf8")
-            const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
-            if (address) resolve({ child, base: address[1] })
-          })
-          child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)))
-        })
-    ),
-    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
-  )
 
 /** Forwards `port` to the real database, from now on. */
 const proxy = (port: number, target: URL) =>
@@ -81,7 +54,7 @@ for (const target of TestDatabase.targets()) {
         const down = new URL(url)
         down.hostname = "127.0.0.1"
         down.port = String(port)
-        const { base } = yield* startServer(down.toString())
+        const { base } = yield* serverProcess(down.toString())
 
         const health = yield* get(`${base}/healthz`)
         expect(health.status).toBe(503)
@@ -118,18 +91,12 @@ if (postgres !== undefined) {
   )("the export's backend killed mid-stream", (it) => {
     it.effect("the transfer is cut, and the next export is whole", () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
         const base = yield* baseUrl
         const response = yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`)
         expect(response.status).toBe(200)
         const reader = response.body!.getReader()
         let received = (yield* Effect.promise(() => reader.read())).value?.length ?? 0
-        const killed = yield* sql<{ pid: number }>`
-          WITH export AS MATERIALIZED (
-            SELECT pid FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%export_samples%'
-          )
-          SELECT pid FROM export WHERE pg_terminate_backend(pid)`
+        const killed = yield* TestDatabase.terminateBackends("export_samples")
         expect(killed).toHaveLength(1)
         const rest = yield* Effect.either(
           Effect.tryPromise(async () => {

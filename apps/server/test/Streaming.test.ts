@@ -3,16 +3,13 @@
  * stays flat; aborted downloads give their connection back; a failure after the first bytes breaks the
  * transfer, one before them is a JSON error.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
+import { baseUrl, type ErrorBody, get, json, serve, serverProcess } from "./server.js"
 
 const JOBS = 50_000
 
@@ -42,34 +39,11 @@ const download = (url: string) =>
     return { status: response.status, first, total: performance.now() - started, bytes, lines }
   })
 
-const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "serve.mjs")
-
 /**
  * The server in its own process with a 64 MB heap limit, so that its memory is its own: a server that
  * held the corpus would die serving it.
  */
-const separateServer = (databaseUrl: string) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ readonly child: ChildProcess; readonly base: string; readonly output: () => string }>(
-          (resolve, reject) => {
-            const child = spawn(process.execPath, ["--max-old-space-size=64", serverBin], {
-              env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1" },
-              stdio: ["ignore", "pipe", "inherit"]
-            })
-            let out = ""
-            child.stdout?.on("data", (b: Buffer) => {
-              out += b.toString("utf8")
-              const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
-              if (address) resolve({ child, base: address[1], output: () => out })
-            })
-            child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)))
-          }
-        )
-    ),
-    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
-  )
+const separateServer = (databaseUrl: string) => serverProcess(databaseUrl, ["--max-old-space-size=64"])
 
 /** The peak resident set size of a process so far, from Linux's /proc. */
 const peakRss = (pid: number): number => {

@@ -1,5 +1,8 @@
-/** The real server app on an ephemeral loopback port, over a test database. */
+/** The real server app on an ephemeral loopback port, over a test database, in-process or as `pnpm serve`. */
+import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:http"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
@@ -37,3 +40,32 @@ export interface ErrorBody {
 }
 
 export const json = <A>(response: Response) => Effect.promise(() => response.json() as Promise<A>)
+
+export const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "serve.mjs")
+
+/**
+ * `pnpm serve` in its own process over `databaseUrl`, on a free loopback port, until the scope closes;
+ * its base URL once it logs that it listens, and its output so far.
+ */
+export const serverProcess = (databaseUrl: string, nodeArgs: ReadonlyArray<string> = []) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ readonly child: ChildProcess; readonly base: string; readonly output: () => string }>(
+          (resolve, reject) => {
+            const child = spawn(process.execPath, [...nodeArgs, serverBin], {
+              env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1" },
+              stdio: ["ignore", "pipe", "inherit"]
+            })
+            let out = ""
+            child.stdout.on("data", (b: Buffer) => {
+              out += b.toString("utf8")
+              const address = /"address":"(http:\/\/[^"]+)"/.exec(out)
+              if (address) resolve({ child, base: address[1], output: () => out })
+            })
+            child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)))
+          }
+        )
+    ),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )

@@ -280,17 +280,9 @@ export const equals = (a: Json, b: Json): boolean => {
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * A string as canonical JSON (contract §6): only `"`, `\` and characters below U+0020 are escaped, with
- * the short forms `\b \f \n \r \t` and lowercase `\u00xx` otherwise; everything else (U+2028, emoji) is
- * written as itself. This is exactly ECMAScript's `JSON.stringify` for strings, which is native and fast.
- *
- * @since 0.1.0
- */
-export const stringifyString = (s: string): string => JSON.stringify(s)
-
-/**
  * Canonical compact JSON text (contract §6): object keys sorted by UTF-16 code units (RFC 8785), numbers
- * exactly as written, no whitespace.
+ * exactly as written, strings escaped exactly as `JSON.stringify` escapes them (only `"`, `\` and
+ * characters below U+0020; U+2028 and emoji as themselves), no whitespace.
  *
  * @since 0.1.0
  */

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { DatabaseInfo } from "./Database.js"
@@ -90,3 +90,23 @@ export const targets = (
     ...(url ? [{ name: "postgres" as const, layer: postgres(url, options) }] : [])
   ]
 }
+
+/**
+ * Terminates the other backends of the current database whose current or last statement contains
+ * `text`, and returns their process ids: how fault tests kill an export mid-stream.
+ *
+ * @since 0.1.0
+ */
+export const terminateBackends = (text: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      // Materialized first: a filter beside pg_terminate_backend could be evaluated after it.
+      sql<{ readonly pid: number }>`
+        WITH target AS MATERIALIZED (
+          SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE ${`%${text}%`}
+        )
+        SELECT pid FROM target WHERE pg_terminate_backend(pid)`,
+      (rows) => rows.map((row) => row.pid)
+    )
+  )
