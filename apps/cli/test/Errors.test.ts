@@ -3,6 +3,7 @@
  * line on standard error and no stack trace; a failed or interrupted export never leaves a partial
  * corpus nor touches the previous one.
  */
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -123,6 +124,37 @@ describe("runtime failures exit 1 with one line", () => {
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
 
+/**
+ * A full disk: a 256 KiB tmpfs mounted for the test's scope. Mounting needs root (CI here runs as root);
+ * elsewhere the test is skipped and says why, and the RLIMIT_FSIZE and /dev/full tests still run.
+ */
+const smallDisk = (() => {
+  const probe = tmp()
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", probe], { stdio: "pipe" })
+    execFileSync("umount", [probe])
+    return Effect.acquireRelease(
+      Effect.sync(() => {
+        const dir = tmp()
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir])
+        return dir
+      }),
+      (dir) => Effect.sync(() => execFileSync("umount", [dir]))
+    )
+  } catch (e) {
+    console.log(`disk-full test skipped: cannot mount a tmpfs here (${String(e).split("\n")[0]})`)
+    return undefined
+  } finally {
+    fs.rmSync(probe, { recursive: true, force: true })
+  }
+})()
+
+/** Free bytes on the file system holding `dir`. */
+const free = (dir: string) => {
+  const s = fs.statfsSync(dir)
+  return s.bavail * s.bsize
+}
+
 const kill = (signal: NodeJS.Signals) => (pid: number) => Effect.sync(() => process.kill(pid, signal))
 const previous = Buffer.from('{"previous":"corpus"}\n')
 
@@ -208,6 +240,72 @@ for (const target of TestDatabase.targets()) {
           expect(next.code).toBe(0)
           expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
           expect(fs.readFileSync(out).equals(previous)).toBe(false)
+        }),
+      120_000
+    )
+
+    it.scoped.skipIf(smallDisk === undefined)(
+      "disk full: exit 1 in one line naming ENOSPC; the previous --out untouched, no temp file, the space given back",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          const dir = yield* smallDisk!
+          const out = path.join(dir, "corpus.jsonl")
+          fs.writeFileSync(out, previous)
+          const before = free(dir)
+          const r = yield* run(["export", "--approved-only", "false", "--out", out], { DATABASE_URL: url })
+          expect(r.code).toBe(1)
+          expect(r.stderr).toMatch(
+            /^ground-truth: cannot write .*\/\.corpus\.jsonl\.\d+\.partial: ENOSPC: no space left on device/
+          )
+          oneLine(r.stderr)
+          expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+          expect(fs.readFileSync(out).equals(previous)).toBe(true)
+          expect(free(dir)).toBe(before)
+          console.log(`${target.name}: disk full after ${before} free bytes: exit 1, nothing clobbered`)
+        }),
+      120_000
+    )
+
+    it.effect(
+      "a file-size limit (EFBIG): exit 1 in one line; the previous --out untouched, no temp file",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          const dir = tmp()
+          const out = path.join(dir, "corpus.jsonl")
+          fs.writeFileSync(out, previous)
+          const r = yield* run(
+            ["export", "--approved-only", "false", "--out", out],
+            { DATABASE_URL: url },
+            { fileSizeLimit: 100_000 }
+          )
+          expect(r.code).toBe(1)
+          expect(r.stderr).toMatch(/^ground-truth: cannot write .*\.partial: EFBIG: file too large/)
+          oneLine(r.stderr)
+          expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+          expect(fs.readFileSync(out).equals(previous)).toBe(true)
+        }),
+      120_000
+    )
+
+    it.effect(
+      "standard output on a full device (/dev/full): exit 1 in one line",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          const full = fs.openSync("/dev/full", "w")
+          const r = yield* run(
+            ["export", "--approved-only", "false"],
+            { DATABASE_URL: url },
+            { stdout: full }
+          )
+          fs.closeSync(full)
+          expect(r.code).toBe(1)
+          expect(r.stderr).toMatch(
+            /^ground-truth: cannot write to standard output: ENOSPC: no space left on device/
+          )
+          oneLine(r.stderr)
         }),
       120_000
     )

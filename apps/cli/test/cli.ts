@@ -19,19 +19,35 @@ export interface Running {
   readonly done: Promise<Result>
 }
 
+export interface Options {
+  /** A file descriptor for standard output instead of a pipe (`/dev/full`, say). */
+  readonly stdout?: number
+  /** The largest file the process may write (RLIMIT_FSIZE); a write past it fails with EFBIG. */
+  readonly fileSizeLimit?: number
+}
+
 /** Starts the CLI with `args`; `env` entries set to `undefined` are removed from the environment. */
-export const start = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Running => {
+export const start = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {},
+  options: Options = {}
+): Running => {
   const merged: Record<string, string> = {}
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
-  const child = spawn(process.execPath, [bin, ...args], {
+  const command = [process.execPath, bin, ...args]
+  const limited =
+    options.fileSizeLimit === undefined
+      ? command
+      : ["prlimit", `--fsize=${options.fileSizeLimit}`, "--", ...command]
+  const child = spawn(limited[0], limited.slice(1), {
     env: merged,
     cwd: path.dirname(bin),
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", options.stdout ?? "pipe", "pipe"]
   })
   const out: Array<Buffer> = []
   const err: Array<Buffer> = []
-  child.stdout.on("data", (b: Buffer) => out.push(b))
-  child.stderr.on("data", (b: Buffer) => err.push(b))
+  child.stdout?.on("data", (b: Buffer) => out.push(b))
+  child.stderr?.on("data", (b: Buffer) => err.push(b))
   const done = new Promise<Result>((resolve) =>
     child.on("close", (code, signal) =>
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") })
@@ -41,5 +57,8 @@ export const start = (args: ReadonlyArray<string>, env: Record<string, string | 
 }
 
 /** Runs the CLI to completion. */
-export const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) =>
-  Effect.promise(() => start(args, env).done)
+export const run = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {},
+  options: Options = {}
+) => Effect.promise(() => start(args, env, options).done)
