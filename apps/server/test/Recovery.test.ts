@@ -4,42 +4,13 @@
  * that starts listening only later stands in for a database coming back). The export's backend killed
  * mid-stream: the transfer is cut (never a short body that looks complete) and the next export is whole.
  */
-import * as net from "node:net"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Either, Layer } from "effect"
-import { baseUrl, bytes, type ErrorBody, get, json, serve, serverProcess } from "./server.js"
+import { baseUrl, bytes, type ErrorBody, freePort, get, json, proxy, serve, serverProcess } from "./server.js"
 
 const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
-
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as net.AddressInfo
-        probe.close(() => resolve(port))
-      })
-    })
-)
-
-/** Forwards `port` to the real database, from now on. */
-const proxy = (port: number, target: URL) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const server = net.createServer((socket) => {
-            const upstream = net.connect(Number(target.port || 5432), target.hostname)
-            socket.on("error", () => upstream.destroy())
-            upstream.on("error", () => socket.destroy())
-            socket.pipe(upstream).pipe(socket)
-          })
-          server.listen(port, "127.0.0.1", () => resolve(server))
-        })
-    ),
-    (server) => Effect.sync(() => server.close())
-  )
 
 for (const target of TestDatabase.targets()) {
   layer(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer)), {

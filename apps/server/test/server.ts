@@ -1,6 +1,8 @@
 /** The real server app on an ephemeral loopback port, over a test database, in-process or as `pnpm serve`. */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
 import { createServer } from "node:http"
+import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { HttpServer } from "@effect/platform"
@@ -47,14 +49,18 @@ export const serverBin = path.join(path.dirname(fileURLToPath(import.meta.url)),
  * `pnpm serve` in its own process over `databaseUrl`, on a free loopback port, until the scope closes;
  * its base URL once it logs that it listens, and its output so far.
  */
-export const serverProcess = (databaseUrl: string, nodeArgs: ReadonlyArray<string> = []) =>
+export const serverProcess = (
+  databaseUrl: string,
+  nodeArgs: ReadonlyArray<string> = [],
+  env: Record<string, string> = {}
+) =>
   Effect.acquireRelease(
     Effect.promise(
       () =>
         new Promise<{ readonly child: ChildProcess; readonly base: string; readonly output: () => string }>(
           (resolve, reject) => {
             const child = spawn(process.execPath, [...nodeArgs, serverBin], {
-              env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1" },
+              env: { ...process.env, ...env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1" },
               stdio: ["ignore", "pipe", "inherit"]
             })
             let out = ""
@@ -69,3 +75,56 @@ export const serverProcess = (databaseUrl: string, nodeArgs: ReadonlyArray<strin
     ),
     ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
   )
+
+/** A free loopback port. */
+export const freePort = Effect.promise(
+  () =>
+    new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as net.AddressInfo
+        probe.close(() => resolve(port))
+      })
+    })
+)
+
+/** A TCP proxy's connection counts: open now, the most open at once, and all so far. */
+export interface Connections {
+  readonly open: () => number
+  readonly peak: () => number
+  readonly total: () => number
+}
+
+/** Forwards loopback `port` to the database at `target` from now on, until the scope closes. */
+export const proxy = (port: number, target: URL) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ readonly server: net.Server; readonly connections: Connections }>((resolve) => {
+          let open = 0
+          let peak = 0
+          let total = 0
+          const server = net.createServer((socket) => {
+            open++
+            total++
+            peak = Math.max(peak, open)
+            socket.once("close", () => open--)
+            const upstream = net.connect(Number(target.port || 5432), target.hostname)
+            socket.on("error", () => upstream.destroy())
+            upstream.on("error", () => socket.destroy())
+            upstream.once("close", () => socket.destroy())
+            socket.pipe(upstream).pipe(socket)
+          })
+          server.listen(port, "127.0.0.1", () =>
+            resolve({ server, connections: { open: () => open, peak: () => peak, total: () => total } })
+          )
+        })
+    ),
+    ({ server }) => Effect.sync(() => server.close())
+  ).pipe(Effect.map(({ connections }) => connections))
+
+/** Resident memory of a process, now and at its peak (`VmRSS`, `VmHWM`), in bytes. */
+export const memory = (pid: number) => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) * 1024
+  return { rss: kib("VmRSS"), peak: kib("VmHWM") }
+}

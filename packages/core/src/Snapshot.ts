@@ -22,7 +22,10 @@ import { Effect, Exit, type Scope, Stream } from "effect"
 export const begin: Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> = Effect.gen(
   function* () {
     const sql = yield* SqlClient.SqlClient
-    const conn = yield* sql.reserve
+    // Uninterruptible: a request abandoned while it waits for a pooled connection would otherwise
+    // leave the connection the pool hands over later checked out for good (the driver's callback has
+    // no one left to release it). Waiting out the handover costs one short wait; each leak cost a slot.
+    const conn = yield* Effect.uninterruptible(sql.reserve)
     yield* Effect.acquireRelease(
       conn.executeUnprepared("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [], undefined),
       (_, exit) =>

@@ -49,6 +49,17 @@ const withoutCredentials = (url: string): string => {
  * 503 (`/healthz`, exports) meanwhile, and recovers by itself when the database is back. The CLI fails
  * on its first statement instead, with the same one-line message.
  */
+/**
+ * A pooled connection gives up connecting after 10 s. The pool's own `connectionTimeoutMillis` is not
+ * used: it also bounds the wait for a free connection, which would fail every export queued behind
+ * long ones (the eleventh of twenty concurrent exports of a large corpus, say).
+ */
+class Client extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super({ ...config, connectionTimeoutMillis: 10_000 })
+  }
+}
+
 const postgresLayer = (url: Redacted.Redacted, max: number) =>
   PgClient.layerFromPool({
     acquire: Effect.acquireRelease(
@@ -57,7 +68,7 @@ const postgresLayer = (url: Redacted.Redacted, max: number) =>
           connectionString: Redacted.value(url),
           max,
           application_name: "ground-truth",
-          connectionTimeoutMillis: 10_000
+          Client
         })
         // A connection that dies while idle is dropped from the pool; without a listener it would be
         // an uncaught error that ends the process.

@@ -110,3 +110,18 @@ export const terminateBackends = (text: string) =>
       (rows) => rows.map((row) => row.pid)
     )
   )
+
+/**
+ * The other backends of the current database that `applicationName` opened, with their state
+ * (`idle`, `active`, `idle in transaction`…): how load tests see connections left busy.
+ *
+ * @since 0.1.0
+ */
+export const backends = (applicationName: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ readonly pid: number; readonly state: string | null }>`
+        SELECT pid, state FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ${applicationName}`
+  )
