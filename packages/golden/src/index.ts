@@ -4,4 +4,6 @@
  *
  * @since 0.1.0
  */
+
+export * as Fidelity from "./Fidelity.js"
 export * as Golden from "./Golden.js"
