@@ -17,24 +17,28 @@ import { Effect, Exit, type Scope, Stream } from "effect"
  * scope closes successfully and rolls back otherwise. JIT is off: it costs ~130 ms per statement and
  * buys nothing for an ordered index scan.
  *
+ * Uninterruptible (an export whose client went away stops right after): a request abandoned while it
+ * waits for a pooled connection would leave the connection the pool hands over later checked out for
+ * good, since the driver's callback has no one left to release it; and an interrupted statement is
+ * cancelled through another pooled connection, which a busy pool may hand out only much later, to
+ * cancel whatever that backend runs by then.
+ *
  * @since 0.1.0
  */
-export const begin: Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> = Effect.gen(
-  function* () {
-    const sql = yield* SqlClient.SqlClient
-    // Uninterruptible: a request abandoned while it waits for a pooled connection would otherwise
-    // leave the connection the pool hands over later checked out for good (the driver's callback has
-    // no one left to release it). Waiting out the handover costs one short wait; each leak cost a slot.
-    const conn = yield* Effect.uninterruptible(sql.reserve)
-    yield* Effect.acquireRelease(
-      conn.executeUnprepared("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [], undefined),
-      (_, exit) =>
-        Effect.ignore(conn.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
-    )
-    yield* conn.executeUnprepared("SET LOCAL jit = off", [], undefined)
-    return conn
-  }
-)
+export const begin: Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> =
+  Effect.uninterruptible(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const conn = yield* sql.reserve
+      yield* Effect.acquireRelease(
+        conn.executeUnprepared("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [], undefined),
+        (_, exit) =>
+          Effect.ignore(conn.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
+      )
+      yield* conn.executeUnprepared("SET LOCAL jit = off", [], undefined)
+      return conn
+    })
+  )
 
 /**
  * Runs a stream's statements in one snapshot.
