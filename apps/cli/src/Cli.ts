@@ -57,7 +57,26 @@ const exportFlags = {
     "true: only jobs with at least one correction (hard examples); false: only jobs without (sanity set). " +
       "Default: both."
   ),
-  ...windowFlags
+  ...windowFlags,
+  format: filterFlag(
+    "format",
+    "FORMAT",
+    "jsonl (default: the contract's sample), prompt-completion ({prompt, completion}), messages (chat: " +
+      "system, user, assistant), preference ({prompt, chosen, rejected} for DPO; only jobs whose results " +
+      "differ) or hf (the sample with results as JSON strings, for datasets.load_dataset)."
+  ),
+  split: filterFlag(
+    "split",
+    "train|validation|test",
+    "Only the jobs of this split, decided by a hash of job_id alone: a job never changes split between " +
+      "snapshots."
+  ),
+  splitRatios: filterFlag(
+    "split_ratios",
+    "T,V,T",
+    "With --split: whole-number ratios of train, validation and test. Default 80,10,10."
+  ),
+  splitSeed: filterFlag("split_seed", "SEED", "With --split: a seed for another, equally stable assignment.")
 }
 
 /** The filter flags as core's parameter pairs, in a fixed order. */
@@ -66,6 +85,10 @@ const parameters = (flags: {
   readonly hasCorrections?: Option.Option<string>
   readonly since: Option.Option<string>
   readonly until: Option.Option<string>
+  readonly format?: Option.Option<string>
+  readonly split?: Option.Option<string>
+  readonly splitRatios?: Option.Option<string>
+  readonly splitSeed?: Option.Option<string>
 }): Array<readonly [string, string]> => {
   const out: Array<readonly [string, string]> = []
   const add = (name: Filter.Parameter, value: Option.Option<string> | undefined) => {
@@ -75,6 +98,10 @@ const parameters = (flags: {
   add("has_corrections", flags.hasCorrections)
   add("since", flags.since)
   add("until", flags.until)
+  add("format", flags.format)
+  add("split", flags.split)
+  add("split_ratios", flags.splitRatios)
+  add("split_seed", flags.splitSeed)
   return out
 }
 
@@ -128,7 +155,11 @@ const exportCommand = Command.make(
       })
       yield* withDatabase(run, { prepare: true })
     })
-).pipe(Command.withDescription("Export the corpus as JSONL: one training sample per line (contract §5–§7)."))
+).pipe(
+  Command.withDescription(
+    "Export the corpus as JSONL: one training sample per line (contract §5–§7), or in a training format."
+  )
+)
 
 const statsCommand = Command.make("stats", windowFlags, (flags) =>
   Effect.gen(function* () {

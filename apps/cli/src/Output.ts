@@ -74,7 +74,10 @@ export const toFile = <E, R>(
         const file = yield* fs
           .open(partial, { flag: "wx", mode: 0o644 })
           .pipe(Effect.mapError(failed("create")))
-        yield* Stream.runForEach(stream, (chunk) => Effect.mapError(file.writeAll(chunk), failed("write")))
+        // writeAll fails on an empty buffer ("write returned 0 bytes written"): there is nothing to write.
+        yield* Stream.runForEach(stream, (chunk) =>
+          chunk.length === 0 ? Effect.void : Effect.mapError(file.writeAll(chunk), failed("write"))
+        )
         yield* Effect.mapError(file.sync, failed("flush"))
       })
     )

@@ -78,7 +78,17 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
         Schema.Struct({
           approved_only: param("true (default) or false (also 1, 0): only reviewer-approved jobs"),
           has_corrections: param("true: only jobs with corrections; false: only jobs without; unset: both"),
-          ...windowParams
+          ...windowParams,
+          format: param(
+            "jsonl (default, the contract's sample), prompt-completion, messages, preference (DPO; only jobs " +
+              "whose results differ) or hf (results as JSON strings: one Arrow type per column)"
+          ),
+          split: param(
+            "train, validation or test: only the jobs of that split, decided by a hash of job_id alone, so a job " +
+              "never changes split between snapshots"
+          ),
+          split_ratios: param("With split: whole-number ratios of train,validation,test (default 80,10,10)"),
+          split_seed: param("With split: a seed for another, equally stable assignment (default none)")
         })
       )
       .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))

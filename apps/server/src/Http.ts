@@ -79,16 +79,22 @@ const jobOf = (e: Export.ExportError): string | undefined => ("jobId" in e ? e.j
  */
 const streamed = (
   request: HttpServerRequest.HttpServerRequest,
+  filter: Filter.Filter,
   stream: Stream.Stream<Uint8Array, Export.ExportError>
 ) =>
   Effect.gen(function* () {
     const pull = yield* Stream.toPull(stream)
     const first = yield* Effect.exit(pull)
-    const date = new Date().toISOString().slice(0, 10)
+    // ground-truth-2025-06-01[-train][-prompt-completion].jsonl
+    const name = [
+      `ground-truth-${new Date().toISOString().slice(0, 10)}`,
+      ...Option.toArray(Option.map(filter.split, (split) => split.name)),
+      ...(filter.format === "jsonl" ? [] : [filter.format])
+    ].join("-")
     const respond = (body: Stream.Stream<Uint8Array, Export.ExportError>) =>
       HttpServerResponse.stream(body, {
         contentType: "application/x-ndjson",
-        headers: { "content-disposition": `attachment; filename="ground-truth-${date}.jsonl"` }
+        headers: { "content-disposition": `attachment; filename="${name}.jsonl"` }
       })
     if (Exit.isFailure(first)) {
       const error = Cause.failureOption(first.cause)
@@ -119,7 +125,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
     return handlers
       .handleRaw("export", ({ request }) =>
         Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) =>
-          streamed(request, exporter.stream(filter))
+          streamed(request, filter, exporter.stream(filter))
         ).pipe(Effect.catchAll(errorResponse))
       )
       .handleRaw("stats", ({ request }) =>

@@ -19,9 +19,9 @@ for (const target of TestDatabase.targets()) {
             const response = yield* get(`${base}/api/v1/ground-truth/export?${Golden.query(c.params)}`)
             expect(response.status).toBe(200)
             expect(response.headers.get("content-type")).toBe("application/x-ndjson")
-            expect(response.headers.get("content-disposition")).toMatch(
-              /^attachment; filename="ground-truth-\d{4}-\d{2}-\d{2}\.jsonl"$/
-            )
+            const disposition = response.headers.get("content-disposition") ?? ""
+            const date = /ground-truth-(\d{4}-\d{2}-\d{2})/.exec(disposition)?.[1] ?? "no date"
+            expect(disposition).toBe(`attachment; filename="${Golden.fileName(c, date)}"`)
             const body = yield* bytes(response)
             expect(body.toString("utf8")).toBe(Golden.expectedExport(c).toString("utf8"))
             expect(body.equals(Golden.expectedExport(c))).toBe(true)

@@ -71,7 +71,16 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
       const names = spec.paths["/api/v1/ground-truth/export"].get.parameters.map(
         (p: { name: string }) => p.name
       )
-      expect(names.sort()).toEqual(["approved_only", "has_corrections", "since", "until"])
+      expect(names.sort()).toEqual([
+        "approved_only",
+        "format",
+        "has_corrections",
+        "since",
+        "split",
+        "split_ratios",
+        "split_seed",
+        "until"
+      ])
       const docs = yield* get(`${base}/docs`)
       expect(docs.status).toBe(200)
       expect(yield* Effect.promise(() => docs.text())).toContain("swagger-ui")

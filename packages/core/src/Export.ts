@@ -12,14 +12,16 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as Filter from "./Filter.js"
+import type * as Format from "./Format.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
-import * as Line from "./internal/line.js"
+import * as Formats from "./internal/formats.js"
 import { ResultText } from "./internal/line.js"
 import { filterConditions, utcText } from "./internal/query.js"
 import * as Json from "./Json.js"
 import * as Replay from "./Replay.js"
 import type { CorrectionEvent, Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
+import * as Split from "./Split.js"
 import * as Timestamp from "./Timestamp.js"
 
 /**
@@ -171,7 +173,11 @@ export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
  * to canonical bytes directly; a value is built only to replay a job's events (about half the jobs
  * have none, and their initial result is the final one, written once).
  */
-const writeRow = (w: ByteWriter, row: Row): InvalidRow | Replay.ReplayError | undefined => {
+const writeRow = (
+  w: ByteWriter,
+  row: Row,
+  format: Format.Format = "jsonl"
+): InvalidRow | Replay.ReplayError | undefined => {
   const fields = decodeFields(row)
   if (fields instanceof RowFailure) return invalid(row, fields)
   let final: Slot | ResultText = row.result === null ? undefined : new ResultText(row.result)
@@ -189,7 +195,7 @@ const writeRow = (w: ByteWriter, row: Row): InvalidRow | Replay.ReplayError | un
     // Parsed once: the value is written, rather than its text read a second time.
     final = value
   }
-  const failure = Line.write(w, fields, initial, final)
+  const failure = Formats.write(format, w, fields, initial, final)
   return failure === undefined
     ? undefined
     : invalid(row, new RowFailure("result", new Json.JsonSyntaxError(failure).message))
@@ -222,7 +228,8 @@ const encodeBatch = <A, E>(
     const failure = write(w, item)
     if (failure !== undefined) return Effect.fail(failure)
   }
-  return Effect.succeed(Chunk.of(w.take()))
+  // A batch can write nothing (a split or the preference format may leave out every job in it).
+  return Effect.succeed(w.pos === 0 ? Chunk.empty() : Chunk.of(w.take()))
 }
 
 /** Lines of a stream of items, written by one writer per stream. */
@@ -295,11 +302,17 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     }
     return {
       stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>
-        Snapshot.stream(rows(filter)).pipe(
+        Snapshot.stream(
+          Option.match(filter.split, {
+            onNone: () => rows(filter),
+            // A job's split depends on its id alone, so it is decided here rather than in SQL.
+            onSome: (split) => Stream.filter(rows(filter), (row) => Split.contains(split, row.id))
+          })
+        ).pipe(
           // The next FETCH runs while this batch is replayed and serialized: the database and the
           // main thread work at the same time instead of taking turns.
           Stream.bufferChunks({ capacity: 1 }),
-          (rows) => encode(rows, writeRow),
+          (rows) => encode(rows, (w, row: Row) => writeRow(w, row, filter.format)),
           Stream.provideService(SqlClient.SqlClient, sql)
         )
     }
@@ -322,7 +335,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           return encode(Stream.fromIterable(selected), (w, job: Job) => {
             const sample = Replay.sample(job)
             if (Either.isLeft(sample)) return sample.left
-            Line.write(w, job, sample.right.initialResult, job.result)
+            Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
             return undefined
           })
         }

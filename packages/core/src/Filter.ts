@@ -1,12 +1,15 @@
 /**
- * Export and stats filters (contract §7), parsed from string parameters. The HTTP query string and
- * the CLI flags go through this one parser, so they accept and reject exactly the same input.
+ * Export and stats parameters: the filters of contract §7, plus an export's format and split, parsed
+ * from string parameters. The HTTP query string and the CLI flags go through this one parser, so they
+ * accept and reject exactly the same input.
  *
  * @since 0.1.0
  */
 import { HttpApiSchema } from "@effect/platform"
 import { Either, Option, Schema } from "effect"
+import * as Format from "./Format.js"
 import type { Job } from "./Sample.js"
+import * as Split from "./Split.js"
 import * as Timestamp from "./Timestamp.js"
 
 /**
@@ -14,7 +17,10 @@ import * as Timestamp from "./Timestamp.js"
  *
  * - `approvedOnly`: only jobs with `approved = true` (default `true`);
  * - `hasCorrections`: some: at least one event (`true`) or none (`false`); none: either;
- * - `since`/`until`: the sample time `coalesce(reviewed_at, created_at)` lies in `[since, until)`.
+ * - `since`/`until`: the sample time `coalesce(reviewed_at, created_at)` lies in `[since, until)`;
+ * - `split`: some: only the jobs of that split (see `Split`);
+ *
+ * and how an export writes them: `format` (default `jsonl`).
  *
  * @since 0.1.0
  */
@@ -23,6 +29,8 @@ export interface Filter {
   readonly hasCorrections: Option.Option<boolean>
   readonly since: Option.Option<Timestamp.Timestamp>
   readonly until: Option.Option<Timestamp.Timestamp>
+  readonly split: Option.Option<Split.Split>
+  readonly format: Format.Format
 }
 
 /** The filter with every parameter at its default. @since 0.1.0 */
@@ -30,11 +38,22 @@ export const defaults: Filter = {
   approvedOnly: true,
   hasCorrections: Option.none(),
   since: Option.none(),
-  until: Option.none()
+  until: Option.none(),
+  split: Option.none(),
+  format: "jsonl"
 }
 
 /** @since 0.1.0 */
-export const Parameter = Schema.Literal("approved_only", "has_corrections", "since", "until")
+export const Parameter = Schema.Literal(
+  "approved_only",
+  "has_corrections",
+  "since",
+  "until",
+  "format",
+  "split",
+  "split_ratios",
+  "split_seed"
+)
 
 /** @since 0.1.0 */
 export type Parameter = typeof Parameter.Type
@@ -51,7 +70,9 @@ export const ErrorCode = Schema.Literal(
   "repeated_parameter",
   "invalid_boolean",
   "invalid_timestamp",
-  "invalid_range"
+  "invalid_range",
+  "invalid_format",
+  "invalid_split"
 )
 
 /**
@@ -80,6 +101,16 @@ export interface ParseOptions {
 }
 
 const isParameter = Schema.is(Parameter)
+const isFormat = Schema.is(Format.Format)
+const isSplitName = Schema.is(Split.Name)
+
+/** `80,10,10`: three whole numbers 0–1000, not all zero. */
+const parseRatios = (value: string): readonly [number, number, number] | undefined => {
+  const parts = value.split(",")
+  if (parts.length !== 3 || !parts.every((p) => /^\d{1,4}$/.test(p.trim()))) return undefined
+  const [a, b, c] = parts.map((p) => Number(p.trim()))
+  return a <= 1000 && b <= 1000 && c <= 1000 && a + b + c > 0 ? [a, b, c] : undefined
+}
 
 const shown = (value: string): string => JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)
 
@@ -113,6 +144,9 @@ export const parse = (
     Either.left(new InvalidParameter({ code, parameter, message }))
   const seen = new Set<string>()
   let filter = defaults
+  let splitName: Split.Name | undefined
+  let ratios = Split.defaultRatios
+  let seed = ""
   for (const [name, value] of params) {
     if (!isParameter(name) || !accept.includes(name)) {
       const known = accept.map(label).join(", ")
@@ -150,6 +184,57 @@ export const parse = (
         filter = { ...filter, [name]: Option.some(t.right) }
         break
       }
+      case "format": {
+        if (!isFormat(value)) {
+          return fail(
+            "invalid_format",
+            name,
+            `${label(name)} must be one of ${Format.formats.join(", ")}, not ${shown(value)}`
+          )
+        }
+        filter = { ...filter, format: value }
+        break
+      }
+      case "split": {
+        if (!isSplitName(value)) {
+          return fail(
+            "invalid_split",
+            name,
+            `${label(name)} must be train, validation or test, not ${shown(value)}`
+          )
+        }
+        splitName = value
+        break
+      }
+      case "split_ratios": {
+        const parsed = parseRatios(value)
+        if (parsed === undefined) {
+          return fail(
+            "invalid_split",
+            name,
+            `${label(name)} must be three whole numbers 0–1000 for train, validation and test, not all 0 ` +
+              `(like 80,10,10), not ${shown(value)}`
+          )
+        }
+        ratios = parsed
+        break
+      }
+      case "split_seed": {
+        if (value.length > 256) {
+          return fail("invalid_split", name, `${label(name)} must be at most 256 characters`)
+        }
+        seed = value
+        break
+      }
+    }
+  }
+  if (splitName !== undefined) {
+    filter = { ...filter, split: Option.some({ name: splitName, ratios, seed }) }
+  } else {
+    for (const name of ["split_ratios", "split_seed"] as const) {
+      if (seen.has(name)) {
+        return fail("invalid_split", name, `${label(name)} applies only with ${label("split")}`)
+      }
     }
   }
   if (Option.isSome(filter.since) && Option.isSome(filter.until)) {
@@ -175,6 +260,7 @@ export const matches = (filter: Filter, job: Job): boolean => {
   if (filter.approvedOnly && !job.approved) return false
   if (Option.isSome(filter.hasCorrections) && filter.hasCorrections.value !== job.events.length > 0)
     return false
+  if (Option.isSome(filter.split) && !Split.contains(filter.split.value, job.id)) return false
   const time = job.reviewedAt ?? job.createdAt
   return (
     (Option.isNone(filter.since) || Timestamp.Order(time, filter.since.value) >= 0) &&

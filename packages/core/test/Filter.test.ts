@@ -19,8 +19,24 @@ describe("parse", () => {
       approvedOnly: true,
       hasCorrections: Option.none(),
       since: Option.none(),
-      until: Option.none()
+      until: Option.none(),
+      split: Option.none(),
+      format: "jsonl"
     })
+  })
+
+  it("reads a format and a split with its ratios and seed", () => {
+    expect(ok([["format", "prompt-completion"]]).format).toBe("prompt-completion")
+    expect(ok([["split", "test"]]).split).toEqual(
+      Option.some({ name: "test", ratios: [80, 10, 10], seed: "" })
+    )
+    expect(
+      ok([
+        ["split_seed", "s 1"],
+        ["split_ratios", " 7,0,3"],
+        ["split", "validation"]
+      ]).split
+    ).toEqual(Option.some({ name: "validation", ratios: [7, 0, 3], seed: "s 1" }))
   })
 
   it.each([
@@ -52,7 +68,7 @@ describe("parse", () => {
       [["approved", "true"]],
       "unknown_parameter",
       "approved",
-      'unknown parameter "approved"; known: approved_only, has_corrections, since, until'
+      'unknown parameter "approved"; known: approved_only, has_corrections, since, until, format, split, split_ratios, split_seed'
     ],
     [[["Since", "2025-01-01"]], "unknown_parameter", "Since", 'unknown parameter "Since"'],
     [
@@ -106,6 +122,60 @@ describe("parse", () => {
       "invalid_range",
       "since",
       "since (2025-06-02T00:00:00Z) is later than until (2025-06-01T23:59:59.999999Z)"
+    ],
+    [
+      [["format", "JSONL"]],
+      "invalid_format",
+      "format",
+      'format must be one of jsonl, prompt-completion, messages, preference, hf, not "JSONL"'
+    ],
+    [[["split", "dev"]], "invalid_split", "split", 'split must be train, validation or test, not "dev"'],
+    [
+      [
+        ["split", "train"],
+        ["split_ratios", "0.8,0.1,0.1"]
+      ],
+      "invalid_split",
+      "split_ratios",
+      'split_ratios must be three whole numbers 0–1000 for train, validation and test, not all 0 (like 80,10,10), not "0.8,0.1,0.1"'
+    ],
+    [
+      [
+        ["split", "train"],
+        ["split_ratios", "0,0,0"]
+      ],
+      "invalid_split",
+      "split_ratios",
+      "not all 0"
+    ],
+    [
+      [
+        ["split", "train"],
+        ["split_ratios", "80,20"]
+      ],
+      "invalid_split",
+      "split_ratios",
+      'not "80,20"'
+    ],
+    [
+      [
+        ["split", "train"],
+        ["split_ratios", "1001,0,0"]
+      ],
+      "invalid_split",
+      "split_ratios",
+      'not "1001,0,0"'
+    ],
+    [[["split_ratios", "80,10,10"]], "invalid_split", "split_ratios", "split_ratios applies only with split"],
+    [[["split_seed", "x"]], "invalid_split", "split_seed", "split_seed applies only with split"],
+    [
+      [
+        ["split", "train"],
+        ["split_seed", "x".repeat(257)]
+      ],
+      "invalid_split",
+      "split_seed",
+      "at most 256 characters"
     ]
   ] as const)("rejects %j with %s", (params, code, parameter, message) => {
     const e = error(params)

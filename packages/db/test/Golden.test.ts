@@ -12,9 +12,11 @@ const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
   Stream.runFold(stream, Buffer.alloc(0), (acc, chunk) => Buffer.concat([acc, chunk]))
 
 describe("the fixture", () => {
-  it("has 24 export cases, one per filter combination, and distinct ones", () => {
-    expect(Golden.exportCases).toHaveLength(24)
-    expect(new Set(Golden.exportCases.map((c) => Golden.query(c.params))).size).toBe(24)
+  it("has 39 distinct export cases: 24 filter combinations, 8 of the formats, 7 splits", () => {
+    expect(Golden.exportCases).toHaveLength(39)
+    expect(new Set(Golden.exportCases.map((c) => Golden.query(c.params))).size).toBe(39)
+    const count = (key: string) => Golden.exportCases.filter((c) => c.params.some(([k]) => k === key)).length
+    expect([count("format"), count("split")]).toEqual([9, 7])
   })
 })
 

@@ -52,11 +52,18 @@ export const insertTampered = (id: string, createdAt: string) =>
 /** The hand-written line of one job, `\n` included. @since 0.1.0 */
 export const line = (job: JobKey): Buffer => fs.readFileSync(path.join(fixture, "lines", `${job}.jsonl`))
 
-/** An export case: query parameters (the same pairs the CLI gets as flags) and the jobs it selects. */
+/** The export formats (core's `Format`), spelled here again: the suite does not take them from the code. */
+export type Format = "jsonl" | "prompt-completion" | "messages" | "preference" | "hf"
+
+/**
+ * An export case: query parameters (the same pairs the CLI gets as flags), the jobs it selects and
+ * the format their lines are in.
+ */
 export interface ExportCase {
   readonly name: string
   readonly params: ReadonlyArray<readonly [string, string]>
   readonly jobs: ReadonlyArray<JobKey>
+  readonly format: Format
 }
 
 /** A stats case: the window and the hand-written JSON. */
@@ -114,13 +121,7 @@ const selections: Record<string, ReadonlyArray<JobKey>> = {
   "approved_only=false has_corrections=false window=both": ["J9"]
 }
 
-/**
- * Every filter combination of contract §7. `approved_only=true` is spelled out in half of them and
- * left to its default in the other half, and booleans alternate between `true`/`false` and `1`/`0`.
- *
- * @since 0.1.0
- */
-export const exportCases: ReadonlyArray<ExportCase> = Object.entries(selections).map(([name, jobs], i) => {
+const filterCases: ReadonlyArray<ExportCase> = Object.entries(selections).map(([name, jobs], i) => {
   const params: Array<readonly [string, string]> = []
   const spell = (b: boolean) => (i % 2 === 0 ? String(b) : b ? "1" : "0")
   if (name.includes("approved_only=false")) params.push(["approved_only", spell(false)])
@@ -128,8 +129,100 @@ export const exportCases: ReadonlyArray<ExportCase> = Object.entries(selections)
   if (name.includes("has_corrections=true")) params.push(["has_corrections", spell(true)])
   if (name.includes("has_corrections=false")) params.push(["has_corrections", spell(false)])
   params.push(...windows[name.split("window=")[1] as keyof typeof windows])
-  return { name, params, jobs }
+  return { name, params, jobs, format: "jsonl" }
 })
+
+const all: ReadonlyArray<JobKey> = ["J2", "J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"]
+
+/**
+ * The training formats over every job and over a filtered window (lines in `fixture/formats/`, derived
+ * from the hand-written ones by `scripts/derive_formats.py`). `preference` leaves out the jobs whose
+ * initial and final results are equal: J2 and J9 (no events) and J7 (corrected, then reverted).
+ */
+const formatCases: ReadonlyArray<ExportCase> = (
+  ["prompt-completion", "messages", "preference", "hf"] as const
+).flatMap((format) => [
+  {
+    name: `format=${format} approved_only=false`,
+    params: [
+      ["approved_only", "false"],
+      ["format", format]
+    ],
+    jobs: format === "preference" ? all.filter((j) => !["J2", "J7", "J9"].includes(j)) : all,
+    format
+  },
+  {
+    name: `format=${format} has_corrections=true window=both`,
+    params: [["format", format], ["has_corrections", "true"], ...windows.both],
+    jobs: ["J1", "J3", "J5", "J6"],
+    format
+  }
+])
+
+/**
+ * Splits, worked out by the independent script (`scripts/derive_formats.py` prints each job's split):
+ * with 80/10/10 and no seed, J1 J8 J9 are validation, the rest train, none test (ten jobs are few);
+ * with 50/25/25 and seed `sprin-2025`, J3 is validation, J2 test, the rest train.
+ */
+const splitCases: ReadonlyArray<ExportCase> = [
+  {
+    name: "split=train approved_only=false",
+    params: [
+      ["approved_only", "false"],
+      ["split", "train"]
+    ],
+    jobs: ["J2", "J3", "J4", "J5", "J6", "J7", "J10"],
+    format: "jsonl"
+  },
+  {
+    name: "split=validation approved_only=false",
+    params: [
+      ["split", "validation"],
+      ["approved_only", "false"]
+    ],
+    jobs: ["J1", "J9", "J8"],
+    format: "jsonl"
+  },
+  {
+    name: "split=test approved_only=false",
+    params: [
+      ["approved_only", "false"],
+      ["split", "test"]
+    ],
+    jobs: [],
+    format: "jsonl"
+  },
+  ...(["train", "validation", "test"] as const).map(
+    (split): ExportCase => ({
+      name: `split=${split} split_ratios=50,25,25 split_seed=sprin-2025 approved_only=false`,
+      params: [
+        ["approved_only", "false"],
+        ["split_seed", "sprin-2025"],
+        ["split", split],
+        ["split_ratios", "50,25,25"]
+      ],
+      jobs: { train: ["J1", "J4", "J5", "J6", "J7", "J9", "J8", "J10"], validation: ["J3"], test: ["J2"] }[
+        split
+      ] as ReadonlyArray<JobKey>,
+      format: "jsonl"
+    })
+  ),
+  {
+    name: "split=train format=messages window=since",
+    params: [["split", "train"], ["format", "messages"], ...windows.since],
+    jobs: ["J5", "J6", "J7"],
+    format: "messages"
+  }
+]
+
+/**
+ * Every filter combination of contract §7 (`approved_only=true` spelled out in half of them and left to
+ * its default in the other half, booleans alternating between `true`/`false` and `1`/`0`), then the
+ * formats and the splits.
+ *
+ * @since 0.1.0
+ */
+export const exportCases: ReadonlyArray<ExportCase> = [...filterCases, ...formatCases, ...splitCases]
 
 /** @since 0.1.0 */
 export const statsCases: ReadonlyArray<StatsCase> = [
@@ -139,7 +232,25 @@ export const statsCases: ReadonlyArray<StatsCase> = [
 ]
 
 /** The bytes an export case must produce. @since 0.1.0 */
-export const expectedExport = (c: ExportCase): Buffer => Buffer.concat(c.jobs.map(line))
+export const expectedExport = (c: ExportCase): Buffer =>
+  Buffer.concat(
+    c.jobs.map((job) =>
+      c.format === "jsonl"
+        ? line(job)
+        : fs.readFileSync(path.join(fixture, "formats", c.format, `${job}.jsonl`))
+    )
+  )
+
+/**
+ * The file name the server gives a case's body, for a given day:
+ * `ground-truth-2025-06-01[-<split>][-<format>].jsonl`.
+ *
+ * @since 0.1.0
+ */
+export const fileName = (c: ExportCase, date: string): string => {
+  const split = c.params.find(([k]) => k === "split")?.[1]
+  return `ground-truth-${date}${split ? `-${split}` : ""}${c.format === "jsonl" ? "" : `-${c.format}`}.jsonl`
+}
 
 /** The bytes a stats case must produce. @since 0.1.0 */
 export const expectedStats = (c: StatsCase): Buffer => fs.readFileSync(path.join(fixture, "stats", c.file))

@@ -5,7 +5,7 @@
 import type { Slot } from "../Correction.js"
 import type { Job } from "../Sample.js"
 import * as Timestamp from "../Timestamp.js"
-import type { ByteWriter } from "./ByteWriter.js"
+import { ByteWriter } from "./ByteWriter.js"
 import { canonicalize, writeValue } from "./canonical.js"
 import type { ScanFailure } from "./lexer.js"
 
@@ -35,17 +35,39 @@ const result = (w: ByteWriter, value: Slot | ResultText): ScanFailure | undefine
   return undefined
 }
 
+const scratch = new ByteWriter()
+
+/** A result's canonical JSON text (`null` for none), or why its text does not parse. */
+export const canonicalText = (value: Slot | ResultText): string | ScanFailure => {
+  scratch.pos = 0
+  return result(scratch, value) ?? scratch.toString()
+}
+
+/** A result as a JSON string of its canonical text; none (absent or JSON `null`) stays `null`. */
+const encodedResult = (w: ByteWriter, value: Slot | ResultText): ScanFailure | undefined => {
+  const text = canonicalText(value)
+  if (typeof text !== "string") return text
+  if (text === "null") w.text("null")
+  else w.string(text)
+  return undefined
+}
+
 /**
  * One sample's canonical line, `\n` included, appended to `w`. A result given as text can fail to
  * parse: then nothing is appended and the failure is returned. When `initial` and `final` are the same
  * (a job without events) it is written once and its bytes copied.
+ *
+ * `encoded` writes the `hf` form instead: results and event values as JSON strings of their canonical
+ * text, and `confidence` always with a fraction or exponent, so that each column has one Arrow type.
  */
 export const write = (
   w: ByteWriter,
   job: Omit<Job, "result">,
   initial: Slot | ResultText,
-  final: Slot | ResultText
+  final: Slot | ResultText,
+  encoded = false
 ): ScanFailure | undefined => {
+  const value = encoded ? encodedResult : result
   const start = w.pos
   w.text('{"job_id":')
   w.string(job.id.toLowerCase())
@@ -61,12 +83,12 @@ export const write = (
   time(w, job.createdAt)
   w.text(',"initial_result":')
   const initialStart = w.pos
-  let failure = result(w, initial)
+  let failure = value(w, initial)
   const initialEnd = w.pos
   if (failure === undefined) {
     w.text(',"final_result":')
     if (final === initial) w.repeat(initialStart, initialEnd)
-    else failure = result(w, final)
+    else failure = value(w, final)
   }
   if (failure !== undefined) {
     w.pos = start
@@ -78,9 +100,9 @@ export const write = (
     w.text(i === 0 ? '{"field_path":' : ',{"field_path":')
     w.string(e.fieldPath)
     w.text(',"old_value":')
-    result(w, e.oldValue)
+    value(w, e.oldValue)
     w.text(',"new_value":')
-    result(w, e.newValue)
+    value(w, e.newValue)
     w.text(',"corrected_by":')
     w.string(e.correctedBy)
     w.text(',"reason":')
@@ -98,7 +120,12 @@ export const write = (
   // The shortest round-trip decimal of a finite double (`Number#toString`). JSON has no NaN or
   // infinity: such a stored confidence is written as `null`.
   const c = job.confidence
-  w.text(c === null || !Number.isFinite(c) ? "null" : String(c))
+  if (c === null || !Number.isFinite(c)) w.text("null")
+  else {
+    const decimal = String(c)
+    // `1` would make Arrow guess an integer column where `0.78` makes it a float one.
+    w.text(encoded && /^-?\d+$/.test(decimal) ? `${decimal}.0` : decimal)
+  }
   w.text("}\n")
   return undefined
 }
