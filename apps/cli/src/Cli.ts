@@ -8,9 +8,9 @@ import * as path from "node:path"
 import { Command, Options } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Stats } from "@ground-truth/core"
+import { Export, Filter, Manifest, Stats } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Console, Data, Effect, Layer, Option } from "effect"
+import { Console, Data, Effect, Layer, Option, Stream } from "effect"
 import * as Output from "./Output.js"
 
 /**
@@ -142,6 +142,14 @@ const exportCommand = Command.make(
       ),
       Options.optional
     ),
+    manifest: Options.text("manifest").pipe(
+      Options.withPseudoName("PATH"),
+      Options.withDescription(
+        "Also write the export's manifest to this file once the corpus is complete: parameters, snapshot " +
+          "time, rows, bytes and the SHA-256 of the corpus (equal to sha256sum of the --out file)."
+      ),
+      Options.optional
+    ),
     ...exportFlags
   },
   (flags) =>
@@ -149,9 +157,16 @@ const exportCommand = Command.make(
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
-        const stream = Output.withProgress(exporter.stream(filter), "exported")
+        const { stream, manifest } = Option.isSome(flags.manifest)
+          ? yield* exporter.withManifest(filter)
+          : { stream: exporter.stream(filter), manifest: undefined }
+        const progress = Output.withProgress(stream, "exported")
         const out = Option.getOrElse(flags.out, () => "-")
-        return yield* out === "-" ? Output.toStdout(stream) : Output.toFile(resolvePath(out), stream)
+        yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
+        if (manifest !== undefined && Option.isSome(flags.manifest)) {
+          const text = Manifest.encode(yield* manifest)
+          yield* Output.toFile(resolvePath(flags.manifest.value), Stream.make(new TextEncoder().encode(text)))
+        }
       })
       yield* withDatabase(run, { prepare: true })
     })

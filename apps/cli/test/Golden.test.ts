@@ -2,6 +2,7 @@
  * The shared golden suite through the CLI: every filter combination, to `--out` and to standard
  * output, and every stats case, on every test database; the bytes must equal the hand-written ones.
  */
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -17,7 +18,7 @@ for (const target of TestDatabase.targets()) {
     const env = Effect.map(TestDatabase.TestDatabase, (db) => ({ DATABASE_URL: db.url }))
 
     it.effect(
-      "export --out PATH writes the golden bytes for every filter combination",
+      "export --out PATH writes the golden bytes for every case, and --manifest hashes them as sha256sum does",
       () =>
         Effect.gen(function* () {
           const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
@@ -25,24 +26,36 @@ for (const target of TestDatabase.targets()) {
             Golden.exportCases,
             (c, i) => {
               const out = path.join(dir, `case-${i}.jsonl`)
+              const manifest = path.join(dir, `case-${i}.manifest.json`)
               return Effect.map(
-                Effect.flatMap(env, (e) => run(["export", "--out", out, ...Golden.flags(c.params)], e)),
-                (r) => ({ c, r, out })
+                Effect.flatMap(env, (e) =>
+                  run(["export", "--out", out, "--manifest", manifest, ...Golden.flags(c.params)], e)
+                ),
+                (r) => ({ c, r, out, manifest })
               )
             },
             { concurrency: 3 }
           )
-          for (const { c, r, out } of results) {
+          for (const { c, r, out, manifest } of results) {
             expect(r.stderr, c.name).toBe("")
             expect(r.code, c.name).toBe(0)
             expect(r.stdout.length, c.name).toBe(0)
-            expect(fs.readFileSync(out).toString("utf8"), c.name).toBe(
-              Golden.expectedExport(c).toString("utf8")
-            )
+            const expected = Golden.expectedExport(c)
+            expect(fs.readFileSync(out).toString("utf8"), c.name).toBe(expected.toString("utf8"))
+            const m = JSON.parse(fs.readFileSync(manifest, "utf8"))
+            const sha256sum = execFileSync("sha256sum", [out], { encoding: "utf8" }).split(" ")[0]
+            expect(m, c.name).toMatchObject({
+              contract_version: "1",
+              format: c.format,
+              rows: c.jobs.length,
+              bytes: expected.length,
+              sha256: sha256sum
+            })
+            expect(m.snapshot_time, c.name).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
           }
-          // Nothing but the corpora: no temporary files left behind.
+          // Nothing but the corpora and their manifests: no temporary files left behind.
           expect(fs.readdirSync(dir).sort()).toEqual(
-            Golden.exportCases.map((_, i) => `case-${i}.jsonl`).sort()
+            Golden.exportCases.flatMap((_, i) => [`case-${i}.jsonl`, `case-${i}.manifest.json`]).sort()
           )
         }),
       300_000

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { Stats } from "@ground-truth/core"
+import { Manifest, Stats } from "@ground-truth/core"
 import { Schema } from "effect"
 
 /** @since 0.1.0 */
@@ -71,26 +71,26 @@ const windowParams = {
 }
 
 /** @since 0.1.0 */
+const exportParams = Schema.Struct({
+  approved_only: param("true (default) or false (also 1, 0): only reviewer-approved jobs"),
+  has_corrections: param("true: only jobs with corrections; false: only jobs without; unset: both"),
+  ...windowParams,
+  format: param(
+    "jsonl (default, the contract's sample), prompt-completion, messages, preference (DPO; only jobs " +
+      "whose results differ) or hf (results as JSON strings: one Arrow type per column)"
+  ),
+  split: param(
+    "train, validation or test: only the jobs of that split, decided by a hash of job_id alone, so a job " +
+      "never changes split between snapshots"
+  ),
+  split_ratios: param("With split: whole-number ratios of train,validation,test (default 80,10,10)"),
+  split_seed: param("With split: a seed for another, equally stable assignment (default none)")
+})
+
 export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
   .add(
     HttpApiEndpoint.get("export", "/export")
-      .setUrlParams(
-        Schema.Struct({
-          approved_only: param("true (default) or false (also 1, 0): only reviewer-approved jobs"),
-          has_corrections: param("true: only jobs with corrections; false: only jobs without; unset: both"),
-          ...windowParams,
-          format: param(
-            "jsonl (default, the contract's sample), prompt-completion, messages, preference (DPO; only jobs " +
-              "whose results differ) or hf (results as JSON strings: one Arrow type per column)"
-          ),
-          split: param(
-            "train, validation or test: only the jobs of that split, decided by a hash of job_id alone, so a job " +
-              "never changes split between snapshots"
-          ),
-          split_ratios: param("With split: whole-number ratios of train,validation,test (default 80,10,10)"),
-          split_seed: param("With split: a seed for another, equally stable assignment (default none)")
-        })
-      )
+      .setUrlParams(exportParams)
       .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
       .addError(BadRequest, { status: 400 })
       .addError(ServerError, { status: 500 })
@@ -111,6 +111,20 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .annotate(
         OpenApi.Description,
         "Coverage: jobs, approvals, corrections and the 20 most corrected fields."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("manifest", "/manifest")
+      .setUrlParams(exportParams)
+      .addSuccess(Manifest.Manifest)
+      .addError(BadRequest, { status: 400 })
+      .addError(ServerError, { status: 500 })
+      .addError(Unavailable, { status: 503 })
+      .annotate(
+        OpenApi.Description,
+        "What the export with the same parameters produces: parameters, snapshot time, rows, bytes and the " +
+          "SHA-256 of the body. It runs that export to its end (the body is hashed, not sent), on its own " +
+          "snapshot: it matches a download made while the database did not change."
       )
   )
   .addError(Unauthorized, { status: 401 })

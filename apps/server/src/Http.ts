@@ -8,7 +8,7 @@ import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerRespo
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Export, Filter, Stats } from "@ground-truth/core"
+import { Export, Filter, Manifest, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, ServerError, Unavailable, Unhealthy } from "./Api.js"
@@ -127,6 +127,16 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) =>
           streamed(request, filter, exporter.stream(filter))
         ).pipe(Effect.catchAll(errorResponse))
+      )
+      .handleRaw("manifest", ({ request }) =>
+        Effect.gen(function* () {
+          const filter = yield* parseQuery(request, Filter.exportParameters)
+          const { stream, manifest } = yield* exporter.withManifest(filter)
+          yield* Effect.mapError(Stream.runDrain(stream), failure)
+          return HttpServerResponse.text(Manifest.encode(yield* manifest), {
+            contentType: "application/json"
+          })
+        }).pipe(Effect.catchAll(errorResponse))
       )
       .handleRaw("stats", ({ request }) =>
         Effect.gen(function* () {

@@ -48,6 +48,10 @@ layer(
           "the token is not accepted"
         )
       }
+      yield* expectRefused(
+        yield* get(`${base}/api/v1/ground-truth/manifest`),
+        "this server needs an Authorization: Bearer <token> header"
+      )
       // Unknown paths under /api/ are refused too: nothing about the API shows without a token.
       expect((yield* get(`${base}/api/v1/ground-truth/nothing`)).status).toBe(401)
     })

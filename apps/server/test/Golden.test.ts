@@ -2,11 +2,12 @@
  * The shared golden suite over real HTTP: every filter combination and every stats case, on every test
  * database; the body bytes must equal the hand-written ones, which the CLI's tests check too.
  */
+import { createHash } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { baseUrl, bytes, get, serve } from "./server.js"
+import { baseUrl, bytes, get, json, serve } from "./server.js"
 
 for (const target of TestDatabase.targets()) {
   layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))), { timeout: 120_000 })(
@@ -25,6 +26,24 @@ for (const target of TestDatabase.targets()) {
             const body = yield* bytes(response)
             expect(body.toString("utf8")).toBe(Golden.expectedExport(c).toString("utf8"))
             expect(body.equals(Golden.expectedExport(c))).toBe(true)
+          })
+        )
+      }
+      for (const c of Golden.exportCases) {
+        it.effect(`manifest ${c.name}`, () =>
+          Effect.gen(function* () {
+            const base = yield* baseUrl
+            const response = yield* get(`${base}/api/v1/ground-truth/manifest?${Golden.query(c.params)}`)
+            expect(response.status).toBe(200)
+            expect(response.headers.get("content-type")).toBe("application/json")
+            const expected = Golden.expectedExport(c)
+            expect(yield* json(response)).toMatchObject({
+              contract_version: "1",
+              format: c.format,
+              rows: c.jobs.length,
+              bytes: expected.length,
+              sha256: createHash("sha256").update(expected).digest("hex")
+            })
           })
         )
       }

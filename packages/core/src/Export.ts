@@ -18,6 +18,7 @@ import * as Formats from "./internal/formats.js"
 import { ResultText } from "./internal/line.js"
 import { filterConditions, utcText } from "./internal/query.js"
 import * as Json from "./Json.js"
+import * as Manifest from "./Manifest.js"
 import * as Replay from "./Replay.js"
 import type { CorrectionEvent, Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
@@ -243,7 +244,28 @@ const encode = <A, E, R, E2>(
   })
 
 /**
- * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples.
+ * A corpus with its manifest: the stream counts and hashes its bytes as they pass; `manifest`, run
+ * after the stream has ended, describes them. `corpus` calls back with the snapshot time first.
+ */
+const manifested = (
+  filter: Filter.Filter,
+  corpus: (onSnapshot: (time: Timestamp.Timestamp) => void) => Stream.Stream<Uint8Array, ExportError>
+) =>
+  Effect.sync(() => {
+    let time: Timestamp.Timestamp | undefined
+    const { stream, finish } = Manifest.tally(
+      filter,
+      corpus((t) => {
+        time = t
+      }),
+      () => time
+    )
+    return { stream, manifest: Effect.sync(finish) }
+  })
+
+/**
+ * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples;
+ * `withManifest(filter)` is the same corpus and, once it has been run to its end, its manifest.
  *
  * @since 0.1.0
  * @category services
@@ -251,7 +273,11 @@ const encode = <A, E, R, E2>(
 export class Export extends Effect.Service<Export>()("@ground-truth/core/Export", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const rows = (filter: Filter.Filter): Stream.Stream<Row, SqlError> => {
+    /** The rows; `onSnapshot`, when given, first learns when the snapshot transaction began. */
+    const rows = (
+      filter: Filter.Filter,
+      onSnapshot?: (time: Timestamp.Timestamp) => void
+    ): Stream.Stream<Row, SqlError | InvalidRow> => {
       const conditions = filterConditions(sql, filter)
       // A server-side cursor, declared in the snapshot transaction and fetched in batches: memory stays
       // bounded, the planner picks a fast-start plan (the (created_at, id) index) for a cursor, and a
@@ -287,8 +313,23 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
           )
         )
+      const snapshotTime =
+        onSnapshot === undefined
+          ? Effect.void
+          : sql<{ readonly now: string }>`SELECT ${utcText(sql, "now()")} AS now`.pipe(
+              Effect.flatMap(([{ now }]) => {
+                const time = Timestamp.parse(now)
+                if (Either.isLeft(time)) {
+                  return Effect.fail(
+                    new InvalidRow({ jobId: "", column: "now()", detail: time.left.message })
+                  )
+                }
+                onSnapshot(time.right)
+                return Effect.void
+              })
+            )
       return Stream.unwrap(
-        Effect.map(Effect.uninterruptible(declare), () => {
+        Effect.map(Effect.zipRight(snapshotTime, Effect.uninterruptible(declare)), () => {
           let size = FIRST_FETCH_SIZE
           return Stream.repeatEffectChunkOption(
             Effect.suspend(() => {
@@ -300,21 +341,26 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         })
       )
     }
+    const corpus = (
+      filter: Filter.Filter,
+      onSnapshot?: (time: Timestamp.Timestamp) => void
+    ): Stream.Stream<Uint8Array, ExportError> =>
+      Snapshot.stream(
+        Option.match(filter.split, {
+          onNone: () => rows(filter, onSnapshot),
+          // A job's split depends on its id alone, so it is decided here rather than in SQL.
+          onSome: (split) => Stream.filter(rows(filter, onSnapshot), (row) => Split.contains(split, row.id))
+        })
+      ).pipe(
+        // The next FETCH runs while this batch is replayed and serialized: the database and the
+        // main thread work at the same time instead of taking turns.
+        Stream.bufferChunks({ capacity: 1 }),
+        (rows) => encode(rows, (w, row: Row) => writeRow(w, row, filter.format)),
+        Stream.provideService(SqlClient.SqlClient, sql)
+      )
     return {
-      stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, ExportError> =>
-        Snapshot.stream(
-          Option.match(filter.split, {
-            onNone: () => rows(filter),
-            // A job's split depends on its id alone, so it is decided here rather than in SQL.
-            onSome: (split) => Stream.filter(rows(filter), (row) => Split.contains(split, row.id))
-          })
-        ).pipe(
-          // The next FETCH runs while this batch is replayed and serialized: the database and the
-          // main thread work at the same time instead of taking turns.
-          Stream.bufferChunks({ capacity: 1 }),
-          (rows) => encode(rows, (w, row: Row) => writeRow(w, row, filter.format)),
-          Stream.provideService(SqlClient.SqlClient, sql)
-        )
+      stream: (filter: Filter.Filter) => corpus(filter),
+      withManifest: (filter: Filter.Filter) => manifested(filter, (onSnapshot) => corpus(filter, onSnapshot))
     }
   })
 }) {
@@ -322,23 +368,32 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
    * An in-memory export over the given jobs: the reference meaning of the contract, for tests and for
    * programs that have no database.
    */
-  static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> =>
-    Layer.succeed(
+  static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> => {
+    const stream = (filter: Filter.Filter) => {
+      const selected = jobs
+        .filter((job) => Filter.matches(filter, job))
+        .sort((a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      return encode(Stream.fromIterable(selected), (w, job: Job) => {
+        const sample = Replay.sample(job)
+        if (Either.isLeft(sample)) return sample.left
+        Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
+        return undefined
+      })
+    }
+    return Layer.succeed(
       Export,
       Export.make({
-        stream: (filter) => {
-          const selected = jobs
-            .filter((job) => Filter.matches(filter, job))
-            .sort(
-              (a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-            )
-          return encode(Stream.fromIterable(selected), (w, job: Job) => {
-            const sample = Replay.sample(job)
-            if (Either.isLeft(sample)) return sample.left
-            Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
-            return undefined
-          })
-        }
+        stream,
+        withManifest: (filter) =>
+          manifested(filter, (onSnapshot) =>
+            // The jobs given are the snapshot; it is taken when the stream starts.
+            Stream.suspend(() => {
+              const now = Date.now()
+              onSnapshot(Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000))
+              return stream(filter)
+            })
+          )
       })
     )
+  }
 }

@@ -1,0 +1,101 @@
+/**
+ * What one export was: its parameters, the database snapshot it read, and the exact bytes it produced
+ * (rows, byte count, SHA-256), so a corpus file can be checked and reproduced later.
+ *
+ * `contract_version` names the contract the samples follow (`../shared/spec/contract.md`, §1–§10); it
+ * changes only when the bytes of the same database and parameters would.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import { Option, Schema, Stream } from "effect"
+import type * as Filter from "./Filter.js"
+import * as Format from "./Format.js"
+import * as Split from "./Split.js"
+import * as Timestamp from "./Timestamp.js"
+
+/** @since 0.1.0 */
+export const contractVersion = "1"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class Manifest extends Schema.Class<Manifest>("Manifest")({
+  contract_version: Schema.Literal(contractVersion),
+  format: Format.Format,
+  filters: Schema.Struct({
+    approved_only: Schema.Boolean,
+    has_corrections: Schema.NullOr(Schema.Boolean),
+    since: Schema.NullOr(Schema.String),
+    until: Schema.NullOr(Schema.String)
+  }),
+  split: Schema.NullOr(
+    Schema.Struct({
+      name: Split.Name,
+      ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
+      seed: Schema.String
+    })
+  ),
+  snapshot_time: Schema.String.annotations({
+    description: "When the export's snapshot transaction began (RFC 3339, UTC)"
+  }),
+  rows: Schema.Number.annotations({ description: "Samples (lines) in the body" }),
+  bytes: Schema.Number.annotations({ description: "Bytes of the body" }),
+  sha256: Schema.String.annotations({ description: "SHA-256 of the body, lowercase hex" })
+}) {}
+
+/**
+ * The manifest as one line of JSON, `\n` included.
+ *
+ * @since 0.1.0
+ */
+export const encode = (manifest: Manifest): string => `${JSON.stringify(manifest)}\n`
+
+/**
+ * Counts and hashes `body` as it passes; `finish`, called once after the body has ended, gives the
+ * manifest with the snapshot time the export reported.
+ *
+ * @since 0.1.0
+ */
+export const tally = <E, R>(
+  filter: Filter.Filter,
+  body: Stream.Stream<Uint8Array, E, R>,
+  snapshotTime: () => Timestamp.Timestamp | undefined
+): {
+  readonly stream: Stream.Stream<Uint8Array, E, R>
+  readonly finish: () => Manifest
+} => {
+  const hash = createHash("sha256")
+  let rows = 0
+  let bytes = 0
+  const stream = Stream.mapChunks(body, (chunks) => {
+    for (const chunk of chunks) {
+      hash.update(chunk)
+      bytes += chunk.length
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) rows++
+    }
+    return chunks
+  })
+  const finish = () => {
+    const time = snapshotTime()
+    return Manifest.make({
+      contract_version: contractVersion,
+      format: filter.format,
+      filters: {
+        approved_only: filter.approvedOnly,
+        has_corrections: Option.getOrNull(filter.hasCorrections),
+        since: Option.getOrNull(Option.map(filter.since, Timestamp.format)),
+        until: Option.getOrNull(Option.map(filter.until, Timestamp.format))
+      },
+      split: Option.getOrNull(
+        Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
+      ),
+      snapshot_time: time === undefined ? "" : Timestamp.format(time),
+      rows,
+      bytes,
+      sha256: hash.digest("hex")
+    })
+  }
+  return { stream, finish }
+}
