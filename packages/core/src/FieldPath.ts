@@ -141,16 +141,32 @@ export const parse = (text: string): Either.Either<FieldPath, InvalidFieldPath> 
  *
  * @since 0.1.0
  */
-export const print = (segments: ReadonlyArray<Segment>): string => {
+export const print = (
+  segments: ReadonlyArray<Segment>,
+  options: { readonly indices?: boolean } = {}
+): string => {
   let out = ""
   for (const s of segments) {
-    if (s._tag === "Index") out += `[${s.index}]`
+    if (s._tag === "Index") out += options.indices === false ? "[]" : `[${s.index}]`
     else if (s.quoted !== undefined) out += `[${s.quoted}]`
     else if (isIdentifier(s.key)) out += out.length === 0 ? s.key : `.${s.key}`
     else out += `[${JSON.stringify(s.key)}]`
   }
   return out
 }
+
+/**
+ * The path with every array index left out (`personel[3].nrp` → `personel[].nrp`): the field it names
+ * in any row of a table. A text that is not a valid path is returned as it is.
+ *
+ * @since 0.1.0
+ */
+export const group = (text: string): string =>
+  Either.match(parse(text), {
+    onLeft: () => text,
+    onRight: (path) =>
+      path.segments.some((s) => s._tag === "Index") ? print(path.segments, { indices: false }) : text
+  })
 
 /** @since 0.1.0 */
 export const fromSegments = (segments: ReadonlyArray<Segment>): FieldPath => ({

@@ -41,6 +41,8 @@ export interface Job {
   readonly reviewFlags: ReadonlyArray<string>
   readonly confidence: number | null
   readonly events: ReadonlyArray<CorrectionEvent>
+  /** `jobs.satuan`, for stats (the sample does not carry it); absent counts as unknown. */
+  readonly satuan?: string | null
 }
 
 /**

@@ -2,11 +2,15 @@
  * Coverage stats (contract §8): how many jobs, approvals and corrections, and which fields reviewers
  * correct most. Over the whole database, or over the jobs whose sample time lies in `[since, until)`.
  *
+ * Beyond the contract's minimum: the corrected fields grouped across table rows (`personel[].nrp`) with
+ * their correction rate, and `readiness`, the seed document's fine-tuning checklist made computable.
+ *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Schema } from "effect"
+import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
 import { windowConditions } from "./internal/query.js"
 import type { Job } from "./Sample.js"
@@ -19,6 +23,49 @@ export class FieldCount extends Schema.Class<FieldCount>("FieldCount")({
 }) {}
 
 /**
+ * A field across table rows (`personel[].nrp`): its corrections, and how many per job in the window
+ * (the share of jobs where it was corrected, for a field corrected at most once per job).
+ *
+ * @since 0.1.0
+ */
+export class FieldGroup extends Schema.Class<FieldGroup>("FieldGroup")({
+  field_path: Schema.String,
+  count: Schema.Number,
+  rate: Schema.Number.annotations({ description: "count / total_jobs, to 4 decimals" })
+}) {}
+
+/** Approved samples of one satuan (`null`: unknown) against the per-satuan minimum. @since 0.1.0 */
+export class SatuanRows extends Schema.Class<SatuanRows>("SatuanRows")({
+  satuan: Schema.NullOr(Schema.String),
+  rows: Schema.Number,
+  ready: Schema.Boolean
+}) {}
+
+/** Rows toward one fine-tuning bucket of the seed's checklist. @since 0.1.0 */
+export class Bucket extends Schema.Class<Bucket>("Bucket")({
+  rows: Schema.Number,
+  minimum: Schema.Number,
+  ready: Schema.Boolean
+}) {}
+
+/**
+ * The seed's checklist: approved samples toward a header-extraction LoRA (~200–500) and a PP-Structure
+ * table fine-tune (~1,000+), and per satuan (~50 each; `ready_satuan` of `named_satuan` have enough).
+ *
+ * @since 0.1.0
+ */
+export class Readiness extends Schema.Class<Readiness>("Readiness")({
+  header_lora: Bucket,
+  pp_structure: Bucket,
+  per_satuan: Schema.Struct({
+    minimum: Schema.Number,
+    ready_satuan: Schema.Number,
+    named_satuan: Schema.Number,
+    satuan: Schema.Array(SatuanRows)
+  })
+}) {}
+
+/**
  * The stats object. Its fields are declared in the order they are printed.
  *
  * @since 0.1.0
@@ -28,8 +75,13 @@ export class Report extends Schema.Class<Report>("Report")({
   approved_jobs: Schema.Number,
   total_corrections: Schema.Number,
   jobs_with_corrections: Schema.Number,
-  top_corrected_fields: Schema.Array(FieldCount)
+  top_corrected_fields: Schema.Array(FieldCount),
+  top_corrected_field_groups: Schema.Array(FieldGroup),
+  readiness: Readiness
 }) {}
+
+/** The checklist's minimums (seed, "When is the dataset big enough to fine-tune?"). @since 0.1.0 */
+export const minimums = { headerLora: 200, ppStructure: 1000, perSatuan: 50 } as const
 
 /** How many fields `top_corrected_fields` lists. @since 0.1.0 */
 export const TOP_FIELDS = 20
@@ -42,19 +94,94 @@ export type Window = Pick<Filter.Filter, "since" | "until">
  *
  * @since 0.1.0
  */
-export const encode = (s: Report): string =>
-  `{"total_jobs":${s.total_jobs},"approved_jobs":${s.approved_jobs},"total_corrections":${s.total_corrections},` +
-  `"jobs_with_corrections":${s.jobs_with_corrections},"top_corrected_fields":[` +
-  s.top_corrected_fields
-    .map((f) => `{"field_path":${JSON.stringify(f.field_path)},"count":${f.count}}`)
-    .join(",") +
-  "]}\n"
+export const encode = (s: Report): string => {
+  const bucket = (b: Bucket) => `{"rows":${b.rows},"minimum":${b.minimum},"ready":${b.ready}}`
+  const r = s.readiness
+  return (
+    `{"total_jobs":${s.total_jobs},"approved_jobs":${s.approved_jobs},"total_corrections":${s.total_corrections},` +
+    `"jobs_with_corrections":${s.jobs_with_corrections},"top_corrected_fields":[` +
+    s.top_corrected_fields
+      .map((f) => `{"field_path":${JSON.stringify(f.field_path)},"count":${f.count}}`)
+      .join(",") +
+    '],"top_corrected_field_groups":[' +
+    s.top_corrected_field_groups
+      .map((f) => `{"field_path":${JSON.stringify(f.field_path)},"count":${f.count},"rate":${f.rate}}`)
+      .join(",") +
+    `],"readiness":{"header_lora":${bucket(r.header_lora)},"pp_structure":${bucket(r.pp_structure)},` +
+    `"per_satuan":{"minimum":${r.per_satuan.minimum},"ready_satuan":${r.per_satuan.ready_satuan},` +
+    `"named_satuan":${r.per_satuan.named_satuan},"satuan":[` +
+    r.per_satuan.satuan
+      .map((x) => `{"satuan":${JSON.stringify(x.satuan)},"rows":${x.rows},"ready":${x.ready}}`)
+      .join(",") +
+    "]}}}\n"
+  )
+}
 
 /** Byte order of UTF-8 strings (PostgreSQL's `COLLATE "C"`), which is code point order. */
 const byteOrder = (a: string, b: string): number => {
   const x = Buffer.from(a, "utf8")
   const y = Buffer.from(b, "utf8")
   return Buffer.compare(x, y)
+}
+
+/** The first `TOP_FIELDS` of `counts`, by count descending, then field path in byte order. */
+const top = (counts: ReadonlyMap<string, number>) =>
+  Array.from(counts)
+    .sort(([a, m], [b, n]) => n - m || byteOrder(a, b))
+    .slice(0, TOP_FIELDS)
+
+/** What the database counts, in the window: jobs and approvals per satuan, corrections per path. */
+interface Counts {
+  readonly satuan: ReadonlyArray<{
+    readonly satuan: string | null
+    readonly jobs: number
+    readonly approved: number
+  }>
+  readonly jobsWithCorrections: number
+  readonly fields: ReadonlyMap<string, number>
+}
+
+/** The report from the counts: totals, top fields, their groups and the readiness checklist. */
+const report = (counts: Counts): Report => {
+  const total = counts.satuan.reduce((n, s) => n + s.jobs, 0)
+  const approved = counts.satuan.reduce((n, s) => n + s.approved, 0)
+  const groups = new Map<string, number>()
+  for (const [path, n] of counts.fields)
+    groups.set(FieldPath.group(path), (groups.get(FieldPath.group(path)) ?? 0) + n)
+  const bucket = (minimum: number) => new Bucket({ rows: approved, minimum, ready: approved >= minimum })
+  const satuan = counts.satuan
+    .map(
+      (s) => new SatuanRows({ satuan: s.satuan, rows: s.approved, ready: s.approved >= minimums.perSatuan })
+    )
+    // The unknown satuan last among equals: it is no unit to tune for.
+    .sort(
+      (a, b) =>
+        b.rows - a.rows || (a.satuan === null ? 1 : b.satuan === null ? -1 : byteOrder(a.satuan, b.satuan))
+    )
+  const named = satuan.filter((s) => s.satuan !== null)
+  return new Report({
+    total_jobs: total,
+    approved_jobs: approved,
+    total_corrections: Array.from(counts.fields.values()).reduce((a, b) => a + b, 0),
+    jobs_with_corrections: counts.jobsWithCorrections,
+    top_corrected_fields: top(counts.fields).map(
+      ([field_path, count]) => new FieldCount({ field_path, count })
+    ),
+    top_corrected_field_groups: top(groups).map(
+      ([field_path, count]) =>
+        new FieldGroup({ field_path, count, rate: Math.round((count / total) * 10_000) / 10_000 })
+    ),
+    readiness: new Readiness({
+      header_lora: bucket(minimums.headerLora),
+      pp_structure: bucket(minimums.ppStructure),
+      per_satuan: {
+        minimum: minimums.perSatuan,
+        ready_satuan: named.filter((s) => s.ready).length,
+        named_satuan: named.length,
+        satuan
+      }
+    })
+  })
 }
 
 /**
@@ -66,18 +193,20 @@ export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
   const inWindow = jobs.filter((job) =>
     Filter.matches({ ...Filter.defaults, ...window, approvedOnly: false }, job)
   )
-  const counts = new Map<string, number>()
-  for (const job of inWindow)
-    for (const e of job.events) counts.set(e.fieldPath, (counts.get(e.fieldPath) ?? 0) + 1)
-  const top = Array.from(counts, ([field_path, count]) => new FieldCount({ field_path, count }))
-    .sort((a, b) => b.count - a.count || byteOrder(a.field_path, b.field_path))
-    .slice(0, TOP_FIELDS)
-  return new Report({
-    total_jobs: inWindow.length,
-    approved_jobs: inWindow.filter((job) => job.approved).length,
-    total_corrections: inWindow.reduce((n, job) => n + job.events.length, 0),
-    jobs_with_corrections: inWindow.filter((job) => job.events.length > 0).length,
-    top_corrected_fields: top
+  const satuan = new Map<string | null, { satuan: string | null; jobs: number; approved: number }>()
+  const fields = new Map<string, number>()
+  for (const job of inWindow) {
+    const name = job.satuan ?? null
+    const s = satuan.get(name) ?? { satuan: name, jobs: 0, approved: 0 }
+    s.jobs++
+    if (job.approved) s.approved++
+    satuan.set(name, s)
+    for (const e of job.events) fields.set(e.fieldPath, (fields.get(e.fieldPath) ?? 0) + 1)
+  }
+  return report({
+    satuan: Array.from(satuan.values()),
+    jobsWithCorrections: inWindow.filter((job) => job.events.length > 0).length,
+    fields
   })
 }
 
@@ -98,26 +227,23 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
           ? sql`job_corrections c`
           : sql`job_corrections c JOIN jobs j ON j.id = c.job_id WHERE ${sql.and(conditions)}`
       return Effect.gen(function* () {
-        const [jobs] = yield* sql<{ total: string; approved: string }>`
-          SELECT count(*)::text AS total, count(*) FILTER (WHERE j.approved)::text AS approved
-          FROM jobs j WHERE ${sql.and(conditions)}`
+        const satuan = yield* sql<{ satuan: string | null; jobs: string; approved: string }>`
+          SELECT j.satuan, count(*)::text AS jobs, count(*) FILTER (WHERE j.approved)::text AS approved
+          FROM jobs j WHERE ${sql.and(conditions)}
+          GROUP BY j.satuan`
         const [withCorrections] = yield* sql<{ jobs: string }>`
           SELECT count(*)::text AS jobs FROM (SELECT DISTINCT c.job_id FROM ${corrections}) s`
-        // The total over every field comes with the top ones: one pass instead of two.
-        const top = yield* sql<{ field_path: string; count: string; total: string }>`
-          SELECT c.field_path, count(*)::text AS count, (sum(count(*)) OVER ())::text AS total
-          FROM ${corrections}
-          GROUP BY c.field_path
-          ORDER BY count(*) DESC, c.field_path COLLATE "C"
-          LIMIT ${TOP_FIELDS}`
-        return new Report({
-          total_jobs: Number(jobs.total),
-          approved_jobs: Number(jobs.approved),
-          total_corrections: top.length === 0 ? 0 : Number(top[0].total),
-          jobs_with_corrections: Number(withCorrections.jobs),
-          top_corrected_fields: top.map(
-            (r) => new FieldCount({ field_path: r.field_path, count: Number(r.count) })
-          )
+        // Every path (a few hundred at most): the top ones, their groups and the total come from it.
+        const fields = yield* sql<{ field_path: string; count: string }>`
+          SELECT c.field_path, count(*)::text AS count FROM ${corrections} GROUP BY c.field_path`
+        return report({
+          satuan: satuan.map((s) => ({
+            satuan: s.satuan,
+            jobs: Number(s.jobs),
+            approved: Number(s.approved)
+          })),
+          jobsWithCorrections: Number(withCorrections.jobs),
+          fields: new Map(fields.map((f) => [f.field_path, Number(f.count)]))
         })
       }).pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
     }

@@ -88,3 +88,18 @@ describe("round trip", () => {
     { fastCheck: { numRuns: 1000 } }
   )
 })
+
+describe("group", () => {
+  it.each([
+    ["personel[3].nrp", "personel[].nrp"],
+    ["personel[0]", "personel[]"],
+    ["a[1][22].b[3]", "a[][].b[]"],
+    ['header["a[1]"]', 'header["a[1]"]'],
+    ['personel[2]["no. urut"]', 'personel[]["no. urut"]'],
+    ["header.perihal", "header.perihal"],
+    ["", ""],
+    ["not a [path", "not a [path"]
+  ])("%j → %j", (path, grouped) => {
+    expect(FieldPath.group(path)).toBe(grouped)
+  })
+})

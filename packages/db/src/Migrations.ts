@@ -59,11 +59,21 @@ const statsIndex = Effect.gen(function* () {
   yield* sql`DROP INDEX IF EXISTS jobs_sample_time_idx`
 })
 
+// Readiness counts approved jobs per satuan in the same window: `satuan` joins the covering index.
+const satuanIndex = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE INDEX IF NOT EXISTS jobs_sample_time_stats_idx
+    ON jobs ((coalesce(reviewed_at, created_at))) INCLUDE (approved, satuan)`
+  yield* sql`DROP INDEX IF EXISTS jobs_sample_time_approved_idx`
+})
+
 /** @since 0.1.0 */
 export const loader = Migrator.fromRecord({
   "1_create_tables": createTables,
   "2_export_indexes": exportIndexes,
-  "3_stats_index": statsIndex
+  "3_stats_index": statsIndex,
+  "4_satuan_index": satuanIndex
 })
 
 /** The table that records applied migrations, named so it cannot collide with the HITL service's own. */

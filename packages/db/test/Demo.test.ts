@@ -19,6 +19,7 @@ const toJob = (j: Demo.DemoJob): Sample.Job => ({
   result: j.result,
   reviewFlags: j.reviewFlags,
   confidence: j.confidence,
+  satuan: j.satuan,
   events: j.events.map((e, i) => ({
     id: String(i + 1),
     fieldPath: e.fieldPath,

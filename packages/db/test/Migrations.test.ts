@@ -56,7 +56,8 @@ describe("migrations", () => {
           expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual([
             "1_create_tables",
             "2_export_indexes",
-            "3_stats_index"
+            "3_stats_index",
+            "4_satuan_index"
           ])
           expect(yield* snapshot).toEqual(before)
           expect(yield* Migrations.run).toEqual([])
@@ -67,10 +68,11 @@ describe("migrations", () => {
             expect.arrayContaining([
               "job_corrections_job_id_idx",
               "jobs_created_at_id_idx",
-              "jobs_sample_time_approved_idx"
+              "jobs_sample_time_stats_idx"
             ])
           )
           expect(indexes.map((r) => r.indexname)).not.toContain("jobs_sample_time_idx")
+          expect(indexes.map((r) => r.indexname)).not.toContain("jobs_sample_time_approved_idx")
 
           // The export works on the pre-existing data.
           const exporter = yield* Export.Export
