@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { Command, Options } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Manifest, Stats } from "@ground-truth/core"
+import { Export, Filter, Manifest, ReportPage, Stats } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
 import { Console, Data, Effect, Layer, Option, Stream } from "effect"
 import * as Output from "./Output.js"
@@ -187,7 +187,39 @@ const statsCommand = Command.make("stats", windowFlags, (flags) =>
   })
 ).pipe(
   Command.withDescription(
-    "Print coverage stats as JSON: jobs, approvals, corrections, most corrected fields."
+    "Print coverage stats as JSON: jobs, approvals, corrections, most corrected fields (also grouped " +
+      "across table rows, with rates) and readiness against the fine-tuning checklist."
+  )
+)
+
+const reportCommand = Command.make(
+  "report",
+  {
+    out: Options.text("out").pipe(
+      Options.withAlias("o"),
+      Options.withPseudoName("PATH"),
+      Options.withDescription(
+        "Write the page to this file (replaced only once complete). Absent or -: standard output."
+      ),
+      Options.optional
+    ),
+    ...windowFlags
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const window = yield* Filter.parse(parameters(flags), { accept: Filter.statsParameters, label: flag })
+      const coverage = yield* withDatabase(
+        Effect.flatMap(Stats.Stats, (stats) => stats.coverage(window)),
+        { prepare: true }
+      )
+      const page = Stream.make(new TextEncoder().encode(ReportPage.html({ ...coverage, window })))
+      const out = Option.getOrElse(flags.out, () => "-")
+      yield* out === "-" ? Output.toStdout(page) : Output.toFile(resolvePath(out), page)
+    })
+).pipe(
+  Command.withDescription(
+    "Write the coverage report: one self-contained HTML page with charts of readiness, corrections per " +
+      "field, approved samples per satuan against 50, and approvals per week."
   )
 )
 
@@ -261,7 +293,7 @@ export const command = Command.make("ground-truth").pipe(
     "Export a HITL review database of Surat Perintah extractions as training-data JSONL. " +
       "DATABASE_URL selects a PostgreSQL database; unset, an embedded one in .data/ (GROUND_TRUTH_DATA_DIR)."
   ),
-  Command.withSubcommands([exportCommand, statsCommand, migrateCommand, seedCommand])
+  Command.withSubcommands([exportCommand, statsCommand, reportCommand, migrateCommand, seedCommand])
 )
 
 const cli = Command.run(command, { name: "ground-truth", version: "0.1.0" })

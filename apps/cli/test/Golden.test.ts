@@ -96,5 +96,26 @@ for (const target of TestDatabase.targets()) {
         }),
       60_000
     )
+
+    it.effect(
+      "report writes the golden page, to standard output and to --out",
+      () =>
+        Effect.gen(function* () {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+          for (const c of Golden.reportCases) {
+            const expected = Golden.expectedReport(c).toString("utf8")
+            const r = yield* Effect.flatMap(env, (e) => run(["report", ...Golden.flags(c.params)], e))
+            expect(r.code, c.name).toBe(0)
+            expect(r.stdout.toString("utf8"), c.name).toBe(expected)
+            const out = path.join(dir, c.file)
+            const f = yield* Effect.flatMap(env, (e) =>
+              run(["report", "--out", out, ...Golden.flags(c.params)], e)
+            )
+            expect(f.code, c.name).toBe(0)
+            expect(fs.readFileSync(out, "utf8"), c.name).toBe(expected)
+          }
+        }),
+      60_000
+    )
   })
 }

@@ -127,6 +127,19 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
           "snapshot: it matches a download made while the database did not change."
       )
   )
+  .add(
+    HttpApiEndpoint.get("report", "/report")
+      .setUrlParams(Schema.Struct(windowParams))
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/html" }))
+      .addError(BadRequest, { status: 400 })
+      .addError(ServerError, { status: 500 })
+      .addError(Unavailable, { status: 503 })
+      .annotate(
+        OpenApi.Description,
+        "The coverage report: one self-contained HTML page with charts (readiness, corrections per field, " +
+          "approved samples per satuan against 50, approvals per week); the same bytes as `ground-truth report`."
+      )
+  )
   .addError(Unauthorized, { status: 401 })
   .prefix("/api/v1/ground-truth") {}
 

@@ -8,7 +8,7 @@ import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerRespo
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Export, Filter, Manifest, Stats } from "@ground-truth/core"
+import { Export, Filter, Manifest, ReportPage, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, ServerError, Unavailable, Unhealthy } from "./Api.js"
@@ -135,6 +135,15 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
           yield* Effect.mapError(Stream.runDrain(stream), failure)
           return HttpServerResponse.text(Manifest.encode(yield* manifest), {
             contentType: "application/json"
+          })
+        }).pipe(Effect.catchAll(errorResponse))
+      )
+      .handleRaw("report", ({ request }) =>
+        Effect.gen(function* () {
+          const window = yield* parseQuery(request, Filter.statsParameters)
+          const coverage = yield* Effect.mapError(stats.coverage(window), failure)
+          return HttpServerResponse.text(ReportPage.html({ ...coverage, window }), {
+            contentType: "text/html; charset=utf-8"
           })
         }).pipe(Effect.catchAll(errorResponse))
       )

@@ -47,6 +47,17 @@ for (const target of TestDatabase.targets()) {
           })
         )
       }
+      for (const c of Golden.reportCases) {
+        it.effect(`report ${c.name}`, () =>
+          Effect.gen(function* () {
+            const base = yield* baseUrl
+            const response = yield* get(`${base}/api/v1/ground-truth/report?${Golden.query(c.params)}`)
+            expect(response.status).toBe(200)
+            expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8")
+            expect((yield* bytes(response)).toString("utf8")).toBe(Golden.expectedReport(c).toString("utf8"))
+          })
+        )
+      }
       for (const c of Golden.statsCases) {
         it.effect(`stats ${c.name}`, () =>
           Effect.gen(function* () {

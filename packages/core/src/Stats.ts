@@ -13,8 +13,10 @@ import { Effect, Layer, Schema } from "effect"
 import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
 import { windowConditions } from "./internal/query.js"
+import type * as ReportPage from "./ReportPage.js"
 import type { Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
+import type * as Timestamp from "./Timestamp.js"
 
 /** @since 0.1.0 */
 export class FieldCount extends Schema.Class<FieldCount>("FieldCount")({
@@ -210,8 +212,35 @@ export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
   })
 }
 
+/** Monday (UTC) of the week a time falls in, as `YYYY-MM-DD` (PostgreSQL's `date_trunc('week')`). */
+const monday = (t: Timestamp.Timestamp): string => {
+  const day = new Date(t.seconds * 1000)
+  day.setUTCHours(0, 0, 0, 0)
+  day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7))
+  return day.toISOString().slice(0, 10)
+}
+
 /**
- * The stats service.
+ * Jobs and approvals per week of in-memory jobs, by sample time: the reference of the service's weeks.
+ *
+ * @since 0.1.0
+ */
+export const weeksOf = (jobs: ReadonlyArray<Job>, window: Window): ReadonlyArray<ReportPage.Week> => {
+  const weeks = new Map<string, { week: string; jobs: number; approved: number }>()
+  for (const job of jobs) {
+    if (!Filter.matches({ ...Filter.defaults, ...window, approvedOnly: false }, job)) continue
+    const week = monday(job.reviewedAt ?? job.createdAt)
+    const w = weeks.get(week) ?? { week, jobs: 0, approved: 0 }
+    w.jobs++
+    if (job.approved) w.approved++
+    weeks.set(week, w)
+  }
+  return Array.from(weeks.values()).sort((a, b) => (a.week < b.week ? -1 : 1))
+}
+
+/**
+ * The stats service: `get` is the report, `coverage` the report and its weeks from one snapshot (what
+ * the coverage page shows).
  *
  * @since 0.1.0
  * @category services
@@ -219,7 +248,8 @@ export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
 export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const get = (window: Window): Effect.Effect<Report, SqlError> => {
+    /** The report's statements, to run inside a snapshot. */
+    const counted = (window: Window): Effect.Effect<Report, SqlError> => {
       const conditions = windowConditions(sql, window)
       // Without a window the corrections need no join: each count is one scan of one index.
       const corrections =
@@ -245,12 +275,32 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
           jobsWithCorrections: Number(withCorrections.jobs),
           fields: new Map(fields.map((f) => [f.field_path, Number(f.count)]))
         })
-      }).pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
+      })
     }
-    return { get }
+    const weekly = (window: Window): Effect.Effect<ReadonlyArray<ReportPage.Week>, SqlError> =>
+      Effect.map(
+        sql<{ week: string; jobs: string; approved: string }>`
+          SELECT to_char(date_trunc('week', coalesce(j.reviewed_at, j.created_at) AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
+                 count(*)::text AS jobs, count(*) FILTER (WHERE j.approved)::text AS approved
+          FROM jobs j WHERE ${sql.and(windowConditions(sql, window))}
+          GROUP BY 1 ORDER BY 1`,
+        (rows) => rows.map((r) => ({ week: r.week, jobs: Number(r.jobs), approved: Number(r.approved) }))
+      )
+    const inSnapshot = <A>(effect: Effect.Effect<A, SqlError>) =>
+      effect.pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
+    return {
+      get: (window: Window) => inSnapshot(counted(window)),
+      coverage: (window: Window) => inSnapshot(Effect.all({ report: counted(window), weeks: weekly(window) }))
+    }
   })
 }) {
   /** Stats over in-memory jobs, for tests and programs without a database. */
   static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Stats> =>
-    Layer.succeed(Stats, Stats.make({ get: (window) => Effect.succeed(fromJobs(jobs, window)) }))
+    Layer.succeed(
+      Stats,
+      Stats.make({
+        get: (window) => Effect.succeed(fromJobs(jobs, window)),
+        coverage: (window) => Effect.succeed({ report: fromJobs(jobs, window), weeks: weeksOf(jobs, window) })
+      })
+    )
 }

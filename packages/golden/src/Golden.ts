@@ -252,6 +252,20 @@ export const fileName = (c: ExportCase, date: string): string => {
   return `ground-truth-${date}${split ? `-${split}` : ""}${c.format === "jsonl" ? "" : `-${c.format}`}.jsonl`
 }
 
+/**
+ * The coverage report over the same windows as the stats: reviewed renderings (`fixture/report/*.html`,
+ * see README.md), the page both front ends must serve byte for byte.
+ *
+ * @since 0.1.0
+ */
+export const reportCases: ReadonlyArray<StatsCase> = [
+  { name: "whole database", params: [], file: "all.html" },
+  { name: "window", params: windows.both, file: "window.html" }
+]
+
+/** The page a report case must produce. @since 0.1.0 */
+export const expectedReport = (c: StatsCase): Buffer => fs.readFileSync(path.join(fixture, "report", c.file))
+
 /** The bytes a stats case must produce. @since 0.1.0 */
 export const expectedStats = (c: StatsCase): Buffer => fs.readFileSync(path.join(fixture, "stats", c.file))
 

@@ -1,0 +1,165 @@
+/**
+ * The coverage report: one self-contained HTML page (inline CSS and SVG, no script, nothing fetched)
+ * that shows the stats as charts: readiness against the seed's checklist, corrections per field,
+ * approved samples per satuan against the per-satuan minimum, and approvals week by week. The same
+ * stats give the same bytes, whichever front end writes the page.
+ *
+ * @since 0.1.0
+ */
+import { Option } from "effect"
+import type * as Stats from "./Stats.js"
+import * as Timestamp from "./Timestamp.js"
+
+/** Jobs and approvals of one week (Monday, UTC) by sample time. @since 0.1.0 */
+export interface Week {
+  readonly week: string
+  readonly jobs: number
+  readonly approved: number
+}
+
+/** What the page shows: a stats report, its weeks, and the window they cover. @since 0.1.0 */
+export interface Coverage {
+  readonly report: Stats.Report
+  readonly weeks: ReadonlyArray<Week>
+  readonly window: Stats.Window
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+const number = (n: number): string => n.toLocaleString("en-US")
+
+const WIDTH = 760
+const LABEL = 220
+const BAR = 22
+
+/** Horizontal bars with a label, a value and an optional threshold line. */
+const bars = (
+  rows: ReadonlyArray<{ readonly label: string; readonly value: number; readonly note: string }>,
+  threshold?: { readonly value: number; readonly label: string }
+): string => {
+  const max = Math.max(1, threshold?.value ?? 0, ...rows.map((r) => r.value)) * 1.1
+  const scale = (v: number) => ((WIDTH - LABEL - 120) * v) / max
+  const height = rows.length * (BAR + 8) + 28
+  const body = rows
+    .map((r, i) => {
+      const y = 20 + i * (BAR + 8)
+      const ok = threshold === undefined || r.value >= threshold.value
+      return (
+        `<text x="${LABEL - 8}" y="${y + 16}" text-anchor="end">${escapeHtml(r.label)}</text>` +
+        `<rect x="${LABEL}" y="${y}" width="${scale(r.value).toFixed(1)}" height="${BAR}" class="${ok ? "ok" : "short"}"/>` +
+        `<text x="${(LABEL + scale(r.value) + 6).toFixed(1)}" y="${y + 16}">${escapeHtml(r.note)}</text>`
+      )
+    })
+    .join("")
+  const line =
+    threshold === undefined
+      ? ""
+      : `<line x1="${(LABEL + scale(threshold.value)).toFixed(1)}" x2="${(LABEL + scale(threshold.value)).toFixed(1)}" y1="12" y2="${height - 4}" class="threshold"/>` +
+        `<text x="${(LABEL + scale(threshold.value) + 4).toFixed(1)}" y="12" class="threshold-label">${escapeHtml(threshold.label)}</text>`
+  return `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}${line}</svg>`
+}
+
+/** Weekly columns: all jobs behind, approved in front. */
+const columns = (weeks: ReadonlyArray<Week>): string => {
+  if (weeks.length === 0) return '<p class="empty">No jobs in this window.</p>'
+  const height = 220
+  const max = Math.max(1, ...weeks.map((w) => w.jobs))
+  const step = (WIDTH - 60) / weeks.length
+  const h = (v: number) => ((height - 50) * v) / max
+  const body = weeks
+    .map((w, i) => {
+      const x = 50 + i * step
+      const width = Math.max(1, step - 2).toFixed(1)
+      return (
+        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(w.jobs)).toFixed(1)}" width="${width}" height="${h(w.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${w.week}: ${number(w.jobs)} jobs`)}</title></rect>` +
+        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(w.approved)).toFixed(1)}" width="${width}" height="${h(w.approved).toFixed(1)}" class="ok"><title>${escapeHtml(`${w.week}: ${number(w.approved)} approved`)}</title></rect>`
+      )
+    })
+    .join("")
+  const first = weeks[0].week
+  const last = weeks[weeks.length - 1].week
+  return (
+    `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}` +
+    `<text x="50" y="${height - 10}">${escapeHtml(first)}</text>` +
+    `<text x="${WIDTH - 10}" y="${height - 10}" text-anchor="end">${escapeHtml(last)}</text>` +
+    `<text x="44" y="24" text-anchor="end">${number(max)}</text></svg>`
+  )
+}
+
+const STYLE =
+  "body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:800px;color:#222}" +
+  "h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}svg text{font-size:12px;fill:#222}" +
+  ".ok{fill:#2e7d32}.short{fill:#e0a000}.jobs{fill:#c8d6e5}.threshold{stroke:#c62828;stroke-width:2;stroke-dasharray:4 3}" +
+  ".threshold-label{fill:#c62828}table{border-collapse:collapse}td,th{padding:2px 12px 2px 0;text-align:left}" +
+  ".empty{color:#777}"
+
+/**
+ * The page.
+ *
+ * @since 0.1.0
+ */
+export const html = (coverage: Coverage): string => {
+  const { report, weeks } = coverage
+  const r = report.readiness
+  const [since, until] = [coverage.window.since, coverage.window.until].map(Option.map(Timestamp.format))
+  const window =
+    Option.isNone(since) && Option.isNone(until)
+      ? "the whole database"
+      : `samples from ${escapeHtml(Option.getOrElse(since, () => "the start"))} until ` +
+        escapeHtml(Option.getOrElse(until, () => "now"))
+  // Each bucket as a share of its minimum: the line at 1 is "ready".
+  const readiness = bars(
+    [
+      {
+        label: "Header LoRA",
+        value: r.header_lora.rows / r.header_lora.minimum,
+        note: `${number(r.header_lora.rows)} of ${number(r.header_lora.minimum)} samples`
+      },
+      {
+        label: "PP-Structure table",
+        value: r.pp_structure.rows / r.pp_structure.minimum,
+        note: `${number(r.pp_structure.rows)} of ${number(r.pp_structure.minimum)} samples`
+      },
+      {
+        label: `Satuan with ${r.per_satuan.minimum}+`,
+        value: r.per_satuan.ready_satuan / Math.max(1, r.per_satuan.named_satuan),
+        note: `${r.per_satuan.ready_satuan} of ${r.per_satuan.named_satuan} units`
+      }
+    ],
+    { value: 1, label: "ready" }
+  )
+  const fields = report.top_corrected_field_groups.length
+    ? bars(
+        report.top_corrected_field_groups.map((f) => ({
+          label: f.field_path === "" ? "(whole result)" : f.field_path,
+          value: f.count,
+          note: `${number(f.count)} · ${(f.rate * 100).toFixed(1)}% of jobs`
+        }))
+      )
+    : '<p class="empty">No corrections in this window.</p>'
+  const satuan = r.per_satuan.satuan.length
+    ? bars(
+        r.per_satuan.satuan.map((s) => ({
+          label: s.satuan ?? "(unknown satuan)",
+          value: s.rows,
+          note: number(s.rows)
+        })),
+        { value: r.per_satuan.minimum, label: `${r.per_satuan.minimum} per satuan` }
+      )
+    : '<p class="empty">No jobs in this window.</p>'
+  return (
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>ground-truth coverage</title><style>${STYLE}</style></head><body>` +
+    `<h1>ground-truth coverage</h1><p>Over ${window}.</p>` +
+    `<table><tr><th>Jobs</th><td>${number(report.total_jobs)}</td></tr>` +
+    `<tr><th>Approved</th><td>${number(report.approved_jobs)}</td></tr>` +
+    `<tr><th>Corrections</th><td>${number(report.total_corrections)}</td></tr>` +
+    `<tr><th>Jobs with corrections</th><td>${number(report.jobs_with_corrections)}</td></tr></table>` +
+    `<h2 id="readiness">Readiness to fine-tune (share of each minimum)</h2>${readiness}` +
+    `<h2 id="fields">Corrections per field (table rows together)</h2>${fields}` +
+    `<h2 id="satuan">Approved samples per satuan</h2>${satuan}` +
+    `<h2 id="weeks">Jobs and approvals per week</h2>${columns(weeks)}` +
+    "</body></html>\n"
+  )
+}
