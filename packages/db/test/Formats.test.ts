@@ -159,9 +159,14 @@ for (const target of TestDatabase.targets()) {
       })
     )
 
-    it.effect("splits: two overlapping windows never place one job in two splits", () =>
+    it.effect("splits: overlapping windows never place one job in two splits", () =>
       Effect.gen(function* () {
-        const windows = [[["until", "2025-04-15"]], [["since", "2025-03-01"]]] as const
+        // Incremental snapshots: two overlapping since windows, and an older until window.
+        const windows = [
+          [["since", "2025-03-01"]],
+          [["since", "2025-05-01"]],
+          [["until", "2025-04-15"]]
+        ] as const
         const where = new Map<string, string>()
         let shared = 0
         for (const window of windows) {
@@ -183,7 +188,7 @@ for (const target of TestDatabase.targets()) {
         expect(shared).toBeGreaterThan(100)
         const count = (s: string) => [...where.values()].filter((v) => v === s).length
         console.log(
-          `${target.name}: ${where.size} jobs in two overlapping windows (${shared} in both): ` +
+          `${target.name}: ${where.size} jobs in three overlapping windows (${shared} seen again): ` +
             `train ${count("train")}, validation ${count("validation")}, test ${count("test")}; none in two splits`
         )
       })
