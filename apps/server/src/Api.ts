@@ -52,6 +52,20 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
  *
  * @since 0.1.0
  */
+export class NotFound extends Schema.Class<NotFound>("NotFound")(
+  { error: ErrorDetail },
+  { description: "No job has this id" }
+) {}
+
+export class Conflict extends Schema.Class<Conflict>("Conflict")(
+  { error: ErrorDetail },
+  {
+    description:
+      "The correction cannot apply to the current result (precondition_failed: a missing parent, an index " +
+      "out of range) or would change nothing (no_change)"
+  }
+) {}
+
 export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
   { error: ErrorDetail },
   {
@@ -165,8 +179,113 @@ export class HealthApi extends HttpApiGroup.make("health").add(
 ) {}
 
 /** @since 0.1.0 */
+const jobId = HttpApiSchema.param("id", Schema.String.annotations({ description: "The job's UUID" }))
+
+const reviewerHeader = Schema.Struct({
+  "x-user-id": Schema.String.annotations({
+    description: "The reviewer: recorded as corrected_by / reviewed_by"
+  })
+})
+
+const JsonValue = Schema.Unknown.annotations({
+  description: "Any JSON value, kept exactly (big numbers too)"
+})
+
+export class CorrectionRequest extends Schema.Class<CorrectionRequest>("CorrectionRequest")({
+  field_path: Schema.String.annotations({
+    description: 'A path of contract §2: "header.perihal", "personel[0].nrp", ""'
+  }),
+  new_value: Schema.optional(JsonValue).annotations({
+    description: "The new value; omit it to remove the path"
+  }),
+  reason: Schema.optional(Schema.NullOr(Schema.String))
+}) {}
+
+export class CorrectionEvent extends Schema.Class<CorrectionEvent>("CorrectionEvent")({
+  event_id: Schema.String,
+  job_id: Schema.String,
+  field_path: Schema.String,
+  old_value: JsonValue,
+  new_value: JsonValue,
+  corrected_by: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  corrected_at: Schema.String
+}) {}
+
+export class Decision extends Schema.Class<Decision>("Decision")({
+  job_id: Schema.String,
+  approved: Schema.Boolean,
+  reviewed_by: Schema.String,
+  reviewed_at: Schema.String
+}) {}
+
+export class JobView extends Schema.Class<JobView>("JobView")({
+  job_id: Schema.String,
+  filename: Schema.String,
+  approved: Schema.Boolean,
+  reviewed_by: Schema.NullOr(Schema.String),
+  reviewed_at: Schema.NullOr(Schema.String),
+  result: JsonValue,
+  corrections: Schema.Array(CorrectionEvent)
+}) {}
+
+/** Approve and reject: the same headers, answers and errors. */
+const decided = <Name extends string>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "POST", { readonly id: string }>,
+  description: string
+) =>
+  endpoint
+    .setHeaders(reviewerHeader)
+    .addSuccess(Decision)
+    .addError(BadRequest, { status: 400 })
+    .addError(NotFound, { status: 404 })
+    .addError(ServerError, { status: 500 })
+    .addError(Unavailable, { status: 503 })
+    .annotate(OpenApi.Description, description)
+
+export class JobsApi extends HttpApiGroup.make("jobs")
+  .add(
+    HttpApiEndpoint.get("job")`/${jobId}`
+      .addSuccess(JobView)
+      .addError(NotFound, { status: 404 })
+      .addError(ServerError, { status: 500 })
+      .addError(Unavailable, { status: 503 })
+      .annotate(OpenApi.Description, "The job's current result and its audit trail, oldest event first")
+  )
+  .add(
+    HttpApiEndpoint.post("correct")`/${jobId}/corrections`
+      .setHeaders(reviewerHeader)
+      .setPayload(CorrectionRequest)
+      .addSuccess(CorrectionEvent, { status: 201 })
+      .addError(BadRequest, { status: 400 })
+      .addError(NotFound, { status: 404 })
+      .addError(Conflict, { status: 409 })
+      .addError(ServerError, { status: 500 })
+      .addError(Unavailable, { status: 503 })
+      .annotate(
+        OpenApi.Description,
+        "Records one correction (contract §3) and its audit event in one transaction: the value at field_path " +
+          "becomes new_value, or is removed when new_value is absent."
+      )
+  )
+  .add(
+    decided(
+      HttpApiEndpoint.post("approve")`/${jobId}/approve`,
+      "Marks the job approved by the reviewer (X-User-Id), now"
+    )
+  )
+  .add(
+    decided(
+      HttpApiEndpoint.post("reject")`/${jobId}/reject`,
+      "Marks the job not approved, reviewed by the reviewer (X-User-Id), now"
+    )
+  )
+  .addError(Unauthorized, { status: 401 })
+  .prefix("/api/v1/jobs") {}
+
 export class Api extends HttpApi.make("ground-truth")
   .add(GroundTruthApi)
+  .add(JobsApi)
   .add(HealthApi)
   .annotate(OpenApi.Title, "ground-truth")
   .annotate(OpenApi.Description, "Training-data export of the Sprin HITL review corpus") {}

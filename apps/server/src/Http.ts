@@ -7,29 +7,18 @@
 import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Export, Filter, Manifest, ReportPage, Stats } from "@ground-truth/core"
+import { Export, Filter, Manifest, ReportPage, Review, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
-import { Api, BadRequest, Health, ServerError, Unavailable, Unhealthy } from "./Api.js"
+import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import { authorize } from "./Auth.js"
+import { errorResponse, failure } from "./Errors.js"
+import { JobsLive } from "./Jobs.js"
 import { requestLog } from "./RequestLog.js"
 
 /** The raw query of a request as name/value pairs, in order, repeats included. */
 const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
   Array.from(new URL(request.url, "http://localhost").searchParams)
-
-/**
- * An error response `{"error":{…}}`. The handlers answer errors themselves: the API's error classes
- * share one shape, which HttpApi cannot tell apart by status when it encodes them.
- */
-const errorResponse = (e: BadRequest | ServerError | Unavailable) =>
-  Effect.succeed(
-    HttpServerResponse.unsafeJson(
-      { error: e.error },
-      { status: e instanceof BadRequest ? 400 : e instanceof Unavailable ? 503 : 500 }
-    )
-  )
 
 const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: ReadonlyArray<Filter.Parameter>) =>
   Either.match(Filter.parse(queryPairs(request), { accept }), {
@@ -37,36 +26,6 @@ const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: Readon
       Effect.fail(new BadRequest({ error: { code: e.code, message: e.message, parameter: e.parameter } })),
     onRight: Effect.succeed
   })
-
-/** Connection failures (no server, refused, terminated) make the database unavailable; others are errors. */
-const isConnectionFailure = (e: SqlError): boolean => {
-  const cause = e.cause as { readonly code?: unknown; readonly message?: unknown } | undefined
-  const code = typeof cause?.code === "string" ? cause.code : ""
-  return (
-    code.startsWith("08") ||
-    code === "57P01" ||
-    code === "ECONNREFUSED" ||
-    code === "ECONNRESET" ||
-    e.message.includes("connect") ||
-    e.message.includes("Connection")
-  )
-}
-
-/** A failure before the first byte of a body: an HTTP error response instead. */
-const failure = (e: Export.ExportError | SqlError): ServerError | Unavailable => {
-  switch (e._tag) {
-    case "SqlError":
-      return isConnectionFailure(e)
-        ? new Unavailable({ error: { code: "database_unavailable", message: Database.describeSqlError(e) } })
-        : new ServerError({ error: { code: "database_error", message: Database.describeSqlError(e) } })
-    case "AuditTrailMismatch":
-      return new ServerError({ error: { code: "audit_trail_mismatch", message: e.message } })
-    case "InvalidCorrectionEvent":
-      return new ServerError({ error: { code: "invalid_correction_event", message: e.message } })
-    case "InvalidRow":
-      return new ServerError({ error: { code: "invalid_row", message: e.message } })
-  }
-}
 
 const jobOf = (e: Export.ExportError): string | undefined => ("jobId" in e ? e.jobId : undefined)
 
@@ -193,7 +152,9 @@ const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
 export const layer = HttpApiBuilder.serve((app) => requestLog(authorize(app))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(HttpApiBuilder.api(Api).pipe(Layer.provide(Layer.merge(GroundTruthLive, HealthLive))))
+  Layer.provide(
+    HttpApiBuilder.api(Api).pipe(Layer.provide(Layer.mergeAll(GroundTruthLive, JobsLive, HealthLive)))
+  )
 )
 
 /**
@@ -205,4 +166,4 @@ export const layer = HttpApiBuilder.serve((app) => requestLog(authorize(app))).p
 export const nodeServerOptions = { maxHeaderSize: 64 * 1024 }
 
 /** The services the handlers use, from the live database layer. @since 0.1.0 */
-export const services = Layer.mergeAll(Export.Export.Default, Stats.Stats.Default)
+export const services = Layer.mergeAll(Export.Export.Default, Stats.Stats.Default, Review.Review.Default)

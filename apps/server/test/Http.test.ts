@@ -68,6 +68,10 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         "/api/v1/ground-truth/manifest",
         "/api/v1/ground-truth/report",
         "/api/v1/ground-truth/stats",
+        "/api/v1/jobs/{id}",
+        "/api/v1/jobs/{id}/approve",
+        "/api/v1/jobs/{id}/corrections",
+        "/api/v1/jobs/{id}/reject",
         "/healthz"
       ])
       const names = spec.paths["/api/v1/ground-truth/export"].get.parameters.map(

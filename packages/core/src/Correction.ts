@@ -212,6 +212,20 @@ export const apply = (result: Slot, c: Correction): Either.Either<Slot, Precondi
   return Either.right(updated)
 }
 
+/**
+ * The value at a path of a result, or `undefined` when the path holds none.
+ *
+ * @since 0.1.0
+ */
+export const read = (result: Slot, path: FieldPath): Slot => {
+  let node = result
+  for (const seg of path.segments) {
+    if (node === undefined) return undefined
+    node = child(node, seg)
+  }
+  return node
+}
+
 const child = (node: Json.Json, seg: Segment): Slot => {
   if (seg._tag === "Key") return Json.isObject(node) ? node.get(seg.key) : undefined
   return Json.isArray(node) ? node[seg.index] : undefined

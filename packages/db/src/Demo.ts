@@ -3,8 +3,9 @@
  *
  * Each job starts from a correct letter; the pipeline's output is that letter with mistakes (a missed
  * perihal, an `O` read for a `0`, a wrong rank, a table header read as a row, a missing row). The
- * reviewer's corrections are computed against the current result and applied with core's forward
- * semantics (contract §3), so every audit trail replays to the pipeline's output by construction.
+ * reviewer's corrections are computed against the current result and applied with the review service's
+ * forward step (`Review.plan`, contract §3), so demo trails are written exactly as real ones and every
+ * one replays to the pipeline's output by construction.
  *
  * Generation is deterministic for a seed, and rows go in with set-based `INSERT … SELECT unnest(…)`
  * batches: a million jobs load in minutes.
@@ -14,7 +15,7 @@
 
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Correction, FieldPath, Json, Timestamp } from "@ground-truth/core"
+import { Correction, FieldPath, Json, Review, Timestamp } from "@ground-truth/core"
 import { Data, Effect, Either } from "effect"
 
 const PANGKAT = [
@@ -177,9 +178,9 @@ const letter = (rng: Rng, satuan: string, createdAt: number): Json.JsonObject =>
 
 /** The letter with the value at `path` replaced (the path exists in every letter). */
 const set = (v: Json.Json, path: string, value: Json.Json): Json.Json => {
-  const p = Either.getOrThrow(FieldPath.parse(path))
-  const c = Correction.fromValues(p, readPath(v, p.segments), value)!
-  return Either.getOrThrow(Correction.apply(v, c))!
+  const step = Review.plan(v, path, value)
+  // Setting what is already there changes nothing.
+  return Either.isLeft(step) && step.left._tag === "NoChange" ? v : Either.getOrThrow(step).result!
 }
 
 const get = (v: Json.Json, ...keys: ReadonlyArray<string | number>): Json.Json => {
@@ -226,35 +227,12 @@ const correct = (
   meta: { correctedBy: string; reason: string | null; correctedAt: number },
   insert = false
 ): Either.Either<void, string> => {
-  const parsed = FieldPath.parse(path)
-  if (Either.isLeft(parsed)) return Either.left(parsed.left.message)
-  const current = insert ? undefined : readPath(state.result, parsed.right.segments)
-  const c = Correction.fromValues(parsed.right, current, newValue)
-  if (c === undefined) return Either.left(`no change at ${path}`)
-  const next = Correction.apply(state.result, c)
-  if (Either.isLeft(next)) return Either.left(next.left.message)
-  state.result = next.right
-  state.events.push({ fieldPath: path, oldValue: current, newValue, ...meta })
+  // The review service's own forward step: demo trails are written exactly as real ones.
+  const step = Review.plan(state.result, path, newValue, { insert })
+  if (Either.isLeft(step)) return Either.left(step.left.message)
+  state.result = step.right.result
+  state.events.push({ fieldPath: path, oldValue: step.right.oldValue, newValue, ...meta })
   return Either.right(undefined)
-}
-
-const readPath = (
-  v: Json.Json | undefined,
-  segments: ReadonlyArray<FieldPath.Segment>
-): Json.Json | undefined => {
-  let node = v
-  for (const s of segments) {
-    if (node === undefined) return undefined
-    node =
-      s._tag === "Key"
-        ? Json.isObject(node)
-          ? node.get(s.key)
-          : undefined
-        : Json.isArray(node)
-          ? node[s.index]
-          : undefined
-  }
-  return node
 }
 
 /** Microseconds of 2025-01-01T00:00:00Z; demo jobs are created over the following 180 days. */
@@ -362,9 +340,9 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
         correct(s, `personel[${lost}]`, truthPersonel[lost], meta("row missing from the table"), true)
       )
     for (const [path, , reason] of fields) {
-      const right = readPath(truth, Either.getOrThrow(FieldPath.parse(path)).segments)!
+      const right = Correction.read(truth, Either.getOrThrow(FieldPath.parse(path)))!
       fixes.push((s) => {
-        const now = readPath(s.result, Either.getOrThrow(FieldPath.parse(path)).segments)
+        const now = Correction.read(s.result, Either.getOrThrow(FieldPath.parse(path)))
         return now !== undefined && Json.equals(now, right)
           ? Either.right(undefined)
           : correct(s, path, right, meta(reason))

@@ -1,0 +1,108 @@
+/**
+ * The review write path over HTTP: a job's current result and trail, a correction, an approval or a
+ * rejection, each through core's `Review` service. The reviewer is the `X-User-Id` header. The
+ * correction body is read with core's lossless JSON parser, so a big number in `new_value` is recorded
+ * exactly as sent.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiBuilder, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import { Json, Review } from "@ground-truth/core"
+import { Effect, Either, Option } from "effect"
+import { Api, BadRequest } from "./Api.js"
+import { errorResponse, reviewFailure } from "./Errors.js"
+
+/** The reviewer: `X-User-Id`, trimmed, 1–256 characters. */
+const reviewer = (request: HttpServerRequest.HttpServerRequest) => {
+  const id = (request.headers["x-user-id"] ?? "").trim()
+  return id === "" || id.length > 256
+    ? Effect.fail(
+        new BadRequest({
+          error: {
+            code: "missing_reviewer",
+            message: "the X-User-Id header must name the reviewer (1–256 characters)",
+            parameter: "X-User-Id"
+          }
+        })
+      )
+    : Effect.succeed(id)
+}
+
+const invalidBody = (message: string) =>
+  new BadRequest({ error: { code: "invalid_body", message, parameter: "body" } })
+
+/** `{"field_path", "new_value"?, "reason"?}`, nothing else; `new_value` absent means remove. */
+const correctionBody = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function* () {
+    const text = yield* request.text.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(1024 * 1024)),
+      Effect.mapError(() => invalidBody("the body cannot be read (at most 1 MiB of JSON)"))
+    )
+    const parsed = Json.parse(text)
+    if (Either.isLeft(parsed))
+      return yield* Effect.fail(invalidBody(`the body is not JSON: ${parsed.left.message}`))
+    const body = parsed.right
+    if (!Json.isObject(body))
+      return yield* Effect.fail(
+        invalidBody('the body must be an object: {"field_path", "new_value", "reason"}')
+      )
+    for (const key of body.keys()) {
+      if (!["field_path", "new_value", "reason"].includes(key)) {
+        return yield* Effect.fail(
+          invalidBody(`unknown member ${JSON.stringify(key)}; known: field_path, new_value, reason`)
+        )
+      }
+    }
+    const path = body.get("field_path")
+    if (typeof path !== "string") return yield* Effect.fail(invalidBody("field_path must be a string"))
+    const reason = body.get("reason") ?? null
+    if (reason !== null && typeof reason !== "string")
+      return yield* Effect.fail(invalidBody("reason must be a string or null"))
+    return { path, newValue: body.get("new_value"), reason }
+  })
+
+const json = (text: string, status = 200) =>
+  HttpServerResponse.text(text, { status, contentType: "application/json" })
+
+/** @since 0.1.0 */
+export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
+  Effect.gen(function* () {
+    const review = yield* Review.Review
+    return handlers
+      .handleRaw("job", ({ path }) =>
+        review.job(path.id).pipe(
+          Effect.map((job) => json(Review.encodeJob(job))),
+          Effect.mapError(reviewFailure),
+          Effect.catchAll(errorResponse)
+        )
+      )
+      .handleRaw("correct", ({ path, request }) =>
+        Effect.gen(function* () {
+          const who = yield* reviewer(request)
+          const body = yield* correctionBody(request)
+          const event = yield* Effect.mapError(
+            review.correct(path.id, body.path, body.newValue, who, body.reason),
+            reviewFailure
+          )
+          return json(`${Review.encodeEvent(event)}\n`, 201)
+        }).pipe(Effect.catchAll(errorResponse))
+      )
+      .handleRaw("approve", ({ path, request }) =>
+        Effect.flatMap(reviewer(request), (who) =>
+          Effect.mapError(review.approve(path.id, who), reviewFailure)
+        ).pipe(
+          Effect.map((d) => json(Review.encodeDecision(d))),
+          Effect.catchAll(errorResponse)
+        )
+      )
+      .handleRaw("reject", ({ path, request }) =>
+        Effect.flatMap(reviewer(request), (who) =>
+          Effect.mapError(review.reject(path.id, who), reviewFailure)
+        ).pipe(
+          Effect.map((d) => json(Review.encodeDecision(d))),
+          Effect.catchAll(errorResponse)
+        )
+      )
+  })
+)

@@ -1,0 +1,330 @@
+/**
+ * The review write path: recording a reviewer's correction (contract §3 forward, the exact inverse of
+ * replay) together with its audit event, and approving or rejecting a job. Every audit trail the
+ * export replays was written by this logic or one equivalent to it; `plan` is the pure forward step,
+ * shared with the demo data generator.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Either, Schema } from "effect"
+import * as Correction from "./Correction.js"
+import * as FieldPath from "./FieldPath.js"
+import { utcText } from "./internal/query.js"
+import * as Json from "./Json.js"
+import * as Snapshot from "./Snapshot.js"
+import * as Timestamp from "./Timestamp.js"
+
+/**
+ * No job has this id (HTTP 404).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownJob extends Schema.TaggedError<UnknownJob>()(
+  "UnknownJob",
+  { jobId: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {
+  override get message(): string {
+    return `no job has the id ${JSON.stringify(this.jobId)}`
+  }
+}
+
+/**
+ * The field path does not follow the grammar of contract §2 (HTTP 400).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidPath extends Schema.TaggedError<InvalidPath>()(
+  "InvalidPath",
+  { path: Schema.String, detail: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  override get message(): string {
+    return `invalid field path ${JSON.stringify(this.path)}: ${this.detail}`
+  }
+}
+
+/**
+ * The correction cannot apply to the job's current result (HTTP 409): the parent of the path is
+ * missing or of the wrong kind, or an index is beyond the end of its array.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()(
+  "PreconditionFailed",
+  { path: Schema.String, reason: Schema.String, detail: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {
+  override get message(): string {
+    return `cannot correct ${JSON.stringify(this.path)}: ${this.detail}`
+  }
+}
+
+/**
+ * The path already holds the new value, or neither holds nor should hold one (HTTP 409): an event
+ * that changes nothing would make the trail say what did not happen.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NoChange extends Schema.TaggedError<NoChange>()(
+  "NoChange",
+  { path: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {
+  override get message(): string {
+    return `${JSON.stringify(this.path)} already ${this.path === "" ? "is" : "holds"} that value`
+  }
+}
+
+/** @since 0.1.0 */
+export type CorrectionError = UnknownJob | InvalidPath | PreconditionFailed | NoChange
+
+/** A correction planned against a result: the result after it, and the path's value before. */
+export interface Planned {
+  readonly path: FieldPath.FieldPath
+  readonly oldValue: Correction.Slot
+  readonly result: Correction.Slot
+}
+
+/**
+ * The forward step of contract §3, without a database: parses `path`, reads its current value and
+ * applies the correction to `result`. `insert` inserts before an existing array element rather than
+ * replacing it (the old value is then absent).
+ *
+ * @since 0.1.0
+ */
+export const plan = (
+  result: Correction.Slot,
+  path: string,
+  newValue: Correction.Slot,
+  options: { readonly insert?: boolean } = {}
+): Either.Either<Planned, InvalidPath | PreconditionFailed | NoChange> => {
+  const parsed = FieldPath.parse(path)
+  if (Either.isLeft(parsed)) return Either.left(new InvalidPath({ path, detail: parsed.left.message }))
+  const oldValue = options.insert === true ? undefined : Correction.read(result, parsed.right)
+  const change = Correction.fromValues(parsed.right, oldValue, newValue)
+  if (
+    change === undefined ||
+    (oldValue !== undefined && newValue !== undefined && Json.equals(oldValue, newValue))
+  ) {
+    return Either.left(new NoChange({ path }))
+  }
+  return Either.map(
+    Either.mapLeft(
+      Correction.apply(result, change),
+      (e) => new PreconditionFailed({ path, reason: e.reason, detail: e.detail })
+    ),
+    (next) => ({ path: parsed.right, oldValue, result: next })
+  )
+}
+
+/** One recorded audit event. @since 0.1.0 */
+export interface Event {
+  readonly id: string
+  readonly jobId: string
+  readonly fieldPath: string
+  readonly oldValue: Correction.Slot
+  readonly newValue: Correction.Slot
+  readonly correctedBy: string
+  readonly reason: string | null
+  readonly correctedAt: Timestamp.Timestamp
+}
+
+/** A job's review state after an approval or a rejection. @since 0.1.0 */
+export interface Decision {
+  readonly jobId: string
+  readonly approved: boolean
+  readonly reviewedBy: string
+  readonly reviewedAt: Timestamp.Timestamp
+}
+
+/** A job as a reviewer sees it: its current result and its audit trail, oldest first. @since 0.1.0 */
+export interface JobView {
+  readonly jobId: string
+  readonly filename: string
+  readonly approved: boolean
+  readonly reviewedBy: string | null
+  readonly reviewedAt: Timestamp.Timestamp | null
+  readonly result: Correction.Slot
+  readonly corrections: ReadonlyArray<Event>
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The database's own text of a value: `undefined` (absent) is SQL NULL. */
+const jsonb = (value: Correction.Slot): string | null => (value === undefined ? null : Json.stringify(value))
+
+/** PostgreSQL's text of a jsonb value always parses: a failure here is a defect, not an input error. */
+const parsed = (text: string | null): Effect.Effect<Correction.Slot> =>
+  text === null ? Effect.succeed(undefined) : Effect.orDie(Json.parse(text))
+
+/** Likewise the UTC text `utcText` selects. */
+const time = (text: string): Effect.Effect<Timestamp.Timestamp> => Effect.orDie(Timestamp.parse(text))
+
+interface EventRow {
+  readonly id: string
+  readonly job_id: string
+  readonly field_path: string
+  readonly old_value: string | null
+  readonly new_value: string | null
+  readonly corrected_by: string
+  readonly reason: string | null
+  readonly corrected_at: string
+}
+
+const event = (row: EventRow): Effect.Effect<Event> =>
+  Effect.all({
+    id: Effect.succeed(row.id),
+    jobId: Effect.succeed(row.job_id),
+    fieldPath: Effect.succeed(row.field_path),
+    oldValue: parsed(row.old_value),
+    newValue: parsed(row.new_value),
+    correctedBy: Effect.succeed(row.corrected_by),
+    reason: Effect.succeed(row.reason),
+    correctedAt: time(row.corrected_at)
+  })
+
+/**
+ * The review service over `SqlClient`.
+ *
+ * - `correct` locks the job's row, reads the current value at the path, applies §3 to `jobs.result`,
+ *   sets `updated_at`, and inserts the event with the old and new values, all in one transaction:
+ *   concurrent corrections of one job serialize on the lock, each against the result the previous one
+ *   left. `corrected_at` is the clock at the insert (not the transaction's start), so the trail's
+ *   order (`corrected_at`, then `id`) is the order the corrections were applied in.
+ * - `approve` / `reject` set `approved`, `reviewed_by` and `reviewed_at`.
+ * - `job` is the current result and its trail, from one snapshot.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Review extends Effect.Service<Review>()("@ground-truth/core/Review", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const known = (jobId: string) =>
+      UUID.test(jobId) ? Effect.succeed(jobId.toLowerCase()) : Effect.fail(new UnknownJob({ jobId }))
+
+    const correct = (
+      jobId: string,
+      fieldPath: string,
+      newValue: Correction.Slot,
+      reviewer: string,
+      reason: string | null
+    ): Effect.Effect<Event, CorrectionError | SqlError> =>
+      Effect.flatMap(known(jobId), (id) =>
+        sql.withTransaction(
+          Effect.gen(function* () {
+            const rows = yield* sql<{ readonly result: string | null }>`
+              SELECT result::text AS result FROM jobs WHERE id = ${id}::uuid FOR UPDATE`
+            if (rows.length === 0) return yield* new UnknownJob({ jobId })
+            const step = plan(yield* parsed(rows[0].result), fieldPath, newValue)
+            if (Either.isLeft(step)) return yield* step.left
+            yield* sql`
+              UPDATE jobs SET result = ${jsonb(step.right.result)}::jsonb, updated_at = now()
+              WHERE id = ${id}::uuid`
+            const [row] = yield* sql<EventRow>`
+              INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, reason, corrected_at)
+              VALUES (${id}::uuid, ${fieldPath}, ${jsonb(step.right.oldValue)}::jsonb, ${jsonb(newValue)}::jsonb,
+                      ${reviewer}, ${reason}, clock_timestamp())
+              RETURNING id::text AS id, job_id::text AS job_id, field_path, old_value::text AS old_value,
+                        new_value::text AS new_value, corrected_by, reason,
+                        ${utcText(sql, "corrected_at")} AS corrected_at`
+            return yield* event(row)
+          })
+        )
+      )
+
+    const decide =
+      (approved: boolean) =>
+      (jobId: string, reviewer: string): Effect.Effect<Decision, UnknownJob | SqlError> =>
+        Effect.flatMap(known(jobId), (id) =>
+          Effect.flatMap(
+            sql<{ readonly reviewed_at: string }>`
+              UPDATE jobs SET approved = ${approved}, reviewed_by = ${reviewer}, reviewed_at = now(), updated_at = now()
+              WHERE id = ${id}::uuid
+              RETURNING ${utcText(sql, "reviewed_at")} AS reviewed_at`,
+            (rows) =>
+              rows.length === 0
+                ? Effect.fail(new UnknownJob({ jobId }))
+                : Effect.map(time(rows[0].reviewed_at), (reviewedAt) => ({
+                    jobId: id,
+                    approved,
+                    reviewedBy: reviewer,
+                    reviewedAt
+                  }))
+          )
+        )
+
+    const job = (jobId: string): Effect.Effect<JobView, UnknownJob | SqlError> =>
+      Effect.flatMap(known(jobId), (id) =>
+        Effect.gen(function* () {
+          const rows = yield* sql<{
+            readonly filename: string
+            readonly approved: boolean
+            readonly reviewed_by: string | null
+            readonly reviewed_at: string | null
+            readonly result: string | null
+          }>`
+            SELECT filename, approved, reviewed_by, ${utcText(sql, "reviewed_at")} AS reviewed_at,
+                   result::text AS result
+            FROM jobs WHERE id = ${id}::uuid`
+          if (rows.length === 0) return yield* new UnknownJob({ jobId })
+          const events = yield* sql<EventRow>`
+            SELECT id::text AS id, job_id::text AS job_id, field_path, old_value::text AS old_value,
+                   new_value::text AS new_value, corrected_by, reason,
+                   ${utcText(sql, "corrected_at")} AS corrected_at
+            FROM job_corrections WHERE job_id = ${id}::uuid ORDER BY corrected_at, id`
+          const j = rows[0]
+          return {
+            jobId: id,
+            filename: j.filename,
+            approved: j.approved,
+            reviewedBy: j.reviewed_by,
+            reviewedAt: j.reviewed_at === null ? null : yield* time(j.reviewed_at),
+            result: yield* parsed(j.result),
+            corrections: yield* Effect.forEach(events, event)
+          }
+        }).pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
+      )
+
+    return { correct, approve: decide(true), reject: decide(false), job }
+  })
+}) {}
+
+const slot = (value: Correction.Slot): string => (value === undefined ? "null" : Json.stringify(value))
+
+/**
+ * An event as one JSON object: the export's correction fields, plus its id and job.
+ *
+ * @since 0.1.0
+ */
+export const encodeEvent = (e: Event): string =>
+  `{"event_id":${JSON.stringify(e.id)},"job_id":${JSON.stringify(e.jobId)},"field_path":${JSON.stringify(e.fieldPath)},` +
+  `"old_value":${slot(e.oldValue)},"new_value":${slot(e.newValue)},"corrected_by":${JSON.stringify(e.correctedBy)},` +
+  `"reason":${JSON.stringify(e.reason)},"corrected_at":"${Timestamp.format(e.correctedAt)}"}`
+
+/**
+ * A job's view as one JSON object, `\n` included; the result and values lossless and canonical.
+ *
+ * @since 0.1.0
+ */
+export const encodeJob = (j: JobView): string =>
+  `{"job_id":${JSON.stringify(j.jobId)},"filename":${JSON.stringify(j.filename)},"approved":${j.approved},` +
+  `"reviewed_by":${JSON.stringify(j.reviewedBy)},"reviewed_at":${j.reviewedAt === null ? "null" : `"${Timestamp.format(j.reviewedAt)}"`},` +
+  `"result":${slot(j.result)},"corrections":[${j.corrections.map(encodeEvent).join(",")}]}\n`
+
+/**
+ * A decision as one JSON object, `\n` included.
+ *
+ * @since 0.1.0
+ */
+export const encodeDecision = (d: Decision): string =>
+  `{"job_id":${JSON.stringify(d.jobId)},"approved":${d.approved},"reviewed_by":${JSON.stringify(d.reviewedBy)},` +
+  `"reviewed_at":"${Timestamp.format(d.reviewedAt)}"}\n`
