@@ -181,9 +181,10 @@ export class HealthApi extends HttpApiGroup.make("health").add(
 /** @since 0.1.0 */
 const jobId = HttpApiSchema.param("id", Schema.String.annotations({ description: "The job's UUID" }))
 
+// Optional to the decoder so that a missing one reaches the handler and gets the API's own 400 JSON.
 const reviewerHeader = Schema.Struct({
-  "x-user-id": Schema.String.annotations({
-    description: "The reviewer: recorded as corrected_by / reviewed_by"
+  "x-user-id": Schema.optional(Schema.String).annotations({
+    description: "Required: the reviewer, recorded as corrected_by / reviewed_by"
   })
 })
 

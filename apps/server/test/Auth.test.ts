@@ -52,6 +52,14 @@ layer(
         yield* get(`${base}/api/v1/ground-truth/manifest`),
         "this server needs an Authorization: Bearer <token> header"
       )
+      // The review endpoints: refused before the reviewer or the body is even looked at.
+      yield* expectRefused(
+        yield* get(`${base}/api/v1/jobs/9c6d3aa8-d173-44bb-9076-000000000009/approve`, {
+          method: "POST",
+          headers: { "x-user-id": "reviewer-a" }
+        }),
+        "this server needs an Authorization: Bearer <token> header"
+      )
       // Unknown paths under /api/ are refused too: nothing about the API shows without a token.
       expect((yield* get(`${base}/api/v1/ground-truth/nothing`)).status).toBe(401)
     })

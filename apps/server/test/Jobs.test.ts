@@ -1,0 +1,201 @@
+/**
+ * The review endpoints over HTTP, on the golden database: a correction (a big integer kept exactly), a
+ * removal, an approval, the job view, and the export that replays them; then every kind of bad request
+ * gets its 4xx JSON error and changes nothing.
+ */
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
+import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
+
+const J9 = "9c6d3aa8-d173-44bb-9076-000000000009"
+const BIG = "123456789012345678901234567890"
+
+const post = (url: string, body: string | undefined, reviewer: string | undefined) =>
+  get(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(reviewer === undefined ? {} : { "x-user-id": reviewer })
+    },
+    ...(body === undefined ? {} : { body })
+  })
+
+const text = (response: Response) => Effect.promise(() => response.text())
+
+for (const target of TestDatabase.targets()) {
+  layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))), {
+    timeout: 120_000,
+    excludeTestServices: true
+  })(`review endpoints on ${target.name}`, (it) => {
+    it.effect("a correction, a removal and an approval are recorded, shown and exported", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const jobs = `${base}/api/v1/jobs/${J9}`
+        const created = yield* post(
+          `${jobs}/corrections`,
+          `{"field_path": "header.nomor_sprint", "new_value": ${BIG}, "reason": "typed from the scan"}`,
+          "reviewer-x"
+        )
+        expect(created.status).toBe(201)
+        expect(created.headers.get("content-type")).toBe("application/json")
+        const event = yield* text(created)
+        expect(event).toMatch(
+          new RegExp(
+            `^\\{"event_id":"\\d+","job_id":"${J9}","field_path":"header.nomor_sprint","old_value":null,"new_value":${BIG},"corrected_by":"reviewer-x","reason":"typed from the scan","corrected_at":"[^"]+Z"\\}\\n$`
+          )
+        )
+        const removed = yield* post(
+          `${jobs}/corrections`,
+          '{"field_path": "header.nomor_sprint"}',
+          " reviewer-y "
+        )
+        expect(removed.status).toBe(201)
+        expect(yield* text(removed)).toContain(
+          `"old_value":${BIG},"new_value":null,"corrected_by":"reviewer-y"`
+        )
+        const retyped = yield* post(
+          `${jobs}/corrections`,
+          `{"field_path": "header.nomor_sprint", "new_value": "Sprin/9/VI/2025", "reason": null}`,
+          "reviewer-x"
+        )
+        expect(retyped.status).toBe(201)
+
+        const approved = yield* post(`${jobs}/approve`, undefined, "kasat")
+        expect(approved.status).toBe(200)
+        expect(yield* json(approved)).toMatchObject({ job_id: J9, approved: true, reviewed_by: "kasat" })
+
+        const view = yield* get(jobs)
+        expect(view.status).toBe(200)
+        const shown = yield* text(view)
+        expect(shown).toContain(
+          '"result":{"header":{"nomor_sprint":"Sprin/9/VI/2025","perihal":"Pengamanan"},"personel":[]}'
+        )
+        expect(shown.match(/"event_id"/g)).toHaveLength(3)
+
+        // The export replays the three events back to the pipeline's result.
+        const body = (yield* bytes(
+          yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`)
+        )).toString()
+        const line = body.split("\n").find((l) => l.includes(J9))!
+        expect(line).toContain('"initial_result":{"header":{"perihal":"Pengamanan"},"personel":[]}')
+        expect(line).toContain(`"new_value":${BIG}`)
+        expect(line).toContain('"reviewed_by":"kasat"')
+      })
+    )
+
+    it.effect("bad requests get 4xx JSON errors and change nothing", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const sql = yield* SqlClient.SqlClient
+        const jobs = `${base}/api/v1/jobs`
+        const state = Effect.map(
+          sql<{ readonly s: string }>`
+            SELECT (SELECT string_agg(id::text || coalesce(result::text, '-') || approved::text ||
+                                      coalesce(reviewed_by, '-') || updated_at::text, '|' ORDER BY id) FROM jobs) ||
+                   (SELECT count(*)::text FROM job_corrections) AS s`,
+          ([row]) => row.s
+        )
+        const before = yield* state
+        const unknown = "9e000000-0000-4000-8000-999999999999"
+        const cases: ReadonlyArray<readonly [string, Effect.Effect<Response>, number, string]> = [
+          [
+            "no X-User-Id",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":1}', undefined),
+            400,
+            "missing_reviewer"
+          ],
+          [
+            "blank X-User-Id",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":1}', "  "),
+            400,
+            "missing_reviewer"
+          ],
+          [
+            "unknown job",
+            post(`${jobs}/${unknown}/corrections`, '{"field_path":"a","new_value":1}', "r"),
+            404,
+            "unknown_job"
+          ],
+          [
+            "not a job id",
+            post(`${jobs}/x'%3B--/corrections`, '{"field_path":"a","new_value":1}', "r"),
+            404,
+            "unknown_job"
+          ],
+          ["bad JSON", post(`${jobs}/${J9}/corrections`, '{"field_path": "a", ', "r"), 400, "invalid_body"],
+          [
+            "not an object",
+            post(`${jobs}/${J9}/corrections`, '[{"field_path": "a"}]', "r"),
+            400,
+            "invalid_body"
+          ],
+          [
+            "unknown member",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","value":1}', "r"),
+            400,
+            "invalid_body"
+          ],
+          ["no field_path", post(`${jobs}/${J9}/corrections`, '{"new_value":1}', "r"), 400, "invalid_body"],
+          [
+            "reason not a string",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":1,"reason":5}', "r"),
+            400,
+            "invalid_body"
+          ],
+          [
+            "bad path",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"header..perihal","new_value":1}', "r"),
+            400,
+            "invalid_path"
+          ],
+          [
+            "parent missing",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"lampiran.nomor","new_value":1}', "r"),
+            409,
+            "precondition_failed"
+          ],
+          [
+            "index out of range",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"personel[2]","new_value":{}}', "r"),
+            409,
+            "precondition_failed"
+          ],
+          [
+            "no change",
+            post(
+              `${jobs}/${J9}/corrections`,
+              '{"field_path":"header.perihal","new_value":"Pengamanan"}',
+              "r"
+            ),
+            409,
+            "no_change"
+          ],
+          [
+            "approve without X-User-Id",
+            post(`${jobs}/${J9}/approve`, undefined, undefined),
+            400,
+            "missing_reviewer"
+          ],
+          ["approve an unknown job", post(`${jobs}/${unknown}/approve`, undefined, "r"), 404, "unknown_job"],
+          ["reject an unknown job", post(`${jobs}/${unknown}/reject`, undefined, "r"), 404, "unknown_job"],
+          ["view an unknown job", get(`${jobs}/${unknown}`), 404, "unknown_job"]
+        ]
+        for (const [name, request, status, code] of cases) {
+          const response = yield* request
+          expect([name, response.status]).toEqual([name, status])
+          expect(response.headers.get("content-type"), name).toContain("application/json")
+          const body = yield* json<ErrorBody>(response)
+          expect([name, body.error.code]).toEqual([name, code])
+          expect(body.error.message.length, name).toBeGreaterThan(0)
+        }
+        expect(yield* state).toBe(before)
+        console.log(
+          `${target.name}: ${cases.length} bad review requests, each its 4xx JSON error; database unchanged`
+        )
+      })
+    )
+  })
+}
