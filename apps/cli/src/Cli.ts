@@ -145,8 +145,9 @@ const exportCommand = Command.make(
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
       Options.withDescription(
-        "Also write the export's manifest to this file once the corpus is complete: parameters, snapshot " +
-          "time, rows, bytes and the SHA-256 of the corpus (equal to sha256sum of the --out file)."
+        "Also write the export's manifest to this file (- for standard output, with --out) once the corpus " +
+          "is complete, and before it replaces --out: parameters, snapshot time, rows, bytes and the SHA-256 " +
+          "of the corpus (equal to sha256sum of the --out file)."
       ),
       Options.optional
     ),
@@ -155,18 +156,29 @@ const exportCommand = Command.make(
   (flags) =>
     Effect.gen(function* () {
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
+      const out = Option.getOrElse(flags.out, () => "-")
+      if (out === "-" && Option.contains(flags.manifest, "-")) {
+        return yield* new UsageError({
+          message: "--manifest - needs --out PATH: standard output holds the corpus"
+        })
+      }
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
-        const { stream, manifest } = Option.isSome(flags.manifest)
-          ? yield* exporter.withManifest(filter)
-          : { stream: exporter.stream(filter), manifest: undefined }
-        const progress = Output.withProgress(stream, "exported")
-        const out = Option.getOrElse(flags.out, () => "-")
-        yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
-        if (manifest !== undefined && Option.isSome(flags.manifest)) {
-          const text = Manifest.encode(yield* manifest)
-          yield* Output.toFile(resolvePath(flags.manifest.value), Stream.make(new TextEncoder().encode(text)))
+        if (Option.isNone(flags.manifest)) {
+          const progress = Output.withProgress(exporter.stream(filter), "exported")
+          return yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
         }
+        const target = flags.manifest.value
+        const { stream, manifest } = yield* exporter.withManifest(filter)
+        const writeManifest = Effect.flatMap(manifest, (m) => {
+          const bytes = Stream.make(new TextEncoder().encode(Manifest.encode(m)))
+          return target === "-" ? Output.toStdout(bytes) : Output.toFile(resolvePath(target), bytes)
+        })
+        const progress = Output.withProgress(stream, "exported")
+        // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
+        yield* out === "-"
+          ? Effect.zipRight(Output.toStdout(progress), writeManifest)
+          : Output.toFile(resolvePath(out), progress, writeManifest)
       })
       yield* withDatabase(run, { prepare: true })
     })

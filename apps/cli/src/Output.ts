@@ -55,14 +55,17 @@ const removeStalePartials = (target: string) =>
   })
 
 /**
- * Writes `stream` to `target` atomically: all of it, or nothing changes.
+ * Writes `stream` to `target` atomically: all of it, or nothing changes. `beforeReplace` runs once the
+ * bytes are complete and synced, before they replace the target: if it fails, the target is untouched
+ * (how a manifest is written only alongside its corpus).
  *
  * @since 0.1.0
  */
-export const toFile = <E, R>(
+export const toFile = <E, R, E2 = never, R2 = never>(
   target: string,
-  stream: Stream.Stream<Uint8Array, E, R>
-): Effect.Effect<void, E | OutputError, R | FileSystem.FileSystem> =>
+  stream: Stream.Stream<Uint8Array, E, R>,
+  beforeReplace: Effect.Effect<void, E2, R2> = Effect.void as Effect.Effect<void, E2, R2>
+): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const partial = partialName(target, process.pid)
@@ -79,6 +82,7 @@ export const toFile = <E, R>(
           chunk.length === 0 ? Effect.void : Effect.mapError(file.writeAll(chunk), failed("write"))
         )
         yield* Effect.mapError(file.sync, failed("flush"))
+        yield* beforeReplace
       })
     )
     yield* Effect.onExit(write, (exit) =>

@@ -50,7 +50,11 @@ describe("usage errors exit 2 with one line", () => {
       "ground-truth: --since is given more than once"
     ],
     [["stats", "--since", "x"], 'ground-truth: --since "x" is not a valid time'],
-    [["seed-demo", "--jobs", "0"], "ground-truth: --jobs must be at least 1, not 0"]
+    [["seed-demo", "--jobs", "0"], "ground-truth: --jobs must be at least 1, not 0"],
+    [
+      ["export", "--manifest", "-"],
+      "ground-truth: --manifest - needs --out PATH: standard output holds the corpus"
+    ]
   ])("%j", (args, message) =>
     Effect.gen(function* () {
       const r = yield* run(args, unreachable)
@@ -185,6 +189,30 @@ for (const target of TestDatabase.targets()) {
             // The other jobs still export when the broken one is filtered out.
             const ok = yield* run(["export", "--until", "2025-06-01"], { DATABASE_URL: url })
             expect(ok.code).toBe(0)
+          }),
+        60_000
+      )
+
+      it.effect(
+        "a manifest that cannot be written: exit 1, the previous corpus untouched; --manifest - prints it",
+        () =>
+          Effect.gen(function* () {
+            const { url } = yield* TestDatabase.TestDatabase
+            const dir = tmp()
+            const out = path.join(dir, "corpus.jsonl")
+            fs.writeFileSync(out, previous)
+            const args = ["export", "--until", "2025-06-01", "--out", out]
+            const r = yield* run([...args, "--manifest", "/nonexistent-dir/m.json"], { DATABASE_URL: url })
+            expect(r.code).toBe(1)
+            expect(r.stderr).toContain("ground-truth: cannot create /nonexistent-dir/.m.json.")
+            oneLine(r.stderr)
+            expect(fs.readFileSync(out).equals(previous)).toBe(true)
+            expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])
+
+            const printed = yield* run([...args, "--manifest", "-"], { DATABASE_URL: url })
+            expect(printed.code).toBe(0)
+            const sha256sum = execFileSync("sha256sum", [out], { encoding: "utf8" }).split(" ")[0]
+            expect(JSON.parse(printed.stdout.toString("utf8"))).toMatchObject({ sha256: sha256sum })
           }),
         60_000
       )

@@ -47,16 +47,13 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
   { description: "The database is unreachable" }
 ) {}
 
-/**
- * No accepted bearer token, when the server has tokens configured (`WWW-Authenticate: Bearer`).
- *
- * @since 0.1.0
- */
+/** No job has this id. @since 0.1.0 */
 export class NotFound extends Schema.Class<NotFound>("NotFound")(
   { error: ErrorDetail },
   { description: "No job has this id" }
 ) {}
 
+/** The correction cannot apply, or would change nothing. @since 0.1.0 */
 export class Conflict extends Schema.Class<Conflict>("Conflict")(
   { error: ErrorDetail },
   {
@@ -66,6 +63,11 @@ export class Conflict extends Schema.Class<Conflict>("Conflict")(
   }
 ) {}
 
+/**
+ * No accepted bearer token, when the server has tokens configured (`WWW-Authenticate: Bearer`).
+ *
+ * @since 0.1.0
+ */
 export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
   { error: ErrorDetail },
   {
@@ -84,7 +86,7 @@ const windowParams = {
   until: param("Same forms: samples whose time is before it. Windows [since, until) never overlap.")
 }
 
-/** @since 0.1.0 */
+/** The export's parameters, shared by the export and its manifest. */
 const exportParams = Schema.Struct({
   approved_only: param("true (default) or false (also 1, 0): only reviewer-approved jobs"),
   has_corrections: param("true: only jobs with corrections; false: only jobs without; unset: both"),
@@ -101,6 +103,7 @@ const exportParams = Schema.Struct({
   split_seed: param("With split: a seed for another, equally stable assignment (default none)")
 })
 
+/** The corpus: export, manifest, report and stats. @since 0.1.0 */
 export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
   .add(
     HttpApiEndpoint.get("export", "/export")
@@ -244,6 +247,7 @@ const decided = <Name extends string>(
     .addError(Unavailable, { status: 503 })
     .annotate(OpenApi.Description, description)
 
+/** The review write path: a job's view, corrections, approval and rejection. @since 0.1.0 */
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.get("job")`/${jobId}`

@@ -71,6 +71,8 @@ export const reviewFailure = (
       return new NotFound({ error: { code: "unknown_job", message: e.message } })
     case "InvalidPath":
       return new BadRequest({ error: { code: "invalid_path", message: e.message, parameter: "field_path" } })
+    case "InvalidValue":
+      return new BadRequest({ error: { code: "invalid_value", message: e.message, parameter: e.field } })
     case "PreconditionFailed":
       return new Conflict({ error: { code: "precondition_failed", message: e.message } })
     case "NoChange":

@@ -9,7 +9,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Export, Filter, Manifest, ReportPage, Review, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
-import { Cause, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import { authorize } from "./Auth.js"
 import { errorResponse, failure } from "./Errors.js"
@@ -43,7 +43,9 @@ const streamed = (
 ) =>
   Effect.gen(function* () {
     const pull = yield* Stream.toPull(stream)
-    const first = yield* Effect.exit(pull)
+    // The first bytes, not the first chunk: a split or the preference format can make whole batches
+    // write nothing, and an error after them must still be a JSON error, not a cut transfer.
+    const first = yield* Effect.exit(Effect.repeat(pull, { until: Chunk.isNonEmpty }))
     // ground-truth-2025-06-01[-train][-prompt-completion].jsonl
     const name = [
       `ground-truth-${new Date().toISOString().slice(0, 10)}`,

@@ -13,9 +13,18 @@ import { Effect, Either, Option } from "effect"
 import { Api, BadRequest } from "./Api.js"
 import { errorResponse, reviewFailure } from "./Errors.js"
 
-/** The reviewer: `X-User-Id`, trimmed, 1–256 characters. */
+/**
+ * The header's bytes as UTF-8 (Node hands headers over as Latin-1), unless they are not UTF-8: then
+ * Latin-1 it is.
+ */
+const utf8 = (header: string): string => {
+  const decoded = Buffer.from(header, "latin1").toString("utf8")
+  return decoded.includes("\uFFFD") ? header : decoded
+}
+
+/** The reviewer: `X-User-Id`, as UTF-8, trimmed, 1–256 characters. */
 const reviewer = (request: HttpServerRequest.HttpServerRequest) => {
-  const id = (request.headers["x-user-id"] ?? "").trim()
+  const id = utf8(request.headers["x-user-id"] ?? "").trim()
   return id === "" || id.length > 256
     ? Effect.fail(
         new BadRequest({

@@ -1,7 +1,9 @@
 /** Contract §7's client errors over HTTP, health, and the API documents. */
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
-import { Effect } from "effect"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
 import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
 
 const [embedded] = TestDatabase.targets()
@@ -90,6 +92,30 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
       const docs = yield* get(`${base}/docs`)
       expect(docs.status).toBe(200)
       expect(yield* Effect.promise(() => docs.text())).toContain("swagger-ui")
+    })
+  )
+})
+
+// 120 jobs without events (in the preference format: no line each), then one whose trail cannot replay.
+const silentThenBroken = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    INSERT INTO jobs (id, filename, source_kind, status, result, approved, created_at)
+    SELECT ('10000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, 'quiet.pdf', 'pdf', 'done',
+           '{"header": {}}', true, '2024-01-01'::timestamptz + n * interval '1 minute'
+    FROM generate_series(1, 120) n`
+  yield* Golden.insertTampered("eeeeeeee-0000-4000-8000-00000000000e", "2025-01-01 00:00:00+00")
+})
+
+layer(serve(Layer.effectDiscard(silentThenBroken).pipe(Layer.provideMerge(embedded.layer))), {
+  timeout: 60_000
+})("batches that write nothing", (it) => {
+  it.effect("a failure after them, before the first byte, is still a JSON error", () =>
+    Effect.gen(function* () {
+      const base = yield* baseUrl
+      const response = yield* get(`${base}/api/v1/ground-truth/export?format=preference`)
+      expect(response.status).toBe(500)
+      expect((yield* json<ErrorBody>(response)).error.code).toBe("audit_trail_mismatch")
     })
   )
 })

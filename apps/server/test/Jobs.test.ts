@@ -63,9 +63,18 @@ for (const target of TestDatabase.targets()) {
         )
         expect(retyped.status).toBe(201)
 
-        const approved = yield* post(`${jobs}/approve`, undefined, "kasat")
+        // A reviewer's name in UTF-8 (HTTP headers arrive as bytes) is kept as written.
+        const approved = yield* post(
+          `${jobs}/approve`,
+          undefined,
+          Buffer.from("Kasat Réskrim", "utf8").toString("latin1")
+        )
         expect(approved.status).toBe(200)
-        expect(yield* json(approved)).toMatchObject({ job_id: J9, approved: true, reviewed_by: "kasat" })
+        expect(yield* json(approved)).toMatchObject({
+          job_id: J9,
+          approved: true,
+          reviewed_by: "Kasat Réskrim"
+        })
 
         const view = yield* get(jobs)
         expect(view.status).toBe(200)
@@ -82,7 +91,7 @@ for (const target of TestDatabase.targets()) {
         const line = body.split("\n").find((l) => l.includes(J9))!
         expect(line).toContain('"initial_result":{"header":{"perihal":"Pengamanan"},"personel":[]}')
         expect(line).toContain(`"new_value":${BIG}`)
-        expect(line).toContain('"reviewed_by":"kasat"')
+        expect(line).toContain('"reviewed_by":"Kasat Réskrim"')
       })
     )
 
@@ -181,7 +190,37 @@ for (const target of TestDatabase.targets()) {
           ],
           ["approve an unknown job", post(`${jobs}/${unknown}/approve`, undefined, "r"), 404, "unknown_job"],
           ["reject an unknown job", post(`${jobs}/${unknown}/reject`, undefined, "r"), 404, "unknown_job"],
-          ["view an unknown job", get(`${jobs}/${unknown}`), 404, "unknown_job"]
+          ["view an unknown job", get(`${jobs}/${unknown}`), 404, "unknown_job"],
+          [
+            "U+0000 in new_value",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":"x\\u0000"}', "r"),
+            400,
+            "invalid_value"
+          ],
+          [
+            "unpaired surrogate",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":{"\\ud800":1}}', "r"),
+            400,
+            "invalid_value"
+          ],
+          [
+            "number out of range",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":1e-20000}', "r"),
+            400,
+            "invalid_value"
+          ],
+          [
+            "U+0000 in field_path",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"header[\\"\\u0000\\"]","new_value":1}', "r"),
+            400,
+            "invalid_value"
+          ],
+          [
+            "U+0000 in reason",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":1,"reason":"\\u0000"}', "r"),
+            400,
+            "invalid_value"
+          ]
         ]
         for (const [name, request, status, code] of cases) {
           const response = yield* request

@@ -2,8 +2,9 @@
  * What one export was: its parameters, the database snapshot it read, and the exact bytes it produced
  * (rows, byte count, SHA-256), so a corpus file can be checked and reproduced later.
  *
- * `contract_version` names the contract the samples follow (`../shared/spec/contract.md`, §1–§10); it
- * changes only when the bytes of the same database and parameters would.
+ * `contract_version` names the contract the `jsonl` samples follow (`../shared/spec/contract.md`,
+ * §1–§10); it changes when their bytes for the same database and parameters would. The other formats
+ * also depend on their shape and on `Format.instruction`, which the contract does not cover.
  *
  * @since 0.1.0
  */

@@ -59,9 +59,22 @@ const bars = (
   return `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}${line}</svg>`
 }
 
+/** Every week from the first to the last, the ones without jobs as zeros: time runs evenly. */
+const everyWeek = (weeks: ReadonlyArray<Week>): ReadonlyArray<Week> => {
+  const byWeek = new Map(weeks.map((w) => [w.week, w]))
+  const out: Array<Week> = []
+  const last = Date.parse(`${weeks[weeks.length - 1].week}T00:00:00Z`)
+  for (let t = Date.parse(`${weeks[0].week}T00:00:00Z`); t <= last; t += 7 * 86_400_000) {
+    const week = new Date(t).toISOString().slice(0, 10)
+    out.push(byWeek.get(week) ?? { week, jobs: 0, approved: 0 })
+  }
+  return out
+}
+
 /** Weekly columns: all jobs behind, approved in front. */
-const columns = (weeks: ReadonlyArray<Week>): string => {
-  if (weeks.length === 0) return '<p class="empty">No jobs in this window.</p>'
+const columns = (sparse: ReadonlyArray<Week>): string => {
+  if (sparse.length === 0) return '<p class="empty">No jobs in this window.</p>'
+  const weeks = everyWeek(sparse)
   const height = 220
   const max = Math.max(1, ...weeks.map((w) => w.jobs))
   const step = (WIDTH - 60) / weeks.length

@@ -83,8 +83,86 @@ export class NoChange extends Schema.TaggedError<NoChange>()(
   }
 }
 
+/**
+ * A value PostgreSQL cannot store as sent (HTTP 400): a string with U+0000 or an unpaired surrogate
+ * (jsonb and text refuse the first and would silently replace the second), or a number beyond
+ * `numeric`'s range.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidValue extends Schema.TaggedError<InvalidValue>()(
+  "InvalidValue",
+  { field: Schema.String, detail: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  override get message(): string {
+    return `${this.field} cannot be stored: ${this.detail}`
+  }
+}
+
 /** @since 0.1.0 */
-export type CorrectionError = UnknownJob | InvalidPath | PreconditionFailed | NoChange
+export type CorrectionError = UnknownJob | InvalidPath | PreconditionFailed | NoChange | InvalidValue
+
+/** Why a string cannot be stored as it is, if it cannot. */
+const unstorableString = (s: string): string | undefined => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0) return "it contains U+0000"
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) i++
+      else return "it contains an unpaired surrogate"
+    } else if (c >= 0xdc00 && c <= 0xdfff) return "it contains an unpaired surrogate"
+  }
+  return undefined
+}
+
+/** Why a value cannot be stored exactly, if it cannot: its strings (keys too) and numbers. */
+const unstorable = (value: Json.Json): string | undefined => {
+  if (typeof value === "string") return unstorableString(value)
+  if (value instanceof Json.JsonNumber) {
+    // numeric holds up to 131072 digits before the point and 16383 after; exponents far beyond that
+    // (1e-20000) overflow. A bound on the exponent keeps the check cheap and exact enough.
+    const exponent = /[eE]([+-]?\d+)$/.exec(value.text)
+    return exponent !== null && Math.abs(Number(exponent[1])) > 16_000
+      ? "the number is out of range"
+      : undefined
+  }
+  if (Json.isArray(value)) {
+    for (const v of value) {
+      const why = unstorable(v)
+      if (why !== undefined) return why
+    }
+  } else if (Json.isObject(value)) {
+    for (const [k, v] of value) {
+      const why = unstorableString(k) ?? unstorable(v)
+      if (why !== undefined) return why
+    }
+  }
+  return undefined
+}
+
+/**
+ * Checks what a correction would store, before any statement runs.
+ *
+ * @since 0.1.0
+ */
+export const checkStorable = (fields: {
+  readonly fieldPath: string
+  readonly newValue: Correction.Slot
+  readonly reviewer: string
+  readonly reason: string | null
+}): InvalidValue | undefined => {
+  const checks: ReadonlyArray<readonly [string, string | undefined]> = [
+    ["field_path", unstorableString(fields.fieldPath)],
+    ["new_value", fields.newValue === undefined ? undefined : unstorable(fields.newValue)],
+    ["the reviewer", unstorableString(fields.reviewer)],
+    ["reason", fields.reason === null ? undefined : unstorableString(fields.reason)]
+  ]
+  for (const [field, why] of checks) if (why !== undefined) return new InvalidValue({ field, detail: why })
+  return undefined
+}
 
 /** A correction planned against a result: the result after it, and the path's value before. */
 export interface Planned {
@@ -218,8 +296,10 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
       reviewer: string,
       reason: string | null
     ): Effect.Effect<Event, CorrectionError | SqlError> =>
-      Effect.flatMap(known(jobId), (id) =>
-        sql.withTransaction(
+      Effect.flatMap(known(jobId), (id): Effect.Effect<Event, CorrectionError | SqlError> => {
+        const bad = checkStorable({ fieldPath, newValue, reviewer, reason })
+        if (bad !== undefined) return Effect.fail(bad)
+        return sql.withTransaction(
           Effect.gen(function* () {
             const rows = yield* sql<{ readonly result: string | null }>`
               SELECT result::text AS result FROM jobs WHERE id = ${id}::uuid FOR UPDATE`
@@ -239,7 +319,7 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
             return yield* event(row)
           })
         )
-      )
+      })
 
     const decide =
       (approved: boolean) =>

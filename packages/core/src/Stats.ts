@@ -13,6 +13,7 @@ import { Effect, Layer, Schema } from "effect"
 import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
 import { windowConditions } from "./internal/query.js"
+import * as Json from "./Json.js"
 import type * as ReportPage from "./ReportPage.js"
 import type { Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
@@ -51,8 +52,9 @@ export class Bucket extends Schema.Class<Bucket>("Bucket")({
 }) {}
 
 /**
- * The seed's checklist: approved samples toward a header-extraction LoRA (~200–500) and a PP-Structure
- * table fine-tune (~1,000+), and per satuan (~50 each; `ready_satuan` of `named_satuan` have enough).
+ * The seed's checklist: approved samples toward a header-extraction LoRA (~200–500), approved samples
+ * with a personnel table (a non-empty `personel`) toward a PP-Structure table fine-tune (~1,000+), and
+ * approved samples per satuan (~50 each; `ready_satuan` of `named_satuan` have enough).
  *
  * @since 0.1.0
  */
@@ -132,12 +134,16 @@ const top = (counts: ReadonlyMap<string, number>) =>
     .sort(([a, m], [b, n]) => n - m || byteOrder(a, b))
     .slice(0, TOP_FIELDS)
 
-/** What the database counts, in the window: jobs and approvals per satuan, corrections per path. */
+/**
+ * What the database counts, in the window: jobs, approvals and approved samples with a personnel table
+ * (a non-empty `personel` array) per satuan; corrections per path.
+ */
 interface Counts {
   readonly satuan: ReadonlyArray<{
     readonly satuan: string | null
     readonly jobs: number
     readonly approved: number
+    readonly tables: number
   }>
   readonly jobsWithCorrections: number
   readonly fields: ReadonlyMap<string, number>
@@ -147,10 +153,11 @@ interface Counts {
 const report = (counts: Counts): Report => {
   const total = counts.satuan.reduce((n, s) => n + s.jobs, 0)
   const approved = counts.satuan.reduce((n, s) => n + s.approved, 0)
+  const tables = counts.satuan.reduce((n, s) => n + s.tables, 0)
   const groups = new Map<string, number>()
   for (const [path, n] of counts.fields)
     groups.set(FieldPath.group(path), (groups.get(FieldPath.group(path)) ?? 0) + n)
-  const bucket = (minimum: number) => new Bucket({ rows: approved, minimum, ready: approved >= minimum })
+  const bucket = (rows: number, minimum: number) => new Bucket({ rows, minimum, ready: rows >= minimum })
   const satuan = counts.satuan
     .map(
       (s) => new SatuanRows({ satuan: s.satuan, rows: s.approved, ready: s.approved >= minimums.perSatuan })
@@ -174,8 +181,8 @@ const report = (counts: Counts): Report => {
         new FieldGroup({ field_path, count, rate: Math.round((count / total) * 10_000) / 10_000 })
     ),
     readiness: new Readiness({
-      header_lora: bucket(minimums.headerLora),
-      pp_structure: bucket(minimums.ppStructure),
+      header_lora: bucket(approved, minimums.headerLora),
+      pp_structure: bucket(tables, minimums.ppStructure),
       per_satuan: {
         minimum: minimums.perSatuan,
         ready_satuan: named.filter((s) => s.ready).length,
@@ -195,13 +202,19 @@ export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
   const inWindow = jobs.filter((job) =>
     Filter.matches({ ...Filter.defaults, ...window, approvedOnly: false }, job)
   )
-  const satuan = new Map<string | null, { satuan: string | null; jobs: number; approved: number }>()
+  const satuan = new Map<
+    string | null,
+    { satuan: string | null; jobs: number; approved: number; tables: number }
+  >()
   const fields = new Map<string, number>()
   for (const job of inWindow) {
     const name = job.satuan ?? null
-    const s = satuan.get(name) ?? { satuan: name, jobs: 0, approved: 0 }
+    const s = satuan.get(name) ?? { satuan: name, jobs: 0, approved: 0, tables: 0 }
     s.jobs++
     if (job.approved) s.approved++
+    const personel =
+      job.result !== undefined && Json.isObject(job.result) ? job.result.get("personel") : undefined
+    if (job.approved && personel !== undefined && Json.isArray(personel) && personel.length > 0) s.tables++
     satuan.set(name, s)
     for (const e of job.events) fields.set(e.fieldPath, (fields.get(e.fieldPath) ?? 0) + 1)
   }
@@ -257,8 +270,12 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
           ? sql`job_corrections c`
           : sql`job_corrections c JOIN jobs j ON j.id = c.job_id WHERE ${sql.and(conditions)}`
       return Effect.gen(function* () {
-        const satuan = yield* sql<{ satuan: string | null; jobs: string; approved: string }>`
-          SELECT j.satuan, count(*)::text AS jobs, count(*) FILTER (WHERE j.approved)::text AS approved
+        const satuan = yield* sql<{ satuan: string | null; jobs: string; approved: string; tables: string }>`
+          SELECT j.satuan, count(*)::text AS jobs, count(*) FILTER (WHERE j.approved)::text AS approved,
+                 count(*) FILTER (
+                   WHERE j.approved AND jsonb_typeof(j.result -> 'personel') = 'array'
+                     AND jsonb_array_length(j.result -> 'personel') > 0
+                 )::text AS tables
           FROM jobs j WHERE ${sql.and(conditions)}
           GROUP BY j.satuan`
         const [withCorrections] = yield* sql<{ jobs: string }>`
@@ -270,7 +287,8 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
           satuan: satuan.map((s) => ({
             satuan: s.satuan,
             jobs: Number(s.jobs),
-            approved: Number(s.approved)
+            approved: Number(s.approved),
+            tables: Number(s.tables)
           })),
           jobsWithCorrections: Number(withCorrections.jobs),
           fields: new Map(fields.map((f) => [f.field_path, Number(f.count)]))

@@ -22,13 +22,15 @@ describe("ReportPage", () => {
   const jobs = [
     job("a", '<script>alert("x")</script> & Co', true, "2025-06-04T10:00:00Z"),
     job("b", null, false, "2025-06-08T23:59:59Z"),
-    job("c", "Polres Bogor", true, "2025-06-09T00:00:00Z")
+    job("c", "Polres Bogor", true, "2025-06-09T00:00:00Z"),
+    job("d", "Polres Bogor", false, "2025-06-25T12:00:00Z")
   ]
 
   it("puts jobs in ISO weeks (Monday, UTC) by sample time", () => {
     expect(Stats.weeksOf(jobs, Filter.defaults)).toEqual([
       { week: "2025-06-02", jobs: 2, approved: 1 },
-      { week: "2025-06-09", jobs: 1, approved: 1 }
+      { week: "2025-06-09", jobs: 1, approved: 1 },
+      { week: "2025-06-23", jobs: 1, approved: 0 }
     ])
   })
 
@@ -42,6 +44,8 @@ describe("ReportPage", () => {
     expect(page).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; Co")
     expect(page).not.toMatch(/\b(src|href)=/)
     expect(page.startsWith("<!DOCTYPE html>\n")).toBe(true)
+    // A week without jobs is a column of zero, not a gap that time skips over.
+    expect(page).toContain("<title>2025-06-16: 0 jobs</title>")
     // No corrections: that chart is a sentence instead.
     expect(page.match(/<svg /g)).toHaveLength(3)
     expect(page).toContain("No corrections in this window.")

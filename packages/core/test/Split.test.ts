@@ -25,14 +25,10 @@ describe("Split", () => {
   })
 
   it.prop(
-    "every job is in exactly one split, never in one of ratio 0",
+    "a split whose ratio is 0 gets no job",
     [fc.uuid(), ratios, fc.string()],
     ([id, r, seed]) => {
-      const names = (["train", "validation", "test"] as const).filter((name) =>
-        Split.contains({ name, ratios: r, seed }, id)
-      )
-      expect(names).toHaveLength(1)
-      expect(r[["train", "validation", "test"].indexOf(names[0])]).toBeGreaterThan(0)
+      expect(r[["train", "validation", "test"].indexOf(Split.assign(id, r, seed))]).toBeGreaterThan(0)
     },
     { fastCheck: { numRuns: 1000 } }
   )

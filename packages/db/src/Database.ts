@@ -44,12 +44,6 @@ const withoutCredentials = (url: string): string => {
 }
 
 /**
- * A client for `DATABASE_URL` over a pool that connects on first use rather than at start (the stock
- * layer refuses to start without an answer): a server comes up while its database is down, answers
- * 503 (`/healthz`, exports) meanwhile, and recovers by itself when the database is back. The CLI fails
- * on its first statement instead, with the same one-line message.
- */
-/**
  * A pooled connection gives up connecting after 10 s. The pool's own `connectionTimeoutMillis` is not
  * used: it also bounds the wait for a free connection, which would fail every export queued behind
  * long ones (the eleventh of twenty concurrent exports of a large corpus, say).
@@ -60,6 +54,12 @@ class Client extends pg.Client {
   }
 }
 
+/**
+ * A client for `DATABASE_URL` over a pool that connects on first use rather than at start (the stock
+ * layer refuses to start without an answer): a server comes up while its database is down, answers
+ * 503 (`/healthz`, exports) meanwhile, and recovers by itself when the database is back. The CLI fails
+ * on its first statement instead, with the same one-line message.
+ */
 const postgresLayer = (url: Redacted.Redacted, max: number) =>
   PgClient.layerFromPool({
     acquire: Effect.acquireRelease(
