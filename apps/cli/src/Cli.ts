@@ -131,17 +131,21 @@ const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>, options: { readon
     )
   )
 
+/** `--out PATH`: where the command writes its `what`, atomically; absent or `-` is standard output. */
+const outOption = (what: string) =>
+  Options.text("out").pipe(
+    Options.withAlias("o"),
+    Options.withPseudoName("PATH"),
+    Options.withDescription(
+      `Write the ${what} to this file (replaced only once it is complete). Absent or -: standard output.`
+    ),
+    Options.optional
+  )
+
 const exportCommand = Command.make(
   "export",
   {
-    out: Options.text("out").pipe(
-      Options.withAlias("o"),
-      Options.withPseudoName("PATH"),
-      Options.withDescription(
-        "Write the corpus to this file (replaced only once the export is complete). Absent or -: standard output."
-      ),
-      Options.optional
-    ),
+    out: outOption("corpus"),
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
       Options.withDescription(
@@ -207,14 +211,7 @@ const statsCommand = Command.make("stats", windowFlags, (flags) =>
 const reportCommand = Command.make(
   "report",
   {
-    out: Options.text("out").pipe(
-      Options.withAlias("o"),
-      Options.withPseudoName("PATH"),
-      Options.withDescription(
-        "Write the page to this file (replaced only once complete). Absent or -: standard output."
-      ),
-      Options.optional
-    ),
+    out: outOption("page"),
     ...windowFlags
   },
   (flags) =>
