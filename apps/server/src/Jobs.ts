@@ -78,6 +78,20 @@ const json = (text: string, status = 200) =>
 export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
   Effect.gen(function* () {
     const review = yield* Review.Review
+    /** Approve and reject: the reviewer from the header, the decision as JSON. */
+    const decided =
+      (decide: typeof review.approve) =>
+      ({
+        path,
+        request
+      }: {
+        readonly path: { readonly id: string }
+        readonly request: HttpServerRequest.HttpServerRequest
+      }) =>
+        Effect.flatMap(reviewer(request), (who) => Effect.mapError(decide(path.id, who), reviewFailure)).pipe(
+          Effect.map((d) => json(Review.encodeDecision(d))),
+          Effect.catchAll(errorResponse)
+        )
     return handlers
       .handleRaw("job", ({ path }) =>
         review.job(path.id).pipe(
@@ -97,21 +111,7 @@ export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
           return json(`${Review.encodeEvent(event)}\n`, 201)
         }).pipe(Effect.catchAll(errorResponse))
       )
-      .handleRaw("approve", ({ path, request }) =>
-        Effect.flatMap(reviewer(request), (who) =>
-          Effect.mapError(review.approve(path.id, who), reviewFailure)
-        ).pipe(
-          Effect.map((d) => json(Review.encodeDecision(d))),
-          Effect.catchAll(errorResponse)
-        )
-      )
-      .handleRaw("reject", ({ path, request }) =>
-        Effect.flatMap(reviewer(request), (who) =>
-          Effect.mapError(review.reject(path.id, who), reviewFailure)
-        ).pipe(
-          Effect.map((d) => json(Review.encodeDecision(d))),
-          Effect.catchAll(errorResponse)
-        )
-      )
+      .handleRaw("approve", decided(review.approve))
+      .handleRaw("reject", decided(review.reject))
   })
 )

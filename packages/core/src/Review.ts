@@ -166,7 +166,6 @@ export const checkStorable = (fields: {
 
 /** A correction planned against a result: the result after it, and the path's value before. */
 export interface Planned {
-  readonly path: FieldPath.FieldPath
   readonly oldValue: Correction.Slot
   readonly result: Correction.Slot
 }
@@ -199,7 +198,7 @@ export const plan = (
       Correction.apply(result, change),
       (e) => new PreconditionFailed({ path, reason: e.reason, detail: e.detail })
     ),
-    (next) => ({ path: parsed.right, oldValue, result: next })
+    (next) => ({ oldValue, result: next })
   )
 }
 
@@ -286,6 +285,10 @@ const event = (row: EventRow): Effect.Effect<Event> =>
 export class Review extends Effect.Service<Review>()("@ground-truth/core/Review", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    // An event as the service returns it, in the insert's RETURNING and in the job view alike.
+    const eventColumns = sql`
+      id::text AS id, job_id::text AS job_id, field_path, old_value::text AS old_value,
+      new_value::text AS new_value, corrected_by, reason, ${utcText(sql, "corrected_at")} AS corrected_at`
     const known = (jobId: string) =>
       UUID.test(jobId) ? Effect.succeed(jobId.toLowerCase()) : Effect.fail(new UnknownJob({ jobId }))
 
@@ -313,9 +316,7 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
               INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, reason, corrected_at)
               VALUES (${id}::uuid, ${fieldPath}, ${jsonb(step.right.oldValue)}::jsonb, ${jsonb(newValue)}::jsonb,
                       ${reviewer}, ${reason}, clock_timestamp())
-              RETURNING id::text AS id, job_id::text AS job_id, field_path, old_value::text AS old_value,
-                        new_value::text AS new_value, corrected_by, reason,
-                        ${utcText(sql, "corrected_at")} AS corrected_at`
+              RETURNING ${eventColumns}`
             return yield* event(row)
           })
         )
@@ -357,9 +358,7 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
             FROM jobs WHERE id = ${id}::uuid`
           if (rows.length === 0) return yield* new UnknownJob({ jobId })
           const events = yield* sql<EventRow>`
-            SELECT id::text AS id, job_id::text AS job_id, field_path, old_value::text AS old_value,
-                   new_value::text AS new_value, corrected_by, reason,
-                   ${utcText(sql, "corrected_at")} AS corrected_at
+            SELECT ${eventColumns}
             FROM job_corrections WHERE job_id = ${id}::uuid ORDER BY corrected_at, id`
           const j = rows[0]
           return {

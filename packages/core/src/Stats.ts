@@ -155,8 +155,10 @@ const report = (counts: Counts): Report => {
   const approved = counts.satuan.reduce((n, s) => n + s.approved, 0)
   const tables = counts.satuan.reduce((n, s) => n + s.tables, 0)
   const groups = new Map<string, number>()
-  for (const [path, n] of counts.fields)
-    groups.set(FieldPath.group(path), (groups.get(FieldPath.group(path)) ?? 0) + n)
+  for (const [path, n] of counts.fields) {
+    const group = FieldPath.group(path)
+    groups.set(group, (groups.get(group) ?? 0) + n)
+  }
   const bucket = (rows: number, minimum: number) => new Bucket({ rows, minimum, ready: rows >= minimum })
   const satuan = counts.satuan
     .map(
@@ -193,15 +195,19 @@ const report = (counts: Counts): Report => {
   })
 }
 
+/** Is a job in the window (approved or not)? */
+const inside =
+  (window: Window) =>
+  (job: Job): boolean =>
+    Filter.matches({ ...Filter.defaults, ...window, approvedOnly: false }, job)
+
 /**
  * Stats of in-memory jobs: the reference meaning of contract §8.
  *
  * @since 0.1.0
  */
 export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
-  const inWindow = jobs.filter((job) =>
-    Filter.matches({ ...Filter.defaults, ...window, approvedOnly: false }, job)
-  )
+  const inWindow = jobs.filter(inside(window))
   const satuan = new Map<
     string | null,
     { satuan: string | null; jobs: number; approved: number; tables: number }
@@ -240,8 +246,7 @@ const monday = (t: Timestamp.Timestamp): string => {
  */
 export const weeksOf = (jobs: ReadonlyArray<Job>, window: Window): ReadonlyArray<ReportPage.Week> => {
   const weeks = new Map<string, { week: string; jobs: number; approved: number }>()
-  for (const job of jobs) {
-    if (!Filter.matches({ ...Filter.defaults, ...window, approvedOnly: false }, job)) continue
+  for (const job of jobs.filter(inside(window))) {
     const week = monday(job.reviewedAt ?? job.createdAt)
     const w = weeks.get(week) ?? { week, jobs: 0, approved: 0 }
     w.jobs++

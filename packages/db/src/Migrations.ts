@@ -59,7 +59,8 @@ const statsIndex = Effect.gen(function* () {
   yield* sql`DROP INDEX IF EXISTS jobs_sample_time_idx`
 })
 
-// Readiness counts approved jobs per satuan in the same window: `satuan` joins the covering index.
+// Readiness counts approved jobs per satuan in the same window: `satuan` joins the window's index. (The
+// PP-Structure count also reads each approved job's result, so that query is no longer index-only.)
 const satuanIndex = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`
