@@ -6,25 +6,48 @@
  *
  * @since 0.1.0
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { Manifest, Stats } from "@ground-truth/core"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "@effect/platform"
+import { Filter, Manifest, Stats } from "@ground-truth/core"
 import { Schema } from "effect"
 
-/** @since 0.1.0 */
-export const ErrorDetail = Schema.Struct({
-  code: Schema.String,
-  message: Schema.String,
-  parameter: Schema.optional(Schema.String)
-})
+/**
+ * `{"error":{"code","message","parameter"?}}`, the body of every error, with the codes each status
+ * may carry. The codes also tell the classes apart when HttpApi encodes one (their shapes are alike).
+ */
+const errorDetail = <const Codes extends ReadonlyArray<string>>(...codes: Codes) =>
+  Schema.Struct({
+    code: Schema.Literal(...codes),
+    message: Schema.String,
+    parameter: Schema.optional(Schema.String)
+  })
 
 /**
- * `{"error":{"code","message","parameter"}}`: a filter the contract rejects.
+ * A parameter, header or body the API rejects.
  *
  * @since 0.1.0
  */
 export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
-  { error: ErrorDetail },
-  { description: "A parameter is unknown, repeated or invalid" }
+  {
+    error: errorDetail(
+      ...Filter.ErrorCode.literals,
+      "missing_reviewer",
+      "invalid_body",
+      "invalid_path",
+      "invalid_value"
+    )
+  },
+  HttpApiSchema.annotations({
+    status: 400,
+    description: "A parameter, header or body is unknown, repeated or invalid"
+  })
 ) {}
 
 /**
@@ -33,8 +56,8 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
  * @since 0.1.0
  */
 export class ServerError extends Schema.Class<ServerError>("ServerError")(
-  { error: ErrorDetail },
-  { description: "The corpus cannot be produced" }
+  { error: errorDetail("database_error", "audit_trail_mismatch", "invalid_correction_event", "invalid_row") },
+  HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
 ) {}
 
 /**
@@ -43,24 +66,25 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
  * @since 0.1.0
  */
 export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
-  { error: ErrorDetail },
-  { description: "The database is unreachable" }
+  { error: errorDetail("database_unavailable") },
+  HttpApiSchema.annotations({ status: 503, description: "The database is unreachable" })
 ) {}
 
 /** No job has this id. @since 0.1.0 */
 export class NotFound extends Schema.Class<NotFound>("NotFound")(
-  { error: ErrorDetail },
-  { description: "No job has this id" }
+  { error: errorDetail("unknown_job") },
+  HttpApiSchema.annotations({ status: 404, description: "No job has this id" })
 ) {}
 
 /** The correction cannot apply, or would change nothing. @since 0.1.0 */
 export class Conflict extends Schema.Class<Conflict>("Conflict")(
-  { error: ErrorDetail },
-  {
+  { error: errorDetail("precondition_failed", "no_change") },
+  HttpApiSchema.annotations({
+    status: 409,
     description:
       "The correction cannot apply to the current result (precondition_failed: a missing parent, an index " +
       "out of range) or would change nothing (no_change)"
-  }
+  })
 ) {}
 
 /**
@@ -69,11 +93,47 @@ export class Conflict extends Schema.Class<Conflict>("Conflict")(
  * @since 0.1.0
  */
 export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
-  { error: ErrorDetail },
-  {
-    description: "GROUND_TRUTH_API_TOKENS is set and the request has no accepted Authorization: Bearer token"
-  }
+  { error: errorDetail("unauthorized") },
+  HttpApiSchema.annotations({
+    status: 401,
+    description: "Tokens are configured and the request has no accepted Authorization: Bearer token"
+  })
 ) {}
+
+/**
+ * An accepted token whose scope does not cover the route: a read token on a write route.
+ *
+ * @since 0.1.0
+ */
+export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(
+  { error: errorDetail("forbidden") },
+  HttpApiSchema.annotations({
+    status: 403,
+    description: "The token may read but not write: writes need a GROUND_TRUTH_REVIEW_TOKENS token"
+  })
+) {}
+
+/**
+ * Reading the corpus (export, manifest, stats, report, a job's view): any configured token. Declared
+ * on the routes themselves, so it holds under every spelling the router matches (`/API/…`, `//api/…`,
+ * `/%61pi/…`), where a check on the raw path would not.
+ *
+ * @since 0.1.0
+ */
+export class ReadAccess extends HttpApiMiddleware.Tag<ReadAccess>()("ReadAccess", {
+  failure: Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+/**
+ * Writing the audit trail (corrections, approvals, rejections): a review token only.
+ *
+ * @since 0.1.0
+ */
+export class ReviewAccess extends HttpApiMiddleware.Tag<ReviewAccess>()("ReviewAccess", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
 
 const param = (description: string) =>
   Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({ description }))
@@ -109,9 +169,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
     HttpApiEndpoint.get("export", "/export")
       .setUrlParams(exportParams)
       .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
-      .addError(BadRequest, { status: 400 })
-      .addError(ServerError, { status: 500 })
-      .addError(Unavailable, { status: 503 })
+      .addError(BadRequest)
+      .addError(ServerError)
+      .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
@@ -122,9 +182,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
     HttpApiEndpoint.get("stats", "/stats")
       .setUrlParams(Schema.Struct(windowParams))
       .addSuccess(Stats.Report)
-      .addError(BadRequest, { status: 400 })
-      .addError(ServerError, { status: 500 })
-      .addError(Unavailable, { status: 503 })
+      .addError(BadRequest)
+      .addError(ServerError)
+      .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "Coverage: jobs, approvals, corrections and the 20 most corrected fields."
@@ -134,9 +194,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
     HttpApiEndpoint.get("manifest", "/manifest")
       .setUrlParams(exportParams)
       .addSuccess(Manifest.Manifest)
-      .addError(BadRequest, { status: 400 })
-      .addError(ServerError, { status: 500 })
-      .addError(Unavailable, { status: 503 })
+      .addError(BadRequest)
+      .addError(ServerError)
+      .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "What the export with the same parameters produces: parameters, snapshot time, rows, bytes and the " +
@@ -148,16 +208,16 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
     HttpApiEndpoint.get("report", "/report")
       .setUrlParams(Schema.Struct(windowParams))
       .addSuccess(HttpApiSchema.Text({ contentType: "text/html" }))
-      .addError(BadRequest, { status: 400 })
-      .addError(ServerError, { status: 500 })
-      .addError(Unavailable, { status: 503 })
+      .addError(BadRequest)
+      .addError(ServerError)
+      .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "The coverage report: one self-contained HTML page with charts (readiness, corrections per field, " +
           "approved samples per satuan against 50, approvals per week); the same bytes as `ground-truth report`."
       )
   )
-  .addError(Unauthorized, { status: 401 })
+  .middleware(ReadAccess)
   .prefix("/api/v1/ground-truth") {}
 
 /** @since 0.1.0 */
@@ -239,12 +299,13 @@ const decided = <Name extends string>(
   description: string
 ) =>
   endpoint
+    .middleware(ReviewAccess)
     .setHeaders(reviewerHeader)
     .addSuccess(Decision)
-    .addError(BadRequest, { status: 400 })
-    .addError(NotFound, { status: 404 })
-    .addError(ServerError, { status: 500 })
-    .addError(Unavailable, { status: 503 })
+    .addError(BadRequest)
+    .addError(NotFound)
+    .addError(ServerError)
+    .addError(Unavailable)
     .annotate(OpenApi.Description, description)
 
 /** The review write path: a job's view, corrections, approval and rejection. @since 0.1.0 */
@@ -252,21 +313,23 @@ export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.get("job")`/${jobId}`
       .addSuccess(JobView)
-      .addError(NotFound, { status: 404 })
-      .addError(ServerError, { status: 500 })
-      .addError(Unavailable, { status: 503 })
+      .addError(NotFound)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .middleware(ReadAccess)
       .annotate(OpenApi.Description, "The job's current result and its audit trail, oldest event first")
   )
   .add(
     HttpApiEndpoint.post("correct")`/${jobId}/corrections`
       .setHeaders(reviewerHeader)
       .setPayload(CorrectionRequest)
+      .middleware(ReviewAccess)
       .addSuccess(CorrectionEvent, { status: 201 })
-      .addError(BadRequest, { status: 400 })
-      .addError(NotFound, { status: 404 })
-      .addError(Conflict, { status: 409 })
-      .addError(ServerError, { status: 500 })
-      .addError(Unavailable, { status: 503 })
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(ServerError)
+      .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "Records one correction (contract §3) and its audit event in one transaction: the value at field_path " +
@@ -285,7 +348,6 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       "Marks the job not approved, reviewed by the reviewer (X-User-Id), now"
     )
   )
-  .addError(Unauthorized, { status: 401 })
   .prefix("/api/v1/jobs") {}
 
 export class Api extends HttpApi.make("ground-truth")

@@ -1,36 +1,57 @@
 /**
- * Access control. The corpus holds personal data (names, NRPs): when tokens are configured, every
- * `/api/` request needs `Authorization: Bearer <token>`, else it gets a 401 with `WWW-Authenticate`.
+ * Access control. The corpus holds personal data (names, NRPs of police personnel): when tokens are
+ * configured, every API route needs `Authorization: Bearer <token>`. Two scopes, least privilege:
+ *
+ * - read tokens (`GROUND_TRUTH_API_TOKENS`, `GROUND_TRUTH_API_TOKENS_FILE`): export, manifest, stats,
+ *   report, a job's view;
+ * - review tokens (`GROUND_TRUTH_REVIEW_TOKENS`, `GROUND_TRUTH_REVIEW_TOKENS_FILE`): all of that, and the
+ *   writes (corrections, approvals, rejections).
+ *
+ * No token or an unknown one → 401 with `WWW-Authenticate`; a read token on a write route → 403.
  * `/healthz`, `/openapi.json` and `/docs` stay open: they say nothing about the data.
  *
- * Tokens come from `GROUND_TRUTH_API_TOKENS` (comma-separated) and/or `GROUND_TRUTH_API_TOKENS_FILE`
- * (a file of tokens separated by commas or newlines, as secrets managers mount them). Only their
- * SHA-256 digests are kept, and a presented token is checked against every one in constant time, so
- * neither its length nor its first wrong byte shows in the response time. Tokens are never logged.
+ * The checks are `HttpApiMiddleware`s declared on the routes in `Api.ts`, so they run for whatever
+ * spelling of a path the router matched. Only SHA-256 digests of the tokens are kept; a presented token
+ * is compared in constant time with every one, so neither its length nor its first wrong byte shows in
+ * the response time. Logs name a token by the first 12 hex digits of its digest (`tokenId`), never the
+ * token itself.
  *
  * @since 0.1.0
  */
 import { createHash, timingSafeEqual } from "node:crypto"
 import { readFile } from "node:fs/promises"
-import { type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Config, Context, Data, Effect, Layer, Option, Redacted } from "effect"
+import { Forbidden, ReadAccess, ReviewAccess, Unauthorized } from "./Api.js"
 
 /**
- * The tokens file cannot be read.
+ * A tokens file cannot be read.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TokensFileError extends Data.TaggedError("TokensFileError")<{
+  readonly variable: string
   readonly path: string
   readonly reason: string
 }> {
   override get message(): string {
-    return `cannot read GROUND_TRUTH_API_TOKENS_FILE ${this.path}: ${this.reason}`
+    return `cannot read ${this.variable} ${this.path}: ${this.reason}`
   }
 }
 
+/** What a token may do. @since 0.1.0 */
+export type Scope = "read" | "review"
+
 const digest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
+
+/**
+ * How logs name a token: the first 12 hex digits of its SHA-256 (`printf %s "$TOKEN" | sha256sum`
+ * shows which one it was). Never the token.
+ *
+ * @since 0.1.0
+ */
+export const tokenId = (token: string): string => digest(token).toString("hex").slice(0, 12)
 
 const split = (text: string): Array<string> =>
   text
@@ -38,73 +59,153 @@ const split = (text: string): Array<string> =>
     .map((t) => t.trim())
     .filter((t) => t.length > 0)
 
+/** The tokens of one scope: a variable of comma-separated tokens and/or a file of them. */
+const fromEnv = (variable: string) =>
+  Effect.gen(function* () {
+    const inline = yield* Config.option(Config.redacted(variable))
+    const file = yield* Config.option(Config.string(`${variable}_FILE`))
+    const fromFile = Option.isNone(file)
+      ? []
+      : split(
+          yield* Effect.tryPromise({
+            try: () => readFile(file.value, "utf8"),
+            catch: (e) =>
+              new TokensFileError({
+                variable: `${variable}_FILE`,
+                path: file.value,
+                reason: (e as Error).message
+              })
+          })
+        )
+    return [...(Option.isSome(inline) ? split(Redacted.value(inline.value)) : []), ...fromFile]
+  })
+
 /**
- * The configured tokens, as digests. Empty: access control is off.
+ * The configured tokens, as digests with their scopes. Empty: access control is off (loopback only).
  *
  * @since 0.1.0
  * @category services
  */
 export class ApiTokens extends Context.Tag("@ground-truth/server/ApiTokens")<
   ApiTokens,
-  { readonly digests: ReadonlyArray<Buffer> }
+  { readonly tokens: ReadonlyArray<{ readonly digest: Buffer; readonly scope: Scope }> }
 >() {
   /** From the environment. */
   static readonly layer = Layer.effect(
     ApiTokens,
     Effect.gen(function* () {
-      const inline = yield* Config.option(Config.redacted("GROUND_TRUTH_API_TOKENS"))
-      const file = yield* Config.option(Config.string("GROUND_TRUTH_API_TOKENS_FILE"))
-      const fromFile = Option.isNone(file)
-        ? []
-        : split(
-            yield* Effect.tryPromise({
-              try: () => readFile(file.value, "utf8"),
-              catch: (e) => new TokensFileError({ path: file.value, reason: (e as Error).message })
-            })
-          )
-      const tokens = [...(Option.isSome(inline) ? split(Redacted.value(inline.value)) : []), ...fromFile]
-      return { digests: tokens.map(digest) }
+      const read = yield* fromEnv("GROUND_TRUTH_API_TOKENS")
+      const review = yield* fromEnv("GROUND_TRUTH_REVIEW_TOKENS")
+      return ApiTokens.of(scoped({ read, review }))
     })
   )
 
   /** Fixed tokens, for tests and embedding programs. */
-  static readonly make = (tokens: ReadonlyArray<string>): Layer.Layer<ApiTokens> =>
-    Layer.succeed(ApiTokens, { digests: tokens.map(digest) })
+  static readonly make = (tokens: {
+    readonly read?: ReadonlyArray<string>
+    readonly review?: ReadonlyArray<string>
+  }): Layer.Layer<ApiTokens> => Layer.succeed(ApiTokens, ApiTokens.of(scoped(tokens)))
 }
 
-/** Is `token` one of `digests`? Every digest is compared, whatever matches first. */
-const accepted = (digests: ReadonlyArray<Buffer>, token: string): boolean => {
+const scoped = (tokens: {
+  readonly read?: ReadonlyArray<string>
+  readonly review?: ReadonlyArray<string>
+}) => ({
+  tokens: [
+    ...(tokens.read ?? []).map((t) => ({ digest: digest(t), scope: "read" as const })),
+    ...(tokens.review ?? []).map((t) => ({ digest: digest(t), scope: "review" as const }))
+  ]
+})
+
+/**
+ * The scope of a presented token, `undefined` when none is configured. Every digest is compared,
+ * whatever matches first; a token listed in both scopes reviews.
+ */
+const scopeOf = (tokens: ApiTokens["Type"]["tokens"], token: string): Scope | undefined => {
   const presented = digest(token)
-  let ok = false
-  for (const d of digests) ok = timingSafeEqual(d, presented) || ok
-  return ok
+  let scope: Scope | undefined
+  for (const t of tokens) if (timingSafeEqual(t.digest, presented) && scope !== "review") scope = t.scope
+  return scope
+}
+
+/** The bearer token of a request's `Authorization` header, or why there is none. */
+export const bearerToken = (
+  request: HttpServerRequest.HttpServerRequest
+): { readonly token: string } | { readonly missing: string } => {
+  const header = request.headers.authorization
+  if (header === undefined) return { missing: "this server needs an Authorization: Bearer <token> header" }
+  const bearer = /^Bearer +(\S+) *$/i.exec(header)
+  return bearer === null
+    ? { missing: "the Authorization header must be Bearer <token>" }
+    : { token: bearer[1] }
 }
 
 const unauthorized = (message: string) =>
-  HttpServerResponse.unsafeJson(
-    { error: { code: "unauthorized", message } },
-    { status: 401, headers: { "www-authenticate": 'Bearer realm="ground-truth"' } }
-  )
+  Effect.fail(new Unauthorized({ error: { code: "unauthorized", message } }))
 
 /**
- * The middleware: lets a request through when access control is off, when its path is outside
- * `/api/`, or when it carries a configured bearer token.
+ * The scope of the request's token; `review` when access control is off (loopback only).
+ * `HttpApiSecurity.bearer` hands over the header with its first seven characters cut, whatever they
+ * were; the header itself is read here instead, so that a wrong scheme gets its own message.
+ */
+const authenticate = (tokens: ApiTokens["Type"]["tokens"]) =>
+  Effect.gen(function* () {
+    if (tokens.length === 0) return "review" as const
+    const presented = bearerToken(yield* HttpServerRequest.HttpServerRequest)
+    if ("missing" in presented) return yield* unauthorized(presented.missing)
+    return scopeOf(tokens, presented.token) ?? (yield* unauthorized("the token is not accepted"))
+  })
+
+const forbidden = new Forbidden({
+  error: {
+    code: "forbidden",
+    message: "this token may read but not write: corrections, approvals and rejections need a review token"
+  }
+})
+
+/**
+ * The two middlewares of `Api.ts`, over the configured `ApiTokens`: any token reads, review tokens write.
  *
  * @since 0.1.0
  */
-export const authorize = <E, R>(app: HttpApp.Default<E, R>) =>
-  Effect.gen(function* () {
-    const { digests } = yield* ApiTokens
-    if (digests.length === 0) return yield* app
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (!new URL(request.url, "http://localhost").pathname.startsWith("/api/")) return yield* app
-    const header = request.headers.authorization
-    if (header === undefined) return unauthorized("this server needs an Authorization: Bearer <token> header")
-    const bearer = /^Bearer +(\S+) *$/i.exec(header)
-    if (bearer === null) return unauthorized("the Authorization header must be Bearer <token>")
-    if (!accepted(digests, bearer[1])) return unauthorized("the token is not accepted")
-    return yield* app
-  })
+export const layer = Layer.mergeAll(
+  Layer.effect(
+    ReadAccess,
+    Effect.map(ApiTokens, ({ tokens }) =>
+      ReadAccess.of({ bearer: () => Effect.asVoid(authenticate(tokens)) })
+    )
+  ),
+  Layer.effect(
+    ReviewAccess,
+    Effect.map(ApiTokens, ({ tokens }) =>
+      ReviewAccess.of({
+        bearer: () =>
+          Effect.flatMap(authenticate(tokens), (scope) =>
+            scope === "review" ? Effect.void : Effect.fail(forbidden)
+          )
+      })
+    )
+  )
+)
+
+/**
+ * Every 401 this server sends is the bearer challenge of RFC 6750: the header is added here, once,
+ * because HttpApi encodes a middleware's failure without headers of its own. (A pre-response handler:
+ * a server middleware sees the response only once it has been written.)
+ *
+ * @since 0.1.0
+ */
+export const challenge = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.zipRight(
+    HttpApp.appendPreResponseHandler((_, response) =>
+      Effect.succeed(
+        response.status === 401
+          ? HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="ground-truth"')
+          : response
+      )
+    ),
+    app
+  )
 
 /**
  * Whether `host` only accepts connections from this machine.

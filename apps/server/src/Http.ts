@@ -11,7 +11,7 @@ import { Export, Filter, Manifest, ReportPage, Review, Stats } from "@ground-tru
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
-import { authorize } from "./Auth.js"
+import * as Auth from "./Auth.js"
 import { errorResponse, failure } from "./Errors.js"
 import { JobsLive } from "./Jobs.js"
 import { requestLog } from "./RequestLog.js"
@@ -151,11 +151,14 @@ const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
  *
  * @since 0.1.0
  */
-export const layer = HttpApiBuilder.serve((app) => requestLog(authorize(app))).pipe(
+export const layer = HttpApiBuilder.serve((app) => requestLog(Auth.challenge(app))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(
-    HttpApiBuilder.api(Api).pipe(Layer.provide(Layer.mergeAll(GroundTruthLive, JobsLive, HealthLive)))
+    HttpApiBuilder.api(Api).pipe(
+      Layer.provide(Layer.mergeAll(GroundTruthLive, JobsLive, HealthLive)),
+      Layer.provide(Auth.layer)
+    )
   )
 )
 

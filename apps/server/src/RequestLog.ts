@@ -1,12 +1,13 @@
 /**
  * Structured request logs: one entry per request with method, path, status, bytes sent and duration,
  * written when the response is complete (for a streamed export, when its last byte has left or the
- * transfer was cut). Headers are never logged.
+ * transfer was cut). Headers are never logged; a bearer token is named by its digest prefix (`token`).
  *
  * @since 0.1.0
  */
 import { HttpApp, HttpBody, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Exit, Stream } from "effect"
+import { bearerToken, tokenId } from "./Auth.js"
 
 const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes: number }) => {
   const body = response.body
@@ -56,6 +57,7 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
     const exit = yield* Effect.exit(app)
     const url = new URL(request.url, "http://localhost")
     const failed = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+    const presented = bearerToken(request)
     yield* Effect.log(failed ? "request failed" : "request").pipe(
       Effect.annotateLogs({
         method: request.method,
@@ -64,6 +66,7 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
         status: sent.status,
         bytes: sent.bytes,
         duration_ms: Math.round(performance.now() - started),
+        ...("token" in presented ? { token: tokenId(presented.token) } : {}),
         ...(Exit.isFailure(exit) ? outcome(exit.cause) : {})
       })
     )

@@ -3,7 +3,8 @@
  *
  * Configuration: `HOST` (default 127.0.0.1), `PORT` (default 8080), `GROUND_TRUTH_SHUTDOWN_GRACE`
  * (default 30 seconds: how long running exports may take to finish after SIGTERM),
- * `GROUND_TRUTH_API_TOKENS` / `GROUND_TRUTH_API_TOKENS_FILE` (access control, see `Auth.ts`), and the
+ * `GROUND_TRUTH_API_TOKENS` / `GROUND_TRUTH_REVIEW_TOKENS` and their `_FILE` forms (access control, see
+ * `Auth.ts`), and the
  * database variables of `@ground-truth/db` (`DATABASE_URL`, or the embedded default).
  */
 import { createServer } from "node:http"
@@ -19,7 +20,7 @@ class InsecureBind extends Data.TaggedError("InsecureBind")<{ readonly host: str
   override get message(): string {
     return (
       `refusing to listen on ${this.host} without access control: the corpus holds personal data. ` +
-      "Set GROUND_TRUTH_API_TOKENS (or GROUND_TRUTH_API_TOKENS_FILE), or listen on a loopback HOST such as 127.0.0.1."
+      "Set GROUND_TRUTH_API_TOKENS and/or GROUND_TRUTH_REVIEW_TOKENS (or their _FILE forms), or listen on a loopback HOST such as 127.0.0.1."
     )
   }
 }
@@ -101,7 +102,7 @@ const refuse = (e: { readonly message: string }) =>
 const program = Effect.gen(function* () {
   const tokens = yield* Auth.ApiTokens
   const hostname = yield* host
-  if (tokens.digests.length === 0 && !Auth.isLoopback(hostname))
+  if (tokens.tokens.length === 0 && !Auth.isLoopback(hostname))
     return yield* new InsecureBind({ host: hostname })
   return yield* Layer.launch(Main.pipe(Layer.provide(Layer.succeed(Auth.ApiTokens, tokens))))
 }).pipe(

@@ -1,18 +1,27 @@
-/** Access control: bearer tokens on `/api/`, open health and documents, no open bind beyond loopback. */
+/**
+ * Access control: bearer tokens in two scopes on every API route under every spelling the router
+ * matches, open health and documents, tokens named in logs by digest only, no open bind beyond loopback.
+ */
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { ConfigProvider, Effect, Layer } from "effect"
+import { Api } from "../src/Api.js"
 import { ApiTokens, isLoopback } from "../src/Auth.js"
 import { baseUrl, bytes, type ErrorBody, get, json, serve, serverBin } from "./server.js"
 
 const [embedded] = TestDatabase.targets()
 const exportPath = "/api/v1/ground-truth/export?approved_only=false"
 const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
+const J9 = "9c6d3aa8-d173-44bb-9076-000000000009"
+const READ = ["alpha-token", "beta-token"]
+const REVIEW = "gamma-review-token"
 
 const expectRefused = (response: Response, message: string) =>
   Effect.gen(function* () {
@@ -22,14 +31,102 @@ const expectRefused = (response: Response, message: string) =>
     expect(body).toEqual({ error: { code: "unauthorized", message } })
   })
 
+/** Every route of the API definition with a job id and a body that would succeed if let through. */
+const routes = Object.values(Api.groups).flatMap((group) =>
+  Object.values(group.endpoints).map((endpoint) => ({
+    method: endpoint.method,
+    path: endpoint.path.replace(":id", J9),
+    body:
+      endpoint.name === "correct" ? '{"field_path":"header.perihal","new_value":"walked around"}' : undefined
+  }))
+)
+const apiRoutes = routes.filter((r) => r.path.startsWith("/api/"))
+
+/**
+ * Spellings of a path that a router, a proxy or a client may treat as the same route: case, doubled,
+ * encoded and back slashes, encoded letters, dot segments, trailing slashes and dots, empty queries,
+ * path parameters.
+ */
+const spellings = (p: string): ReadonlyArray<string> => {
+  const segments = p.split("/").slice(1)
+  const join = (s: ReadonlyArray<string>) => `/${s.join("/")}`
+  const encodeFirst = (s: string) => `%${s.charCodeAt(0).toString(16)}${s.slice(1)}`
+  const out = new Set<string>([
+    p,
+    p.toUpperCase(),
+    `/${p.slice(1, 2).toUpperCase()}${p.slice(2)}`,
+    `/${p}`,
+    `//${p}`,
+    p.replaceAll("/", "//"),
+    `${p}/`,
+    `${p}//`,
+    `${p}/.`,
+    `${p}?`,
+    `${p};x`,
+    `/.${p}`,
+    `/x/..${p}`,
+    `/api/..${p}`,
+    `/%2e${p}`,
+    `/%2e%2e${p}`,
+    p.replaceAll("/", "%2F"),
+    p.replaceAll("/", "%2f").replace(/^%2f/, "/"),
+    p.replaceAll("/", "\\"),
+    `/${p.slice(1).replace("/", "\\")}`,
+    encodeURI(p).replaceAll("-", "%2D"),
+    `${p}%20`,
+    `${p}%00`,
+    `${p}#`,
+    `http://example.org${p}`
+  ])
+  segments.forEach((_, i) => {
+    const upper = segments.map((s, j) => (i === j ? s.toUpperCase() : s))
+    const encoded = segments.map((s, j) => (i === j ? encodeFirst(s) : s))
+    const doubled = segments.map((s, j) => (i === j ? `/${s}` : s))
+    const dotted = [...segments.slice(0, i), ".", ...segments.slice(i)]
+    const backtracked = [...segments.slice(0, i), "x", "..", ...segments.slice(i)]
+    const encodedDots = [...segments.slice(0, i), "x", "%2e%2e", ...segments.slice(i)]
+    for (const s of [upper, encoded, doubled, dotted, backtracked, encodedDots]) out.add(join(s))
+    out.add(join(upper).replaceAll("/", "//"))
+  })
+  return [...out]
+}
+
+/** One request with its path sent as it is (fetch would normalize it first), and its status. */
+const raw = (base: string, method: string, target: string, headers: Record<string, string>, body?: string) =>
+  Effect.promise(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const url = new URL(base)
+        const request = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            method,
+            path: target,
+            headers: {
+              ...headers,
+              "x-user-id": "walker",
+              ...(body ? { "content-type": "application/json" } : {})
+            }
+          },
+          (response) => {
+            response.resume()
+            response.on("end", () => resolve(response.statusCode ?? 0))
+          }
+        )
+        request.on("error", reject)
+        request.end(body)
+      })
+  )
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
 layer(
   serve(
     Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(embedded.layer)),
-    ApiTokens.make(["alpha-token", "beta-token"])
+    ApiTokens.make({ read: READ, review: [REVIEW] })
   ),
-  {
-    timeout: 60_000
-  }
+  { timeout: 120_000 }
 )("with tokens", (it) => {
   it.effect("a request without a token, with another scheme or with a wrong token gets a 401", () =>
     Effect.gen(function* () {
@@ -44,7 +141,7 @@ layer(
       )
       for (const wrong of ["alpha-toke", "alpha-tokenx", "ALPHA-TOKEN", "alpha-token,beta-token"]) {
         yield* expectRefused(
-          yield* get(`${base}${exportPath}`, { headers: { authorization: `Bearer ${wrong}` } }),
+          yield* get(`${base}${exportPath}`, { headers: bearer(wrong) }),
           "the token is not accepted"
         )
       }
@@ -54,49 +151,125 @@ layer(
       )
       // The review endpoints: refused before the reviewer or the body is even looked at.
       yield* expectRefused(
-        yield* get(`${base}/api/v1/jobs/9c6d3aa8-d173-44bb-9076-000000000009/approve`, {
+        yield* get(`${base}/api/v1/jobs/${J9}/approve`, {
           method: "POST",
           headers: { "x-user-id": "reviewer-a" }
         }),
         "this server needs an Authorization: Bearer <token> header"
       )
-      // Unknown paths under /api/ are refused too: nothing about the API shows without a token.
-      expect((yield* get(`${base}/api/v1/ground-truth/nothing`)).status).toBe(401)
     })
   )
 
-  it.effect("each configured token opens the export and the stats, byte for byte", () =>
+  it.effect("no spelling of any API route answers 2xx without a token, nor a write with a read token", () =>
     Effect.gen(function* () {
       const base = yield* baseUrl
-      for (const token of ["alpha-token", "beta-token"]) {
-        const response = yield* get(`${base}${exportPath}`, { headers: { authorization: `Bearer ${token}` } })
+      expect(apiRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+        "GET /api/v1/ground-truth/export",
+        "GET /api/v1/ground-truth/manifest",
+        "GET /api/v1/ground-truth/report",
+        "GET /api/v1/ground-truth/stats",
+        `GET /api/v1/jobs/${J9}`,
+        `POST /api/v1/jobs/${J9}/approve`,
+        `POST /api/v1/jobs/${J9}/corrections`,
+        `POST /api/v1/jobs/${J9}/reject`
+      ])
+      const seen = new Map<number, number>()
+      let tried = 0
+      for (const route of apiRoutes) {
+        const writes = route.method === "POST"
+        for (const spelling of spellings(route.path)) {
+          const attempts: ReadonlyArray<Record<string, string>> = writes ? [{}, bearer(READ[0])] : [{}]
+          for (const headers of attempts) {
+            const status = yield* raw(base, route.method, spelling, headers, route.body)
+            tried++
+            seen.set(status, (seen.get(status) ?? 0) + 1)
+            if (status >= 200 && status < 300)
+              expect.fail(`${route.method} ${spelling} with ${JSON.stringify(headers)} answered ${status}`)
+            expect(status).toBeLessThan(500)
+          }
+        }
+      }
+      // The router does match other spellings (upper case, doubled slashes, encoded letters): each one it
+      // matched was refused by the route's own check, not by luck.
+      console.log(`${tried} requests: statuses ${JSON.stringify(Object.fromEntries(seen))}`)
+      expect(seen.get(401) ?? 0).toBeGreaterThan(apiRoutes.length * 10)
+      expect(seen.get(403) ?? 0).toBeGreaterThan(3 * 10)
+      // Nothing was written: the corpus is the golden one, byte for byte.
+      const response = yield* get(`${base}${exportPath}`, { headers: bearer(REVIEW) })
+      expect((yield* bytes(response)).equals(Golden.expectedExport(all))).toBe(true)
+    })
+  )
+
+  it.effect("read tokens read; only review tokens write (403 forbidden for a read token)", () =>
+    Effect.gen(function* () {
+      const base = yield* baseUrl
+      for (const token of [...READ, REVIEW]) {
+        const response = yield* get(`${base}${exportPath}`, { headers: bearer(token) })
         expect(response.status).toBe(200)
         expect((yield* bytes(response)).equals(Golden.expectedExport(all))).toBe(true)
+        expect((yield* get(`${base}/api/v1/jobs/${J9}`, { headers: bearer(token) })).status).toBe(200)
       }
       const stats = yield* get(`${base}/api/v1/ground-truth/stats`, {
         headers: { authorization: "bearer beta-token" }
       })
       expect(stats.status).toBe(200)
       expect((yield* bytes(stats)).equals(Golden.expectedStats(Golden.statsCases[0]))).toBe(true)
+
+      const write = (action: string, token: string, body?: string) =>
+        get(`${base}/api/v1/jobs/${J9}/${action}`, {
+          method: "POST",
+          headers: { ...bearer(token), "x-user-id": "reviewer-a", "content-type": "application/json" },
+          ...(body === undefined ? {} : { body })
+        })
+      const correction = '{"field_path":"header.perihal","new_value":"Penyelidikan"}'
+      for (const [action, body] of [["corrections", correction], ["approve"], ["reject"]] as const) {
+        const refused = yield* write(action, READ[1], body)
+        expect(refused.status).toBe(403)
+        expect(refused.headers.get("www-authenticate")).toBeNull()
+        expect(yield* json<ErrorBody>(refused)).toEqual({
+          error: {
+            code: "forbidden",
+            message:
+              "this token may read but not write: corrections, approvals and rejections need a review token"
+          }
+        })
+      }
+      const unchanged = yield* get(`${base}${exportPath}`, { headers: bearer(REVIEW) })
+      expect((yield* bytes(unchanged)).equals(Golden.expectedExport(all))).toBe(true)
+
+      const recorded = yield* write("corrections", REVIEW, correction)
+      expect(recorded.status).toBe(201)
+      expect((yield* write("reject", REVIEW)).status).toBe(200)
+      const view = yield* json<{ corrections: ReadonlyArray<{ new_value: unknown }> }>(
+        yield* get(`${base}/api/v1/jobs/${J9}`, { headers: bearer(READ[0]) })
+      )
+      expect(view.corrections.at(-1)?.new_value).toBe("Penyelidikan")
     })
   )
 
-  it.effect("health and the API documents stay open", () =>
+  it.effect("health and the API documents stay open; the document declares the bearer scheme", () =>
     Effect.gen(function* () {
       const base = yield* baseUrl
       for (const p of ["/healthz", "/openapi.json", "/docs"])
         expect((yield* get(`${base}${p}`)).status).toBe(200)
-      const doc = yield* json<{ paths: Record<string, { get: { responses: Record<string, unknown> } }> }>(
-        yield* get(`${base}/openapi.json`)
-      )
+      const doc = yield* json<{
+        paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>
+        components: { securitySchemes: Record<string, { type: string; scheme: string }> }
+      }>(yield* get(`${base}/openapi.json`))
       expect(Object.keys(doc.paths["/api/v1/ground-truth/export"].get.responses)).toContain("401")
+      expect(Object.keys(doc.paths["/api/v1/jobs/{id}/approve"].post.responses)).toEqual(
+        expect.arrayContaining(["401", "403"])
+      )
+      expect(Object.values(doc.components.securitySchemes)).toContainEqual(
+        expect.objectContaining({ type: "http", scheme: "bearer" })
+      )
     })
   )
 })
 
 describe("tokens from the environment", () => {
   const load = (env: Record<string, string>) =>
-    Effect.map(ApiTokens, (t) => t.digests.length).pipe(
+    Effect.map(ApiTokens, (t) => t.tokens.map((x) => x.scope).join(",")).pipe(
       Effect.provide(
         ApiTokens.layer.pipe(
           Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
@@ -104,16 +277,24 @@ describe("tokens from the environment", () => {
       )
     )
 
-  it.effect("come from the variable, the file, or both; blanks are ignored", () =>
+  it.effect("come from the variables, the files, or both; blanks are ignored", () =>
     Effect.gen(function* () {
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gt-tokens-")), "tokens")
       fs.writeFileSync(file, "one\n two \n\n")
-      expect(yield* load({})).toBe(0)
-      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a, b,," })).toBe(2)
-      expect(yield* load({ GROUND_TRUTH_API_TOKENS_FILE: file })).toBe(2)
-      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a", GROUND_TRUTH_API_TOKENS_FILE: file })).toBe(3)
-      const missing = yield* Effect.flip(load({ GROUND_TRUTH_API_TOKENS_FILE: `${file}.absent` }))
-      expect(missing.message).toContain("cannot read GROUND_TRUTH_API_TOKENS_FILE")
+      expect(yield* load({})).toBe("")
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a, b,," })).toBe("read,read")
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS_FILE: file })).toBe("read,read")
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a", GROUND_TRUTH_API_TOKENS_FILE: file })).toBe(
+        "read,read,read"
+      )
+      expect(yield* load({ GROUND_TRUTH_REVIEW_TOKENS: "r", GROUND_TRUTH_REVIEW_TOKENS_FILE: file })).toBe(
+        "review,review,review"
+      )
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a", GROUND_TRUTH_REVIEW_TOKENS: "r" })).toBe(
+        "read,review"
+      )
+      const missing = yield* Effect.flip(load({ GROUND_TRUTH_REVIEW_TOKENS_FILE: `${file}.absent` }))
+      expect(missing.message).toContain(`cannot read GROUND_TRUTH_REVIEW_TOKENS_FILE ${file}.absent`)
     })
   )
 
@@ -125,8 +306,11 @@ describe("tokens from the environment", () => {
 })
 
 describe("the server process", () => {
-  /** Runs `pnpm serve` with `env` until it logs that it listens (then stops it) or exits by itself. */
-  const run = (env: Record<string, string>) =>
+  /**
+   * Runs the server with `env`; once it listens, makes the requests `then` asks for and stops it.
+   * Resolves with its exit status and everything it printed.
+   */
+  const run = (env: Record<string, string>, then: (base: string) => Promise<void> = async () => {}) =>
     new Promise<{ readonly code: number | null; readonly output: string; readonly listened: boolean }>(
       (resolve) => {
         const { DATABASE_URL: _, ...rest } = process.env
@@ -138,9 +322,10 @@ describe("the server process", () => {
         let listened = false
         const read = (b: Buffer) => {
           output += b.toString("utf8")
-          if (!listened && output.includes('"message":"listening"')) {
+          const address = /"address":"http:\/\/[^:]+:(\d+)"/.exec(output)
+          if (!listened && address) {
             listened = true
-            child.kill("SIGTERM")
+            then(`http://127.0.0.1:${address[1]}`).finally(() => child.kill("SIGTERM"))
           }
         }
         child.stdout.on("data", read)
@@ -154,9 +339,41 @@ describe("the server process", () => {
     expect(open.listened).toBe(false)
     expect(open.code).toBe(1)
     expect(open.output).toContain("refusing to listen on 0.0.0.0 without access control")
-    const guarded = await run({ HOST: "0.0.0.0", GROUND_TRUTH_API_TOKENS: "secret-token-value" })
-    expect(guarded.listened).toBe(true)
-    // The token is never written to the logs.
+    // Review tokens alone are access control too.
+    const reviewOnly = await run({ HOST: "0.0.0.0", GROUND_TRUTH_REVIEW_TOKENS: "secret-review-value" })
+    expect(reviewOnly.listened).toBe(true)
+  })
+
+  it("logs name a token by its digest prefix, never the token", { timeout: 120_000 }, async () => {
+    const statuses: Array<number> = []
+    const guarded = await run(
+      { HOST: "0.0.0.0", GROUND_TRUTH_API_TOKENS: "secret-token-value" },
+      async (base) => {
+        const request = (method: string, p: string, token: string) =>
+          fetch(`${base}${p}`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, "x-user-id": "r" }
+          }).then(async (r) => {
+            await r.arrayBuffer()
+            statuses.push(r.status)
+          })
+        await request("GET", "/api/v1/ground-truth/stats", "secret-token-value")
+        await request("POST", `/api/v1/jobs/${J9}/approve`, "secret-token-value")
+        await request("GET", "/api/v1/ground-truth/stats", "wrong-token-value")
+      }
+    )
+    expect(statuses).toEqual([200, 403, 401])
+    const requests = guarded.output
+      .split("\n")
+      .filter((l) => l.includes('"message":"request"'))
+      .map((l) => JSON.parse(l).annotations as { status: number; token?: string })
+    const id = (t: string) => createHash("sha256").update(t).digest("hex").slice(0, 12)
+    expect(requests.map((r) => [r.status, r.token])).toEqual([
+      [200, id("secret-token-value")],
+      [403, id("secret-token-value")],
+      [401, id("wrong-token-value")]
+    ])
     expect(guarded.output).not.toContain("secret-token-value")
+    expect(guarded.output).not.toContain("wrong-token-value")
   })
 })

@@ -15,7 +15,7 @@ import * as Http from "../src/Http.js"
 
 export const serve = <E>(
   db: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo | TestDatabase.TestDatabase, E>,
-  tokens: Layer.Layer<ApiTokens> = ApiTokens.make([])
+  tokens: Layer.Layer<ApiTokens> = ApiTokens.make({})
 ) =>
   Http.layer.pipe(
     Layer.provide(Http.services),
