@@ -9,7 +9,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Export, Filter, Manifest, ReportPage, Review, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
-import { Cause, Chunk, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import { errorResponse, failure } from "./Errors.js"
@@ -34,14 +34,20 @@ const jobOf = (e: Export.ExportError): string | undefined => ("jobId" in e ? e.j
  * fails at once (an unreachable database, a bad first job) answers with a JSON error. Once bytes have
  * left, a failure destroys the connection: the client sees a broken transfer, never a clean but short
  * corpus. The stream lives in the request's scope, which closes when the response is done or the client
- * goes away: the snapshot transaction ends and its connection returns to the pool.
+ * goes away: the snapshot transaction ends and its connection returns to the pool. A client that takes
+ * no chunk for `sendTimeout` has its transfer cut, which closes the scope the same way.
  */
 const streamed = (
   request: HttpServerRequest.HttpServerRequest,
   filter: Filter.Filter,
-  stream: Stream.Stream<Uint8Array, Export.ExportError>
+  stream: Stream.Stream<Uint8Array, Export.ExportError>,
+  sendTimeout: Duration.Duration
 ) =>
   Effect.gen(function* () {
+    const response = NodeHttpServerRequest.toServerResponse(request)
+    const cut = Effect.sync(() => {
+      response.destroy()
+    })
     const pull = yield* Stream.toPull(stream)
     // The first bytes, not the first chunk: a split or the preference format can make whole batches
     // write nothing, and an error after them must still be a JSON error, not a cut transfer.
@@ -66,13 +72,36 @@ const streamed = (
       )
       return yield* Effect.fail(failure(error.value.value))
     }
-    const rest = Stream.repeatEffectChunkOption(pull)
+    // A stalled or trickling reader would hold the snapshot and its pooled connection for as long as it
+    // likes. Only the client's time counts: the watch starts when a chunk is handed to the response and
+    // stops when the response asks for the next one (the database's time to produce it is not counted).
+    let watch: Fiber.RuntimeFiber<void> | undefined
+    // A reset, not a close: a close would leave the unsent bytes queued in the kernel for the stalled
+    // client, and the client would see a clean end once it read them.
+    const stalled = Effect.logWarning("export cut: the client took no data").pipe(
+      Effect.annotateLogs({ send_timeout: Duration.format(sendTimeout) }),
+      Effect.zipRight(
+        Effect.sync(() => {
+          response.socket?.resetAndDestroy()
+        })
+      ),
+      Effect.delay(sendTimeout)
+    )
+    const scope = yield* Effect.scope
+    const arm = Effect.map(Effect.forkIn(stalled, scope), (fiber) => {
+      watch = fiber
+    })
+    const next = Effect.suspend(() => (watch === undefined ? Effect.void : Fiber.interrupt(watch))).pipe(
+      Effect.zipRight(pull),
+      Effect.tap(() => arm)
+    )
+    yield* arm
     return respond(
-      Stream.concat(Stream.fromChunk(first.value), rest).pipe(
+      Stream.concat(Stream.fromChunk(first.value), Stream.repeatEffectChunkOption(next)).pipe(
         Stream.tapError((e) =>
           Effect.logError("export aborted after streaming began").pipe(
             Effect.annotateLogs({ error: e.message, job_id: jobOf(e) ?? null }),
-            Effect.zipRight(Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy()))
+            Effect.zipRight(cut)
           )
         )
       )
@@ -83,10 +112,13 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
   Effect.gen(function* () {
     const exporter = yield* Export.Export
     const stats = yield* Stats.Stats
+    const sendTimeout = yield* Config.duration("GROUND_TRUTH_SEND_TIMEOUT").pipe(
+      Config.withDefault(Duration.seconds(60))
+    )
     return handlers
       .handleRaw("export", ({ request }) =>
         Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) =>
-          streamed(request, filter, exporter.stream(filter))
+          streamed(request, filter, exporter.stream(filter), sendTimeout)
         ).pipe(Effect.catchAll(errorResponse))
       )
       .handleRaw("manifest", ({ request }) =>

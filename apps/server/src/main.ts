@@ -3,6 +3,7 @@
  *
  * Configuration: `HOST` (default 127.0.0.1), `PORT` (default 8080), `GROUND_TRUTH_SHUTDOWN_GRACE`
  * (default 30 seconds: how long running exports may take to finish after SIGTERM),
+ * `GROUND_TRUTH_SEND_TIMEOUT` (default 60 seconds: a download that takes no data for that long is cut),
  * `GROUND_TRUTH_API_TOKENS` / `GROUND_TRUTH_REVIEW_TOKENS` and their `_FILE` forms (access control, see
  * `Auth.ts`), and the
  * database variables of `@ground-truth/db` (`DATABASE_URL`, or the embedded default).

@@ -4,6 +4,7 @@
  * transfer, one before them is a JSON error.
  */
 import * as fs from "node:fs"
+import * as net from "node:net"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
@@ -38,6 +39,49 @@ const download = (url: string) =>
     }
     return { status: response.status, first, total: performance.now() - started, bytes, lines }
   })
+
+/** Real time, not the test clock: the server and the database need it to pass. */
+const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+/**
+ * A client that asks for `target`, takes the first bytes, then reads nothing more (`rate` 0) or one
+ * byte a second, until `finish` reads all that is left. `finish` resolves with whether the transfer
+ * ended complete: the chunked body's last chunk received, without a connection error.
+ */
+const slowReader = (base: string, target: string, rate: 0 | 1) =>
+  Effect.promise(
+    () =>
+      new Promise<{ readonly finish: () => Promise<{ readonly complete: boolean }> }>((resolve) => {
+        const url = new URL(base)
+        const socket = net.connect(Number(url.port), url.hostname)
+        let tail = Buffer.alloc(0)
+        let failed = false
+        let trickle: NodeJS.Timeout | undefined
+        const ended = new Promise<{ readonly complete: boolean }>((done) =>
+          socket.on("close", () =>
+            done({ complete: !failed && tail.toString("latin1").endsWith("\r\n0\r\n\r\n") })
+          )
+        )
+        socket.on("error", () => {
+          failed = true
+        })
+        socket.on("data", (b: Buffer) => {
+          tail = Buffer.concat([tail, b]).subarray(-16)
+        })
+        socket.once("data", () => {
+          socket.pause()
+          if (rate === 1) trickle = setInterval(() => socket.read(1), 1000)
+          resolve({
+            finish: () => {
+              clearInterval(trickle)
+              socket.resume()
+              return ended
+            }
+          })
+        })
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`)
+      })
+  )
 
 /**
  * The server in its own process with a 64 MB heap limit, so that its memory is its own: a server that
@@ -142,6 +186,63 @@ for (const target of TestDatabase.targets()) {
             expect(typeof log?.annotations.duration_ms).toBe("number")
           }),
         120_000
+      )
+
+      it.scoped(
+        "a stalled and a trickling reader are cut after GROUND_TRUTH_SEND_TIMEOUT; their snapshots come back",
+        () =>
+          Effect.gen(function* () {
+            const { url, kind } = yield* TestDatabase.TestDatabase
+            const server = yield* serverProcess(url, [], {
+              GROUND_TRUTH_DB_POOL: "2",
+              GROUND_TRUTH_SEND_TIMEOUT: "3 seconds"
+            })
+            const target = "/api/v1/ground-truth/export?approved_only=false&until=2026-01-01"
+            // 86 MB: far more than the socket buffers of both ends can hold.
+            const readers = yield* Effect.all(
+              [slowReader(server.base, target, 0), slowReader(server.base, target, 1)],
+              {
+                concurrency: "unbounded"
+              }
+            )
+            const requests = () =>
+              server
+                .output()
+                .split("\n")
+                .filter((l) => l.includes('"message":"request"') && l.includes("/api/v1/ground-truth/export"))
+                .map(
+                  (l) => JSON.parse(l).annotations as { status: number; duration_ms: number; bytes: number }
+                )
+            // The server cuts both and logs them (on the embedded database one after the other: it serves
+            // one transaction at a time). Without a bound it never does.
+            for (let i = 0; i < 600 && requests().length < 2; i++) yield* realSleep(100)
+            const cut = requests()
+            console.log(
+              `${kind}: send timeout 3 s; the stalled and the 1 byte/s downloads were cut after ` +
+                `${cut.map((r) => `${r.duration_ms} ms (${(r.bytes / 1e6).toFixed(1)} MB sent)`).join(" and ")}`
+            )
+            expect(cut).toHaveLength(2)
+            for (const r of cut) expect(r.duration_ms).toBeGreaterThanOrEqual(3_000)
+            expect(server.output().match(/export cut: the client took no data/g)).toHaveLength(2)
+            // The clients cannot mistake what they got for a whole corpus.
+            for (const reader of readers)
+              expect(yield* Effect.promise(reader.finish)).toEqual({ complete: false })
+            if (kind === "postgres") {
+              // Both snapshots were rolled back: no backend of the server is left in a transaction.
+              let states = yield* TestDatabase.backends("ground-truth")
+              for (let i = 0; i < 50 && states.some((b) => b.state !== "idle"); i++) {
+                yield* realSleep(100)
+                states = yield* TestDatabase.backends("ground-truth")
+              }
+              expect(states.filter((b) => b.state !== "idle")).toEqual([])
+            }
+            // The pool of two is whole again: health, stats and a full export all answer.
+            expect((yield* get(`${server.base}/healthz`)).status).toBe(200)
+            expect((yield* get(`${server.base}/api/v1/ground-truth/stats`)).status).toBe(200)
+            const r = yield* download(`${server.base}${target}`)
+            expect(r.lines).toBe(JOBS)
+          }),
+        300_000
       )
 
       it.effect(
