@@ -7,9 +7,9 @@
  * @since 0.1.0
  */
 import { HttpApiBuilder, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Json, Review } from "@ground-truth/core"
-import { Effect, Either, Option } from "effect"
+import { Effect, Either } from "effect"
 import { Api, BadRequest } from "./Api.js"
 import { errorResponse, reviewFailure } from "./Errors.js"
 
@@ -41,13 +41,77 @@ const reviewer = (request: HttpServerRequest.HttpServerRequest) => {
 const invalidBody = (message: string) =>
   new BadRequest({ error: { code: "invalid_body", message, parameter: "body" } })
 
+/** A correction body holds at most this many bytes. */
+const MAX_BODY = 1024 * 1024
+
+/**
+ * A larger body is still read to its end (and dropped), so that the client gets its 400 rather than a
+ * connection reset while it is still sending; past this many bytes reading on is not worth it, and the
+ * connection is cut.
+ */
+const MAX_DRAIN = 64 * 1024 * 1024
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * The body's first `MAX_BODY` bytes and its length, read from the Node request. Past `MAX_DRAIN` the
+ * request is paused, not destroyed: a destroyed socket would leave the error response unwritable.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.async<{ readonly kept: ReadonlyArray<Buffer>; readonly bytes: number }, BadRequest>((resume) => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    const kept: Array<Buffer> = []
+    let bytes = 0
+    const cleanup = () => {
+      incoming.off("data", onData)
+      incoming.off("end", onEnd)
+      incoming.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes <= MAX_BODY) kept.push(chunk)
+      else if (bytes > MAX_DRAIN) {
+        incoming.pause()
+        onEnd()
+      }
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed({ kept, bytes }))
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.fail(invalidBody("the body cannot be read: the connection failed")))
+    }
+    incoming.on("data", onData)
+    incoming.once("end", onEnd)
+    incoming.once("error", onError)
+    return Effect.sync(cleanup)
+  })
+
+/** The body as UTF-8 text, at most `MAX_BODY` bytes of it. */
+const bodyText = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function* () {
+    const { kept, bytes } = yield* readBody(request)
+    if (bytes > MAX_DRAIN) {
+      yield* Effect.logWarning(
+        "correction body over 64 MiB: answered without reading the rest, connection closed"
+      )
+      NodeHttpServerRequest.toServerResponse(request).setHeader("connection", "close")
+      return yield* Effect.fail(invalidBody("the body is larger than 1 MiB (over 64 MiB)"))
+    }
+    if (bytes > MAX_BODY)
+      return yield* Effect.fail(invalidBody(`the body is larger than 1 MiB (${bytes} bytes)`))
+    return yield* Effect.try({
+      try: () => utf8Strict.decode(Buffer.concat(kept)),
+      catch: () => invalidBody("the body is not UTF-8")
+    })
+  })
+
 /** `{"field_path", "new_value"?, "reason"?}`, nothing else; `new_value` absent means remove. */
 const correctionBody = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
-    const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(1024 * 1024)),
-      Effect.mapError(() => invalidBody("the body cannot be read (at most 1 MiB of JSON)"))
-    )
+    const text = yield* bodyText(request)
     const parsed = Json.parse(text)
     if (Either.isLeft(parsed))
       return yield* Effect.fail(invalidBody(`the body is not JSON: ${parsed.left.message}`))

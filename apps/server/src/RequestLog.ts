@@ -54,21 +54,23 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
         return counted(response, sent)
       })
     )
-    const exit = yield* Effect.exit(app)
-    const url = new URL(request.url, "http://localhost")
-    const failed = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
-    const presented = bearerToken(request)
-    yield* Effect.log(failed ? "request failed" : "request").pipe(
-      Effect.annotateLogs({
-        method: request.method,
-        path: url.pathname,
-        query: url.search,
-        status: sent.status,
-        bytes: sent.bytes,
-        duration_ms: Math.round(performance.now() - started),
-        ...("token" in presented ? { token: tokenId(presented.token) } : {}),
-        ...(Exit.isFailure(exit) ? outcome(exit.cause) : {})
-      })
-    )
-    return yield* exit
+    // On exit, not after: a request whose connection was closed interrupts this fiber from outside,
+    // and it is logged all the same.
+    return yield* Effect.onExit(app, (exit) => {
+      const url = new URL(request.url, "http://localhost")
+      const failed = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+      const presented = bearerToken(request)
+      return Effect.log(failed ? "request failed" : "request").pipe(
+        Effect.annotateLogs({
+          method: request.method,
+          path: url.pathname,
+          query: url.search,
+          status: sent.status,
+          bytes: sent.bytes,
+          duration_ms: Math.round(performance.now() - started),
+          ...("token" in presented ? { token: tokenId(presented.token) } : {}),
+          ...(Exit.isFailure(exit) ? outcome(exit.cause) : {})
+        })
+      )
+    })
   })

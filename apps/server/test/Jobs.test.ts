@@ -3,17 +3,18 @@
  * removal, an approval, the job view, and the export that replays them; then every kind of bad request
  * gets its 4xx JSON error and changes nothing.
  */
+import * as http from "node:http"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
+import { baseUrl, bytes, type ErrorBody, get, json, serve, serverProcess } from "./server.js"
 
 const J9 = "9c6d3aa8-d173-44bb-9076-000000000009"
 const BIG = "123456789012345678901234567890"
 
-const post = (url: string, body: string | undefined, reviewer: string | undefined) =>
+const post = (url: string, body: string | Uint8Array | undefined, reviewer: string | undefined) =>
   get(url, {
     method: "POST",
     headers: {
@@ -24,6 +25,12 @@ const post = (url: string, body: string | undefined, reviewer: string | undefine
   })
 
 const text = (response: Response) => Effect.promise(() => response.text())
+
+/** A correction body of exactly `bytes` bytes: a valid one, but for its size. */
+const longCorrection = (bytes: number) => {
+  const head = '{"field_path":"header.perihal","new_value":"'
+  return `${head}${"x".repeat(bytes - head.length - 2)}"}`
+}
 
 for (const target of TestDatabase.targets()) {
   layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))), {
@@ -149,6 +156,31 @@ for (const target of TestDatabase.targets()) {
           ],
           ["no field_path", post(`${jobs}/${J9}/corrections`, '{"new_value":1}', "r"), 400, "invalid_body"],
           [
+            "a body of 1 MiB and one byte",
+            post(`${jobs}/${J9}/corrections`, longCorrection(1024 * 1024 + 1), "r"),
+            400,
+            "invalid_body"
+          ],
+          [
+            "a body of 20 MiB",
+            post(`${jobs}/${J9}/corrections`, longCorrection(20 * 1024 * 1024), "r"),
+            400,
+            "invalid_body"
+          ],
+          [
+            "a body that is not UTF-8",
+            post(
+              `${jobs}/${J9}/corrections`,
+              Buffer.concat([
+                Buffer.from('{"field_path":"header.perihal","new_value":"'),
+                Buffer.from([0xc3, 0x28, 0x22, 0x7d])
+              ]),
+              "r"
+            ),
+            400,
+            "invalid_body"
+          ],
+          [
             "reason not a string",
             post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":1,"reason":5}', "r"),
             400,
@@ -235,6 +267,67 @@ for (const target of TestDatabase.targets()) {
           `${target.name}: ${cases.length} bad review requests, each its 4xx JSON error; database unchanged`
         )
       })
+    )
+
+    it.scoped(
+      "body sizes: 1 MiB is taken, more is a logged 400, far more a logged cut; the server answers on",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          const server = yield* serverProcess(url)
+          const jobs = `${server.base}/api/v1/jobs/${J9}/corrections`
+          /** A raw request: its status and body, or the connection error that ended it. */
+          const send = (body: string) =>
+            Effect.promise(
+              () =>
+                new Promise<{ readonly status: number; readonly body: string } | { readonly error: string }>(
+                  (resolve) => {
+                    const request = http.request(
+                      jobs,
+                      { method: "POST", headers: { "x-user-id": "r", "content-type": "application/json" } },
+                      (response) => {
+                        let text = ""
+                        response.on("data", (b: Buffer) => {
+                          text += b.toString("utf8")
+                        })
+                        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }))
+                        response.on("error", (e) => resolve({ error: e.message }))
+                      }
+                    )
+                    request.on("error", (e) => resolve({ error: e.message }))
+                    request.end(body)
+                  }
+                )
+            )
+          const exact = yield* send(longCorrection(1024 * 1024))
+          expect("status" in exact && exact.status).toBe(201)
+          const over = yield* send(longCorrection(2 * 1024 * 1024))
+          expect(over).toEqual({
+            status: 400,
+            body: JSON.stringify({
+              error: {
+                code: "invalid_body",
+                message: `the body is larger than 1 MiB (${2 * 1024 * 1024} bytes)`,
+                parameter: "body"
+              }
+            })
+          })
+          // Far beyond: the server answers without reading the rest and closes the connection (a client still
+          // sending may see the reset rather than the 400).
+          const huge = yield* send(longCorrection(80 * 1024 * 1024))
+          if ("status" in huge) expect(huge.status).toBe(400)
+          expect((yield* get(`${server.base}/healthz`)).status).toBe(200)
+          const logged = () =>
+            server
+              .output()
+              .split("\n")
+              .filter((l) => l.includes('"message":"request') && l.includes("/corrections"))
+              .map((l) => JSON.parse(l).annotations as { status: number; outcome?: string })
+          for (let i = 0; i < 50 && logged().length < 3; i++)
+            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+          expect(logged().map((l) => l.status)).toEqual([201, 400, 400])
+          expect(server.output()).toContain("correction body over 64 MiB: answered without reading the rest")
+        })
     )
   })
 }
