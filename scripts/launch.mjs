@@ -17,6 +17,21 @@ const newest = (dir) =>
     )
 
 /**
+ * `pnpm serve` and `pnpm ground-truth` run us under a shell that pnpm started. Sent SIGTERM, pnpm exits
+ * without passing the signal on, and the app would go on running, orphaned (a server still answering).
+ * So when the process that started us goes away, we stop as if SIGTERM had reached us.
+ */
+const stopWithParent = () => {
+  const parent = process.ppid
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(watch)
+    process.kill(process.pid, "SIGTERM")
+  }, 250)
+  watch.unref()
+}
+
+/**
  * @param {{ app: string, entry: string, sources: ReadonlyArray<string> }} options  paths relative to the
  *   repository root: the app's folder, its entry file inside it, and every source folder it bundles
  */
@@ -49,5 +64,6 @@ export const launch = async ({ app, entry, sources }) => {
     fs.writeFileSync(partial, result.outputFiles[0].contents)
     fs.renameSync(partial, bundle)
   }
+  if (process.env.npm_lifecycle_event !== undefined) stopWithParent()
   await import(pathToFileURL(bundle).href)
 }
