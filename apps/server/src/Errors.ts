@@ -78,6 +78,7 @@ export const reviewFailure = (
     case "NoChange":
       return new Conflict({ error: { code: "no_change", message: e.message } })
     case "SqlError":
+    case "InvalidRow":
       return failure(e)
   }
 }

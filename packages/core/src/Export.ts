@@ -16,7 +16,7 @@ import type * as Format from "./Format.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
 import * as Formats from "./internal/formats.js"
 import { ResultText } from "./internal/line.js"
-import { filterConditions, utcText } from "./internal/query.js"
+import { eventColumn, filterConditions, readUtc, utcText } from "./internal/query.js"
 import * as Json from "./Json.js"
 import * as Manifest from "./Manifest.js"
 import * as Replay from "./Replay.js"
@@ -26,7 +26,9 @@ import * as Split from "./Split.js"
 import * as Timestamp from "./Timestamp.js"
 
 /**
- * A row the export cannot read: a column that does not hold what the schema of contract §1 promises.
+ * A row the export cannot read: a column that does not hold what the schema of contract §1 promises,
+ * or a value contract §6 cannot write (a BC or infinite time, a multi-dimensional `review_flags`). The
+ * job view, the decisions and the report's weeks fail with it too.
  *
  * @since 0.1.0
  * @category errors
@@ -59,7 +61,8 @@ export interface Row {
   readonly reviewed_at: string | null
   readonly created_at: string
   readonly result: string | null
-  readonly review_flags: ReadonlyArray<string>
+  /** `text[]` as the driver reads it: `null` for a NULL element, nested arrays for more dimensions. */
+  readonly review_flags: ReadonlyArray<unknown>
   readonly confidence: number | null
   /** `[[id, field_path, [old] | null, [new] | null, corrected_by, reason, corrected_at], …]` or null. */
   readonly events: string | null
@@ -73,8 +76,8 @@ class RowFailure {
 }
 
 const time = (column: string, text: string): Timestamp.Timestamp | RowFailure => {
-  const t = Timestamp.parse(text)
-  return Either.isLeft(t) ? new RowFailure(column, t.left.message) : t.right
+  const t = readUtc(text)
+  return typeof t === "string" ? new RowFailure(column, t) : t
 }
 
 const json = (column: string, text: string): Json.Json | RowFailure => {
@@ -84,7 +87,7 @@ const json = (column: string, text: string): Json.Json | RowFailure => {
 
 /** A failure in one event's column, named only when it happens: the hot path builds no strings. */
 const eventFailure = (id: string, name: string, detail: string): RowFailure =>
-  new RowFailure(`job_corrections.${name} (event ${id})`, detail)
+  new RowFailure(eventColumn(id, name), detail)
 
 /** `[value]` is a present value, `null` an absent one (SQL NULL); anything else is not a slot. */
 const isSlot = (v: Json.Json): boolean => v === null || (Array.isArray(v) && v.length === 1)
@@ -106,8 +109,8 @@ const event = (e: Json.Json): CorrectionEvent | RowFailure => {
   if (typeof correctedBy !== "string") return eventFailure(id, "corrected_by", "expected a string")
   if (reason !== null && typeof reason !== "string") return eventFailure(id, "reason", "expected a string")
   if (typeof at !== "string") return eventFailure(id, "corrected_at", "expected a string")
-  const correctedAt = Timestamp.parse(at)
-  if (Either.isLeft(correctedAt)) return eventFailure(id, "corrected_at", correctedAt.left.message)
+  const correctedAt = readUtc(at)
+  if (typeof correctedAt === "string") return eventFailure(id, "corrected_at", correctedAt)
   return {
     id,
     fieldPath,
@@ -115,7 +118,7 @@ const event = (e: Json.Json): CorrectionEvent | RowFailure => {
     newValue: unwrap(e[3]),
     correctedBy,
     reason,
-    correctedAt: correctedAt.right
+    correctedAt
   }
 }
 
@@ -133,12 +136,28 @@ const events = (source: string | null): ReadonlyArray<CorrectionEvent> | RowFail
   return out
 }
 
+const dimensions = (v: unknown): number => (Array.isArray(v) ? 1 + dimensions(v[0]) : 0)
+
+/** The flags as a list whose elements are strings or null (SQL NULL): one dimension only. */
+const flags = (value: ReadonlyArray<unknown>): ReadonlyArray<string | null> | RowFailure => {
+  for (const f of value) {
+    if (f !== null && typeof f !== "string") {
+      return new RowFailure(
+        "review_flags",
+        `a ${dimensions(value)}-dimensional array cannot be written as a list of flags`
+      )
+    }
+  }
+  return value as ReadonlyArray<string | null>
+}
+
 /** Everything of a row but its result, which only a job with events needs as a value. */
 const decodeFields = (row: Row): Omit<Job, "result"> | RowFailure => {
   const reviewedAt = row.reviewed_at === null ? null : time("reviewed_at", row.reviewed_at)
   const createdAt = time("created_at", row.created_at)
+  const reviewFlags = flags(row.review_flags)
   const trail = events(row.events)
-  for (const v of [reviewedAt, createdAt, trail]) if (v instanceof RowFailure) return v
+  for (const v of [reviewedAt, createdAt, reviewFlags, trail]) if (v instanceof RowFailure) return v
   return {
     id: row.id,
     filename: row.filename,
@@ -147,7 +166,7 @@ const decodeFields = (row: Row): Omit<Job, "result"> | RowFailure => {
     reviewedBy: row.reviewed_by,
     reviewedAt: reviewedAt as Timestamp.Timestamp | null,
     createdAt: createdAt as Timestamp.Timestamp,
-    reviewFlags: row.review_flags,
+    reviewFlags: reviewFlags as ReadonlyArray<string | null>,
     confidence: row.confidence,
     events: trail as ReadonlyArray<CorrectionEvent>
   }
@@ -318,13 +337,11 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           ? Effect.void
           : sql<{ readonly now: string }>`SELECT ${utcText(sql, "now()")} AS now`.pipe(
               Effect.flatMap(([{ now }]) => {
-                const time = Timestamp.parse(now)
-                if (Either.isLeft(time)) {
-                  return Effect.fail(
-                    new InvalidRow({ jobId: "", column: "now()", detail: time.left.message })
-                  )
+                const time = readUtc(now)
+                if (typeof time === "string") {
+                  return Effect.fail(new InvalidRow({ jobId: "", column: "now()", detail: time }))
                 }
-                onSnapshot(time.right)
+                onSnapshot(time)
                 return Effect.void
               })
             )

@@ -59,33 +59,60 @@ const bars = (
   return `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}${line}</svg>`
 }
 
-/** Every week from the first to the last, the ones without jobs as zeros: time runs evenly. */
-const everyWeek = (weeks: ReadonlyArray<Week>): ReadonlyArray<Week> => {
-  const byWeek = new Map(weeks.map((w) => [w.week, w]))
-  const out: Array<Week> = []
-  const last = Date.parse(`${weeks[weeks.length - 1].week}T00:00:00Z`)
-  for (let t = Date.parse(`${weeks[0].week}T00:00:00Z`); t <= last; t += 7 * 86_400_000) {
-    const week = new Date(t).toISOString().slice(0, 10)
-    out.push(byWeek.get(week) ?? { week, jobs: 0, approved: 0 })
+/** At most this many weekly bars: a longer span is charted k consecutive weeks to a bar. */
+const MAX_BARS = 150
+
+const WEEK_MS = 7 * 86_400_000
+
+interface Bar {
+  readonly label: string
+  jobs: number
+  approved: number
+}
+
+/**
+ * Every week from the first to the last, the ones without jobs as zeros (time runs evenly), `k` weeks to
+ * a bar with `k` the fewest that fit `MAX_BARS`: the page stays small whatever the span (2025 to 9999 is
+ * 416,094 weeks). The last bar ends at the last week, and its label says how many it holds.
+ */
+const bucketed = (weeks: ReadonlyArray<Week>): { readonly bars: ReadonlyArray<Bar>; readonly k: number } => {
+  const start = Date.parse(`${weeks[0].week}T00:00:00Z`)
+  const index = (w: Week) => Math.round((Date.parse(`${w.week}T00:00:00Z`) - start) / WEEK_MS)
+  const span = index(weeks[weeks.length - 1]) + 1
+  const k = Math.ceil(span / MAX_BARS)
+  const monday = (i: number) => new Date(start + i * WEEK_MS).toISOString().slice(0, 10)
+  const bars = Array.from({ length: Math.ceil(span / k) }, (_, b): Bar => {
+    const first = b * k
+    const last = Math.min(first + k, span) - 1
+    const label =
+      first === last
+        ? monday(first)
+        : `${monday(first)} to ${monday(last)} (${number(last - first + 1)} weeks)`
+    return { label, jobs: 0, approved: 0 }
+  })
+  for (const w of weeks) {
+    const bar = bars[Math.floor(index(w) / k)]
+    bar.jobs += w.jobs
+    bar.approved += w.approved
   }
-  return out
+  return { bars, k }
 }
 
 /** Weekly columns: all jobs behind, approved in front. */
-const columns = (sparse: ReadonlyArray<Week>): string => {
-  if (sparse.length === 0) return '<p class="empty">No jobs in this window.</p>'
-  const weeks = everyWeek(sparse)
+const columns = (weeks: ReadonlyArray<Week>): string => {
+  if (weeks.length === 0) return '<p class="empty">No jobs in this window.</p>'
+  const { bars, k } = bucketed(weeks)
   const height = 220
-  const max = Math.max(1, ...weeks.map((w) => w.jobs))
-  const step = (WIDTH - 60) / weeks.length
+  const max = bars.reduce((m, b) => Math.max(m, b.jobs), 1)
+  const step = (WIDTH - 60) / bars.length
   const h = (v: number) => ((height - 50) * v) / max
-  const body = weeks
-    .map((w, i) => {
+  const body = bars
+    .map((b, i) => {
       const x = 50 + i * step
       const width = Math.max(1, step - 2).toFixed(1)
       return (
-        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(w.jobs)).toFixed(1)}" width="${width}" height="${h(w.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${w.week}: ${number(w.jobs)} jobs`)}</title></rect>` +
-        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(w.approved)).toFixed(1)}" width="${width}" height="${h(w.approved).toFixed(1)}" class="ok"><title>${escapeHtml(`${w.week}: ${number(w.approved)} approved`)}</title></rect>`
+        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(b.jobs)).toFixed(1)}" width="${width}" height="${h(b.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${b.label}: ${number(b.jobs)} jobs`)}</title></rect>` +
+        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(b.approved)).toFixed(1)}" width="${width}" height="${h(b.approved).toFixed(1)}" class="ok"><title>${escapeHtml(`${b.label}: ${number(b.approved)} approved`)}</title></rect>`
       )
     })
     .join("")
@@ -95,7 +122,9 @@ const columns = (sparse: ReadonlyArray<Week>): string => {
     `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}` +
     `<text x="50" y="${height - 10}">${escapeHtml(first)}</text>` +
     `<text x="${WIDTH - 10}" y="${height - 10}" text-anchor="end">${escapeHtml(last)}</text>` +
-    `<text x="44" y="24" text-anchor="end">${number(max)}</text></svg>`
+    `<text x="44" y="24" text-anchor="end">${number(max)}</text>` +
+    (k > 1 ? `<text x="${WIDTH - 10}" y="24" text-anchor="end">each bar: ${number(k)} weeks</text>` : "") +
+    "</svg>"
   )
 }
 

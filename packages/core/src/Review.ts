@@ -11,8 +11,9 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Either, Schema } from "effect"
 import * as Correction from "./Correction.js"
+import { InvalidRow } from "./Export.js"
 import * as FieldPath from "./FieldPath.js"
-import { utcText } from "./internal/query.js"
+import { eventColumn, readUtc, utcText } from "./internal/query.js"
 import * as Json from "./Json.js"
 import * as Snapshot from "./Snapshot.js"
 import * as Timestamp from "./Timestamp.js"
@@ -102,7 +103,13 @@ export class InvalidValue extends Schema.TaggedError<InvalidValue>()(
 }
 
 /** @since 0.1.0 */
-export type CorrectionError = UnknownJob | InvalidPath | PreconditionFailed | NoChange | InvalidValue
+export type CorrectionError =
+  | UnknownJob
+  | InvalidPath
+  | PreconditionFailed
+  | NoChange
+  | InvalidValue
+  | InvalidRow
 
 /** Why a string cannot be stored as it is, if it cannot. */
 const unstorableString = (s: string): string | undefined => {
@@ -242,8 +249,15 @@ const jsonb = (value: Correction.Slot): string | null => (value === undefined ? 
 const parsed = (text: string | null): Effect.Effect<Correction.Slot> =>
   text === null ? Effect.succeed(undefined) : Effect.orDie(Json.parse(text))
 
-/** Likewise the UTC text `utcText` selects. */
-const time = (text: string): Effect.Effect<Timestamp.Timestamp> => Effect.orDie(Timestamp.parse(text))
+/** The UTC text `utcText` selects; a time RFC 3339 cannot write (BC, ±infinity…) is `InvalidRow`. */
+const time = (
+  jobId: string,
+  column: string,
+  text: string
+): Effect.Effect<Timestamp.Timestamp, InvalidRow> => {
+  const t = readUtc(text)
+  return typeof t === "string" ? Effect.fail(new InvalidRow({ jobId, column, detail: t })) : Effect.succeed(t)
+}
 
 interface EventRow {
   readonly id: string
@@ -256,7 +270,7 @@ interface EventRow {
   readonly corrected_at: string
 }
 
-const event = (row: EventRow): Effect.Effect<Event> =>
+const event = (row: EventRow): Effect.Effect<Event, InvalidRow> =>
   Effect.all({
     id: Effect.succeed(row.id),
     jobId: Effect.succeed(row.job_id),
@@ -265,7 +279,7 @@ const event = (row: EventRow): Effect.Effect<Event> =>
     newValue: parsed(row.new_value),
     correctedBy: Effect.succeed(row.corrected_by),
     reason: Effect.succeed(row.reason),
-    correctedAt: time(row.corrected_at)
+    correctedAt: time(row.job_id, eventColumn(row.id, "corrected_at"), row.corrected_at)
   })
 
 /**
@@ -324,26 +338,27 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
 
     const decide =
       (approved: boolean) =>
-      (jobId: string, reviewer: string): Effect.Effect<Decision, UnknownJob | SqlError> =>
+      (jobId: string, reviewer: string): Effect.Effect<Decision, UnknownJob | InvalidRow | SqlError> =>
         Effect.flatMap(known(jobId), (id) =>
+          // In a transaction: a decision whose time cannot be read back is undone, not half reported.
           Effect.flatMap(
             sql<{ readonly reviewed_at: string }>`
               UPDATE jobs SET approved = ${approved}, reviewed_by = ${reviewer}, reviewed_at = now(), updated_at = now()
               WHERE id = ${id}::uuid
               RETURNING ${utcText(sql, "reviewed_at")} AS reviewed_at`,
-            (rows) =>
+            (rows): Effect.Effect<Decision, UnknownJob | InvalidRow> =>
               rows.length === 0
                 ? Effect.fail(new UnknownJob({ jobId }))
-                : Effect.map(time(rows[0].reviewed_at), (reviewedAt) => ({
+                : Effect.map(time(id, "reviewed_at", rows[0].reviewed_at), (reviewedAt) => ({
                     jobId: id,
                     approved,
                     reviewedBy: reviewer,
                     reviewedAt
                   }))
-          )
+          ).pipe(sql.withTransaction)
         )
 
-    const job = (jobId: string): Effect.Effect<JobView, UnknownJob | SqlError> =>
+    const job = (jobId: string): Effect.Effect<JobView, UnknownJob | InvalidRow | SqlError> =>
       Effect.flatMap(known(jobId), (id) =>
         Effect.gen(function* () {
           const rows = yield* sql<{
@@ -366,7 +381,7 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
             filename: j.filename,
             approved: j.approved,
             reviewedBy: j.reviewed_by,
-            reviewedAt: j.reviewed_at === null ? null : yield* time(j.reviewed_at),
+            reviewedAt: j.reviewed_at === null ? null : yield* time(id, "reviewed_at", j.reviewed_at),
             result: yield* parsed(j.result),
             corrections: yield* Effect.forEach(events, event)
           }

@@ -38,7 +38,8 @@ export interface Job {
   readonly createdAt: Timestamp
   /** `jobs.result`; `undefined` when SQL NULL. */
   readonly result: Slot
-  readonly reviewFlags: ReadonlyArray<string>
+  /** `jobs.review_flags`; `null` for a NULL element, exported as JSON `null`. */
+  readonly reviewFlags: ReadonlyArray<string | null>
   readonly confidence: number | null
   readonly events: ReadonlyArray<CorrectionEvent>
   /** `jobs.satuan`, for stats (the sample does not carry it); absent counts as unknown. */

@@ -10,9 +10,10 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Schema } from "effect"
+import { InvalidRow } from "./Export.js"
 import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
-import { windowConditions } from "./internal/query.js"
+import { readUtc, utcText, windowConditions, writable } from "./internal/query.js"
 import * as Json from "./Json.js"
 import type * as ReportPage from "./ReportPage.js"
 import type { Job } from "./Sample.js"
@@ -256,6 +257,9 @@ export const weeksOf = (jobs: ReadonlyArray<Job>, window: Window): ReadonlyArray
   return Array.from(weeks.values()).sort((a, b) => (a.week < b.week ? -1 : 1))
 }
 
+/** A job's sample time (contract §7), for the jobs table aliased `j`. */
+const SAMPLE_TIME = "coalesce(j.reviewed_at, j.created_at)"
+
 /**
  * The stats service: `get` is the report, `coverage` the report and its weeks from one snapshot (what
  * the coverage page shows).
@@ -300,16 +304,48 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
         })
       })
     }
-    const weekly = (window: Window): Effect.Effect<ReadonlyArray<ReportPage.Week>, SqlError> =>
-      Effect.map(
-        sql<{ week: string; jobs: string; approved: string }>`
-          SELECT to_char(date_trunc('week', coalesce(j.reviewed_at, j.created_at) AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
+    const weekly = (window: Window): Effect.Effect<ReadonlyArray<ReportPage.Week>, SqlError | InvalidRow> =>
+      Effect.flatMap(
+        // A sample time beyond RFC 3339 (BC, year 10000 on, ±infinity) has no week here (NULL, sorted
+        // last); to_char would drop a BC time's era and mislabel it.
+        sql<{ week: string | null; jobs: string; approved: string }>`
+          SELECT CASE WHEN ${sql.literal(writable(SAMPLE_TIME))}
+                   THEN to_char(date_trunc('week', ${sql.literal(SAMPLE_TIME)} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')
+                 END AS week,
                  count(*)::text AS jobs, count(*) FILTER (WHERE j.approved)::text AS approved
           FROM jobs j WHERE ${sql.and(windowConditions(sql, window))}
           GROUP BY 1 ORDER BY 1`,
-        (rows) => rows.map((r) => ({ week: r.week, jobs: Number(r.jobs), approved: Number(r.approved) }))
+        (rows) =>
+          rows.length > 0 && rows[rows.length - 1].week === null
+            ? unplaceable(window)
+            : Effect.succeed(
+                rows.map((r) => ({
+                  week: r.week as string,
+                  jobs: Number(r.jobs),
+                  approved: Number(r.approved)
+                }))
+              )
       )
-    const inSnapshot = <A>(effect: Effect.Effect<A, SqlError>) =>
+    /** The first job (in export order) whose sample time has no week, as the export would name it. */
+    const unplaceable = (window: Window) =>
+      Effect.flatMap(
+        sql<{ id: string; reviewed: boolean; time: string }>`
+          SELECT j.id::text AS id, j.reviewed_at IS NOT NULL AS reviewed, ${utcText(sql, SAMPLE_TIME)} AS time
+          FROM jobs j
+          WHERE ${sql.and([...windowConditions(sql, window), sql.literal(`NOT (${writable(SAMPLE_TIME)})`)])}
+          ORDER BY j.created_at, j.id LIMIT 1`,
+        ([row]) => {
+          const time = readUtc(row.time)
+          return Effect.fail(
+            new InvalidRow({
+              jobId: row.id,
+              column: row.reviewed ? "reviewed_at" : "created_at",
+              detail: typeof time === "string" ? time : row.time
+            })
+          )
+        }
+      )
+    const inSnapshot = <A, E>(effect: Effect.Effect<A, E>) =>
       effect.pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
     return {
       get: (window: Window) => inSnapshot(counted(window)),

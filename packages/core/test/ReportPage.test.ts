@@ -51,3 +51,63 @@ describe("ReportPage", () => {
     expect(page).toContain("No corrections in this window.")
   })
 })
+
+describe("the weekly chart bounds itself", () => {
+  const report = Stats.fromJobs([], Filter.defaults)
+  const window = { since: Option.none(), until: Option.none() }
+  const page = (weeks: ReadonlyArray<ReportPage.Week>) => ReportPage.html({ report, weeks, window })
+  const bars = (html: string) => html.match(/class="jobs"/g)?.length ?? 0
+  const start = [
+    { week: "2025-06-02", jobs: 3, approved: 1 },
+    { week: "2025-06-09", jobs: 1, approved: 1 }
+  ]
+
+  it.each([
+    // [last week, weeks in the span, weeks per bar, bars, the first bar's title, the last bar's]
+    [
+      "9999-12-27",
+      416_094,
+      2774,
+      150,
+      "2025-06-02 to 2078-07-25 (2,774 weeks): 4 jobs",
+      "9946-12-16 to 9999-12-27 (2,768 weeks): 2 jobs"
+    ],
+    [
+      "3025-05-30",
+      52_178,
+      348,
+      150,
+      "2025-06-02 to 2032-01-26 (348 weeks): 4 jobs",
+      "3019-03-08 to 3025-05-30 (326 weeks): 2 jobs"
+    ],
+    ["2028-04-17", 151, 2, 76, "2025-06-02 to 2025-06-09 (2 weeks): 4 jobs", "2028-04-17: 2 jobs"]
+  ] as const)("up to %s: each bar covers k weeks, at most 150 bars, a small page", (last, span, k, n, first, final) => {
+    const html = page([...start, { week: last, jobs: 2, approved: 0 }])
+    expect(span / k).toBeLessThanOrEqual(n)
+    expect(bars(html)).toBe(n)
+    expect(html.length).toBeLessThan(100_000)
+    expect(html).toContain(`<title>${first}</title>`)
+    // The last bar stops at the last week: it says how many weeks it holds.
+    expect(html).toContain(`<title>${final}</title>`)
+    expect(html).toContain(`>each bar: ${k.toLocaleString("en-US")} weeks</text>`)
+    expect(html).toContain(`>${last}</text>`)
+  })
+
+  it("a span of 150 weeks keeps one bar per week, titled by its Monday", () => {
+    const html = page([...start, { week: "2028-04-10", jobs: 2, approved: 0 }])
+    expect(bars(html)).toBe(150)
+    expect(html).toContain("<title>2025-06-02: 3 jobs</title>")
+    expect(html).toContain("<title>2028-04-10: 2 jobs</title>")
+    expect(html).not.toContain("each bar")
+  })
+
+  it("the widest span PostgreSQL's weeks can have (0001-01-01 to 9999-12-27) still renders 150 bars", () => {
+    const html = page([
+      { week: "0001-01-01", jobs: 1, approved: 1 },
+      { week: "9999-12-27", jobs: 1, approved: 0 }
+    ])
+    expect(bars(html)).toBe(150)
+    expect(html.length).toBeLessThan(100_000)
+    expect(html).toContain(">each bar: 3,479 weeks</text>")
+  })
+})

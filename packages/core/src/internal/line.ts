@@ -114,7 +114,7 @@ export const write = (
   w.text('],"review_flags":[')
   for (let i = 0; i < job.reviewFlags.length; i++) {
     if (i > 0) w.byte(0x2c)
-    w.string(job.reviewFlags[i])
+    nullable(w, job.reviewFlags[i], string)
   }
   w.text('],"confidence":')
   // The shortest round-trip decimal of a finite double (`Number#toString`). JSON has no NaN or

@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
-import { Option } from "effect"
+import { Either, Option } from "effect"
 import type { Filter } from "../Filter.js"
 import * as Timestamp from "../Timestamp.js"
 
@@ -31,6 +31,44 @@ export const filterConditions = (sql: SqlClient.SqlClient, filter: Filter) => {
   return out
 }
 
-/** A timestamptz column as RFC 3339 UTC text with all six fractional digits, for `Timestamp.parse`. */
+/**
+ * Is a timestamptz expression one RFC 3339 can write (contract §6: years 0001–9999)? Not BC, not from
+ * year 10000 on, not ±infinity; false for NULL.
+ */
+export const writable = (column: string) =>
+  `${column} >= '0001-01-01 00:00:00+00' AND ${column} < '10000-01-01 00:00:00+00'`
+
+/**
+ * A timestamptz column as RFC 3339 UTC text with all six fractional digits, for `readUtc`. A time RFC
+ * 3339 cannot write comes as PostgreSQL's UTC text with its era (`0044-03-15 12:00:00.000000 BC`) or
+ * `infinity` instead, which `readUtc` names in its error: `to_char` alone drops the era and gives NULL
+ * for the infinities. The `CASE` costs two comparisons; the fast `to_char` stays the path of every
+ * writable time.
+ */
 export const utcText = (sql: SqlClient.SqlClient, column: string) =>
-  sql.literal(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
+  sql.literal(
+    `CASE WHEN ${writable(column)} THEN to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ` +
+      `ELSE coalesce(to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US BC'), ${column}::text) END`
+  )
+
+/** How errors name a column of one audit event: `job_corrections.corrected_at (event 17)`. */
+export const eventColumn = (id: string, name: string): string => `job_corrections.${name} (event ${id})`
+
+const ERA = /^(\d{4,})-(\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{6}) (AD|BC)$/
+
+const RFC3339 = "cannot be written as an RFC 3339 timestamp"
+
+/**
+ * Reads what `utcText` selected: the instant, or (a string) why RFC 3339 cannot write it, quoting the
+ * time as PostgreSQL writes it in UTC (`'0044-03-15 12:00:00+00 BC'`, which can be pasted into a query).
+ */
+export const readUtc = (text: string): Timestamp.Timestamp | string => {
+  const t = Timestamp.parse(text)
+  if (Either.isRight(t)) return t.right
+  if (text === "infinity" || text === "-infinity") return `'${text}' ${RFC3339}: it is not a finite time`
+  const m = ERA.exec(text)
+  if (m === null) return t.left.message
+  const fraction = m[3].replace(/0+$/, "")
+  const shown = `${m[1]}-${m[2]}${fraction === "" ? "" : `.${fraction}`}+00${m[4] === "BC" ? " BC" : ""}`
+  return `'${shown}' ${RFC3339}: years 0001–9999 only`
+}
