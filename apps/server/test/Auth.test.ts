@@ -14,7 +14,7 @@ import { Golden } from "@ground-truth/golden"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { Api } from "../src/Api.js"
 import { ApiTokens, isLoopback } from "../src/Auth.js"
-import { baseUrl, bytes, type ErrorBody, get, json, serve, serverBin } from "./server.js"
+import { baseUrl, bytes, type ErrorBody, get, json, requests, serve, serverBin } from "./server.js"
 
 const [embedded] = TestDatabase.targets()
 const exportPath = "/api/v1/ground-truth/export?approved_only=false"
@@ -363,12 +363,9 @@ describe("the server process", () => {
       }
     )
     expect(statuses).toEqual([200, 403, 401])
-    const requests = guarded.output
-      .split("\n")
-      .filter((l) => l.includes('"message":"request"'))
-      .map((l) => JSON.parse(l).annotations as { status: number; token?: string })
+    const logged = requests(guarded.output)
     const id = (t: string) => createHash("sha256").update(t).digest("hex").slice(0, 12)
-    expect(requests.map((r) => [r.status, r.token])).toEqual([
+    expect(logged.map((r) => [r.status, r.token])).toEqual([
       [200, id("secret-token-value")],
       [403, id("secret-token-value")],
       [401, id("wrong-token-value")]

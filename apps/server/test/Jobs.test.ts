@@ -9,7 +9,17 @@ import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { baseUrl, bytes, type ErrorBody, get, json, serve, serverProcess } from "./server.js"
+import {
+  baseUrl,
+  bytes,
+  type ErrorBody,
+  get,
+  json,
+  realSleep,
+  requests,
+  serve,
+  serverProcess
+} from "./server.js"
 
 const J9 = "9c6d3aa8-d173-44bb-9076-000000000009"
 const BIG = "123456789012345678901234567890"
@@ -317,14 +327,8 @@ for (const target of TestDatabase.targets()) {
           const huge = yield* send(longCorrection(80 * 1024 * 1024))
           if ("status" in huge) expect(huge.status).toBe(400)
           expect((yield* get(`${server.base}/healthz`)).status).toBe(200)
-          const logged = () =>
-            server
-              .output()
-              .split("\n")
-              .filter((l) => l.includes('"message":"request') && l.includes("/corrections"))
-              .map((l) => JSON.parse(l).annotations as { status: number; outcome?: string })
-          for (let i = 0; i < 50 && logged().length < 3; i++)
-            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+          const logged = () => requests(server.output(), "/corrections")
+          for (let i = 0; i < 50 && logged().length < 3; i++) yield* realSleep(100)
           expect(logged().map((l) => l.status)).toEqual([201, 400, 400])
           expect(server.output()).toContain("correction body over 64 MiB: answered without reading the rest")
         })

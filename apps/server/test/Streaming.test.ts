@@ -10,7 +10,7 @@ import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { baseUrl, type ErrorBody, get, json, serve, serverProcess } from "./server.js"
+import { baseUrl, type ErrorBody, get, json, realSleep, requests, serve, serverProcess } from "./server.js"
 
 const JOBS = 50_000
 
@@ -39,9 +39,6 @@ const download = (url: string) =>
     }
     return { status: response.status, first, total: performance.now() - started, bytes, lines }
   })
-
-/** Real time, not the test clock: the server and the database need it to pass. */
-const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
 /**
  * A client that asks for `target`, takes the first bytes, then reads nothing more (`rate` 0) or one
@@ -205,18 +202,11 @@ for (const target of TestDatabase.targets()) {
                 concurrency: "unbounded"
               }
             )
-            const requests = () =>
-              server
-                .output()
-                .split("\n")
-                .filter((l) => l.includes('"message":"request"') && l.includes("/api/v1/ground-truth/export"))
-                .map(
-                  (l) => JSON.parse(l).annotations as { status: number; duration_ms: number; bytes: number }
-                )
+            const exports = () => requests(server.output(), "/api/v1/ground-truth/export")
             // The server cuts both and logs them (on the embedded database one after the other: it serves
             // one transaction at a time). Without a bound it never does.
-            for (let i = 0; i < 600 && requests().length < 2; i++) yield* realSleep(100)
-            const cut = requests()
+            for (let i = 0; i < 600 && exports().length < 2; i++) yield* realSleep(100)
+            const cut = exports()
             console.log(
               `${kind}: send timeout 3 s; the stalled and the 1 byte/s downloads were cut after ` +
                 `${cut.map((r) => `${r.duration_ms} ms (${(r.bytes / 1e6).toFixed(1)} MB sent)`).join(" and ")}`

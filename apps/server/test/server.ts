@@ -76,6 +76,29 @@ export const serverProcess = (
     ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
   )
 
+/** What a server process's request log says of one request. */
+export interface RequestEntry {
+  readonly method: string
+  readonly path: string
+  readonly status: number
+  readonly bytes: number
+  readonly duration_ms: number
+  readonly token?: string
+  readonly outcome?: string
+}
+
+/** The `request` entries in a server process's output so far, those whose path contains `path`. */
+export const requests = (output: string, path = ""): Array<RequestEntry> =>
+  output
+    .split("\n")
+    .filter((l) => /^\{"message":"request( failed)?"/.test(l))
+    .map((l) => JSON.parse(l).annotations as RequestEntry)
+    .filter((r) => r.path.includes(path))
+
+/** Waits real time, not the test clock: a server process and the database need it to pass. */
+export const realSleep = (ms: number) =>
+  Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
 /** A free loopback port. */
 export const freePort = Effect.promise(
   () =>
