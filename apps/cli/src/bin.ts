@@ -39,7 +39,14 @@ const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
   Effect.provide(Cli.layer),
   Effect.catchAllCause((cause) => {
     if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-    const failure = Cause.failureOption(cause)
+    // A failed COMMIT (a full disk, say) is a defect: @effect/sql's transactions `orDie` it. It is still
+    // a database error, and is reported as one.
+    const failure = Option.orElse(Cause.failureOption(cause), () =>
+      Option.filter(
+        Cause.dieOption(cause),
+        (d) => (d as { readonly _tag?: unknown } | null)?._tag === "SqlError"
+      )
+    )
     const [line, code] = Option.isSome(failure)
       ? report(failure.value)
       : [`ground-truth: internal error: ${Cause.pretty(cause).split("\n")[0]}`, RUNTIME]
