@@ -7,6 +7,8 @@
  */
 import { Either } from "effect"
 import { Json, Jsonl, Replay, Timestamp } from "../src/index.js"
+import { ByteWriter } from "../src/internal/ByteWriter.js"
+import { canonicalize } from "../src/internal/canonical.js"
 import type { CorrectionEvent, Job } from "../src/Sample.js"
 
 const arg = (name: string, fallback: number): number => {
@@ -96,6 +98,16 @@ const rowText = {
   }))
 }
 
+/** The result as PostgreSQL prints a jsonb: keys shortest first, a space after each ':' and ','. */
+const pgText = (v: unknown): string => {
+  if (Array.isArray(v)) return `[${v.map(pgText).join(", ")}]`
+  if (v === null || typeof v !== "object") return JSON.stringify(v)
+  const keys = Object.keys(v).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
+  return `{${keys.map((k) => `${JSON.stringify(k)}: ${pgText((v as Record<string, unknown>)[k])}`).join(", ")}}`
+}
+const jsonbText = pgText(JSON.parse(finalText))
+const writer = new ByteWriter(64 * 1024)
+
 let sink = 0
 const cases: Record<string, () => void> = {
   "replay + serialize": () => {
@@ -124,6 +136,15 @@ const cases: Record<string, () => void> = {
       newValue: e.newValue === undefined ? null : JSON.parse(e.newValue)
     }))
     sink += JSON.stringify({ ...plain, final_result: r, corrections: es }).length
+  },
+  // The export's path for a job without events: jsonb text straight to canonical bytes.
+  "canonicalize jsonb text": () => {
+    writer.pos = 0
+    canonicalize(writer, jsonbText)
+    sink += writer.pos
+  },
+  "JSON.parse + JSON.stringify of the result (baseline)": () => {
+    sink += JSON.stringify(JSON.parse(jsonbText)).length
   }
 }
 
@@ -167,4 +188,6 @@ console.log(row("JSON.stringify (baseline)"))
 console.log(row("replay + serialize", "JSON.stringify (baseline)"))
 console.log(row("JSON.parse + JSON.stringify (baseline)"))
 console.log(row("parse jsonb text + replay + serialize", "JSON.parse + JSON.stringify (baseline)"))
+console.log(row("JSON.parse + JSON.stringify of the result (baseline)"))
+console.log(row("canonicalize jsonb text", "JSON.parse + JSON.stringify of the result (baseline)"))
 if (sink === 0) console.log("(no output)")

@@ -90,39 +90,121 @@ export const object = (entries: Iterable<readonly [string, Json]>): JsonObject =
 // parsing
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * A parser with its own stack of open containers rather than one call per level: PostgreSQL stores
+ * jsonb some 14,000 levels deep, deeper than recursion could go. One per module, reused: `parse` never
+ * re-enters itself, and the stacks keep their capacity.
+ */
 class Parser extends Cursor {
-  constructor(text: string) {
-    super()
-    this.text = text
-  }
+  /** The containers being filled around the innermost one, innermost last. */
+  open: Array<Array<Json> | Map<string, Json>> = []
+  /** For each object on `open`, the key its next value goes under ("" for an array). */
+  keys: Array<string> = []
 
   value(): Json | Failure {
-    this.skipSpace()
     const t = this.text
-    const start = this.i
-    const c = t.charCodeAt(start)
-    switch (c) {
-      case 0x7b:
-        return this.object()
-      case 0x5b:
-        return this.array()
-      case 0x22:
-        return this.string()
-      case 0x74:
-        return this.literal("true", true)
-      case 0x66:
-        return this.literal("false", false)
-      case 0x6e:
-        return this.literal("null", null)
-      default: {
-        if (Number.isNaN(c)) return this.fail(start, "unexpected end of input")
-        if (c !== 0x2d && !isDigit(c)) return this.fail(start, "expected a JSON value")
-        const end = scanNumber(t, start)
-        if (typeof end !== "number") return new Failure(end)
-        this.i = end
-        return new JsonNumber(t.slice(start, end))
+    // The innermost container being filled, kept out of `open` so the common steps need no lookup.
+    let top: Array<Json> | Map<string, Json> | undefined
+    let inArray = false
+    let key = ""
+    for (;;) {
+      this.skipSpace()
+      const start = this.i
+      const c = t.charCodeAt(start)
+      let v: Json | Failure
+      switch (c) {
+        case 0x22:
+          v = this.string()
+          break
+        case 0x5b:
+          this.i++
+          this.skipSpace()
+          if (t.charCodeAt(this.i) === 0x5d) {
+            this.i++
+            v = []
+            break
+          }
+          if (top !== undefined) {
+            this.open.push(top)
+            this.keys.push(key)
+          }
+          top = []
+          inArray = true
+          continue
+        case 0x7b: {
+          this.i++
+          this.skipSpace()
+          if (t.charCodeAt(this.i) === 0x7d) {
+            this.i++
+            v = new Map()
+            break
+          }
+          const k = this.key()
+          if (k instanceof Failure) return k
+          if (top !== undefined) {
+            this.open.push(top)
+            this.keys.push(key)
+          }
+          top = new Map()
+          inArray = false
+          key = k
+          continue
+        }
+        case 0x74:
+          v = this.literal("true", true)
+          break
+        case 0x66:
+          v = this.literal("false", false)
+          break
+        case 0x6e:
+          v = this.literal("null", null)
+          break
+        default: {
+          if (Number.isNaN(c)) return this.fail(start, "unexpected end of input")
+          if (c !== 0x2d && !isDigit(c)) return this.fail(start, "expected a JSON value")
+          const end = scanNumber(t, start)
+          if (typeof end !== "number") return new Failure(end)
+          this.i = end
+          v = new JsonNumber(t.slice(start, end))
+        }
+      }
+      if (v instanceof Failure) return v
+      // A value is complete: it goes into its container, which may be complete too, and so on up.
+      for (;;) {
+        if (top === undefined) return v
+        if (inArray) (top as Array<Json>).push(v)
+        else (top as Map<string, Json>).set(key, v)
+        this.skipSpace()
+        const d = t.charCodeAt(this.i++)
+        if (d === 0x2c) {
+          if (!inArray) {
+            const k = this.key()
+            if (k instanceof Failure) return k
+            key = k
+          }
+          break
+        }
+        if (d !== (inArray ? 0x5d : 0x7d))
+          return this.fail(this.i - 1, inArray ? "expected ',' or ']'" : "expected ',' or '}'")
+        v = top
+        top = this.open.pop()
+        key = this.keys.pop() ?? ""
+        inArray = Array.isArray(top)
       }
     }
+  }
+
+  /** An object member's key and the `:` after it. */
+  key(): string | Failure {
+    const t = this.text
+    this.skipSpace()
+    if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
+    const k = this.string()
+    if (k instanceof Failure) return k
+    this.skipSpace()
+    if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
+    this.i++
+    return k
   }
 
   /** The string whose opening quote is at `i`: sliced when it has no escapes, else decoded. */
@@ -152,68 +234,30 @@ class Parser extends Cursor {
     this.i += word.length
     return value
   }
-
-  array(): JsonArray | Failure {
-    const t = this.text
-    this.i++
-    const out: Array<Json> = []
-    this.skipSpace()
-    if (t.charCodeAt(this.i) === 0x5d) {
-      this.i++
-      return out
-    }
-    for (;;) {
-      const v = this.value()
-      if (v instanceof Failure) return v
-      out.push(v)
-      this.skipSpace()
-      const c = t.charCodeAt(this.i++)
-      if (c === 0x5d) return out
-      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or ']'")
-    }
-  }
-
-  object(): JsonObject | Failure {
-    const t = this.text
-    this.i++
-    const out = new Map<string, Json>()
-    this.skipSpace()
-    if (t.charCodeAt(this.i) === 0x7d) {
-      this.i++
-      return out
-    }
-    for (;;) {
-      this.skipSpace()
-      if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
-      const k = this.string()
-      if (k instanceof Failure) return k
-      this.skipSpace()
-      if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
-      this.i++
-      const v = this.value()
-      if (v instanceof Failure) return v
-      out.set(k, v)
-      this.skipSpace()
-      const c = t.charCodeAt(this.i++)
-      if (c === 0x7d) return out
-      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or '}'")
-    }
-  }
 }
 
+const parser = new Parser()
+
 /**
- * Parses JSON text (such as PostgreSQL's `jsonb` output) without any lossy number conversion.
+ * Parses JSON text (such as PostgreSQL's `jsonb` output) without any lossy number conversion, however
+ * deep it nests.
  *
  * @since 0.1.0
  */
 export const parse = (text: string): Either.Either<Json, JsonSyntaxError> => {
-  const p = new Parser(text)
-  const v = p.value()
-  if (v instanceof Failure) return Either.left(new JsonSyntaxError(v.failure))
-  p.skipSpace()
-  if (p.i !== text.length)
-    return Either.left(new JsonSyntaxError({ position: p.i, reason: "trailing characters" }))
-  return Either.right(v)
+  const p = parser
+  p.text = text
+  p.i = 0
+  let v = p.value()
+  if (!(v instanceof Failure)) {
+    p.skipSpace()
+    if (p.i !== text.length) v = p.fail(p.i, "trailing characters")
+  }
+  // The parser keeps nothing of this text alive, nor leaves anything for the next call.
+  p.text = ""
+  p.open.length = 0
+  p.keys.length = 0
+  return v instanceof Failure ? Either.left(new JsonSyntaxError(v.failure)) : Either.right(v)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -252,27 +296,65 @@ const decimalKey = (text: string): string => {
 }
 
 /**
- * Deep equality of contract §3: objects as unordered key sets, arrays element by element, strings
- * exactly, numbers by exact decimal value.
- *
- * @since 0.1.0
+ * Compares `a` and `b` but for their elements or members, which it pushes on `pending` in pairs to be
+ * compared in turn.
  */
-export const equals = (a: Json, b: Json): boolean => {
+const shallowEquals = (a: Json, b: Json, pending: Array<Json>): boolean => {
   if (a === b) return true
   if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false
   if (a instanceof JsonNumber)
     return b instanceof JsonNumber && (a.text === b.text || a.decimalKey === b.decimalKey)
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false
+    for (let i = 0; i < a.length; i++) pending.push(a[i], b[i])
     return true
   }
   if (!(a instanceof Map) || !(b instanceof Map) || a.size !== b.size) return false
   for (const [k, v] of a) {
     const w = b.get(k)
-    if (w === undefined || !equals(v, w)) return false
+    if (w === undefined) return false
+    pending.push(v, w)
   }
   return true
+}
+
+/**
+ * Deep equality of contract §3: objects as unordered key sets, arrays element by element, strings
+ * exactly, numbers by exact decimal value. The pairs still to compare are kept on a stack, not in
+ * calls, so any depth compares.
+ *
+ * @since 0.1.0
+ */
+export const equals = (a: Json, b: Json): boolean => {
+  const pending: Array<Json> = [a, b]
+  while (pending.length > 0) {
+    const y = pending.pop()!
+    if (!shallowEquals(pending.pop()!, y, pending)) return false
+  }
+  return true
+}
+
+/**
+ * How many containers deep a value nests: 0 for a scalar, 1 for `[]` or `{"a": 1}`, 2 for `[[1]]`.
+ *
+ * @since 0.1.0
+ */
+export const depth = (value: Json): number => {
+  // Values still to look at and their depths, on stacks rather than in calls: any depth measures.
+  const pending: Array<Json> = [value]
+  const depths: Array<number> = [0]
+  let deepest = 0
+  while (pending.length > 0) {
+    const v = pending.pop()!
+    const d = depths.pop()!
+    if (v === null || typeof v !== "object" || v instanceof JsonNumber) continue
+    if (d + 1 > deepest) deepest = d + 1
+    for (const child of Array.isArray(v) ? v : (v as JsonObject).values()) {
+      pending.push(child)
+      depths.push(d + 1)
+    }
+  }
+  return deepest
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -86,8 +86,8 @@ export class NoChange extends Schema.TaggedError<NoChange>()(
 
 /**
  * A value PostgreSQL cannot store as sent (HTTP 400): a string with U+0000 or an unpaired surrogate
- * (jsonb and text refuse the first and would silently replace the second), or a number beyond
- * `numeric`'s range.
+ * (jsonb and text refuse the first and would silently replace the second), a number beyond
+ * `numeric`'s range, or a result nested deeper than the database can store.
  *
  * @since 0.1.0
  * @category errors
@@ -125,26 +125,74 @@ const unstorableString = (s: string): string | undefined => {
   return undefined
 }
 
-/** Why a value cannot be stored exactly, if it cannot: its strings (keys too) and numbers. */
+/**
+ * Why a value cannot be stored exactly, if it cannot: its strings (keys too) and numbers. The values
+ * still to look at are on a stack, not in calls, so any depth is checked.
+ */
 const unstorable = (value: Json.Json): string | undefined => {
-  if (typeof value === "string") return unstorableString(value)
-  if (value instanceof Json.JsonNumber) {
-    // numeric holds up to 131072 digits before the point and 16383 after; exponents far beyond that
-    // (1e-20000) overflow. A bound on the exponent keeps the check cheap and exact enough.
-    const exponent = /[eE]([+-]?\d+)$/.exec(value.text)
-    return exponent !== null && Math.abs(Number(exponent[1])) > 16_000
-      ? "the number is out of range"
-      : undefined
-  }
-  if (Json.isArray(value)) {
-    for (const v of value) {
-      const why = unstorable(v)
+  const pending: Array<Json.Json> = [value]
+  while (pending.length > 0) {
+    const v = pending.pop()!
+    if (typeof v === "string") {
+      const why = unstorableString(v)
       if (why !== undefined) return why
+    } else if (v instanceof Json.JsonNumber) {
+      // numeric holds up to 131072 digits before the point and 16383 after; exponents far beyond that
+      // (1e-20000) overflow. A bound on the exponent keeps the check cheap and exact enough.
+      const exponent = /[eE]([+-]?\d+)$/.exec(v.text)
+      if (exponent !== null && Math.abs(Number(exponent[1])) > 16_000) return "the number is out of range"
+    } else if (Json.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) pending.push(v[i])
+    } else if (Json.isObject(v)) {
+      for (const [k, x] of v) {
+        const why = unstorableString(k)
+        if (why !== undefined) return why
+        pending.push(x)
+      }
     }
-  } else if (Json.isObject(value)) {
-    for (const [k, v] of value) {
-      const why = unstorableString(k) ?? unstorable(v)
-      if (why !== undefined) return why
+  }
+  return undefined
+}
+
+/** SQLSTATE of PostgreSQL's "stack depth limit exceeded", which a jsonb nested too deep raises. */
+const STACK_DEPTH_LIMIT_EXCEEDED = "54001"
+
+/**
+ * PostgreSQL parses jsonb recursively and gives up past its stack (`max_stack_depth`): then the value is
+ * what cannot be stored, not the database that failed. Told by SQLSTATE, whatever the message's language.
+ */
+const tooDeepForDatabase = (e: SqlError): Effect.Effect<never, SqlError | InvalidValue> =>
+  (e.cause as { readonly code?: unknown } | undefined)?.code === STACK_DEPTH_LIMIT_EXCEEDED
+    ? Effect.fail(
+        new InvalidValue({ field: "new_value", detail: "it nests deeper than the database can store" })
+      )
+    : Effect.fail(e)
+
+/**
+ * How deep a result or value the review service stores on the embedded database (PGlite). PGlite runs
+ * PostgreSQL as WebAssembly on Node's stack, which its recursive jsonb code overflows from about 6,300
+ * levels (measured with PGlite 0.5.14 and Node 20's default stack: the insert, or the export's
+ * `jsonb_build_array`, returns no row and no error, and the instance then hangs) long before
+ * `max_stack_depth` would raise an error. A real PostgreSQL server says itself what it cannot store.
+ *
+ * @since 0.1.0
+ */
+export const EMBEDDED_MAX_DEPTH = 5_000
+
+/** On the embedded database, why a planned correction is too deep to store, if it is. */
+const tooDeepForEmbedded = (planned: Planned): InvalidValue | undefined => {
+  for (const [field, value] of [
+    ["new_value", planned.result],
+    ["field_path", planned.oldValue]
+  ] as const) {
+    const levels = value === undefined ? 0 : Json.depth(value)
+    if (levels > EMBEDDED_MAX_DEPTH) {
+      return new InvalidValue({
+        field,
+        detail:
+          `${field === "new_value" ? "the result would nest" : "the value at the path nests"} ${levels} levels ` +
+          `deep; the embedded database stores at most ${EMBEDDED_MAX_DEPTH}`
+      })
     }
   }
   return undefined
@@ -318,11 +366,17 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
         if (bad !== undefined) return Effect.fail(bad)
         return sql.withTransaction(
           Effect.gen(function* () {
-            const rows = yield* sql<{ readonly result: string | null }>`
-              SELECT result::text AS result FROM jobs WHERE id = ${id}::uuid FOR UPDATE`
+            // PGlite names itself in version(): it needs `EMBEDDED_MAX_DEPTH`, which this row is read for.
+            const rows = yield* sql<{ readonly result: string | null; readonly embedded: boolean }>`
+              SELECT result::text AS result, version() LIKE '%PGlite%' AS embedded
+              FROM jobs WHERE id = ${id}::uuid FOR UPDATE`
             if (rows.length === 0) return yield* new UnknownJob({ jobId })
             const step = plan(yield* parsed(rows[0].result), fieldPath, newValue)
             if (Either.isLeft(step)) return yield* step.left
+            if (rows[0].embedded) {
+              const bad = tooDeepForEmbedded(step.right)
+              if (bad !== undefined) return yield* bad
+            }
             yield* sql`
               UPDATE jobs SET result = ${jsonb(step.right.result)}::jsonb, updated_at = now()
               WHERE id = ${id}::uuid`
@@ -332,7 +386,7 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
                       ${reviewer}, ${reason}, clock_timestamp())
               RETURNING ${eventColumns}`
             return yield* event(row)
-          })
+          }).pipe(Effect.catchTag("SqlError", tooDeepForDatabase))
         )
       })
 

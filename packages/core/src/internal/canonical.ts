@@ -5,7 +5,7 @@
  * own order (shortest first) and a space after each `:` and `,`, and most results are never replayed,
  * so building and then dropping a tree for each would be pure garbage.
  */
-import type { Json, JsonNumber, JsonObject } from "../Json.js"
+import type { Json, JsonArray, JsonNumber, JsonObject } from "../Json.js"
 import type { ByteWriter } from "./ByteWriter.js"
 import { Cursor, Failure, type ScanFailure, scanNumber, scanString } from "./lexer.js"
 
@@ -26,32 +26,87 @@ const sortKeys = (keys: Array<string>): void => {
   }
 }
 
+/**
+ * The containers `writeValue` is inside, around the innermost one: an array, or an object's sorted
+ * keys with the object in `objects`; and the index of the element or key being written. A stack
+ * rather than calls, so any depth writes; shared, as `writeValue` never re-enters itself.
+ */
+const within: Array<JsonArray | Array<string>> = []
+const objects: Array<JsonObject | undefined> = []
+const at: Array<number> = []
+
 /** Writes a value's canonical text. */
 export const writeValue = (w: ByteWriter, value: Json): void => {
-  if (value === null) w.text("null")
-  else if (typeof value === "string") w.string(value)
-  else if (typeof value === "boolean") w.text(value ? "true" : "false")
-  else if (Array.isArray(value)) {
-    w.byte(0x5b)
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) w.byte(0x2c)
-      writeValue(w, value[i])
+  const base = within.length
+  // The innermost container, kept out of the stack so the common steps need no lookup.
+  let container: JsonArray | Array<string> | undefined
+  let object: JsonObject | undefined
+  let i = 0
+  let next = value
+  for (;;) {
+    if (next === null) w.text("null")
+    else if (typeof next === "string") w.string(next)
+    else if (typeof next === "boolean") w.text(next ? "true" : "false")
+    else if (Array.isArray(next)) {
+      w.byte(0x5b)
+      if (next.length > 0) {
+        if (container !== undefined) {
+          within.push(container)
+          objects.push(object)
+          at.push(i)
+        }
+        container = next
+        object = undefined
+        i = 0
+        next = next[0]
+        continue
+      }
+      w.byte(0x5d)
+    } else if (next instanceof Map) {
+      const map = next as JsonObject
+      w.byte(0x7b)
+      if (map.size > 0) {
+        const keys: Array<string> = []
+        for (const k of map.keys()) keys.push(k)
+        sortKeys(keys)
+        if (container !== undefined) {
+          within.push(container)
+          objects.push(object)
+          at.push(i)
+        }
+        container = keys
+        object = map
+        i = 0
+        w.string(keys[0])
+        w.byte(0x3a)
+        next = map.get(keys[0])!
+        continue
+      }
+      w.byte(0x7d)
+    } else w.text((next as JsonNumber).text)
+    // A value is written: its container's next element follows, or the container ends, and so on up.
+    for (;;) {
+      if (container === undefined) return
+      if (++i < container.length) {
+        w.byte(0x2c)
+        if (object === undefined) next = (container as JsonArray)[i]
+        else {
+          const key = (container as Array<string>)[i]
+          w.string(key)
+          w.byte(0x3a)
+          next = object.get(key)!
+        }
+        break
+      }
+      w.byte(object === undefined ? 0x5d : 0x7d)
+      if (within.length === base) container = undefined
+      else {
+        container = within.pop()
+        object = objects.pop()
+        i = at.pop()!
+      }
     }
-    w.byte(0x5d)
-  } else if (value instanceof Map) {
-    const map = value as JsonObject
-    const keys: Array<string> = []
-    for (const k of map.keys()) keys.push(k)
-    sortKeys(keys)
-    w.byte(0x7b)
-    for (let i = 0; i < keys.length; i++) {
-      if (i > 0) w.byte(0x2c)
-      w.string(keys[i])
-      w.byte(0x3a)
-      writeValue(w, map.get(keys[i])!)
-    }
-    w.byte(0x7d)
-  } else w.text((value as JsonNumber).text)
+  }
 }
 
 /**
@@ -65,43 +120,103 @@ const KEY_END = 3
 const KEY_DECODED = 4
 const MEMBER = 5
 
-/** One per module, reused: `canonicalize` never re-enters itself, and its stacks keep their capacity. */
+/**
+ * One per module, reused: `canonicalize` never re-enters itself, and its stacks keep their capacity.
+ * Containers are on a stack of its own, not one call per level, so any depth PostgreSQL stores writes.
+ */
 class Canonicalizer extends Cursor {
   /** Members of the objects being written, innermost last; `top` is the first free slot. */
   members = new Int32Array(MEMBER * 64)
   top = 0
   keys: Array<string> = []
+  /**
+   * The containers being written, innermost last, two slots each: an object's first slot on the member
+   * stack (-1 for an array), and the length of `keys` when it opened.
+   */
+  open = new Int32Array(2 * 64)
+  depth = 0
   /** Scratch for `sort`: member offsets in key order. */
   order: Array<number> = []
   /** Set by `string()`: the decoded text when the string had escapes. */
   decoded: string | undefined = undefined
 
   value(w: ByteWriter): Failure | undefined {
-    this.skipSpace()
     const t = this.text
-    const start = this.i
-    const c = t.charCodeAt(start)
-    switch (c) {
-      case 0x7b:
-        return this.object(w)
-      case 0x5b:
-        return this.array(w)
-      case 0x22:
-        return this.string(w)
-      case 0x74:
-        return this.literal(w, "true")
-      case 0x66:
-        return this.literal(w, "false")
-      case 0x6e:
-        return this.literal(w, "null")
-      default: {
-        if (Number.isNaN(c)) return this.fail(start, "unexpected end of input")
-        if (c !== 0x2d && !(c >= 0x30 && c <= 0x39)) return this.fail(start, "expected a JSON value")
-        const end = scanNumber(t, start)
-        if (typeof end !== "number") return new Failure(end)
-        w.text(t, start, end)
-        this.i = end
-        return undefined
+    for (;;) {
+      this.skipSpace()
+      const start = this.i
+      const c = t.charCodeAt(start)
+      let f: Failure | undefined
+      switch (c) {
+        case 0x22:
+          f = this.string(w)
+          break
+        case 0x5b:
+        case 0x7b: {
+          const close = c + 2 // "]" and "}" come two code points after "[" and "{"
+          this.i++
+          w.byte(c)
+          this.skipSpace()
+          if (t.charCodeAt(this.i) === close) {
+            this.i++
+            w.byte(close)
+            break
+          }
+          this.enter(c === 0x7b ? this.top : -1)
+          if (c === 0x7b) {
+            f = this.member(w)
+            if (f !== undefined) return f
+          }
+          continue
+        }
+        case 0x74:
+          f = this.literal(w, "true")
+          break
+        case 0x66:
+          f = this.literal(w, "false")
+          break
+        case 0x6e:
+          f = this.literal(w, "null")
+          break
+        default: {
+          if (Number.isNaN(c)) return this.fail(start, "unexpected end of input")
+          if (c !== 0x2d && !(c >= 0x30 && c <= 0x39)) return this.fail(start, "expected a JSON value")
+          const end = scanNumber(t, start)
+          if (typeof end !== "number") return new Failure(end)
+          w.text(t, start, end)
+          this.i = end
+        }
+      }
+      if (f !== undefined) return f
+      // A value is written: a ',' and the next one follow, or its container ends, and so on up.
+      for (;;) {
+        if (this.depth === 0) return undefined
+        const frame = 2 * (this.depth - 1)
+        const base = this.open[frame]
+        // The member's bytes end here (the stack may have grown, and moved, while they were written).
+        if (base >= 0) this.members[this.top - MEMBER + OUT_END] = w.pos
+        this.skipSpace()
+        const d = t.charCodeAt(this.i++)
+        if (d === 0x2c) {
+          w.byte(0x2c)
+          if (base >= 0) {
+            f = this.member(w)
+            if (f !== undefined) return f
+          }
+          break
+        }
+        if (base < 0) {
+          if (d !== 0x5d) return this.fail(this.i - 1, "expected ',' or ']'")
+          w.byte(0x5d)
+        } else {
+          if (d !== 0x7d) return this.fail(this.i - 1, "expected ',' or '}'")
+          // Members are written in the order they come, then moved into key order if not in it.
+          this.sort(w, base)
+          this.top = base
+          this.keys.length = this.open[frame + 1]
+          w.byte(0x7d)
+        }
+        this.depth--
       }
     }
   }
@@ -110,6 +225,46 @@ class Canonicalizer extends Cursor {
     if (!this.text.startsWith(word, this.i)) return this.fail(this.i, "expected a JSON value")
     this.i += word.length
     w.text(word)
+    return undefined
+  }
+
+  /** Opens a container: an object's first member slot, or -1 for an array. */
+  enter(base: number): void {
+    const at = 2 * this.depth
+    if (at + 2 > this.open.length) {
+      const bigger = new Int32Array(this.open.length * 2)
+      bigger.set(this.open)
+      this.open = bigger
+    }
+    this.open[at] = base
+    this.open[at + 1] = this.keys.length
+    this.depth++
+  }
+
+  /** An object member's key and `:`, written, and its slot on the member stack. */
+  member(w: ByteWriter): Failure | undefined {
+    const t = this.text
+    this.skipSpace()
+    if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
+    const outStart = w.pos
+    const keyStart = this.i + 1
+    const k = this.string(w)
+    if (k !== undefined) return k
+    let decoded = -1
+    if (this.decoded !== undefined) {
+      decoded = this.keys.length
+      this.keys.push(this.decoded)
+    }
+    const member = this.push()
+    const m = this.members
+    m[member + OUT_START] = outStart
+    m[member + KEY_START] = keyStart
+    m[member + KEY_END] = this.i - 1
+    m[member + KEY_DECODED] = decoded
+    this.skipSpace()
+    if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
+    this.i++
+    w.byte(0x3a)
     return undefined
   }
 
@@ -158,82 +313,6 @@ class Canonicalizer extends Cursor {
     w.string(s.value)
     this.i = s.end
     this.decoded = s.value
-    return undefined
-  }
-
-  array(w: ByteWriter): Failure | undefined {
-    const t = this.text
-    this.i++
-    w.byte(0x5b)
-    this.skipSpace()
-    if (t.charCodeAt(this.i) === 0x5d) {
-      this.i++
-      w.byte(0x5d)
-      return undefined
-    }
-    for (;;) {
-      const f = this.value(w)
-      if (f !== undefined) return f
-      this.skipSpace()
-      const c = t.charCodeAt(this.i++)
-      if (c === 0x5d) {
-        w.byte(0x5d)
-        return undefined
-      }
-      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or ']'")
-      w.byte(0x2c)
-    }
-  }
-
-  /** Members are written in the order they come, then moved into key order if they are not in it. */
-  object(w: ByteWriter): Failure | undefined {
-    const t = this.text
-    this.i++
-    w.byte(0x7b)
-    this.skipSpace()
-    if (t.charCodeAt(this.i) === 0x7d) {
-      this.i++
-      w.byte(0x7d)
-      return undefined
-    }
-    const base = this.top
-    const keysBase = this.keys.length
-    for (;;) {
-      this.skipSpace()
-      if (t.charCodeAt(this.i) !== 0x22) return this.fail(this.i, "expected a string key")
-      const outStart = w.pos
-      const keyStart = this.i + 1
-      const k = this.string(w)
-      if (k !== undefined) return k
-      let decoded = -1
-      if (this.decoded !== undefined) {
-        decoded = this.keys.length
-        this.keys.push(this.decoded)
-      }
-      const member = this.push()
-      const m = this.members
-      m[member + OUT_START] = outStart
-      m[member + KEY_START] = keyStart
-      m[member + KEY_END] = this.i - 1
-      m[member + KEY_DECODED] = decoded
-      this.skipSpace()
-      if (t.charCodeAt(this.i) !== 0x3a) return this.fail(this.i, "expected ':'")
-      this.i++
-      w.byte(0x3a)
-      const f = this.value(w)
-      if (f !== undefined) return f
-      // The stack may have grown (and moved) while the value was written.
-      this.members[member + OUT_END] = w.pos
-      this.skipSpace()
-      const c = t.charCodeAt(this.i++)
-      if (c === 0x7d) break
-      if (c !== 0x2c) return this.fail(this.i - 1, "expected ',' or '}'")
-      w.byte(0x2c)
-    }
-    this.sort(w, base)
-    this.top = base
-    this.keys.length = keysBase
-    w.byte(0x7d)
     return undefined
   }
 
@@ -350,6 +429,7 @@ export const canonicalize = (w: ByteWriter, text: string): ScanFailure | undefin
   c.text = text
   c.i = 0
   c.top = 0
+  c.depth = 0
   c.keys.length = 0
   let f = c.value(w)
   if (f === undefined) {
