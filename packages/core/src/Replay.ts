@@ -19,6 +19,9 @@ const JsonText = Schema.NullOr(Schema.String).annotations({
   description: "canonical JSON text of the value, or null when the path is absent"
 })
 
+/** How much of each value the message of `AuditTrailMismatch` shows. */
+const SHOWN = 200
+
 /**
  * The audit trail does not explain the job's result: an event's check failed.
  *
@@ -39,7 +42,14 @@ export class AuditTrailMismatch extends Schema.TaggedError<AuditTrailMismatch>()
   HttpApiSchema.annotations({ status: 500 })
 ) {
   override get message(): string {
-    const show = (v: string | null) => (v === null ? "absent" : v)
+    // The values stay whole in `expected` and `actual`; the line shows their start, so a large or deeply
+    // nested result cannot turn one error line into megabytes.
+    const show = (v: string | null) => {
+      if (v === null) return "absent"
+      if (v.length <= SHOWN) return v
+      const cut = /[\ud800-\udbff]/.test(v[SHOWN - 1]) ? SHOWN - 1 : SHOWN
+      return `${v.slice(0, cut)}… (${v.length} characters)`
+    }
     return (
       `audit trail of job ${this.jobId} does not explain its result at event ${this.eventId} ` +
       `(${JSON.stringify(this.fieldPath)}): ${this.detail}; expected ${show(this.expected)}, found ${show(this.actual)}`

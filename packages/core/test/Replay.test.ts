@@ -157,6 +157,25 @@ describe("replay failures", () => {
     expect(error.message).toContain("c5da6747-0000-4000-8000-000000000001")
   })
 
+  it("shows the start of a large value in its one-line message and keeps it whole in the error", () => {
+    const smile = String.fromCodePoint(0x1f600)
+    const big = `"${"x".repeat(300)}${smile}${"y".repeat(10_000)}"`
+    const other = `${big.slice(0, -1)}z"`
+    const error = failure(j(`{"a":${big}}`), [event(7, "a", "1", other)])
+    if (error._tag !== "AuditTrailMismatch") return expect.fail(error.message)
+    expect(error.expected).toBe(other)
+    expect(error.actual).toBe(big)
+    expect(error.message).toBe(
+      'audit trail of job c5da6747-0000-4000-8000-000000000001 does not explain its result at event 7 ("a"): ' +
+        `the value at the path differs from the expected one; expected "${"x".repeat(199)}… (${big.length} characters), ` +
+        `found "${"x".repeat(199)}… (${big.length} characters)`
+    )
+    // A pair of surrogates is never cut in two.
+    const astral = `"${"x".repeat(198)}${smile}${"x".repeat(10)}"`
+    const cut = failure(j(`{"a":${astral}}`), [event(7, "a", "1", '"other"')])
+    expect(cut.message).toContain(`found "${"x".repeat(198)}… (${astral.length} characters)`)
+  })
+
   it("stops at the newest event that does not fit, not an older one", () => {
     const error = failure(j('{"a":3}'), [event(1, "a", "1", "2"), event(2, "a", "2", "9")])
     expect(error._tag === "AuditTrailMismatch" && error.eventId).toBe("2")
