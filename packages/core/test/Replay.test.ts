@@ -167,7 +167,7 @@ describe("replay failures", () => {
     expect(error.actual).toBe(big)
     expect(error.message).toBe(
       'audit trail of job c5da6747-0000-4000-8000-000000000001 does not explain its result at event 7 ("a"): ' +
-        `the value at the path differs from the expected one; expected "${"x".repeat(199)}… (${big.length} characters), ` +
+        `the value at the path differs from the expected one; expected "${"x".repeat(199)}… (${other.length} characters), ` +
         `found "${"x".repeat(199)}… (${big.length} characters)`
     )
     // A pair of surrogates is never cut in two.
