@@ -29,13 +29,25 @@ const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: Readon
 
 const jobOf = (e: Export.ExportError): string | undefined => ("jobId" in e ? e.jobId : undefined)
 
+/** How many bytes of a streamed body are handed to the response at a time (see `streamed`). */
+const SLICE = 64 * 1024
+
+/** A batch's buffers cut into slices of at most `SLICE` bytes (views, not copies). */
+const slices = (chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
+  const out: Array<Uint8Array> = []
+  for (const buffer of chunk)
+    for (let i = 0; i < buffer.length; i += SLICE) out.push(buffer.subarray(i, i + SLICE))
+  return out
+}
+
 /**
  * A streamed JSONL response. The first chunk is pulled before the status is sent, so an export that
  * fails at once (an unreachable database, a bad first job) answers with a JSON error. Once bytes have
- * left, a failure destroys the connection: the client sees a broken transfer, never a clean but short
+ * left, a failure resets the connection: the client sees a broken transfer, never a clean but short
  * corpus. The stream lives in the request's scope, which closes when the response is done or the client
- * goes away: the snapshot transaction ends and its connection returns to the pool. A client that takes
- * no chunk for `sendTimeout` has its transfer cut, which closes the scope the same way.
+ * goes away: the snapshot transaction ends and its connection returns to the pool. A client that does
+ * not take a slice of the body within `sendTimeout` has its transfer reset, which closes the scope the
+ * same way.
  */
 const streamed = (
   request: HttpServerRequest.HttpServerRequest,
@@ -44,9 +56,11 @@ const streamed = (
   sendTimeout: Duration.Duration
 ) =>
   Effect.gen(function* () {
+    // A reset, not a close: a close sends what is queued and then a clean end, which a client reading
+    // without chunked encoding (HTTP/1.0, as a proxy may speak) could take for a whole corpus.
     const response = NodeHttpServerRequest.toServerResponse(request)
-    const cut = Effect.sync(() => {
-      response.destroy()
+    const reset = Effect.sync(() => {
+      response.socket?.resetAndDestroy()
     })
     const pull = yield* Stream.toPull(stream)
     // The first bytes, not the first chunk: a split or the preference format can make whole batches
@@ -73,35 +87,44 @@ const streamed = (
       return yield* Effect.fail(failure(error.value.value))
     }
     // A stalled or trickling reader would hold the snapshot and its pooled connection for as long as it
-    // likes. Only the client's time counts: the watch starts when a chunk is handed to the response and
-    // stops when the response asks for the next one (the database's time to produce it is not counted).
+    // likes. The body goes out in slices of `SLICE` bytes, each handed over when the response has sent
+    // the previous one; the watch starts when a slice is handed over and stops when the next is asked for.
+    // So only the client's time counts (not the database's, producing the next batch), and a client
+    // must take `SLICE` bytes per `sendTimeout` (about 1 KB/s at the default).
     let watch: Fiber.RuntimeFiber<void> | undefined
-    // A reset, not a close: a close would leave the unsent bytes queued in the kernel for the stalled
-    // client, and the client would see a clean end once it read them.
     const stalled = Effect.logWarning("export cut: the client took no data").pipe(
       Effect.annotateLogs({ send_timeout: Duration.format(sendTimeout) }),
-      Effect.zipRight(
-        Effect.sync(() => {
-          response.socket?.resetAndDestroy()
-        })
-      ),
+      Effect.zipRight(reset),
       Effect.delay(sendTimeout)
     )
     const scope = yield* Effect.scope
     const arm = Effect.map(Effect.forkIn(stalled, scope), (fiber) => {
       watch = fiber
     })
+    let queue = slices(first.value)
+    let at = 0
+    const slice = () => (at < queue.length ? Chunk.of(queue[at++]) : Chunk.empty<Uint8Array>())
     const next = Effect.suspend(() => (watch === undefined ? Effect.void : Fiber.interrupt(watch))).pipe(
-      Effect.zipRight(pull),
+      Effect.zipRight(
+        Effect.suspend(() =>
+          at < queue.length
+            ? Effect.succeed(slice())
+            : Effect.map(pull, (chunk) => {
+                queue = slices(chunk)
+                at = 0
+                return slice()
+              })
+        )
+      ),
       Effect.tap(() => arm)
     )
     yield* arm
     return respond(
-      Stream.concat(Stream.fromChunk(first.value), Stream.repeatEffectChunkOption(next)).pipe(
+      Stream.repeatEffectChunkOption(next).pipe(
         Stream.tapError((e) =>
           Effect.logError("export aborted after streaming began").pipe(
             Effect.annotateLogs({ error: e.message, job_id: jobOf(e) ?? null }),
-            Effect.zipRight(cut)
+            Effect.zipRight(reset)
           )
         )
       )
@@ -113,6 +136,10 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
     const exporter = yield* Export.Export
     const stats = yield* Stats.Stats
     const sendTimeout = yield* Config.duration("GROUND_TRUTH_SEND_TIMEOUT").pipe(
+      Config.validate({
+        message: "Expected a duration above zero",
+        validation: (d: Duration.Duration) => Duration.toMillis(d) > 0
+      }),
       Config.withDefault(Duration.seconds(60))
     )
     return handlers

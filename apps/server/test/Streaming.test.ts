@@ -3,8 +3,10 @@
  * stays flat; aborted downloads give their connection back; a failure after the first bytes breaks the
  * transfer, one before them is a JSON error.
  */
+import { execFile as execFileCallback } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import { promisify } from "node:util"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
@@ -13,6 +15,8 @@ import { Effect, Layer } from "effect"
 import { baseUrl, type ErrorBody, get, json, realSleep, requests, serve, serverProcess } from "./server.js"
 
 const JOBS = 50_000
+
+const execFile = promisify(execFileCallback)
 
 // 50,000 demo jobs (2025), then a job whose result was changed without an event (2026): exports that
 // reach it fail.
@@ -79,6 +83,42 @@ const slowReader = (base: string, target: string, rate: 0 | 1) =>
         socket.write(`GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`)
       })
   )
+
+/**
+ * Reads `target` at about `rate` bytes a second through a socket with a small receive buffer (so that
+ * the kernel cannot absorb megabytes on the reader's behalf, as a client across a real network cannot),
+ * in Python: Node cannot size a socket's buffers. Resolves with the bytes received (headers and chunk
+ * framing included) and whether the chunked body ended with its last chunk.
+ */
+const steadyReader = (base: string, target: string, rate: number) =>
+  Effect.promise(async () => {
+    const url = new URL(base)
+    const script = `
+import json, socket, sys, time
+host, port, target, rate = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect((host, port))
+s.sendall(f"GET {target} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n".encode())
+start, n, tail, reset = time.time(), 0, b"", False
+while True:
+    try:
+        b = s.recv(16384)
+    except ConnectionResetError:
+        reset = True
+        break
+    if not b:
+        break
+    n += len(b)
+    tail = (tail + b)[-16:]
+    ahead = n / rate - (time.time() - start)
+    if ahead > 0:
+        time.sleep(ahead)
+print(json.dumps({"bytes": n, "complete": not reset and tail.endswith(b"\\r\\n0\\r\\n\\r\\n")}))
+`
+    const { stdout } = await execFile("python3", ["-c", script, url.hostname, url.port, target, String(rate)])
+    return JSON.parse(stdout) as { readonly bytes: number; readonly complete: boolean }
+  })
 
 /**
  * The server in its own process with a 64 MB heap limit, so that its memory is its own: a server that
@@ -212,7 +252,11 @@ for (const target of TestDatabase.targets()) {
                 `${cut.map((r) => `${r.duration_ms} ms (${(r.bytes / 1e6).toFixed(1)} MB sent)`).join(" and ")}`
             )
             expect(cut).toHaveLength(2)
-            for (const r of cut) expect(r.duration_ms).toBeGreaterThanOrEqual(3_000)
+            // Each was cut 3 s after it stalled; on the embedded database the second waited for the first.
+            for (const r of cut) {
+              expect(r.duration_ms).toBeGreaterThanOrEqual(3_000)
+              expect(r.duration_ms).toBeLessThan(kind === "embedded" ? 30_000 : 15_000)
+            }
             expect(server.output().match(/export cut: the client took no data/g)).toHaveLength(2)
             // The clients cannot mistake what they got for a whole corpus.
             for (const reader of readers)
@@ -231,6 +275,31 @@ for (const target of TestDatabase.targets()) {
             expect((yield* get(`${server.base}/api/v1/ground-truth/stats`)).status).toBe(200)
             const r = yield* download(`${server.base}${target}`)
             expect(r.lines).toBe(JOBS)
+          }),
+        300_000
+      )
+
+      it.scoped(
+        "a slow but steady reader is never cut, however long its download takes",
+        () =>
+          Effect.gen(function* () {
+            const { url, kind } = yield* TestDatabase.TestDatabase
+            // The kernel's send buffer (up to 4 MB here) lets a writer on only once about a third of it is
+            // free: at 2 MB/s that is a pause of ~0.7 s, well within 3 s.
+            const server = yield* serverProcess(url, [], { GROUND_TRUTH_SEND_TIMEOUT: "3 seconds" })
+            const target = "/api/v1/ground-truth/export?approved_only=false&until=2025-02-01"
+            const whole = yield* download(`${server.base}${target}`)
+            const started = performance.now()
+            const r = yield* steadyReader(server.base, target, 2 * 1024 * 1024)
+            console.log(
+              `${kind}: ${(r.bytes / 1e6).toFixed(1)} MB read at 2 MB/s through a 64 KB receive buffer in ` +
+                `${((performance.now() - started) / 1000).toFixed(1)} s with a 3 s send timeout: ` +
+                (r.complete ? "whole" : "cut")
+            )
+            expect(whole.bytes).toBeGreaterThan(8_000_000)
+            expect(r.complete).toBe(true)
+            expect(r.bytes).toBeGreaterThan(whole.bytes)
+            expect(server.output()).not.toContain("export cut")
           }),
         300_000
       )
