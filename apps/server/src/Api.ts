@@ -316,7 +316,6 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .addError(NotFound)
       .addError(ServerError)
       .addError(Unavailable)
-      .middleware(ReadAccess)
       .annotate(OpenApi.Description, "The job's current result and its audit trail, oldest event first")
   )
   .add(
@@ -348,6 +347,8 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       "Marks the job not approved, reviewed by the reviewer (X-User-Id), now"
     )
   )
+  // Every route reads (a route added later is guarded too); the writes also need a review token.
+  .middleware(ReadAccess)
   .prefix("/api/v1/jobs") {}
 
 export class Api extends HttpApi.make("ground-truth")

@@ -25,20 +25,26 @@ import { Config, Context, Data, Effect, Layer, Option, Redacted } from "effect"
 import { Forbidden, ReadAccess, ReviewAccess, Unauthorized } from "./Api.js"
 
 /**
- * A tokens file cannot be read.
+ * A token variable that cannot be used as it is: its file cannot be read, it is set but holds no token
+ * (access control would silently be off), or a token is not one a client can send or too short.
  *
  * @since 0.1.0
  * @category errors
  */
-export class TokensFileError extends Data.TaggedError("TokensFileError")<{
+export class TokenConfigError extends Data.TaggedError("TokenConfigError")<{
   readonly variable: string
-  readonly path: string
   readonly reason: string
 }> {
   override get message(): string {
-    return `cannot read ${this.variable} ${this.path}: ${this.reason}`
+    return `${this.variable}: ${this.reason}`
   }
 }
+
+/** Shorter tokens can be guessed, online or from a log's digest prefix. */
+export const MIN_TOKEN_LENGTH = 16
+
+/** RFC 6750's `b64token`: what a client can send after `Bearer `. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 /** What a token may do. @since 0.1.0 */
 export type Scope = "read" | "review"
@@ -59,25 +65,50 @@ const split = (text: string): Array<string> =>
     .map((t) => t.trim())
     .filter((t) => t.length > 0)
 
-/** The tokens of one scope: a variable of comma-separated tokens and/or a file of them. */
+/**
+ * The tokens of one scope: a variable of comma-separated tokens and/or a file of them. A variable set to
+ * nothing at all counts as unset; one that holds text but no token, or a bad token, stops the server.
+ */
 const fromEnv = (variable: string) =>
   Effect.gen(function* () {
+    const fail = (name: string, reason: string) =>
+      Effect.fail(new TokenConfigError({ variable: name, reason }))
+    const sources: Array<readonly [string, Array<string>]> = []
     const inline = yield* Config.option(Config.redacted(variable))
+    if (Option.isSome(inline) && Redacted.value(inline.value).trim() !== "")
+      sources.push([variable, split(Redacted.value(inline.value))])
     const file = yield* Config.option(Config.string(`${variable}_FILE`))
-    const fromFile = Option.isNone(file)
-      ? []
-      : split(
-          yield* Effect.tryPromise({
-            try: () => readFile(file.value, "utf8"),
-            catch: (e) =>
-              new TokensFileError({
-                variable: `${variable}_FILE`,
-                path: file.value,
-                reason: (e as Error).message
-              })
+    if (Option.isSome(file)) {
+      const text = yield* Effect.tryPromise({
+        try: () => readFile(file.value, "utf8"),
+        catch: (e) =>
+          new TokenConfigError({
+            variable: `${variable}_FILE`,
+            reason: `cannot read ${file.value}: ${(e as Error).message}`
           })
+      })
+      sources.push([`${variable}_FILE`, split(text)])
+    }
+    for (const [name, tokens] of sources) {
+      if (tokens.length === 0)
+        return yield* fail(
+          name,
+          "is set but holds no token, which would leave the API open; set a token or unset it"
         )
-    return [...(Option.isSome(inline) ? split(Redacted.value(inline.value)) : []), ...fromFile]
+      for (const [i, token] of tokens.entries()) {
+        if (!B64TOKEN.test(token))
+          return yield* fail(
+            name,
+            `token ${i + 1} has characters a client cannot send after "Bearer " (RFC 6750: letters, digits, -._~+/ and a final =)`
+          )
+        if (token.length < MIN_TOKEN_LENGTH)
+          return yield* fail(
+            name,
+            `token ${i + 1} has ${token.length} characters; at least ${MIN_TOKEN_LENGTH} (openssl rand -hex 32 makes one)`
+          )
+      }
+    }
+    return sources.flatMap(([, tokens]) => tokens)
   })
 
 /**

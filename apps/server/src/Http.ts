@@ -14,11 +14,11 @@ import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import { errorResponse, failure } from "./Errors.js"
 import { JobsLive } from "./Jobs.js"
-import { requestLog } from "./RequestLog.js"
+import { requestLog, requestTarget } from "./RequestLog.js"
 
 /** The raw query of a request as name/value pairs, in order, repeats included. */
 const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
-  Array.from(new URL(request.url, "http://localhost").searchParams)
+  Array.from(new URLSearchParams(requestTarget(request).query))
 
 const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: ReadonlyArray<Filter.Parameter>) =>
   Either.match(Filter.parse(queryPairs(request), { accept }), {

@@ -39,6 +39,20 @@ const outcome = (cause: Cause.Cause<unknown>) =>
     : { outcome: "failed", cause: Cause.pretty(cause).split("\n")[0] }
 
 /**
+ * A request's path and query as they came (`?…` included), split at the first `?`. Not parsed as a URL:
+ * `//api/v1/…`, which the router matches as `/api/v1/…`, would read as the host `api`, and a target
+ * such as `//a:99999/` would not parse at all.
+ *
+ * @since 0.1.0
+ */
+export const requestTarget = (request: HttpServerRequest.HttpServerRequest) => {
+  const q = request.url.indexOf("?")
+  return q < 0
+    ? { path: request.url, query: "" }
+    : { path: request.url.slice(0, q), query: request.url.slice(q) }
+}
+
+/**
  * The logging middleware.
  *
  * @since 0.1.0
@@ -57,14 +71,14 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
     // On exit, not after: a request whose connection was closed interrupts this fiber from outside,
     // and it is logged all the same.
     return yield* Effect.onExit(app, (exit) => {
-      const url = new URL(request.url, "http://localhost")
+      const { path, query } = requestTarget(request)
       const failed = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
       const presented = bearerToken(request)
       return Effect.log(failed ? "request failed" : "request").pipe(
         Effect.annotateLogs({
           method: request.method,
-          path: url.pathname,
-          query: url.search,
+          path,
+          query,
           status: sent.status,
           bytes: sent.bytes,
           duration_ms: Math.round(performance.now() - started),

@@ -108,7 +108,7 @@ const program = Effect.gen(function* () {
   return yield* Layer.launch(Main.pipe(Layer.provide(Layer.succeed(Auth.ApiTokens, tokens))))
 }).pipe(
   Effect.provide(Auth.ApiTokens.layer),
-  Effect.catchTags({ InsecureBind: refuse, TokensFileError: refuse }),
+  Effect.catchTags({ InsecureBind: refuse, TokenConfigError: refuse }),
   Effect.provide(Logger.json)
 )
 

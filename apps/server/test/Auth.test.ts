@@ -175,23 +175,39 @@ layer(
       ])
       const seen = new Map<number, number>()
       let tried = 0
+      let spelled = 0
       for (const route of apiRoutes) {
         const writes = route.method === "POST"
-        for (const spelling of spellings(route.path)) {
-          const attempts: ReadonlyArray<Record<string, string>> = writes ? [{}, bearer(READ[0])] : [{}]
-          for (const headers of attempts) {
-            const status = yield* raw(base, route.method, spelling, headers, route.body)
-            tried++
-            seen.set(status, (seen.get(status) ?? 0) + 1)
-            if (status >= 200 && status < 300)
-              expect.fail(`${route.method} ${spelling} with ${JSON.stringify(headers)} answered ${status}`)
-            expect(status).toBeLessThan(500)
+        // HEAD is answered by a GET route; OPTIONS by none.
+        const methods = writes ? ["POST", "OPTIONS"] : ["GET", "HEAD", "OPTIONS"]
+        const variants = spellings(route.path)
+        spelled += variants.length
+        for (const spelling of variants) {
+          for (const method of methods) {
+            const attempts: ReadonlyArray<Record<string, string>> =
+              method === "POST" ? [{}, bearer(READ[0])] : [{}]
+            for (const headers of attempts) {
+              const status = yield* raw(
+                base,
+                method,
+                spelling,
+                headers,
+                method === "POST" ? route.body : undefined
+              )
+              tried++
+              seen.set(status, (seen.get(status) ?? 0) + 1)
+              if (status >= 200 && status < 300)
+                expect.fail(`${method} ${spelling} with ${JSON.stringify(headers)} answered ${status}`)
+              expect(status).toBeLessThan(500)
+            }
           }
         }
       }
       // The router does match other spellings (upper case, doubled slashes, encoded letters): each one it
       // matched was refused by the route's own check, not by luck.
-      console.log(`${tried} requests: statuses ${JSON.stringify(Object.fromEntries(seen))}`)
+      console.log(
+        `${spelled} spellings of ${apiRoutes.length} routes, ${tried} requests: statuses ${JSON.stringify(Object.fromEntries(seen))}`
+      )
       expect(seen.get(401) ?? 0).toBeGreaterThan(apiRoutes.length * 10)
       expect(seen.get(403) ?? 0).toBeGreaterThan(3 * 10)
       // Nothing was written: the corpus is the golden one, byte for byte.
@@ -279,22 +295,48 @@ describe("tokens from the environment", () => {
 
   it.effect("come from the variables, the files, or both; blanks are ignored", () =>
     Effect.gen(function* () {
+      const a = "a".repeat(16)
+      const r = "r-_.~+/".repeat(3)
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gt-tokens-")), "tokens")
-      fs.writeFileSync(file, "one\n two \n\n")
+      fs.writeFileSync(file, `${"1".repeat(20)}\n ${"2".repeat(20)}== \n\n`)
       expect(yield* load({})).toBe("")
-      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a, b,," })).toBe("read,read")
+      // An empty variable is an unset one (as a compose file writes it).
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "" })).toBe("")
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: `${a}, ${a}b,,` })).toBe("read,read")
       expect(yield* load({ GROUND_TRUTH_API_TOKENS_FILE: file })).toBe("read,read")
-      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a", GROUND_TRUTH_API_TOKENS_FILE: file })).toBe(
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: a, GROUND_TRUTH_API_TOKENS_FILE: file })).toBe(
         "read,read,read"
       )
-      expect(yield* load({ GROUND_TRUTH_REVIEW_TOKENS: "r", GROUND_TRUTH_REVIEW_TOKENS_FILE: file })).toBe(
+      expect(yield* load({ GROUND_TRUTH_REVIEW_TOKENS: r, GROUND_TRUTH_REVIEW_TOKENS_FILE: file })).toBe(
         "review,review,review"
       )
-      expect(yield* load({ GROUND_TRUTH_API_TOKENS: "a", GROUND_TRUTH_REVIEW_TOKENS: "r" })).toBe(
-        "read,review"
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS: a, GROUND_TRUTH_REVIEW_TOKENS: r })).toBe("read,review")
+    })
+  )
+
+  it.effect("a variable that would leave the API open or hold an unusable token stops the server", () =>
+    Effect.gen(function* () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-tokens-"))
+      const empty = path.join(dir, "empty")
+      fs.writeFileSync(empty, "\n \n")
+      const refused = (env: Record<string, string>) => Effect.map(Effect.flip(load(env)), (e) => e.message)
+      expect(yield* refused({ GROUND_TRUTH_REVIEW_TOKENS_FILE: `${empty}.absent` })).toMatch(
+        new RegExp(`^GROUND_TRUTH_REVIEW_TOKENS_FILE: cannot read ${empty}\\.absent: ENOENT`)
       )
-      const missing = yield* Effect.flip(load({ GROUND_TRUTH_REVIEW_TOKENS_FILE: `${file}.absent` }))
-      expect(missing.message).toContain(`cannot read GROUND_TRUTH_REVIEW_TOKENS_FILE ${file}.absent`)
+      expect(yield* refused({ GROUND_TRUTH_API_TOKENS: " , " })).toBe(
+        "GROUND_TRUTH_API_TOKENS: is set but holds no token, which would leave the API open; set a token or unset it"
+      )
+      expect(yield* refused({ GROUND_TRUTH_REVIEW_TOKENS_FILE: empty })).toBe(
+        "GROUND_TRUTH_REVIEW_TOKENS_FILE: is set but holds no token, which would leave the API open; set a token or unset it"
+      )
+      const secret = `${"s".repeat(20)} é`
+      const badCharacters = yield* refused({ GROUND_TRUTH_API_TOKENS: `${"x".repeat(20)},${secret}` })
+      expect(badCharacters).toBe(
+        'GROUND_TRUTH_API_TOKENS: token 2 has characters a client cannot send after "Bearer " (RFC 6750: letters, digits, -._~+/ and a final =)'
+      )
+      expect(yield* refused({ GROUND_TRUTH_REVIEW_TOKENS: "short-token" })).toBe(
+        "GROUND_TRUTH_REVIEW_TOKENS: token 1 has 11 characters; at least 16 (openssl rand -hex 32 makes one)"
+      )
     })
   )
 
@@ -360,15 +402,18 @@ describe("the server process", () => {
         await request("GET", "/api/v1/ground-truth/stats", "secret-token-value")
         await request("POST", `/api/v1/jobs/${J9}/approve`, "secret-token-value")
         await request("GET", "/api/v1/ground-truth/stats", "wrong-token-value")
+        // The router takes `//api/…` for `/api/…`; the log keeps the path as it was sent.
+        await request("GET", "//api/v1/ground-truth/stats?since=2025-01-01", "secret-token-value")
       }
     )
-    expect(statuses).toEqual([200, 403, 401])
+    expect(statuses).toEqual([200, 403, 401, 200])
     const logged = requests(guarded.output)
     const id = (t: string) => createHash("sha256").update(t).digest("hex").slice(0, 12)
-    expect(logged.map((r) => [r.status, r.token])).toEqual([
-      [200, id("secret-token-value")],
-      [403, id("secret-token-value")],
-      [401, id("wrong-token-value")]
+    expect(logged.map((r) => [r.status, r.path, r.token])).toEqual([
+      [200, "/api/v1/ground-truth/stats", id("secret-token-value")],
+      [403, `/api/v1/jobs/${J9}/approve`, id("secret-token-value")],
+      [401, "/api/v1/ground-truth/stats", id("wrong-token-value")],
+      [200, "//api/v1/ground-truth/stats", id("secret-token-value")]
     ])
     expect(guarded.output).not.toContain("secret-token-value")
     expect(guarded.output).not.toContain("wrong-token-value")
