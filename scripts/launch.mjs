@@ -19,10 +19,19 @@ const newest = (dir) =>
 /**
  * `pnpm serve` and `pnpm ground-truth` run us under a shell that pnpm started. Sent SIGTERM, pnpm exits
  * without passing the signal on, and the app would go on running, orphaned (a server still answering).
- * So when the process that started us goes away, we stop as if SIGTERM had reached us.
+ * So when that shell goes away, we stop as if SIGTERM had reached us. Only then: the parent must be the
+ * shell running this very script (`sh -c <npm_lifecycle_script>`, read from /proc), not any process
+ * that merely inherited pnpm's environment and may rightly leave us running.
  */
 const stopWithParent = () => {
   const parent = process.ppid
+  let command
+  try {
+    command = fs.readFileSync(`/proc/${parent}/cmdline`, "utf8").split("\0").filter((a) => a !== "")
+  } catch {
+    return
+  }
+  if (command.at(-1) !== process.env.npm_lifecycle_script) return
   const watch = setInterval(() => {
     if (process.ppid === parent) return
     clearInterval(watch)
@@ -36,6 +45,8 @@ const stopWithParent = () => {
  *   repository root: the app's folder, its entry file inside it, and every source folder it bundles
  */
 export const launch = async ({ app, entry, sources }) => {
+  // Before the build: pnpm may be stopped while it runs.
+  if (process.env.npm_lifecycle_script !== undefined) stopWithParent()
   const bundle = path.join(root, app, "build", `${path.basename(entry, ".ts")}.mjs`)
   const stale =
     !fs.existsSync(bundle) ||
@@ -64,6 +75,5 @@ export const launch = async ({ app, entry, sources }) => {
     fs.writeFileSync(partial, result.outputFiles[0].contents)
     fs.renameSync(partial, bundle)
   }
-  if (process.env.npm_lifecycle_event !== undefined) stopWithParent()
   await import(pathToFileURL(bundle).href)
 }
