@@ -1,34 +1,24 @@
 /**
- * Error responses: the API's error classes share one shape, `{"error":{code, message, parameter?}}`,
- * which HttpApi cannot tell apart by status when it encodes them, so the handlers answer errors
- * themselves, through here.
+ * Error responses: `{"error":{code, message, parameter?}}` with the status its class declares in
+ * `Api.ts` (the one place statuses are written). The handlers build their responses themselves
+ * (`handleRaw`), so they answer errors through here too.
  *
  * @since 0.1.0
  */
-import { HttpServerResponse } from "@effect/platform"
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Export, Review } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
-import { Effect } from "effect"
+import { Effect, type Schema } from "effect"
 import { BadRequest, Conflict, NotFound, ServerError, Unavailable } from "./Api.js"
 
-/** An error as its response. @since 0.1.0 */
+/** An error as its response, with the status its class declares. @since 0.1.0 */
 export const errorResponse = (e: BadRequest | NotFound | Conflict | ServerError | Unavailable) =>
   Effect.succeed(
     HttpServerResponse.unsafeJson(
       { error: e.error },
-      {
-        status:
-          e instanceof BadRequest
-            ? 400
-            : e instanceof NotFound
-              ? 404
-              : e instanceof Conflict
-                ? 409
-                : e instanceof Unavailable
-                  ? 503
-                  : 500
-      }
+      // An instance of a Schema.Class: its constructor is the schema that carries the status.
+      { status: HttpApiSchema.getStatusError(e.constructor as unknown as Schema.Schema.All) }
     )
   )
 

@@ -246,6 +246,9 @@ const parser = new Parser()
  */
 export const parse = (text: string): Either.Either<Json, JsonSyntaxError> => {
   const p = parser
+  // Empty already, unless an earlier call threw (a Map past its size limit, say) halfway.
+  p.open.length = 0
+  p.keys.length = 0
   p.text = text
   p.i = 0
   let v = p.value()
