@@ -27,7 +27,10 @@ const stopWithParent = () => {
   const parent = process.ppid
   let command
   try {
-    command = fs.readFileSync(`/proc/${parent}/cmdline`, "utf8").split("\0").filter((a) => a !== "")
+    command = fs
+      .readFileSync(`/proc/${parent}/cmdline`, "utf8")
+      .split("\0")
+      .filter((a) => a !== "")
   } catch {
     return
   }
