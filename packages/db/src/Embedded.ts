@@ -401,10 +401,27 @@ const guard = (db: PGlite, dataDir: string, drop: () => void) => {
 
   /** Passes PGlite's output on, message by message, rewriting disk-full errors. */
   const relay = (emit: (data: Uint8Array) => void) => {
-    let pending = new Uint8Array(0)
+    // A message cut between chunks: its parts (copied, as PGlite reuses its buffer), their length, and
+    // the message's whole length once its header is in (0 before). The parts are joined once, when the
+    // message is complete: joining at every chunk would copy a large row over and over.
+    let pending: Array<Uint8Array> = []
+    let pendingLength = 0
+    let needed = 0
+    const lengthAt = (data: Uint8Array, at: number) =>
+      1 + new DataView(data.buffer, data.byteOffset + at + 1, 4).getInt32(0)
     let readyLast = false
     const push = (chunk: Uint8Array) => {
-      const data = pending.length === 0 ? chunk : concat([pending, chunk])
+      let data = chunk
+      if (pending.length > 0) {
+        pending.push(chunk.slice())
+        pendingLength += chunk.length
+        if (needed === 0 && pendingLength >= 5) needed = lengthAt(concat(pending), 0)
+        if (needed === 0 || pendingLength < needed) return
+        data = concat(pending)
+        pending = []
+        pendingLength = 0
+        needed = 0
+      }
       const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
       const out: Array<Uint8Array> = []
       let from = 0
@@ -427,15 +444,18 @@ const guard = (db: PGlite, dataDir: string, drop: () => void) => {
         at = end
       }
       if (at > from) out.push(data.subarray(from, at))
-      // A message cut between two chunks waits for the rest; copied, as PGlite reuses its buffer.
-      pending = data.slice(at)
+      if (at < data.length) {
+        pending = [data.slice(at)]
+        pendingLength = data.length - at
+        needed = pendingLength >= 5 ? lengthAt(data, at) : 0
+      }
       const whole = concat(out)
       if (whole.length > 0) emit(whole)
     }
     return {
       push,
       end: () => {
-        if (pending.length > 0) emit(pending)
+        if (pending.length > 0) emit(concat(pending))
         return readyLast
       }
     }
