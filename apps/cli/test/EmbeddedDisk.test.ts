@@ -7,58 +7,21 @@
  * Sizes were measured with PGlite 0.5.14: a new database takes ~39 MB (16 MB of it the first WAL
  * segment), its 1,000 demo jobs ~1 MB more, and a WAL segment that fills up needs 16 MB for the next.
  */
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import { TestDisk } from "@ground-truth/db"
 import { Effect } from "effect"
 import { type Result, start } from "./cli.js"
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
-/** Can this process mount a tmpfs? (Root only.) The reason when not, for the skip message. */
-const cannotMount = (() => {
-  const probe = tmp("gt-disk-probe-")
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe], { stdio: "pipe" })
-    execFileSync("umount", [probe])
-    return undefined
-  } catch (e) {
-    return String(e).split("\n")[0]
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true })
-  }
-})()
+const cannotMount = TestDisk.unavailable()
 if (cannotMount !== undefined)
   console.log(`embedded disk-full tests skipped: cannot mount a tmpfs (${cannotMount})`)
 
-/** A tmpfs of `size` (`"40m"`) for the test's scope, unmounted (lazily, if still busy) at its end. */
-const disk = (size: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const dir = tmp("gt-disk-")
-      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir])
-      return dir
-    }),
-    (dir) =>
-      Effect.sync(() => {
-        try {
-          execFileSync("umount", [dir], { stdio: "pipe" })
-        } catch {
-          execFileSync("umount", ["-l", dir])
-        }
-        fs.rmSync(dir, { recursive: true, force: true })
-      })
-  )
-
-/** Gives the tmpfs at `dir` a new size: "the user freed some space". */
-const resize = (dir: string, size: string) => execFileSync("mount", ["-o", `remount,size=${size}`, dir])
-
-const freeBytes = (dir: string) => {
-  const s = fs.statfsSync(dir)
-  return s.bavail * s.bsize
-}
+const { tmpfs: disk, resize, free: freeBytes } = TestDisk
 
 /**
  * Longest any one run may take. A run that passes it is a hang (the bug: PGlite spinning in XLogFlush):

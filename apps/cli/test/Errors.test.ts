@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Demo, TestDatabase } from "@ground-truth/db"
+import { Demo, TestDatabase, TestDisk } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer, Schedule } from "effect"
 import { run, start } from "./cli.js"
@@ -133,31 +133,13 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
  * elsewhere the test is skipped and says why, and the RLIMIT_FSIZE and /dev/full tests still run.
  */
 const smallDisk = (() => {
-  const probe = tmp()
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", probe], { stdio: "pipe" })
-    execFileSync("umount", [probe])
-    return Effect.acquireRelease(
-      Effect.sync(() => {
-        const dir = tmp()
-        execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir])
-        return dir
-      }),
-      (dir) => Effect.sync(() => execFileSync("umount", [dir]))
-    )
-  } catch (e) {
-    console.log(`disk-full test skipped: cannot mount a tmpfs here (${String(e).split("\n")[0]})`)
-    return undefined
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true })
-  }
+  const reason = TestDisk.unavailable()
+  if (reason === undefined) return TestDisk.tmpfs("256k")
+  console.log(`disk-full test skipped: cannot mount a tmpfs here (${reason})`)
+  return undefined
 })()
 
-/** Free bytes on the file system holding `dir`. */
-const free = (dir: string) => {
-  const s = fs.statfsSync(dir)
-  return s.bavail * s.bsize
-}
+const { free } = TestDisk
 
 const kill = (signal: NodeJS.Signals) => (pid: number) => Effect.sync(() => process.kill(pid, signal))
 const previous = Buffer.from('{"previous":"corpus"}\n')

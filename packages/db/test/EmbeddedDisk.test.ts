@@ -9,51 +9,28 @@
  * otherwise): a spinning PGlite holds its thread, where no test timeout could fire, so the test kills
  * the child past a deadline instead.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { TestDisk } from "../src/index.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
-const cannotMount = (() => {
-  const probe = tmp("gt-db-disk-probe-")
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe], { stdio: "pipe" })
-    execFileSync("umount", [probe])
-    return undefined
-  } catch (e) {
-    return String(e).split("\n")[0]
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true })
-  }
-})()
+const cannotMount = TestDisk.unavailable()
 if (cannotMount !== undefined)
   console.log(`embedded disk-full tests skipped: cannot mount a tmpfs (${cannotMount})`)
 
 /** A tmpfs of `size` for the test's scope, holding a copy of `source` as `pglite`. */
 const diskWith = (size: string, source: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const mount = tmp("gt-db-disk-")
-      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mount])
-      fs.cpSync(source, path.join(mount, "pglite"), { recursive: true })
-      return { mount, dataDir: path.join(mount, "pglite") }
-    }),
-    ({ mount }) =>
-      Effect.sync(() => {
-        try {
-          execFileSync("umount", [mount], { stdio: "pipe" })
-        } catch {
-          execFileSync("umount", ["-l", mount])
-        }
-        fs.rmSync(mount, { recursive: true, force: true })
-      })
-  )
+  Effect.map(TestDisk.tmpfs(size), (mount) => {
+    fs.cpSync(source, path.join(mount, "pglite"), { recursive: true })
+    return { mount, dataDir: path.join(mount, "pglite") }
+  })
 
 /** Past this, a scenario hangs: the child is killed and the test fails. */
 const DEADLINE = 60_000
