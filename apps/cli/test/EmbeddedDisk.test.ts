@@ -87,6 +87,16 @@ const seeded = Effect.gen(function* () {
   return template
 })
 
+/** A disk of `size` holding a copy of the seeded database as `pglite`, for the test's scope. */
+const seededDisk = (size: string) =>
+  Effect.gen(function* () {
+    const source = yield* seeded
+    const mount = yield* disk(size)
+    const dataDir = path.join(mount, "pglite")
+    fs.cpSync(source, dataDir, { recursive: true })
+    return { mount, dataDir }
+  })
+
 describe.skipIf(cannotMount !== undefined)("the embedded database on a full disk", () => {
   afterAll(() => {
     if (template !== undefined) fs.rmSync(path.dirname(template), { recursive: true, force: true })
@@ -139,10 +149,7 @@ describe.skipIf(cannotMount !== undefined)("the embedded database on a full disk
     "WAL growth on a nearly full disk (seed-demo): exit 1 instead of spinning; on the same disk the next run says why it cannot open; with room it exports",
     () =>
       Effect.gen(function* () {
-        const source = yield* seeded
-        const mount = yield* disk("48m")
-        const dataDir = path.join(mount, "pglite")
-        fs.cpSync(source, dataDir, { recursive: true })
+        const { mount, dataDir } = yield* seededDisk("48m")
         console.log(`seed-demo with ${freeBytes(mount)} bytes free`)
         const r = yield* cli(["seed-demo", "--jobs", "20000"], dataDir)
         failsForSpace(r, dataDir, "write")
@@ -171,10 +178,7 @@ describe.skipIf(cannotMount !== undefined)("the embedded database on a full disk
     "a full disk does not stop reading: a cleanly closed database exports and reports stats with a few KB free",
     () =>
       Effect.gen(function* () {
-        const source = yield* seeded
-        const mount = yield* disk("48m")
-        const dataDir = path.join(mount, "pglite")
-        fs.cpSync(source, dataDir, { recursive: true })
+        const { mount, dataDir } = yield* seededDisk("48m")
         // Fill the disk but for 256 KiB.
         const filler = path.join(mount, "filler")
         fs.writeFileSync(filler, Buffer.alloc(Math.max(0, freeBytes(mount) - 256 * 1024)))
