@@ -66,8 +66,11 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
  * @since 0.1.0
  */
 export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
-  { error: errorDetail("database_unavailable") },
-  HttpApiSchema.annotations({ status: 503, description: "The database is unreachable" })
+  { error: errorDetail("database_unavailable", "shutting_down") },
+  HttpApiSchema.annotations({
+    status: 503,
+    description: "The database is unreachable, or the server is shutting down"
+  })
 ) {}
 
 /** No job has this id. @since 0.1.0 */

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
@@ -222,12 +223,25 @@ export const layer = HttpApiBuilder.serve((app) => requestLog(Auth.challenge(app
 )
 
 /**
- * Options for the Node server. A long query (a filter fuzzer's, say) still reaches the filter parser
- * and gets its 400 JSON; only a request line and headers beyond 64 KB are refused by Node with a 431.
+ * The Node server. A long query (a filter fuzzer's, say) still reaches the filter parser and gets its
+ * 400 JSON; only a request line and headers beyond 64 KB are refused by Node with a 431.
+ *
+ * On shutdown the app's request listener is removed at once, while connections accepted just before
+ * (and kept-alive ones) stay open for running exports: a request arriving on one of them would wait,
+ * unanswered, until the grace period ends. This listener, registered first, answers those with a 503
+ * and closes the connection; while the app's listener is there it does nothing.
  *
  * @since 0.1.0
  */
-export const nodeServerOptions = { maxHeaderSize: 64 * 1024 }
+export const createNodeServer = () => {
+  const server = createServer({ maxHeaderSize: 64 * 1024 })
+  server.on("request", (_request, response) => {
+    if (server.listenerCount("request") > 1) return
+    response.writeHead(503, { "content-type": "application/json", connection: "close" })
+    response.end(JSON.stringify({ error: { code: "shutting_down", message: "the server is shutting down" } }))
+  })
+  return server
+}
 
 /** The services the handlers use, from the live database layer. @since 0.1.0 */
 export const services = Layer.mergeAll(Export.Export.Default, Stats.Stats.Default, Review.Review.Default)

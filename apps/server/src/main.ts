@@ -8,7 +8,6 @@
  * `Auth.ts`), and the
  * database variables of `@ground-truth/db` (`DATABASE_URL`, or the embedded default).
  */
-import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Database } from "@ground-truth/db"
@@ -43,7 +42,7 @@ const NodeServer = Layer.unwrapScoped(
     const grace = yield* Config.duration("GROUND_TRUTH_SHUTDOWN_GRACE").pipe(
       Config.withDefault(Duration.seconds(30))
     )
-    const server = createServer(Http.nodeServerOptions)
+    const server = Http.createNodeServer()
     // Released before the server layer below: arms the deadline, then the server's own release waits
     // for open responses.
     const deadline = Layer.scopedDiscard(

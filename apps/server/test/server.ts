@@ -1,7 +1,6 @@
 /** The real server app on an ephemeral loopback port, over a test database, in-process or as `pnpm serve`. */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createServer } from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,9 +19,7 @@ export const serve = <E>(
   Http.layer.pipe(
     Layer.provide(Http.services),
     Layer.provide(tokens),
-    Layer.provideMerge(
-      NodeHttpServer.layer(() => createServer(Http.nodeServerOptions), { host: "127.0.0.1", port: 0 })
-    ),
+    Layer.provideMerge(NodeHttpServer.layer(Http.createNodeServer, { host: "127.0.0.1", port: 0 })),
     Layer.provideMerge(db),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )
