@@ -10,7 +10,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Export, Filter, Manifest, ReportPage, Review, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
-import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import { errorResponse, failure } from "./Errors.js"
@@ -89,37 +89,40 @@ const streamed = (
     }
     // A stalled or trickling reader would hold the snapshot and its pooled connection for as long as it
     // likes. The body goes out in slices of `SLICE` bytes, each handed over when the response has sent
-    // the previous one; the watch starts when a slice is handed over and stops when the next is asked for.
-    // So only the client's time counts (not the database's, producing the next batch), and a client
-    // must take `SLICE` bytes per `sendTimeout` (about 1 KB/s at the default).
-    let watch: Fiber.RuntimeFiber<void> | undefined
-    const stalled = Effect.logWarning("export cut: the client took no data").pipe(
-      Effect.annotateLogs({ send_timeout: Duration.format(sendTimeout) }),
-      Effect.zipRight(reset),
-      Effect.delay(sendTimeout)
-    )
-    const scope = yield* Effect.scope
-    const arm = Effect.map(Effect.forkIn(stalled, scope), (fiber) => {
-      watch = fiber
+    // the previous one; the clock runs from a slice's hand-over until the next is asked for. So only the
+    // client's time counts (not the database's, producing the next batch), and a client must take a
+    // slice per `sendTimeout`.
+    // One watcher per download, not a timer per slice: `handedAt` is when the last slice was handed
+    // over, `undefined` while the next one is being produced.
+    const timeout = Duration.toMillis(sendTimeout)
+    let handedAt: number | undefined
+    const watcher: Effect.Effect<void> = Effect.suspend(() => {
+      const since = handedAt === undefined ? 0 : Date.now() - handedAt
+      return handedAt !== undefined && since >= timeout
+        ? Effect.logWarning("export cut: the client took no data").pipe(
+            Effect.annotateLogs({ send_timeout: Duration.format(sendTimeout) }),
+            Effect.zipRight(reset)
+          )
+        : Effect.zipRight(Effect.sleep(Duration.millis(timeout - since)), watcher)
     })
     let queue = slices(first.value)
     let at = 0
-    const slice = () => (at < queue.length ? Chunk.of(queue[at++]) : Chunk.empty<Uint8Array>())
-    const next = Effect.suspend(() => (watch === undefined ? Effect.void : Fiber.interrupt(watch))).pipe(
-      Effect.zipRight(
-        Effect.suspend(() =>
-          at < queue.length
-            ? Effect.succeed(slice())
-            : Effect.map(pull, (chunk) => {
-                queue = slices(chunk)
-                at = 0
-                return slice()
-              })
-        )
-      ),
-      Effect.tap(() => arm)
-    )
-    yield* arm
+    const handOver = () => {
+      handedAt = Date.now()
+      return at < queue.length ? Chunk.of(queue[at++]) : Chunk.empty<Uint8Array>()
+    }
+    const next = Effect.suspend(() => {
+      handedAt = undefined
+      return at < queue.length
+        ? Effect.succeed(handOver())
+        : Effect.map(pull, (chunk) => {
+            queue = slices(chunk)
+            at = 0
+            return handOver()
+          })
+    })
+    handedAt = Date.now()
+    yield* Effect.forkIn(watcher, yield* Effect.scope)
     return respond(
       Stream.repeatEffectChunkOption(next).pipe(
         Stream.tapError((e) =>
