@@ -91,9 +91,8 @@ const streamed = (
     // likes. The body goes out in slices of `SLICE` bytes, each handed over when the response has sent
     // the previous one; the clock runs from a slice's hand-over until the next is asked for. So only the
     // client's time counts (not the database's, producing the next batch), and a client must take a
-    // slice per `sendTimeout`.
-    // One watcher per download, not a timer per slice: `handedAt` is when the last slice was handed
-    // over, `undefined` while the next one is being produced.
+    // slice per `sendTimeout`. One watcher per download, not a timer per slice: `handedAt` is when the
+    // last slice was handed over, `undefined` while the next one is being produced.
     const timeout = Duration.toMillis(sendTimeout)
     let handedAt: number | undefined
     const watcher: Effect.Effect<void> = Effect.suspend(() => {

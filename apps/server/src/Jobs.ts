@@ -46,8 +46,8 @@ const MAX_BODY = 1024 * 1024
 
 /**
  * A larger body is still read to its end (and dropped), so that the client gets its 400 rather than a
- * connection reset while it is still sending; past this many bytes reading on is not worth it, and the
- * connection is cut.
+ * connection reset while it is still sending; past this many bytes reading on is not worth it: the 400
+ * goes out without reading the rest, and the connection is closed after it.
  */
 const MAX_DRAIN = 64 * 1024 * 1024
 
