@@ -36,7 +36,8 @@ const windowFlags = {
     "since",
     "TIME",
     "Only samples whose time (reviewed_at, else created_at) is at or after this RFC 3339 timestamp " +
-      "(2025-06-01T10:15:00Z, 2025-06-01T17:15:00+07:00) or date (2025-06-01 = midnight UTC)."
+      "(2025-06-01T10:15:00Z, 2025-06-01T17:15:00+07:00) or date (2025-06-01 = midnight UTC). A window for " +
+      "analysis (what was reviewed in June), not for keeping a corpus current: use --changed-since or sync."
   ),
   until: filterFlag(
     "until",
@@ -76,7 +77,14 @@ const exportFlags = {
     "T,V,T",
     "With --split: whole-number ratios of train, validation and test. Default 80,10,10."
   ),
-  splitSeed: filterFlag("split_seed", "SEED", "With --split: a seed for another, equally stable assignment.")
+  splitSeed: filterFlag("split_seed", "SEED", "With --split: a seed for another, equally stable assignment."),
+  changedSince: filterFlag(
+    "changed_since",
+    "CURSOR",
+    "Only the jobs changed since the export whose manifest (or Ground-Truth-Cursor header) gave this cursor, " +
+      "and that still match the other filters; --manifest then lists in removed the changed jobs that no " +
+      "longer match (contract §11). `sync` keeps a corpus current this way."
+  )
 }
 
 /** The filter flags as core's parameter pairs, in a fixed order. */
@@ -89,6 +97,7 @@ const parameters = (flags: {
   readonly split?: Option.Option<string>
   readonly splitRatios?: Option.Option<string>
   readonly splitSeed?: Option.Option<string>
+  readonly changedSince?: Option.Option<string>
 }): Array<readonly [string, string]> => {
   const out: Array<readonly [string, string]> = []
   const add = (name: Filter.Parameter, value: Option.Option<string> | undefined) => {
@@ -102,6 +111,7 @@ const parameters = (flags: {
   add("split", flags.split)
   add("split_ratios", flags.splitRatios)
   add("split_seed", flags.splitSeed)
+  add("changed_since", flags.changedSince)
   return out
 }
 

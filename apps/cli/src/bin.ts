@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value),
+ * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
+ * the database cannot answer for),
  * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file),
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
  */
@@ -21,6 +22,8 @@ const report = (error: unknown): readonly [string, number] => {
   switch (e._tag) {
     case "InvalidParameter":
     case "UsageError":
+    // Only the user can act: take a full export instead.
+    case "StaleCursor":
       return [`ground-truth: ${e.message}`, USAGE]
     case "SqlError": {
       const cause = e.cause as { readonly code?: string } | undefined

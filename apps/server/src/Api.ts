@@ -73,6 +73,21 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
   })
 ) {}
 
+/**
+ * An increment's cursor the database can no longer answer for (contract §11).
+ *
+ * @since 0.1.0
+ */
+export class Gone extends Schema.Class<Gone>("Gone")(
+  { error: errorDetail("stale_cursor") },
+  HttpApiSchema.annotations({
+    status: 410,
+    description:
+      "changed_since names a snapshot this database cannot answer for (another database, a restored copy, " +
+      "or beyond the transaction-id horizon): take a full export and continue from its cursor"
+  })
+) {}
+
 /** No job has this id. @since 0.1.0 */
 export class NotFound extends Schema.Class<NotFound>("NotFound")(
   { error: errorDetail("unknown_job") },
@@ -146,7 +161,10 @@ const windowParams = {
     "RFC 3339 timestamp with Z or an offset, or a date YYYY-MM-DD (midnight UTC): samples whose time " +
       "(reviewed_at, else created_at) is at or after it"
   ),
-  until: param("Same forms: samples whose time is before it. Windows [since, until) never overlap.")
+  until: param(
+    "Same forms: samples whose time is before it. Windows [since, until) never overlap. Sample-time " +
+      "windows are for analysis (what was reviewed in June); keep a corpus current with changed_since"
+  )
 }
 
 /** The export's parameters, shared by the export and its manifest. */
@@ -163,7 +181,12 @@ const exportParams = Schema.Struct({
       "never changes split between snapshots"
   ),
   split_ratios: param("With split: whole-number ratios of train,validation,test (default 80,10,10)"),
-  split_seed: param("With split: a seed for another, equally stable assignment (default none)")
+  split_seed: param("With split: a seed for another, equally stable assignment (default none)"),
+  changed_since: param(
+    "The cursor of an earlier export (its manifest's cursor, or its Ground-Truth-Cursor header): only the " +
+      "jobs changed since that snapshot that still match; the manifest lists the changed ones that no " +
+      "longer match in removed (contract §11)"
+  )
 })
 
 /** The corpus: export, manifest, report and stats. @since 0.1.0 */
@@ -173,12 +196,31 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .setUrlParams(exportParams)
       .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
       .addError(BadRequest)
+      .addError(Gone)
       .addError(ServerError)
       .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
-          "A failure after the first bytes aborts the transfer: a complete body always ends with a newline."
+          "A failure after the first bytes aborts the transfer: a complete body always ends with a newline. " +
+          "Ground-Truth-Cursor names the snapshot (pass it as changed_since later); with changed_since, the " +
+          "body holds only the changed jobs, and /changes gives them with their removed ids in one response."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("changes", "/changes")
+      .setUrlParams(exportParams)
+      .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
+      .addError(BadRequest)
+      .addError(Gone)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "An export and its manifest from one snapshot, in one body: the export's lines, byte for byte, then " +
+          "one last line, its manifest (cursor, removed, rows, bytes, sha256 of the lines before it). Without " +
+          "changed_since, a full export. What `ground-truth sync --url` and `ground-truth merge` read: an " +
+          "increment's lines and its removed ids must come from the same snapshot (contract §11)."
       )
   )
   .add(
@@ -198,6 +240,7 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .setUrlParams(exportParams)
       .addSuccess(Manifest.Manifest)
       .addError(BadRequest)
+      .addError(Gone)
       .addError(ServerError)
       .addError(Unavailable)
       .annotate(

@@ -10,10 +10,10 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { Export, Review } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Effect, type Schema } from "effect"
-import { BadRequest, Conflict, NotFound, ServerError, Unavailable } from "./Api.js"
+import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "./Api.js"
 
 /** An error as its response, with the status its class declares. @since 0.1.0 */
-export const errorResponse = (e: BadRequest | NotFound | Conflict | ServerError | Unavailable) =>
+export const errorResponse = (e: BadRequest | NotFound | Conflict | Gone | ServerError | Unavailable) =>
   Effect.succeed(
     HttpServerResponse.unsafeJson(
       { error: e.error },
@@ -37,7 +37,7 @@ const isConnectionFailure = (e: SqlError): boolean => {
 }
 
 /** A failure before the first byte of a body: an HTTP error response instead. */
-export const failure = (e: Export.ExportError | SqlError): ServerError | Unavailable => {
+export const failure = (e: Export.ExportError | SqlError): ServerError | Unavailable | Gone => {
   switch (e._tag) {
     case "SqlError":
       return isConnectionFailure(e)
@@ -49,13 +49,15 @@ export const failure = (e: Export.ExportError | SqlError): ServerError | Unavail
       return new ServerError({ error: { code: "invalid_correction_event", message: e.message } })
     case "InvalidRow":
       return new ServerError({ error: { code: "invalid_row", message: e.message } })
+    case "StaleCursor":
+      return new Gone({ error: { code: "stale_cursor", message: e.message } })
   }
 }
 
 /** A review failure: the client's mistake (400, 404, 409), or the database's. @since 0.1.0 */
 export const reviewFailure = (
   e: Review.CorrectionError | SqlError
-): BadRequest | NotFound | Conflict | ServerError | Unavailable => {
+): BadRequest | NotFound | Conflict | Gone | ServerError | Unavailable => {
   switch (e._tag) {
     case "UnknownJob":
       return new NotFound({ error: { code: "unknown_job", message: e.message } })

@@ -8,7 +8,7 @@ import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Manifest, ReportPage, Review, Stats } from "@ground-truth/core"
+import { Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
@@ -53,7 +53,13 @@ const slices = (chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
 const streamed = (
   request: HttpServerRequest.HttpServerRequest,
   filter: Filter.Filter,
-  stream: Stream.Stream<Uint8Array, Export.ExportError>,
+  body: {
+    readonly stream: Stream.Stream<Uint8Array, Export.ExportError>
+    /** The snapshot, known once the first bytes (or the end) have come. */
+    readonly taken: () => Export.Taken | undefined
+    /** A suffix of the file name: `-changes` for `/changes`. */
+    readonly suffix: string
+  },
   sendTimeout: Duration.Duration
 ) =>
   Effect.gen(function* () {
@@ -63,7 +69,7 @@ const streamed = (
     const reset = Effect.sync(() => {
       response.socket?.resetAndDestroy()
     })
-    const pull = yield* Stream.toPull(stream)
+    const pull = yield* Stream.toPull(body.stream)
     // The first bytes, not the first chunk: a split or the preference format can make whole batches
     // write nothing, and an error after them must still be a JSON error, not a cut transfer.
     const first = yield* Effect.exit(Effect.repeat(pull, { until: Chunk.isNonEmpty }))
@@ -73,11 +79,21 @@ const streamed = (
       ...Option.toArray(Option.map(filter.split, (split) => split.name)),
       ...(filter.format === "jsonl" ? [] : [filter.format])
     ].join("-")
-    const respond = (body: Stream.Stream<Uint8Array, Export.ExportError>) =>
-      HttpServerResponse.stream(body, {
+    const respond = (bytes: Stream.Stream<Uint8Array, Export.ExportError>) => {
+      const taken = body.taken()
+      return HttpServerResponse.stream(bytes, {
         contentType: "application/x-ndjson",
-        headers: { "content-disposition": `attachment; filename="${name}.jsonl"` }
+        headers: {
+          "content-disposition": `attachment; filename="${name}${body.suffix}.jsonl"`,
+          ...(taken === undefined
+            ? {}
+            : {
+                "ground-truth-cursor": taken.cursor,
+                "ground-truth-snapshot-time": Timestamp.format(taken.time)
+              })
+        }
       })
+    }
     if (Exit.isFailure(first)) {
       const error = Cause.failureOption(first.cause)
       if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
@@ -147,9 +163,28 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
     )
     return handlers
       .handleRaw("export", ({ request }) =>
-        Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) =>
-          streamed(request, filter, exporter.stream(filter), sendTimeout)
-        ).pipe(Effect.catchAll(errorResponse))
+        Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) => {
+          let taken: Export.Taken | undefined
+          const stream = exporter.stream(filter, (t) => {
+            taken = t
+          })
+          return streamed(request, filter, { stream, taken: () => taken, suffix: "" }, sendTimeout)
+        }).pipe(Effect.catchAll(errorResponse))
+      )
+      .handleRaw("changes", ({ request }) =>
+        Effect.gen(function* () {
+          const filter = yield* parseQuery(request, Filter.exportParameters)
+          const { stream, manifest, taken } = yield* exporter.withManifest(filter)
+          const last = Stream.fromEffect(
+            Effect.map(manifest, (m) => new TextEncoder().encode(Manifest.encode(m)))
+          )
+          return yield* streamed(
+            request,
+            filter,
+            { stream: Stream.concat(stream, last), taken, suffix: "-changes" },
+            sendTimeout
+          )
+        }).pipe(Effect.catchAll(errorResponse))
       )
       .handleRaw("manifest", ({ request }) =>
         Effect.gen(function* () {

@@ -11,6 +11,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
+import * as Cursor from "./Cursor.js"
 import * as Filter from "./Filter.js"
 import type * as Format from "./Format.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
@@ -44,7 +45,7 @@ export class InvalidRow extends Schema.TaggedError<InvalidRow>()(
 }
 
 /** @since 0.1.0 */
-export type ExportError = SqlError | Replay.ReplayError | InvalidRow
+export type ExportError = SqlError | Replay.ReplayError | InvalidRow | Cursor.StaleCursor
 
 /**
  * One `jobs` row as the export query returns it: timestamps and JSON as text, so that nothing passes
@@ -66,6 +67,8 @@ export interface Row {
   readonly confidence: number | null
   /** `[[id, field_path, [old] | null, [new] | null, corrected_by, reason, corrected_at], …]` or null. */
   readonly events: string | null
+  /** Of an increment's changed job: does it still match the filter? (If not, only `id` is set.) */
+  readonly matched?: boolean
 }
 
 class RowFailure {
@@ -262,29 +265,94 @@ const encode = <A, E, R, E2>(
     return Stream.mapChunksEffect(items, (chunk) => encodeBatch(w, chunk, write))
   })
 
+/** What a running export reports of its snapshot: once it is taken, then each removed id. */
+interface Observer {
+  readonly taken: (time: Timestamp.Timestamp, cursor: string) => void
+  readonly removed: (id: string) => void
+}
+
 /**
  * A corpus with its manifest: the stream counts and hashes its bytes as they pass; `manifest`, run
- * after the stream has ended, describes them. `corpus` calls back with the snapshot time first.
+ * after the stream has ended, describes them; `taken` is the snapshot once the stream has begun.
+ * `corpus` reports its snapshot to the observer.
  */
 const manifested = (
   filter: Filter.Filter,
-  corpus: (onSnapshot: (time: Timestamp.Timestamp) => void) => Stream.Stream<Uint8Array, ExportError>
+  corpus: (observer: Observer) => Stream.Stream<Uint8Array, ExportError>
 ) =>
   Effect.sync(() => {
-    let time: Timestamp.Timestamp | undefined
+    let taken: { time: Timestamp.Timestamp; cursor: string } | undefined
+    const removed: Array<string> = []
     const { stream, finish } = Manifest.tally(
       filter,
-      corpus((t) => {
-        time = t
+      corpus({
+        taken: (time, cursor) => {
+          taken = { time, cursor }
+        },
+        removed: (id) => {
+          removed.push(id)
+        }
       }),
-      () => time
+      // Job ids are lowercase UUIDs: code unit order is their byte order.
+      () => (taken === undefined ? undefined : { ...taken, removed: removed.sort() })
     )
-    return { stream, manifest: Effect.sync(finish) }
+    return { stream, manifest: Effect.sync(finish), taken: (): Taken | undefined => taken }
   })
 
 /**
- * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples;
- * `withManifest(filter)` is the same corpus and, once it has been run to its end, its manifest.
+ * The snapshot an export read, as `Export.stream`'s `onSnapshot` learns it before the first sample.
+ *
+ * @since 0.1.0
+ */
+export interface Taken {
+  readonly time: Timestamp.Timestamp
+  /** The cursor (see `Cursor`) an increment continues from. */
+  readonly cursor: string
+}
+
+/** The columns of a sample's row but its id, for the jobs table aliased `j`. */
+const sampleColumns = (sql: SqlClient.SqlClient) => sql`
+  j.filename, j.source_kind, j.approved, j.reviewed_by,
+  ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
+  ${utcText(sql, "j.created_at")} AS created_at,
+  j.result::text AS result, j.review_flags, j.confidence,
+  (
+    SELECT json_agg(json_build_array(
+      c.id::text, c.field_path,
+      CASE WHEN c.old_value IS NULL THEN NULL ELSE jsonb_build_array(c.old_value) END,
+      CASE WHEN c.new_value IS NULL THEN NULL ELSE jsonb_build_array(c.new_value) END,
+      c.corrected_by, c.reason, ${utcText(sql, "c.corrected_at")}
+    ) ORDER BY c.corrected_at, c.id)::text
+    FROM job_corrections c WHERE c.job_id = j.id
+  ) AS events`
+
+/**
+ * The ids of the jobs changed after `since`, as seen from the snapshot `now` (see `Cursor`): a `jobs`
+ * row or an event written by a transaction whose id is at or above `since.xmin`. Rows keep the 32-bit
+ * `xmin`; its distance back from `now.xmax` (modulo 2^32) gives the 64-bit id, exactly for every row
+ * written within 2^32 transactions (`Cursor.staleness` refuses older cursors). Both tables are read
+ * whole, but only these columns: no JSON is read or replayed for the jobs that did not change.
+ */
+const changedIds = (sql: SqlClient.SqlClient, since: Cursor.Cursor, now: Cursor.Cursor) => {
+  const low = now.xmax % 2n ** 32n
+  const distance = now.xmax - since.xmin
+  const recent = (alias: string) =>
+    sql.literal(`((${low} - ${alias}.xmin::text::bigint + 4294967296) % 4294967296) <= ${distance}`)
+  return sql`SELECT j.id FROM jobs j WHERE ${recent("j")}
+    UNION SELECT c.job_id FROM job_corrections c WHERE ${recent("c")}`
+}
+
+/** `xmin:xmax:xip,…` (`pg_current_snapshot()`) and the database's identity, as a cursor. */
+const readCursor = (snapshot: string, system: string, database: string): Cursor.Cursor => {
+  const [xmin, xmax] = snapshot.split(":")
+  return { xmin: BigInt(xmin), xmax: BigInt(xmax), database: Cursor.databaseTag(system, database) }
+}
+
+/**
+ * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples
+ * (`onSnapshot` learns its snapshot before the first); `withManifest(filter)` is the same corpus and,
+ * once it has been run to its end, its manifest. With `filter.changedSince`, the corpus is the
+ * increment of contract §11 and the manifest lists what it removes.
  *
  * @since 0.1.0
  * @category services
@@ -292,35 +360,31 @@ const manifested = (
 export class Export extends Effect.Service<Export>()("@ground-truth/core/Export", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    /** The rows; `onSnapshot`, when given, first learns when the snapshot transaction began. */
+    /** The rows (of an increment: also the changed jobs that no longer match, `matched` false). */
     const rows = (
       filter: Filter.Filter,
-      onSnapshot?: (time: Timestamp.Timestamp) => void
-    ): Stream.Stream<Row, SqlError | InvalidRow> => {
+      observer?: Observer
+    ): Stream.Stream<Row, SqlError | InvalidRow | Cursor.StaleCursor> => {
       const conditions = filterConditions(sql, filter)
       // A server-side cursor, declared in the snapshot transaction and fetched in batches: memory stays
       // bounded, the planner picks a fast-start plan (the (created_at, id) index) for a cursor, and a
       // failed FETCH is an ordinary statement error. (pg-cursor's close() never returns after an
       // error, which would hang a failed export.)
-      const declare = sql`
-        DECLARE export_samples NO SCROLL CURSOR FOR
-        SELECT
-          j.id::text AS id, j.filename, j.source_kind, j.approved, j.reviewed_by,
-          ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
-          ${utcText(sql, "j.created_at")} AS created_at,
-          j.result::text AS result, j.review_flags, j.confidence,
-          (
-            SELECT json_agg(json_build_array(
-              c.id::text, c.field_path,
-              CASE WHEN c.old_value IS NULL THEN NULL ELSE jsonb_build_array(c.old_value) END,
-              CASE WHEN c.new_value IS NULL THEN NULL ELSE jsonb_build_array(c.new_value) END,
-              c.corrected_by, c.reason, ${utcText(sql, "c.corrected_at")}
-            ) ORDER BY c.corrected_at, c.id)::text
-            FROM job_corrections c WHERE c.job_id = j.id
-          ) AS events
-        FROM jobs j
-        WHERE ${sql.and(conditions)}
-        ORDER BY j.created_at, j.id`
+      const declare = (now: Cursor.Cursor | undefined) =>
+        Option.isSome(filter.changedSince) && now !== undefined
+          ? // The changed jobs, each with its row when it still matches: those that do not come last.
+            sql`
+              DECLARE export_samples NO SCROLL CURSOR FOR
+              WITH changed (id) AS (${changedIds(sql, filter.changedSince.value, now)})
+              SELECT ch.id::text AS id, j.id IS NOT NULL AS matched, ${sampleColumns(sql)}
+              FROM changed ch LEFT JOIN jobs j ON j.id = ch.id AND ${sql.and(conditions)}
+              ORDER BY j.created_at, j.id, ch.id`
+          : sql`
+              DECLARE export_samples NO SCROLL CURSOR FOR
+              SELECT j.id::text AS id, ${sampleColumns(sql)}
+              FROM jobs j
+              WHERE ${sql.and(conditions)}
+              ORDER BY j.created_at, j.id`
       // Each statement runs to its end even when the consumer goes away: interrupting a running query
       // would make the driver cancel it through another pooled connection, which a busy pool may not
       // have to give. A batch is short; the stream stops right after it and the snapshot rolls back.
@@ -332,52 +396,94 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
           )
         )
-      const snapshotTime =
-        onSnapshot === undefined
-          ? Effect.void
-          : sql<{ readonly now: string }>`SELECT ${utcText(sql, "now()")} AS now`.pipe(
-              Effect.flatMap(([{ now }]) => {
-                const time = readUtc(now)
+      // The snapshot's time and cursor, when someone asks or an increment needs them.
+      const snapshot: Effect.Effect<Cursor.Cursor | undefined, SqlError | InvalidRow | Cursor.StaleCursor> =
+        observer === undefined && Option.isNone(filter.changedSince)
+          ? Effect.succeed(undefined)
+          : sql<{
+              readonly now: string
+              readonly snapshot: string
+              readonly system: string
+              readonly database: string
+            }>`
+              SELECT ${utcText(sql, "now()")} AS now, pg_current_snapshot()::text AS snapshot,
+                (SELECT system_identifier::text FROM pg_control_system()) AS system,
+                (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database`.pipe(
+              Effect.flatMap(([row]): Effect.Effect<Cursor.Cursor, InvalidRow | Cursor.StaleCursor> => {
+                const time = readUtc(row.now)
                 if (typeof time === "string") {
                   return Effect.fail(new InvalidRow({ jobId: "", column: "now()", detail: time }))
                 }
-                onSnapshot(time)
-                return Effect.void
+                const now = readCursor(row.snapshot, row.system, row.database)
+                if (Option.isSome(filter.changedSince)) {
+                  const stale = Cursor.staleness(filter.changedSince.value, now)
+                  if (Option.isSome(stale)) {
+                    return Effect.fail(
+                      new Cursor.StaleCursor({
+                        cursor: Cursor.encode(filter.changedSince.value),
+                        reason: stale.value
+                      })
+                    )
+                  }
+                }
+                observer?.taken(time, Cursor.encode(now))
+                return Effect.succeed(now)
               })
             )
       return Stream.unwrap(
-        Effect.map(Effect.zipRight(snapshotTime, Effect.uninterruptible(declare)), () => {
-          let size = FIRST_FETCH_SIZE
-          return Stream.repeatEffectChunkOption(
-            Effect.suspend(() => {
-              const n = size
-              size = FETCH_SIZE
-              return fetch(n)
-            })
-          )
-        })
+        Effect.map(
+          Effect.flatMap(snapshot, (now) => Effect.uninterruptible(declare(now))),
+          () => {
+            let size = FIRST_FETCH_SIZE
+            return Stream.repeatEffectChunkOption(
+              Effect.suspend(() => {
+                const n = size
+                size = FETCH_SIZE
+                return fetch(n)
+              })
+            )
+          }
+        )
       )
     }
-    const corpus = (
-      filter: Filter.Filter,
-      onSnapshot?: (time: Timestamp.Timestamp) => void
-    ): Stream.Stream<Uint8Array, ExportError> =>
-      Snapshot.stream(
+    const corpus = (filter: Filter.Filter, observer?: Observer): Stream.Stream<Uint8Array, ExportError> => {
+      const increment = Option.isSome(filter.changedSince)
+      // An increment removes a changed job without a line: it no longer matches, or (preference) its
+      // results became equal.
+      const write = (w: ByteWriter, row: Row) => {
+        if (row.matched === false) {
+          observer?.removed(row.id)
+          return undefined
+        }
+        const before = w.pos
+        const failure = writeRow(w, row, filter.format)
+        if (increment && failure === undefined && w.pos === before) observer?.removed(row.id)
+        return failure
+      }
+      return Snapshot.stream(
         Option.match(filter.split, {
-          onNone: () => rows(filter, onSnapshot),
-          // A job's split depends on its id alone, so it is decided here rather than in SQL.
-          onSome: (split) => Stream.filter(rows(filter, onSnapshot), (row) => Split.contains(split, row.id))
+          onNone: () => rows(filter, observer),
+          // A job's split depends on its id alone, so it is decided here rather than in SQL; a job of
+          // another split never matched, so an increment does not name it either.
+          onSome: (split) => Stream.filter(rows(filter, observer), (row) => Split.contains(split, row.id))
         })
       ).pipe(
         // The next FETCH runs while this batch is replayed and serialized: the database and the
         // main thread work at the same time instead of taking turns.
         Stream.bufferChunks({ capacity: 1 }),
-        (rows) => encode(rows, (w, row: Row) => writeRow(w, row, filter.format)),
+        (rows) => encode(rows, write),
         Stream.provideService(SqlClient.SqlClient, sql)
       )
+    }
     return {
-      stream: (filter: Filter.Filter) => corpus(filter),
-      withManifest: (filter: Filter.Filter) => manifested(filter, (onSnapshot) => corpus(filter, onSnapshot))
+      stream: (filter: Filter.Filter, onSnapshot?: (taken: Taken) => void) =>
+        corpus(
+          filter,
+          onSnapshot === undefined
+            ? undefined
+            : { taken: (time, cursor) => onSnapshot({ time, cursor }), removed: () => undefined }
+        ),
+      withManifest: (filter: Filter.Filter) => manifested(filter, (observer) => corpus(filter, observer))
     }
   })
 }) {
@@ -386,30 +492,50 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
    * programs that have no database.
    */
   static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> => {
-    const stream = (filter: Filter.Filter) => {
-      const selected = jobs
-        .filter((job) => Filter.matches(filter, job))
-        .sort((a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      return encode(Stream.fromIterable(selected), (w, job: Job) => {
-        const sample = Replay.sample(job)
-        if (Either.isLeft(sample)) return sample.left
-        Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
-        return undefined
+    // The jobs given are the snapshot, taken when a stream starts. It has no transaction ids, so an
+    // increment counts every job as changed: its lines are the full export's, and it removes every
+    // job of the split without a line.
+    const cursor = Cursor.encode({ xmin: 0n, xmax: 0n, database: "000000000000" })
+    const corpus = (filter: Filter.Filter, observer?: Observer) =>
+      Stream.suspend(() => {
+        const now = Date.now()
+        observer?.taken(Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000), cursor)
+        const selected = jobs
+          .filter((job) => Filter.matches(filter, job))
+          .sort(
+            (a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+          )
+        const written = new Set<string>()
+        return encode(Stream.fromIterable(selected), (w, job: Job) => {
+          const sample = Replay.sample(job)
+          if (Either.isLeft(sample)) return sample.left
+          const before = w.pos
+          Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
+          if (w.pos > before) written.add(job.id)
+          return undefined
+        }).pipe(
+          Stream.ensuring(
+            Effect.sync(() => {
+              if (Option.isNone(filter.changedSince)) return
+              for (const job of jobs) {
+                const inSplit = Option.isNone(filter.split) || Split.contains(filter.split.value, job.id)
+                if (inSplit && !written.has(job.id)) observer?.removed(job.id)
+              }
+            })
+          )
+        )
       })
-    }
     return Layer.succeed(
       Export,
       Export.make({
-        stream,
-        withManifest: (filter) =>
-          manifested(filter, (onSnapshot) =>
-            // The jobs given are the snapshot; it is taken when the stream starts.
-            Stream.suspend(() => {
-              const now = Date.now()
-              onSnapshot(Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000))
-              return stream(filter)
-            })
-          )
+        stream: (filter, onSnapshot) =>
+          corpus(
+            filter,
+            onSnapshot === undefined
+              ? undefined
+              : { taken: (time, cursor) => onSnapshot({ time, cursor }), removed: () => undefined }
+          ),
+        withManifest: (filter) => manifested(filter, (observer) => corpus(filter, observer))
       })
     )
   }

@@ -7,6 +7,7 @@
  */
 import { HttpApiSchema } from "@effect/platform"
 import { Either, Option, Schema } from "effect"
+import * as Cursor from "./Cursor.js"
 import * as Format from "./Format.js"
 import type { Job } from "./Sample.js"
 import * as Split from "./Split.js"
@@ -19,6 +20,8 @@ import * as Timestamp from "./Timestamp.js"
  * - `hasCorrections`: some: at least one event (`true`) or none (`false`); none: either;
  * - `since`/`until`: the sample time `coalesce(reviewed_at, created_at)` lies in `[since, until)`;
  * - `split`: some: only the jobs of that split (see `Split`);
+ * - `changedSince`: some: only the jobs changed after that cursor's snapshot (contract §11, see
+ *   `Cursor`); an export names the ones that changed and no longer match in its manifest's `removed`;
  *
  * and how an export writes them: `format` (default `jsonl`).
  *
@@ -30,6 +33,7 @@ export interface Filter {
   readonly since: Option.Option<Timestamp.Timestamp>
   readonly until: Option.Option<Timestamp.Timestamp>
   readonly split: Option.Option<Split.Split>
+  readonly changedSince: Option.Option<Cursor.Cursor>
   readonly format: Format.Format
 }
 
@@ -40,6 +44,7 @@ export const defaults: Filter = {
   since: Option.none(),
   until: Option.none(),
   split: Option.none(),
+  changedSince: Option.none(),
   format: "jsonl"
 }
 
@@ -52,7 +57,8 @@ export const Parameter = Schema.Literal(
   "format",
   "split",
   "split_ratios",
-  "split_seed"
+  "split_seed",
+  "changed_since"
 )
 
 /** @since 0.1.0 */
@@ -72,7 +78,8 @@ export const ErrorCode = Schema.Literal(
   "invalid_timestamp",
   "invalid_range",
   "invalid_format",
-  "invalid_split"
+  "invalid_split",
+  "invalid_cursor"
 )
 
 /**
@@ -217,6 +224,19 @@ export const parse = (
           )
         }
         ratios = parsed
+        break
+      }
+      case "changed_since": {
+        const cursor = Cursor.decode(value)
+        if (Option.isNone(cursor)) {
+          return fail(
+            "invalid_cursor",
+            name,
+            `${label(name)} must be the cursor of an earlier export's manifest (or its Ground-Truth-Cursor ` +
+              `header), not ${shown(value)}`
+          )
+        }
+        filter = { ...filter, changedSince: cursor }
         break
       }
       case "split_seed": {

@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto"
 import { Option, Schema, Stream } from "effect"
+import * as Cursor from "./Cursor.js"
 import type * as Filter from "./Filter.js"
 import * as Format from "./Format.js"
 import * as Split from "./Split.js"
@@ -38,13 +39,36 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
       seed: Schema.String
     })
   ),
+  changed_since: Schema.NullOr(Schema.String).annotations({
+    description: "The cursor an increment starts from (contract §11); null for a full export"
+  }),
   snapshot_time: Schema.String.annotations({
     description: "When the export's snapshot transaction began (RFC 3339, UTC)"
   }),
+  cursor: Schema.String.annotations({
+    description: "The snapshot this export read: pass it as changed_since to get what changed since"
+  }),
   rows: Schema.Number.annotations({ description: "Samples (lines) in the body" }),
   bytes: Schema.Number.annotations({ description: "Bytes of the body" }),
-  sha256: Schema.String.annotations({ description: "SHA-256 of the body, lowercase hex" })
+  sha256: Schema.String.annotations({ description: "SHA-256 of the body, lowercase hex" }),
+  removed: Schema.Array(Schema.String).annotations({
+    description:
+      "Of an increment: the ids (sorted) of jobs that changed after changed_since and have no line in this " +
+      "export's corpus: drop their lines from the corpus it continues. Empty for a full export."
+  })
 }) {}
+
+/**
+ * What an export learns from its snapshot: when it began, its cursor, and (after the body has ended)
+ * the ids an increment removes.
+ *
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly time: Timestamp.Timestamp
+  readonly cursor: string
+  readonly removed: ReadonlyArray<string>
+}
 
 /**
  * The manifest as one line of JSON, `\n` included.
@@ -55,14 +79,14 @@ export const encode = (manifest: Manifest): string => `${JSON.stringify(manifest
 
 /**
  * Counts and hashes `body` as it passes; `finish`, called once after the body has ended, gives the
- * manifest with the snapshot time the export reported.
+ * manifest with the snapshot the export reported.
  *
  * @since 0.1.0
  */
 export const tally = <E, R>(
   filter: Filter.Filter,
   body: Stream.Stream<Uint8Array, E, R>,
-  snapshotTime: () => Timestamp.Timestamp | undefined
+  snapshot: () => Snapshot | undefined
 ): {
   readonly stream: Stream.Stream<Uint8Array, E, R>
   readonly finish: () => Manifest
@@ -79,7 +103,7 @@ export const tally = <E, R>(
     return chunks
   })
   const finish = () => {
-    const time = snapshotTime()
+    const taken = snapshot()
     return Manifest.make({
       contract_version: contractVersion,
       format: filter.format,
@@ -92,10 +116,13 @@ export const tally = <E, R>(
       split: Option.getOrNull(
         Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
       ),
-      snapshot_time: time === undefined ? "" : Timestamp.format(time),
+      changed_since: Option.getOrNull(Option.map(filter.changedSince, Cursor.encode)),
+      snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
+      cursor: taken?.cursor ?? "",
       rows,
       bytes,
-      sha256: hash.digest("hex")
+      sha256: hash.digest("hex"),
+      removed: taken?.removed ?? []
     })
   }
   return { stream, finish }

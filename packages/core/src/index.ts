@@ -10,12 +10,15 @@
  * - `Timestamp`: microsecond instants and their RFC 3339 text.
  * - `Filter`: the filter parameters of §7.
  * - `Snapshot`: the one read-only `REPEATABLE READ` transaction of §9.
- * - `Export`: the corpus as a stream of canonical bytes, from `SqlClient` (§5–§9).
+ * - `Export`: the corpus as a stream of canonical bytes, from `SqlClient` (§5–§9), whole or as an
+ *   increment since a `Cursor` (§11).
+ * - `Cursor`: the snapshot an export read, which an increment continues from (§11).
  * - `Stats`: coverage stats (§8).
  *
  * @since 0.1.0
  */
 export * as Correction from "./Correction.js"
+export * as Cursor from "./Cursor.js"
 export * as Export from "./Export.js"
 export * as FieldPath from "./FieldPath.js"
 export * as Filter from "./Filter.js"

@@ -21,6 +21,7 @@ describe("parse", () => {
       since: Option.none(),
       until: Option.none(),
       split: Option.none(),
+      changedSince: Option.none(),
       format: "jsonl"
     })
   })
