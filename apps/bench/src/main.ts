@@ -10,8 +10,11 @@
  *   without JIT, as the export runs;
  * - CLI: `ground-truth export --out FILE` (first byte: when the temporary file first grows);
  * - HTTP: a fresh `pnpm serve` process, its export read by a streaming client;
+ * - increment: `ground-truth export --changed-since CURSOR --out FILE` after 1,000 jobs were written
+ *   (`UPDATE … SET updated_at = updated_at`: new row versions, the same bytes, so the database stays the
+ *   corpus later runs measure), beside the round's full CLI export;
  * and reports medians of rows/s, MB/s, peak RSS, time to first byte and the ratio to the baseline,
- * plus stats latency and the CLI's process start. Writes `bench/results/<jobs>.md` and `.json` and
+ * plus stats latency, the increment's time against the full export's and the CLI's process start. Writes `bench/results/<jobs>.md` and `.json` and
  * prints the table.
  *
  * `--embedded` measures the embedded default instead (PGlite in `.data/bench-<N>`, no baseline: psql
@@ -164,13 +167,13 @@ const cliStart = () => {
 }
 
 /** The CLI writing a file; peak RSS from /usr/bin/time, first byte from the growing temporary file. */
-const cliExport = (out: string) =>
+const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
   new Promise<Run>((resolve, reject) => {
     const started = performance.now()
     const timing = path.join(os.tmpdir(), `gt-bench-time-${process.pid}`)
     const child = spawn(
       "/usr/bin/time",
-      ["-f", "%M", "-o", timing, process.execPath, cli, "export", "--out", out],
+      ["-f", "%M", "-o", timing, process.execPath, cli, "export", "--out", out, ...extra],
       {
         env: appEnv(),
         stdio: ["ignore", "ignore", "inherit"]
@@ -200,6 +203,27 @@ const cliExport = (out: string) =>
       })
     })
   })
+
+/** How many jobs an increment follows: written between taking a cursor and asking what changed. */
+const CHANGED = 1000
+
+/**
+ * A cursor (from an export that selects nothing: the snapshot is what counts), then `CHANGED` approved
+ * jobs rewritten as they were, then the increment through the CLI, timed like a full export. PostgreSQL
+ * only: psql cannot write to the embedded database.
+ */
+const cliIncrement = (out: string) => {
+  const manifest = `${out}.manifest.json`
+  execFileSync(
+    process.execPath,
+    [cli, "export", "--until", "0001-01-02", "--out", `${out}.empty`, "--manifest", manifest],
+    { env: appEnv(), stdio: ["ignore", "ignore", "inherit"] }
+  )
+  const cursor = JSON.parse(fs.readFileSync(manifest, "utf8")).cursor as string
+  const write = `UPDATE jobs SET updated_at = updated_at WHERE id IN (SELECT id FROM jobs WHERE approved ORDER BY random() LIMIT ${CHANGED})`
+  psql(url, write)
+  return cliExport(out, ["--changed-since", cursor])
+}
 
 const startServer = () =>
   new Promise<{ child: ChildProcess; base: string }>((resolve, reject) => {
@@ -254,12 +278,14 @@ const main = async () => {
   prepare()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-"))
   const runs: Record<"baseline" | "cli" | "http", Array<Run>> = { baseline: [], cli: [], http: [] }
+  const increments: Array<Run> = []
   const stats: Array<number> = []
   const starts: Array<number> = []
   for (let round = 0; round < ROUNDS; round++) {
     if (!EMBEDDED) runs.baseline.push(await baseline())
     starts.push(cliStart())
     runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
+    if (!EMBEDDED) increments.push(await cliIncrement(path.join(dir, "increment.jsonl")))
     const http = await httpExport()
     runs.http.push(http.run)
     stats.push(...http.stats)
@@ -308,7 +334,17 @@ const main = async () => {
     }),
     "",
     `stats: median ${fmt(median(stats))} ms over ${stats.length} calls; ` +
-      `CLI process start (\`ground-truth --version\`): median ${fmt(median(starts))} ms, part of its first byte`
+      `CLI process start (\`ground-truth --version\`): median ${fmt(median(starts))} ms, part of its first byte`,
+    ...(increments.length === 0
+      ? []
+      : [
+          "",
+          `increment after ${fmt(CHANGED)} changed jobs (\`export --changed-since\`): median ` +
+            `${fmt(median(increments.map((r) => r.seconds)), 2)} s, ${fmt(increments[0].rows)} samples, peak RSS ` +
+            `${fmt(median(increments.map((r) => r.peakRssMb ?? 0)))} MB; the full CLI export: median ` +
+            `${fmt(median(runs.cli.map((r) => r.seconds)), 2)} s (increment/full ` +
+            `${(median(increments.map((r) => r.seconds)) / median(runs.cli.map((r) => r.seconds))).toFixed(3)})`
+        ])
   ]
   const table = lines.join("\n")
   const results = path.join(root, "bench", "results")
@@ -325,7 +361,8 @@ const main = async () => {
         summary,
         statsMs: median(stats),
         cliStartMs: median(starts),
-        runs
+        runs,
+        increments
       },
       null,
       2

@@ -17,10 +17,11 @@
  * the window scheme can fail; on PostgreSQL all four must.
  */
 import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
 import { expect, layer } from "@effect/vitest"
 import { Cursor, Export, Filter, Snapshot } from "@ground-truth/core"
-import { Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
-import { Demo, TestDatabase } from "../src/index.js"
+import { Deferred, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
+import { Database, Demo, TestDatabase } from "../src/index.js"
 
 const JOBS = 300
 const HELD = 40
@@ -384,5 +385,56 @@ for (const target of TestDatabase.targets()) {
         }),
       600_000
     )
+
+    if (target.name === "postgres") {
+      it.scoped(
+        "a read-only role with default_transaction_read_only exports and takes increments, writing nothing",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const db = yield* TestDatabase.TestDatabase
+            yield* Demo.seed({ jobs: 50, seed: 15, from: 100_000 })
+            const role = `gt_reader_${process.pid}_${Date.now().toString(36)}`
+            yield* sql.unsafe(`CREATE ROLE ${role} LOGIN`)
+            yield* Effect.addFinalizer(() =>
+              Effect.ignore(sql.unsafe(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`))
+            )
+            yield* sql.unsafe(`GRANT SELECT ON jobs, job_corrections TO ${role}`)
+            yield* sql.unsafe(`ALTER ROLE ${role} SET default_transaction_read_only = on`)
+            const url = new URL(db.url)
+            url.username = role
+            const reader = Export.Export.Default.pipe(
+              Layer.provide(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 2 }))
+            )
+            const run = (filter: Filter.Filter) =>
+              Effect.gen(function* () {
+                const exporter = yield* Export.Export
+                const { stream, manifest } = yield* exporter.withManifest(filter)
+                const body = yield* Stream.runFold(stream, "", (s, b) => s + Buffer.from(b).toString("utf8"))
+                return { body, manifest: yield* manifest }
+              })
+            const all = yield* Filter.parse([["approved_only", "false"]])
+            const before = yield* Effect.provide(run(all), reader)
+            // The reader really cannot write.
+            const refused = yield* Effect.provide(
+              Effect.flip(Effect.flatMap(SqlClient.SqlClient, (r) => r`UPDATE jobs SET status = status`)),
+              PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 1 })
+            )
+            expect(refused._tag === "SqlError" && Database.describeSqlError(refused)).toMatch(
+              /read-only transaction/
+            )
+            const [job] = yield* sql<{ id: string }>`SELECT id::text AS id FROM jobs ORDER BY id LIMIT 1`
+            yield* sql`UPDATE jobs SET approved = NOT approved WHERE id = ${job.id}::uuid`
+            const increment = yield* Effect.provide(
+              run({ ...all, changedSince: Cursor.decode(before.manifest.cursor) }),
+              reader
+            )
+            const after = yield* run(all)
+            expect(linesOf(increment.body).map(idOf)).toEqual([job.id])
+            expect(increment.body).toBe(`${linesOf(after.body).find((l) => idOf(l) === job.id)}\n`)
+          }),
+        120_000
+      )
+    }
   })
 }
