@@ -372,12 +372,15 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       // error, which would hang a failed export.)
       const declare = (now: Cursor.Cursor | undefined) =>
         Option.isSome(filter.changedSince) && now !== undefined
-          ? // The changed jobs, each with its row when it still matches: those that do not come last.
+          ? // The changed jobs, each with its row when it still matches: those that do not come last. The
+            // row is looked up by id (`LIMIT 1` keeps the planner from turning the lookups into a hash
+            // join, which reads the whole table again: 3.3 s instead of 0.9 s at 1M jobs).
             sql`
               DECLARE export_samples NO SCROLL CURSOR FOR
               WITH changed (id) AS (${changedIds(sql, filter.changedSince.value, now)})
               SELECT ch.id::text AS id, j.id IS NOT NULL AS matched, ${sampleColumns(sql)}
-              FROM changed ch LEFT JOIN jobs j ON j.id = ch.id AND ${sql.and(conditions)}
+              FROM changed ch
+              LEFT JOIN LATERAL (SELECT * FROM jobs j WHERE j.id = ch.id AND ${sql.and(conditions)} LIMIT 1) j ON true
               ORDER BY j.created_at, j.id, ch.id`
           : sql`
               DECLARE export_samples NO SCROLL CURSOR FOR
