@@ -98,9 +98,12 @@ const streamed = (
       const error = Cause.failureOption(first.cause)
       if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
       if (Option.isNone(error.value)) return respond(Stream.empty)
-      yield* Effect.logError("export failed before streaming").pipe(
-        Effect.annotateLogs({ error: error.value.value.message, job_id: jobOf(error.value.value) ?? null })
-      )
+      // A cursor the database cannot answer for is the client's to mend: the request log's 410 says it.
+      if (error.value.value._tag !== "StaleCursor") {
+        yield* Effect.logError("export failed before streaming").pipe(
+          Effect.annotateLogs({ error: error.value.value.message, job_id: jobOf(error.value.value) ?? null })
+        )
+      }
       return yield* Effect.fail(failure(error.value.value))
     }
     // A stalled or trickling reader would hold the snapshot and its pooled connection for as long as it

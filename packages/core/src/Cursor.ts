@@ -12,8 +12,14 @@
  * whose subtransaction id the snapshot does not list: a review written under a savepoint and committed
  * after the cut would look visible and be lost.
  *
- * Text: `gt1.<xmin>.<xmax>.<database>.<check>`, URL-safe; `check` is 8 hex digits of SHA-256 over the
- * rest, so a cursor mistyped or edited by hand is refused rather than answered for another snapshot.
+ * A deleted row leaves nothing to read, so no increment can name it. The cursor keeps a tag of what
+ * deleting changes (see `history`); an increment after a deletion is refused, and asks for a full
+ * export. PostgreSQL's statistics reach the counters a few seconds after a deleting transaction ends
+ * (up to a minute when busy), so a deletion just before an increment is caught by the next one.
+ *
+ * Text: `gt1.<xmin>.<xmax>.<database>.<history>.<check>`, URL-safe; `check` is 8 hex digits of SHA-256
+ * over the rest, so a cursor mistyped or edited by hand is refused rather than answered for another
+ * snapshot.
  *
  * @since 0.1.0
  */
@@ -31,8 +37,13 @@ export interface Cursor {
   readonly xmin: bigint
   /** The first transaction id not yet assigned at the cut. */
   readonly xmax: bigint
-  /** 12 hex digits naming the database: its cluster's system identifier and its oid. */
+  /** 12 hex digits naming the database: its cluster's system identifier, its timeline and its oid. */
   readonly database: string
+  /**
+   * 8 hex digits over what deleting rows changes: the deletions PostgreSQL's statistics count on the two
+   * tables (`n_tup_del`) and their files (a `TRUNCATE` or a rewrite gives a table a new one).
+   */
+  readonly history: string
 }
 
 const PREFIX = "gt1"
@@ -41,20 +52,29 @@ const check = (body: string): string => createHash("sha256").update(body).digest
 
 /**
  * The tag of a database: its cluster's `system_identifier` (random per `initdb`, shared by physical
- * replicas, which share the transaction ids) and the database's oid.
+ * replicas, which share the transaction ids), its timeline (a point-in-time restore, which goes back to
+ * earlier transaction ids, starts a new one) and the database's oid.
  *
  * @since 0.1.0
  */
-export const databaseTag = (systemIdentifier: string, databaseOid: string): string =>
-  createHash("sha256").update(`${systemIdentifier}/${databaseOid}`).digest("hex").slice(0, 12)
+export const databaseTag = (systemIdentifier: string, timeline: string, databaseOid: string): string =>
+  createHash("sha256").update(`${systemIdentifier}/${timeline}/${databaseOid}`).digest("hex").slice(0, 12)
+
+/**
+ * The history tag: the deletions counted on `jobs` and `job_corrections`, and their file nodes.
+ *
+ * @since 0.1.0
+ */
+export const historyTag = (deletions: string, files: string): string =>
+  createHash("sha256").update(`${deletions}/${files}`).digest("hex").slice(0, 8)
 
 /** @since 0.1.0 */
 export const encode = (cursor: Cursor): string => {
-  const body = `${PREFIX}.${cursor.xmin}.${cursor.xmax}.${cursor.database}`
+  const body = `${PREFIX}.${cursor.xmin}.${cursor.xmax}.${cursor.database}.${cursor.history}`
   return `${body}.${check(body)}`
 }
 
-const SHAPE = /^gt1\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.([0-9a-f]{12})\.([0-9a-f]{8})$/
+const SHAPE = /^gt1\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.([0-9a-f]{12})\.([0-9a-f]{8})\.([0-9a-f]{8})$/
 
 /**
  * Reads a cursor: `None` for text that is not one of ours (another shape, a wrong check, `xmin` above
@@ -64,10 +84,12 @@ const SHAPE = /^gt1\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.([0-9a-f]{12})\.([0-9
  */
 export const decode = (text: string): Option.Option<Cursor> => {
   const m = SHAPE.exec(text)
-  if (m === null || check(text.slice(0, text.length - 9)) !== m[4]) return Option.none()
+  if (m === null || check(text.slice(0, text.length - 9)) !== m[5]) return Option.none()
   const xmin = BigInt(m[1])
   const xmax = BigInt(m[2])
-  return xmin <= xmax && xmax < 2n ** 63n ? Option.some({ xmin, xmax, database: m[3] }) : Option.none()
+  return xmin <= xmax && xmax < 2n ** 63n
+    ? Option.some({ xmin, xmax, database: m[3], history: m[4] })
+    : Option.none()
 }
 
 /**
@@ -79,23 +101,36 @@ export const decode = (text: string): Option.Option<Cursor> => {
 export const HORIZON = 2n ** 31n
 
 /**
- * The database cannot answer for a cursor: it was taken on another database (or on a copy restored
- * from a backup, whose transaction ids went another way), or so long ago that the transaction ids have
- * gone round. Only a full export helps.
+ * Why a database cannot answer for a cursor.
+ *
+ * @since 0.1.0
+ */
+export const Staleness = Schema.Literal("other_database", "horizon", "deleted")
+
+/** @since 0.1.0 */
+export type Staleness = typeof Staleness.Type
+
+/**
+ * The database cannot answer for a cursor: it was taken on another database (or before a point-in-time
+ * restore, whose transaction ids went another way), so long ago that the transaction ids have gone
+ * round, or rows were deleted since. Only a full export helps.
  *
  * @since 0.1.0
  * @category errors
  */
 export class StaleCursor extends Schema.TaggedError<StaleCursor>()("StaleCursor", {
   cursor: Schema.String,
-  reason: Schema.Literal("other_database", "horizon")
+  reason: Staleness
 }) {
   override get message(): string {
     const why =
       this.reason === "other_database"
-        ? "it was taken on another database, or on this one before it was restored from a backup"
-        : "it is older than PostgreSQL's transaction-id horizon (2^31 transactions)"
-    return `changed_since ${this.cursor} cannot be answered: ${why}; take a full export (without changed_since) and continue from its cursor`
+        ? "it was taken on another database, or on this one before a point-in-time restore or a failover"
+        : this.reason === "horizon"
+          ? "it is older than PostgreSQL's transaction-id horizon (2^31 transactions)"
+          : "rows were deleted from jobs or job_corrections since (or a table was truncated or rewritten), " +
+            "and an increment cannot name deleted jobs"
+    return `the cursor ${this.cursor} cannot be answered: ${why}; take a full export and continue from its cursor`
   }
 }
 
@@ -104,9 +139,11 @@ export class StaleCursor extends Schema.TaggedError<StaleCursor>()("StaleCursor"
  *
  * @since 0.1.0
  */
-export const staleness = (since: Cursor, now: Cursor): Option.Option<"other_database" | "horizon"> =>
+export const staleness = (since: Cursor, now: Cursor): Option.Option<Staleness> =>
   since.database !== now.database || since.xmax > now.xmax
     ? Option.some("other_database")
     : now.xmax - since.xmin >= HORIZON
       ? Option.some("horizon")
-      : Option.none()
+      : since.history !== now.history
+        ? Option.some("deleted")
+        : Option.none()

@@ -342,10 +342,10 @@ const changedIds = (sql: SqlClient.SqlClient, since: Cursor.Cursor, now: Cursor.
     UNION SELECT c.job_id FROM job_corrections c WHERE ${recent("c")}`
 }
 
-/** `xmin:xmax:xip,…` (`pg_current_snapshot()`) and the database's identity, as a cursor. */
-const readCursor = (snapshot: string, system: string, database: string): Cursor.Cursor => {
+/** `xmin:xmax:xip,…` (`pg_current_snapshot()`) with the database's tags, as a cursor. */
+const readCursor = (snapshot: string, database: string, history: string): Cursor.Cursor => {
   const [xmin, xmax] = snapshot.split(":")
-  return { xmin: BigInt(xmin), xmax: BigInt(xmax), database: Cursor.databaseTag(system, database) }
+  return { xmin: BigInt(xmin), xmax: BigInt(xmax), database, history }
 }
 
 /**
@@ -407,17 +407,28 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               readonly now: string
               readonly snapshot: string
               readonly system: string
+              readonly timeline: string
               readonly database: string
+              readonly deletions: string
+              readonly files: string
             }>`
               SELECT ${utcText(sql, "now()")} AS now, pg_current_snapshot()::text AS snapshot,
                 (SELECT system_identifier::text FROM pg_control_system()) AS system,
-                (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database`.pipe(
+                (SELECT timeline_id::text FROM pg_control_checkpoint()) AS timeline,
+                (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database,
+                (SELECT coalesce(sum(n_tup_del), 0)::text FROM pg_stat_all_tables
+                  WHERE relid IN ('jobs'::regclass, 'job_corrections'::regclass)) AS deletions,
+                pg_relation_filenode('jobs')::text || '/' || pg_relation_filenode('job_corrections')::text AS files`.pipe(
               Effect.flatMap(([row]): Effect.Effect<Cursor.Cursor, InvalidRow | Cursor.StaleCursor> => {
                 const time = readUtc(row.now)
                 if (typeof time === "string") {
                   return Effect.fail(new InvalidRow({ jobId: "", column: "now()", detail: time }))
                 }
-                const now = readCursor(row.snapshot, row.system, row.database)
+                const now = readCursor(
+                  row.snapshot,
+                  Cursor.databaseTag(row.system, row.timeline, row.database),
+                  Cursor.historyTag(row.deletions, row.files)
+                )
                 if (Option.isSome(filter.changedSince)) {
                   const stale = Cursor.staleness(filter.changedSince.value, now)
                   if (Option.isSome(stale)) {
@@ -498,7 +509,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     // The jobs given are the snapshot, taken when a stream starts. It has no transaction ids, so an
     // increment counts every job as changed: its lines are the full export's, and it removes every
     // job of the split without a line.
-    const cursor = Cursor.encode({ xmin: 0n, xmax: 0n, database: "000000000000" })
+    const cursor = Cursor.encode({ xmin: 0n, xmax: 0n, database: "000000000000", history: "00000000" })
     const corpus = (filter: Filter.Filter, observer?: Observer) =>
       Stream.suspend(() => {
         const now = Date.now()

@@ -3,10 +3,11 @@ import { Either, Option } from "effect"
 import * as Cursor from "../src/Cursor.js"
 import * as Filter from "../src/Filter.js"
 
-const at = (xmin: bigint, xmax: bigint, database = "0123456789ab"): Cursor.Cursor => ({
+const at = (xmin: bigint, xmax: bigint, database = "0123456789ab", history = "0a1b2c3d"): Cursor.Cursor => ({
   xmin,
   xmax,
-  database
+  database,
+  history
 })
 
 describe("Cursor", () => {
@@ -25,7 +26,7 @@ describe("Cursor", () => {
 
   it("refuses text that is not one of ours: another shape, an edited number, a wrong check", () => {
     const good = Cursor.encode(at(752n, 760n))
-    const [prefix, xmin, xmax, db, check] = good.split(".")
+    const [prefix, xmin, xmax, db, history, check] = good.split(".")
     const bad = [
       "",
       "gt1",
@@ -33,13 +34,15 @@ describe("Cursor", () => {
       good.toUpperCase(),
       `${good} `,
       `${good}.`,
-      [prefix, "751", xmax, db, check].join("."),
-      [prefix, xmin, "761", db, check].join("."),
-      [prefix, xmin, xmax, "0123456789ac", check].join("."),
-      [prefix, xmin, xmax, db, "00000000"].join("."),
-      [prefix, `0${xmin}`, xmax, db, check].join("."),
-      [prefix, "-1", xmax, db, check].join("."),
-      "gt2.752.760.0123456789ab.00000000"
+      [prefix, "751", xmax, db, history, check].join("."),
+      [prefix, xmin, "761", db, history, check].join("."),
+      [prefix, xmin, xmax, "0123456789ac", history, check].join("."),
+      [prefix, xmin, xmax, db, "0a1b2c3e", check].join("."),
+      [prefix, xmin, xmax, db, history, "00000000"].join("."),
+      [prefix, `0${xmin}`, xmax, db, history, check].join("."),
+      [prefix, "-1", xmax, db, history, check].join("."),
+      [prefix, xmin, xmax, db, check].join("."),
+      "gt2.752.760.0123456789ab.0a1b2c3d.00000000"
     ]
     for (const text of bad) expect(Cursor.decode(text), text).toEqual(Option.none())
     // A well-formed text whose xmin is above its xmax, or beyond 64 bits, is no snapshot.
@@ -56,6 +59,8 @@ describe("Cursor", () => {
     const later = at(2n ** 31n + 500n, 2n ** 31n + 500n)
     expect(Cursor.staleness(at(500n, 500n), later)).toEqual(Option.some("horizon"))
     expect(Cursor.staleness(at(501n, 501n), later)).toEqual(Option.none())
+    // Rows deleted (or a table truncated) since: the history differs.
+    expect(Cursor.staleness(at(990n, 1000n, "0123456789ab", "ffffffff"), now)).toEqual(Option.some("deleted"))
   })
 
   it("tells the user to take a full export", () => {

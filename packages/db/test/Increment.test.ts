@@ -132,7 +132,11 @@ const pick = (where: string) =>
       ORDER BY random() LIMIT 1 FOR UPDATE`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id)))
   )
 
-/** A reviewer's correction of `header.perihal`, result and event together (an approved job's too). */
+/**
+ * A reviewer's correction of `header.perihal`, result and event together (an approved job's too), its
+ * time read at the insert, after the row lock, as the review path does: two corrections of one job then
+ * keep their order.
+ */
 const correct = (id: string, value: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.gen(function* () {
@@ -143,7 +147,7 @@ const correct = (id: string, value: string) =>
         WHERE id = ${id}::uuid`
       yield* sql`
         INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, corrected_at)
-        VALUES (${id}::uuid, 'header.perihal', ${row.old}::jsonb, to_jsonb(${value}::text), 'reviewer-chain', now())`
+        VALUES (${id}::uuid, 'header.perihal', ${row.old}::jsonb, to_jsonb(${value}::text), 'reviewer-chain', clock_timestamp())`
     })
   )
 
@@ -384,6 +388,43 @@ for (const target of TestDatabase.targets()) {
           if (target.name === "postgres") for (const s of schemes) expect(failed.has(s), s).toBe(true)
         }),
       600_000
+    )
+
+    it.effect(
+      "after a job is deleted, an increment is refused (stale_cursor: deleted), and a full export starts again",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const exporter = yield* Export.Export
+          yield* Demo.seed({ jobs: 20, seed: 16, from: 200_000 })
+          const all = yield* Filter.parse([["approved_only", "false"]])
+          const cursorOf = (filter: Filter.Filter) =>
+            Effect.gen(function* () {
+              const { stream, manifest } = yield* exporter.withManifest(filter)
+              yield* Stream.runDrain(stream)
+              return (yield* manifest).cursor
+            })
+          const deletions = sql<{ n: string }>`
+            SELECT coalesce(sum(n_tup_del), 0)::text AS n FROM pg_stat_all_tables
+            WHERE relid IN ('jobs'::regclass, 'job_corrections'::regclass)`.pipe(Effect.map(([r]) => r.n))
+          const before = yield* cursorOf(all)
+          const counted = yield* deletions
+          yield* sql`DELETE FROM jobs WHERE id = (SELECT id FROM jobs ORDER BY created_at DESC, id LIMIT 1)`
+          // The statistics reach the shared counters when the deleting backend is idle (forced here).
+          yield* sql`SELECT pg_stat_force_next_flush()`
+          for (let i = 0; i < 100 && (yield* deletions) === counted; i++) {
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, 100)))
+          }
+          expect(yield* deletions).not.toBe(counted)
+          const refused = yield* Effect.flip(cursorOf({ ...all, changedSince: Cursor.decode(before) }))
+          expect(refused._tag).toBe("StaleCursor")
+          expect(refused._tag === "StaleCursor" && refused.reason).toBe("deleted")
+          expect(refused.message).toContain("take a full export")
+          // A full export's cursor answers again.
+          const after = yield* cursorOf(all)
+          yield* cursorOf({ ...all, changedSince: Cursor.decode(after) })
+        }),
+      120_000
     )
 
     if (target.name === "postgres") {

@@ -3,8 +3,10 @@
 
 An implementation independent of the exporter (another language, a plain scanner over the hand-written
 bytes): it cuts the canonical text of each result and event value out of fixture/lines/*.jsonl and
-re-wraps it as the formats prescribe (packages/core/src/Format.ts, README "Training formats"). Run it
-after changing a hand-written line or a format, and review the diff:
+re-wraps it as the formats prescribe (packages/core/src/Format.ts, README "Training formats"), for
+fixture/lines into fixture/formats and for fixture/increment/lines (the jobs the increment scenario
+changes) into fixture/increment/formats. Run it after changing a hand-written line or a format, and
+review the diff:
 
     python3 packages/golden/scripts/derive_formats.py
 """
@@ -134,14 +136,17 @@ def split(job_id, ratios, seed):
 
 
 def main():
-    for path in sorted((FIXTURE / "lines").glob("*.jsonl")):
-        line = path.read_text("utf-8").rstrip("\n")
-        for fmt, text in derive(line).items():
-            target = FIXTURE / "formats" / fmt / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, "utf-8", newline="\n")
-        job_id = line[len('{"job_id":"') : len('{"job_id":"') + 36]
-        print(path.stem, job_id, split(job_id, (80, 10, 10), ""), split(job_id, (50, 25, 25), "sprin-2025"))
+    # The fixture's lines, then the lines of the jobs the increment scenario changes (increment/lines).
+    for base in (FIXTURE, FIXTURE / "increment"):
+        for path in sorted((base / "lines").glob("*.jsonl")):
+            line = path.read_text("utf-8").rstrip("\n")
+            for fmt, text in derive(line).items():
+                target = base / "formats" / fmt / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, "utf-8", newline="\n")
+            job_id = line[len('{"job_id":"') : len('{"job_id":"') + 36]
+            name = path.relative_to(FIXTURE).with_suffix("")
+            print(name, job_id, split(job_id, (80, 10, 10), ""), split(job_id, (50, 25, 25), "sprin-2025"))
 
 
 main()

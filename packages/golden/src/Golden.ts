@@ -247,7 +247,10 @@ export const expectedExport = (c: ExportCase): Buffer =>
  *
  * @since 0.1.0
  */
-export const fileName = (c: ExportCase, date: string): string => {
+export const fileName = (
+  c: { readonly params: ReadonlyArray<readonly [string, string]>; readonly format: Format },
+  date: string
+): string => {
   const split = c.params.find(([k]) => k === "split")?.[1]
   return `ground-truth-${date}${split ? `-${split}` : ""}${c.format === "jsonl" ? "" : `-${c.format}`}.jsonl`
 }
@@ -307,3 +310,275 @@ export const hostileValues: ReadonlyArray<string> = [
   "😀",
   "\u2028"
 ]
+
+/**
+ * The jobs of the increment scenario: the fixture's, and J11, which its change inserts.
+ *
+ * @since 0.1.0
+ */
+export type IncrementJobKey = JobKey | "J11"
+
+/** The jobs' ids, spelled again from `fixture.sql` and `increment/change.sql`. */
+const ids: Record<IncrementJobKey, string> = {
+  J1: "c5da6747-1111-4222-8333-944455556666",
+  J2: "0b4a2c1e-0000-4000-8000-000000000002",
+  J3: "3c0f9a42-7b1d-4e55-9a10-000000000003",
+  J4: "4d1e8b53-8c2e-4f66-8b21-000000000004",
+  J5: "5e2f7c64-9d3f-4077-9c32-000000000005",
+  J6: "6f3a6d75-ae40-4188-ad43-000000000006",
+  J7: "7a4b5e86-bf51-4299-be54-000000000007",
+  J8: "8b5c4f97-c062-43aa-8f65-000000000008",
+  J9: "9c6d3aa8-d173-44bb-9076-000000000009",
+  J10: "0a7e2bb9-e284-45cc-a187-00000000000a",
+  J11: "1b2c3d4e-5f60-4718-9a9b-00000000000b"
+}
+
+/** A job's id. @since 0.1.0 */
+export const jobId = (job: IncrementJobKey): string => ids[job]
+
+/**
+ * The increment scenario's change (`fixture/increment/change.sql`): one transaction that withdraws J1's
+ * approval, rewrites J6 and J10 with the same values, adds J9's first correction (so `has_corrections`
+ * flips; `jobs.result` already holds its new value, so the trail replays) and inserts J11.
+ *
+ * @since 0.1.0
+ */
+export const changeSql: string = fs.readFileSync(path.join(fixture, "increment", "change.sql"), "utf8")
+
+/**
+ * Applies the increment scenario's change to the loaded fixture. Run it on a database of its own: the
+ * other golden cases expect the fixture as loaded.
+ *
+ * @since 0.1.0
+ */
+export const change = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(changeSql)
+})
+
+const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+/**
+ * Waits (real time, at most a minute) until every transaction that had a transaction id when it
+ * started has ended, on the whole server: a snapshot taken afterwards sees all of them, so a cursor
+ * taken afterwards counts none of them as changed after it. Take a cursor only after loading (or
+ * changing) and settling, or a transaction of another database on the same server, in flight at the
+ * cut, would make the cursor's `xmin` reach back over the fixture and an increment repeat unchanged
+ * jobs (allowed by contract §11, but not the lines the cases list). The embedded database runs one
+ * transaction at a time: it is settled at once.
+ *
+ * @since 0.1.0
+ */
+export const settle = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [{ mark }] = yield* sql<{ readonly mark: string }>`SELECT pg_current_xact_id()::text AS mark`
+  for (let attempt = 0; ; attempt++) {
+    const [{ done }] = yield* sql<{
+      readonly done: boolean
+    }>`SELECT pg_snapshot_xmin(pg_current_snapshot()) > ${mark}::xid8 AS done`
+    if (done) return
+    if (attempt >= 600) {
+      return yield* Effect.die(new Error(`a transaction older than ${mark} is still running after 60 s`))
+    }
+    yield* realSleep(100)
+  }
+})
+
+/**
+ * An increment case (contract §11): the filter, the full export it selects before the change (which
+ * gives the cursor), the increment from that cursor after the change (its lines, in export order, and
+ * the jobs its manifest removes, in id order) and the full export after the change. Taking the full
+ * export before, dropping `removed`, replacing by `jobs` must give `after` (the chain law).
+ *
+ * @since 0.1.0
+ */
+export interface IncrementCase {
+  readonly name: string
+  readonly params: ReadonlyArray<readonly [string, string]>
+  readonly format: Format
+  readonly before: ReadonlyArray<JobKey>
+  readonly jobs: ReadonlyArray<IncrementJobKey>
+  readonly removed: ReadonlyArray<IncrementJobKey>
+  readonly after: ReadonlyArray<IncrementJobKey>
+}
+
+/**
+ * The increment cases, worked out by hand from the fixture's table above and the change:
+ *
+ * - changed: J1 (no longer approved), J6 and J10 (same values), J9 (now with an event), J11 (new,
+ *   approved, no event, sample time 2025-06-04T09:00). Nothing else: the cursor was taken after the
+ *   fixture was loaded and settled.
+ * - order after the change: J2 J1 J3 J4 J5 J6 J7 J9 J8 J11 J10 (J11 created 06-02T12:00, after J8).
+ * - ids in byte order: J10 0a7e…, J2 0b4a…, J11 1b2c…, J3, J4, J5, J6 6f3a…, J7, J8, J9 9c6d…, J1 c5da….
+ * - removed: the changed jobs without a line (they no longer match, never matched, or, as preference,
+ *   their results are equal), but not those of another split (they never match the export).
+ * - splits (`scripts/derive_formats.py`): 80/10/10 puts J11 in train; 50/25/25 with seed
+ *   `sprin-2025` puts J11 in validation, beside J3, and J1 J6 J9 J10 in train.
+ *
+ * @since 0.1.0
+ */
+export const incrementCases: ReadonlyArray<IncrementCase> = [
+  {
+    name: "changed_since (approved_only by default)",
+    params: [],
+    format: "jsonl",
+    before: ["J1", "J3", "J5", "J6", "J7", "J9", "J8"],
+    jobs: ["J6", "J9", "J11"],
+    removed: ["J10", "J1"],
+    after: ["J3", "J5", "J6", "J7", "J9", "J8", "J11"]
+  },
+  {
+    name: "changed_since approved_only=false",
+    params: [["approved_only", "false"]],
+    format: "jsonl",
+    before: ["J2", "J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"],
+    jobs: ["J1", "J6", "J9", "J11", "J10"],
+    removed: [],
+    after: ["J2", "J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J11", "J10"]
+  },
+  {
+    name: "changed_since has_corrections=false",
+    params: [["has_corrections", "false"]],
+    format: "jsonl",
+    before: ["J9"],
+    jobs: ["J11"],
+    removed: ["J10", "J6", "J9", "J1"],
+    after: ["J11"]
+  },
+  {
+    // Sample times below 06-03: J7 (06-03T15:00), J10 (06-03T09:00:00.000123) and J11 (06-04) are out.
+    name: "changed_since approved_only=0 until=2025-06-03",
+    params: [
+      ["until", "2025-06-03"],
+      ["approved_only", "0"]
+    ],
+    format: "jsonl",
+    before: ["J2", "J1", "J3", "J4", "J5", "J6", "J9", "J8"],
+    jobs: ["J1", "J6", "J9"],
+    removed: ["J10", "J11"],
+    after: ["J2", "J1", "J3", "J4", "J5", "J6", "J9", "J8"]
+  },
+  {
+    // J9's results now differ, so it gets a preference line; J11's are equal; J1's line is the same.
+    name: "changed_since format=preference approved_only=false",
+    params: [
+      ["format", "preference"],
+      ["approved_only", "false"]
+    ],
+    format: "preference",
+    before: ["J1", "J3", "J4", "J5", "J6", "J8", "J10"],
+    jobs: ["J1", "J6", "J9", "J10"],
+    removed: ["J11"],
+    after: ["J1", "J3", "J4", "J5", "J6", "J9", "J8", "J10"]
+  },
+  {
+    name: "changed_since format=hf approved_only=false has_corrections=1",
+    params: [
+      ["approved_only", "false"],
+      ["has_corrections", "1"],
+      ["format", "hf"]
+    ],
+    format: "hf",
+    before: ["J1", "J3", "J4", "J5", "J6", "J7", "J8", "J10"],
+    jobs: ["J1", "J6", "J9", "J10"],
+    removed: ["J11"],
+    after: ["J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"]
+  },
+  {
+    // Train: J2 J3 J4 J5 J6 J7 J10 J11. J1 and J9 (validation) changed but are not named.
+    name: "changed_since split=train",
+    params: [["split", "train"]],
+    format: "jsonl",
+    before: ["J3", "J5", "J6", "J7"],
+    jobs: ["J6", "J11"],
+    removed: ["J10"],
+    after: ["J3", "J5", "J6", "J7", "J11"]
+  },
+  {
+    name: "changed_since split=validation format=messages",
+    params: [
+      ["format", "messages"],
+      ["split", "validation"]
+    ],
+    format: "messages",
+    before: ["J1", "J9", "J8"],
+    jobs: ["J9"],
+    removed: ["J1"],
+    after: ["J9", "J8"]
+  },
+  {
+    // Four changed jobs of other splits, none named.
+    name: "changed_since split=validation split_ratios=50,25,25 split_seed=sprin-2025 approved_only=false",
+    params: [
+      ["approved_only", "false"],
+      ["split", "validation"],
+      ["split_ratios", "50,25,25"],
+      ["split_seed", "sprin-2025"]
+    ],
+    format: "jsonl",
+    before: ["J3"],
+    jobs: ["J11"],
+    removed: [],
+    after: ["J3", "J11"]
+  }
+]
+
+/** A job's bytes in a format: after the change (`increment/`) when its line changed, else the fixture's. */
+const changedLine = (job: IncrementJobKey, format: Format): Buffer => {
+  const file = (base: string) =>
+    path.join(base, ...(format === "jsonl" ? ["lines"] : ["formats", format]), `${job}.jsonl`)
+  const changed = file(path.join(fixture, "increment"))
+  return fs.readFileSync(fs.existsSync(changed) ? changed : file(fixture))
+}
+
+/** The full export of an increment case's filter before the change. @since 0.1.0 */
+export const expectedBefore = (c: IncrementCase): Buffer =>
+  expectedExport({ name: c.name, params: c.params, jobs: c.before, format: c.format })
+
+/** The increment's bytes: the changed jobs' lines after the change. @since 0.1.0 */
+export const expectedIncrement = (c: IncrementCase): Buffer =>
+  Buffer.concat(c.jobs.map((job) => changedLine(job, c.format)))
+
+/** The full export of an increment case's filter after the change. @since 0.1.0 */
+export const expectedAfter = (c: IncrementCase): Buffer =>
+  Buffer.concat(c.after.map((job) => changedLine(job, c.format)))
+
+/** The ids the increment's manifest lists in `removed`. @since 0.1.0 */
+export const expectedRemoved = (c: IncrementCase): ReadonlyArray<string> => c.removed.map(jobId)
+
+/** `2025-05-28T08:02:17Z` → a key that sorts as the instant does (fractions padded to 6 digits). */
+const timeKey = (t: string): string => {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/.exec(t)
+  if (m === null) throw new Error(`not a contract §6 time: ${t}`)
+  return `${m[1]}.${(m[2] ?? "").padEnd(6, "0")}`
+}
+
+/**
+ * The chain law of contract §11, read independently of the code: a corpus whose lines carry `job_id`
+ * and `created_at` (the `jsonl` and `hf` formats), with an increment applied: lines replaced by
+ * `job_id`, the `removed` ids dropped, the result in export order (`created_at`, then `job_id`).
+ *
+ * @since 0.1.0
+ */
+export const chain = (corpus: Buffer, increment: Buffer, removed: ReadonlyArray<string>): Buffer => {
+  const lines = (b: Buffer) =>
+    b.length === 0
+      ? []
+      : b
+          .toString("utf8")
+          .slice(0, -1)
+          .split("\n")
+          .map((text) => {
+            const { job_id, created_at } = JSON.parse(text) as { job_id: string; created_at: string }
+            return { id: job_id, key: `${timeKey(created_at)} ${job_id}`, text }
+          })
+  const fresh = lines(increment)
+  const replaced = new Set([...fresh.map((l) => l.id), ...removed])
+  return Buffer.from(
+    [...lines(corpus).filter((l) => !replaced.has(l.id)), ...fresh]
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((l) => `${l.text}\n`)
+      .join(""),
+    "utf8"
+  )
+}
