@@ -5,13 +5,15 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import { Command, Options } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
+import { Args, Command, Options } from "@effect/cli"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Export, Filter, Manifest, ReportPage, Stats } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Console, Data, Effect, Layer, Option, Stream } from "effect"
+import { Config, Console, Data, Effect, Layer, Option, Stream } from "effect"
+import type * as Chain from "./Chain.js"
 import * as Output from "./Output.js"
+import * as Sync from "./Sync.js"
 
 /**
  * A command line that cannot mean anything (exit status 2), found outside core's filter parser.
@@ -178,9 +180,23 @@ const exportCommand = Command.make(
       }
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
-        if (Option.isNone(flags.manifest)) {
+        if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
           const progress = Output.withProgress(exporter.stream(filter), "exported")
           return yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
+        }
+        if (Option.isNone(flags.manifest)) {
+          // An increment's removals live in its manifest: without one, say that there are some.
+          const { stream, manifest } = yield* exporter.withManifest(filter)
+          const progress = Output.withProgress(stream, "exported")
+          yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
+          const { removed } = yield* manifest
+          if (removed.length > 0) {
+            yield* Console.error(
+              `ground-truth: ${removed.length} changed job${removed.length === 1 ? " has" : "s have"} no line ` +
+                "in this increment; --manifest PATH lists them (removed), to drop from the corpus it continues"
+            )
+          }
+          return
         }
         const target = flags.manifest.value
         const { stream, manifest } = yield* exporter.withManifest(filter)
@@ -199,6 +215,147 @@ const exportCommand = Command.make(
 ).pipe(
   Command.withDescription(
     "Export the corpus as JSONL: one training sample per line (contract §5–§7), or in a training format."
+  )
+)
+
+/** The filter flags a corpus keeps: the export's, without --changed-since (sync takes it from the manifest). */
+const corpusFilterFlags = {
+  approvedOnly: exportFlags.approvedOnly,
+  hasCorrections: exportFlags.hasCorrections,
+  ...windowFlags,
+  format: exportFlags.format,
+  split: exportFlags.split,
+  splitRatios: exportFlags.splitRatios,
+  splitSeed: exportFlags.splitSeed
+}
+
+/** `--out PATH` and `--manifest PATH` of a corpus that sync or merge keeps. */
+const corpusFlags = {
+  out: Options.text("out").pipe(
+    Options.withAlias("o"),
+    Options.withPseudoName("PATH"),
+    Options.withDescription(
+      "The corpus file (jsonl or hf format) to keep current. It is replaced only once the new one is complete, " +
+        "its manifest written just before."
+    )
+  ),
+  manifest: Options.text("manifest").pipe(
+    Options.withPseudoName("PATH"),
+    Options.withDescription(
+      "The corpus's manifest: its filters, the cursor it has reached, and its rows, bytes and SHA-256, which " +
+        "are checked before every run. Default: --out with .jsonl replaced by .manifest.json (corpus.jsonl → " +
+        "corpus.manifest.json), or --out followed by .manifest.json."
+    ),
+    Options.optional
+  )
+}
+
+/** The corpus and manifest paths of `--out` and `--manifest`, as files and as the user wrote them. */
+const corpusPaths = (
+  command: string,
+  flags: { readonly out: string; readonly manifest: Option.Option<string> }
+) =>
+  Effect.gen(function* () {
+    if (flags.out === "-" || flags.out === "") {
+      return yield* new UsageError({
+        message: `${command} needs --out PATH: a corpus file to keep current, not standard output`
+      })
+    }
+    const manifest = Option.getOrElse(flags.manifest, () => Sync.defaultManifest(flags.out))
+    if (manifest === "-" || resolvePath(manifest) === resolvePath(flags.out)) {
+      return yield* new UsageError({
+        message: `--manifest must name a file other than --out, not ${manifest}`
+      })
+    }
+    return {
+      corpus: { file: resolvePath(flags.out), name: flags.out },
+      manifest: { file: resolvePath(manifest), name: manifest }
+    } satisfies Sync.Paths
+  })
+
+const syncCommand = Command.make(
+  "sync",
+  {
+    ...corpusFlags,
+    ...corpusFilterFlags,
+    url: Options.text("url").pipe(
+      Options.withPseudoName("URL"),
+      Options.withDescription(
+        "Read the increments from a ground-truth server (GET URL/api/v1/ground-truth/changes) instead of the " +
+          "database, with Authorization: Bearer $GROUND_TRUTH_TOKEN when that variable is set."
+      ),
+      Options.optional
+    ),
+    fullIfStale: Options.boolean("full-if-stale").pipe(
+      Options.withDescription(
+        "When the database (or server) cannot answer for the manifest's cursor (rows were deleted, a restored " +
+          "database), take a full export with the manifest's filters instead of stopping: for unattended cron."
+      )
+    )
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const params = parameters(flags)
+      const filter = yield* Filter.parse(params, { label: flag })
+      const asked: Sync.Asked = {
+        filter,
+        given: params.map(([name]) => name as Chain.Kept),
+        fullIfStale: flags.fullIfStale
+      }
+      const paths = yield* corpusPaths("sync", flags)
+      if (Option.isNone(flags.url)) {
+        return yield* withDatabase(Sync.sync(paths, asked, Sync.database), { prepare: true })
+      }
+      const url = flags.url.value
+      const base = URL.canParse(url) ? new URL(url) : undefined
+      if (base === undefined || (base.protocol !== "http:" && base.protocol !== "https:")) {
+        return yield* new UsageError({
+          message: `--url must be an http:// or https:// URL, not ${JSON.stringify(url)}`
+        })
+      }
+      const token = yield* Config.option(Config.redacted("GROUND_TRUTH_TOKEN"))
+      yield* Sync.sync(paths, asked, Sync.server(base, token)).pipe(
+        Effect.provide(NodeHttpClient.layerUndici)
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "Keep a corpus file current, for cron: `ground-truth sync --out corpus.jsonl` every night. The first run " +
+      "(no manifest yet) takes a full export with the filter flags given and writes the corpus and its manifest. " +
+      "Every later run keeps the manifest's filters, checks the corpus against it, takes only the jobs changed " +
+      "since its cursor (contract §11: new, edited, approved, withdrawn) and rewrites the corpus to exactly the " +
+      "bytes a full export would give now, with its manifest. jsonl and hf formats only (their lines carry job_id). " +
+      "If the corpus no longer matches its manifest, or the database cannot answer for its cursor (rows deleted, " +
+      "a restored database), it changes nothing, exits 1 or 2 and says so: remove the manifest, and the next run " +
+      "is a full export (--full-if-stale does that by itself for a cursor that cannot be answered)."
+  )
+)
+
+const mergeCommand = Command.make(
+  "merge",
+  {
+    ...corpusFlags,
+    changes: Args.text({ name: "CHANGES" }).pipe(
+      Args.withDescription(
+        "Saved bodies of GET /api/v1/ground-truth/changes, oldest first: each ends with its manifest line and " +
+          "continues from the cursor the one before it reached (changed_since = the corpus's cursor); one " +
+          "without changed_since is a full export and replaces the corpus."
+      ),
+      Args.atLeast(1)
+    )
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const paths = yield* corpusPaths("merge", flags)
+      const files = flags.changes.map((name) => ({ file: resolvePath(name), name }))
+      yield* Sync.merge(paths, files)
+    })
+).pipe(
+  Command.withDescription(
+    "Apply saved /changes bodies, in order, to a corpus file and its manifest, with the checks sync makes " +
+      "(each body complete, continuing from the corpus's cursor, with its filters, format and split): for a " +
+      'machine that gets the bodies (curl "$URL/api/v1/ground-truth/changes?changed_since=$CURSOR") but ' +
+      "reaches neither the database nor the server itself."
   )
 )
 
@@ -312,7 +469,15 @@ export const command = Command.make("ground-truth").pipe(
     "Export a HITL review database of Surat Perintah extractions as training-data JSONL. " +
       "DATABASE_URL selects a PostgreSQL database; unset, an embedded one in .data/ (GROUND_TRUTH_DATA_DIR)."
   ),
-  Command.withSubcommands([exportCommand, statsCommand, reportCommand, migrateCommand, seedCommand])
+  Command.withSubcommands([
+    exportCommand,
+    syncCommand,
+    mergeCommand,
+    statsCommand,
+    reportCommand,
+    migrateCommand,
+    seedCommand
+  ])
 )
 
 const cli = Command.run(command, { name: "ground-truth", version: "0.1.0" })

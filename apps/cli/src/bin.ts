@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
- * the database cannot answer for),
- * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file),
+ * the database cannot answer for; for sync and merge also a format without job_id, filters other than
+ * the corpus's, an increment that does not continue it, a server's 400 or 410),
+ * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file; a
+ * corpus that does not match its manifest, an incomplete increment, a server's other errors),
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
  */
 import { ValidationError } from "@effect/cli"
@@ -18,13 +20,24 @@ const RUNTIME = 1
 /** One line for a failure, and the exit status it means. */
 const report = (error: unknown): readonly [string, number] => {
   if (ValidationError.isValidationError(error)) return ["", USAGE]
-  const e = error as { readonly _tag?: string; readonly message?: string; readonly cause?: unknown }
+  const e = error as {
+    readonly _tag?: string
+    readonly message?: string
+    readonly cause?: unknown
+    readonly status?: number
+  }
   switch (e._tag) {
     case "InvalidParameter":
     case "UsageError":
     // Only the user can act: take a full export instead.
     case "StaleCursor":
+    // sync and merge: the corpus cannot go on this way (its format, its filters, its chain).
+    case "UnsupportedFormat":
+    case "ChainMismatch":
       return [`ground-truth: ${e.message}`, USAGE]
+    // A server's answer to /changes: 400 (a parameter) and 410 (a stale cursor) are the user's to act on.
+    case "RemoteError":
+      return [`ground-truth: ${e.message}`, e.status === 400 || e.status === 410 ? USAGE : RUNTIME]
     case "SqlError": {
       const cause = e.cause as { readonly code?: string } | undefined
       // undefined_table: the schema was never created here.

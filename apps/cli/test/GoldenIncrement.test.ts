@@ -64,6 +64,15 @@ class Scenario extends Context.Tag("GoldenIncrement/Scenario")<
   }
 >() {}
 
+/** Without --manifest, an increment's removals are only counted, in one line on standard error. */
+const removalNote = (c: Golden.IncrementCase): string => {
+  const n = Golden.expectedRemoved(c).length
+  return n === 0
+    ? ""
+    : `ground-truth: ${n} changed job${n === 1 ? " has" : "s have"} no line in this increment; ` +
+        "--manifest PATH lists them (removed), to drop from the corpus it continues\n"
+}
+
 for (const target of TestDatabase.targets()) {
   // A database of its own (the shared golden tests read an unchanged fixture): the fixture, settled,
   // one full export per case through the CLI (the cursors), then the scenario's change, settled.
@@ -208,7 +217,7 @@ for (const target of TestDatabase.targets()) {
             { concurrency: 3 }
           )
           for (const { c, r } of results) {
-            expect(r.stderr, c.name).toBe("")
+            expect(r.stderr, c.name).toBe(removalNote(c))
             expect(r.code, c.name).toBe(0)
             expect(r.stdout.toString("utf8"), c.name).toBe(Golden.expectedIncrement(c).toString("utf8"))
             expect(r.stdout.equals(Golden.expectedIncrement(c)), c.name).toBe(true)
@@ -239,6 +248,7 @@ for (const target of TestDatabase.targets()) {
             expect(full.code, c.name).toBe(0)
             expect(full.stdout.toString("utf8"), c.name).toBe(Golden.expectedAfter(c).toString("utf8"))
             expect(increment.code, c.name).toBe(0)
+            expect(increment.stderr, c.name).toBe(removalNote(c))
             // Lines without job_id (the prompt formats) cannot be replaced by id: only jsonl and hf chain.
             if (c.format === "jsonl" || c.format === "hf") {
               const i = Golden.incrementCases.indexOf(c)
