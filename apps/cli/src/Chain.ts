@@ -18,7 +18,6 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import { Filter, type Format, Manifest, Timestamp } from "@ground-truth/core"
 import { Data, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 
@@ -210,16 +209,8 @@ export const lines = (source: string, body: Uint8Array): Either.Either<Array<Lin
 // Manifests and /changes bodies
 // ---------------------------------------------------------------------------------------------------
 
-/**
- * What a body is: its lines (`\n`s), bytes and SHA-256.
- *
- * @since 0.1.0
- */
-export interface Counts {
-  readonly rows: number
-  readonly bytes: number
-  readonly sha256: string
-}
+/** @since 0.1.0 */
+export type Counts = Manifest.Counts
 
 /**
  * Counts and hashes `stream` as it passes; `counts`, once it has ended, says what passed.
@@ -229,28 +220,20 @@ export interface Counts {
 export const tally = <E, R>(
   stream: Stream.Stream<Uint8Array, E, R>
 ): { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly counts: () => Counts } => {
-  const hash = createHash("sha256")
-  let rows = 0
-  let bytes = 0
-  let sha256: string | undefined
+  const count = Manifest.counter()
   return {
     stream: Stream.map(stream, (chunk) => {
-      hash.update(chunk)
-      bytes += chunk.length
-      for (let i = chunk.indexOf(NL); i >= 0; i = chunk.indexOf(NL, i + 1)) rows++
+      count.add(chunk)
       return chunk
     }),
-    counts: () => {
-      sha256 ??= hash.digest("hex")
-      return { rows, bytes, sha256 }
-    }
+    counts: count.counts
   }
 }
 
 const countsOf = (body: Uint8Array): Counts => {
-  let rows = 0
-  for (let i = body.indexOf(NL); i >= 0; i = body.indexOf(NL, i + 1)) rows++
-  return { rows, bytes: body.length, sha256: createHash("sha256").update(body).digest("hex") }
+  const count = Manifest.counter()
+  count.add(body)
+  return count.counts()
 }
 
 /** `N rows, B bytes, sha256 H`. @since 0.1.0 */
@@ -329,20 +312,13 @@ export const parseChanges = (
 // Filters
 // ---------------------------------------------------------------------------------------------------
 
-/** The export parameters a corpus keeps, in the order the CLI documents them. @since 0.1.0 */
-export const kept = [
-  "approved_only",
-  "has_corrections",
-  "since",
-  "until",
-  "format",
-  "split",
-  "split_ratios",
-  "split_seed"
-] as const satisfies ReadonlyArray<Filter.Parameter>
+/** The export parameters a corpus keeps (all but `changed_since`), in the order the CLI documents them. @since 0.1.0 */
+export const kept = Filter.exportParameters.filter(
+  (p): p is Exclude<Filter.Parameter, "changed_since"> => p !== "changed_since"
+)
 
 /** @since 0.1.0 */
-export type Kept = (typeof kept)[number]
+export type Kept = Exclude<Filter.Parameter, "changed_since">
 
 /**
  * An export's parameters as text, `null` for one not set: the same for a manifest and for the filter

@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expect, layer } from "@effect/vitest"
-import { Cursor } from "@ground-truth/core"
+import { Cursor, type Manifest } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Context, Effect, Layer, Option } from "effect"
@@ -20,16 +20,7 @@ const sha256sum = (file: string) => execFileSync("sha256sum", [file], { encoding
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-interface ManifestFile {
-  readonly contract_version: string
-  readonly format: string
-  readonly changed_since: string | null
-  readonly cursor: string
-  readonly rows: number
-  readonly bytes: number
-  readonly sha256: string
-  readonly removed: ReadonlyArray<string>
-}
+type ManifestFile = Manifest.Manifest
 
 const readManifest = (file: string): ManifestFile => JSON.parse(fs.readFileSync(file, "utf8"))
 

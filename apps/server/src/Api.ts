@@ -189,39 +189,39 @@ const exportParams = Schema.Struct({
   )
 })
 
-/** The corpus: export, manifest, report and stats. @since 0.1.0 */
+/** An endpoint that streams an export's JSONL, with the export's parameters and errors. */
+const streamedExport = <Name extends string>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "GET">,
+  description: string
+) =>
+  endpoint
+    .setUrlParams(exportParams)
+    .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
+    .addError(BadRequest)
+    .addError(Gone)
+    .addError(ServerError)
+    .addError(Unavailable)
+    .annotate(OpenApi.Description, description)
+
+/** The corpus: export, changes, manifest, report and stats. @since 0.1.0 */
 export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
   .add(
-    HttpApiEndpoint.get("export", "/export")
-      .setUrlParams(exportParams)
-      .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
-      .addError(BadRequest)
-      .addError(Gone)
-      .addError(ServerError)
-      .addError(Unavailable)
-      .annotate(
-        OpenApi.Description,
-        "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
-          "A failure after the first bytes aborts the transfer: a complete body always ends with a newline. " +
-          "Ground-Truth-Cursor names the snapshot (pass it as changed_since later); with changed_since, the " +
-          "body holds only the changed jobs, and /changes gives them with their removed ids in one response."
-      )
+    streamedExport(
+      HttpApiEndpoint.get("export", "/export"),
+      "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
+        "A failure after the first bytes aborts the transfer: a complete body always ends with a newline. " +
+        "Ground-Truth-Cursor names the snapshot (pass it as changed_since later); with changed_since, the " +
+        "body holds only the changed jobs, and /changes gives them with their removed ids in one response."
+    )
   )
   .add(
-    HttpApiEndpoint.get("changes", "/changes")
-      .setUrlParams(exportParams)
-      .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
-      .addError(BadRequest)
-      .addError(Gone)
-      .addError(ServerError)
-      .addError(Unavailable)
-      .annotate(
-        OpenApi.Description,
-        "An export and its manifest from one snapshot, in one body: the export's lines, byte for byte, then " +
-          "one last line, its manifest (cursor, removed, rows, bytes, sha256 of the lines before it). Without " +
-          "changed_since, a full export. What `ground-truth sync --url` and `ground-truth merge` read: an " +
-          "increment's lines and its removed ids must come from the same snapshot (contract §11)."
-      )
+    streamedExport(
+      HttpApiEndpoint.get("changes", "/changes"),
+      "An export and its manifest from one snapshot, in one body: the export's lines, byte for byte, then " +
+        "one last line, its manifest (cursor, removed, rows, bytes, sha256 of the lines before it). Without " +
+        "changed_since, a full export. What `ground-truth sync --url` and `ground-truth merge` read: an " +
+        "increment's lines and its removed ids must come from the same snapshot (contract §11)."
+    )
   )
   .add(
     HttpApiEndpoint.get("stats", "/stats")

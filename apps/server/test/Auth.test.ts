@@ -164,6 +164,7 @@ layer(
     Effect.gen(function* () {
       const base = yield* baseUrl
       expect(apiRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+        "GET /api/v1/ground-truth/changes",
         "GET /api/v1/ground-truth/export",
         "GET /api/v1/ground-truth/manifest",
         "GET /api/v1/ground-truth/report",

@@ -66,6 +66,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         json<{ paths: Record<string, { get: { parameters: ReadonlyArray<{ name: string }> } }> }>
       )
       expect(Object.keys(spec.paths).sort()).toEqual([
+        "/api/v1/ground-truth/changes",
         "/api/v1/ground-truth/export",
         "/api/v1/ground-truth/manifest",
         "/api/v1/ground-truth/report",
@@ -81,6 +82,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
       )
       expect(names.sort()).toEqual([
         "approved_only",
+        "changed_since",
         "format",
         "has_corrections",
         "since",

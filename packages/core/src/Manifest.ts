@@ -78,6 +78,40 @@ export interface Snapshot {
 export const encode = (manifest: Manifest): string => `${JSON.stringify(manifest)}\n`
 
 /**
+ * What a body is: its lines (`\n`s), bytes and SHA-256 (lowercase hex).
+ *
+ * @since 0.1.0
+ */
+export interface Counts {
+  readonly rows: number
+  readonly bytes: number
+  readonly sha256: string
+}
+
+/**
+ * Counts and hashes a body given chunk by chunk: `add` each chunk, then `counts` once at the end.
+ *
+ * @since 0.1.0
+ */
+export const counter = (): { readonly add: (chunk: Uint8Array) => void; readonly counts: () => Counts } => {
+  const hash = createHash("sha256")
+  let rows = 0
+  let bytes = 0
+  let sha256: string | undefined
+  return {
+    add: (chunk) => {
+      hash.update(chunk)
+      bytes += chunk.length
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) rows++
+    },
+    counts: () => {
+      sha256 ??= hash.digest("hex")
+      return { rows, bytes, sha256 }
+    }
+  }
+}
+
+/**
  * Counts and hashes `body` as it passes; `finish`, called once after the body has ended, gives the
  * manifest with the snapshot the export reported.
  *
@@ -91,19 +125,14 @@ export const tally = <E, R>(
   readonly stream: Stream.Stream<Uint8Array, E, R>
   readonly finish: () => Manifest
 } => {
-  const hash = createHash("sha256")
-  let rows = 0
-  let bytes = 0
+  const count = counter()
   const stream = Stream.mapChunks(body, (chunks) => {
-    for (const chunk of chunks) {
-      hash.update(chunk)
-      bytes += chunk.length
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) rows++
-    }
+    for (const chunk of chunks) count.add(chunk)
     return chunks
   })
   const finish = () => {
     const taken = snapshot()
+    const { rows, bytes, sha256 } = count.counts()
     return Manifest.make({
       contract_version: contractVersion,
       format: filter.format,
@@ -121,7 +150,7 @@ export const tally = <E, R>(
       cursor: taken?.cursor ?? "",
       rows,
       bytes,
-      sha256: hash.digest("hex"),
+      sha256,
       removed: taken?.removed ?? []
     })
   }
