@@ -2,19 +2,25 @@
  * Output formats of an export. `jsonl` is the contract's sample (§5–§6); the others are derived from it
  * for the tools that train on the corpus, each sample still one line:
  *
- * - `prompt-completion`: `{"prompt","completion"}`, the instruction and the pipeline's `initial_result`
- *   as the prompt, `final_result` as the completion (TRL's prompt-completion form, Axolotl's
- *   `input_output`-style pre-tokenized prompts);
- * - `messages`: `{"messages":[system, user, assistant]}`, the same content as a chat (TRL's
- *   conversational form, Axolotl's `chat_template`);
- * - `preference`: `{"prompt","chosen","rejected"}` with `chosen` = final and `rejected` = initial, for
- *   DPO; only jobs whose two results differ (a job corrected and reverted teaches no preference);
+ * - `prompt-completion`: TRL's conversational prompt-completion form,
+ *   `{"job_id","prompt":[system, user],"completion":[assistant]}`: the instruction and the pipeline's
+ *   `initial_result` as the prompt, `final_result` as the completion. The chat template marks where the
+ *   answer starts, so a tokenizer never merges the two, and TRL trains on the completion only;
+ * - `messages`: `{"job_id","messages":[system, user, assistant]}`, the same content as one conversation
+ *   (TRL's conversational language-modeling form, Axolotl's `chat_template`);
+ * - `preference`: `{"job_id","prompt":[system, user],"chosen":[assistant],"rejected":[assistant]}` with
+ *   `chosen` = final and `rejected` = initial, TRL's conversational preference form for DPO; only jobs
+ *   whose two results differ (a job corrected and reverted teaches no preference);
  * - `hf`: the contract's sample with `initial_result`, `final_result`, `old_value` and `new_value` as
  *   JSON-encoded strings (`null` stays `null`) and `confidence` always a float, so every column has one
- *   Arrow type in every row: `datasets.load_dataset("json")` reads it without ArrowInvalid.
+ *   Arrow type in every row (declare `Features.hf` when loading: a file without corrections cannot tell
+ *   their type).
  *
- * Results inside strings are their canonical JSON text (§6), so a completion is byte-identical to the
- * `final_result` of the `jsonl` sample.
+ * The training formats (`prompt-completion`, `messages`, `preference`) leave out jobs without a
+ * `final_result` (SQL NULL or JSON `null`: nothing to learn, and a model must not learn to answer
+ * `null`). Results inside strings are their canonical JSON text (§6), so a completion is byte-identical
+ * to the `final_result` of the `jsonl` sample. Every line starts with `job_id`, which TRL's trainers
+ * leave alone, so a row can be traced back to its review and an increment can replace it.
  *
  * @since 0.1.0
  */
@@ -30,8 +36,8 @@ export type Format = typeof Format.Type
 export const formats: ReadonlyArray<Format> = Format.literals
 
 /**
- * The instruction of the prompt formats: the system message of `messages`, the first paragraph of the
- * prompt of `prompt-completion` and `preference` (then a blank line, then the initial result).
+ * The instruction of the training formats: their system message, before the user's message (the
+ * initial result).
  *
  * @since 0.1.0
  */

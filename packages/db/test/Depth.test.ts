@@ -69,20 +69,19 @@ interface Expected {
 const render = (s: Expected, format: Format.Format): string => {
   const hf = format === "hf"
   const v = (text: string) => (hf && text !== "null" ? JSON.stringify(text) : text)
-  const prompt = JSON.stringify(`${Format.instruction}\n\n${s.initial}`)
+  const system = `{"role":"system","content":${JSON.stringify(Format.instruction)}}`
+  const user = `{"role":"user","content":${JSON.stringify(s.initial)}}`
+  const assistant = (text: string) => `[{"role":"assistant","content":${JSON.stringify(text)}}]`
+  const id = `{"job_id":"${s.id}"`
   switch (format) {
     case "prompt-completion":
-      return `{"prompt":${prompt},"completion":${JSON.stringify(s.final)}}\n`
+      return `${id},"prompt":[${system},${user}],"completion":${assistant(s.final)}}\n`
     case "messages":
-      return (
-        `{"messages":[{"role":"system","content":${JSON.stringify(Format.instruction)}},` +
-        `{"role":"user","content":${JSON.stringify(s.initial)}},` +
-        `{"role":"assistant","content":${JSON.stringify(s.final)}}]}\n`
-      )
+      return `${id},"messages":[${system},${user},${assistant(s.final).slice(1, -1)}]}\n`
     case "preference":
       return s.initial === s.final
         ? ""
-        : `{"prompt":${prompt},"chosen":${JSON.stringify(s.final)},"rejected":${JSON.stringify(s.initial)}}\n`
+        : `${id},"prompt":[${system},${user}],"chosen":${assistant(s.final)},"rejected":${assistant(s.initial)}}\n`
     default: {
       const corrections = s.corrections.map(
         (c) =>

@@ -1,7 +1,8 @@
 /**
  * The training formats and splits over a real database (demo data plus the golden fixture): `hf` has one
  * JSON type per column in every row and reads in Apache Arrow where the contract's form does not; the
- * prompt formats carry exactly the results of the `hf` sample; splits of two overlapping windows never
+ * training formats carry exactly the results of the `hf` sample (conversational, with job_id, and none
+ * for a job without a final result); splits of two overlapping windows never
  * put one job in two splits, and each window's three splits partition it.
  */
 import { spawnSync } from "node:child_process"
@@ -126,35 +127,49 @@ for (const target of TestDatabase.targets()) {
     it.effect("the training formats carry exactly the results of the sample", () =>
       Effect.gen(function* () {
         const hf = lines(yield* exported([["format", "hf"]])).map(
-          (row) => JSON.parse(row) as { initial_result: string | null; final_result: string | null }
+          (row) =>
+            JSON.parse(row) as { job_id: string; initial_result: string | null; final_result: string | null }
         )
-        const completion = lines(yield* exported([["format", "prompt-completion"]])).map(
-          (row) => JSON.parse(row) as { prompt: string; completion: string }
-        )
-        const messages = lines(yield* exported([["format", "messages"]])).map(
-          (row) => (JSON.parse(row) as { messages: Array<{ role: string; content: string }> }).messages
-        )
-        const preference = lines(yield* exported([["format", "preference"]])).map(
-          (row) => JSON.parse(row) as { prompt: string; chosen: string; rejected: string }
-        )
-        const expectedPreference: Array<{ prompt: string; chosen: string; rejected: string }> = []
-        hf.forEach((sample, i) => {
+        const rows = (format: string) =>
+          Effect.map(exported([["format", format]]), (body) => lines(body).map((row) => JSON.parse(row)))
+        const completion = yield* rows("prompt-completion")
+        const messages = yield* rows("messages")
+        const preference = yield* rows("preference")
+        const system = { role: "system", content: Format.instruction }
+        const expected = {
+          completion: [] as Array<unknown>,
+          messages: [] as Array<unknown>,
+          preference: [] as Array<unknown>
+        }
+        let withoutFinal = 0
+        for (const sample of hf) {
           const before = sample.initial_result ?? "null"
-          const after = sample.final_result ?? "null"
-          const prompt = `${Format.instruction}\n\n${before}`
-          expect(completion[i]).toEqual({ prompt, completion: after })
-          expect(messages[i]).toEqual([
-            { role: "system", content: Format.instruction },
-            { role: "user", content: before },
-            { role: "assistant", content: after }
-          ])
-          if (before !== after) expectedPreference.push({ prompt, chosen: after, rejected: before })
-        })
-        expect(completion).toHaveLength(hf.length)
-        expect(messages).toHaveLength(hf.length)
-        expect(preference).toEqual(expectedPreference)
+          // A job without a final result teaches nothing: no training line.
+          if (sample.final_result === null) {
+            withoutFinal++
+            continue
+          }
+          const after = sample.final_result
+          const prompt = [system, { role: "user", content: before }]
+          const answer = (content: string) => [{ role: "assistant", content }]
+          expected.completion.push({ job_id: sample.job_id, prompt, completion: answer(after) })
+          expected.messages.push({ job_id: sample.job_id, messages: [...prompt, ...answer(after)] })
+          if (before !== after) {
+            expected.preference.push({
+              job_id: sample.job_id,
+              prompt,
+              chosen: answer(after),
+              rejected: answer(before)
+            })
+          }
+        }
+        expect(completion).toEqual(expected.completion)
+        expect(messages).toEqual(expected.messages)
+        expect(preference).toEqual(expected.preference)
+        // The demo data has jobs without a result (the pipeline failed): they are really left out.
+        expect(withoutFinal).toBeGreaterThan(0)
         console.log(
-          `${target.name}: ${hf.length} prompt-completion and messages samples, ${preference.length} preference pairs`
+          `${target.name}: ${completion.length} prompt-completion and messages samples (${withoutFinal} jobs without a result left out), ${preference.length} preference pairs`
         )
       })
     )

@@ -112,16 +112,28 @@ def hf(line):
 
 def derive(line):
     fields = {key: line[a:b] for key, a, b in members(line, 0)}
+    job = fields["job_id"]
     before, after = fields["initial_result"], fields["final_result"]
-    prompt = encode(INSTRUCTION + "\n\n" + before)
-    out = {
-        "prompt-completion": '{"prompt":%s,"completion":%s}\n' % (prompt, encode(after)),
-        "messages": '{"messages":[{"role":"system","content":%s},{"role":"user","content":%s},'
-        '{"role":"assistant","content":%s}]}\n' % (encode(INSTRUCTION), encode(before), encode(after)),
-        "hf": hf(line),
-    }
+    out = {"hf": hf(line)}
+    # The training formats: conversational, job_id first; nothing for a job without a final result.
+    if after == "null":
+        return out
+    system = '{"role":"system","content":%s}' % encode(INSTRUCTION)
+    user = '{"role":"user","content":%s}' % encode(before)
+
+    def assistant(text):
+        return '{"role":"assistant","content":%s}' % encode(text)
+
+    prompt = "[%s,%s]" % (system, user)
+    out["prompt-completion"] = '{"job_id":%s,"prompt":%s,"completion":[%s]}\n' % (job, prompt, assistant(after))
+    out["messages"] = '{"job_id":%s,"messages":[%s,%s,%s]}\n' % (job, system, user, assistant(after))
     if before != after:
-        out["preference"] = '{"prompt":%s,"chosen":%s,"rejected":%s}\n' % (prompt, encode(after), encode(before))
+        out["preference"] = '{"job_id":%s,"prompt":%s,"chosen":[%s],"rejected":[%s]}\n' % (
+            job,
+            prompt,
+            assistant(after),
+            assistant(before),
+        )
     return out
 
 
@@ -140,8 +152,13 @@ def main():
     for base in (FIXTURE, FIXTURE / "increment"):
         for path in sorted((base / "lines").glob("*.jsonl")):
             line = path.read_text("utf-8").rstrip("\n")
-            for fmt, text in derive(line).items():
+            derived = derive(line)
+            for fmt in ("prompt-completion", "messages", "preference", "hf"):
                 target = base / "formats" / fmt / path.name
+                if fmt not in derived:
+                    target.unlink(missing_ok=True)
+                    continue
+                text = derived[fmt]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, "utf-8", newline="\n")
             job_id = line[len('{"job_id":"') : len('{"job_id":"') + 36]

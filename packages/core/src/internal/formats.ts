@@ -9,9 +9,33 @@ import type { ByteWriter } from "./ByteWriter.js"
 import type { ScanFailure } from "./lexer.js"
 import { canonicalText, type ResultText, write as writeLine } from "./line.js"
 
+/** `{"role":ROLE,"content":TEXT}`. */
+const message = (w: ByteWriter, role: string, content: string): void => {
+  w.text(`{"role":"${role}","content":`)
+  w.string(content)
+  w.byte(0x7d)
+}
+
+/** `[system, user]`: the instruction, then the pipeline's result. */
+const prompt = (w: ByteWriter, before: string): void => {
+  w.byte(0x5b)
+  message(w, "system", instruction)
+  w.byte(0x2c)
+  message(w, "user", before)
+  w.byte(0x5d)
+}
+
+/** `[assistant]`: one answer. */
+const answer = (w: ByteWriter, content: string): void => {
+  w.byte(0x5b)
+  message(w, "assistant", content)
+  w.byte(0x5d)
+}
+
 /**
- * Appends the sample's line in `format` (nothing for a `preference` sample whose results are equal).
- * On failure appends nothing and returns it.
+ * Appends the sample's line in `format`. The training formats write nothing for a job without a
+ * `final_result` (a model must not learn to answer `null`), and `preference` nothing for a job whose
+ * results are equal. On failure appends nothing and returns it.
  */
 export const write = (
   format: Format,
@@ -21,34 +45,37 @@ export const write = (
   final: Slot | ResultText
 ): ScanFailure | undefined => {
   if (format === "jsonl" || format === "hf") return writeLine(w, job, initial, final, format === "hf")
-  const before = canonicalText(initial)
-  if (typeof before !== "string") return before
-  const after = final === initial ? before : canonicalText(final)
+  const after = canonicalText(final)
   if (typeof after !== "string") return after
+  if (after === "null") return undefined
+  const before = final === initial ? after : canonicalText(initial)
+  if (typeof before !== "string") return before
+  if (format === "preference" && before === after) return undefined
+  w.text('{"job_id":')
+  w.string(job.id.toLowerCase())
   switch (format) {
     case "prompt-completion":
-      w.text('{"prompt":')
-      w.string(`${instruction}\n\n${before}`)
+      w.text(',"prompt":')
+      prompt(w, before)
       w.text(',"completion":')
-      w.string(after)
+      answer(w, after)
       break
     case "messages":
-      w.text('{"messages":[{"role":"system","content":')
-      w.string(instruction)
-      w.text('},{"role":"user","content":')
-      w.string(before)
-      w.text('},{"role":"assistant","content":')
-      w.string(after)
-      w.text("}]")
+      w.text(',"messages":[')
+      message(w, "system", instruction)
+      w.byte(0x2c)
+      message(w, "user", before)
+      w.byte(0x2c)
+      message(w, "assistant", after)
+      w.byte(0x5d)
       break
     case "preference":
-      if (before === after) return undefined
-      w.text('{"prompt":')
-      w.string(`${instruction}\n\n${before}`)
+      w.text(',"prompt":')
+      prompt(w, before)
       w.text(',"chosen":')
-      w.string(after)
+      answer(w, after)
       w.text(',"rejected":')
-      w.string(before)
+      answer(w, before)
       break
   }
   w.text("}\n")
