@@ -22,7 +22,7 @@ import { Filter, type Format, Manifest, Timestamp } from "@ground-truth/core"
 import { Data, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 
 /**
- * The corpus's format has no `job_id` or `created_at` in its lines (exit status 2).
+ * The corpus's format has no `created_at` in its lines (exit status 2): the training formats.
  *
  * @since 0.1.0
  * @category errors
@@ -30,9 +30,8 @@ import { Data, Effect, Either, Option, ParseResult, Schema, Stream } from "effec
 export class UnsupportedFormat extends Data.TaggedError("UnsupportedFormat")<{ readonly format: string }> {
   override get message(): string {
     return (
-      `sync and merge need --format jsonl or hf: ${this.format} lines carry no job_id (nor created_at) to ` +
-      `replace, remove or order them by; keep a jsonl or hf corpus current, and take ${this.format} as a ` +
-      "full export"
+      `sync and merge need --format jsonl or hf: ${this.format} lines carry no created_at to place a new ` +
+      `job by; keep a jsonl or hf corpus current, and take ${this.format} as a full export`
     )
   }
 }

@@ -324,7 +324,7 @@ const syncCommand = Command.make(
       "(no manifest yet) takes a full export with the filter flags given and writes the corpus and its manifest. " +
       "Every later run keeps the manifest's filters, checks the corpus against it, takes only the jobs changed " +
       "since its cursor (contract §11: new, edited, approved, withdrawn) and rewrites the corpus to exactly the " +
-      "bytes a full export would give now, with its manifest. jsonl and hf formats only (their lines carry job_id). " +
+      "bytes a full export would give now, with its manifest. jsonl and hf formats only (their lines carry job_id and created_at). " +
       "If the corpus no longer matches its manifest, or the database cannot answer for its cursor (rows deleted, " +
       "a restored database), it changes nothing, exits 1 or 2 and says so: remove the manifest, and the next run " +
       "is a full export (--full-if-stale does that by itself for a cursor that cannot be answered)."

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
- * the database cannot answer for; for sync and merge also a format without job_id, filters other than
+ * the database cannot answer for; for sync and merge also a format without created_at, filters other than
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
  * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file; a
  * corpus that does not match its manifest, an incomplete increment, a server's other errors),

@@ -240,7 +240,7 @@ for (const target of TestDatabase.targets()) {
             expect(full.stdout.toString("utf8"), c.name).toBe(Golden.expectedAfter(c).toString("utf8"))
             expect(increment.code, c.name).toBe(0)
             expect(increment.stderr, c.name).toBe(removalNote(c))
-            // Lines without job_id (the prompt formats) cannot be replaced by id: only jsonl and hf chain.
+            // The training formats carry no created_at to place a new job by: only jsonl and hf chain here.
             if (c.format === "jsonl" || c.format === "hf") {
               const i = Golden.incrementCases.indexOf(c)
               const chained = Golden.chain(before[i].corpus, increment.stdout, Golden.expectedRemoved(c))

@@ -489,7 +489,7 @@ for (const target of TestDatabase.targets()) {
     )
 
     it.effect(
-      "a broken chain, a tampered corpus, other filters, a cut body, a format without job_id: refused",
+      "a broken chain, a tampered corpus, other filters, a cut body, a format without created_at: refused",
       () =>
         Effect.gen(function* () {
           const dir = tempDir()
@@ -582,18 +582,18 @@ for (const target of TestDatabase.targets()) {
             /c1\.jsonl continues from .*, and .*new\.jsonl has no manifest/,
             [path.join(dir, "new.jsonl"), path.join(dir, "new.manifest.json")]
           )
-          // Formats without job_id: at once, nothing written.
+          // Formats without created_at: at once, nothing written.
           yield* refused(
             ["sync", "--out", path.join(dir, "pc.jsonl"), "--format", "prompt-completion"],
             2,
-            /^ground-truth: sync and merge need --format jsonl or hf: prompt-completion lines carry no job_id/,
+            /^ground-truth: sync and merge need --format jsonl or hf: prompt-completion lines carry no created_at/,
             [path.join(dir, "pc.jsonl"), path.join(dir, "pc.manifest.json")]
           )
           const messages = yield* changesBody(dir, "messages", undefined, ["--format", "messages"])
           yield* refused(
             ["merge", "--out", path.join(dir, "msg.jsonl"), messages.file],
             2,
-            /sync and merge need --format jsonl or hf: messages lines carry no job_id/,
+            /sync and merge need --format jsonl or hf: messages lines carry no created_at/,
             [path.join(dir, "msg.jsonl"), path.join(dir, "msg.manifest.json")]
           )
 

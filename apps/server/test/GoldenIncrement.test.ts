@@ -279,7 +279,7 @@ for (const target of TestDatabase.targets()) {
           const text = changes.toString("utf8")
           const cut = text.lastIndexOf("\n", text.length - 2) + 1
           const manifest = JSON.parse(text.slice(cut)) as ManifestBody
-          // Lines without job_id (the prompt formats) cannot be replaced by id: only jsonl and hf chain.
+          // The training formats carry no created_at to place a new job by: only jsonl and hf chain here.
           if (c.format === "jsonl" || c.format === "hf") {
             const lines = Buffer.from(text.slice(0, cut), "utf8")
             expect(Golden.chain(before[i].body, lines, manifest.removed).toString("utf8"), c.name).toBe(
