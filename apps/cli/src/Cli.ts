@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Manifest, ReportPage, Stats } from "@ground-truth/core"
+import { DatasetCard, Export, Features, Filter, Manifest, ReportPage, Split, Stats } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
 import { Config, Console, Data, Effect, Layer, Option, Stream } from "effect"
 import type * as Chain from "./Chain.js"
@@ -154,6 +154,57 @@ const outOption = (what: string) =>
     Options.optional
   )
 
+/** `export --dataset DIR`: the three splits of one snapshot, their card, features and manifest. */
+const exportDataset = (
+  dir: string,
+  flags: Parameters<typeof parameters>[0] & {
+    readonly out: Option.Option<string>
+    readonly manifest: Option.Option<string>
+  }
+) =>
+  Effect.gen(function* () {
+    for (const [given, name] of [
+      [flags.out, "--out"],
+      [flags.manifest, "--manifest"],
+      [flags.split ?? Option.none(), "--split"],
+      [flags.changedSince ?? Option.none(), "--changed-since"]
+    ] as const) {
+      if (Option.isSome(given)) {
+        return yield* new UsageError({
+          message: `--dataset writes every split of a full export into its folder: ${name} does not apply`
+        })
+      }
+    }
+    // The split flags are read as --split's are; the dataset holds all three.
+    const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
+    const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
+    const filter: Filter.Filter = { ...parsed, split: Option.none() }
+    yield* withDatabase(
+      Effect.gen(function* () {
+        const exporter = yield* Export.Export
+        const { stream, manifest } = yield* exporter.dataset(filter, splitting)
+        yield* Output.toDataset(
+          resolvePath(dir),
+          stream,
+          Effect.map(manifest, (m) => {
+            const features = Features.json(m.format)
+            return [
+              ["manifest.json", `${JSON.stringify(m)}\n`],
+              ["README.md", DatasetCard.render(m)],
+              ...(features === undefined ? [] : [["features.json", features] as const])
+            ] as const
+          })
+        )
+        const m = yield* manifest
+        yield* Console.error(
+          `${dir}: ${m.files.map((f) => `${f.split} ${f.rows}`).join(", ")}` +
+            `${m.empty_splits.length === 0 ? "" : ` (no rows: ${m.empty_splits.join(", ")})`} at ${m.cursor}`
+        )
+      }),
+      { prepare: true }
+    )
+  })
+
 const exportCommand = Command.make(
   "export",
   {
@@ -167,10 +218,22 @@ const exportCommand = Command.make(
       ),
       Options.optional
     ),
+    dataset: Options.text("dataset").pipe(
+      Options.withPseudoName("DIR"),
+      Options.withDescription(
+        "Write a dataset folder instead: train.jsonl, validation.jsonl and test.jsonl (a split without rows gets " +
+          "no file) from one snapshot, split by --split-ratios and --split-seed, with a dataset card (README.md: " +
+          "the splits and the format's features, so datasets.load_dataset(DIR) gives a DatasetDict), " +
+          "features.json and manifest.json (each file's rows, bytes and SHA-256, the cursor, the filters). " +
+          "DIR is replaced only once complete, and only if it is a dataset folder or empty."
+      ),
+      Options.optional
+    ),
     ...exportFlags
   },
   (flags) =>
     Effect.gen(function* () {
+      if (Option.isSome(flags.dataset)) return yield* exportDataset(flags.dataset.value, flags)
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
       if (out === "-" && Option.contains(flags.manifest, "-")) {
@@ -359,6 +422,30 @@ const mergeCommand = Command.make(
   )
 )
 
+const featuresCommand = Command.make("features", { format: exportFlags.format }, (flags) =>
+  Effect.gen(function* () {
+    const filter = yield* Filter.parse([["format", Option.getOrElse(flags.format, () => "hf")]], {
+      accept: ["format"],
+      label: flag
+    })
+    const features = Features.json(filter.format)
+    if (features === undefined) {
+      return yield* new UsageError({
+        message:
+          "jsonl declares no features: its results are any JSON value, which Arrow re-types; " +
+          "export --format hf to load the samples with datasets"
+      })
+    }
+    yield* Effect.sync(() => process.stdout.write(features))
+  })
+).pipe(
+  Command.withDescription(
+    "Print the Hugging Face datasets features of a format (hf by default) as JSON, for " +
+      'load_dataset("json", data_files=…, features=Features.from_dict(json.load(open("features.json")))): ' +
+      "every file of the format then loads with one schema, whatever its rows hold."
+  )
+)
+
 const statsCommand = Command.make("stats", windowFlags, (flags) =>
   Effect.gen(function* () {
     const window = yield* Filter.parse(parameters(flags), { accept: Filter.statsParameters, label: flag })
@@ -473,6 +560,7 @@ export const command = Command.make("ground-truth").pipe(
     exportCommand,
     syncCommand,
     mergeCommand,
+    featuresCommand,
     statsCommand,
     reportCommand,
     migrateCommand,

@@ -49,7 +49,7 @@ const removeStalePartials = (target: string) =>
         Number.isInteger(pid) &&
         !Embedded.isAlive(pid)
       ) {
-        yield* Effect.ignore(fs.remove(path.join(path.dirname(target), name)))
+        yield* Effect.ignore(fs.remove(path.join(path.dirname(target), name), { recursive: true }))
       }
     }
   })
@@ -92,6 +92,80 @@ export const toFile = <E, R, E2 = never, R2 = never>(
       Effect.mapError((e) => new OutputError({ message: `cannot replace ${target}: ${describe(e)}` })),
       Effect.tapError(() => Effect.ignore(fs.remove(partial)))
     )
+  })
+
+/**
+ * Writes a dataset folder atomically: each split's parts to `<split>.jsonl` (a split without rows gets no
+ * file), then `files` (name → content: the manifest, the card, the features) once the splits are
+ * complete, in a temporary folder beside `target` that replaces it only then. An existing `target`
+ * is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never a folder of
+ * other files.
+ *
+ * @since 0.1.0
+ */
+export const toDataset = <E, R, E2, R2>(
+  target: string,
+  parts: Stream.Stream<{ readonly split: string; readonly bytes: Uint8Array }, E, R>,
+  files: Effect.Effect<ReadonlyArray<readonly [string, string]>, E2, R2>
+): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const partial = partialName(target, process.pid)
+    const failed = (what: string, where: string) => (e: unknown) =>
+      new OutputError({ message: `cannot ${what} ${where}: ${describe(e)}` })
+    const existing = yield* fs.readDirectory(target).pipe(Effect.option)
+    if (existing._tag === "Some" && existing.value.length > 0 && !existing.value.includes("manifest.json")) {
+      return yield* new OutputError({
+        message: `${target} holds other files and no manifest.json: not a dataset folder to replace`
+      })
+    }
+    yield* removeStalePartials(target)
+    const write = Effect.scoped(
+      Effect.gen(function* () {
+        yield* fs.makeDirectory(partial).pipe(Effect.mapError(failed("create", partial)))
+        const open = new Map<string, FileSystem.File>()
+        yield* Stream.runForEach(parts, (part) =>
+          Effect.gen(function* () {
+            const file = path.join(partial, `${part.split}.jsonl`)
+            let handle = open.get(part.split)
+            if (handle === undefined) {
+              handle = yield* fs
+                .open(file, { flag: "wx", mode: 0o644 })
+                .pipe(Effect.mapError(failed("create", file)))
+              open.set(part.split, handle)
+            }
+            yield* Effect.mapError(handle.writeAll(part.bytes), failed("write", file))
+          })
+        )
+        for (const handle of open.values()) yield* Effect.mapError(handle.sync, failed("flush", partial))
+        for (const [name, content] of yield* files) {
+          yield* fs
+            .writeFileString(path.join(partial, name), content)
+            .pipe(Effect.mapError(failed("write", name)))
+        }
+      })
+    )
+    yield* Effect.onExit(write, (exit) =>
+      Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(partial, { recursive: true }))
+    )
+    // The old folder moves aside, the new one in, then the old one goes.
+    const old = `${partial}.old`
+    if (existing._tag === "Some") {
+      yield* fs.rename(target, old).pipe(
+        Effect.mapError(failed("move aside", target)),
+        Effect.tapError(() => Effect.ignore(fs.remove(partial, { recursive: true })))
+      )
+    }
+    yield* fs.rename(partial, target).pipe(
+      Effect.mapError((e) => new OutputError({ message: `cannot replace ${target}: ${describe(e)}` })),
+      Effect.tapError(() =>
+        Effect.zipRight(
+          Effect.ignore(fs.remove(partial, { recursive: true })),
+          existing._tag === "Some" ? Effect.ignore(fs.rename(old, target)) : Effect.void
+        )
+      )
+    )
+    if (existing._tag === "Some") yield* Effect.ignore(fs.remove(old, { recursive: true }))
   })
 
 /**

@@ -265,6 +265,70 @@ const encode = <A, E, R, E2>(
     return Stream.mapChunksEffect(items, (chunk) => encodeBatch(w, chunk, write))
   })
 
+/**
+ * One split's bytes of a dataset export: a batch of its lines.
+ *
+ * @since 0.1.0
+ */
+export interface Part {
+  readonly split: Split.Name
+  readonly bytes: Uint8Array
+}
+
+/** How a dataset assigns its jobs to splits. */
+interface Splitting {
+  readonly ratios: readonly [number, number, number]
+  readonly seed: string
+}
+
+/**
+ * A dataset: each item written by the writer of its split, one part per split and batch, each split's
+ * bytes counted; `manifest` describes them once the stream has ended.
+ */
+const splitInto = <A, E, R, E2>(
+  filter: Filter.Filter,
+  splitting: Splitting,
+  items: (observer: Observer) => Stream.Stream<A, E, R>,
+  idOf: (item: A) => string,
+  write: (w: ByteWriter, item: A) => E2 | undefined
+) =>
+  Effect.sync(() => {
+    let taken: Taken | undefined
+    const names = Split.Name.literals
+    const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
+    const counters = { train: Manifest.counter(), validation: Manifest.counter(), test: Manifest.counter() }
+    const stream = Stream.mapChunksEffect(
+      items({
+        taken: (time, cursor) => {
+          taken = { time, cursor }
+        },
+        removed: () => undefined
+      }),
+      (chunk): Effect.Effect<Chunk.Chunk<Part>, E2> => {
+        for (const item of chunk) {
+          const failure = write(writers[Split.assign(idOf(item), splitting.ratios, splitting.seed)], item)
+          if (failure !== undefined) return Effect.fail(failure)
+        }
+        const parts: Array<Part> = []
+        for (const name of names) {
+          if (writers[name].pos === 0) continue
+          const bytes = writers[name].take()
+          counters[name].add(bytes)
+          parts.push({ split: name, bytes })
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(parts))
+      }
+    )
+    const manifest = Effect.sync(() =>
+      Manifest.dataset(filter, splitting, taken, {
+        train: counters.train.counts(),
+        validation: counters.validation.counts(),
+        test: counters.test.counts()
+      })
+    )
+    return { stream, manifest }
+  })
+
 /** What a running export reports of its snapshot: once it is taken, then each removed id. */
 interface Observer {
   readonly taken: (time: Timestamp.Timestamp, cursor: string) => void
@@ -352,7 +416,8 @@ const readCursor = (snapshot: string, database: string, history: string): Cursor
  * The export service: `stream(filter)` is the corpus as UTF-8 bytes, one buffer per batch of samples
  * (`onSnapshot` learns its snapshot before the first); `withManifest(filter)` is the same corpus and,
  * once it has been run to its end, its manifest. With `filter.changedSince`, the corpus is the
- * increment of contract §11 and the manifest lists what it removes.
+ * increment of contract §11 and the manifest lists what it removes. `dataset(filter, splitting)` is
+ * the corpus cut into its train, validation and test splits, from one snapshot, and its manifest.
  *
  * @since 0.1.0
  * @category services
@@ -497,7 +562,19 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             ? undefined
             : { taken: (time, cursor) => onSnapshot({ time, cursor }), removed: () => undefined }
         ),
-      withManifest: (filter: Filter.Filter) => manifested(filter, (observer) => corpus(filter, observer))
+      withManifest: (filter: Filter.Filter) => manifested(filter, (observer) => corpus(filter, observer)),
+      dataset: (filter: Filter.Filter, splitting: Splitting) =>
+        splitInto(
+          filter,
+          splitting,
+          (observer) =>
+            Snapshot.stream(rows(filter, observer)).pipe(
+              Stream.bufferChunks({ capacity: 1 }),
+              Stream.provideService(SqlClient.SqlClient, sql)
+            ),
+          (row: Row) => row.id,
+          (w, row) => writeRow(w, row, filter.format)
+        )
     }
   })
 }) {
@@ -510,23 +587,31 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     // increment counts every job as changed: its lines are the full export's, and it removes every
     // job of the split without a line.
     const cursor = Cursor.encode({ xmin: 0n, xmax: 0n, database: "000000000000", history: "00000000" })
+    /** The snapshot is taken: the jobs that match, in export order. */
+    const selected = (filter: Filter.Filter, observer?: Observer): ReadonlyArray<Job> => {
+      const now = Date.now()
+      observer?.taken(Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000), cursor)
+      return jobs
+        .filter((job) => Filter.matches(filter, job))
+        .sort((a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    }
+    const writeJob =
+      (filter: Filter.Filter) =>
+      (w: ByteWriter, job: Job): Replay.ReplayError | undefined => {
+        const sample = Replay.sample(job)
+        if (Either.isLeft(sample)) return sample.left
+        Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
+        return undefined
+      }
     const corpus = (filter: Filter.Filter, observer?: Observer) =>
       Stream.suspend(() => {
-        const now = Date.now()
-        observer?.taken(Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000), cursor)
-        const selected = jobs
-          .filter((job) => Filter.matches(filter, job))
-          .sort(
-            (a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-          )
         const written = new Set<string>()
-        return encode(Stream.fromIterable(selected), (w, job: Job) => {
-          const sample = Replay.sample(job)
-          if (Either.isLeft(sample)) return sample.left
+        const write = writeJob(filter)
+        return encode(Stream.fromIterable(selected(filter, observer)), (w, job: Job) => {
           const before = w.pos
-          Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
+          const failure = write(w, job)
           if (w.pos > before) written.add(job.id)
-          return undefined
+          return failure
         }).pipe(
           Stream.ensuring(
             Effect.sync(() => {
@@ -549,7 +634,15 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               ? undefined
               : { taken: (time, cursor) => onSnapshot({ time, cursor }), removed: () => undefined }
           ),
-        withManifest: (filter) => manifested(filter, (observer) => corpus(filter, observer))
+        withManifest: (filter) => manifested(filter, (observer) => corpus(filter, observer)),
+        dataset: (filter, splitting) =>
+          splitInto(
+            filter,
+            splitting,
+            (observer) => Stream.suspend(() => Stream.fromIterable(selected(filter, observer))),
+            (job: Job) => job.id,
+            writeJob(filter)
+          )
       })
     )
   }

@@ -19,6 +19,21 @@ import * as Timestamp from "./Timestamp.js"
 /** @since 0.1.0 */
 export const contractVersion = "1"
 
+/** An export's filters, as its manifest names them. */
+const Filters = Schema.Struct({
+  approved_only: Schema.Boolean,
+  has_corrections: Schema.NullOr(Schema.Boolean),
+  since: Schema.NullOr(Schema.String),
+  until: Schema.NullOr(Schema.String)
+})
+
+const filtersOf = (filter: Filter.Filter): typeof Filters.Type => ({
+  approved_only: filter.approvedOnly,
+  has_corrections: Option.getOrNull(filter.hasCorrections),
+  since: Option.getOrNull(Option.map(filter.since, Timestamp.format)),
+  until: Option.getOrNull(Option.map(filter.until, Timestamp.format))
+})
+
 /**
  * @since 0.1.0
  * @category models
@@ -26,12 +41,7 @@ export const contractVersion = "1"
 export class Manifest extends Schema.Class<Manifest>("Manifest")({
   contract_version: Schema.Literal(contractVersion),
   format: Format.Format,
-  filters: Schema.Struct({
-    approved_only: Schema.Boolean,
-    has_corrections: Schema.NullOr(Schema.Boolean),
-    since: Schema.NullOr(Schema.String),
-    until: Schema.NullOr(Schema.String)
-  }),
+  filters: Filters,
   split: Schema.NullOr(
     Schema.Struct({
       name: Split.Name,
@@ -136,12 +146,7 @@ export const tally = <E, R>(
     return Manifest.make({
       contract_version: contractVersion,
       format: filter.format,
-      filters: {
-        approved_only: filter.approvedOnly,
-        has_corrections: Option.getOrNull(filter.hasCorrections),
-        since: Option.getOrNull(Option.map(filter.since, Timestamp.format)),
-        until: Option.getOrNull(Option.map(filter.until, Timestamp.format))
-      },
+      filters: filtersOf(filter),
       split: Option.getOrNull(
         Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
       ),
@@ -156,3 +161,61 @@ export const tally = <E, R>(
   }
   return { stream, finish }
 }
+
+/**
+ * One split's file in a dataset folder.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SplitFile extends Schema.Class<SplitFile>("SplitFile")({
+  split: Split.Name,
+  path: Schema.String,
+  rows: Schema.Number,
+  bytes: Schema.Number,
+  sha256: Schema.String
+}) {}
+
+/**
+ * What a dataset folder holds (`export --dataset`): its three splits from one snapshot, each file with
+ * its rows, bytes and SHA-256; a split without rows has no file and is listed in `empty_splits`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManifest")({
+  contract_version: Schema.Literal(contractVersion),
+  format: Format.Format,
+  filters: Filters,
+  split_ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
+  split_seed: Schema.String,
+  snapshot_time: Schema.String,
+  cursor: Schema.String,
+  files: Schema.Array(SplitFile),
+  empty_splits: Schema.Array(Split.Name)
+}) {}
+
+/**
+ * The dataset manifest, from the counts of each split's file.
+ *
+ * @since 0.1.0
+ */
+export const dataset = (
+  filter: Filter.Filter,
+  split: { readonly ratios: readonly [number, number, number]; readonly seed: string },
+  taken: { readonly time: Timestamp.Timestamp; readonly cursor: string } | undefined,
+  counts: Readonly<Record<Split.Name, Counts>>
+): DatasetManifest =>
+  DatasetManifest.make({
+    contract_version: contractVersion,
+    format: filter.format,
+    filters: filtersOf(filter),
+    split_ratios: [...split.ratios] as const,
+    split_seed: split.seed,
+    snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
+    cursor: taken?.cursor ?? "",
+    files: Split.Name.literals
+      .filter((name) => counts[name].rows > 0)
+      .map((name) => SplitFile.make({ split: name, path: `${name}.jsonl`, ...counts[name] })),
+    empty_splits: Split.Name.literals.filter((name) => counts[name].rows === 0)
+  })

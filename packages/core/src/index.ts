@@ -13,13 +13,17 @@
  * - `Export`: the corpus as a stream of canonical bytes, from `SqlClient` (§5–§9), whole or as an
  *   increment since a `Cursor` (§11).
  * - `Cursor`: the snapshot an export read, which an increment continues from (§11).
+ * - `Features`: the Hugging Face `datasets` features of each format, for a dataset card or `from_dict`.
+ * - `DatasetCard`: the `README.md` of a dataset folder (`export --dataset`).
  * - `Stats`: coverage stats (§8).
  *
  * @since 0.1.0
  */
 export * as Correction from "./Correction.js"
 export * as Cursor from "./Cursor.js"
+export * as DatasetCard from "./DatasetCard.js"
 export * as Export from "./Export.js"
+export * as Features from "./Features.js"
 export * as FieldPath from "./FieldPath.js"
 export * as Filter from "./Filter.js"
 export * as Format from "./Format.js"

@@ -1,0 +1,176 @@
+/**
+ * `export --dataset DIR`: the three splits of one snapshot in one folder, each file byte-identical to
+ * the per-split export of the same database, with a manifest that hashes them as sha256sum does and a
+ * card that declares only the splits with rows; written atomically, and never over a folder of other
+ * files. When python3 has `datasets`, the folder also loads as a DatasetDict with the declared features.
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { expect, layer } from "@effect/vitest"
+import { Demo, TestDatabase } from "@ground-truth/db"
+import { Effect, Layer } from "effect"
+import { run } from "./cli.js"
+
+const datasets = spawnSync("python3", ["-c", "import datasets"], { stdio: "ignore" }).status === 0
+if (!datasets)
+  console.log("Loading check skipped: python3 with datasets is not available (.ci/run installs it)")
+
+const sha256sum = (file: string) => execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0]
+
+for (const target of TestDatabase.targets()) {
+  const seeded = Layer.effectDiscard(Demo.seed({ jobs: 300, seed: 21 })).pipe(
+    Layer.provideMerge(target.layer)
+  )
+  layer(seeded, { timeout: 300_000 })(`export --dataset on ${target.name}`, (it) => {
+    const env = Effect.map(TestDatabase.TestDatabase, (db) => ({ DATABASE_URL: db.url }))
+    const cli = (args: ReadonlyArray<string>) => Effect.flatMap(env, (e) => run(args, e))
+
+    it.effect(
+      "writes each split as its own export would, a manifest that hashes them and a card of the splits with rows",
+      () =>
+        Effect.gen(function* () {
+          const root = fs.mkdtempSync(path.join(os.tmpdir(), "gt-dataset-"))
+          const dir = path.join(root, "sprin")
+          const flags = ["--format", "hf", "--approved-only", "false", "--split-ratios", "70,20,10"]
+          const r = yield* cli(["export", "--dataset", dir, ...flags])
+          expect(r.code).toBe(0)
+          expect(r.stderr.toString()).toMatch(/^.*sprin: train \d+, validation \d+, test \d+ at gt1\.\S+\n$/)
+          expect(fs.readdirSync(dir).sort()).toEqual(
+            [
+              "README.md",
+              "features.json",
+              "manifest.json",
+              "test.jsonl",
+              "train.jsonl",
+              "validation.jsonl"
+            ].sort()
+          )
+          const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"))
+          expect(manifest).toMatchObject({
+            format: "hf",
+            split_ratios: [70, 20, 10],
+            split_seed: "",
+            empty_splits: []
+          })
+          let total = 0
+          for (const split of ["train", "validation", "test"]) {
+            const single = path.join(root, `${split}.jsonl`)
+            const e = yield* cli(["export", "--out", single, "--split", split, ...flags])
+            expect(e.code).toBe(0)
+            const file = path.join(dir, `${split}.jsonl`)
+            expect(fs.readFileSync(file).equals(fs.readFileSync(single)), split).toBe(true)
+            const lines = fs.readFileSync(file, "utf8").split("\n").length - 1
+            total += lines
+            expect(manifest.files.find((f: { split: string }) => f.split === split)).toEqual({
+              split,
+              path: `${split}.jsonl`,
+              rows: lines,
+              bytes: fs.statSync(file).size,
+              sha256: sha256sum(file)
+            })
+          }
+          const all = yield* cli(["export", "--format", "hf", "--approved-only", "false"])
+          expect(total).toBe(all.stdout.toString().split("\n").length - 1)
+          const card = fs.readFileSync(path.join(dir, "README.md"), "utf8")
+          expect(
+            card.startsWith("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n")
+          ).toBe(true)
+          expect(card).toContain("dataset_info:\n  features:\n  - name: job_id\n    dtype: string\n")
+          expect(card).toContain(`cursor \`${manifest.cursor}\``)
+          expect(JSON.parse(fs.readFileSync(path.join(dir, "features.json"), "utf8")).corrections._type).toBe(
+            "List"
+          )
+          // `features` prints the same file, for loading single exports; jsonl has none.
+          const printed = yield* cli(["features"])
+          expect(printed.stdout.equals(fs.readFileSync(path.join(dir, "features.json")))).toBe(true)
+          const none = yield* cli(["features", "--format", "jsonl"])
+          expect([none.code, none.stderr.toString()]).toEqual([
+            2,
+            "ground-truth: jsonl declares no features: its results are any JSON value, which Arrow re-types; " +
+              "export --format hf to load the samples with datasets\n"
+          ])
+
+          // A split without rows has no file and is left out of the card; the old folder is replaced.
+          const again = yield* cli([
+            "export",
+            "--dataset",
+            dir,
+            "--format",
+            "messages",
+            "--split-ratios",
+            "1,0,0"
+          ])
+          expect(again.code).toBe(0)
+          expect(fs.readdirSync(dir).sort()).toEqual([
+            "README.md",
+            "features.json",
+            "manifest.json",
+            "train.jsonl"
+          ])
+          const second = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"))
+          expect(second.empty_splits).toEqual(["validation", "test"])
+          const secondCard = fs.readFileSync(path.join(dir, "README.md"), "utf8")
+          expect(secondCard).not.toContain("split: validation")
+          expect(secondCard).toContain("No rows in validation, test")
+          // Nothing else was left beside it.
+          expect(fs.readdirSync(root).sort()).toEqual([
+            "sprin",
+            "test.jsonl",
+            "train.jsonl",
+            "validation.jsonl"
+          ])
+
+          if (datasets && target.name === "embedded") {
+            const out = execFileSync(
+              "python3",
+              [
+                "-c",
+                "import sys, json; from datasets import load_dataset; d = load_dataset(sys.argv[1]); " +
+                  "print(json.dumps({k: [d[k].num_rows, sorted(d[k].column_names)] for k in d}))",
+                dir
+              ],
+              { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }
+            )
+            const rows = fs.readFileSync(path.join(dir, "train.jsonl"), "utf8").split("\n").length - 1
+            expect(JSON.parse(out.trim().split("\n").pop() ?? "")).toEqual({
+              train: [rows, ["job_id", "messages"]]
+            })
+          }
+        }),
+      300_000
+    )
+
+    it.effect(
+      "refuses flags that do not apply, and a folder that holds other files, changing nothing",
+      () =>
+        Effect.gen(function* () {
+          const root = fs.mkdtempSync(path.join(os.tmpdir(), "gt-dataset-"))
+          for (const [flag, value] of [
+            ["--out", "x.jsonl"],
+            ["--manifest", "m.json"],
+            ["--split", "train"],
+            ["--changed-since", "gt1.1.2.0123456789ab.0a1b2c3d.00000000"]
+          ]) {
+            const r = yield* cli(["export", "--dataset", path.join(root, "d"), flag, value])
+            expect(r.code, flag).toBe(2)
+            expect(r.stderr.toString(), flag).toBe(
+              `ground-truth: --dataset writes every split of a full export into its folder: ${flag} does not apply\n`
+            )
+          }
+          const mine = path.join(root, "mine")
+          fs.mkdirSync(mine)
+          fs.writeFileSync(path.join(mine, "notes.txt"), "keep me")
+          const r = yield* cli(["export", "--dataset", mine])
+          expect(r.code).toBe(1)
+          expect(r.stderr.toString()).toBe(
+            `ground-truth: ${mine} holds other files and no manifest.json: not a dataset folder to replace\n`
+          )
+          expect(fs.readdirSync(mine)).toEqual(["notes.txt"])
+          expect(fs.readdirSync(root).sort()).toEqual(["mine"])
+        }),
+      120_000
+    )
+  })
+}

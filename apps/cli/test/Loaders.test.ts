@@ -1,0 +1,165 @@
+/**
+ * The exported files in the real clients: every format through the CLI, then `loaders.py` loads them
+ * with Hugging Face `datasets` (with the features `Features.json` declares) and trains on them with
+ * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline). On the embedded
+ * database only: the files' shape does not depend on the database.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Features, type Format, Review } from "@ground-truth/core"
+import { Demo, TestDatabase } from "@ground-truth/db"
+import { Effect, Layer } from "effect"
+import { run } from "./cli.js"
+
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "loaders.py")
+
+const probe = spawnSync("python3", ["-c", "import datasets, trl, transformers, tokenizers, torch"], {
+  encoding: "utf8"
+})
+const missing =
+  probe.error !== undefined
+    ? probe.error.message
+    : probe.status !== 0
+      ? (probe.stderr.trim().split("\n").pop() ?? `exit status ${probe.status}`)
+      : undefined
+if (missing !== undefined) {
+  console.log(
+    `Loaders test skipped: python3 cannot import datasets, trl, transformers, tokenizers and torch (${missing}); .ci/run installs them`
+  )
+}
+
+/** The exports loaders.py checks: name, format and the CLI's flags. */
+const exports: ReadonlyArray<readonly [string, Format.Format, ReadonlyArray<string>]> = [
+  ["jsonl", "jsonl", ["--approved-only", "false"]],
+  ["hf", "hf", ["--approved-only", "false"]],
+  // Different content: no job with a correction, so nothing tells the type of `corrections`.
+  ["hf-no-corrections", "hf", ["--has-corrections", "false"]],
+  // Every job, so some have no final_result: the training formats leave them out.
+  ["prompt-completion", "prompt-completion", ["--approved-only", "false"]],
+  ["messages", "messages", []],
+  ["preference", "preference", []]
+]
+
+/** An NRP with a leading zero: what a plain JSON load turns into a number. */
+const LEADING_ZERO = "08002851"
+
+const lines = (file: string) =>
+  fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+
+/** Runs loaders.py on `spec`: its exit status and output. */
+const loaders = (spec: string) =>
+  Effect.promise(
+    () =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn("python3", [script, spec], { stdio: ["ignore", "pipe", "pipe"] })
+        let output = ""
+        child.stdout.on("data", (b: Buffer) => {
+          output += b.toString("utf8")
+        })
+        child.stderr.on("data", (b: Buffer) => {
+          output += b.toString("utf8")
+        })
+        child.on("close", (code) => resolve({ code, output }))
+      })
+  )
+
+const target = TestDatabase.targets().find((t) => t.name === "embedded")!
+const fixture = Review.Review.Default.pipe(
+  Layer.provideMerge(
+    Layer.effectDiscard(Demo.seed({ jobs: 300, seed: 31 })).pipe(Layer.provideMerge(target.layer))
+  )
+)
+
+layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
+  it.effect.skipIf(missing !== undefined)(
+    "datasets loads every format (hf with its declared features), TRL's SFT and DPO train on them",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const review = yield* Review.Review
+        const db = yield* TestDatabase.TestDatabase
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-loaders-"))
+
+        // One reviewer correction to an NRP with a leading zero, through the review service.
+        const [job] = yield* sql<{ readonly id: string }>`
+          SELECT id::text AS id FROM jobs
+          WHERE approved AND jsonb_typeof(result->'personel') = 'array' AND jsonb_array_length(result->'personel') > 0
+          ORDER BY id LIMIT 1`
+        yield* review.correct(job.id, "personel[0].nrp", LEADING_ZERO, "reviewer-a", "NRP misread")
+
+        const files: Record<string, { format: Format.Format; path: string; rows: number }> = {}
+        yield* Effect.forEach(
+          exports,
+          ([name, format, flags]) =>
+            Effect.gen(function* () {
+              const out = path.join(dir, `${name}.jsonl`)
+              const r = yield* run(["export", "--format", format, "--out", out, ...flags], {
+                DATABASE_URL: db.url
+              })
+              expect(r.stderr, name).toBe("")
+              expect(r.code, name).toBe(0)
+              files[name] = { format, path: out, rows: lines(out).length }
+            }),
+          { concurrency: 2 }
+        )
+
+        // The counts the files must have, from the full hf export (its results are canonical text).
+        const all = lines(files.hf.path).map(
+          (l) =>
+            JSON.parse(l) as {
+              approved: boolean
+              initial_result: string | null
+              final_result: string | null
+              corrections: ReadonlyArray<unknown>
+            }
+        )
+        const learnable = all.filter((s) => s.final_result !== null)
+        expect(all.length).toBe(300)
+        expect(files.jsonl.rows).toBe(300)
+        expect(files["prompt-completion"].rows).toBe(learnable.length)
+        expect(learnable.length).toBeLessThan(300)
+        expect(files.messages.rows).toBe(learnable.filter((s) => s.approved).length)
+        expect(files.preference.rows).toBe(
+          learnable.filter((s) => s.approved && s.final_result !== s.initial_result).length
+        )
+        expect(files["hf-no-corrections"].rows).toBe(
+          all.filter((s) => s.approved && s.corrections.length === 0).length
+        )
+        for (const [name, file] of Object.entries(files)) expect(file.rows, name).toBeGreaterThan(50)
+
+        const features: Record<string, string> = {}
+        for (const format of ["hf", "prompt-completion", "messages", "preference"] as const) {
+          const file = path.join(dir, `${format}.features.json`)
+          fs.writeFileSync(file, Features.json(format)!)
+          features[format] = file
+        }
+        expect(Features.json("jsonl")).toBeUndefined()
+
+        const spec = path.join(dir, "spec.json")
+        fs.writeFileSync(
+          spec,
+          JSON.stringify({
+            exports: files,
+            features,
+            mixed: ["hf-no-corrections", "hf"],
+            leading_zero: { job_id: job.id, field_path: "personel[0].nrp", value: LEADING_ZERO }
+          })
+        )
+        const started = Date.now()
+        const r = yield* loaders(spec)
+        console.log(`${r.output.trimEnd()}\n(loaders.py: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+        expect(r.code, r.output).toBe(0)
+        expect(r.output).toMatch(/^loaders: \d+ checks ok, 0 failing/m)
+        fs.rmSync(dir, { recursive: true, force: true })
+      }),
+    600_000
+  )
+})

@@ -1,0 +1,67 @@
+/**
+ * The dataset card (`README.md`) of a dataset folder: YAML that tells `datasets.load_dataset(DIR)`
+ * which file holds which split and the features of the format, then what the folder is.
+ *
+ * A split without rows has no file and is left out of `configs`: datasets refuses a declared split
+ * without data (`Instruction "test" corresponds to no data!`), even with its features declared.
+ *
+ * @since 0.1.0
+ */
+import * as Features from "./Features.js"
+import type * as Manifest from "./Manifest.js"
+
+/**
+ * The card of a dataset folder, from its manifest.
+ *
+ * @since 0.1.0
+ */
+export const render = (m: Manifest.DatasetManifest): string => {
+  const features = Features.yaml(m.format)
+  const filters = [
+    `approved_only=${m.filters.approved_only}`,
+    ...(m.filters.has_corrections === null ? [] : [`has_corrections=${m.filters.has_corrections}`]),
+    ...(m.filters.since === null ? [] : [`since=${m.filters.since}`]),
+    ...(m.filters.until === null ? [] : [`until=${m.filters.until}`])
+  ].join(", ")
+  return [
+    "---",
+    "configs:",
+    "- config_name: default",
+    "  data_files:",
+    ...m.files.flatMap((f) => [`  - split: ${f.split}`, `    path: ${f.path}`]),
+    ...(features === undefined ? [] : ["dataset_info:", ...features]),
+    "---",
+    "",
+    "# ground-truth export",
+    "",
+    `Reviewed extractions of Indonesian police order letters (Surat Perintah), format \`${m.format}\`, ` +
+      `exported from one database snapshot (${m.snapshot_time}, cursor \`${m.cursor}\`) with ${filters}.`,
+    "",
+    "| split | file | rows | bytes | sha256 |",
+    "|---|---|---:|---:|---|",
+    ...m.files.map((f) => `| ${f.split} | ${f.path} | ${f.rows} | ${f.bytes} | \`${f.sha256}\` |`),
+    "",
+    `Splits by a hash of job_id (ratios ${m.split_ratios.join("/")}${m.split_seed === "" ? "" : `, seed \`${m.split_seed}\``}): ` +
+      "a job never changes split between snapshots.",
+    ...(m.empty_splits.length === 0
+      ? []
+      : [
+          "",
+          `No rows in ${m.empty_splits.join(", ")}: left out of this card, since datasets refuses a declared ` +
+            "split without data."
+        ]),
+    ...(features === undefined
+      ? [
+          "",
+          "`jsonl` declares no features: its results are any JSON value, which Arrow re-types (a string of " +
+            "digits can come back as a number). Export `hf` to load it with `datasets`."
+        ]
+      : []),
+    "",
+    "```python",
+    "from datasets import load_dataset",
+    'ds = load_dataset("path/to/this/folder")',
+    "```",
+    ""
+  ].join("\n")
+}
