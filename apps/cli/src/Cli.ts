@@ -144,12 +144,12 @@ const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>, options: { readon
   )
 
 /** `--out PATH`: where the command writes its `what`, atomically; absent or `-` is standard output. */
-const outOption = (what: string) =>
+const outOption = (what: string, more = "") =>
   Options.text("out").pipe(
     Options.withAlias("o"),
     Options.withPseudoName("PATH"),
     Options.withDescription(
-      `Write the ${what} to this file (replaced only once it is complete). Absent or -: standard output.`
+      `Write the ${what} to this file (replaced only once it is complete).${more} Absent or -: standard output.`
     ),
     Options.optional
   )
@@ -208,7 +208,11 @@ const exportDataset = (
 const exportCommand = Command.make(
   "export",
   {
-    out: outOption("corpus"),
+    out: outOption(
+      "corpus",
+      " A name ending in .gz is written gzipped (datasets reads .jsonl.gz as it is); the manifest still " +
+        "describes the uncompressed corpus (zcat PATH | sha256sum)."
+    ),
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
       Options.withDescription(
@@ -245,13 +249,17 @@ const exportCommand = Command.make(
         const exporter = yield* Export.Export
         if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
           const progress = Output.withProgress(exporter.stream(filter), "exported")
-          return yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
+          return yield* out === "-"
+            ? Output.toStdout(progress)
+            : Output.toFile(resolvePath(out), Output.encodedFor(out, progress))
         }
         if (Option.isNone(flags.manifest)) {
           // An increment's removals live in its manifest: without one, say that there are some.
           const { stream, manifest } = yield* exporter.withManifest(filter)
           const progress = Output.withProgress(stream, "exported")
-          yield* out === "-" ? Output.toStdout(progress) : Output.toFile(resolvePath(out), progress)
+          yield* out === "-"
+            ? Output.toStdout(progress)
+            : Output.toFile(resolvePath(out), Output.encodedFor(out, progress))
           const { removed } = yield* manifest
           if (removed.length > 0) {
             yield* Console.error(
@@ -271,7 +279,7 @@ const exportCommand = Command.make(
         // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
         yield* out === "-"
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
-          : Output.toFile(resolvePath(out), progress, writeManifest)
+          : Output.toFile(resolvePath(out), Output.encodedFor(out, progress), writeManifest)
       })
       yield* withDatabase(run, { prepare: true })
     })

@@ -9,8 +9,9 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { FileSystem } from "@effect/platform"
-import { NodeSink } from "@effect/platform-node"
+import { NodeSink, NodeStream } from "@effect/platform-node"
 import { Embedded } from "@ground-truth/db"
 import { Data, Effect, Exit, Stream } from "effect"
 
@@ -167,6 +168,24 @@ export const toDataset = <E, R, E2, R2>(
     )
     if (existing._tag === "Some") yield* Effect.ignore(fs.remove(old, { recursive: true }))
   })
+
+/**
+ * The bytes a corpus file holds: gzip when its name ends in `.gz` (`datasets` reads `.jsonl.gz` as it
+ * is), else the stream as it is. Its manifest still describes the uncompressed corpus.
+ *
+ * @since 0.1.0
+ */
+export const encodedFor = <E, R>(
+  target: string,
+  stream: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | OutputError, R> =>
+  target.endsWith(".gz")
+    ? NodeStream.pipeThroughDuplex(
+        stream,
+        () => zlib.createGzip(),
+        (e) => new OutputError({ message: `cannot compress ${target}: ${describe(e)}` })
+      )
+    : stream
 
 /**
  * Writes `stream` to standard output, waiting for the reader (back-pressure) between chunks.

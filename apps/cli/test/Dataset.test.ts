@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
@@ -140,6 +141,39 @@ for (const target of TestDatabase.targets()) {
           }
         }),
       300_000
+    )
+
+    it.effect(
+      "export --out NAME.gz writes the corpus gzipped; its manifest describes the corpus itself",
+      () =>
+        Effect.gen(function* () {
+          const root = fs.mkdtempSync(path.join(os.tmpdir(), "gt-gzip-"))
+          const plain = path.join(root, "corpus.jsonl")
+          const packed = path.join(root, "corpus.jsonl.gz")
+          const manifest = path.join(root, "corpus.manifest.json")
+          expect((yield* cli(["export", "--format", "hf", "--out", plain])).code).toBe(0)
+          const r = yield* cli(["export", "--format", "hf", "--out", packed, "--manifest", manifest])
+          expect(r.code).toBe(0)
+          const bytes = fs.readFileSync(packed)
+          expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b])
+          expect(zlib.gunzipSync(bytes).equals(fs.readFileSync(plain))).toBe(true)
+          expect(bytes.length).toBeLessThan(fs.statSync(plain).size / 4)
+          const m = JSON.parse(fs.readFileSync(manifest, "utf8"))
+          expect([m.bytes, m.sha256]).toEqual([fs.statSync(plain).size, sha256sum(plain)])
+          if (datasets && target.name === "embedded") {
+            const out = execFileSync(
+              "python3",
+              [
+                "-c",
+                "import sys; from datasets import load_dataset; print(load_dataset('json', data_files=sys.argv[1], split='train').num_rows)",
+                packed
+              ],
+              { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }
+            )
+            expect(Number(out.trim().split("\n").pop())).toBe(m.rows)
+          }
+        }),
+      120_000
     )
 
     it.effect(
