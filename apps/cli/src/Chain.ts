@@ -14,7 +14,7 @@
  * in string order (`.` sorts before `Z`) and before it in time; a year past 9999 would take five digits.
  * So `created_at` is compared as an instant. `job_id` is a lowercase hyphenated UUID, whose string order
  * is PostgreSQL's `uuid` order (bytes, most significant first). Only the `jsonl` and `hf` lines carry
- * the two; the training formats carry neither and cannot be merged.
+ * the two; the training formats carry `job_id` but no `created_at`, and cannot be merged.
  *
  * @since 0.1.0
  */
@@ -437,6 +437,40 @@ export const continues = (
  */
 export const continued = (last: Manifest.Manifest, counts: Counts): Manifest.Manifest =>
   Manifest.Manifest.make({ ...last, changed_since: null, removed: [], ...counts })
+
+/**
+ * A merged corpus whose line count is not the one the database counted at the increment's snapshot:
+ * it holds jobs deleted since (or whose id changed), which no increment can name (exit status 2).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CountMismatch extends Data.TaggedError("CountMismatch")<{
+  readonly corpus: string
+  readonly merged: number
+  readonly counted: number
+  readonly cursor: string
+}> {
+  override get message(): string {
+    return (
+      `${this.corpus} would hold ${this.merged} samples where the database counts ${this.counted} at ` +
+      `${this.cursor}: jobs were deleted (or their ids changed) since it was exported, which no increment ` +
+      "can name; take a full export"
+    )
+  }
+}
+
+/**
+ * Checks a merged corpus's line count against the count the last increment's manifest carries.
+ *
+ * @since 0.1.0
+ */
+export const checkCount = (corpus: string, last: Manifest.Manifest, counts: Counts) =>
+  last.corpus_rows === null || last.corpus_rows === counts.rows
+    ? Effect.void
+    : Effect.fail(
+        new CountMismatch({ corpus, merged: counts.rows, counted: last.corpus_rows, cursor: last.cursor })
+      )
 
 // ---------------------------------------------------------------------------------------------------
 // Applying increments

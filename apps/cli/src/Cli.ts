@@ -332,6 +332,11 @@ const corpusPaths = (
         message: `${command} needs --out PATH: a corpus file to keep current, not standard output`
       })
     }
+    if (flags.out.endsWith(".gz")) {
+      return yield* new UsageError({
+        message: `${command} keeps a plain corpus, not ${flags.out}: gzip a copy of it if you need one`
+      })
+    }
     const manifest = Option.getOrElse(flags.manifest, () => Sync.defaultManifest(flags.out))
     if (manifest === "-" || resolvePath(manifest) === resolvePath(flags.out)) {
       return yield* new UsageError({

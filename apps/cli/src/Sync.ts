@@ -157,7 +157,12 @@ const applyTo = (
     yield* Output.toFile(
       paths.corpus.file,
       Output.withProgress(counted.stream, "merged"),
-      Effect.suspend(() => writeManifest(paths, Chain.continued(last, counted.counts())))
+      Effect.suspend(() =>
+        Effect.zipRight(
+          Chain.checkCount(paths.corpus.name, last, counted.counts()),
+          writeManifest(paths, Chain.continued(last, counted.counts()))
+        )
+      )
     )
     const applied = merged.applied()
     yield* Console.error(
@@ -427,6 +432,15 @@ export const sync = <E, R>(paths: Paths, asked: Asked, source: Source<E, R>) =>
       { file: paths.corpus.file, name: paths.corpus.name, length: corpus.bytes },
       [changes],
       changes.manifest
+    ).pipe(
+      Effect.catchIf(
+        (e): e is Chain.CountMismatch => asked.fullIfStale && e instanceof Chain.CountMismatch,
+        (e) =>
+          Effect.zipRight(
+            Console.error(`${paths.corpus.name}: ${e.message} (--full-if-stale)`),
+            full({ ...filter, changedSince: Option.none() })
+          )
+      )
     )
   })
 

@@ -34,6 +34,7 @@ const report = (error: unknown): readonly [string, number] => {
     // sync and merge: the corpus cannot go on this way (its format, its filters, its chain).
     case "UnsupportedFormat":
     case "ChainMismatch":
+    case "CountMismatch":
       return [`ground-truth: ${e.message}`, USAGE]
     // A server's answer to /changes: 400 (a parameter) and 410 (a stale cursor) are the user's to act on.
     case "RemoteError":

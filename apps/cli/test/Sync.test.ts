@@ -503,6 +503,38 @@ for (const target of TestDatabase.targets()) {
           yield* review(16)
           const c2 = yield* changesBody(dir, "c2", c1.manifest.cursor)
 
+          // A gzipped corpus is export's, not sync's: refused at once.
+          yield* refused(
+            ["sync", "--out", `${corpus}.gz`],
+            2,
+            /^ground-truth: sync keeps a plain corpus, not .*corpus\.jsonl\.gz: gzip a copy of it if you need one\n$/,
+            [`${corpus}.gz`]
+          )
+
+          // An increment whose count says the database holds one job fewer than the merged corpus would
+          // (a job deleted since, which no increment can name): refused, nothing changed.
+          const undercounted = path.join(dir, "undercounted.jsonl")
+          const c1Lines = c1.body.subarray(
+            0,
+            c1.body.length - Buffer.byteLength(`${JSON.stringify(c1.manifest)}\n`)
+          )
+          fs.writeFileSync(
+            undercounted,
+            Buffer.concat([
+              c1Lines,
+              Buffer.from(`${JSON.stringify({ ...c1.manifest, corpus_rows: c1.manifest.corpus_rows - 1 })}\n`)
+            ])
+          )
+          yield* refused(
+            ["merge", "--out", corpus, undercounted],
+            2,
+            new RegExp(
+              `^ground-truth: .*corpus\\.jsonl would hold ${c1.manifest.corpus_rows} samples where the database ` +
+                `counts ${c1.manifest.corpus_rows - 1} at ${c1.manifest.cursor.replaceAll(".", "\\.")}: jobs were deleted`
+            ),
+            both
+          )
+
           // Out of order: c2 does not continue the corpus.
           yield* refused(
             ["merge", "--out", corpus, c2.file],

@@ -83,8 +83,9 @@ export class Gone extends Schema.Class<Gone>("Gone")(
   HttpApiSchema.annotations({
     status: 410,
     description:
-      "changed_since names a snapshot this database cannot answer for (another database, a restored copy, " +
-      "or beyond the transaction-id horizon): take a full export and continue from its cursor"
+      "changed_since names a snapshot this database cannot answer for (another database, a point-in-time " +
+      "restore or failover, rows deleted since, or beyond the transaction-id horizon): take a full export " +
+      "and continue from its cursor"
   })
 ) {}
 

@@ -13,9 +13,9 @@
  * after the cut would look visible and be lost.
  *
  * A deleted row leaves nothing to read, so no increment can name it. The cursor keeps a tag of what
- * deleting changes (see `history`); an increment after a deletion is refused, and asks for a full
- * export. PostgreSQL's statistics reach the counters a few seconds after a deleting transaction ends
- * (up to a minute when busy), so a deletion just before an increment is caught by the next one.
+ * deleting changes (see `history`); an increment after a deletion it sees is refused, and asks for a
+ * full export. Statistics are no proof (see `history`): the exact check is the count an increment's
+ * manifest carries (`corpus_rows`), which `sync` and `merge` compare with the corpus they merge.
  *
  * Text: `gt1.<xmin>.<xmax>.<database>.<history>.<check>`, URL-safe; `check` is 8 hex digits of SHA-256
  * over the rest, so a cursor mistyped or edited by hand is refused rather than answered for another
@@ -41,7 +41,9 @@ export interface Cursor {
   readonly database: string
   /**
    * 8 hex digits over what deleting rows changes: the deletions PostgreSQL's statistics count on the two
-   * tables (`n_tup_del`) and their files (a `TRUNCATE` or a rewrite gives a table a new one).
+   * tables (`n_tup_del`) and when they were last reset, and their files (a `TRUNCATE` or a rewrite gives
+   * a table a new one). Best effort: statistics lag, and are lost with a crash or the embedded
+   * database's process; `sync` also checks a merged corpus against the rows the database counts.
    */
   readonly history: string
 }

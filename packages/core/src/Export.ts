@@ -17,7 +17,7 @@ import type * as Format from "./Format.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
 import * as Formats from "./internal/formats.js"
 import { ResultText } from "./internal/line.js"
-import { eventColumn, filterConditions, readUtc, utcText } from "./internal/query.js"
+import { eventColumn, filterConditions, readUtc, splitCondition, utcText } from "./internal/query.js"
 import * as Json from "./Json.js"
 import * as Manifest from "./Manifest.js"
 import * as Replay from "./Replay.js"
@@ -329,10 +329,24 @@ const splitInto = <A, E, R, E2>(
     return { stream, manifest }
   })
 
+/**
+ * The timeline the database writes on: from the WAL being written (the control file's checkpoint gives
+ * the new timeline only once the first checkpoint after a promotion ends, minutes later), or, on a
+ * standby, which writes no WAL of its own, from its last restartpoint.
+ */
+const TIMELINE =
+  "CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())::text " +
+  "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::bigint::text END"
+
+/** Formats with a line for every job that matches (the training formats leave some out). */
+const linePerJob = (format: Format.Format): boolean => format === "jsonl" || format === "hf"
+
 /** What a running export reports of its snapshot: once it is taken, then each removed id. */
 interface Observer {
   readonly taken: (time: Timestamp.Timestamp, cursor: string) => void
   readonly removed: (id: string) => void
+  /** Of an increment in a format with a line per job: the jobs a full export at its snapshot holds. */
+  readonly counted?: (jobs: number) => void
 }
 
 /**
@@ -347,6 +361,7 @@ const manifested = (
   Effect.sync(() => {
     let taken: { time: Timestamp.Timestamp; cursor: string } | undefined
     const removed: Array<string> = []
+    let corpusRows: number | undefined
     const { stream, finish } = Manifest.tally(
       filter,
       corpus({
@@ -355,10 +370,13 @@ const manifested = (
         },
         removed: (id) => {
           removed.push(id)
+        },
+        counted: (jobs) => {
+          corpusRows = jobs
         }
       }),
       // Job ids are lowercase UUIDs: code unit order is their byte order.
-      () => (taken === undefined ? undefined : { ...taken, removed: removed.sort() })
+      () => (taken === undefined ? undefined : { ...taken, removed: removed.sort(), corpusRows })
     )
     return { stream, manifest: Effect.sync(finish), taken: (): Taken | undefined => taken }
   })
@@ -479,10 +497,12 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             }>`
               SELECT ${utcText(sql, "now()")} AS now, pg_current_snapshot()::text AS snapshot,
                 (SELECT system_identifier::text FROM pg_control_system()) AS system,
-                (SELECT timeline_id::text FROM pg_control_checkpoint()) AS timeline,
+                ${sql.literal(TIMELINE)} AS timeline,
                 (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database,
                 (SELECT coalesce(sum(n_tup_del), 0)::text FROM pg_stat_all_tables
-                  WHERE relid IN ('jobs'::regclass, 'job_corrections'::regclass)) AS deletions,
+                  WHERE relid IN ('jobs'::regclass, 'job_corrections'::regclass))
+                  || '/' || coalesce((SELECT stats_reset::text FROM pg_stat_database
+                                      WHERE datname = current_database()), '') AS deletions,
                 pg_relation_filenode('jobs')::text || '/' || pg_relation_filenode('job_corrections')::text AS files`.pipe(
               Effect.flatMap(([row]): Effect.Effect<Cursor.Cursor, InvalidRow | Cursor.StaleCursor> => {
                 const time = readUtc(row.now)
@@ -514,12 +534,33 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           Effect.flatMap(snapshot, (now) => Effect.uninterruptible(declare(now))),
           () => {
             let size = FIRST_FETCH_SIZE
-            return Stream.repeatEffectChunkOption(
+            const fetched = Stream.repeatEffectChunkOption(
               Effect.suspend(() => {
                 const n = size
                 size = FETCH_SIZE
                 return fetch(n)
               })
+            )
+            const counted = observer?.counted
+            if (counted === undefined || Option.isNone(filter.changedSince) || !linePerJob(filter.format)) {
+              return fetched
+            }
+            // What the chain must add up to, in the same snapshot: a deleted job, which no increment can
+            // name, shows as a corpus with more lines than this (`sync` checks it).
+            const conditions = [
+              ...filterConditions(sql, filter),
+              ...Option.toArray(Option.map(filter.split, (split) => splitCondition(sql, split)))
+            ]
+            return Stream.concat(
+              fetched,
+              Stream.execute(
+                Effect.map(
+                  sql<{
+                    readonly n: string
+                  }>`SELECT count(*)::text AS n FROM jobs j WHERE ${sql.and(conditions)}`,
+                  ([row]) => counted(Number(row.n))
+                )
+              )
             )
           }
         )
@@ -607,7 +648,10 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       Stream.suspend(() => {
         const written = new Set<string>()
         const write = writeJob(filter)
-        return encode(Stream.fromIterable(selected(filter, observer)), (w, job: Job) => {
+        const chosen = selected(filter, observer)
+        if (Option.isSome(filter.changedSince) && linePerJob(filter.format))
+          observer?.counted?.(chosen.length)
+        return encode(Stream.fromIterable(chosen), (w, job: Job) => {
           const before = w.pos
           const failure = write(w, job)
           if (w.pos > before) written.add(job.id)

@@ -61,6 +61,12 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
   rows: Schema.Number.annotations({ description: "Samples (lines) in the body" }),
   bytes: Schema.Number.annotations({ description: "Bytes of the body" }),
   sha256: Schema.String.annotations({ description: "SHA-256 of the body, lowercase hex" }),
+  corpus_rows: Schema.NullOr(Schema.Number).annotations({
+    description:
+      "In jsonl and hf (a line per job): the lines of a full export at this snapshot. An increment counts " +
+      "them in the database, so that its corpus, once merged, can be checked against it: a corpus with " +
+      "more lines holds jobs deleted since. Null in the training formats."
+  }),
   removed: Schema.Array(Schema.String).annotations({
     description:
       "Of an increment: the ids (sorted) of jobs that changed after changed_since and have no line in this " +
@@ -78,6 +84,8 @@ export interface Snapshot {
   readonly time: Timestamp.Timestamp
   readonly cursor: string
   readonly removed: ReadonlyArray<string>
+  /** Of an increment in jsonl or hf: the jobs that match at the snapshot (from the database). */
+  readonly corpusRows: number | undefined
 }
 
 /**
@@ -156,6 +164,12 @@ export const tally = <E, R>(
       rows,
       bytes,
       sha256,
+      corpus_rows:
+        filter.format !== "jsonl" && filter.format !== "hf"
+          ? null
+          : Option.isNone(filter.changedSince)
+            ? rows
+            : (taken?.corpusRows ?? null),
       removed: taken?.removed ?? []
     })
   }

@@ -356,6 +356,10 @@ for (const target of TestDatabase.targets()) {
               cursors[i] = inc.manifest.cursor
             })
             if (fulls !== undefined && naiveNow !== undefined) {
+              // Each increment counts, in its own snapshot, the lines of the full export it continues to.
+              increments.forEach((inc, i) => {
+                expect(inc.manifest.corpus_rows, chains[i].name).toBe(linesOf(fulls[i].body).length)
+              })
               fulls.forEach((f, i) => {
                 expect(
                   `${corpora[i].join("\n")}${corpora[i].length > 0 ? "\n" : ""}`,
@@ -388,6 +392,53 @@ for (const target of TestDatabase.targets()) {
           if (target.name === "postgres") for (const s of schemes) expect(failed.has(s), s).toBe(true)
         }),
       600_000
+    )
+
+    it.effect(
+      "an increment counts the full export's lines of every split in SQL as the export splits them",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const exporter = yield* Export.Export
+          yield* Demo.seed({ jobs: 120, seed: 17, from: 300_000 })
+          const run = (filter: Filter.Filter) =>
+            Effect.gen(function* () {
+              const { stream, manifest } = yield* exporter.withManifest(filter)
+              const body = yield* Stream.runFold(stream, "", (s, b) => s + Buffer.from(b).toString("utf8"))
+              return { lines: linesOf(body).length, manifest: yield* manifest }
+            })
+          const cursor = (yield* run(yield* Filter.parse([]))).manifest.cursor
+          yield* sql`UPDATE jobs SET status = status WHERE id = (SELECT id FROM jobs ORDER BY id LIMIT 1)`
+          const counts: Array<number> = []
+          for (const extra of [
+            [],
+            [
+              ["split_ratios", "50,25,25"],
+              ["split_seed", "sprin"]
+            ]
+          ] as const) {
+            for (const split of ["train", "validation", "test"]) {
+              const params = [["approved_only", "false"], ["split", split], ...extra] as const
+              const full = yield* run(yield* Filter.parse(params))
+              const increment = yield* run(yield* Filter.parse([...params, ["changed_since", cursor]]))
+              expect(increment.manifest.corpus_rows, `${split} ${extra.length}`).toBe(full.lines)
+              expect(full.manifest.corpus_rows).toBe(full.lines)
+              counts.push(full.lines)
+            }
+          }
+          // The splits partition the jobs, and none is empty: every branch of the arithmetic was taken.
+          expect(counts.every((n) => n > 0)).toBe(true)
+          expect(counts[0] + counts[1] + counts[2]).toBe(counts[3] + counts[4] + counts[5])
+          // The training formats leave jobs out: no count.
+          const pc = yield* run(
+            yield* Filter.parse([
+              ["format", "messages"],
+              ["changed_since", cursor]
+            ])
+          )
+          expect(pc.manifest.corpus_rows).toBeNull()
+        }),
+      120_000
     )
 
     it.effect(

@@ -2,6 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
 import { Either, Option } from "effect"
 import type { Filter } from "../Filter.js"
+import type * as Split from "../Split.js"
 import * as Timestamp from "../Timestamp.js"
 
 /** `coalesce(reviewed_at, created_at)` in `[since, until)`, for the jobs table aliased `j`. */
@@ -71,4 +72,23 @@ export const readUtc = (text: string): Timestamp.Timestamp | string => {
   const fraction = m[3].replace(/0+$/, "")
   const shown = `${m[1]}-${m[2]}${fraction === "" ? "" : `.${fraction}`}+00${m[4] === "BC" ? " BC" : ""}`
   return `'${shown}' ${RFC3339}: years 0001–9999 only`
+}
+
+/**
+ * The jobs (aliased `j`) of a split, in SQL: `Split.assign`'s arithmetic on the first 32 bits of
+ * SHA-256 of `seed:job_id` (the id alone without a seed), for counting a split without reading its ids.
+ */
+export const splitCondition = (sql: SqlClient.SqlClient, split: Split.Split) => {
+  const [train, validation] = split.ratios
+  const sum = split.ratios[0] + split.ratios[1] + split.ratios[2]
+  const scaled = sql`(('x' || left(encode(sha256(convert_to(${split.seed === "" ? "" : `${split.seed}:`} || lower(j.id::text), 'UTF8')), 'hex'), 8))::bit(32)::bigint * ${sql.literal(String(sum))})`
+  const bound = (n: number) => sql.literal(String(BigInt(n) * 2n ** 32n))
+  switch (split.name) {
+    case "train":
+      return sql`${scaled} < ${bound(train)}`
+    case "validation":
+      return sql`${scaled} >= ${bound(train)} AND ${scaled} < ${bound(train + validation)}`
+    case "test":
+      return sql`${scaled} >= ${bound(train + validation)}`
+  }
 }
