@@ -570,16 +570,18 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       const increment = Option.isSome(filter.changedSince)
       // An increment removes a changed job without a line: it no longer matches, or (preference) its
       // results became equal.
-      const write = (w: ByteWriter, row: Row) => {
-        if (row.matched === false) {
-          observer?.removed(row.id)
-          return undefined
-        }
-        const before = w.pos
-        const failure = writeRow(w, row, filter.format)
-        if (increment && failure === undefined && w.pos === before) observer?.removed(row.id)
-        return failure
-      }
+      const write = increment
+        ? (w: ByteWriter, row: Row) => {
+            if (row.matched === false) {
+              observer?.removed(row.id)
+              return undefined
+            }
+            const before = w.pos
+            const failure = writeRow(w, row, filter.format)
+            if (failure === undefined && w.pos === before) observer?.removed(row.id)
+            return failure
+          }
+        : (w: ByteWriter, row: Row) => writeRow(w, row, filter.format)
       return Snapshot.stream(
         Option.match(filter.split, {
           onNone: () => rows(filter, observer),
