@@ -244,7 +244,10 @@ const httpExport = async () => {
   const server = await startServer()
   try {
     const started = performance.now()
-    const response = await fetch(`${server.base}/api/v1/ground-truth/export`)
+    // Plain: the figures compare the corpus's own bytes with COPY's (Node's fetch would ask for gzip).
+    const response = await fetch(`${server.base}/api/v1/ground-truth/export`, {
+      headers: { "accept-encoding": "identity" }
+    })
     const reader = response.body!.getReader()
     let first = 0
     let bytes = 0

@@ -56,7 +56,15 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
  * @since 0.1.0
  */
 export class ServerError extends Schema.Class<ServerError>("ServerError")(
-  { error: errorDetail("database_error", "audit_trail_mismatch", "invalid_correction_event", "invalid_row") },
+  {
+    error: errorDetail(
+      "database_error",
+      "audit_trail_mismatch",
+      "invalid_correction_event",
+      "invalid_row",
+      "compression_failed"
+    )
+  },
   HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
 ) {}
 

@@ -11,6 +11,7 @@ import type { Export, Review } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Effect, type Schema } from "effect"
 import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "./Api.js"
+import type { CompressionError } from "./Compression.js"
 
 /** An error as its response, with the status its class declares. @since 0.1.0 */
 export const errorResponse = (e: BadRequest | NotFound | Conflict | Gone | ServerError | Unavailable) =>
@@ -37,7 +38,9 @@ const isConnectionFailure = (e: SqlError): boolean => {
 }
 
 /** A failure before the first byte of a body: an HTTP error response instead. */
-export const failure = (e: Export.ExportError | SqlError): ServerError | Unavailable | Gone => {
+export const failure = (
+  e: Export.ExportError | SqlError | CompressionError
+): ServerError | Unavailable | Gone => {
   switch (e._tag) {
     case "SqlError":
       return isConnectionFailure(e)
@@ -51,6 +54,8 @@ export const failure = (e: Export.ExportError | SqlError): ServerError | Unavail
       return new ServerError({ error: { code: "invalid_row", message: e.message } })
     case "StaleCursor":
       return new Gone({ error: { code: "stale_cursor", message: e.message } })
+    case "CompressionError":
+      return new ServerError({ error: { code: "compression_failed", message: e.message } })
   }
 }
 

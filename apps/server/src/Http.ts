@@ -13,6 +13,7 @@ import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
+import * as Compression from "./Compression.js"
 import { errorResponse, failure } from "./Errors.js"
 import { JobsLive } from "./Jobs.js"
 import { requestLog, requestTarget } from "./RequestLog.js"
@@ -28,7 +29,11 @@ const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: Readon
     onRight: Effect.succeed
   })
 
-const jobOf = (e: Export.ExportError): string | undefined => ("jobId" in e ? e.jobId : undefined)
+const jobOf = (e: Export.ExportError | Compression.CompressionError): string | undefined =>
+  "jobId" in e ? e.jobId : undefined
+
+/** gzip's level for bodies: 4 compresses the corpus to ~11% at ~200 MB/s a core (6: ~10%, ~140 MB/s). */
+const GZIP_LEVEL = 4
 
 /** How many bytes of a streamed body are handed to the response at a time (see `streamed`). */
 const SLICE = 64 * 1024
@@ -48,7 +53,8 @@ const slices = (chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
  * corpus. The stream lives in the request's scope, which closes when the response is done or the client
  * goes away: the snapshot transaction ends and its connection returns to the pool. A client that does
  * not take a slice of the body within `sendTimeout` has its transfer reset, which closes the scope the
- * same way.
+ * same way. A client that accepts gzip gets the body gzipped, batch by batch, from the first bytes on
+ * (an early failure is still a plain JSON error).
  */
 const streamed = (
   request: HttpServerRequest.HttpServerRequest,
@@ -79,12 +85,17 @@ const streamed = (
       ...Option.toArray(Option.map(filter.split, (split) => split.name)),
       ...(filter.format === "jsonl" ? [] : [filter.format])
     ].join("-")
-    const respond = (bytes: Stream.Stream<Uint8Array, Export.ExportError>) => {
+    const respond = (
+      bytes: Stream.Stream<Uint8Array, Export.ExportError | Compression.CompressionError>,
+      gzipped: boolean
+    ) => {
       const taken = body.taken()
       return HttpServerResponse.stream(bytes, {
         contentType: "application/x-ndjson",
         headers: {
           "content-disposition": `attachment; filename="${name}${body.suffix}.jsonl"`,
+          vary: "accept-encoding",
+          ...(gzipped ? { "content-encoding": "gzip" } : {}),
           ...(taken === undefined
             ? {}
             : {
@@ -97,7 +108,7 @@ const streamed = (
     if (Exit.isFailure(first)) {
       const error = Cause.failureOption(first.cause)
       if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
-      if (Option.isNone(error.value)) return respond(Stream.empty)
+      if (Option.isNone(error.value)) return respond(Stream.empty, false)
       // A cursor the database cannot answer for is the client's to mend: the request log's 410 says it.
       if (error.value.value._tag !== "StaleCursor") {
         yield* Effect.logError("export failed before streaming").pipe(
@@ -123,7 +134,30 @@ const streamed = (
           )
         : Effect.zipRight(Effect.sleep(Duration.millis(timeout - since)), watcher)
     })
-    let queue = slices(first.value)
+    // Compression starts after the first bytes, so the decision above (a JSON error or a body) stands.
+    let batches: Effect.Effect<
+      Chunk.Chunk<Uint8Array>,
+      Option.Option<Export.ExportError | Compression.CompressionError>
+    > = pull
+    let firstBytes = first.value
+    const gzipped = Compression.acceptsGzip(request.headers["accept-encoding"])
+    if (gzipped) {
+      const gzip = yield* Compression.gzipper(GZIP_LEVEL)
+      const compress = (
+        batch: Chunk.Chunk<Uint8Array>
+      ): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<Compression.CompressionError>> =>
+        Chunk.isEmpty(batch) ? Effect.succeed(batch) : Effect.mapError(gzip.write(batch), Option.some)
+      let ended = false
+      batches = Effect.flatMap(pull, compress).pipe(
+        Effect.catchAll((e: Option.Option<Export.ExportError | Compression.CompressionError>) => {
+          if (Option.isSome(e) || ended) return Effect.fail(e)
+          ended = true
+          return Effect.mapError(gzip.end, Option.some)
+        })
+      )
+      firstBytes = yield* Effect.mapError(gzip.write(firstBytes), failure)
+    }
+    let queue = slices(firstBytes)
     let at = 0
     const handOver = () => {
       handedAt = Date.now()
@@ -133,7 +167,7 @@ const streamed = (
       handedAt = undefined
       return at < queue.length
         ? Effect.succeed(handOver())
-        : Effect.map(pull, (chunk) => {
+        : Effect.map(batches, (chunk) => {
             queue = slices(chunk)
             at = 0
             return handOver()
@@ -149,7 +183,8 @@ const streamed = (
             Effect.zipRight(reset)
           )
         )
-      )
+      ),
+      gzipped
     )
   })
 

@@ -4,7 +4,7 @@ import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
+import { baseUrl, type ErrorBody, get, json, raw, serve } from "./server.js"
 
 const [embedded] = TestDatabase.targets()
 
@@ -118,6 +118,17 @@ layer(serve(Layer.effectDiscard(silentThenBroken).pipe(Layer.provideMerge(embedd
       const response = yield* get(`${base}/api/v1/ground-truth/export?format=preference`)
       expect(response.status).toBe(500)
       expect((yield* json<ErrorBody>(response)).error.code).toBe("audit_trail_mismatch")
+    })
+  )
+  it.effect("a client that accepts gzip gets that error plain", () =>
+    Effect.gen(function* () {
+      const base = yield* baseUrl
+      const response = yield* raw(`${base}/api/v1/ground-truth/export?format=preference`, {
+        "accept-encoding": "gzip"
+      })
+      expect(response.status).toBe(500)
+      expect(response.headers["content-encoding"]).toBe(undefined)
+      expect(JSON.parse(response.body.toString("utf8")).error.code).toBe("audit_trail_mismatch")
     })
   )
 })

@@ -188,8 +188,10 @@ for (const target of TestDatabase.targets()) {
             })
             const exited = new Promise<number | null>((resolve) => server.child.once("exit", resolve))
             const result = yield* Effect.promise(async () => {
+              // Plain, so the bytes logged (what left on the wire) are the corpus's own.
               const response = await fetch(
-                `${server.base}/api/v1/ground-truth/export?approved_only=false&until=2026-01-01`
+                `${server.base}/api/v1/ground-truth/export?approved_only=false&until=2026-01-01`,
+                { headers: { "accept-encoding": "identity" } }
               )
               const reader = response.body!.getReader()
               await reader.read()

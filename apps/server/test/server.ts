@@ -1,6 +1,7 @@
 /** The real server app on an ephemeral loopback port, over a test database, in-process or as `pnpm serve`. */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -33,6 +34,32 @@ export const get = (url: string, init?: RequestInit) => Effect.promise(() => fet
 
 export const bytes = (response: Response) =>
   Effect.promise(async () => Buffer.from(await response.arrayBuffer()))
+
+/** A GET over `node:http`, which decodes nothing: the status, headers and the bytes as they came. */
+export const raw = (url: string, headers: Record<string, string>) =>
+  Effect.promise(
+    () =>
+      new Promise<{
+        readonly status: number
+        readonly headers: http.IncomingHttpHeaders
+        readonly body: Buffer
+      }>((resolve, reject) => {
+        http
+          .get(url, { headers }, (response) => {
+            const parts: Array<Buffer> = []
+            response.on("data", (b: Buffer) => parts.push(b))
+            response.on("end", () =>
+              resolve({
+                status: response.statusCode ?? 0,
+                headers: response.headers,
+                body: Buffer.concat(parts)
+              })
+            )
+            response.on("error", reject)
+          })
+          .on("error", reject)
+      })
+  )
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly parameter?: string }
