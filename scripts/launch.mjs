@@ -1,20 +1,56 @@
 // Runs an app from an esbuild bundle of its TypeScript sources: plain node starts a bundle in ~0.3 s,
 // where loading the sources through a TypeScript loader takes ~1.7 s. The bundle is rebuilt first
-// whenever a source file is newer than it, so the command always runs the code in the tree.
+// whenever it may be stale, so the command always runs the code in the tree: staleness comes from the
+// bundler's own input list (esbuild's metafile, kept beside the bundle), never from a hand-kept list of
+// folders that a new workspace dependency would silently miss.
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
+const self = fileURLToPath(import.meta.url)
+const root = path.join(path.dirname(self), "..")
 
-const newest = (dir) =>
-  fs
-    .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
-    .reduce(
-      (t, entry) => Math.max(t, fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs),
-      0
-    )
+/** pnpm's virtual store: a folder per package version, whose files never change in place. */
+const STORE = /^node_modules\/\.pnpm\/[^/]+/
+
+/**
+ * Is the bundle older than anything it was built from? It is when it or its metafile is missing, or
+ * when an input listed in the metafile is missing or newer than the bundle (whose time is when its build
+ * began, so an edit made during a build counts too). Also inputs: this script (the build's options) and
+ * pnpm's `node_modules/.modules.yaml`, rewritten by every install, which may point a package at another
+ * version without any listed file changing. A file in pnpm's store is checked by its package's folder
+ * (present or not): a new version is a new folder, and ~1,200 stats would cost ~25 ms on every start.
+ */
+const isStale = (bundle, metafile) => {
+  const built = fs.statSync(bundle, { throwIfNoEntry: false })?.mtimeMs
+  if (built === undefined) return true
+  let inputs
+  try {
+    inputs = JSON.parse(fs.readFileSync(metafile, "utf8")).inputs
+  } catch {
+    return true
+  }
+  if (!Array.isArray(inputs)) return true
+  /** Missing or newer than the bundle. */
+  const newer = (file) => !(fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs <= built)
+  const installed = fs.statSync(path.join(root, "node_modules", ".modules.yaml"), { throwIfNoEntry: false })
+  if (newer(self) || (installed !== undefined && installed.mtimeMs > built)) return true
+  const packages = new Set()
+  return inputs.some((input) => {
+    const store = STORE.exec(input)
+    if (store === null) return newer(path.join(root, input))
+    if (packages.has(store[0])) return false
+    packages.add(store[0])
+    return !fs.existsSync(path.join(root, store[0]))
+  })
+}
+
+/** Writes a file beside its target and renames it over it: concurrent launches never read half a file. */
+const writeAtomically = (file, contents) => {
+  const partial = `${file}.${process.pid}.partial`
+  fs.writeFileSync(partial, contents)
+  fs.renameSync(partial, file)
+}
 
 /**
  * `pnpm serve` and `pnpm ground-truth` run us under a shell that pnpm started. Sent SIGTERM, pnpm exits
@@ -44,27 +80,30 @@ const stopWithParent = () => {
 }
 
 /**
- * @param {{ app: string, entry: string, sources: ReadonlyArray<string> }} options  paths relative to the
- *   repository root: the app's folder, its entry file inside it, and every source folder it bundles
+ * @param {{ app: string, entry: string }} options  paths relative to the repository root: the app's
+ *   folder and its entry file inside it. What the bundle is built from is what esbuild read.
  */
-export const launch = async ({ app, entry, sources }) => {
+export const launch = async ({ app, entry }) => {
   // Before the build: pnpm may be stopped while it runs.
   if (process.env.npm_lifecycle_script !== undefined) stopWithParent()
-  const bundle = path.join(root, app, "build", `${path.basename(entry, ".ts")}.mjs`)
-  const stale =
-    !fs.existsSync(bundle) ||
-    sources.some((dir) => newest(path.join(root, dir)) > fs.statSync(bundle).mtimeMs)
-  if (stale) {
+  const name = path.basename(entry, ".ts")
+  const bundle = path.join(root, app, "build", `${name}.mjs`)
+  // The metafile's input list, paths relative to the root (esbuild's full metafile is ~1 MB to parse).
+  const metafile = path.join(root, app, "build", `${name}.meta.json`)
+  if (isStale(bundle, metafile)) {
+    const started = new Date()
     const { build } = await import(
       pathToFileURL(path.join(root, app, "node_modules", "esbuild", "lib", "main.js")).href
     )
     const result = await build({
+      absWorkingDir: root,
       entryPoints: [path.join(root, app, entry)],
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node20",
       write: false,
+      metafile: true,
       // PGlite loads its WebAssembly from beside its own module; pg-native is an optional peer.
       external: ["@electric-sql/*", "pg-native"],
       banner: {
@@ -72,11 +111,12 @@ export const launch = async ({ app, entry, sources }) => {
       },
       logLevel: "warning"
     })
-    // Written beside the target and renamed, so concurrent launches never run a half-written bundle.
     fs.mkdirSync(path.dirname(bundle), { recursive: true })
-    const partial = `${bundle}.${process.pid}.partial`
-    fs.writeFileSync(partial, result.outputFiles[0].contents)
-    fs.renameSync(partial, bundle)
+    const inputs = Object.keys(result.metafile.inputs).sort()
+    writeAtomically(metafile, `${JSON.stringify({ inputs }, null, 1)}\n`)
+    writeAtomically(bundle, result.outputFiles[0].contents)
+    // The bundle dates from when its build began: a source saved while esbuild ran is newer than it.
+    fs.utimesSync(bundle, started, started)
   }
   await import(pathToFileURL(bundle).href)
 }

@@ -27,6 +27,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Jsonl } from "@ground-truth/core"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 const cli = path.join(root, "apps", "cli", "bin", "ground-truth.mjs")
@@ -115,12 +116,6 @@ interface Run {
   readonly peakRssMb: number | null
 }
 
-const countLines = (chunk: Buffer) => {
-  let n = 0
-  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++
-  return n
-}
-
 const peakRss = (pid: number): number => {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024
@@ -137,7 +132,7 @@ const measureStdout = (command: string, args: ReadonlyArray<string>, env: NodeJS
     child.stdout.on("data", (chunk: Buffer) => {
       if (first === 0) first = performance.now() - started
       bytes += chunk.length
-      rows += countLines(chunk)
+      rows += Jsonl.countLines(chunk)
     })
     child.on("close", (code) =>
       code === 0
@@ -193,7 +188,7 @@ const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
       if (code !== 0) return reject(new Error(`CLI exited with ${code}`))
       const seconds = (performance.now() - started) / 1000
       const bytes = fs.statSync(out).size
-      const rows = countLines(fs.readFileSync(out))
+      const rows = Jsonl.countLines(fs.readFileSync(out))
       resolve({
         seconds,
         firstByteMs: first,
@@ -257,7 +252,7 @@ const httpExport = async () => {
       if (done) break
       if (first === 0) first = performance.now() - started
       bytes += value.length
-      rows += countLines(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+      rows += Jsonl.countLines(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
     }
     const seconds = (performance.now() - started) / 1000
     const stats: Array<number> = []

@@ -8,11 +8,22 @@ import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { DatasetCard, Export, Features, Filter, Manifest, ReportPage, Split, Stats } from "@ground-truth/core"
+import {
+  DatasetCard,
+  Eval,
+  Export,
+  Features,
+  Filter,
+  Manifest,
+  ReportPage,
+  Split,
+  Stats
+} from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
 import { Config, Console, Data, Effect, Layer, Option, Stream } from "effect"
 import type * as Chain from "./Chain.js"
 import * as Output from "./Output.js"
+import * as Predictions from "./Predictions.js"
 import * as Sync from "./Sync.js"
 
 /**
@@ -475,6 +486,51 @@ const statsCommand = Command.make("stats", windowFlags, (flags) =>
   )
 )
 
+const { changedSince: _, ...evalFilterFlags } = exportFlags
+
+const evalCommand = Command.make(
+  "eval",
+  {
+    predictions: Options.text("predictions").pipe(
+      Options.withPseudoName("FILE"),
+      Options.withDescription(
+        'A JSONL file, one line per job: {"job_id": …, "result": {…}} or {"job_id": …, "completion": "…"} ' +
+          '(a model\'s raw answer, or TRL\'s [{"role":"assistant","content":"…"}]; one ``` fence is taken off).'
+      )
+    ),
+    markdown: Options.boolean("markdown").pipe(
+      Options.withDescription(
+        "Print a Markdown table for people instead of the JSON line: model and pipeline side by side per " +
+          "field, worst fields first, with the difference in points."
+      )
+    ),
+    ...evalFilterFlags
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const filter = yield* Filter.parse(parameters(flags), { accept: Filter.evalParameters, label: flag })
+      const report = yield* Effect.scoped(
+        Effect.flatMap(Predictions.open(resolvePath(flags.predictions)), (predictions) =>
+          withDatabase(
+            Effect.flatMap(Export.Export, (exporter) =>
+              Eval.run(filter.format, exporter.samples(filter), predictions)
+            ),
+            { prepare: true }
+          )
+        )
+      )
+      yield* Effect.sync(() =>
+        process.stdout.write(flags.markdown ? Eval.markdown(report) : Eval.encode(report))
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "Score a model's predictions against the ground truth (the jobs an export with the same filters " +
+      "holds, from one snapshot), field by field, beside the pipeline's first answer: one JSON line with " +
+      "precision and recall per field and exact match (contract §12)."
+  )
+)
+
 const reportCommand = Command.make(
   "report",
   {
@@ -575,6 +631,7 @@ export const command = Command.make("ground-truth").pipe(
     mergeCommand,
     featuresCommand,
     statsCommand,
+    evalCommand,
     reportCommand,
     migrateCommand,
     seedCommand

@@ -11,7 +11,9 @@
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
 import { NodeSink, NodeStream } from "@effect/platform-node"
+import { Jsonl } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
 import { Data, Effect, Exit, Stream } from "effect"
 
@@ -23,15 +25,15 @@ import { Data, Effect, Exit, Stream } from "effect"
  */
 export class OutputError extends Data.TaggedError("OutputError")<{ readonly message: string }> {}
 
-const describe = (e: unknown): string => {
-  const error = e as {
-    readonly message?: unknown
-    readonly description?: unknown
-    readonly cause?: { message?: unknown }
-  }
-  const text = error.cause?.message ?? error.description ?? error.message
-  return typeof text === "string" ? text : String(e)
-}
+/** A Node.js stream's error in its own words (`ENOSPC: no space left on device, write`). */
+const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+/**
+ * A file system error in the words of the call that failed: the Node.js error it wraps
+ * (`EACCES: permission denied, open '…'`), else its description (`write returned 0 bytes written`).
+ */
+const describe = (e: PlatformError): string =>
+  e.cause instanceof Error ? e.cause.message : (e.description ?? e.message)
 
 /** `.corpus.jsonl.<pid>.partial` beside `corpus.jsonl`. */
 const partialName = (target: string, pid: number) =>
@@ -70,7 +72,7 @@ export const toFile = <E, R, E2 = never, R2 = never>(
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const partial = partialName(target, process.pid)
-    const failed = (what: string) => (e: unknown) =>
+    const failed = (what: string) => (e: PlatformError) =>
       new OutputError({ message: `cannot ${what} ${partial}: ${describe(e)}` })
     yield* removeStalePartials(target)
     const write = Effect.scoped(
@@ -112,7 +114,7 @@ export const toDataset = <E, R, E2, R2>(
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const partial = partialName(target, process.pid)
-    const failed = (what: string, where: string) => (e: unknown) =>
+    const failed = (what: string, where: string) => (e: PlatformError) =>
       new OutputError({ message: `cannot ${what} ${where}: ${describe(e)}` })
     const existing = yield* fs.readDirectory(target).pipe(Effect.option)
     if (existing._tag === "Some" && existing.value.length > 0 && !existing.value.includes("manifest.json")) {
@@ -183,7 +185,7 @@ export const encodedFor = <E, R>(
     ? NodeStream.pipeThroughDuplex(
         stream,
         () => zlib.createGzip(),
-        (e) => new OutputError({ message: `cannot compress ${target}: ${describe(e)}` })
+        (e) => new OutputError({ message: `cannot compress ${target}: ${describeCause(e)}` })
       )
     : stream
 
@@ -199,7 +201,7 @@ export const toStdout = <E, R>(
     stream,
     NodeSink.fromWritable(
       () => process.stdout,
-      (e) => new OutputError({ message: `cannot write to standard output: ${describe(e)}` }),
+      (e) => new OutputError({ message: `cannot write to standard output: ${describeCause(e)}` }),
       { endOnDone: false }
     )
   )
@@ -228,7 +230,7 @@ export const withProgress = <E, R>(
   return stream.pipe(
     Stream.tap((chunk) =>
       Effect.sync(() => {
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) samples++
+        samples += Jsonl.countLines(chunk)
         bytes += chunk.length
         if (Date.now() - shown > 250) {
           shown = Date.now()

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
- * the database cannot answer for; for sync and merge also a format without created_at, filters other than
+ * the database cannot answer for, an unreadable or invalid predictions file for eval; for sync and merge also a format without created_at, filters other than
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
  * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file; a
  * corpus that does not match its manifest, an incomplete increment, a server's other errors),
@@ -9,24 +9,22 @@
  */
 import { ValidationError } from "@effect/cli"
 import { NodeRuntime } from "@effect/platform-node"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Database } from "@ground-truth/db"
-import { Cause, Effect, Exit, Option } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Database, SqlFailure } from "@ground-truth/db"
+import { absurd, Cause, Effect, Exit, Option } from "effect"
 import * as Cli from "./Cli.js"
 
 const USAGE = 2
 const RUNTIME = 1
 
+/** Every error a command can fail with: a new one is a type error in `report` until it has a status. */
+type Failure = Effect.Effect.Error<ReturnType<typeof Cli.run>>
+
 /** One line for a failure, and the exit status it means. */
-const report = (error: unknown): readonly [string, number] => {
+const report = (error: Failure): readonly [string, number] => {
+  // @effect/cli has already printed its own usage message.
   if (ValidationError.isValidationError(error)) return ["", USAGE]
-  const e = error as {
-    readonly _tag?: string
-    readonly message?: string
-    readonly cause?: unknown
-    readonly status?: number
-  }
-  switch (e._tag) {
+  switch (error._tag) {
     case "InvalidParameter":
     case "UsageError":
     // Only the user can act: take a full export instead.
@@ -35,20 +33,37 @@ const report = (error: unknown): readonly [string, number] => {
     case "UnsupportedFormat":
     case "ChainMismatch":
     case "CountMismatch":
-      return [`ground-truth: ${e.message}`, USAGE]
+    // eval: the predictions file named is unreadable, or a line of it is not a prediction.
+    case "PredictionsError":
+    case "InvalidPrediction":
+      return [`ground-truth: ${error.message}`, USAGE]
     // A server's answer to /changes: 400 (a parameter) and 410 (a stale cursor) are the user's to act on.
     case "RemoteError":
-      return [`ground-truth: ${e.message}`, e.status === 400 || e.status === 410 ? USAGE : RUNTIME]
+      return [
+        `ground-truth: ${error.message}`,
+        error.status === 400 || error.status === 410 ? USAGE : RUNTIME
+      ]
     case "SqlError": {
-      const cause = e.cause as { readonly code?: string } | undefined
-      // undefined_table: the schema was never created here.
-      const hint = cause?.code === "42P01" ? " (run `pnpm ground-truth migrate` to create the tables)" : ""
-      return [`ground-truth: database error: ${Database.describeSqlError(error as SqlError)}${hint}`, RUNTIME]
+      const remedy = SqlFailure.remedy(error)
+      const hint = remedy === undefined ? "" : ` (${remedy})`
+      return [`ground-truth: database error: ${Database.describeSqlError(error)}${hint}`, RUNTIME]
     }
     case "ConfigError":
       return [`ground-truth: configuration error: ${String(error)}`, RUNTIME]
+    // The database (its schema, its start, a stored value, an audit trail), a file, a corpus.
+    case "MigrationError":
+    case "DemoError":
+    case "EmbeddedDatabaseError":
+    case "InvalidRow":
+    case "AuditTrailMismatch":
+    case "InvalidCorrectionEvent":
+    case "OutputError":
+    case "CorpusError":
+    case "IncompleteChanges":
+    case "InvalidLine":
+      return [`ground-truth: ${error.message}`, RUNTIME]
     default:
-      return [`ground-truth: ${e.message ?? String(error)}`, RUNTIME]
+      return absurd(error)
   }
 }
 
@@ -59,10 +74,7 @@ const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
     // A failed COMMIT (a full disk, say) is a defect: @effect/sql's transactions `orDie` it. It is still
     // a database error, and is reported as one.
     const failure = Option.orElse(Cause.failureOption(cause), () =>
-      Option.filter(
-        Cause.dieOption(cause),
-        (d) => (d as { readonly _tag?: unknown } | null)?._tag === "SqlError"
-      )
+      Option.filter(Cause.dieOption(cause), (d): d is SqlError => d instanceof SqlError)
     )
     const [line, code] = Option.isSome(failure)
       ? report(failure.value)

@@ -126,6 +126,24 @@ describe("runtime failures exit 1 with one line", () => {
   )
 })
 
+for (const target of TestDatabase.targets({ migrate: false })) {
+  layer(target.layer, { timeout: 120_000 })(`a database without the schema on ${target.name}`, (it) => {
+    it.effect(
+      "exit 1 naming the missing table, and how to create it",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          const r = yield* run(["stats"], { DATABASE_URL: url })
+          expect(r.code).toBe(1)
+          expect(r.stderr).toMatch(
+            /^ground-truth: database error: Failed to execute statement: relation "\w+" does not exist \(run `pnpm ground-truth migrate` to create the tables\)\n$/
+          )
+        }),
+      60_000
+    )
+  })
+}
+
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
 
 /**

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// `pnpm serve`: runs the server's bundle, rebuilt when its sources change (scripts/launch.mjs).
+// `pnpm serve`: runs the server's bundle, rebuilt when anything it was built from changes (scripts/launch.mjs).
 import { launch } from "../../../scripts/launch.mjs"
 
 await launch({
   app: "apps/server",
-  entry: "src/main.ts",
-  sources: ["apps/server/src", "packages/core/src", "packages/db/src"]
+  entry: "src/main.ts"
 })

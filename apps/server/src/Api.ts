@@ -1,8 +1,12 @@
 /**
- * The HTTP API (contract §7, §8, §10), declared with `HttpApi` so the OpenAPI document is derived from
- * it. Query parameters are declared for the documentation only: the handlers read the raw query and
- * give it to core's filter parser, the same one the CLI uses, so unknown and repeated parameters are
- * rejected the same way on both paths.
+ * The HTTP API (contract §7, §8, §10): every route's parameters, bodies, errors and statuses, once. The
+ * handlers return values and fail with the error classes below; HttpApi encodes both from these schemas
+ * and derives the OpenAPI document from them. Two things it does not do itself, on purpose:
+ *
+ * - JSON bodies are written in canonical bytes (`canonicalJson`): exact numbers, a fixed key order and,
+ *   for stats and the manifest, the trailing newline the CLI prints. The schema still names the encoder.
+ * - Query parameters are declared here (documentation) but parsed by core's filter parser, the one the CLI
+ *   uses, so unknown, repeated and invalid parameters get the same `{"error":…}` 400 on both paths.
  *
  * @since 0.1.0
  */
@@ -15,8 +19,32 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Filter, Manifest, Stats } from "@ground-truth/core"
-import { Schema } from "effect"
+import { Eval, Filter, Json, Manifest, Stats } from "@ground-truth/core"
+import { ParseResult, Schema } from "effect"
+
+/**
+ * A JSON body in canonical bytes: HttpApi encodes a value through `schema`, then `write` turns the
+ * encoded form into the body (`JSON.stringify` would lose big numbers and the trailing newline); a
+ * client decodes it with `JSON.parse` and `schema`. OpenAPI shows `schema` itself (a component: every
+ * schema used here is listed in the API's `AdditionalSchemas`).
+ */
+const canonicalJson = <A, I>(
+  schema: Schema.Schema<A, I>,
+  identifier: string,
+  write: (encoded: I) => string
+) =>
+  Schema.transformOrFail(Schema.String, schema, {
+    strict: true,
+    decode: (text, _, ast) =>
+      ParseResult.try({
+        try: () => JSON.parse(text) as I,
+        catch: () => new ParseResult.Type(ast, text, "the body is not JSON")
+      }),
+    encode: (encoded) => ParseResult.succeed(write(encoded))
+  }).pipe(
+    (body) => body.annotations({ jsonSchema: { $ref: `#/components/schemas/${identifier}` } }),
+    HttpApiSchema.withEncoding({ kind: "Text", contentType: "application/json" })
+  )
 
 /**
  * `{"error":{"code","message","parameter"?}}`, the body of every error, with the codes each status
@@ -40,6 +68,7 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
       ...Filter.ErrorCode.literals,
       "missing_reviewer",
       "invalid_body",
+      "invalid_prediction",
       "invalid_path",
       "invalid_value"
     )
@@ -62,7 +91,8 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
       "audit_trail_mismatch",
       "invalid_correction_event",
       "invalid_row",
-      "compression_failed"
+      "compression_failed",
+      "spool_failed"
     )
   },
   HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
@@ -94,6 +124,19 @@ export class Gone extends Schema.Class<Gone>("Gone")(
       "changed_since names a snapshot this database cannot answer for (another database, a point-in-time " +
       "restore or failover, rows deleted since, or beyond the transaction-id horizon): take a full export " +
       "and continue from its cursor"
+  })
+) {}
+
+/**
+ * A body over the configured limit (`GROUND_TRUTH_EVAL_MAX_BYTES` for predictions).
+ *
+ * @since 0.1.0
+ */
+export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
+  { error: errorDetail("payload_too_large") },
+  HttpApiSchema.annotations({
+    status: 413,
+    description: "The predictions are larger than GROUND_TRUTH_EVAL_MAX_BYTES (default 1 GiB)"
   })
 ) {}
 
@@ -198,6 +241,10 @@ const exportParams = Schema.Struct({
   )
 })
 
+/** Evaluation's parameters: an export's, but an increment's cursor. */
+const { changed_since: _, ...evalFields } = exportParams.fields
+const evalParams = Schema.Struct(evalFields)
+
 /** An endpoint that streams an export's JSONL, with the export's parameters and errors. */
 const streamedExport = <Name extends string>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "GET">,
@@ -235,7 +282,7 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
   .add(
     HttpApiEndpoint.get("stats", "/stats")
       .setUrlParams(Schema.Struct(windowParams))
-      .addSuccess(Stats.Report)
+      .addSuccess(canonicalJson(Stats.Report, "Report", Stats.encode))
       .addError(BadRequest)
       .addError(ServerError)
       .addError(Unavailable)
@@ -245,9 +292,34 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       )
   )
   .add(
+    HttpApiEndpoint.post("eval", "/eval")
+      .setUrlParams(evalParams)
+      .setPayload(
+        Schema.String.pipe(
+          HttpApiSchema.withEncoding({ kind: "Text", contentType: "application/x-ndjson" })
+        ).annotations({
+          description:
+            'One prediction per line: {"job_id": …, "result": {…}} or {"job_id": …, "completion": "…" | ' +
+            '[{"role":"assistant","content":"…"}]} (contract §12)'
+        })
+      )
+      .addSuccess(canonicalJson(Eval.Report, "EvalReport", Eval.encode))
+      .addError(BadRequest)
+      .addError(PayloadTooLarge)
+      .addError(Gone)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "Scores the predictions in the body against the jobs an export with the same parameters holds (one " +
+          "snapshot), field by field, beside the pipeline's first answer: the same JSON line as `ground-truth " +
+          "eval`. The body is spooled to a temporary file, not held in memory; a bad line is a 400 naming it."
+      )
+  )
+  .add(
     HttpApiEndpoint.get("manifest", "/manifest")
       .setUrlParams(exportParams)
-      .addSuccess(Manifest.Manifest)
+      .addSuccess(canonicalJson(Manifest.Manifest, "Manifest", Manifest.encode))
       .addError(BadRequest)
       .addError(Gone)
       .addError(ServerError)
@@ -262,7 +334,7 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
   .add(
     HttpApiEndpoint.get("report", "/report")
       .setUrlParams(Schema.Struct(windowParams))
-      .addSuccess(HttpApiSchema.Text({ contentType: "text/html" }))
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/html; charset=utf-8" }))
       .addError(BadRequest)
       .addError(ServerError)
       .addError(Unavailable)
@@ -320,6 +392,7 @@ export class CorrectionRequest extends Schema.Class<CorrectionRequest>("Correcti
   reason: Schema.optional(Schema.NullOr(Schema.String))
 }) {}
 
+/** A correction event as the API shows it: the export's correction fields, plus its id and job. @since 0.1.0 */
 export class CorrectionEvent extends Schema.Class<CorrectionEvent>("CorrectionEvent")({
   event_id: Schema.String,
   job_id: Schema.String,
@@ -331,6 +404,7 @@ export class CorrectionEvent extends Schema.Class<CorrectionEvent>("CorrectionEv
   corrected_at: Schema.String
 }) {}
 
+/** A job's review state after an approval or a rejection. @since 0.1.0 */
 export class Decision extends Schema.Class<Decision>("Decision")({
   job_id: Schema.String,
   approved: Schema.Boolean,
@@ -338,6 +412,7 @@ export class Decision extends Schema.Class<Decision>("Decision")({
   reviewed_at: Schema.String
 }) {}
 
+/** A job as a reviewer sees it: its current result and its audit trail, oldest first. @since 0.1.0 */
 export class JobView extends Schema.Class<JobView>("JobView")({
   job_id: Schema.String,
   filename: Schema.String,
@@ -348,6 +423,33 @@ export class JobView extends Schema.Class<JobView>("JobView")({
   corrections: Schema.Array(CorrectionEvent)
 }) {}
 
+/** A value of the audit trail, lossless (big numbers as sent); an absent one is `null`. */
+const value = (v: unknown): string => (v === undefined ? "null" : Json.stringify(v as Json.Json))
+
+const eventText = (e: typeof CorrectionEvent.Encoded): string =>
+  `{"event_id":${JSON.stringify(e.event_id)},"job_id":${JSON.stringify(e.job_id)},"field_path":${JSON.stringify(e.field_path)},` +
+  `"old_value":${value(e.old_value)},"new_value":${value(e.new_value)},"corrected_by":${JSON.stringify(e.corrected_by)},` +
+  `"reason":${JSON.stringify(e.reason)},"corrected_at":${JSON.stringify(e.corrected_at)}}`
+
+const EventBody = canonicalJson(CorrectionEvent, "CorrectionEvent", (e) => `${eventText(e)}\n`)
+
+const DecisionBody = canonicalJson(
+  Decision,
+  "Decision",
+  (d) =>
+    `{"job_id":${JSON.stringify(d.job_id)},"approved":${d.approved},"reviewed_by":${JSON.stringify(d.reviewed_by)},` +
+    `"reviewed_at":${JSON.stringify(d.reviewed_at)}}\n`
+)
+
+const JobViewBody = canonicalJson(
+  JobView,
+  "JobView",
+  (j) =>
+    `{"job_id":${JSON.stringify(j.job_id)},"filename":${JSON.stringify(j.filename)},"approved":${j.approved},` +
+    `"reviewed_by":${JSON.stringify(j.reviewed_by)},"reviewed_at":${JSON.stringify(j.reviewed_at)},` +
+    `"result":${value(j.result)},"corrections":[${j.corrections.map(eventText).join(",")}]}\n`
+)
+
 /** Approve and reject: the same headers, answers and errors. */
 const decided = <Name extends string>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "POST", { readonly id: string }>,
@@ -356,7 +458,7 @@ const decided = <Name extends string>(
   endpoint
     .middleware(ReviewAccess)
     .setHeaders(reviewerHeader)
-    .addSuccess(Decision)
+    .addSuccess(DecisionBody)
     .addError(BadRequest)
     .addError(NotFound)
     .addError(ServerError)
@@ -367,7 +469,7 @@ const decided = <Name extends string>(
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.get("job")`/${jobId}`
-      .addSuccess(JobView)
+      .addSuccess(JobViewBody)
       .addError(NotFound)
       .addError(ServerError)
       .addError(Unavailable)
@@ -378,7 +480,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .setHeaders(reviewerHeader)
       .setPayload(CorrectionRequest)
       .middleware(ReviewAccess)
-      .addSuccess(CorrectionEvent, { status: 201 })
+      .addSuccess(EventBody, { status: 201 })
       .addError(BadRequest)
       .addError(NotFound)
       .addError(Conflict)
@@ -411,4 +513,12 @@ export class Api extends HttpApi.make("ground-truth")
   .add(JobsApi)
   .add(HealthApi)
   .annotate(OpenApi.Title, "ground-truth")
-  .annotate(OpenApi.Description, "Training-data export of the Sprin HITL review corpus") {}
+  .annotate(OpenApi.Description, "Training-data export of the Sprin HITL review corpus")
+  // The components `canonicalJson` bodies refer to.
+  .annotate(HttpApi.AdditionalSchemas, [
+    Stats.Report,
+    Manifest.Manifest,
+    JobView,
+    CorrectionEvent,
+    Decision
+  ]) {}

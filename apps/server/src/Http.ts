@@ -8,15 +8,16 @@ import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
+import { Eval, Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
-import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
+import { Api, BadRequest, Health, ServerError, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
-import { errorResponse, failure } from "./Errors.js"
+import { databaseFailure, exportFailure } from "./Errors.js"
 import { JobsLive } from "./Jobs.js"
 import { requestLog, requestTarget } from "./RequestLog.js"
+import * as Spool from "./Spool.js"
 
 /** The raw query of a request as name/value pairs, in order, repeats included. */
 const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
@@ -62,7 +63,7 @@ const streamed = (
   body: {
     readonly stream: Stream.Stream<Uint8Array, Export.ExportError>
     /** The snapshot, known once the first bytes (or the end) have come. */
-    readonly taken: () => Export.Taken | undefined
+    readonly taken: Effect.Effect<Option.Option<Export.Taken>>
     /** A suffix of the file name: `-changes` for `/changes`. */
     readonly suffix: string
   },
@@ -85,12 +86,12 @@ const streamed = (
       ...Option.toArray(Option.map(filter.split, (split) => split.name)),
       ...(filter.format === "jsonl" ? [] : [filter.format])
     ].join("-")
+    const taken = Option.getOrUndefined(yield* body.taken)
     const respond = (
       bytes: Stream.Stream<Uint8Array, Export.ExportError | Compression.CompressionError>,
       gzipped: boolean
-    ) => {
-      const taken = body.taken()
-      return HttpServerResponse.stream(bytes, {
+    ) =>
+      HttpServerResponse.stream(bytes, {
         contentType: "application/x-ndjson",
         headers: {
           "content-disposition": `attachment; filename="${name}${body.suffix}.jsonl"`,
@@ -104,7 +105,6 @@ const streamed = (
               })
         }
       })
-    }
     if (Exit.isFailure(first)) {
       const error = Cause.failureOption(first.cause)
       if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
@@ -115,7 +115,7 @@ const streamed = (
           Effect.annotateLogs({ error: error.value.value.message, job_id: jobOf(error.value.value) ?? null })
         )
       }
-      return yield* Effect.fail(failure(error.value.value))
+      return yield* Effect.fail(exportFailure(error.value.value))
     }
     // A stalled or trickling reader would hold the snapshot and its pooled connection for as long as it
     // likes. The body goes out in slices of `SLICE` bytes, each handed over when the response has sent
@@ -155,7 +155,7 @@ const streamed = (
           return Effect.mapError(gzip.end, Option.some)
         })
       )
-      firstBytes = yield* Effect.mapError(gzip.write(firstBytes), failure)
+      firstBytes = yield* Effect.mapError(gzip.write(firstBytes), exportFailure)
     }
     let queue = slices(firstBytes)
     let at = 0
@@ -199,57 +199,80 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       }),
       Config.withDefault(Duration.seconds(60))
     )
-    return handlers
-      .handleRaw("export", ({ request }) =>
-        Effect.flatMap(parseQuery(request, Filter.exportParameters), (filter) => {
-          let taken: Export.Taken | undefined
-          const stream = exporter.stream(filter, (t) => {
-            taken = t
-          })
-          return streamed(request, filter, { stream, taken: () => taken, suffix: "" }, sendTimeout)
-        }).pipe(Effect.catchAll(errorResponse))
-      )
-      .handleRaw("changes", ({ request }) =>
-        Effect.gen(function* () {
-          const filter = yield* parseQuery(request, Filter.exportParameters)
-          const { stream, manifest, taken } = yield* exporter.withManifest(filter)
-          const last = Stream.fromEffect(
-            Effect.map(manifest, (m) => new TextEncoder().encode(Manifest.encode(m)))
+    const evalLimit = yield* Config.integer("GROUND_TRUTH_EVAL_MAX_BYTES").pipe(
+      Config.validate({ message: "Expected a number of bytes above zero", validation: (n: number) => n > 0 }),
+      Config.withDefault(1024 ** 3)
+    )
+    return (
+      handlers
+        // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
+        .handleRaw("eval", ({ request }) =>
+          Effect.scoped(
+            Effect.gen(function* () {
+              const filter = yield* parseQuery(request, Filter.evalParameters)
+              const read = yield* Spool.spool(request, evalLimit)
+              const invalid = (e: Eval.InvalidPrediction) =>
+                new BadRequest({
+                  error: { code: "invalid_prediction", message: e.message, parameter: "body" }
+                })
+              const predictions = yield* Eval.indexed(read).pipe(
+                Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
+              )
+              return yield* Eval.run(filter.format, exporter.samples(filter), predictions).pipe(
+                Effect.mapError((e) =>
+                  e instanceof ServerError
+                    ? e
+                    : e._tag === "InvalidPrediction"
+                      ? invalid(e)
+                      : exportFailure(e)
+                )
+              )
+            })
           )
-          return yield* streamed(
-            request,
-            filter,
-            { stream: Stream.concat(stream, last), taken, suffix: "-changes" },
-            sendTimeout
+        )
+        .handle("export", ({ request }) =>
+          Effect.gen(function* () {
+            const filter = yield* parseQuery(request, Filter.exportParameters)
+            const { stream, taken } = yield* exporter.withSnapshot(filter)
+            return yield* streamed(request, filter, { stream, taken, suffix: "" }, sendTimeout)
+          })
+        )
+        .handle("changes", ({ request }) =>
+          Effect.gen(function* () {
+            const filter = yield* parseQuery(request, Filter.exportParameters)
+            const { stream, manifest, taken } = yield* exporter.withManifest(filter)
+            const last = Stream.fromEffect(
+              Effect.map(manifest, (m) => new TextEncoder().encode(Manifest.encode(m)))
+            )
+            return yield* streamed(
+              request,
+              filter,
+              { stream: Stream.concat(stream, last), taken, suffix: "-changes" },
+              sendTimeout
+            )
+          })
+        )
+        .handle("manifest", ({ request }) =>
+          Effect.gen(function* () {
+            const filter = yield* parseQuery(request, Filter.exportParameters)
+            const { stream, manifest } = yield* exporter.withManifest(filter)
+            yield* Effect.mapError(Stream.runDrain(stream), exportFailure)
+            return yield* manifest
+          })
+        )
+        .handle("report", ({ request }) =>
+          Effect.gen(function* () {
+            const window = yield* parseQuery(request, Filter.statsParameters)
+            const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
+            return ReportPage.html({ ...coverage, window })
+          })
+        )
+        .handle("stats", ({ request }) =>
+          Effect.flatMap(parseQuery(request, Filter.statsParameters), (window) =>
+            Effect.mapError(stats.get(window), databaseFailure)
           )
-        }).pipe(Effect.catchAll(errorResponse))
-      )
-      .handleRaw("manifest", ({ request }) =>
-        Effect.gen(function* () {
-          const filter = yield* parseQuery(request, Filter.exportParameters)
-          const { stream, manifest } = yield* exporter.withManifest(filter)
-          yield* Effect.mapError(Stream.runDrain(stream), failure)
-          return HttpServerResponse.text(Manifest.encode(yield* manifest), {
-            contentType: "application/json"
-          })
-        }).pipe(Effect.catchAll(errorResponse))
-      )
-      .handleRaw("report", ({ request }) =>
-        Effect.gen(function* () {
-          const window = yield* parseQuery(request, Filter.statsParameters)
-          const coverage = yield* Effect.mapError(stats.coverage(window), failure)
-          return HttpServerResponse.text(ReportPage.html({ ...coverage, window }), {
-            contentType: "text/html; charset=utf-8"
-          })
-        }).pipe(Effect.catchAll(errorResponse))
-      )
-      .handleRaw("stats", ({ request }) =>
-        Effect.gen(function* () {
-          const window = yield* parseQuery(request, Filter.statsParameters)
-          const report = yield* Effect.mapError(stats.get(window), failure)
-          return HttpServerResponse.text(Stats.encode(report), { contentType: "application/json" })
-        }).pipe(Effect.catchAll(errorResponse))
-      )
+        )
+    )
   })
 )
 

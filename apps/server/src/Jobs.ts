@@ -6,12 +6,12 @@
  *
  * @since 0.1.0
  */
-import { HttpApiBuilder, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
-import { Json, Review } from "@ground-truth/core"
+import { Json, Review, Timestamp } from "@ground-truth/core"
 import { Effect, Either } from "effect"
-import { Api, BadRequest } from "./Api.js"
-import { errorResponse, reviewFailure } from "./Errors.js"
+import { Api, BadRequest, CorrectionEvent, Decision, JobView } from "./Api.js"
+import { reviewFailure } from "./Errors.js"
 
 /**
  * The header's bytes as UTF-8 (Node hands headers over as Latin-1), unless they are not UTF-8: then
@@ -135,14 +135,24 @@ const correctionBody = (request: HttpServerRequest.HttpServerRequest) =>
     return { path, newValue: body.get("new_value"), reason }
   })
 
-const json = (text: string, status = 200) =>
-  HttpServerResponse.text(text, { status, contentType: "application/json" })
+/** A correction event as the API shows it. */
+const eventView = (e: Review.Event) =>
+  new CorrectionEvent({
+    event_id: e.id,
+    job_id: e.jobId,
+    field_path: e.fieldPath,
+    old_value: e.oldValue,
+    new_value: e.newValue,
+    corrected_by: e.correctedBy,
+    reason: e.reason,
+    corrected_at: Timestamp.format(e.correctedAt)
+  })
 
 /** @since 0.1.0 */
 export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
   Effect.gen(function* () {
     const review = yield* Review.Review
-    /** Approve and reject: the reviewer from the header, the decision as JSON. */
+    /** Approve and reject: the reviewer from the header, the decision as the API shows it. */
     const decided =
       (decide: typeof review.approve) =>
       ({
@@ -153,29 +163,49 @@ export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
         readonly request: HttpServerRequest.HttpServerRequest
       }) =>
         Effect.flatMap(reviewer(request), (who) => Effect.mapError(decide(path.id, who), reviewFailure)).pipe(
-          Effect.map((d) => json(Review.encodeDecision(d))),
-          Effect.catchAll(errorResponse)
-        )
-    return handlers
-      .handleRaw("job", ({ path }) =>
-        review.job(path.id).pipe(
-          Effect.map((job) => json(Review.encodeJob(job))),
-          Effect.mapError(reviewFailure),
-          Effect.catchAll(errorResponse)
-        )
-      )
-      .handleRaw("correct", ({ path, request }) =>
-        Effect.gen(function* () {
-          const who = yield* reviewer(request)
-          const body = yield* correctionBody(request)
-          const event = yield* Effect.mapError(
-            review.correct(path.id, body.path, body.newValue, who, body.reason),
-            reviewFailure
+          Effect.map(
+            (d) =>
+              new Decision({
+                job_id: d.jobId,
+                approved: d.approved,
+                reviewed_by: d.reviewedBy,
+                reviewed_at: Timestamp.format(d.reviewedAt)
+              })
           )
-          return json(`${Review.encodeEvent(event)}\n`, 201)
-        }).pipe(Effect.catchAll(errorResponse))
-      )
-      .handleRaw("approve", decided(review.approve))
-      .handleRaw("reject", decided(review.reject))
+        )
+    return (
+      handlers
+        .handle("job", ({ path }) =>
+          review.job(path.id).pipe(
+            Effect.map(
+              (job) =>
+                new JobView({
+                  job_id: job.jobId,
+                  filename: job.filename,
+                  approved: job.approved,
+                  reviewed_by: job.reviewedBy,
+                  reviewed_at: job.reviewedAt === null ? null : Timestamp.format(job.reviewedAt),
+                  result: job.result,
+                  corrections: job.corrections.map(eventView)
+                })
+            ),
+            Effect.mapError(reviewFailure)
+          )
+        )
+        // Raw: the body is read here, within its size limits and losslessly (HttpApi would JSON.parse it).
+        .handleRaw("correct", ({ path, request }) =>
+          Effect.gen(function* () {
+            const who = yield* reviewer(request)
+            const body = yield* correctionBody(request)
+            const event = yield* Effect.mapError(
+              review.correct(path.id, body.path, body.newValue, who, body.reason),
+              reviewFailure
+            )
+            return eventView(event)
+          })
+        )
+        .handle("approve", decided(review.approve))
+        .handle("reject", decided(review.reject))
+    )
   })
 )

@@ -31,13 +31,21 @@ const expectRefused = (response: Response, message: string) =>
     expect(body).toEqual({ error: { code: "unauthorized", message } })
   })
 
-/** Every route of the API definition with a job id and a body that would succeed if let through. */
+/**
+ * Every route of the API definition with a job id and a body that would succeed if let through, and
+ * whether it writes (a review token only: the jobs group's POSTs; evaluation's POST only reads).
+ */
 const routes = Object.values(Api.groups).flatMap((group) =>
   Object.values(group.endpoints).map((endpoint) => ({
     method: endpoint.method,
     path: endpoint.path.replace(":id", J9),
+    writes: group.identifier === "jobs" && endpoint.method === "POST",
     body:
-      endpoint.name === "correct" ? '{"field_path":"header.perihal","new_value":"walked around"}' : undefined
+      endpoint.name === "correct"
+        ? '{"field_path":"header.perihal","new_value":"walked around"}'
+        : endpoint.name === "eval"
+          ? `{"job_id":"${J9}","result":{}}\n`
+          : undefined
   }))
 )
 const apiRoutes = routes.filter((r) => r.path.startsWith("/api/"))
@@ -170,6 +178,7 @@ layer(
         "GET /api/v1/ground-truth/report",
         "GET /api/v1/ground-truth/stats",
         `GET /api/v1/jobs/${J9}`,
+        "POST /api/v1/ground-truth/eval",
         `POST /api/v1/jobs/${J9}/approve`,
         `POST /api/v1/jobs/${J9}/corrections`,
         `POST /api/v1/jobs/${J9}/reject`
@@ -178,15 +187,14 @@ layer(
       let tried = 0
       let spelled = 0
       for (const route of apiRoutes) {
-        const writes = route.method === "POST"
         // HEAD is answered by a GET route; OPTIONS by none.
-        const methods = writes ? ["POST", "OPTIONS"] : ["GET", "HEAD", "OPTIONS"]
+        const methods = route.method === "POST" ? ["POST", "OPTIONS"] : ["GET", "HEAD", "OPTIONS"]
         const variants = spellings(route.path)
         spelled += variants.length
         for (const spelling of variants) {
           for (const method of methods) {
             const attempts: ReadonlyArray<Record<string, string>> =
-              method === "POST" ? [{}, bearer(READ[0])] : [{}]
+              method === "POST" && route.writes ? [{}, bearer(READ[0])] : [{}]
             for (const headers of attempts) {
               const status = yield* raw(
                 base,

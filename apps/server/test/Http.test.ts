@@ -67,6 +67,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
       )
       expect(Object.keys(spec.paths).sort()).toEqual([
         "/api/v1/ground-truth/changes",
+        "/api/v1/ground-truth/eval",
         "/api/v1/ground-truth/export",
         "/api/v1/ground-truth/manifest",
         "/api/v1/ground-truth/report",

@@ -9,6 +9,7 @@ import * as net from "node:net"
 import { promisify } from "node:util"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
+import { Jsonl } from "@ground-truth/core"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
@@ -39,7 +40,7 @@ const download = (url: string) =>
       if (done) break
       if (first === 0) first = performance.now() - started
       bytes += value.length
-      for (let i = value.indexOf(10); i >= 0; i = value.indexOf(10, i + 1)) lines++
+      lines += Jsonl.countLines(value)
     }
     return { status: response.status, first, total: performance.now() - started, bytes, lines }
   })
@@ -215,7 +216,7 @@ for (const target of TestDatabase.targets()) {
               for (;;) {
                 const { done, value } = await reader.read()
                 if (done) break
-                for (let i = value.indexOf(10); i >= 0; i = value.indexOf(10, i + 1)) lines++
+                lines += Jsonl.countLines(value)
               }
               return { racing, refused, lines, code: await exited }
             })

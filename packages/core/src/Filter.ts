@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { HttpApiSchema } from "@effect/platform"
 import { Either, Option, Schema } from "effect"
 import * as Cursor from "./Cursor.js"
 import * as Format from "./Format.js"
@@ -67,6 +66,11 @@ export type Parameter = typeof Parameter.Type
 /** The parameters an export takes. @since 0.1.0 */
 export const exportParameters: ReadonlyArray<Parameter> = Parameter.literals
 
+/** The parameters evaluation takes: an export's, but an increment's cursor (§12 scores a whole corpus). @since 0.1.0 */
+export const evalParameters: ReadonlyArray<Parameter> = Parameter.literals.filter(
+  (p) => p !== "changed_since"
+)
+
 /** The parameters stats take: the time window only. @since 0.1.0 */
 export const statsParameters: ReadonlyArray<Parameter> = ["since", "until"]
 
@@ -83,21 +87,17 @@ export const ErrorCode = Schema.Literal(
 )
 
 /**
- * A client error in the filter parameters (HTTP 400, CLI exit 2). `parameter` names the parameter as
- * it was given (for an unknown one) or by its canonical name.
+ * A client error in the filter parameters, the caller's to mend. `parameter` names the parameter as it
+ * was given (for an unknown one) or by its canonical name.
  *
  * @since 0.1.0
  * @category errors
  */
-export class InvalidParameter extends Schema.TaggedError<InvalidParameter>()(
-  "InvalidParameter",
-  {
-    code: ErrorCode,
-    parameter: Schema.String,
-    message: Schema.String
-  },
-  HttpApiSchema.annotations({ status: 400 })
-) {}
+export class InvalidParameter extends Schema.TaggedError<InvalidParameter>()("InvalidParameter", {
+  code: ErrorCode,
+  parameter: Schema.String,
+  message: Schema.String
+}) {}
 
 /** @since 0.1.0 */
 export interface ParseOptions {

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
 import { ByteWriter } from "./internal/ByteWriter.js"
 import { write } from "./internal/line.js"
 import type { Sample } from "./Sample.js"
@@ -32,11 +31,14 @@ export const line = (s: Sample): string => sampleBytes(s).toString()
 export const encode = (s: Sample): Uint8Array => sampleBytes(s).take()
 
 /**
- * Serialization as a service, for programs that compose it with other services.
+ * The lines in a piece of a corpus: its `\n` bytes. Every sample ends in one and no line holds another
+ * (the canonical form escapes it), so over the chunks of a body the sum is its samples, however the
+ * chunks cut it.
  *
  * @since 0.1.0
- * @category services
  */
-export class Jsonl extends Effect.Service<Jsonl>()("@ground-truth/core/Jsonl", {
-  succeed: { line, encode }
-}) {}
+export const countLines = (bytes: Uint8Array): number => {
+  let n = 0
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++
+  return n
+}

@@ -13,6 +13,7 @@ import { Option, Schema, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
 import type * as Filter from "./Filter.js"
 import * as Format from "./Format.js"
+import * as Jsonl from "./Jsonl.js"
 import * as Split from "./Split.js"
 import * as Timestamp from "./Timestamp.js"
 
@@ -120,7 +121,7 @@ export const counter = (): { readonly add: (chunk: Uint8Array) => void; readonly
     add: (chunk) => {
       hash.update(chunk)
       bytes += chunk.length
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) rows++
+      rows += Jsonl.countLines(chunk)
     },
     counts: () => {
       sha256 ??= hash.digest("hex")

@@ -8,8 +8,7 @@
  *
  * @since 0.1.0
  */
-import { HttpApiSchema } from "@effect/platform"
-import { Effect, Either, Schema } from "effect"
+import { Either, Schema } from "effect"
 import * as Correction from "./Correction.js"
 import * as FieldPath from "./FieldPath.js"
 import * as Json from "./Json.js"
@@ -28,19 +27,15 @@ const SHOWN = 200
  * @since 0.1.0
  * @category errors
  */
-export class AuditTrailMismatch extends Schema.TaggedError<AuditTrailMismatch>()(
-  "AuditTrailMismatch",
-  {
-    jobId: Schema.String,
-    eventId: Schema.String,
-    fieldPath: Schema.String,
-    reason: Schema.String,
-    expected: JsonText,
-    actual: JsonText,
-    detail: Schema.String
-  },
-  HttpApiSchema.annotations({ status: 500 })
-) {
+export class AuditTrailMismatch extends Schema.TaggedError<AuditTrailMismatch>()("AuditTrailMismatch", {
+  jobId: Schema.String,
+  eventId: Schema.String,
+  fieldPath: Schema.String,
+  reason: Schema.String,
+  expected: JsonText,
+  actual: JsonText,
+  detail: Schema.String
+}) {
   override get message(): string {
     // The values stay whole in `expected` and `actual`; the line shows their start, so a large or deeply
     // nested result cannot turn one error line into megabytes.
@@ -70,8 +65,7 @@ export class InvalidCorrectionEvent extends Schema.TaggedError<InvalidCorrection
     eventId: Schema.String,
     fieldPath: Schema.String,
     detail: Schema.String
-  },
-  HttpApiSchema.annotations({ status: 500 })
+  }
 ) {
   override get message(): string {
     return `job ${this.jobId}, event ${this.eventId} (${JSON.stringify(this.fieldPath)}) is invalid: ${this.detail}`
@@ -169,25 +163,3 @@ export const redo = (
  */
 export const sample = (job: Job): Either.Either<Sample, ReplayError> =>
   Either.map(undo(job.id, job.result, job.events), (initialResult) => ({ ...job, initialResult }))
-
-/**
- * Replay as a service, for programs that compose it with other services.
- *
- * @since 0.1.0
- * @category services
- */
-export class Replay extends Effect.Service<Replay>()("@ground-truth/core/Replay", {
-  succeed: {
-    sample: (job: Job): Effect.Effect<Sample, ReplayError> => sample(job),
-    initialResult: (
-      jobId: string,
-      result: Correction.Slot,
-      events: ReadonlyArray<CorrectionEvent>
-    ): Effect.Effect<Correction.Slot, ReplayError> => undo(jobId, result, events),
-    finalResult: (
-      jobId: string,
-      initial: Correction.Slot,
-      events: ReadonlyArray<CorrectionEvent>
-    ): Effect.Effect<Correction.Slot, ReplayError> => redo(jobId, initial, events)
-  }
-}) {}

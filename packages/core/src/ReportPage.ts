@@ -7,22 +7,8 @@
  * @since 0.1.0
  */
 import { Option } from "effect"
-import type * as Stats from "./Stats.js"
+import type { Coverage, Week } from "./Stats.js"
 import * as Timestamp from "./Timestamp.js"
-
-/** Jobs and approvals of one week (Monday, UTC) by sample time. @since 0.1.0 */
-export interface Week {
-  readonly week: string
-  readonly jobs: number
-  readonly approved: number
-}
-
-/** What the page shows: a stats report, its weeks, and the window they cover. @since 0.1.0 */
-export interface Coverage {
-  readonly report: Stats.Report
-  readonly weeks: ReadonlyArray<Week>
-  readonly window: Stats.Window
-}
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 

@@ -6,97 +6,86 @@
  *
  * @since 0.1.0
  */
-import { HttpApiSchema } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Either, Schema } from "effect"
 import * as Correction from "./Correction.js"
-import { InvalidRow } from "./Export.js"
 import * as FieldPath from "./FieldPath.js"
 import { eventColumn, readUtc, utcText } from "./internal/query.js"
+import { InvalidRow } from "./internal/rows.js"
 import * as Json from "./Json.js"
 import * as Snapshot from "./Snapshot.js"
-import * as Timestamp from "./Timestamp.js"
+import type * as Timestamp from "./Timestamp.js"
 
 /**
- * No job has this id (HTTP 404).
+ * No job has this id.
  *
  * @since 0.1.0
  * @category errors
  */
-export class UnknownJob extends Schema.TaggedError<UnknownJob>()(
-  "UnknownJob",
-  { jobId: Schema.String },
-  HttpApiSchema.annotations({ status: 404 })
-) {
+export class UnknownJob extends Schema.TaggedError<UnknownJob>()("UnknownJob", { jobId: Schema.String }) {
   override get message(): string {
     return `no job has the id ${JSON.stringify(this.jobId)}`
   }
 }
 
 /**
- * The field path does not follow the grammar of contract §2 (HTTP 400).
+ * The field path does not follow the grammar of contract §2.
  *
  * @since 0.1.0
  * @category errors
  */
-export class InvalidPath extends Schema.TaggedError<InvalidPath>()(
-  "InvalidPath",
-  { path: Schema.String, detail: Schema.String },
-  HttpApiSchema.annotations({ status: 400 })
-) {
+export class InvalidPath extends Schema.TaggedError<InvalidPath>()("InvalidPath", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `invalid field path ${JSON.stringify(this.path)}: ${this.detail}`
   }
 }
 
 /**
- * The correction cannot apply to the job's current result (HTTP 409): the parent of the path is
+ * The correction cannot apply to the job's current result: the parent of the path is
  * missing or of the wrong kind, or an index is beyond the end of its array.
  *
  * @since 0.1.0
  * @category errors
  */
-export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()(
-  "PreconditionFailed",
-  { path: Schema.String, reason: Schema.String, detail: Schema.String },
-  HttpApiSchema.annotations({ status: 409 })
-) {
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()("PreconditionFailed", {
+  path: Schema.String,
+  reason: Schema.String,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `cannot correct ${JSON.stringify(this.path)}: ${this.detail}`
   }
 }
 
 /**
- * The path already holds the new value, or neither holds nor should hold one (HTTP 409): an event
+ * The path already holds the new value, or neither holds nor should hold one: an event
  * that changes nothing would make the trail say what did not happen.
  *
  * @since 0.1.0
  * @category errors
  */
-export class NoChange extends Schema.TaggedError<NoChange>()(
-  "NoChange",
-  { path: Schema.String },
-  HttpApiSchema.annotations({ status: 409 })
-) {
+export class NoChange extends Schema.TaggedError<NoChange>()("NoChange", { path: Schema.String }) {
   override get message(): string {
     return `${JSON.stringify(this.path)} already ${this.path === "" ? "is" : "holds"} that value`
   }
 }
 
 /**
- * A value PostgreSQL cannot store as sent (HTTP 400): a string with U+0000 or an unpaired surrogate
+ * A value PostgreSQL cannot store as sent: a string with U+0000 or an unpaired surrogate
  * (jsonb and text refuse the first and would silently replace the second), a number beyond
  * `numeric`'s range, or a result nested deeper than the database can store.
  *
  * @since 0.1.0
  * @category errors
  */
-export class InvalidValue extends Schema.TaggedError<InvalidValue>()(
-  "InvalidValue",
-  { field: Schema.String, detail: Schema.String },
-  HttpApiSchema.annotations({ status: 400 })
-) {
+export class InvalidValue extends Schema.TaggedError<InvalidValue>()("InvalidValue", {
+  field: Schema.String,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `${this.field} cannot be stored: ${this.detail}`
   }
@@ -445,34 +434,3 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
     return { correct, approve: decide(true), reject: decide(false), job }
   })
 }) {}
-
-const slot = (value: Correction.Slot): string => (value === undefined ? "null" : Json.stringify(value))
-
-/**
- * An event as one JSON object: the export's correction fields, plus its id and job.
- *
- * @since 0.1.0
- */
-export const encodeEvent = (e: Event): string =>
-  `{"event_id":${JSON.stringify(e.id)},"job_id":${JSON.stringify(e.jobId)},"field_path":${JSON.stringify(e.fieldPath)},` +
-  `"old_value":${slot(e.oldValue)},"new_value":${slot(e.newValue)},"corrected_by":${JSON.stringify(e.correctedBy)},` +
-  `"reason":${JSON.stringify(e.reason)},"corrected_at":"${Timestamp.format(e.correctedAt)}"}`
-
-/**
- * A job's view as one JSON object, `\n` included; the result and values lossless and canonical.
- *
- * @since 0.1.0
- */
-export const encodeJob = (j: JobView): string =>
-  `{"job_id":${JSON.stringify(j.jobId)},"filename":${JSON.stringify(j.filename)},"approved":${j.approved},` +
-  `"reviewed_by":${JSON.stringify(j.reviewedBy)},"reviewed_at":${j.reviewedAt === null ? "null" : `"${Timestamp.format(j.reviewedAt)}"`},` +
-  `"result":${slot(j.result)},"corrections":[${j.corrections.map(encodeEvent).join(",")}]}\n`
-
-/**
- * A decision as one JSON object, `\n` included.
- *
- * @since 0.1.0
- */
-export const encodeDecision = (d: Decision): string =>
-  `{"job_id":${JSON.stringify(d.jobId)},"approved":${d.approved},"reviewed_by":${JSON.stringify(d.reviewedBy)},` +
-  `"reviewed_at":"${Timestamp.format(d.reviewedAt)}"}\n`

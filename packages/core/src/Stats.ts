@@ -9,13 +9,12 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer, Schema } from "effect"
-import { InvalidRow } from "./Export.js"
+import { Effect, Schema } from "effect"
 import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
 import { readUtc, utcText, windowConditions, writable } from "./internal/query.js"
+import { InvalidRow } from "./internal/rows.js"
 import * as Json from "./Json.js"
-import type * as ReportPage from "./ReportPage.js"
 import type { Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
 import type * as Timestamp from "./Timestamp.js"
@@ -93,6 +92,25 @@ export const TOP_FIELDS = 20
 
 /** The time window stats accept. @since 0.1.0 */
 export type Window = Pick<Filter.Filter, "since" | "until">
+
+/** Jobs and approvals of one week (Monday, UTC) by sample time. @since 0.1.0 */
+export interface Week {
+  readonly week: string
+  readonly jobs: number
+  readonly approved: number
+}
+
+/**
+ * A window's coverage, what the coverage report (`ReportPage.html`) shows: the stats report, its weeks,
+ * and the window they cover.
+ *
+ * @since 0.1.0
+ */
+export interface Coverage {
+  readonly report: Report
+  readonly weeks: ReadonlyArray<Week>
+  readonly window: Window
+}
 
 /**
  * The stats as one line of compact JSON, `\n` included: the same bytes on every path.
@@ -245,7 +263,7 @@ const monday = (t: Timestamp.Timestamp): string => {
  *
  * @since 0.1.0
  */
-export const weeksOf = (jobs: ReadonlyArray<Job>, window: Window): ReadonlyArray<ReportPage.Week> => {
+export const weeksOf = (jobs: ReadonlyArray<Job>, window: Window): ReadonlyArray<Week> => {
   const weeks = new Map<string, { week: string; jobs: number; approved: number }>()
   for (const job of jobs.filter(inside(window))) {
     const week = monday(job.reviewedAt ?? job.createdAt)
@@ -304,7 +322,7 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
         })
       })
     }
-    const weekly = (window: Window): Effect.Effect<ReadonlyArray<ReportPage.Week>, SqlError | InvalidRow> =>
+    const weekly = (window: Window): Effect.Effect<ReadonlyArray<Week>, SqlError | InvalidRow> =>
       Effect.flatMap(
         // A sample time beyond RFC 3339 (BC, year 10000 on, ±infinity) has no week here (NULL, sorted
         // last); to_char would drop a BC time's era and mislabel it.
@@ -352,14 +370,4 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
       coverage: (window: Window) => inSnapshot(Effect.all({ report: counted(window), weeks: weekly(window) }))
     }
   })
-}) {
-  /** Stats over in-memory jobs, for tests and programs without a database. */
-  static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Stats> =>
-    Layer.succeed(
-      Stats,
-      Stats.make({
-        get: (window) => Effect.succeed(fromJobs(jobs, window)),
-        coverage: (window) => Effect.succeed({ report: fromJobs(jobs, window), weeks: weeksOf(jobs, window) })
-      })
-    )
-}
+}) {}

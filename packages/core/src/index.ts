@@ -16,12 +16,14 @@
  * - `Features`: the Hugging Face `datasets` features of each format, for a dataset card or `from_dict`.
  * - `DatasetCard`: the `README.md` of a dataset folder (`export --dataset`).
  * - `Stats`: coverage stats (§8).
+ * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
  *
  * @since 0.1.0
  */
 export * as Correction from "./Correction.js"
 export * as Cursor from "./Cursor.js"
 export * as DatasetCard from "./DatasetCard.js"
+export * as Eval from "./Eval.js"
 export * as Export from "./Export.js"
 export * as Features from "./Features.js"
 export * as FieldPath from "./FieldPath.js"

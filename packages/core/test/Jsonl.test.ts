@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc } from "effect"
 import type { Slot } from "../src/Correction.js"
 import { Json, Jsonl, Replay, Timestamp } from "../src/index.js"
 import type { CorrectionEvent, Job, Sample } from "../src/Sample.js"
@@ -107,12 +107,6 @@ describe("line", () => {
     const line = Jsonl.line({ ...Either.getOrThrow(Replay.sample(seedJob)), confidence })
     expect(line.endsWith(`,"confidence":${expected}}\n`)).toBe(true)
   })
-
-  it("runs as a service", () =>
-    Effect.gen(function* () {
-      const jsonl = yield* Jsonl.Jsonl
-      expect(jsonl.line(Either.getOrThrow(Replay.sample(seedJob)))).toBe(seedLine)
-    }).pipe(Effect.provide(Jsonl.Jsonl.Default), Effect.runSync))
 })
 
 const nullableText = fc.option(Arb.text, { nil: null })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc } from "effect"
 import type { Slot } from "../src/Correction.js"
 import { Json, Replay } from "../src/index.js"
 import type { CorrectionEvent } from "../src/Sample.js"
@@ -117,12 +117,11 @@ describe("replay examples", () => {
     expect(Either.isLeft(r) && r.left._tag === "AuditTrailMismatch" && r.left.reason).toBe("value_differs")
   })
 
-  it("runs as a service", () =>
-    Effect.gen(function* () {
-      const replay = yield* Replay.Replay
-      const initial = yield* replay.initialResult("job", j("[1,2,3]"), [event(1, "[2]", undefined, "3")])
-      expect(initial).toEqual(j("[1,2]"))
-    }).pipe(Effect.provide(Replay.Replay.Default), Effect.runSync))
+  it("undoes an element appended at the end of an array", () => {
+    expect(Replay.undo("job", j("[1,2,3]"), [event(1, "[2]", undefined, "3")])).toEqual(
+      Either.right(j("[1,2]"))
+    )
+  })
 })
 
 describe("replay failures", () => {

@@ -55,7 +55,7 @@ describe("ReportPage", () => {
 describe("the weekly chart bounds itself", () => {
   const report = Stats.fromJobs([], Filter.defaults)
   const window = { since: Option.none(), until: Option.none() }
-  const page = (weeks: ReadonlyArray<ReportPage.Week>) => ReportPage.html({ report, weeks, window })
+  const page = (weeks: ReadonlyArray<Stats.Week>) => ReportPage.html({ report, weeks, window })
   const bars = (html: string) => html.match(/class="jobs"/g)?.length ?? 0
   const start = [
     { week: "2025-06-02", jobs: 3, approved: 1 },

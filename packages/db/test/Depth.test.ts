@@ -178,9 +178,9 @@ for (const target of TestDatabase.targets()) {
           const second = yield* review.correct(job, leafPath(depth), value("1.50"), "r", "deep")
           expect([second.oldValue, Json.stringify(second.newValue!)]).toEqual(["leaf", "1.50"])
           const view = yield* review.job(job)
-          expect(
-            Review.encodeJob(view).includes(`"result":${canonical(depth, "1.50")},"corrections":[{`)
-          ).toBe(true)
+          expect(view.result !== undefined && Json.stringify(view.result) === canonical(depth, "1.50")).toBe(
+            true
+          )
           const sample: Expected = {
             id: job,
             filename: "reviewed.pdf",

@@ -23,6 +23,59 @@ export type JobKey = "J1" | "J2" | "J3" | "J4" | "J5" | "J6" | "J7" | "J8" | "J9
 export const fixtureSql: string = fs.readFileSync(path.join(fixture, "fixture.sql"), "utf8")
 
 /**
+ * Evaluation (contract §12): hand-written predictions scored by hand against the default filters'
+ * reference jobs, J1 J3 J5 J6 J7 J8 J9 (approved, with a final result). The lines: J1 with a wrong
+ * `perihal`; J2 (not approved: `unknown`); J3 as a fenced completion; J5 as TRL's conversational
+ * completion without `personel[1].nrp`; J6 unreadable (`unparseable`); J7 none (`missing`); J8 with its
+ * numbers spelled otherwise (`1.50`, `1e2`: equal by value); J9 exact; a job that does not exist (`unknown`).
+ *
+ * Two fields, worked:
+ * - `header.perihal`: reference leaves J1, J7, J9 → support 3. Model: J1 ("Penyelidikan" ≠ "Penyelidikan
+ *   kasus pencurian") and J9 (equal) predicted, J7 has no line → predicted 2, correct 1, precision 1/2 =
+ *   0.5, recall 1/3 = 0.3333. Pipeline (initial results): J1 `null` (wrong), J7 "A" and J9 "Pengamanan"
+ *   (right) → predicted 3, correct 2, precision = recall = 2/3 = 0.6667.
+ * - `personel[].nrp`: reference leaves J1 `personel[0].nrp`, J5 `personel[1].nrp` → support 2. Model: J1's
+ *   right, J5's line has none → predicted 1, correct 1, precision 1, recall 0.5. Pipeline: J1's initial
+ *   has it right, J5's initial has no nrp → the same 1, 1, 1, 0.5.
+ * Exact match: model J3, J8, J9 of 7 = 0.4286; pipeline J7, J9 (initial equals final) of 7 = 0.2857.
+ *
+ * @since 0.1.0
+ */
+export const evalPredictions: string = path.join(fixture, "eval", "predictions.jsonl")
+
+/** The usage errors of §12, each with the start of the one message it must give (CLI and HTTP). @since 0.1.0 */
+export const evalUsageCases: ReadonlyArray<readonly [string, string | Uint8Array, string]> = [
+  ["a line that is not JSON", '{"job_id":"a","result":1}\n{"job_id":', "predictions line 2: not JSON"],
+  ["a line that is not an object", "[1]\n", "predictions line 1: not an object"],
+  ["no job_id", '{"result":1}\n', "predictions line 1: job_id must be a string"],
+  ["neither result nor completion", '{"job_id":"a"}\n', 'predictions line 1: job a: exactly one of "result"'],
+  [
+    "both",
+    '{"job_id":"a","result":1,"completion":"1"}\n',
+    'predictions line 1: job a: exactly one of "result"'
+  ],
+  [
+    "a completion of another type",
+    '{"job_id":"a","completion":{}}\n',
+    "predictions line 1: job a: completion must be"
+  ],
+  [
+    "a job twice",
+    '{"job_id":"a","result":1}\n{"job_id":"A","result":2}\n',
+    "predictions line 2: job a is predicted twice (also line 1)"
+  ],
+  ["an empty line", '{"job_id":"a","result":1}\n\n', "predictions line 2: not JSON"],
+  [
+    "bytes that are not UTF-8",
+    Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d, 0x0a]),
+    "predictions line 1: not UTF-8"
+  ]
+]
+
+/** The report of `evalPredictions` with the default filters. @since 0.1.0 */
+export const expectedEval = (): Buffer => fs.readFileSync(path.join(fixture, "eval", "expected.json"))
+
+/**
  * Inserts the fixture's rows (the tables must exist and be empty).
  *
  * @since 0.1.0

@@ -5,9 +5,9 @@
  * own order (shortest first) and a space after each `:` and `,`, and most results are never replayed,
  * so building and then dropping a tree for each would be pure garbage.
  */
-import type { Json, JsonArray, JsonNumber, JsonObject } from "../Json.js"
 import type { ByteWriter } from "./ByteWriter.js"
 import { Cursor, Failure, type ScanFailure, scanNumber, scanString } from "./lexer.js"
+import type { Json, JsonArray, JsonNumber, JsonObject } from "./value.js"
 
 /**
  * Sorts keys by UTF-16 code units (JavaScript's `<` on strings), the order RFC 8785 asks for. Objects

@@ -81,3 +81,6 @@ export const write = (
   w.text("}\n")
   return undefined
 }
+
+/** Formats with a line for every job that matches (the training formats leave some out). */
+export const linePerJob = (format: Format): boolean => format === "jsonl" || format === "hf"

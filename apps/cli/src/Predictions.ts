@@ -1,0 +1,46 @@
+/**
+ * The predictions file of `eval`, opened for core's `Eval.indexed`: memory holds its index (a job id and
+ * a byte range per line), not the file.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs/promises"
+import { Eval } from "@ground-truth/core"
+import { Data, Effect } from "effect"
+
+/**
+ * The predictions file cannot be read (exit status 2: the user named it).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PredictionsError extends Data.TaggedError("PredictionsError")<{ readonly message: string }> {}
+
+const cannot = (file: string, e: unknown) =>
+  new PredictionsError({
+    message: `cannot read the predictions file ${file}: ${e instanceof Error ? e.message : String(e)}`
+  })
+
+/**
+ * Opens `file` for the scope and indexes it: what `Eval.run` reads predictions through.
+ *
+ * @since 0.1.0
+ */
+export const open = (file: string) =>
+  Effect.flatMap(
+    Effect.acquireRelease(
+      Effect.tryPromise({ try: () => fs.open(file, "r"), catch: (e) => cannot(file, e) }),
+      (h) => Effect.promise(() => h.close())
+    ),
+    (handle) =>
+      Eval.indexed((position, length) =>
+        Effect.tryPromise({
+          try: async () => {
+            const buffer = Buffer.allocUnsafe(length)
+            const { bytesRead } = await handle.read(buffer, 0, length, position)
+            return buffer.subarray(0, bytesRead)
+          },
+          catch: (e) => cannot(file, e)
+        })
+      )
+  )

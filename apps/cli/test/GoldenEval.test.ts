@@ -1,0 +1,85 @@
+/**
+ * Evaluation through the CLI (contract §12): the golden predictions give the hand-scored line on every
+ * test database; every usage error of §12 exits 2 with one line naming the line of the file.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { Effect, Layer } from "effect"
+import { run } from "./cli.js"
+
+/** A predictions file holding `bytes`. */
+const file = (bytes: string | Uint8Array) => {
+  const p = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gt-eval-")), "predictions.jsonl")
+  fs.writeFileSync(p, bytes)
+  return p
+}
+
+for (const target of TestDatabase.targets()) {
+  const fixture = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))
+  layer(fixture, { timeout: 300_000 })(`CLI eval on ${target.name}`, (it) => {
+    const env = Effect.map(TestDatabase.TestDatabase, (db) => ({ DATABASE_URL: db.url }))
+
+    it.effect("the golden predictions give the hand-scored line", () =>
+      Effect.gen(function* () {
+        const r = yield* run(["eval", "--predictions", Golden.evalPredictions], yield* env)
+        expect(r.stderr).toBe("")
+        expect(r.code).toBe(0)
+        expect(r.stdout.toString("utf8")).toBe(Golden.expectedEval().toString("utf8"))
+      })
+    )
+
+    it.effect("--markdown: the same scores for people, worst fields first", () =>
+      Effect.gen(function* () {
+        const r = yield* run(["eval", "--markdown", "--predictions", Golden.evalPredictions], yield* env)
+        expect(r.code).toBe(0)
+        const lines = r.stdout.toString("utf8").split("\n")
+        expect(lines[0]).toBe("# Evaluation against the ground truth")
+        expect(lines).toContain("| exact match | 42.9% | 28.6% | +14.3 |")
+        // header.perihal (see Golden.evalPredictions): model 1/3 and 1/2, pipeline 2/3 and 2/3.
+        expect(lines).toContain("| `header.perihal` | 3 | 33.3% | 66.7% | −33.3 | 50.0% | 66.7% | −16.7 |")
+        const fields = lines.filter((l) => l.startsWith("| `")).map((l) => l.split("`")[1])
+        // Recall 0 first (by name), then 1/3, 1/2, the 1s by name, and `hapus` (no reference leaf) last.
+        expect(fields).toEqual([
+          "header.catatan",
+          'header["no. urut"]',
+          "header.perihal",
+          "personel[].nrp",
+          "angka",
+          "header.nomor_sprint",
+          "ilmiah",
+          "kosong",
+          "personel",
+          "personel[].nama",
+          "personel[].pangkat",
+          "skor",
+          "hapus"
+        ])
+      })
+    )
+
+    it.effect("every usage error exits 2 with one line naming the line; a missing file too", () =>
+      Effect.gen(function* () {
+        for (const [name, bytes, message] of Golden.evalUsageCases) {
+          const r = yield* run(["eval", "--predictions", file(bytes)], yield* env)
+          expect([name, r.code, r.stdout.length]).toEqual([name, 2, 0])
+          expect(r.stderr.startsWith(`ground-truth: ${message}`), `${name}: ${r.stderr}`).toBe(true)
+          expect(r.stderr.trimEnd().split("\n")).toHaveLength(1)
+        }
+        const missing = yield* run(["eval", "--predictions", "/nonexistent/p.jsonl"], yield* env)
+        expect(missing.code).toBe(2)
+        expect(missing.stderr).toMatch(
+          /^ground-truth: cannot read the predictions file \/nonexistent\/p\.jsonl: ENOENT/
+        )
+        const cursor = yield* run(
+          ["eval", "--predictions", Golden.evalPredictions, "--changed-since", "x"],
+          yield* env
+        )
+        expect(cursor.code).toBe(2)
+      })
+    )
+  })
+}

@@ -1,0 +1,100 @@
+/**
+ * A request body spooled to a temporary file, so that a large upload (predictions to score) costs disk,
+ * not memory; the file is read back a range at a time and removed when the request's scope closes.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { HttpServerRequest } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Effect, Stream } from "effect"
+import { BadRequest, PayloadTooLarge, ServerError } from "./Api.js"
+
+/** How much of a body beyond the limit is still read (and dropped) before answering. */
+const DRAIN = 64 * 1024 * 1024
+
+const tooLarge = (request: HttpServerRequest.HttpServerRequest, limit: number, unread: boolean) => {
+  // The rest of the body is not read: the connection cannot carry another request after it.
+  if (unread) NodeHttpServerRequest.toServerResponse(request).setHeader("connection", "close")
+  return new PayloadTooLarge({
+    error: {
+      code: "payload_too_large",
+      message: `the body is larger than ${limit} bytes (GROUND_TRUTH_EVAL_MAX_BYTES)`
+    }
+  })
+}
+
+const failed = (what: string) => (e: unknown) =>
+  new ServerError({
+    error: { code: "spool_failed", message: `${what}: ${e instanceof Error ? e.message : String(e)}` }
+  })
+
+/**
+ * Writes the body to a temporary file (at most `limit` bytes: a larger one is a 413) and gives a reader
+ * of byte ranges of it.
+ *
+ * @since 0.1.0
+ */
+export const spool = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
+  Effect.gen(function* () {
+    const declared = Number(request.headers["content-length"] ?? Number.NaN)
+    if (declared > limit + DRAIN) return yield* Effect.fail(tooLarge(request, limit, true))
+    const dir = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => fs.mkdtemp(path.join(os.tmpdir(), "ground-truth-eval-")),
+        catch: failed("cannot create a temporary file for the body")
+      }),
+      (d) => Effect.promise(() => fs.rm(d, { recursive: true, force: true }))
+    )
+    const handle = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => fs.open(path.join(dir, "body"), "w+"),
+        catch: failed("cannot create a temporary file for the body")
+      }),
+      (h) => Effect.promise(() => h.close())
+    )
+    let size = 0
+    const write = (chunk: Uint8Array) =>
+      Effect.tryPromise({
+        try: async () => {
+          for (let done = 0; done < chunk.length; ) {
+            const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, size + done)
+            done += bytesWritten
+          }
+          size += chunk.length
+        },
+        catch: failed("cannot write the body to a temporary file")
+      })
+    // Past the limit the rest is read and dropped, so that the client gets its 413 rather than a reset
+    // while still sending; past `DRAIN` more it is answered at once and the connection closed.
+    let over = 0
+    yield* Stream.runForEach(request.stream, (chunk): Effect.Effect<void, PayloadTooLarge | ServerError> => {
+      if (over === 0 && size + chunk.length <= limit) return write(chunk)
+      over += chunk.length
+      return over > DRAIN ? Effect.fail(tooLarge(request, limit, true)) : Effect.void
+    }).pipe(
+      Effect.catchTag("RequestError", () =>
+        Effect.fail(
+          new BadRequest({
+            error: {
+              code: "invalid_body",
+              message: "the body cannot be read: the connection failed",
+              parameter: "body"
+            }
+          })
+        )
+      )
+    )
+    if (over > 0) return yield* Effect.fail(tooLarge(request, limit, false))
+    return (position: number, length: number) =>
+      Effect.tryPromise({
+        try: async () => {
+          const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - position)))
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+          return buffer.subarray(0, bytesRead)
+        },
+        catch: failed("cannot read the spooled body")
+      })
+  })

@@ -1,0 +1,98 @@
+/**
+ * Evaluation over HTTP (contract §12): the golden predictions as the body give the CLI's hand-scored
+ * bytes; each usage error is a 400 naming the line; a body over the limit is a 413.
+ */
+import * as fs from "node:fs"
+import * as http from "node:http"
+import { expect, layer } from "@effect/vitest"
+import { TestDatabase } from "@ground-truth/db"
+import { Golden } from "@ground-truth/golden"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
+
+const post = (url: string, body: string | Uint8Array) =>
+  get(url, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body })
+
+/** A POST whose body streams in chunks, without a Content-Length. */
+const chunked = (url: string, chunks: ReadonlyArray<string>) =>
+  Effect.promise(
+    () =>
+      new Promise<{ readonly status: number; readonly body: string }>((resolve, reject) => {
+        const request = http.request(url, { method: "POST" }, (response) => {
+          let body = ""
+          response.on("data", (b: Buffer) => {
+            body += b.toString("utf8")
+          })
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, body }))
+        })
+        request.on("error", reject)
+        for (const c of chunks) request.write(c)
+        request.end()
+      })
+  )
+
+for (const target of TestDatabase.targets()) {
+  layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))), {
+    timeout: 120_000,
+    excludeTestServices: true
+  })(`HTTP eval on ${target.name}`, (it) => {
+    it.effect("the golden predictions give the hand-scored line, the CLI's bytes", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const response = yield* post(
+          `${base}/api/v1/ground-truth/eval`,
+          fs.readFileSync(Golden.evalPredictions)
+        )
+        expect(response.status).toBe(200)
+        expect(response.headers.get("content-type")).toBe("application/json")
+        expect((yield* bytes(response)).equals(Golden.expectedEval())).toBe(true)
+      })
+    )
+
+    it.effect("every usage error is a 400 invalid_prediction naming the line; filters as the export's", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        for (const [name, body, message] of Golden.evalUsageCases) {
+          const response = yield* post(`${base}/api/v1/ground-truth/eval`, body)
+          expect([name, response.status]).toEqual([name, 400])
+          const error = (yield* json<ErrorBody>(response)).error
+          expect([name, error.code, error.parameter]).toEqual([name, "invalid_prediction", "body"])
+          expect(error.message.startsWith(message), `${name}: ${error.message}`).toBe(true)
+        }
+        const cursor = yield* post(`${base}/api/v1/ground-truth/eval?changed_since=x`, "")
+        expect(cursor.status).toBe(400)
+        expect((yield* json<ErrorBody>(cursor)).error.code).toBe("unknown_parameter")
+      })
+    )
+  })
+}
+
+const [embedded] = TestDatabase.targets()
+layer(
+  serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(embedded.layer))).pipe(
+    Layer.provide(
+      Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["GROUND_TRUTH_EVAL_MAX_BYTES", "100"]])))
+    )
+  ),
+  { timeout: 120_000, excludeTestServices: true }
+)("HTTP eval with GROUND_TRUTH_EVAL_MAX_BYTES=100", (it) => {
+  it.effect(
+    "a body over the limit is a 413 (the rest read and dropped, so the client gets it); one at the limit is scored",
+    () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const url = `${base}/api/v1/ground-truth/eval`
+        const declared = yield* post(url, "x".repeat(101))
+        expect(declared.status).toBe(413)
+        expect((yield* json<ErrorBody>(declared)).error.code).toBe("payload_too_large")
+        const streamed = yield* chunked(url, ['{"job_id":"a",', `"result":"${"y".repeat(80)}"}\n`])
+        expect(streamed.status).toBe(413)
+        expect(JSON.parse(streamed.body).error.code).toBe("payload_too_large")
+        const line = `{"job_id":"a","result":"${"z".repeat(100 - 27)}"}\n`
+        expect(line.length).toBe(100)
+        const fits = yield* post(url, line)
+        expect(fits.status).toBe(200)
+        expect(JSON.parse((yield* bytes(fits)).toString("utf8")).unknown).toBe(1)
+      })
+  )
+})

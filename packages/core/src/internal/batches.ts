@@ -1,0 +1,103 @@
+/**
+ * Lines in batches: each batch of a stream's items written into one buffer (one write per batch rather
+ * than one per sample), or, for a dataset, into one buffer per split and batch, each split's bytes
+ * counted for the dataset's manifest.
+ */
+import { Chunk, Effect, Option, Stream } from "effect"
+import type * as Filter from "../Filter.js"
+import * as Manifest from "../Manifest.js"
+import * as Split from "../Split.js"
+import { ByteWriter } from "./ByteWriter.js"
+import type { Taken } from "./cursor.js"
+import type { Observer } from "./observed.js"
+
+/** Appends an item's line to `w` (or nothing, when its format leaves it out); on failure, nothing. */
+export type Write<A, E> = (w: ByteWriter, item: A) => E | undefined
+
+/** A batch of items as one buffer of lines. */
+const encodeBatch = <A, E>(
+  w: ByteWriter,
+  items: Chunk.Chunk<A>,
+  write: Write<A, E>
+): Effect.Effect<Chunk.Chunk<Uint8Array>, E> => {
+  for (const item of items) {
+    const failure = write(w, item)
+    if (failure !== undefined) return Effect.fail(failure)
+  }
+  // A batch can write nothing (a split or the preference format may leave out every job in it).
+  return Effect.succeed(w.pos === 0 ? Chunk.empty() : Chunk.of(w.take()))
+}
+
+/** The lines of a stream of items, a buffer per batch, written by one writer per run of the stream. */
+export const encode = <A, E, R, E2>(
+  items: Stream.Stream<A, E, R>,
+  write: Write<A, E2>
+): Stream.Stream<Uint8Array, E | E2, R> =>
+  Stream.suspend(() => {
+    const w = new ByteWriter(64 * 1024)
+    return Stream.mapChunksEffect(items, (chunk) => encodeBatch(w, chunk, write))
+  })
+
+/**
+ * One split's bytes of a dataset export: a batch of its lines.
+ *
+ * @since 0.1.0
+ */
+export interface Part {
+  readonly split: Split.Name
+  readonly bytes: Uint8Array
+}
+
+/** How a dataset assigns its jobs to splits. */
+export interface Splitting {
+  readonly ratios: readonly [number, number, number]
+  readonly seed: string
+}
+
+/**
+ * A dataset: each item written by the writer of its split, one part per split and batch, each split's
+ * bytes counted; `manifest` describes them once the stream has ended.
+ */
+export const splitInto = <A, E, R, E2>(
+  filter: Filter.Filter,
+  splitting: Splitting,
+  items: (observer: Observer) => Stream.Stream<A, E, R>,
+  idOf: (item: A) => string,
+  write: Write<A, E2>
+) =>
+  Effect.sync(() => {
+    let taken = Option.none<Taken>()
+    const names = Split.Name.literals
+    const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
+    const counters = { train: Manifest.counter(), validation: Manifest.counter(), test: Manifest.counter() }
+    const stream = Stream.mapChunksEffect(
+      items({
+        taken: (t) => {
+          taken = Option.some(t)
+        },
+        removed: () => undefined
+      }),
+      (chunk): Effect.Effect<Chunk.Chunk<Part>, E2> => {
+        for (const item of chunk) {
+          const failure = write(writers[Split.assign(idOf(item), splitting.ratios, splitting.seed)], item)
+          if (failure !== undefined) return Effect.fail(failure)
+        }
+        const parts: Array<Part> = []
+        for (const name of names) {
+          if (writers[name].pos === 0) continue
+          const bytes = writers[name].take()
+          counters[name].add(bytes)
+          parts.push({ split: name, bytes })
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(parts))
+      }
+    )
+    const manifest = Effect.sync(() =>
+      Manifest.dataset(filter, splitting, Option.getOrUndefined(taken), {
+        train: counters.train.counts(),
+        validation: counters.validation.counts(),
+        test: counters.test.counts()
+      })
+    )
+    return { stream, manifest }
+  })

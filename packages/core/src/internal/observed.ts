@@ -1,0 +1,90 @@
+/**
+ * What a running export reports, and how its caller gets it as a value. A corpus stream reports to an
+ * `Observer` as it runs: its snapshot once taken (before the first row is read), each job an increment
+ * removes, and the lines a full export at its snapshot holds. `withSnapshot` and `withManifest` pair the
+ * stream with effects that read what it has reported so far: the snapshot, the manifest.
+ */
+import { Effect, Option, type Stream } from "effect"
+import type * as Filter from "../Filter.js"
+import * as Manifest from "../Manifest.js"
+import type { Taken } from "./cursor.js"
+
+/** What a running export reports of its snapshot: once it is taken, then each removed id. */
+export interface Observer {
+  /** The snapshot is taken: before the first row is read. */
+  readonly taken: (taken: Taken) => void
+  /** An increment removes this job: it changed and has no line. */
+  readonly removed: (id: string) => void
+  /**
+   * Of an increment in a format with a line per job: the lines a full export at its snapshot holds,
+   * counted in the database only when this is given (for a manifest).
+   */
+  readonly counted?: (rows: number) => void
+}
+
+/** A corpus that reports to the observer it is given. */
+export type Corpus<E> = (observer: Observer) => Stream.Stream<Uint8Array, E>
+
+/**
+ * A corpus and its snapshot: `taken` is `None` until the stream has taken its snapshot, which it does
+ * before its first bytes (so `Some` once they, or the end, have come), and stays `None` if the stream
+ * failed before.
+ *
+ * @since 0.1.0
+ */
+export interface WithSnapshot<E> {
+  readonly stream: Stream.Stream<Uint8Array, E>
+  readonly taken: Effect.Effect<Option.Option<Taken>>
+}
+
+/**
+ * A corpus and its manifest: the stream counts and hashes its bytes as they pass; `manifest`, run after
+ * the stream has ended, describes them; `taken` is its snapshot, as in `WithSnapshot`.
+ *
+ * @since 0.1.0
+ */
+export interface WithManifest<E> extends WithSnapshot<E> {
+  readonly manifest: Effect.Effect<Manifest.Manifest>
+}
+
+/** The stream of `corpus` with the snapshot it reports. */
+export const withSnapshot = <E>(corpus: Corpus<E>): Effect.Effect<WithSnapshot<E>> =>
+  Effect.sync(() => {
+    let taken = Option.none<Taken>()
+    const stream = corpus({
+      taken: (t) => {
+        taken = Option.some(t)
+      },
+      removed: () => undefined
+    })
+    return { stream, taken: Effect.sync(() => taken) }
+  })
+
+/** The stream of `corpus` (exported with `filter`) with its manifest and snapshot. */
+export const withManifest = <E>(filter: Filter.Filter, corpus: Corpus<E>): Effect.Effect<WithManifest<E>> =>
+  Effect.sync(() => {
+    let taken = Option.none<Taken>()
+    const removed: Array<string> = []
+    let corpusRows: number | undefined
+    const { stream, finish } = Manifest.tally(
+      filter,
+      corpus({
+        taken: (t) => {
+          taken = Option.some(t)
+        },
+        removed: (id) => {
+          removed.push(id)
+        },
+        counted: (rows) => {
+          corpusRows = rows
+        }
+      }),
+      // Job ids are lowercase UUIDs: code unit order is their byte order.
+      () =>
+        Option.match(taken, {
+          onNone: () => undefined,
+          onSome: (t) => ({ time: t.time, cursor: t.cursor, removed: removed.sort(), corpusRows })
+        })
+    )
+    return { stream, manifest: Effect.sync(finish), taken: Effect.sync(() => taken) }
+  })

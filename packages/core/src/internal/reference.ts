@@ -1,0 +1,77 @@
+/**
+ * The in-memory export behind `Export.layerTest`: the reference meaning of the contract over a list of
+ * jobs, with the same bytes as the database's export, for tests and for programs that have no database.
+ */
+import { Effect, Either, Option, Stream } from "effect"
+import * as Cursor from "../Cursor.js"
+import * as Filter from "../Filter.js"
+import * as Replay from "../Replay.js"
+import type { Job, Sample } from "../Sample.js"
+import * as Split from "../Split.js"
+import * as Timestamp from "../Timestamp.js"
+import { encode, type Splitting, splitInto, type Write } from "./batches.js"
+import * as Formats from "./formats.js"
+import type { Observer } from "./observed.js"
+
+/**
+ * The corpus and the dataset of `jobs`. The jobs given are the snapshot, taken when a stream starts. It
+ * has no transaction ids, so an increment counts every job as changed: its lines are the full export's,
+ * and it removes every job of the split without a line.
+ */
+export const reference = (jobs: ReadonlyArray<Job>) => {
+  const cursor = Cursor.encode({ xmin: 0n, xmax: 0n, database: "000000000000", history: "00000000" })
+  /** The snapshot is taken: the jobs that match, in export order. */
+  const selected = (filter: Filter.Filter, observer?: Observer): ReadonlyArray<Job> => {
+    const now = Date.now()
+    observer?.taken({ time: Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000), cursor })
+    return jobs
+      .filter((job) => Filter.matches(filter, job))
+      .sort((a, b) => Timestamp.Order(a.createdAt, b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+  const writeJob =
+    (filter: Filter.Filter): Write<Job, Replay.ReplayError> =>
+    (w, job) => {
+      const sample = Replay.sample(job)
+      if (Either.isLeft(sample)) return sample.left
+      Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
+      return undefined
+    }
+  const corpus = (
+    filter: Filter.Filter,
+    observer?: Observer
+  ): Stream.Stream<Uint8Array, Replay.ReplayError> =>
+    Stream.suspend(() => {
+      const written = new Set<string>()
+      const write = writeJob(filter)
+      const chosen = selected(filter, observer)
+      if (Option.isSome(filter.changedSince) && Formats.linePerJob(filter.format))
+        observer?.counted?.(chosen.length)
+      return encode(Stream.fromIterable(chosen), (w, job: Job) => {
+        const before = w.pos
+        const failure = write(w, job)
+        if (w.pos > before) written.add(job.id)
+        return failure
+      }).pipe(
+        Stream.ensuring(
+          Effect.sync(() => {
+            if (Option.isNone(filter.changedSince)) return
+            for (const job of jobs) {
+              const inSplit = Option.isNone(filter.split) || Split.contains(filter.split.value, job.id)
+              if (inSplit && !written.has(job.id)) observer?.removed(job.id)
+            }
+          })
+        )
+      )
+    })
+  const dataset = (filter: Filter.Filter, splitting: Splitting) =>
+    splitInto(
+      filter,
+      splitting,
+      (observer) => Stream.suspend(() => Stream.fromIterable(selected(filter, observer))),
+      (job: Job) => job.id,
+      writeJob(filter)
+    )
+  const samples = (filter: Filter.Filter): Stream.Stream<Sample, Replay.ReplayError> =>
+    Stream.suspend(() => Stream.fromIterable(selected(filter))).pipe(Stream.mapEffect(Replay.sample))
+  return { corpus, dataset, samples }
+}
