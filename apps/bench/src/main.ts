@@ -14,8 +14,10 @@
  *   (`UPDATE … SET updated_at = updated_at`: new row versions, the same bytes, so the database stays the
  *   corpus later runs measure), beside the round's full CLI export;
  * and reports medians of rows/s, MB/s, peak RSS, time to first byte and the ratio to the baseline,
- * plus stats latency, the increment's time against the full export's and the CLI's process start. Writes `bench/results/<jobs>.md` and `.json` and
- * prints the table.
+ * - eval: `ground-truth eval` of a prediction for every sample of the round-one export (and, once, of a
+ *   tenth of them: memory must not follow the file);
+ * plus stats latency, the increment's time against the full export's and the CLI's process start. Writes
+ * `bench/results/<jobs>.md` and `.json` and prints the table.
  *
  * `--embedded` measures the embedded default instead (PGlite in `.data/bench-<N>`, no baseline: psql
  * cannot reach it), written to `bench/results/embedded-<jobs>.*`.
@@ -199,6 +201,42 @@ const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
     })
   })
 
+/**
+ * Predictions for `eval` from an exported corpus: every sample predicted, half by its final result (as
+ * `result`), half by its initial one (as a raw `completion`), so scoring does real work on both; and a
+ * file of the first tenth of them, for memory's flatness.
+ */
+const writePredictions = (corpus: string, all: string, tenth: string) => {
+  const lines = fs
+    .readFileSync(corpus, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+  const out = lines.map((l, i) => {
+    const s = JSON.parse(l) as { job_id: string; initial_result: unknown; final_result: unknown }
+    return i % 2 === 0
+      ? JSON.stringify({ job_id: s.job_id, result: s.final_result })
+      : JSON.stringify({ job_id: s.job_id, completion: JSON.stringify(s.initial_result) })
+  })
+  fs.writeFileSync(all, `${out.join("\n")}\n`)
+  fs.writeFileSync(tenth, `${out.slice(0, Math.ceil(out.length / 10)).join("\n")}\n`)
+  return out.length
+}
+
+/** `ground-truth eval` of a predictions file: its time and peak RSS (from /usr/bin/time). */
+const cliEval = (predictions: string) => {
+  const timing = path.join(os.tmpdir(), `gt-bench-time-${process.pid}`)
+  const started = performance.now()
+  execFileSync(
+    "/usr/bin/time",
+    ["-f", "%M", "-o", timing, process.execPath, cli, "eval", "--predictions", predictions],
+    { env: appEnv(), stdio: ["ignore", "ignore", "inherit"] }
+  )
+  return {
+    seconds: (performance.now() - started) / 1000,
+    peakRssMb: Number(fs.readFileSync(timing, "utf8").trim()) / 1024
+  }
+}
+
 /** How many jobs an increment follows: written between taking a cursor and asking what changed. */
 const CHANGED = 1000
 
@@ -279,10 +317,19 @@ const main = async () => {
   const increments: Array<Run> = []
   const stats: Array<number> = []
   const starts: Array<number> = []
+  const evals: Array<{ readonly seconds: number; readonly peakRssMb: number }> = []
+  let tenthEval: { readonly seconds: number; readonly peakRssMb: number } | undefined
+  let predicted = 0
   for (let round = 0; round < ROUNDS; round++) {
     if (!EMBEDDED) runs.baseline.push(await baseline())
     starts.push(cliStart())
     runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
+    const [all, tenth] = [path.join(dir, "predictions.jsonl"), path.join(dir, "predictions-tenth.jsonl")]
+    if (round === 0) {
+      predicted = writePredictions(path.join(dir, "corpus.jsonl"), all, tenth)
+      tenthEval = cliEval(tenth)
+    }
+    evals.push(cliEval(all))
     if (!EMBEDDED) increments.push(await cliIncrement(path.join(dir, "increment.jsonl")))
     const http = await httpExport()
     runs.http.push(http.run)
@@ -342,7 +389,12 @@ const main = async () => {
             `${fmt(median(increments.map((r) => r.peakRssMb ?? 0)))} MB; the full CLI export: median ` +
             `${fmt(median(runs.cli.map((r) => r.seconds)), 2)} s (increment/full ` +
             `${(median(increments.map((r) => r.seconds)) / median(runs.cli.map((r) => r.seconds))).toFixed(3)})`
-        ])
+        ]),
+    "",
+    `eval of ${fmt(predicted)} predictions (\`ground-truth eval\`, half results, half raw completions): median ` +
+      `${fmt(median(evals.map((e) => e.seconds)), 2)} s, ${fmt(predicted / median(evals.map((e) => e.seconds)))} ` +
+      `predictions/s, peak RSS ${fmt(median(evals.map((e) => e.peakRssMb)))} MB; a tenth of them: peak RSS ` +
+      `${fmt(tenthEval?.peakRssMb ?? 0)} MB (all/tenth ${(median(evals.map((e) => e.peakRssMb)) / (tenthEval?.peakRssMb ?? 1)).toFixed(2)})`
   ]
   const table = lines.join("\n")
   const results = path.join(root, "bench", "results")
@@ -360,7 +412,8 @@ const main = async () => {
         statsMs: median(stats),
         cliStartMs: median(starts),
         runs,
-        increments
+        increments,
+        eval: { predictions: predicted, runs: evals, tenth: tenthEval }
       },
       null,
       2

@@ -17,11 +17,13 @@ import {
   Manifest,
   ReportPage,
   Split,
-  Stats
+  Stats,
+  Version
 } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
 import { Config, Console, Data, Effect, Layer, Option, Stream } from "effect"
 import type * as Chain from "./Chain.js"
+import * as Help from "./Help.js"
 import * as Output from "./Output.js"
 import * as Predictions from "./Predictions.js"
 import * as Sync from "./Sync.js"
@@ -439,8 +441,9 @@ const mergeCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Apply saved /changes bodies, in order, to a corpus file and its manifest, with the checks sync makes " +
-      "(each body complete, continuing from the corpus's cursor, with its filters, format and split): for a " +
+    "Apply saved /changes bodies to a corpus file. In order, to the corpus and its manifest, with the " +
+      "checks sync makes (each body complete, continuing from the corpus's cursor, with its filters, format " +
+      "and split): for a " +
       'machine that gets the bodies (curl "$URL/api/v1/ground-truth/changes?changed_since=$CURSOR") but ' +
       "reaches neither the database nor the server itself."
   )
@@ -464,7 +467,7 @@ const featuresCommand = Command.make("features", { format: exportFlags.format },
   })
 ).pipe(
   Command.withDescription(
-    "Print the Hugging Face datasets features of a format (hf by default) as JSON, for " +
+    "Print the datasets features of a format as JSON. hf by default; for " +
       'load_dataset("json", data_files=…, features=Features.from_dict(json.load(open("features.json")))): ' +
       "every file of the format then loads with one schema, whatever its rows hold."
   )
@@ -525,9 +528,9 @@ const evalCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Score a model's predictions against the ground truth (the jobs an export with the same filters " +
-      "holds, from one snapshot), field by field, beside the pipeline's first answer: one JSON line with " +
-      "precision and recall per field and exact match (contract §12)."
+    "Score a model's predictions against the ground truth. The reference is the jobs an export with the " +
+      "same filters holds, from one snapshot; each field is scored beside the pipeline's first answer: one " +
+      "JSON line with precision and recall per field and exact match (contract §12)."
   )
 )
 
@@ -620,25 +623,47 @@ const seedCommand = Command.make(
 ).pipe(Command.withDescription("Add realistic demo jobs with pipeline mistakes and reviewer corrections."))
 
 /** @since 0.1.0 */
+const subcommands = [
+  exportCommand,
+  syncCommand,
+  mergeCommand,
+  featuresCommand,
+  statsCommand,
+  evalCommand,
+  reportCommand,
+  migrateCommand,
+  seedCommand
+] as const
+
+/** Each command's name and flags, for suggestions. */
+const names = [
+  Help.namesOf(exportCommand),
+  Help.namesOf(syncCommand),
+  Help.namesOf(mergeCommand),
+  Help.namesOf(featuresCommand),
+  Help.namesOf(statsCommand),
+  Help.namesOf(evalCommand),
+  Help.namesOf(reportCommand),
+  Help.namesOf(migrateCommand),
+  Help.namesOf(seedCommand)
+]
+
+/** The top-level help's examples. */
+const examples = [
+  "ground-truth export --split train --format messages --out train.jsonl",
+  "ground-truth eval --split test --predictions predictions.jsonl --markdown"
+]
+
+/** @since 0.1.0 */
 export const command = Command.make("ground-truth").pipe(
   Command.withDescription(
     "Export a HITL review database of Surat Perintah extractions as training-data JSONL. " +
       "DATABASE_URL selects a PostgreSQL database; unset, an embedded one in .data/ (GROUND_TRUTH_DATA_DIR)."
   ),
-  Command.withSubcommands([
-    exportCommand,
-    syncCommand,
-    mergeCommand,
-    featuresCommand,
-    statsCommand,
-    evalCommand,
-    reportCommand,
-    migrateCommand,
-    seedCommand
-  ])
+  Command.withSubcommands(subcommands)
 )
 
-const cli = Command.run(command, { name: "ground-truth", version: "0.1.0" })
+const cli = Command.run(command, { name: "ground-truth", version: Version.version })
 
 const filterFlags = new Set(Filter.exportParameters.map(flag))
 
@@ -664,7 +689,10 @@ const checkRepeats = (args: ReadonlyArray<string>): Effect.Effect<void, UsageErr
  */
 export const run = (argv: ReadonlyArray<string>) => {
   const args = normalizeArgs(argv)
-  return Effect.zipRight(checkRepeats(args.slice(2)), cli(args))
+  return checkRepeats(args.slice(2)).pipe(
+    Effect.zipRight(Help.checkNames("ground-truth", args.slice(2), names)),
+    Effect.zipRight(Help.tidied(cli(args), "ground-truth", examples))
+  )
 }
 
 /** @since 0.1.0 */

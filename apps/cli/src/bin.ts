@@ -27,6 +27,7 @@ const report = (error: Failure): readonly [string, number] => {
   switch (error._tag) {
     case "InvalidParameter":
     case "UsageError":
+    case "UnknownName":
     // Only the user can act: take a full export instead.
     case "StaleCursor":
     // sync and merge: the corpus cannot go on this way (its format, its filters, its chain).

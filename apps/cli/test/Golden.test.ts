@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expect, layer } from "@effect/vitest"
+import { Version } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
@@ -46,6 +47,7 @@ for (const target of TestDatabase.targets()) {
             const sha256sum = execFileSync("sha256sum", [out], { encoding: "utf8" }).split(" ")[0]
             expect(m, c.name).toMatchObject({
               contract_version: "1",
+              generator: Version.generator,
               format: c.format,
               rows: c.jobs.length,
               bytes: expected.length,

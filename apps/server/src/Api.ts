@@ -19,7 +19,7 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Eval, Filter, Json, Manifest, Stats } from "@ground-truth/core"
+import { Eval, Filter, Json, Manifest, Stats, Version } from "@ground-truth/core"
 import { ParseResult, Schema } from "effect"
 
 /**
@@ -513,6 +513,7 @@ export class Api extends HttpApi.make("ground-truth")
   .add(JobsApi)
   .add(HealthApi)
   .annotate(OpenApi.Title, "ground-truth")
+  .annotate(OpenApi.Version, Version.version)
   .annotate(OpenApi.Description, "Training-data export of the Sprin HITL review corpus")
   // The components `canonicalJson` bodies refer to.
   .annotate(HttpApi.AdditionalSchemas, [

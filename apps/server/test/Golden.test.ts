@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto"
 import { gunzipSync } from "node:zlib"
 import { expect, layer } from "@effect/vitest"
+import { Version } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
@@ -64,6 +65,7 @@ for (const target of TestDatabase.targets()) {
             const expected = Golden.expectedExport(c)
             expect(yield* json(response)).toMatchObject({
               contract_version: "1",
+              generator: Version.generator,
               format: c.format,
               rows: c.jobs.length,
               bytes: expected.length,

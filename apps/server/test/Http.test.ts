@@ -1,6 +1,7 @@
 /** Contract §7's client errors over HTTP, health, and the API documents. */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
+import { Version } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
@@ -65,6 +66,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         get(`${base}/openapi.json`),
         json<{ paths: Record<string, { get: { parameters: ReadonlyArray<{ name: string }> } }> }>
       )
+      expect((spec as unknown as { info: { version: string } }).info.version).toBe(Version.version)
       expect(Object.keys(spec.paths).sort()).toEqual([
         "/api/v1/ground-truth/changes",
         "/api/v1/ground-truth/eval",

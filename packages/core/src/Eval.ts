@@ -347,7 +347,12 @@ export const index = () => {
     const previous = located.get(parsed.right.jobId)
     if (previous !== undefined)
       return invalid(lines, `job ${parsed.right.jobId} is predicted twice (also line ${previous.line})`)
-    located.set(parsed.right.jobId, { line: lines, start, end: start + bytes.length })
+    // A copy of the id: a string cut from the line's text would keep the whole line in memory.
+    located.set(Buffer.from(parsed.right.jobId, "utf8").toString("utf8"), {
+      line: lines,
+      start,
+      end: start + bytes.length
+    })
     return Either.void
   }
   const lineOf = (tail: Uint8Array): Uint8Array => {

@@ -16,6 +16,7 @@ import * as Format from "./Format.js"
 import * as Jsonl from "./Jsonl.js"
 import * as Split from "./Split.js"
 import * as Timestamp from "./Timestamp.js"
+import * as Version from "./Version.js"
 
 /** @since 0.1.0 */
 export const contractVersion = "1"
@@ -41,6 +42,9 @@ const filtersOf = (filter: Filter.Filter): typeof Filters.Type => ({
  */
 export class Manifest extends Schema.Class<Manifest>("Manifest")({
   contract_version: Schema.Literal(contractVersion),
+  generator: Schema.optional(Schema.String).annotations({
+    description: "What wrote it: ground-truth and its version (absent in manifests of 0.1.0 before it)"
+  }),
   format: Format.Format,
   filters: Filters,
   split: Schema.NullOr(
@@ -154,6 +158,7 @@ export const tally = <E, R>(
     const { rows, bytes, sha256 } = count.counts()
     return Manifest.make({
       contract_version: contractVersion,
+      generator: Version.generator,
       format: filter.format,
       filters: filtersOf(filter),
       split: Option.getOrNull(
@@ -200,6 +205,7 @@ export class SplitFile extends Schema.Class<SplitFile>("SplitFile")({
  */
 export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManifest")({
   contract_version: Schema.Literal(contractVersion),
+  generator: Schema.optional(Schema.String),
   format: Format.Format,
   filters: Filters,
   split_ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
@@ -223,6 +229,7 @@ export const dataset = (
 ): DatasetManifest =>
   DatasetManifest.make({
     contract_version: contractVersion,
+    generator: Version.generator,
     format: filter.format,
     filters: filtersOf(filter),
     split_ratios: [...split.ratios] as const,

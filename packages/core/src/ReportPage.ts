@@ -52,6 +52,8 @@ const WEEK_MS = 7 * 86_400_000
 
 interface Bar {
   readonly label: string
+  /** The Monday its first week starts on. */
+  readonly start: string
   jobs: number
   approved: number
 }
@@ -74,7 +76,7 @@ const bucketed = (weeks: ReadonlyArray<Week>): { readonly bars: ReadonlyArray<Ba
       first === last
         ? monday(first)
         : `${monday(first)} to ${monday(last)} (${number(last - first + 1)} weeks)`
-    return { label, jobs: 0, approved: 0 }
+    return { label, start: monday(first), jobs: 0, approved: 0 }
   })
   for (const w of weeks) {
     const bar = bars[Math.floor(index(w) / k)]
@@ -102,14 +104,27 @@ const columns = (weeks: ReadonlyArray<Week>): string => {
       )
     })
     .join("")
-  const first = weeks[0].week
-  const last = weeks[weeks.length - 1].week
+  // Dates under the first bar, the last (its last week), and up to three evenly between: a time axis.
+  const ticks = [...new Set([0, 1, 2, 3, 4].map((t) => Math.round((t * (bars.length - 1)) / 4)))]
+  const axis = ticks
+    .map((i) => {
+      const x = 50 + i * step + Math.max(1, step - 2) / 2
+      const anchor = i === 0 ? "start" : i === bars.length - 1 ? "end" : "middle"
+      const at = i === 0 ? 50 : i === bars.length - 1 ? WIDTH - 10 : x
+      return `<text x="${at.toFixed(1)}" y="${height - 10}" text-anchor="${anchor}">${escapeHtml(i === bars.length - 1 ? weeks[weeks.length - 1]!.week : bars[i]!.start)}</text>`
+    })
+    .join("")
+  const legend =
+    `<rect x="60" y="6" width="12" height="12" class="jobs key"/><text x="78" y="16">jobs created</text>` +
+    `<rect x="170" y="6" width="12" height="12" class="ok key"/><text x="188" y="16">of them approved</text>`
   return (
     `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}` +
-    `<text x="50" y="${height - 10}">${escapeHtml(first)}</text>` +
-    `<text x="${WIDTH - 10}" y="${height - 10}" text-anchor="end">${escapeHtml(last)}</text>` +
-    `<text x="44" y="24" text-anchor="end">${number(max)}</text>` +
-    (k > 1 ? `<text x="${WIDTH - 10}" y="24" text-anchor="end">each bar: ${number(k)} weeks</text>` : "") +
+    `<line x1="50" x2="${WIDTH - 10}" y1="${height - 30}" y2="${height - 30}" class="axis"/>` +
+    axis +
+    `<text x="44" y="${height - 30 - h(max) + 4}" text-anchor="end">${number(max)}</text>` +
+    `<text x="44" y="${height - 26}" text-anchor="end">0</text>` +
+    legend +
+    (k > 1 ? `<text x="${WIDTH - 10}" y="16" text-anchor="end">each bar: ${number(k)} weeks</text>` : "") +
     "</svg>"
   )
 }
@@ -119,7 +134,7 @@ const STYLE =
   "h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}svg text{font-size:12px;fill:#222}" +
   ".ok{fill:#2e7d32}.short{fill:#e0a000}.jobs{fill:#c8d6e5}.threshold{stroke:#c62828;stroke-width:2;stroke-dasharray:4 3}" +
   ".threshold-label{fill:#c62828}table{border-collapse:collapse}td,th{padding:2px 12px 2px 0;text-align:left}" +
-  ".empty{color:#777}"
+  ".empty{color:#777}.axis{stroke:#888;stroke-width:1}"
 
 /**
  * The page.
@@ -165,16 +180,19 @@ export const html = (coverage: Coverage): string => {
         }))
       )
     : '<p class="empty">No corrections in this window.</p>'
-  const satuan = r.per_satuan.satuan.length
-    ? bars(
-        r.per_satuan.satuan.map((s) => ({
-          label: s.satuan ?? "(unknown satuan)",
-          value: s.rows,
-          note: number(s.rows)
-        })),
-        { value: r.per_satuan.minimum, label: `${r.per_satuan.minimum} per satuan` }
-      )
-    : '<p class="empty">No jobs in this window.</p>'
+  // Samples without a satuan are no unit: not measured against the minimum, counted apart.
+  const named = r.per_satuan.satuan.filter((s) => s.satuan !== null)
+  const unnamed = r.per_satuan.satuan.find((s) => s.satuan === null)
+  const satuan =
+    (named.length
+      ? bars(
+          named.map((s) => ({ label: s.satuan ?? "", value: s.rows, note: number(s.rows) })),
+          { value: r.per_satuan.minimum, label: `${r.per_satuan.minimum} per satuan` }
+        )
+      : '<p class="empty">No approved samples of a named satuan in this window.</p>') +
+    (unnamed === undefined
+      ? ""
+      : `<p class="unnamed">And ${number(unnamed.rows)} approved samples without a satuan (not a unit: not counted against the minimum).</p>`)
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +

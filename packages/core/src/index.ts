@@ -16,6 +16,7 @@
  * - `Features`: the Hugging Face `datasets` features of each format, for a dataset card or `from_dict`.
  * - `DatasetCard`: the `README.md` of a dataset folder (`export --dataset`).
  * - `Stats`: coverage stats (§8).
+ * - `Version`: the version every front end and manifest shows.
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
  *
  * @since 0.1.0
@@ -40,3 +41,4 @@ export * as Snapshot from "./Snapshot.js"
 export * as Split from "./Split.js"
 export * as Stats from "./Stats.js"
 export * as Timestamp from "./Timestamp.js"
+export * as Version from "./Version.js"

@@ -1,0 +1,193 @@
+/**
+ * The faces of the command line a person reads: `--help` without @effect/cli's filler sentences and with
+ * the program's name in its usage lines, colour only on a terminal (never with `NO_COLOR`), and a
+ * suggestion for a mistyped command or flag.
+ *
+ * @since 0.1.0
+ */
+import { Command, HelpDoc, Usage } from "@effect/cli"
+import { Console, Data, Effect } from "effect"
+
+/**
+ * A command or flag that does not exist (exit status 2), with the closest one that does.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownName extends Data.TaggedError("UnknownName")<{ readonly message: string }> {}
+
+/** What @effect/cli says of every option of a type, whatever the option: noise in a help page. */
+const FILLER = new Set([
+  "A user-defined piece of text.",
+  "A user-defined piece of text that is confidential.",
+  "A true or false value.",
+  "An integer.",
+  "A floating point number.",
+  "This setting is optional."
+])
+
+const ANSI = /\x1b\[[0-9;]*m/g
+
+/** Colour on a terminal only, and never when `NO_COLOR` is set to anything (no-color.org). */
+const colourFor = (stream: NodeJS.WriteStream): boolean =>
+  stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
+
+/** A command's one-line summary: its description's first sentence. */
+const firstSentence = (text: string): string => {
+  const end = text.search(/[.:](\s|$)/)
+  return end < 0 ? text : text.slice(0, end + 1).replace(/:$/, ".")
+}
+
+/**
+ * A page of @effect/cli's help, tidied: filler sentences out, `$ export` as `$ ground-truth export`, the
+ * top level's command list as one sentence each followed by examples.
+ */
+const tidy = (text: string, program: string, examples: ReadonlyArray<string>, colour: boolean): string => {
+  const out: Array<string> = []
+  let inCommands = false
+  const commands: Array<readonly [string, string]> = []
+  for (const line of text.split("\n")) {
+    const plain = line.replace(ANSI, "")
+    const trimmed = plain.trim()
+    if (FILLER.has(trimmed)) continue
+    if (trimmed === "COMMANDS") {
+      inCommands = true
+      out.push(line)
+      continue
+    }
+    if (inCommands) {
+      const entry = /^\s*- (\S+) .*?\s{2,}(\S.*)$/.exec(plain) ?? /^\s*- (\S+)\s*()$/.exec(plain)
+      if (entry !== null) commands.push([entry[1]!, firstSentence(entry[2]!)])
+      continue
+    }
+    out.push(
+      plain.startsWith("$ ") && !plain.startsWith(`$ ${program}`) ? line.replace("$ ", `$ ${program} `) : line
+    )
+  }
+  if (commands.length > 0) {
+    const width = Math.max(...commands.map(([name]) => name.length))
+    out.push("", ...commands.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`), "")
+    out.push(colour ? "\x1b[0;1mEXAMPLES\x1b[0m" : "EXAMPLES", "", ...examples.map((e) => `  ${e}`), "")
+    out.push(`Run \`${program} <command> --help\` for a command's flags.`, "")
+  }
+  const joined = out.join("\n").replace(/\n{3,}/g, "\n\n")
+  return colour ? joined : joined.replace(ANSI, "")
+}
+
+/**
+ * Runs `effect` (the command line) with a console that tidies what @effect/cli prints: help pages and
+ * its usage errors. Our own lines pass through as they are.
+ *
+ * @since 0.1.0
+ */
+export const tidied = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  program: string,
+  examples: ReadonlyArray<string>
+): Effect.Effect<A, E, R> =>
+  Console.consoleWith((base) =>
+    Effect.withConsole(effect, {
+      ...base,
+      log: (...args: ReadonlyArray<unknown>) =>
+        base.log(
+          ...args.map((a) =>
+            typeof a === "string" ? tidy(a, program, examples, colourFor(process.stdout)) : a
+          )
+        ),
+      error: (...args: ReadonlyArray<unknown>) =>
+        base.error(
+          ...args.map((a) => (typeof a === "string" ? tidy(a, program, [], colourFor(process.stderr)) : a))
+        )
+    })
+  )
+
+/** Edit distance, for suggestions. */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    previous = row
+  }
+  return previous[b.length]!
+}
+
+/** The closest of `names` to `name`, if it is close enough to be what was meant. */
+const closest = (name: string, names: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  for (const candidate of names) {
+    const d = distance(name, candidate)
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined
+}
+
+/**
+ * A command's name and the flags its usage names (`--out`, `-o`, …), read from @effect/cli's own usage.
+ *
+ * @since 0.1.0
+ */
+export const namesOf = <Name extends string, R, E, A>(
+  command: Command.Command<Name, R, E, A>
+): readonly [string, ReadonlyArray<string>] => [
+  Array.from(Command.getNames(command))[0] ?? "",
+  HelpDoc.toAnsiText(Usage.getHelp(Command.getUsage(command)))
+    .replace(ANSI, "")
+    .match(/--?[A-Za-z][A-Za-z-]*/g) ?? []
+]
+
+/** Flags every command takes (@effect/cli's built-ins). */
+const BUILT_IN = ["--help", "-h", "--version", "--wizard", "--completions", "--log-level"]
+
+/**
+ * A mistyped command or flag, with the closest that exists: `exprt` → "did you mean export?", `--formt` →
+ * "did you mean --format?". Checks the arguments after the program (`args`), up to a `--`.
+ *
+ * @since 0.1.0
+ */
+export const checkNames = (
+  program: string,
+  args: ReadonlyArray<string>,
+  subcommands: ReadonlyArray<readonly [string, ReadonlyArray<string>]>
+): Effect.Effect<void, UnknownName> => {
+  const first = args[0]
+  if (first === undefined || first.startsWith("-")) return Effect.void
+  const sub = subcommands.find(([name]) => name === first)
+  if (sub === undefined) {
+    const guess = closest(
+      first,
+      subcommands.map(([name]) => name)
+    )
+    return Effect.fail(
+      new UnknownName({
+        message:
+          `unknown command ${JSON.stringify(first)}` +
+          (guess === undefined ? `; see ${program} --help` : `; did you mean ${guess}?`)
+      })
+    )
+  }
+  const known = [...sub[1], ...BUILT_IN]
+  for (const arg of args.slice(1)) {
+    if (arg === "--") break
+    if (!arg.startsWith("--")) continue
+    const name = arg.split("=", 1)[0]!
+    if (known.includes(name)) continue
+    const guess = closest(
+      name,
+      known.filter((k) => k.startsWith("--"))
+    )
+    return Effect.fail(
+      new UnknownName({
+        message:
+          `unknown flag ${name} for ${first}` +
+          (guess === undefined ? `; see ${program} ${first} --help` : `; did you mean ${guess}?`)
+      })
+    )
+  }
+  return Effect.void
+}
