@@ -28,6 +28,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { Jsonl } from "@ground-truth/core"
 
@@ -206,20 +207,30 @@ const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
  * `result`), half by its initial one (as a raw `completion`), so scoring does real work on both; and a
  * file of the first tenth of them, for memory's flatness.
  */
-const writePredictions = (corpus: string, all: string, tenth: string) => {
-  const lines = fs
-    .readFileSync(corpus, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-  const out = lines.map((l, i) => {
+const writePredictions = async (corpus: string, rows: number, all: string, tenth: string) => {
+  const [a, t] = [fs.createWriteStream(all), fs.createWriteStream(tenth)]
+  const write = (stream: fs.WriteStream, line: string) =>
+    stream.write(line)
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => stream.once("drain", () => resolve()))
+  let i = 0
+  // A line at a time: a corpus of a million samples is larger than a string can be.
+  for await (const l of readline.createInterface({
+    input: fs.createReadStream(corpus),
+    crlfDelay: Number.POSITIVE_INFINITY
+  })) {
     const s = JSON.parse(l) as { job_id: string; initial_result: unknown; final_result: unknown }
-    return i % 2 === 0
-      ? JSON.stringify({ job_id: s.job_id, result: s.final_result })
-      : JSON.stringify({ job_id: s.job_id, completion: JSON.stringify(s.initial_result) })
-  })
-  fs.writeFileSync(all, `${out.join("\n")}\n`)
-  fs.writeFileSync(tenth, `${out.slice(0, Math.ceil(out.length / 10)).join("\n")}\n`)
-  return out.length
+    const line = `${
+      i % 2 === 0
+        ? JSON.stringify({ job_id: s.job_id, result: s.final_result })
+        : JSON.stringify({ job_id: s.job_id, completion: JSON.stringify(s.initial_result) })
+    }\n`
+    await write(a, line)
+    if (i < Math.ceil(rows / 10)) await write(t, line)
+    i++
+  }
+  await Promise.all([a, t].map((w) => new Promise((resolve) => w.end(resolve))))
+  return i
 }
 
 /** `ground-truth eval` of a predictions file: its time and peak RSS (from /usr/bin/time). */
@@ -326,7 +337,7 @@ const main = async () => {
     runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
     const [all, tenth] = [path.join(dir, "predictions.jsonl"), path.join(dir, "predictions-tenth.jsonl")]
     if (round === 0) {
-      predicted = writePredictions(path.join(dir, "corpus.jsonl"), all, tenth)
+      predicted = await writePredictions(path.join(dir, "corpus.jsonl"), runs.cli[0]!.rows, all, tenth)
       tenthEval = cliEval(tenth)
     }
     evals.push(cliEval(all))
