@@ -665,7 +665,8 @@ export const command = Command.make("ground-truth").pipe(
 
 const cli = Command.run(command, { name: "ground-truth", version: Version.version })
 
-const filterFlags = new Set(Filter.exportParameters.map(flag))
+/** Flags that name one thing: given twice, which one was meant? */
+const filterFlags = new Set([...Filter.exportParameters.map(flag), "--predictions"])
 
 /**
  * A filter flag given twice is a usage error that names the flag. (Left to @effect/cli, the second one

@@ -88,15 +88,19 @@ export const tidied = <A, E, R>(
   Console.consoleWith((base) =>
     Effect.withConsole(effect, {
       ...base,
+      // Only @effect/cli's help pages are rewritten; our own lines pass as they are.
       log: (...args: ReadonlyArray<unknown>) =>
         base.log(
           ...args.map((a) =>
-            typeof a === "string" ? tidy(a, program, examples, colourFor(process.stdout)) : a
+            typeof a === "string" && /^(\x1b\[[0-9;]*m)*USAGE(\x1b\[[0-9;]*m)*$/m.test(a)
+              ? tidy(a, program, examples, colourFor(process.stdout))
+              : a
           )
         ),
+      // @effect/cli's usage errors: plain unless on a terminal.
       error: (...args: ReadonlyArray<unknown>) =>
         base.error(
-          ...args.map((a) => (typeof a === "string" ? tidy(a, program, [], colourFor(process.stderr)) : a))
+          ...args.map((a) => (typeof a === "string" && !colourFor(process.stderr) ? a.replace(ANSI, "") : a))
         )
     })
   )
@@ -127,19 +131,29 @@ const closest = (name: string, names: ReadonlyArray<string>): string | undefined
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined
 }
 
+/** A command as suggestions see it: its name, its flags, and those of them that take a value. */
+export interface Names {
+  readonly name: string
+  readonly flags: ReadonlyArray<string>
+  readonly valued: ReadonlyArray<string>
+}
+
 /**
- * A command's name and the flags its usage names (`--out`, `-o`, …), read from @effect/cli's own usage.
+ * A command's name and flags (`--out`, `-o`, …), read from @effect/cli's own usage of it: `--out PATH`
+ * takes a value, `--full-if-stale` does not.
  *
  * @since 0.1.0
  */
-export const namesOf = <Name extends string, R, E, A>(
-  command: Command.Command<Name, R, E, A>
-): readonly [string, ReadonlyArray<string>] => [
-  Array.from(Command.getNames(command))[0] ?? "",
-  HelpDoc.toAnsiText(Usage.getHelp(Command.getUsage(command)))
-    .replace(ANSI, "")
-    .match(/--?[A-Za-z][A-Za-z-]*/g) ?? []
-]
+export const namesOf = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): Names => {
+  const usage = HelpDoc.toAnsiText(Usage.getHelp(Command.getUsage(command))).replace(ANSI, "")
+  const flags: Array<string> = []
+  const valued: Array<string> = []
+  for (const m of usage.matchAll(/(--?[A-Za-z][A-Za-z-]*),?( (?![-[(])[^\s\])]+)?/g)) {
+    flags.push(m[1]!)
+    if (m[2] !== undefined) valued.push(m[1]!)
+  }
+  return { name: Array.from(Command.getNames(command))[0] ?? "", flags, valued }
+}
 
 /** Flags every command takes (@effect/cli's built-ins). */
 const BUILT_IN = ["--help", "-h", "--version", "--wizard", "--completions", "--log-level"]
@@ -153,15 +167,15 @@ const BUILT_IN = ["--help", "-h", "--version", "--wizard", "--completions", "--l
 export const checkNames = (
   program: string,
   args: ReadonlyArray<string>,
-  subcommands: ReadonlyArray<readonly [string, ReadonlyArray<string>]>
+  subcommands: ReadonlyArray<Names>
 ): Effect.Effect<void, UnknownName> => {
   const first = args[0]
   if (first === undefined || first.startsWith("-")) return Effect.void
-  const sub = subcommands.find(([name]) => name === first)
+  const sub = subcommands.find((c) => c.name === first)
   if (sub === undefined) {
     const guess = closest(
       first,
-      subcommands.map(([name]) => name)
+      subcommands.map((c) => c.name)
     )
     return Effect.fail(
       new UnknownName({
@@ -171,9 +185,16 @@ export const checkNames = (
       })
     )
   }
-  const known = [...sub[1], ...BUILT_IN]
-  for (const arg of args.slice(1)) {
+  const known = [...sub.flags, ...BUILT_IN]
+  const rest = args.slice(1)
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!
     if (arg === "--") break
+    // The value of a flag that takes one is not a flag, whatever it looks like (`--out --weird.jsonl`).
+    if (sub.valued.includes(arg)) {
+      i++
+      continue
+    }
     if (!arg.startsWith("--")) continue
     const name = arg.split("=", 1)[0]!
     if (known.includes(name)) continue

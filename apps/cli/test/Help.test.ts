@@ -76,6 +76,12 @@ describe("help", () => {
           2,
           'ground-truth: unknown command "exprt"; did you mean export?\n'
         ])
+        // A flag's value is not a flag, whatever it looks like: the error is the --split one, not "unknown flag".
+        const valued = yield* run(["export", "--split-seed", "--x", "--split", "tset"])
+        expect([valued.code, valued.stderr]).toEqual([
+          2,
+          'ground-truth: --split must be train, validation or test, not "tset"\n'
+        ])
         const far = yield* run(["frobnicate"])
         expect([far.code, far.stderr]).toEqual([
           2,

@@ -306,7 +306,6 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .addSuccess(canonicalJson(Eval.Report, "EvalReport", Eval.encode))
       .addError(BadRequest)
       .addError(PayloadTooLarge)
-      .addError(Gone)
       .addError(ServerError)
       .addError(Unavailable)
       .annotate(
@@ -519,6 +518,7 @@ export class Api extends HttpApi.make("ground-truth")
   .annotate(HttpApi.AdditionalSchemas, [
     Stats.Report,
     Manifest.Manifest,
+    Eval.Report,
     JobView,
     CorrectionEvent,
     Decision

@@ -11,7 +11,7 @@ import { SqlClient } from "@effect/sql"
 import { Eval, Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
-import { Api, BadRequest, Health, ServerError, Unhealthy } from "./Api.js"
+import { Api, BadRequest, Gone, Health, ServerError, type Unavailable, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import { databaseFailure, exportFailure } from "./Errors.js"
@@ -188,6 +188,10 @@ const streamed = (
     )
   })
 
+/** Evaluation takes no cursor, so no cursor can be stale: were one, it would be the server's fault. */
+const evalFailure = (e: ServerError | Unavailable | Gone): ServerError | Unavailable =>
+  e instanceof Gone ? new ServerError({ error: { code: "database_error", message: e.error.message } }) : e
+
 const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
   Effect.gen(function* () {
     const exporter = yield* Export.Export
@@ -199,6 +203,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       }),
       Config.withDefault(Duration.seconds(60))
     )
+    yield* Spool.sweep
     const evalLimit = yield* Config.integer("GROUND_TRUTH_EVAL_MAX_BYTES").pipe(
       Config.validate({ message: "Expected a number of bytes above zero", validation: (n: number) => n > 0 }),
       Config.withDefault(1024 ** 3)
@@ -224,7 +229,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
                     ? e
                     : e._tag === "InvalidPrediction"
                       ? invalid(e)
-                      : exportFailure(e)
+                      : evalFailure(exportFailure(e))
                 )
               )
             })

@@ -31,6 +31,34 @@ const failed = (what: string) => (e: unknown) =>
     error: { code: "spool_failed", message: `${what}: ${e instanceof Error ? e.message : String(e)}` }
   })
 
+const PREFIX = "ground-truth-eval-"
+
+/**
+ * Removes the spool folders of server processes that are gone: a request's scope removes its own, but a
+ * process killed (or stopped at the end of its shutdown grace) mid-upload leaves one behind. Each folder
+ * names its process (`ground-truth-eval-<pid>-…`), so a live server's uploads are never touched.
+ *
+ * @since 0.1.0
+ */
+export const sweep = Effect.promise(async () => {
+  const tmp = os.tmpdir()
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch (e) {
+      // EPERM: it exists, it is just not ours to signal.
+      return (e as NodeJS.ErrnoException).code === "EPERM"
+    }
+  }
+  const names = await fs.readdir(tmp).catch(() => [] as Array<string>)
+  for (const name of names) {
+    const pid = Number(/^ground-truth-eval-(\d+)-/.exec(name)?.[1])
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid))
+      await fs.rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => undefined)
+  }
+})
+
 /**
  * Writes the body to a temporary file (at most `limit` bytes: a larger one is a 413) and gives a reader
  * of byte ranges of it.
@@ -43,7 +71,7 @@ export const spool = (request: HttpServerRequest.HttpServerRequest, limit: numbe
     if (declared > limit + DRAIN) return yield* Effect.fail(tooLarge(request, limit, true))
     const dir = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => fs.mkdtemp(path.join(os.tmpdir(), "ground-truth-eval-")),
+        try: () => fs.mkdtemp(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`)),
         catch: failed("cannot create a temporary file for the body")
       }),
       (d) => Effect.promise(() => fs.rm(d, { recursive: true, force: true }))

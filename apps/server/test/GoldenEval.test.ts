@@ -4,6 +4,8 @@
  */
 import * as fs from "node:fs"
 import * as http from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
 import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
@@ -68,6 +70,11 @@ for (const target of TestDatabase.targets()) {
 }
 
 const [embedded] = TestDatabase.targets()
+
+// What a server killed mid-upload leaves behind (its pid gone): the next server's start removes it.
+const leftover = path.join(os.tmpdir(), "ground-truth-eval-2147483646-test")
+fs.mkdirSync(leftover, { recursive: true })
+fs.writeFileSync(path.join(leftover, "body"), "half an upload")
 layer(
   serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(embedded.layer))).pipe(
     Layer.provide(
@@ -88,6 +95,7 @@ layer(
         const streamed = yield* chunked(url, ['{"job_id":"a",', `"result":"${"y".repeat(80)}"}\n`])
         expect(streamed.status).toBe(413)
         expect(JSON.parse(streamed.body).error.code).toBe("payload_too_large")
+        expect(fs.existsSync(leftover)).toBe(false)
         const line = `{"job_id":"a","result":"${"z".repeat(100 - 27)}"}\n`
         expect(line.length).toBe(100)
         const fits = yield* post(url, line)

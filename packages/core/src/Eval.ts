@@ -111,29 +111,31 @@ interface Leaf {
 const isContainer = (v: Json.Json): boolean =>
   (Json.isObject(v) && v.size > 0) || (Json.isArray(v) && v.length > 0)
 
+/** A key as a path writes it after `path` (§2): `.key`, `key` first, or `["…"]`. */
+const keySegment = (path: string, key: string): string =>
+  FieldPath.isIdentifier(key) ? (path === "" ? key : `.${key}`) : `[${JSON.stringify(key)}]`
+
 /**
  * Every value of `result` that is not a non-empty object or array, at its path. Kept on a stack, not in
- * calls: any depth.
+ * calls, and each path is its parent's text plus one segment (V8 joins strings without copying them until
+ * one is read): linear in the size of the value, at any depth.
  *
  * @since 0.1.0
  */
 export const leaves = (result: Json.Json): Array<Leaf> => {
   const out: Array<Leaf> = []
-  const pending: Array<readonly [Array<FieldPath.Segment>, Json.Json]> = [[[], result]]
+  const pending: Array<readonly [string, string, Json.Json]> = [["", "", result]]
   while (pending.length > 0) {
-    const [segments, value] = pending.pop()!
-    if (!isContainer(value)) {
-      out.push({
-        path: FieldPath.print(segments),
-        field: FieldPath.print(segments, { indices: false }),
-        value
-      })
-    } else if (Json.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--)
-        pending.push([[...segments, { _tag: "Index", index: i }], value[i]])
+    const [path, field, value] = pending.pop()!
+    if (!isContainer(value)) out.push({ path, field, value })
+    else if (Json.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) pending.push([`${path}[${i}]`, `${field}[]`, value[i]!])
     } else {
-      const entries = [...(value as Json.JsonObject)].reverse()
-      for (const [key, v] of entries) pending.push([[...segments, { _tag: "Key", key }], v])
+      const entries = [...(value as Json.JsonObject)]
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, v] = entries[i]!
+        pending.push([path + keySegment(path, key), field + keySegment(field, key), v])
+      }
     }
   }
   return out
@@ -232,8 +234,10 @@ export const add = (
   return tally
 }
 
-/** `n / d` rounded to 4 decimals, or null when `d` is 0. */
-const ratio = (n: number, d: number): number | null => (d === 0 ? null : Math.round((n / d) * 10000) / 10000)
+/** `n / d` rounded to 4 decimals (half up), or null when `d` is 0. */
+const ratio = (n: number, d: number): number | null =>
+  // Half up on the exact fraction, in integers: 57/800 = 0.07125 → 0.0713, as 1/32 = 0.03125 → 0.0313.
+  d === 0 ? null : Math.floor((n * 20000 + d) / (2 * d)) / 10000
 
 /** Byte order of UTF-8 strings, which is code point order. */
 const byteOrder = (a: string, b: string): number =>
@@ -313,6 +317,9 @@ export const report = (tally: Tally, lines: number): Report =>
  */
 export const encode = (r: typeof Report.Encoded): string => `${JSON.stringify(r)}\n`
 
+/** The longest prediction line read: far beyond any result, short of holding a file in memory. */
+export const MAX_LINE = 64 * 1024 * 1024
+
 /** Where a job's line is in the predictions: its number (1-based) and bytes. @since 0.1.0 */
 export interface Located {
   readonly line: number
@@ -336,11 +343,12 @@ export const index = () => {
   let lines = 0
   const take = (bytes: Uint8Array, start: number): Either.Either<void, InvalidPrediction> => {
     lines++
+    if (bytes.length === 0) return invalid(lines, "an empty line")
     let text: string
     try {
       text = decoder.decode(bytes)
-    } catch {
-      return invalid(lines, "not UTF-8")
+    } catch (e) {
+      return invalid(lines, e instanceof TypeError ? "not UTF-8" : "cannot be read as text")
     }
     const parsed = parseLine(text, lines)
     if (Either.isLeft(parsed)) return Either.left(parsed.left)
@@ -378,6 +386,9 @@ export const index = () => {
         carry.push(chunk.slice(from))
         carryBytes += chunk.length - from
         offset += chunk.length - from
+        // A line is parsed whole: one without an end in sight would hold the file in memory.
+        if (carryBytes > MAX_LINE)
+          return invalid(lines + 1, `longer than ${MAX_LINE / 1024 / 1024} MiB (a prediction is one line)`)
       }
       return Either.void
     },

@@ -281,4 +281,38 @@ describe("Eval", () => {
       ].join("\n")
     )
   })
+
+  it("leaves at any depth: 200,000 nested arrays give one leaf at its full path", () => {
+    let value: Json.Json = new Json.JsonNumber("1")
+    for (let i = 0; i < 200_000; i++) value = [value]
+    const [leaf, ...more] = Eval.leaves(value)
+    expect(more).toHaveLength(0)
+    expect(leaf?.path).toBe("[0]".repeat(200_000))
+    expect(leaf?.field).toBe("[]".repeat(200_000))
+  })
+
+  it("ratios round half up on the exact fraction", () => {
+    const tally = (correct: number, of: number) => {
+      const t = Eval.empty()
+      for (let i = 0; i < of; i++) {
+        const v = Json.object([["a", new Json.JsonNumber(String(i < correct ? 1 : 2))]])
+        Eval.add(t, { initial: v, final: Json.object([["a", new Json.JsonNumber("1")]]) }, undefined)
+      }
+      return Eval.report(t, 0).fields[0]!.pipeline.recall
+    }
+    expect(tally(57, 800)).toBe(0.0713)
+    expect(tally(1, 32)).toBe(0.0313)
+    expect(tally(2, 3)).toBe(0.6667)
+    expect(tally(1, 3)).toBe(0.3333)
+  })
+
+  it("a line longer than MAX_LINE is refused before it is held whole", () => {
+    const ix = Eval.index()
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20)
+    let result: Either.Either<void, Eval.InvalidPrediction> = Either.void
+    for (let i = 0; i <= Eval.MAX_LINE / chunk.length && Either.isRight(result); i++) result = ix.push(chunk)
+    expect(Either.isLeft(result) && result.left.message).toBe(
+      "predictions line 1: longer than 64 MiB (a prediction is one line)"
+    )
+  })
 })

@@ -64,7 +64,7 @@ export const evalUsageCases: ReadonlyArray<readonly [string, string | Uint8Array
     '{"job_id":"a","result":1}\n{"job_id":"A","result":2}\n',
     "predictions line 2: job a is predicted twice (also line 1)"
   ],
-  ["an empty line", '{"job_id":"a","result":1}\n\n', "predictions line 2: not JSON"],
+  ["an empty line", '{"job_id":"a","result":1}\n\n', "predictions line 2: an empty line"],
   [
     "bytes that are not UTF-8",
     Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d, 0x0a]),
