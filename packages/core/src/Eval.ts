@@ -10,6 +10,7 @@ import { Data, Effect, Either, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as FieldPath from "./FieldPath.js"
 import type { Format } from "./Format.js"
+import { byteOrder } from "./internal/order.js"
 import * as Json from "./Json.js"
 import type { Sample } from "./Sample.js"
 
@@ -238,10 +239,6 @@ export const add = (
 const ratio = (n: number, d: number): number | null =>
   // Half up on the exact fraction, in integers: 57/800 = 0.07125 → 0.0713, as 1/32 = 0.03125 → 0.0313.
   d === 0 ? null : Math.floor((n * 20000 + d) / (2 * d)) / 10000
-
-/** Byte order of UTF-8 strings, which is code point order. */
-const byteOrder = (a: string, b: string): number =>
-  Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"))
 
 /** One predictor's scores on a field. @since 0.1.0 */
 export class Scores extends Schema.Class<Scores>("Scores")({

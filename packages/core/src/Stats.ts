@@ -12,6 +12,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
+import { byteOrder } from "./internal/order.js"
 import { readUtc, utcText, windowConditions, writable } from "./internal/query.js"
 import { InvalidRow } from "./internal/rows.js"
 import * as Json from "./Json.js"
@@ -138,13 +139,6 @@ export const encode = (s: Report): string => {
       .join(",") +
     "]}}}\n"
   )
-}
-
-/** Byte order of UTF-8 strings (PostgreSQL's `COLLATE "C"`), which is code point order. */
-const byteOrder = (a: string, b: string): number => {
-  const x = Buffer.from(a, "utf8")
-  const y = Buffer.from(b, "utf8")
-  return Buffer.compare(x, y)
 }
 
 /** The first `TOP_FIELDS` of `counts`, by count descending, then field path in byte order. */
