@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url"
 import { Jsonl } from "@ground-truth/core"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
+// Run as files, as `pnpm ground-truth` and `pnpm serve` run them: their first lines carry the heap flags.
 const cli = path.join(root, "apps", "cli", "bin", "ground-truth.mjs")
 const serve = path.join(root, "apps", "server", "bin", "serve.mjs")
 
@@ -70,7 +71,7 @@ const prepareEmbedded = () => {
   const marker = `${dataDir}.jobs`
   if (fs.existsSync(marker) && fs.readFileSync(marker, "utf8") === String(JOBS)) return
   fs.rmSync(dataDir, { recursive: true, force: true })
-  execFileSync(process.execPath, [cli, "seed-demo", "--jobs", String(JOBS)], {
+  execFileSync(cli, ["seed-demo", "--jobs", String(JOBS)], {
     env: appEnv(),
     stdio: ["ignore", "ignore", "inherit"]
   })
@@ -82,7 +83,7 @@ const prepare = () => {
   const exists = psql(admin, `SELECT count(*) FROM pg_database WHERE datname = '${database}'`) === "1"
   if (exists && Number(psql(url, "SELECT count(*) FROM jobs")) === JOBS) {
     // A database seeded by an earlier version gets the migrations added since.
-    execFileSync(process.execPath, [cli, "migrate"], {
+    execFileSync(cli, ["migrate"], {
       env: appEnv(),
       stdio: ["ignore", "ignore", "inherit"]
     })
@@ -90,7 +91,7 @@ const prepare = () => {
   }
   if (exists) psql(admin, `DROP DATABASE ${database} WITH (FORCE)`)
   psql(admin, `CREATE DATABASE ${database}`)
-  execFileSync(process.execPath, [cli, "seed-demo", "--jobs", String(JOBS)], {
+  execFileSync(cli, ["seed-demo", "--jobs", String(JOBS)], {
     env: appEnv(),
     stdio: ["ignore", "ignore", "inherit"]
   })
@@ -160,7 +161,7 @@ const baseline = () =>
 /** How long the CLI takes to start and exit doing nothing: part of its time to first byte. */
 const cliStart = () => {
   const started = performance.now()
-  execFileSync(process.execPath, [cli, "--version"], { stdio: "ignore" })
+  execFileSync(cli, ["--version"], { stdio: "ignore" })
   return performance.now() - started
 }
 
@@ -169,14 +170,10 @@ const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
   new Promise<Run>((resolve, reject) => {
     const started = performance.now()
     const timing = path.join(os.tmpdir(), `gt-bench-time-${process.pid}`)
-    const child = spawn(
-      "/usr/bin/time",
-      ["-f", "%M", "-o", timing, process.execPath, cli, "export", "--out", out, ...extra],
-      {
-        env: appEnv(),
-        stdio: ["ignore", "ignore", "inherit"]
-      }
-    )
+    const child = spawn("/usr/bin/time", ["-f", "%M", "-o", timing, cli, "export", "--out", out, ...extra], {
+      env: appEnv(),
+      stdio: ["ignore", "ignore", "inherit"]
+    })
     let first = 0
     const dir = path.dirname(out)
     const poll = setInterval(() => {
@@ -237,11 +234,10 @@ const writePredictions = async (corpus: string, rows: number, all: string, tenth
 const cliEval = (predictions: string) => {
   const timing = path.join(os.tmpdir(), `gt-bench-time-${process.pid}`)
   const started = performance.now()
-  execFileSync(
-    "/usr/bin/time",
-    ["-f", "%M", "-o", timing, process.execPath, cli, "eval", "--predictions", predictions],
-    { env: appEnv(), stdio: ["ignore", "ignore", "inherit"] }
-  )
+  execFileSync("/usr/bin/time", ["-f", "%M", "-o", timing, cli, "eval", "--predictions", predictions], {
+    env: appEnv(),
+    stdio: ["ignore", "ignore", "inherit"]
+  })
   return {
     seconds: (performance.now() - started) / 1000,
     peakRssMb: Number(fs.readFileSync(timing, "utf8").trim()) / 1024
@@ -258,11 +254,10 @@ const CHANGED = 1000
  */
 const cliIncrement = (out: string) => {
   const manifest = `${out}.manifest.json`
-  execFileSync(
-    process.execPath,
-    [cli, "export", "--until", "0001-01-02", "--out", `${out}.empty`, "--manifest", manifest],
-    { env: appEnv(), stdio: ["ignore", "ignore", "inherit"] }
-  )
+  execFileSync(cli, ["export", "--until", "0001-01-02", "--out", `${out}.empty`, "--manifest", manifest], {
+    env: appEnv(),
+    stdio: ["ignore", "ignore", "inherit"]
+  })
   const cursor = JSON.parse(fs.readFileSync(manifest, "utf8")).cursor as string
   const write = `UPDATE jobs SET updated_at = updated_at WHERE id IN (SELECT id FROM jobs WHERE approved ORDER BY random() LIMIT ${CHANGED})`
   psql(url, write)
@@ -271,7 +266,7 @@ const cliIncrement = (out: string) => {
 
 const startServer = () =>
   new Promise<{ child: ChildProcess; base: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [serve], {
+    const child = spawn(serve, [], {
       env: { ...appEnv(), PORT: "0" },
       stdio: ["ignore", "pipe", "inherit"]
     })

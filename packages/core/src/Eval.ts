@@ -10,6 +10,7 @@ import { Data, Effect, Either, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as FieldPath from "./FieldPath.js"
 import type { Format } from "./Format.js"
+import * as LineIndex from "./internal/lineIndex.js"
 import { byteOrder } from "./internal/order.js"
 import * as Json from "./Json.js"
 import type { Sample } from "./Sample.js"
@@ -318,46 +319,48 @@ export const encode = (r: typeof Report.Encoded): string => `${JSON.stringify(r)
 export const MAX_LINE = 64 * 1024 * 1024
 
 /** Where a job's line is in the predictions: its number (1-based) and bytes. @since 0.1.0 */
-export interface Located {
-  readonly line: number
-  readonly start: number
-  readonly end: number
+export type Located = LineIndex.Located
+
+/** An indexed predictions file: how many lines it held, and the line of a job id (lowercase). @since 0.1.0 */
+export interface Indexed {
+  readonly lines: number
+  readonly find: (jobId: string) => Located | undefined
 }
 
 /**
  * Indexes a predictions file as its bytes pass, a chunk at a time: each line is read (and checked) once,
- * then only its job id and byte range are kept. Fails on the first bad line, a job given twice, or bytes
- * that are not UTF-8. A last line without `\n` counts; empty lines are not allowed.
+ * then only its job id and byte range are kept (compactly: ~60 bytes a line). Fails on the first bad
+ * line, a job given twice (found once the ids are sorted, but named as a reader going line by line would
+ * name it: the first line that repeats a job), or bytes that are not UTF-8. A last line without `\n`
+ * counts; empty lines are not allowed.
  *
  * @since 0.1.0
  */
 export const index = () => {
-  const located = new Map<string, Located>()
+  const lines = new LineIndex.LineIndex()
   const decoder = new TextDecoder("utf-8", { fatal: true })
   let carry: Array<Uint8Array> = []
   let carryBytes = 0
   let offset = 0
-  let lines = 0
+  /** A bad line: unless a job repeated before it, which a line-by-line reader would have stopped at. */
+  const fail = (line: number, detail: string) => {
+    const twice = lines.repeated()
+    return twice === undefined ? invalid(line, detail) : duplicate(twice)
+  }
+  const duplicate = (twice: { readonly key: string; readonly line: number; readonly also: number }) =>
+    invalid(twice.line, `job ${twice.key} is predicted twice (also line ${twice.also})`)
   const take = (bytes: Uint8Array, start: number): Either.Either<void, InvalidPrediction> => {
-    lines++
-    if (bytes.length === 0) return invalid(lines, "an empty line")
+    const line = lines.lines + 1
+    if (bytes.length === 0) return fail(line, "an empty line")
     let text: string
     try {
       text = decoder.decode(bytes)
     } catch (e) {
-      return invalid(lines, e instanceof TypeError ? "not UTF-8" : "cannot be read as text")
+      return fail(line, e instanceof TypeError ? "not UTF-8" : "cannot be read as text")
     }
-    const parsed = parseLine(text, lines)
-    if (Either.isLeft(parsed)) return Either.left(parsed.left)
-    const previous = located.get(parsed.right.jobId)
-    if (previous !== undefined)
-      return invalid(lines, `job ${parsed.right.jobId} is predicted twice (also line ${previous.line})`)
-    // A copy of the id: a string cut from the line's text would keep the whole line in memory.
-    located.set(Buffer.from(parsed.right.jobId, "utf8").toString("utf8"), {
-      line: lines,
-      start,
-      end: start + bytes.length
-    })
+    const parsed = parseLine(text, line)
+    if (Either.isLeft(parsed)) return fail(line, parsed.left.detail)
+    lines.add(parsed.right.jobId, start, start + bytes.length)
     return Either.void
   }
   const lineOf = (tail: Uint8Array): Uint8Array => {
@@ -368,38 +371,37 @@ export const index = () => {
     return whole
   }
   return {
-    /** Takes the next bytes of the file. */
+    /** Takes the next bytes of the file (they may be reused once this returns). */
     push: (chunk: Uint8Array): Either.Either<void, InvalidPrediction> => {
       let from = 0
       for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
         const start = offset - carryBytes
-        const bytes = lineOf(chunk.subarray(from, nl))
-        const taken = take(bytes, start)
+        const taken = take(lineOf(chunk.subarray(from, nl)), start)
         if (Either.isLeft(taken)) return taken
         offset += nl - from + 1
         from = nl + 1
       }
       if (from < chunk.length) {
-        carry.push(chunk.slice(from))
+        // A copy: `Buffer#slice` would share the caller's bytes.
+        carry.push(new Uint8Array(chunk.subarray(from)))
         carryBytes += chunk.length - from
         offset += chunk.length - from
         // A line is parsed whole: one without an end in sight would hold the file in memory.
         if (carryBytes > MAX_LINE)
-          return invalid(lines + 1, `longer than ${MAX_LINE / 1024 / 1024} MiB (a prediction is one line)`)
+          return fail(lines.lines + 1, `longer than ${MAX_LINE / 1024 / 1024} MiB (a prediction is one line)`)
       }
       return Either.void
     },
-    /** The end of the file: the index, and how many lines it held. */
-    end: (): Either.Either<
-      { readonly located: ReadonlyMap<string, Located>; readonly lines: number },
-      InvalidPrediction
-    > => {
+    /** The end of the file: the index, once no job is predicted twice. */
+    end: (): Either.Either<Indexed, InvalidPrediction> => {
       if (carryBytes > 0) {
         const start = offset - carryBytes
         const taken = take(lineOf(new Uint8Array(0)), start)
         if (Either.isLeft(taken)) return Either.left(taken.left)
       }
-      return Either.right({ located, lines })
+      const twice = lines.repeated()
+      if (twice !== undefined) return duplicate(twice)
+      return Either.right({ lines: lines.lines, find: (jobId: string) => lines.find(jobId) })
     }
   }
 }
@@ -423,7 +425,7 @@ export const indexed = <E>(read: (position: number, length: number) => Effect.Ef
       position += chunk.length
       yield* lines.push(chunk)
     }
-    const { located, lines: count } = yield* lines.end()
+    const { find, lines: count } = yield* lines.end()
     // A read may give fewer bytes than asked for: a line is read to its end.
     const line = (at: Located) =>
       Effect.gen(function* () {
@@ -436,7 +438,7 @@ export const indexed = <E>(read: (position: number, length: number) => Effect.Ef
         }
         return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
       })
-    return { located, lines: count, read: line }
+    return { find, lines: count, read: line }
   })
 
 /**
@@ -463,9 +465,7 @@ export const isReference = (format: Format, sample: Sample): boolean =>
 export const run = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
-  predictions: {
-    readonly located: ReadonlyMap<string, Located>
-    readonly lines: number
+  predictions: Indexed & {
     readonly read: (at: Located) => Effect.Effect<Uint8Array, E2>
   }
 ): Effect.Effect<Report, E | E2 | InvalidPrediction, R> => {
@@ -473,7 +473,7 @@ export const run = <E, E2, R>(
   return Stream.runFoldEffect(samples, empty(), (tally, sample) => {
     if (!isReference(format, sample)) return Effect.succeed(tally)
     const job = { initial: sample.initialResult, final: sample.result as Json.Json }
-    const at = predictions.located.get(sample.id.toLowerCase())
+    const at = predictions.find(sample.id.toLowerCase())
     if (at === undefined) return Effect.succeed(add(tally, job, undefined))
     return Effect.flatMap(predictions.read(at), (bytes) =>
       Effect.map(parseLine(decoder.decode(bytes), at.line), (p) => add(tally, job, p.predicted))

@@ -221,17 +221,38 @@ describe("Eval", () => {
     for (const size of [1, 2, 5, 64]) {
       const ix = Eval.index()
       for (let i = 0; i < bytes.length; i += size) Either.getOrThrow(ix.push(bytes.subarray(i, i + size)))
-      const { located, lines } = Either.getOrThrow(ix.end())
+      const { find, lines } = Either.getOrThrow(ix.end())
       expect(lines).toBe(3)
-      const decoded = [...located].map(([job, at]) => [
-        job,
-        new TextDecoder().decode(bytes.subarray(at.start, at.end))
+      const decoded = ["a", "é", "c", "b", "", "ab"].map((job) => {
+        const at = find(job)
+        return at === undefined
+          ? [job]
+          : [job, at.line, new TextDecoder().decode(bytes.subarray(at.start, at.end))]
+      })
+      expect(decoded).toEqual([
+        ...text.split("\n").map((l, i) => [JSON.parse(l).job_id, i + 1, l]),
+        ["b"],
+        [""],
+        ["ab"]
       ])
-      expect(decoded).toEqual(text.split("\n").map((l) => [JSON.parse(l).job_id, l]))
     }
+    // Named as a reader going line by line names them: the first line that repeats a job, even when a
+    // later line is bad too.
     const dup = Eval.index()
-    const pushed = dup.push(
-      new TextEncoder().encode('{"job_id":"a","result":1}\n{"job_id":"A","result":2}\n')
+    Either.getOrThrow(
+      dup.push(
+        new TextEncoder().encode(
+          '{"job_id":"b","result":1}\n{"job_id":"a","result":1}\n{"job_id":"b","result":0}\n{"job_id":"A","result":2}\n'
+        )
+      )
+    )
+    const twice = dup.end()
+    expect(Either.isLeft(twice) && twice.left.message).toBe(
+      "predictions line 3: job b is predicted twice (also line 1)"
+    )
+    const thenBad = Eval.index()
+    const pushed = thenBad.push(
+      new TextEncoder().encode('{"job_id":"a","result":1}\n{"job_id":"a","result":2}\n{"job_id":3}\n')
     )
     expect(Either.isLeft(pushed) && pushed.left.message).toBe(
       "predictions line 2: job a is predicted twice (also line 1)"
