@@ -8,6 +8,8 @@
  *   with their corrections aggregated by PostgreSQL, no replay, in the index's order (sorting is
  *   switched off for it: otherwise PostgreSQL sorts the finished JSON and spills it to disk) and
  *   without JIT, as the export runs;
+ * - feed: the export's own query (`Export.feedQuery`) as COPY text to psql, its rows discarded: what
+ *   reading them costs before Node does any work, the ceiling of the CLI and HTTP paths;
  * - CLI: `ground-truth export --out FILE` (first byte: when the temporary file first grows);
  * - HTTP: a fresh `pnpm serve` process, its export read by a streaming client;
  * - increment: `ground-truth export --changed-since CURSOR --out FILE` after 1,000 jobs were written
@@ -30,7 +32,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
-import { Jsonl } from "@ground-truth/core"
+import { SqlClient } from "@effect/sql"
+import { Export, Filter, Jsonl } from "@ground-truth/core"
+import { Database } from "@ground-truth/db"
+import { ConfigProvider, Effect } from "effect"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 // Run as files, as `pnpm ground-truth` and `pnpm serve` run them: their first lines carry the heap flags.
@@ -155,6 +160,36 @@ const baseline = () =>
   measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", COPY], {
     ...process.env,
     // The export turns JIT off for its statements too (it costs ~130 ms per statement and gains nothing).
+    PGOPTIONS: "-c enable_sort=off -c jit=off"
+  })
+
+/**
+ * The export's own query (core's `Export.feedQuery`, compiled by the driver the export uses), for the
+ * feed baseline.
+ */
+const feedText = () =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const [text, params] = Export.feedQuery(sql, Filter.defaults).compile()
+      if (params.length > 0)
+        return yield* Effect.dieMessage("the feed query of the default filter has parameters")
+      return text
+    }).pipe(
+      Effect.provide(Database.layer),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", url.toString()]])))
+    )
+  )
+
+/**
+ * The second baseline: the export's query, its rows streamed to a client that discards them (PostgreSQL
+ * writing them as COPY text, psql reading them): what reading the export's rows costs before Node does
+ * anything, the ceiling of every export. Run as the export runs it: no sort (the index gives the order),
+ * no JIT.
+ */
+const feed = (text: string) =>
+  measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", `COPY (${text}) TO STDOUT`], {
+    ...process.env,
     PGOPTIONS: "-c enable_sort=off -c jit=off"
   })
 
@@ -319,7 +354,13 @@ const median = (xs: ReadonlyArray<number>) => {
 const main = async () => {
   prepare()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-"))
-  const runs: Record<"baseline" | "cli" | "http", Array<Run>> = { baseline: [], cli: [], http: [] }
+  const runs: Record<"baseline" | "feed" | "cli" | "http", Array<Run>> = {
+    baseline: [],
+    feed: [],
+    cli: [],
+    http: []
+  }
+  const query = EMBEDDED ? "" : await feedText()
   const increments: Array<Run> = []
   const stats: Array<number> = []
   const starts: Array<number> = []
@@ -327,7 +368,10 @@ const main = async () => {
   let tenthEval: { readonly seconds: number; readonly peakRssMb: number } | undefined
   let predicted = 0
   for (let round = 0; round < ROUNDS; round++) {
-    if (!EMBEDDED) runs.baseline.push(await baseline())
+    if (!EMBEDDED) {
+      runs.baseline.push(await baseline())
+      runs.feed.push(await feed(query))
+    }
     starts.push(cliStart())
     runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
     const [all, tenth] = [path.join(dir, "predictions.jsonl"), path.join(dir, "predictions-tenth.jsonl")]
@@ -344,7 +388,7 @@ const main = async () => {
   }
   fs.rmSync(dir, { recursive: true, force: true })
 
-  const paths = EMBEDDED ? (["cli", "http"] as const) : (["baseline", "cli", "http"] as const)
+  const paths = EMBEDDED ? (["cli", "http"] as const) : (["baseline", "feed", "cli", "http"] as const)
   const summary = Object.fromEntries(
     paths.map((name) => {
       const rs = runs[name]
@@ -361,10 +405,12 @@ const main = async () => {
     })
   )
   const base = summary.baseline?.rowsPerSecond
+  const ceiling = summary.feed?.rowsPerSecond
   const fmt = (n: number, d = 0) =>
     n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
   const label = {
     baseline: "COPY (PostgreSQL builds the JSON)",
+    feed: "feed (the export's query, rows discarded)",
     cli: "CLI export --out",
     http: "HTTP export"
   }
@@ -373,15 +419,15 @@ const main = async () => {
       `medians of ${ROUNDS} alternating rounds; ${os.cpus().length} cores, node ${process.version}, ` +
       (EMBEDDED ? "embedded PGlite" : `PostgreSQL ${psql(url, "SHOW server_version")}`),
     "",
-    "| path | rows/s | MB/s | peak RSS MB | first byte ms | ratio to baseline |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| path | rows/s | MB/s | peak RSS MB | first byte ms | ratio to COPY | ratio to feed |",
+    "|---|---:|---:|---:|---:|---:|---:|",
     ...paths.map((name) => {
       const s = summary[name]
       const first =
         name === "cli"
           ? `${fmt(s.firstByteMs)} (${fmt(s.firstByteMs - median(starts))} after start)`
           : fmt(s.firstByteMs)
-      return `| ${label[name]} | ${fmt(s.rowsPerSecond)} | ${fmt(s.mbPerSecond, 1)} | ${s.peakRssMb === null ? "–" : fmt(s.peakRssMb)} | ${first} | ${base === undefined ? "–" : (s.rowsPerSecond / base).toFixed(2)} |`
+      return `| ${label[name]} | ${fmt(s.rowsPerSecond)} | ${fmt(s.mbPerSecond, 1)} | ${s.peakRssMb === null ? "–" : fmt(s.peakRssMb)} | ${first} | ${base === undefined ? "–" : (s.rowsPerSecond / base).toFixed(2)} | ${ceiling === undefined ? "–" : (s.rowsPerSecond / ceiling).toFixed(2)} |`
     }),
     "",
     `stats: median ${fmt(median(stats))} ms over ${stats.length} calls; ` +

@@ -80,6 +80,19 @@ const methods = <E>(
 })
 
 /**
+ * The query a full export reads through its cursor (not an increment's): its rows, in order, for the
+ * filter's jobs (a split is chosen afterwards, by id). Public so that `pnpm bench` can stream it to a
+ * client that discards it: the feed's own cost, the ceiling of every export, printed beside COPY's.
+ *
+ * @since 0.1.0
+ */
+export const feedQuery = (sql: SqlClient.SqlClient, filter: Filter.Filter) => sql`
+  SELECT j.id::text AS id, ${sampleColumns(sql)}
+  FROM jobs j
+  WHERE ${sql.and(filterConditions(sql, filter))}
+  ORDER BY j.created_at, j.id`
+
+/**
  * The export service. With `filter.changedSince`, the corpus is the increment of contract §11.
  *
  * - `stream(filter)`: the corpus as UTF-8 bytes, one buffer per batch of samples.
@@ -124,12 +137,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               FROM changed ch
               LEFT JOIN LATERAL (SELECT * FROM jobs j WHERE j.id = ch.id AND ${sql.and(conditions)} LIMIT 1) j ON true
               ORDER BY j.created_at, j.id, ch.id`
-          : sql`
-              DECLARE export_samples NO SCROLL CURSOR FOR
-              SELECT j.id::text AS id, ${sampleColumns(sql)}
-              FROM jobs j
-              WHERE ${sql.and(conditions)}
-              ORDER BY j.created_at, j.id`
+          : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter)}`
       // Each statement runs to its end even when the consumer goes away: interrupting a running query
       // would make the driver cancel it through another pooled connection, which a busy pool may not
       // have to give. A batch is short; the stream stops right after it and the snapshot rolls back.
