@@ -3,9 +3,16 @@
 // whenever it may be stale, so the command always runs the code in the tree: staleness comes from the
 // bundler's own input list (esbuild's metafile, kept beside the bundle), never from a hand-kept list of
 // folders that a new workspace dependency would silently miss.
+//
+// The bundle is CommonJS, compiled through `vm.Script` with V8's code cache: compiling 3.7 MB of
+// JavaScript was a third of every start (Node 20 caches no ES module's code). The cache is named after a
+// hash of the very source compiled, so a rebuilt bundle can never run another bundle's cached code.
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import * as vm from "node:vm"
 
 const self = fileURLToPath(import.meta.url)
 const root = path.join(path.dirname(self), "..")
@@ -87,7 +94,7 @@ export const launch = async ({ app, entry }) => {
   // Before the build: pnpm may be stopped while it runs.
   if (process.env.npm_lifecycle_script !== undefined) stopWithParent()
   const name = path.basename(entry, ".ts")
-  const bundle = path.join(root, app, "build", `${name}.mjs`)
+  const bundle = path.join(root, app, "build", `${name}.cjs`)
   // The metafile's input list, paths relative to the root (esbuild's full metafile is ~1 MB to parse).
   const metafile = path.join(root, app, "build", `${name}.meta.json`)
   if (isStale(bundle, metafile)) {
@@ -100,15 +107,17 @@ export const launch = async ({ app, entry }) => {
       entryPoints: [path.join(root, app, entry)],
       bundle: true,
       platform: "node",
-      format: "esm",
+      format: "cjs",
       target: "node20",
       write: false,
       metafile: true,
       // PGlite loads its WebAssembly from beside its own module; pg-native is an optional peer.
       external: ["@electric-sql/*", "pg-native"],
-      banner: {
-        js: "import { createRequire as __gtRequire } from 'node:module'; const require = __gtRequire(import.meta.url);"
-      },
+      // `import()` becomes `require` (PGlite ships CommonJS too): V8 loses a script's dynamic-import
+      // hook when its code comes from the cache.
+      supported: { "dynamic-import": false },
+      // Non-ASCII characters escaped (esbuild's default, relied on by `run`).
+      charset: "ascii",
       logLevel: "warning"
     })
     fs.mkdirSync(path.dirname(bundle), { recursive: true })
@@ -117,6 +126,39 @@ export const launch = async ({ app, entry }) => {
     writeAtomically(bundle, result.outputFiles[0].contents)
     // The bundle dates from when its build began: a source saved while esbuild ran is newer than it.
     fs.utimesSync(bundle, started, started)
+    // Earlier bundles' caches.
+    for (const file of fs.readdirSync(path.dirname(bundle)))
+      if (file.startsWith(`${name}.`) && file.endsWith(".cache"))
+        fs.rmSync(path.join(path.dirname(bundle), file), { force: true })
   }
-  await import(pathToFileURL(bundle).href)
+  run(bundle)
+}
+
+/** Compiles and runs a CommonJS bundle as Node would, with V8's code cache beside it. */
+const run = (bundle) => {
+  const bytes = fs.readFileSync(bundle)
+  const cache = `${bundle.slice(0, -".cjs".length)}.${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}.cache`
+  let cachedData
+  try {
+    cachedData = fs.readFileSync(cache)
+  } catch {}
+  // The bundle is ASCII (`charset` above), so Latin-1 reads it exactly and fastest. A first line
+  // `#!` (kept from the entry) is no JavaScript.
+  const source = bytes.toString("latin1").replace(/^#!.*/, "")
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    cachedData
+  })
+  const module = { exports: {} }
+  script
+    .runInThisContext()
+    .call(module.exports, module.exports, createRequire(bundle), module, bundle, path.dirname(bundle))
+  // After the top level ran: the cache then holds the functions start-up compiled too.
+  if (cachedData === undefined || script.cachedDataRejected === true) {
+    try {
+      writeAtomically(cache, script.createCachedData())
+    } catch {
+      // A read-only checkout starts without a cache; nothing else changes.
+    }
+  }
 }

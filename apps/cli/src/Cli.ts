@@ -6,7 +6,7 @@
  */
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SqlClient } from "@effect/sql"
 import {
   DatasetCard,
@@ -403,9 +403,10 @@ const syncCommand = Command.make(
         })
       }
       const token = yield* Config.option(Config.redacted("GROUND_TRUTH_TOKEN"))
-      yield* Sync.sync(paths, asked, Sync.server(base, token)).pipe(
-        Effect.provide(NodeHttpClient.layerUndici)
-      )
+      // Loaded here: the HTTP client (undici, and with it Node's http, http2 and tls) would cost every
+      // command's start.
+      const { layerUndici } = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
+      yield* Sync.sync(paths, asked, Sync.server(base, token)).pipe(Effect.provide(layerUndici))
     })
 ).pipe(
   Command.withDescription(

@@ -8,7 +8,7 @@
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
  */
 import { ValidationError } from "@effect/cli"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { SqlError } from "@effect/sql/SqlError"
 import { Database, SqlFailure } from "@ground-truth/db"
 import { absurd, Cause, Effect, Exit, Option } from "effect"
