@@ -137,7 +137,12 @@ export const launch = async ({ app, entry }) => {
 /** Compiles and runs a CommonJS bundle as Node would, with V8's code cache beside it. */
 const run = (bundle) => {
   const bytes = fs.readFileSync(bundle)
-  const cache = `${bundle.slice(0, -".cjs".length)}.${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}.cache`
+  // V8 refuses a cache made under other flags or another V8: one cache per bundle, Node and flags, so that
+  // `node bin.mjs` and the shebang's flags do not overwrite each other's.
+  const key = createHash("sha256")
+    .update(bytes)
+    .update(`\0${process.version}\0${process.execArgv.join("\0")}`)
+  const cache = `${bundle.slice(0, -".cjs".length)}.${key.digest("hex").slice(0, 32)}.cache`
   let cachedData
   try {
     cachedData = fs.readFileSync(cache)

@@ -1,6 +1,7 @@
 /**
- * The launcher's code cache (scripts/launch.mjs): named after a hash of the bundle it was made from, and
- * a cache V8 refuses (damaged, or from another V8) is replaced rather than trusted or fatal.
+ * The launcher's code cache (scripts/launch.mjs): named after a hash of the bundle it was made from (and
+ * of Node's version and flags), and a cache V8 refuses (damaged, say) is replaced rather than trusted or
+ * fatal.
  */
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
@@ -11,10 +12,11 @@ import { bin, run } from "./cli.js"
 
 const build = path.join(path.dirname(bin), "..", "build")
 
-/** The cache the launcher should use for the bundle as it is now. */
+/** The cache the launcher should use for the bundle as it is now, run by this Node without flags. */
 const expectedCache = () => {
   const hash = createHash("sha256")
     .update(fs.readFileSync(path.join(build, "bin.cjs")))
+    .update(`\0${process.version}\0`)
     .digest("hex")
   return path.join(build, `bin.${hash.slice(0, 32)}.cache`)
 }
