@@ -156,12 +156,17 @@ const measureStdout = (command: string, args: ReadonlyArray<string>, env: NodeJS
     )
   })
 
-const baseline = () =>
-  measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", COPY], {
+/**
+ * A `COPY … TO STDOUT` read through psql, as the export runs its statements: no sort (the index gives the
+ * order) and no JIT (it costs ~130 ms per statement and gains nothing).
+ */
+const copyOut = (statement: string) =>
+  measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", statement], {
     ...process.env,
-    // The export turns JIT off for its statements too (it costs ~130 ms per statement and gains nothing).
     PGOPTIONS: "-c enable_sort=off -c jit=off"
   })
+
+const baseline = () => copyOut(COPY)
 
 /**
  * The export's own query (core's `Export.feedQuery`, compiled by the driver the export uses), for the
@@ -184,14 +189,9 @@ const feedText = () =>
 /**
  * The second baseline: the export's query, its rows streamed to a client that discards them (PostgreSQL
  * writing them as COPY text, psql reading them): what reading the export's rows costs before Node does
- * anything, the ceiling of every export. Run as the export runs it: no sort (the index gives the order),
- * no JIT.
+ * anything, the ceiling of every export.
  */
-const feed = (text: string) =>
-  measureStdout("psql", ["-X", "-q", "-d", url.toString(), "-c", `COPY (${text}) TO STDOUT`], {
-    ...process.env,
-    PGOPTIONS: "-c enable_sort=off -c jit=off"
-  })
+const feed = (text: string) => copyOut(`COPY (${text}) TO STDOUT`)
 
 /** How long the CLI takes to start and exit doing nothing: part of its time to first byte. */
 const cliStart = () => {

@@ -623,7 +623,7 @@ const seedCommand = Command.make(
     )
 ).pipe(Command.withDescription("Add realistic demo jobs with pipeline mistakes and reviewer corrections."))
 
-/** @since 0.1.0 */
+/** The commands, in the order the help lists them. */
 const subcommands = [
   exportCommand,
   syncCommand,
@@ -636,7 +636,7 @@ const subcommands = [
   seedCommand
 ] as const
 
-/** Each command's name and flags, for suggestions. */
+/** Each command's name and flags, for suggestions (one call each: a command's type is its own). */
 const names = [
   Help.namesOf(exportCommand),
   Help.namesOf(syncCommand),

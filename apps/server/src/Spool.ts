@@ -32,6 +32,8 @@ const failed = (what: string) => (e: unknown) =>
   })
 
 const PREFIX = "ground-truth-eval-"
+/** A spool folder's name, `ground-truth-eval-<pid>-…`: the pid of the server that made it. */
+const FOLDER = new RegExp(`^${PREFIX}(\\d+)-`)
 
 /**
  * Removes the spool folders of server processes that are gone: a request's scope removes its own, but a
@@ -53,7 +55,7 @@ export const sweep = Effect.promise(async () => {
   }
   const names = await fs.readdir(tmp).catch(() => [] as Array<string>)
   for (const name of names) {
-    const pid = Number(/^ground-truth-eval-(\d+)-/.exec(name)?.[1])
+    const pid = Number(FOLDER.exec(name)?.[1])
     if (Number.isInteger(pid) && pid !== process.pid && !alive(pid))
       await fs.rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => undefined)
   }

@@ -55,36 +55,29 @@ export class LineIndex {
     this.order = undefined
   }
 
-  /** Key i against the bytes `k[0, kn)`, in byte order. */
-  private compareTo(i: number, k: Uint8Array, kn: number): number {
+  /** Key i against the bytes `k[from, to)`, in byte order (a prefix first). */
+  private compare(i: number, k: Uint8Array, from: number, to: number): number {
     const keys = this.keys
-    let x = this.keyAt[i]!
-    const xe = this.keyAt[i + 1]!
-    for (let y = 0; x < xe && y < kn; x++, y++) {
+    const start = this.keyAt[i]!
+    const end = this.keyAt[i + 1]!
+    for (let x = start, y = from; x < end && y < to; x++, y++) {
       const d = keys[x]! - k[y]!
       if (d !== 0) return d
     }
-    return xe - this.keyAt[i]! - kn
+    return end - start - (to - from)
   }
 
-  /** Sorts the keys: then `find` and `repeated` answer. */
+  /** Keys i and j in byte order. */
+  private compareKeys(i: number, j: number): number {
+    return this.compare(i, this.keys, this.keyAt[j]!, this.keyAt[j + 1]!)
+  }
+
+  /** Sorts the keys (a key's lines in file order): then `find` and `repeated` answer. */
   seal(): void {
     if (this.order !== undefined) return
     const order = new Uint32Array(this.count)
     for (let i = 0; i < order.length; i++) order[i] = i
-    const keys = this.keys
-    const at = this.keyAt
-    order.sort((a, b) => {
-      let x = at[a]!
-      let y = at[b]!
-      const xe = at[a + 1]!
-      const ye = at[b + 1]!
-      for (; x < xe && y < ye; x++, y++) {
-        const d = keys[x]! - keys[y]!
-        if (d !== 0) return d
-      }
-      return xe - x - (ye - y) || a - b
-    })
+    order.sort((a, b) => this.compareKeys(a, b) || a - b)
     this.order = order
   }
 
@@ -99,7 +92,7 @@ export class LineIndex {
     for (let g = 0; g < order.length; ) {
       const first = order[g]!
       let next = g + 1
-      while (next < order.length && this.sameKey(first, order[next]!)) next++
+      while (next < order.length && this.compareKeys(first, order[next]!) === 0) next++
       // Within a run of one key, lines are in file order: the second is where it repeats.
       if (next > g + 1 && (found === undefined || order[g + 1]! + 1 < found.line))
         found = { key: this.keyOf(first), line: order[g + 1]! + 1, also: first + 1 }
@@ -112,12 +105,6 @@ export class LineIndex {
     return decoder.decode(this.keys.subarray(this.keyAt[i]!, this.keyAt[i + 1]!))
   }
 
-  private sameKey(a: number, b: number): boolean {
-    const from = this.keyAt[b]!
-    const n = this.keyAt[b + 1]! - from
-    return this.compareTo(a, this.keys.subarray(from), n) === 0
-  }
-
   /** The line of `key`, once sealed (its first, if keys repeat). */
   find(key: string): Located | undefined {
     this.seal()
@@ -127,12 +114,12 @@ export class LineIndex {
     let hi = order.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.compareTo(order[mid]!, k, k.length) < 0) lo = mid + 1
+      if (this.compare(order[mid]!, k, 0, k.length) < 0) lo = mid + 1
       else hi = mid
     }
     if (lo === order.length) return undefined
     const i = order[lo]!
-    return this.compareTo(i, k, k.length) === 0
+    return this.compare(i, k, 0, k.length) === 0
       ? { line: i + 1, start: this.lineAt[i]!, end: this.lineEnd[i]! }
       : undefined
   }
