@@ -3,11 +3,13 @@
  * 503 JSON on `/healthz` and on exports, and recovers by itself once the database answers (a TCP proxy
  * that starts listening only later stands in for a database coming back). The export's backend killed
  * mid-stream: the transfer is cut (never a short body that looks complete) and the next export is whole.
+ * The `jobs` table locked while the server starts: its warm-up is left waiting and it starts anyway.
  */
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
-import { Effect, Either, Layer } from "effect"
+import { Deferred, Effect, Either, Fiber, Layer } from "effect"
 import { baseUrl, bytes, type ErrorBody, freePort, get, json, proxy, serve, serverProcess } from "./server.js"
 
 const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
@@ -85,6 +87,49 @@ if (postgres !== undefined) {
         expect(next.toString("utf8").split("\n").length - 1).toBe(20_000)
         console.log(
           `backend killed after ${received} of ${next.length} bytes: transfer cut, next export whole`
+        )
+      })
+    )
+  })
+}
+
+if (postgres !== undefined) {
+  layer(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(postgres.layer)), {
+    timeout: 120_000,
+    excludeTestServices: true
+  })("the jobs table locked at start", (it) => {
+    it.scoped("the server starts all the same, and exports once the lock is gone", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const { url } = yield* TestDatabase.TestDatabase
+        const locked = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        // Another session (a migration, say) holds the lock while the server starts.
+        const holder = yield* Effect.fork(
+          sql.withTransaction(
+            sql`LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE`.pipe(
+              Effect.zipRight(Deferred.succeed(locked, undefined)),
+              Effect.zipRight(Deferred.await(release))
+            )
+          )
+        )
+        yield* Deferred.await(locked)
+        const started = Date.now()
+        const { base } = yield* serverProcess(url)
+        const seconds = (Date.now() - started) / 1000
+        // The warm-up's statement is still queued behind the lock: the server did not wait for it.
+        const [waiting] = yield* sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE application_name = 'ground-truth' AND wait_event_type = 'Lock'`
+        expect(waiting.n).toBeGreaterThanOrEqual(1)
+        expect((yield* get(`${base}/healthz`)).status).toBe(200)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        const exported = yield* get(`${base}/api/v1/ground-truth/export?approved_only=false`)
+        expect(exported.status).toBe(200)
+        expect((yield* bytes(exported)).equals(Golden.expectedExport(all))).toBe(true)
+        console.log(
+          `jobs locked at start: listening after ${seconds.toFixed(1)} s, export whole once unlocked`
         )
       })
     )
