@@ -8,6 +8,8 @@
  * @since 0.1.0
  */
 import { Data, Either, Order as O } from "effect"
+import { ByteWriter } from "./internal/ByteWriter.js"
+import { daysFromCivil, daysInMonth, writeUtc } from "./internal/utc.js"
 
 /**
  * An instant: `seconds` since 1970-01-01T00:00:00Z (UTC, no leap seconds) plus `micros` (0–999,999).
@@ -42,40 +44,6 @@ export const Order: O.Order<Timestamp> = O.combine(
   O.mapInput(O.number, (t: Timestamp) => t.seconds),
   O.mapInput(O.number, (t: Timestamp) => t.micros)
 )
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
-const daysFromCivil = (year: number, month: number, day: number): number => {
-  const y = month <= 2 ? year - 1 : year
-  const era = Math.floor(y / 400)
-  const yoe = y - era * 400
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-}
-
-/** The proleptic Gregorian date of a day number (H. Hinnant's `civil_from_days`). */
-const civilFromDays = (days: number): readonly [number, number, number] => {
-  const z = days + 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365
-  )
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
-  const month = mp < 10 ? mp + 3 : mp - 9
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day]
-}
-
-const daysInMonth = (year: number, month: number): number =>
-  month === 2
-    ? (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
-      ? 29
-      : 28
-    : month === 4 || month === 6 || month === 9 || month === 11
-      ? 30
-      : 31
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 const DATE_TIME =
@@ -181,7 +149,7 @@ const parseUtc = (text: string): Timestamp | undefined => {
   return carry(seconds, n > 20 ? microsOf(text, 20, n - 1) : 0)
 }
 
-const pad = (n: number, width: number): string => String(n).padStart(width, "0")
+const scratch = new ByteWriter(64)
 
 /**
  * The canonical text of contract §6: UTC, `Z`, and a fraction only when it is non-zero, with trailing
@@ -190,13 +158,7 @@ const pad = (n: number, width: number): string => String(n).padStart(width, "0")
  * @since 0.1.0
  */
 export const format = (t: Timestamp): string => {
-  const days = Math.floor(t.seconds / 86400)
-  const secondOfDay = t.seconds - days * 86400
-  const [year, month, day] = civilFromDays(days)
-  const hh = Math.floor(secondOfDay / 3600)
-  const mm = Math.floor((secondOfDay % 3600) / 60)
-  const ss = secondOfDay % 60
-  let out = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}`
-  if (t.micros !== 0) out += "." + pad(t.micros, 6).replace(/0+$/, "")
-  return out + "Z"
+  scratch.pos = 0
+  writeUtc(scratch, t)
+  return scratch.toString()
 }

@@ -72,6 +72,16 @@ describe("parse and format", () => {
   )
 
   it.prop(
+    "writes the fraction as its six digits without trailing zeros, none for zero",
+    [Arb.timestamp],
+    ([t]) => {
+      const fraction = t.micros === 0 ? "" : `.${String(t.micros).padStart(6, "0").replace(/0+$/, "")}`
+      expect(Timestamp.format(t).slice(19)).toBe(`${fraction}Z`)
+    },
+    { fastCheck: { numRuns: 1000 } }
+  )
+
+  it.prop(
     "orders like the microsecond count",
     [Arb.timestamp, Arb.timestamp],
     ([a, b]) => {

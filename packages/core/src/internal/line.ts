@@ -4,10 +4,11 @@
  */
 import type { Slot } from "../Correction.js"
 import type { Job } from "../Sample.js"
-import * as Timestamp from "../Timestamp.js"
+import type * as Timestamp from "../Timestamp.js"
 import { ByteWriter } from "./ByteWriter.js"
 import { canonicalize, writeValue } from "./canonical.js"
 import type { ScanFailure } from "./lexer.js"
+import { writeUtc } from "./utc.js"
 
 /**
  * A result still in its JSON text, as the database hands it over: written canonical without ever
@@ -19,7 +20,7 @@ export class ResultText {
 
 const time = (w: ByteWriter, t: Timestamp.Timestamp): void => {
   w.byte(0x22)
-  w.text(Timestamp.format(t))
+  writeUtc(w, t)
   w.byte(0x22)
 }
 
