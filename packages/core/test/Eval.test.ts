@@ -8,9 +8,27 @@ import { Eval, Json } from "../src/index.js"
 import type { Sample } from "../src/Sample.js"
 import { sprinResult } from "./arbitraries.js"
 
-/** path → canonical value text of every leaf, by plain recursion over a parsed JSON value. */
+/**
+ * A number as its exact decimal value (§3: `1.50` equals `1.5`, `12345678901234567890` does not equal
+ * `12345678901234567000`): the digits without leading or trailing zeros, and the power of ten after them.
+ */
+class Decimal {
+  readonly key: string
+  constructor(text: string) {
+    const [, sign, whole, fraction = "", exponent = "0"] = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(
+      text
+    )!
+    const digits = (whole + fraction).replace(/^0+/, "")
+    const significant = digits.replace(/0+$/, "")
+    const power = BigInt(exponent) - BigInt(fraction.length) + BigInt(digits.length - significant.length)
+    this.key = significant === "" ? "0" : `${sign}${significant}e${power}`
+  }
+}
+
+/** path → value text of every leaf (a number's exact decimal value), by plain recursion. */
 const plainLeaves = (v: unknown, path = "", out = new Map<string, string>()): Map<string, string> => {
-  if (Array.isArray(v) && v.length > 0) {
+  if (v instanceof Decimal) out.set(path, `number ${v.key}`)
+  else if (Array.isArray(v) && v.length > 0) {
     for (let i = 0; i < v.length; i++) plainLeaves(v[i], `${path}[${i}]`, out)
   } else if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0)
     for (const [k, x] of Object.entries(v))
@@ -47,8 +65,15 @@ const expected = (pairs: ReadonlyArray<readonly [unknown, unknown | undefined]>)
   return fields
 }
 
-/** Canonical text, then plain: numbers compare by their canonical text, as §3's equality does. */
-const plain = (v: Json.Json): unknown => JSON.parse(Json.stringify(v))
+/** Plain JavaScript objects and arrays, with each number a `Decimal`: compared as §3's equality does. */
+const plain = (v: Json.Json): unknown =>
+  v instanceof Json.JsonNumber
+    ? new Decimal(v.text)
+    : Array.isArray(v)
+      ? v.map(plain)
+      : Json.isObject(v)
+        ? Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]))
+        : v
 
 const sample = (id: string, initial: Json.Json, final: Json.Json): Sample => ({
   id,
