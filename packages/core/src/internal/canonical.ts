@@ -34,6 +34,11 @@ const sortKeys = (keys: Array<string>): void => {
 const within: Array<JsonArray | Array<string>> = []
 const objects: Array<JsonObject | undefined> = []
 const at: Array<number> = []
+/**
+ * The sorted keys of the objects being written, one array per level of object nesting, reused: an array
+ * per object written was an eighth of everything an export allocated.
+ */
+const keyLists: Array<Array<string>> = []
 
 /** Writes a value's canonical text. */
 export const writeValue = (w: ByteWriter, value: Json): void => {
@@ -42,6 +47,8 @@ export const writeValue = (w: ByteWriter, value: Json): void => {
   let container: JsonArray | Array<string> | undefined
   let object: JsonObject | undefined
   let i = 0
+  // How many objects are open: the next one's keys go in `keyLists[objectDepth]`.
+  let objectDepth = 0
   let next = value
   for (;;) {
     if (next === null) w.text("null")
@@ -66,7 +73,11 @@ export const writeValue = (w: ByteWriter, value: Json): void => {
       const map = next as JsonObject
       w.byte(0x7b)
       if (map.size > 0) {
-        const keys: Array<string> = []
+        let keys = keyLists[objectDepth]
+        if (keys === undefined) keyLists[objectDepth] = keys = []
+        // Empty unless a write threw halfway (a buffer past its limit, say).
+        else keys.length = 0
+        objectDepth++
         for (const k of map.keys()) keys.push(k)
         sortKeys(keys)
         if (container !== undefined) {
@@ -98,7 +109,13 @@ export const writeValue = (w: ByteWriter, value: Json): void => {
         }
         break
       }
-      w.byte(object === undefined ? 0x5d : 0x7d)
+      if (object === undefined) w.byte(0x5d)
+      else {
+        w.byte(0x7d)
+        // Emptied, so that no key stays reachable after its value was written.
+        ;(container as Array<string>).length = 0
+        objectDepth--
+      }
       if (within.length === base) container = undefined
       else {
         container = within.pop()
