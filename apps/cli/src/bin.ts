@@ -3,7 +3,8 @@
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
  * the database cannot answer for, an unreadable or invalid predictions file for eval; for sync and merge also a format without created_at, filters other than
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
- * 1 runtime failure (database unreachable, an audit trail that does not replay, an unwritable file; a
+ * 1 runtime failure (database unreachable, a standby not ready for a cursor, an audit trail that does not
+ * replay, an unwritable file; a
  * corpus that does not match its manifest, an incomplete increment, a server's other errors),
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
  */
@@ -44,6 +45,9 @@ const report = (error: Failure): readonly [string, number] => {
         `ground-truth: ${error.message}`,
         error.status === 400 || error.status === 410 ? USAGE : RUNTIME
       ]
+    // A standby that has not replayed the cursor's snapshot yet: retry later, or ask the primary.
+    case "StandbyNotReady":
+      return [`ground-truth: ${error.message}`, RUNTIME]
     case "SqlError": {
       const remedy = SqlFailure.remedy(error)
       const hint = remedy === undefined ? "" : ` (${remedy})`

@@ -37,7 +37,7 @@ for (const target of TestDatabase.targets()) {
           const flags = ["--format", "hf", "--approved-only", "false", "--split-ratios", "70,20,10"]
           const r = yield* cli(["export", "--dataset", dir, ...flags])
           expect(r.code).toBe(0)
-          expect(r.stderr.toString()).toMatch(/^.*sprin: train \d+, validation \d+, test \d+ at gt1\.\S+\n$/)
+          expect(r.stderr.toString()).toMatch(/^.*sprin: train \d+, validation \d+, test \d+ at gt2\.\S+\n$/)
           expect(fs.readdirSync(dir).sort()).toEqual(
             [
               "README.md",

@@ -320,7 +320,9 @@ for (const target of TestDatabase.targets()) {
         Effect.gen(function* () {
           const { before } = yield* Scenario
           const real = before[0].manifest.cursor
-          const [prefix, xmin, xmax, database, check] = real.split(".")
+          const parts = real.split(".")
+          const [xmin, xmax, check] = [parts[1], parts[2], parts[10]]
+          const withPart = (i: number, value: string) => parts.map((p, j) => (j === i ? value : p)).join(".")
           const edit = (digits: string) =>
             `${digits.slice(0, -1)}${(Number(digits.at(-1)) + (digits.length === 1 ? 1 : 9)) % 10}`
           const wrongCheck = check === "00000000" ? "ffffffff" : "00000000"
@@ -328,17 +330,12 @@ for (const target of TestDatabase.targets()) {
           const bad = [
             "abc",
             "",
-            [prefix, edit(xmin), xmax, database, check].join("."),
-            [prefix, xmin, edit(xmax), database, check].join("."),
-            [prefix, xmin, xmax, database, wrongCheck].join("."),
+            withPart(1, edit(xmin)),
+            withPart(2, edit(xmax)),
+            withPart(10, wrongCheck),
             `${real}=`,
             // Well formed and correctly checked, but no snapshot: xmin above xmax.
-            Cursor.encode({
-              xmin: real0.xmax + 1n,
-              xmax: real0.xmax,
-              database: real0.database,
-              history: real0.history
-            })
+            Cursor.encode({ ...real0, xmin: real0.xmax + 1n })
           ]
           for (const text of bad) expect(text, text).not.toBe(real)
           for (const [i, text] of bad.entries()) {
@@ -370,21 +367,17 @@ for (const target of TestDatabase.targets()) {
               database: real.database === "0123456789ab" ? "ba9876543210" : "0123456789ab"
             }),
             // This database, but a snapshot from far in its future (as a copy restored from a backup sees it).
-            Cursor.encode({
-              xmin: real.xmin,
-              xmax: 2n ** 62n,
-              database: real.database,
-              history: real.history
-            }),
-            Cursor.encode({
-              xmin: 2n ** 62n,
-              xmax: 2n ** 62n,
-              database: real.database,
-              history: real.history
-            })
+            Cursor.encode({ ...real, xmax: 2n ** 62n }),
+            Cursor.encode({ ...real, xmin: 2n ** 62n, xmax: 2n ** 62n }),
+            Cursor.encode({ ...real, lsn: real.lsn + 2n ** 40n }),
+            // Another timeline (a failover or a point-in-time restore since).
+            Cursor.encode({ ...real, timeline: real.timeline + 1 }),
+            // More rows than there are now: rows were deleted since.
+            Cursor.encode({ ...real, jobs: real.jobs + 1n }),
+            Cursor.encode({ ...real, events: real.events + 1n, old: real.old + 1n })
           ]
           for (const [i, text] of stale.entries()) {
-            const r = yield* refused(text, Golden.incrementCases[i].params)
+            const r = yield* refused(text, Golden.incrementCases[i % Golden.incrementCases.length].params)
             expect(r.code, text).toBe(2)
             expect(r.stdout.length, text).toBe(0)
             expect(r.stderr, text).toMatch(/^ground-truth: /)

@@ -225,7 +225,7 @@ for (const target of TestDatabase.targets()) {
           sha256: sha256(bytes),
           bytes: bytes.length
         })
-        expect(m.cursor).toMatch(/^gt1\./)
+        expect(m.cursor).toMatch(/^gt2\./)
         return { rows: fresh.manifest.rows as number, cursor: m.cursor as string }
       })
 
@@ -308,7 +308,7 @@ for (const target of TestDatabase.targets()) {
           // Nothing changed: the same bytes, a new cursor.
           const idle = yield* cli(["sync", "--out", corpus])
           expect(idle.code).toBe(0)
-          expect(idle.stderr).toMatch(/ \(0 new or changed, 0 removed\) at gt1\./)
+          expect(idle.stderr).toMatch(/ \(0 new or changed, 0 removed\) at gt2\./)
           yield* expectCurrent(dir, corpus, manifest, [])
           expect(fs.readdirSync(dir).sort()).toEqual(
             ["corpus.jsonl", "corpus.manifest.json", "fresh.jsonl", "fresh.manifest.json"].sort()
@@ -343,7 +343,7 @@ for (const target of TestDatabase.targets()) {
             // The first round repeats the flags (the same: accepted), the second leaves them out.
             const r = yield* cli(["sync", "--out", corpus, ...(round === 3 ? flags : [])])
             expect(r.stderr).toMatch(
-              /^.*hard: \d+ samples \(\d+ new or changed, \d+ removed\) at gt1\.\S+\n$/
+              /^.*hard: \d+ samples \(\d+ new or changed, \d+ removed\) at gt2\.\S+\n$/
             )
             expect(r.code).toBe(0)
             yield* expectCurrent(dir, corpus, manifest, flags)
@@ -383,13 +383,13 @@ for (const target of TestDatabase.targets()) {
           )
           // The first sync is a full export, through /changes without changed_since.
           const first = yield* cli(["sync", "--out", corpus, "--url", base], auth)
-          expect(first.stderr).toMatch(/ samples \(a full export\) at gt1\./)
+          expect(first.stderr).toMatch(/ samples \(a full export\) at gt2\./)
           expect(first.code).toBe(0)
           yield* expectCurrent(dir, corpus, manifest, [])
           for (let round = 6; round < 8; round++) {
             yield* review(round)
             const r = yield* cli(["sync", "--out", corpus, "--url", `${base}/`], auth)
-            expect(r.stderr).toMatch(/ \(\d+ new or changed, 1 removed\) at gt1\./)
+            expect(r.stderr).toMatch(/ \(\d+ new or changed, 1 removed\) at gt2\./)
             expect(r.code).toBe(0)
             yield* expectCurrent(dir, corpus, manifest, [])
           }
@@ -414,14 +414,14 @@ for (const target of TestDatabase.targets()) {
           yield* refused(
             ["sync", "--out", corpus, "--url", base],
             2,
-            /^ground-truth: http:\/\/127\.0\.0\.1:\d+ answered 410: .*gt1\.\d+\.\d+\.000000000000\.[\w.]+ cannot be answered: it was taken on another database.*; for .*corpus\.jsonl: remove .*corpus\.manifest\.json and run sync again\n$/,
+            /^ground-truth: http:\/\/127\.0\.0\.1:\d+ answered 410: .*gt2\.\d+\.\d+\.\d+\.\d+\.000000000000\.[\w.]+ cannot be answered: it was taken on another database.*; for .*corpus\.jsonl: remove .*corpus\.manifest\.json and run sync again\n$/,
             [corpus, manifest],
             auth
           )
           yield* refused(
             ["sync", "--out", corpus],
             2,
-            /^ground-truth: .*gt1\.\d+\.\d+\.000000000000\.[\w.]+ cannot be answered: it was taken on another database.*; for .*corpus\.jsonl: remove .*corpus\.manifest\.json and run sync again\n$/,
+            /^ground-truth: .*gt2\.\d+\.\d+\.\d+\.\d+\.000000000000\.[\w.]+ cannot be answered: it was taken on another database.*; for .*corpus\.jsonl: remove .*corpus\.manifest\.json and run sync again\n$/,
             [corpus, manifest]
           )
           // --full-if-stale starts the corpus again by itself, from the server and from the database.
@@ -430,7 +430,7 @@ for (const target of TestDatabase.targets()) {
             fs.writeFileSync(manifest, `${JSON.stringify({ ...readJson(manifest), cursor: stale.cursor })}\n`)
             const again = yield* cli(["sync", "--out", corpus, "--full-if-stale", ...source], auth)
             expect(again.stderr).toMatch(
-              /cannot be answered: it was taken on another database.*; taking a full export \(--full-if-stale\)\n.* samples \(a full export\) at gt1\./
+              /cannot be answered: it was taken on another database.*; taking a full export \(--full-if-stale\)\n.* samples \(a full export\) at gt2\./
             )
             expect(again.code).toBe(0)
             yield* expectCurrent(dir, corpus, manifest, [])
@@ -449,7 +449,7 @@ for (const target of TestDatabase.targets()) {
           // A full export's body starts a corpus that has no manifest yet.
           const full = yield* changesBody(dir, "full", undefined)
           const m0 = yield* cli(["merge", "--out", corpus, full.file])
-          expect(m0.stderr).toMatch(/corpus\.jsonl: \d+ samples \(0 new or changed, 0 removed\) at gt1\./)
+          expect(m0.stderr).toMatch(/corpus\.jsonl: \d+ samples \(0 new or changed, 0 removed\) at gt2\./)
           expect(m0.code).toBe(0)
           expect(fs.readFileSync(corpus).equals(full.body.subarray(0, full.manifest.bytes))).toBe(true)
           expect(readJson(manifest)).toEqual(full.manifest)

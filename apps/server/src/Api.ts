@@ -99,15 +99,19 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
 ) {}
 
 /**
- * The database cannot be reached.
+ * The database cannot be reached, the server is shutting down, or a standby cannot answer for an
+ * increment's cursor yet.
  *
  * @since 0.1.0
  */
 export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
-  { error: errorDetail("database_unavailable", "shutting_down") },
+  { error: errorDetail("database_unavailable", "shutting_down", "standby_not_ready") },
   HttpApiSchema.annotations({
     status: 503,
-    description: "The database is unreachable, or the server is shutting down"
+    description:
+      "The database is unreachable, the server is shutting down, or the database is a standby that has not " +
+      "replayed the changed_since cursor's snapshot yet (or cannot tell which timeline it replays): retry, " +
+      "or ask the primary"
   })
 ) {}
 

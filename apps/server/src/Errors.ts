@@ -31,6 +31,8 @@ export const exportFailure = (e: Export.ExportError | CompressionError): ServerE
       return new ServerError({ error: { code: "invalid_correction_event", message: e.message } })
     case "StaleCursor":
       return new Gone({ error: { code: "stale_cursor", message: e.message } })
+    case "StandbyNotReady":
+      return new Unavailable({ error: { code: "standby_not_ready", message: e.message } })
     case "CompressionError":
       return new ServerError({ error: { code: "compression_failed", message: e.message } })
   }

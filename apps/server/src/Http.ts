@@ -109,8 +109,9 @@ const streamed = (
       const error = Cause.failureOption(first.cause)
       if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
       if (Option.isNone(error.value)) return respond(Stream.empty, false)
-      // A cursor the database cannot answer for is the client's to mend: the request log's 410 says it.
-      if (error.value.value._tag !== "StaleCursor") {
+      // A cursor the database cannot answer for (yet) is no failure of the server's: the request log's
+      // 410 or 503 says it.
+      if (error.value.value._tag !== "StaleCursor" && error.value.value._tag !== "StandbyNotReady") {
         yield* Effect.logError("export failed before streaming").pipe(
           Effect.annotateLogs({ error: error.value.value.message, job_id: jobOf(error.value.value) ?? null })
         )

@@ -325,23 +325,20 @@ for (const target of TestDatabase.targets()) {
       Effect.gen(function* () {
         const base = yield* baseUrl
         const real = (yield* Scenario).before[0].cursor ?? ""
-        const [prefix, xmin, xmax, database, check] = real.split(".")
+        const parts = real.split(".")
+        const [xmin, xmax, check] = [parts[1], parts[2], parts[10]]
+        const withPart = (i: number, value: string) => parts.map((p, j) => (j === i ? value : p)).join(".")
         const edit = (digits: string) =>
           `${digits.slice(0, -1)}${(Number(digits.at(-1)) + (digits.length === 1 ? 1 : 9)) % 10}`
         const real0 = decoded(real)
         const bad = [
           "abc",
           "",
-          [prefix, edit(xmin), xmax, database, check].join("."),
-          [prefix, xmin, edit(xmax), database, check].join("."),
-          [prefix, xmin, xmax, database, check === "00000000" ? "ffffffff" : "00000000"].join("."),
+          withPart(1, edit(xmin)),
+          withPart(2, edit(xmax)),
+          withPart(10, check === "00000000" ? "ffffffff" : "00000000"),
           `${real}=`,
-          Cursor.encode({
-            xmin: real0.xmax + 1n,
-            xmax: real0.xmax,
-            database: real0.database,
-            history: real0.history
-          })
+          Cursor.encode({ ...real0, xmin: real0.xmax + 1n })
         ]
         for (const text of bad) expect(text).not.toBe(real)
         for (const endpoint of ["export", "changes", "manifest"]) {
@@ -373,16 +370,21 @@ for (const target of TestDatabase.targets()) {
           // This snapshot, tagged with another database.
           Cursor.encode({
             ...real,
-            database: real.database === "0123456789ab" ? "ba9876543210" : "0123456789ab",
-            history: real.history
+            database: real.database === "0123456789ab" ? "ba9876543210" : "0123456789ab"
           }),
           // This database, but a snapshot from far in its future (as a copy restored from a backup sees it).
-          Cursor.encode({ xmin: real.xmin, xmax: 2n ** 62n, database: real.database, history: real.history }),
-          Cursor.encode({ xmin: 2n ** 62n, xmax: 2n ** 62n, database: real.database, history: real.history })
+          Cursor.encode({ ...real, xmax: 2n ** 62n }),
+          Cursor.encode({ ...real, xmin: 2n ** 62n, xmax: 2n ** 62n }),
+          Cursor.encode({ ...real, lsn: real.lsn + 2n ** 40n }),
+          // Another timeline (a failover or a point-in-time restore since).
+          Cursor.encode({ ...real, timeline: real.timeline + 1 }),
+          // More rows than there are now: rows were deleted since.
+          Cursor.encode({ ...real, jobs: real.jobs + 1n }),
+          Cursor.encode({ ...real, events: real.events + 1n, old: real.old + 1n })
         ]
         for (const endpoint of ["export", "changes", "manifest"]) {
           for (const [i, text] of stale.entries()) {
-            const c = Golden.incrementCases[i]
+            const c = Golden.incrementCases[i % Golden.incrementCases.length]
             const response = yield* get(`${base}${API}/${endpoint}?${withCursor(c.params, text)}`)
             const what = `${endpoint} ${text}`
             expect(response.status, what).toBe(410)

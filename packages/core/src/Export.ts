@@ -18,7 +18,7 @@ import type * as Cursor from "./Cursor.js"
 import type * as Filter from "./Filter.js"
 import type { ByteWriter } from "./internal/ByteWriter.js"
 import { encode, type Part, type Splitting, splitInto } from "./internal/batches.js"
-import { changedIds, corpusRows, take } from "./internal/cursor.js"
+import { changedIds, corpusRows, replayed, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
 import * as Observed from "./internal/observed.js"
 import { filterConditions } from "./internal/query.js"
@@ -47,7 +47,12 @@ export type { WithManifest, WithSnapshot } from "./internal/observed.js"
 export { decodeRow, InvalidRow, type Row, rowLine } from "./internal/rows.js"
 
 /** @since 0.1.0 */
-export type ExportError = SqlError | Replay.ReplayError | InvalidRow | Cursor.StaleCursor
+export type ExportError =
+  | SqlError
+  | Replay.ReplayError
+  | InvalidRow
+  | Cursor.StaleCursor
+  | Cursor.StandbyNotReady
 
 /** Rows per FETCH: about 2 MB of samples, few enough round trips to keep the database busy. */
 const FETCH_SIZE = 1000
@@ -118,26 +123,26 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     /** The rows (of an increment: also the changed jobs that no longer match, `matched` false). */
     const rows = (
       filter: Filter.Filter,
+      replayedBefore: bigint | undefined,
       observer?: Observed.Observer
-    ): Stream.Stream<Row, SqlError | InvalidRow | Cursor.StaleCursor> => {
+    ): Stream.Stream<Row, SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady> => {
       const conditions = filterConditions(sql, filter)
       // A server-side cursor, declared in the snapshot transaction and fetched in batches: memory stays
       // bounded, the planner picks a fast-start plan (the (created_at, id) index) for a cursor, and a
       // failed FETCH is an ordinary statement error. (pg-cursor's close() never returns after an
       // error, which would hang a failed export.)
-      const declare = (now: Cursor.Cursor | undefined) =>
-        Option.isSome(filter.changedSince) && now !== undefined
-          ? // The changed jobs, each with its row when it still matches: those that do not come last. The
-            // row is looked up by id (`LIMIT 1` keeps the planner from turning the lookups into a hash
-            // join, which reads the whole table again: 3.3 s instead of 0.9 s at 1M jobs).
-            sql`
+      const declare = Option.isSome(filter.changedSince)
+        ? // The changed jobs, each with its row when it still matches: those that do not come last. The
+          // row is looked up by id (`LIMIT 1` keeps the planner from turning the lookups into a hash
+          // join, which reads the whole table again: 3.3 s instead of 0.9 s at 1M jobs).
+          sql`
               DECLARE export_samples NO SCROLL CURSOR FOR
-              WITH changed (id) AS (${changedIds(sql, filter.changedSince.value, now)})
+              WITH changed (id) AS (${changedIds(sql, filter.changedSince.value)})
               SELECT ch.id::text AS id, j.id IS NOT NULL AS matched, ${sampleColumns(sql)}
               FROM changed ch
               LEFT JOIN LATERAL (SELECT * FROM jobs j WHERE j.id = ch.id AND ${sql.and(conditions)} LIMIT 1) j ON true
               ORDER BY j.created_at, j.id, ch.id`
-          : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter)}`
+        : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter)}`
       // Each statement runs to its end even when the consumer goes away: interrupting a running query
       // would make the driver cancel it through another pooled connection, which a busy pool may not
       // have to give. A batch is short; the stream stops right after it and the snapshot rolls back.
@@ -149,44 +154,58 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
           )
         )
-      // The snapshot's time and cursor, when someone asks or an increment needs them.
-      const snapshot: Effect.Effect<Cursor.Cursor | undefined, SqlError | InvalidRow | Cursor.StaleCursor> =
+      // The snapshot's time and cursor, when someone asks; an increment's check that the database can
+      // answer for its cursor.
+      const snapshot: Effect.Effect<
+        void,
+        SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady
+      > =
         observer === undefined && Option.isNone(filter.changedSince)
-          ? Effect.succeed(undefined)
-          : Effect.map(take(sql, filter.changedSince), ({ time, cursor, now }) => {
+          ? Effect.void
+          : Effect.map(take(sql, filter.changedSince, replayedBefore), ({ time, cursor }) =>
               observer?.taken({ time, cursor })
-              return now
-            })
-      return Stream.unwrap(
-        Effect.map(
-          Effect.flatMap(snapshot, (now) => Effect.uninterruptible(declare(now))),
-          () => {
-            let size = FIRST_FETCH_SIZE
-            const fetched = Stream.repeatEffectChunkOption(
-              Effect.suspend(() => {
-                const n = size
-                size = FETCH_SIZE
-                return fetch(n)
-              })
             )
-            const counted = observer?.counted
-            return counted === undefined || Option.isNone(filter.changedSince) || !linePerJob(filter.format)
-              ? fetched
-              : // What the chain must add up to, in the same snapshot.
-                Stream.concat(fetched, Stream.execute(Effect.map(corpusRows(sql, filter), counted)))
-          }
-        )
+      return Stream.unwrap(
+        Effect.map(Effect.zipRight(snapshot, Effect.uninterruptible(declare)), () => {
+          let size = FIRST_FETCH_SIZE
+          const fetched = Stream.repeatEffectChunkOption(
+            Effect.suspend(() => {
+              const n = size
+              size = FETCH_SIZE
+              return fetch(n)
+            })
+          )
+          const counted = observer?.counted
+          return counted === undefined || Option.isNone(filter.changedSince) || !linePerJob(filter.format)
+            ? fetched
+            : // What the chain must add up to, in the same snapshot.
+              Stream.concat(fetched, Stream.execute(Effect.map(corpusRows(sql, filter), counted)))
+        })
       )
     }
     /**
-     * The rows of the filter's split. A job's split depends on its id alone, so it is decided here rather
-     * than in SQL; a job of another split never matched, so an increment does not name it either.
+     * The rows in one snapshot (of the filter's split, when `ofSplit`), the next FETCH running while a
+     * batch is replayed and serialized: the database and the main thread work at the same time instead
+     * of taking turns. A job's split depends on its id alone, so it is decided here rather than in SQL; a
+     * job of another split never matched, so an increment does not name it either. An increment first
+     * reads, before its snapshot begins, what a standby had replayed (`replayed`).
      */
-    const selected = (filter: Filter.Filter, observer?: Observed.Observer) =>
-      Option.match(filter.split, {
-        onNone: () => rows(filter, observer),
-        onSome: (split) => Stream.filter(rows(filter, observer), (row) => Split.contains(split, row.id))
-      })
+    const snapshotRows = (filter: Filter.Filter, ofSplit: boolean, observer?: Observed.Observer) => {
+      const read = (replayedBefore: bigint | undefined) => {
+        const all = rows(filter, replayedBefore, observer)
+        const chosen = Option.match(ofSplit ? filter.split : Option.none(), {
+          onNone: () => all,
+          onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
+        })
+        return Snapshot.stream(chosen).pipe(
+          Stream.bufferChunks({ capacity: 1 }),
+          Stream.provideService(SqlClient.SqlClient, sql)
+        )
+      }
+      return Option.isNone(filter.changedSince)
+        ? read(undefined)
+        : Stream.unwrap(Effect.map(replayed(sql), read))
+    }
     const corpus = (
       filter: Filter.Filter,
       observer?: Observed.Observer
@@ -206,13 +225,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             return failure
           }
         : (w: ByteWriter, row: Row) => writeRow(w, row, filter.format)
-      return Snapshot.stream(selected(filter, observer)).pipe(
-        // The next FETCH runs while this batch is replayed and serialized: the database and the
-        // main thread work at the same time instead of taking turns.
-        Stream.bufferChunks({ capacity: 1 }),
-        (rows) => encode(rows, write),
-        Stream.provideService(SqlClient.SqlClient, sql)
-      )
+      return encode(snapshotRows(filter, true, observer), write)
     }
     return methods<ExportError>(
       corpus,
@@ -220,20 +233,12 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         splitInto(
           filter,
           splitting,
-          (observer) =>
-            Snapshot.stream(rows(filter, observer)).pipe(
-              Stream.bufferChunks({ capacity: 1 }),
-              Stream.provideService(SqlClient.SqlClient, sql)
-            ),
+          (observer) => snapshotRows(filter, false, observer),
           (row: Row) => row.id,
           (w, row) => writeRow(w, row, filter.format)
         ),
       (filter) =>
-        Snapshot.stream(selected(filter)).pipe(
-          Stream.bufferChunks({ capacity: 1 }),
-          Stream.mapEffect((row) => Effect.flatMap(decodeRow(row), Replay.sample)),
-          Stream.provideService(SqlClient.SqlClient, sql)
-        )
+        Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample))
     )
   })
 }) {

@@ -68,7 +68,7 @@ describe("Export (in memory)", () => {
       })
     )
     expect(before).toEqual(Option.none())
-    expect(Option.isSome(after) && after.value.cursor).toMatch(/^gt1\./)
+    expect(Option.isSome(after) && after.value.cursor).toMatch(/^gt2\./)
     expect(text(bytes)).toBe(expected)
   })
 

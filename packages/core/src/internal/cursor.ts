@@ -25,82 +25,128 @@ export interface Taken {
 }
 
 /**
- * The timeline the database writes on: from the WAL being written (the control file's checkpoint gives
- * the new timeline only once the first checkpoint after a promotion ends, minutes later), or, on a
- * standby, which writes no WAL of its own, from its last restartpoint.
+ * The timeline a primary writes on, from the WAL being written (the control file's checkpoint gives the
+ * new timeline only once the first checkpoint after a promotion ends, minutes later). A standby writes no
+ * WAL, and its control file lags the same way (its last restartpoint): the timeline it receives and
+ * replays is in `pg_stat_wal_receiver`, which shows it only to roles with `pg_read_all_stats`, and only
+ * while a WAL receiver runs; otherwise 0, "unknown".
  */
 const TIMELINE =
-  "CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())::text " +
+  "CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), 0)::text " +
   "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::bigint::text END"
 
-/** `xmin:xmax:xip,…` (`pg_current_snapshot()`) with the database's tags, as a cursor. */
-const readCursor = (snapshot: string, database: string, history: string): Cursor.Cursor => {
-  const [xmin, xmax] = snapshot.split(":")
-  return { xmin: BigInt(xmin), xmax: BigInt(xmax), database, history }
-}
+/**
+ * The WAL position every commit the snapshot saw lies before, read after the snapshot was taken: what a
+ * standby has replayed; on a primary, where the next record goes, with the sizes that turn it into the
+ * end of the last record (`Cursor.recordEnd`), which a standby's replay reaches.
+ */
+const LSN =
+  "(CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn(), '0/0') " +
+  "ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::text"
+
+const WAL_SIZES =
+  "current_setting('wal_block_size') AS page_size, " +
+  "(SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment_size"
 
 /**
- * The current snapshot's time and cursor (`now`, to compute an increment from); fails with
- * `StaleCursor` when the database cannot answer for `changedSince` at it.
+ * What a standby had replayed before a snapshot is taken: a lower bound of what the snapshot holds, which
+ * an increment on a standby compares with its cursor's position. Run outside the snapshot's transaction,
+ * and before it begins (inside it, the first statement takes the snapshot). `undefined` on a primary.
  */
-export const take = (
-  sql: SqlClient.SqlClient,
-  changedSince: Option.Option<Cursor.Cursor>
-): Effect.Effect<Taken & { readonly now: Cursor.Cursor }, SqlError | InvalidRow | Cursor.StaleCursor> =>
-  sql<{
-    readonly now: string
-    readonly snapshot: string
-    readonly system: string
-    readonly timeline: string
-    readonly database: string
-    readonly deletions: string
-    readonly files: string
-  }>`
-    SELECT ${utcText(sql, "now()")} AS now, pg_current_snapshot()::text AS snapshot,
-      (SELECT system_identifier::text FROM pg_control_system()) AS system,
-      ${sql.literal(TIMELINE)} AS timeline,
-      (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database,
-      (SELECT coalesce(sum(n_tup_del), 0)::text FROM pg_stat_all_tables
-        WHERE relid IN ('jobs'::regclass, 'job_corrections'::regclass))
-        || '/' || coalesce((SELECT stats_reset::text FROM pg_stat_database
-                            WHERE datname = current_database()), '') AS deletions,
-      pg_relation_filenode('jobs')::text || '/' || pg_relation_filenode('job_corrections')::text AS files`.pipe(
-    Effect.flatMap(
-      ([row]): Effect.Effect<Taken & { readonly now: Cursor.Cursor }, InvalidRow | Cursor.StaleCursor> => {
-        const time = readUtc(row.now)
-        if (typeof time === "string") {
-          return Effect.fail(new InvalidRow({ jobId: "", column: "now()", detail: time }))
-        }
-        const now = readCursor(
-          row.snapshot,
-          Cursor.databaseTag(row.system, row.timeline, row.database),
-          Cursor.historyTag(row.deletions, row.files)
-        )
-        if (Option.isSome(changedSince)) {
-          const stale = Cursor.staleness(changedSince.value, now)
-          if (Option.isSome(stale)) {
-            return Effect.fail(
-              new Cursor.StaleCursor({ cursor: Cursor.encode(changedSince.value), reason: stale.value })
-            )
-          }
-        }
-        return Effect.succeed({ time, cursor: Cursor.encode(now), now })
-      }
-    )
+export const replayed = (sql: SqlClient.SqlClient): Effect.Effect<bigint | undefined, SqlError> =>
+  Effect.map(
+    sql<{ readonly lsn: string | null }>`SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text AS lsn`,
+    ([row]) => (row.lsn === null ? undefined : BigInt(row.lsn))
   )
 
 /**
- * The ids of the jobs changed after `since`, as seen from the snapshot `now` (see `Cursor`): a `jobs`
- * row or an event written by a transaction whose id is at or above `since.xmin`. Rows keep the 32-bit
- * `xmin`; its distance back from `now.xmax` (modulo 2^32) gives the 64-bit id, exactly for every row
- * written within 2^32 transactions (`Cursor.staleness` refuses older cursors). Both tables are read
+ * The row's `xmin`, a 32-bit transaction id, was assigned before `x` (a 64-bit id): `age()` counts back
+ * from one id that stays fixed for the transaction, so comparing ages compares ids, exactly for every
+ * row written within 2^31 transactions (`Cursor.refusal` refuses older cursors; rows are visible, so
+ * their ids are below the snapshot's `xmax`). The special ids (bootstrap, frozen) are infinitely old.
+ * Five times faster than widening `xmin::text` to 64 bits in SQL, on every row of both tables.
+ */
+const before = (alias: string, x: bigint) => `age(${alias}.xmin) > age('${x % 2n ** 32n}'::xid)`
+
+/**
+ * The current snapshot's time and cursor; fails when the database
+ * cannot answer for `changedSince` at it (`Cursor.refusal`). `replayedBefore`: `replayed`, read before
+ * the snapshot began (of an increment).
+ */
+export const take = (
+  sql: SqlClient.SqlClient,
+  changedSince: Option.Option<Cursor.Cursor>,
+  replayedBefore: bigint | undefined
+): Effect.Effect<Taken, SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady> =>
+  Effect.gen(function* () {
+    const [row] = yield* sql<{
+      readonly now: string
+      readonly snapshot: string
+      readonly system: string
+      readonly database: string
+      readonly files: string
+      readonly standby: boolean
+      readonly lsn: string
+      readonly page_size: string
+      readonly segment_size: string
+      readonly timeline: string
+    }>`
+      SELECT ${utcText(sql, "now()")} AS now, pg_current_snapshot()::text AS snapshot,
+        (SELECT system_identifier::text FROM pg_control_system()) AS system,
+        (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database,
+        pg_relation_filenode('jobs')::text || '/' || pg_relation_filenode('job_corrections')::text AS files,
+        pg_is_in_recovery() AS standby, ${sql.literal(LSN)} AS lsn, ${sql.literal(WAL_SIZES)},
+        ${sql.literal(TIMELINE)} AS timeline`
+    const time = readUtc(row.now)
+    if (typeof time === "string") {
+      return yield* Effect.fail(new InvalidRow({ jobId: "", column: "now()", detail: time }))
+    }
+    const [xmin, xmax] = row.snapshot.split(":").map(BigInt)
+    const since = Option.getOrUndefined(changedSince)
+    // The counts a later increment checks for deletions, in the same snapshot: one pass over the events.
+    const [counts] = yield* sql<{
+      readonly jobs: string
+      readonly events: string
+      readonly old: string
+      readonly old_since: string
+    }>`
+      SELECT (SELECT count(*) FROM jobs)::text AS jobs, count(*)::text AS events,
+        (count(*) FILTER (WHERE ${sql.literal(before("c", xmin))}))::text AS old,
+        (count(*) FILTER (WHERE ${sql.literal(since === undefined ? "false" : before("c", since.xmin))}))::text AS old_since
+      FROM job_corrections c`
+    const now: Cursor.Cursor = {
+      version: 2,
+      xmin,
+      xmax,
+      lsn: row.standby
+        ? BigInt(row.lsn)
+        : Cursor.recordEnd(BigInt(row.lsn), BigInt(row.page_size), BigInt(row.segment_size)),
+      timeline: Number(row.timeline),
+      database: Cursor.databaseTag(row.system, row.database),
+      files: Cursor.filesTag(row.files),
+      jobs: BigInt(counts.jobs),
+      events: BigInt(counts.events),
+      old: BigInt(counts.old)
+    }
+    if (since !== undefined) {
+      const refused = Cursor.refusal(since, {
+        cursor: now,
+        standby: row.standby,
+        replayedBefore: replayedBefore ?? 0n,
+        oldSince: BigInt(counts.old_since)
+      })
+      if (Option.isSome(refused)) return yield* Effect.fail(refused.value)
+    }
+    return { time, cursor: Cursor.encode(now) }
+  })
+
+/**
+ * The ids of the jobs changed after `since`, as seen from the current snapshot (see `Cursor`): a `jobs`
+ * row or an event written by a transaction whose id is at or above `since.xmin`. Both tables are read
  * whole, but only these columns: no JSON is read or replayed for the jobs that did not change.
  */
-export const changedIds = (sql: SqlClient.SqlClient, since: Cursor.Cursor, now: Cursor.Cursor) => {
-  const low = now.xmax % 2n ** 32n
-  const distance = now.xmax - since.xmin
-  const recent = (alias: string) =>
-    sql.literal(`((${low} - ${alias}.xmin::text::bigint + 4294967296) % 4294967296) <= ${distance}`)
+export const changedIds = (sql: SqlClient.SqlClient, since: Cursor.Cursor) => {
+  const recent = (alias: string) => sql.literal(`NOT ${before(alias, since.xmin)}`)
   return sql`SELECT j.id FROM jobs j WHERE ${recent("j")}
     UNION SELECT c.job_id FROM job_corrections c WHERE ${recent("c")}`
 }

@@ -19,7 +19,18 @@ import type { Observer } from "./observed.js"
  * and it removes every job of the split without a line.
  */
 export const reference = (jobs: ReadonlyArray<Job>) => {
-  const cursor = Cursor.encode({ xmin: 0n, xmax: 0n, database: "000000000000", history: "00000000" })
+  const cursor = Cursor.encode({
+    version: 2,
+    xmin: 0n,
+    xmax: 0n,
+    lsn: 0n,
+    timeline: 1,
+    database: "000000000000",
+    files: "00000000",
+    jobs: BigInt(jobs.length),
+    events: BigInt(jobs.reduce((n, job) => n + job.events.length, 0)),
+    old: 0n
+  })
   /** The snapshot is taken: the jobs that match, in export order. */
   const selected = (filter: Filter.Filter, observer?: Observer): ReadonlyArray<Job> => {
     const now = Date.now()
