@@ -131,7 +131,30 @@ const parameters = (flags: {
 }
 
 /** Relative paths mean relative to where the user typed the command, not to the workspace root. */
-const resolvePath = (p: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), p)
+const typedIn = () => process.env.INIT_CWD ?? process.cwd()
+const resolvePath = (p: string) => path.resolve(typedIn(), p)
+
+/**
+ * What `flag PATH` will write: the file itself or, through symbolic links, the one they name; anything
+ * but a regular file (a folder, for `--dataset`) is a usage error. Resolved before the database is
+ * opened. `..` is left for the kernel to follow, as a shell would (`link/../x` is beside what `link` names).
+ */
+const outputTarget = (flag: string, p: string, kind: "file" | "folder" = "file") =>
+  Output.target(flag, p, path.isAbsolute(p) ? p : `${typedIn()}/${p}`, kind)
+
+/** Two outputs of one command that are one file would overwrite each other: a usage error naming both. */
+const distinct = (
+  [flagA, a]: readonly [string, Output.Target],
+  [flagB, b]: readonly [string, Output.Target]
+) =>
+  a.file === b.file
+    ? new UsageError({
+        message:
+          `${flagA} ${a.name} and ${flagB} ${b.name} are the same file` +
+          `${a.file === resolvePath(a.name) && b.file === resolvePath(b.name) ? "" : ` (${a.file})`}: ` +
+          "each needs a file of its own"
+      })
+    : Effect.void
 
 /**
  * Runs `effect` against the live database; on a fresh embedded database, first applies the schema and
@@ -162,7 +185,8 @@ const outOption = (what: string, more = "") =>
     Options.withAlias("o"),
     Options.withPseudoName("PATH"),
     Options.withDescription(
-      `Write the ${what} to this file (replaced only once it is complete).${more} Absent or -: standard output.`
+      `Write the ${what} to this file (replaced only once it is complete; a symbolic link is followed to the file ` +
+        `it names; a device, FIFO, socket or folder is refused).${more} Absent or -: standard output.`
     ),
     Options.optional
   )
@@ -192,12 +216,13 @@ const exportDataset = (
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
     const filter: Filter.Filter = { ...parsed, split: Option.none() }
+    const target = yield* outputTarget("--dataset", dir, "folder")
     yield* withDatabase(
       Effect.gen(function* () {
         const exporter = yield* Export.Export
         const { stream, manifest } = yield* exporter.dataset(filter, splitting)
         yield* Output.toDataset(
-          resolvePath(dir),
+          target,
           stream,
           Effect.map(manifest, (m) => {
             const features = Features.json(m.format)
@@ -242,7 +267,8 @@ const exportCommand = Command.make(
           "no file) from one snapshot, split by --split-ratios and --split-seed, with a dataset card (README.md: " +
           "the splits and the format's features, so datasets.load_dataset(DIR) gives a DatasetDict), " +
           "features.json and manifest.json (each file's rows, bytes and SHA-256, the cursor, the filters). " +
-          "DIR is replaced only once complete, and only if it is a dataset folder or empty."
+          "DIR is replaced only once complete, and only if it is a dataset folder or empty (a symbolic link is " +
+          "followed to the folder it names)."
       ),
       Options.optional
     ),
@@ -258,21 +284,27 @@ const exportCommand = Command.make(
           message: "--manifest - needs --out PATH: standard output holds the corpus"
         })
       }
+      const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
+      const manifestFile =
+        Option.isNone(flags.manifest) || flags.manifest.value === "-"
+          ? undefined
+          : yield* outputTarget("--manifest", flags.manifest.value)
+      if (outFile !== undefined && manifestFile !== undefined) {
+        yield* distinct(["--out", outFile], ["--manifest", manifestFile])
+      }
+      const corpusTo = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
+        outFile === undefined
+          ? Output.toStdout(stream)
+          : Output.toFile(outFile, Output.encodedFor(out, stream))
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
         if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
-          const progress = Output.withProgress(exporter.stream(filter), "exported")
-          return yield* out === "-"
-            ? Output.toStdout(progress)
-            : Output.toFile(resolvePath(out), Output.encodedFor(out, progress))
+          return yield* corpusTo(Output.withProgress(exporter.stream(filter), "exported"))
         }
         if (Option.isNone(flags.manifest)) {
           // An increment's removals live in its manifest: without one, say that there are some.
           const { stream, manifest } = yield* exporter.withManifest(filter)
-          const progress = Output.withProgress(stream, "exported")
-          yield* out === "-"
-            ? Output.toStdout(progress)
-            : Output.toFile(resolvePath(out), Output.encodedFor(out, progress))
+          yield* corpusTo(Output.withProgress(stream, "exported"))
           const { removed } = yield* manifest
           if (removed.length > 0) {
             yield* Console.error(
@@ -282,17 +314,16 @@ const exportCommand = Command.make(
           }
           return
         }
-        const target = flags.manifest.value
         const { stream, manifest } = yield* exporter.withManifest(filter)
         const writeManifest = Effect.flatMap(manifest, (m) => {
           const bytes = Stream.make(new TextEncoder().encode(Manifest.encode(m)))
-          return target === "-" ? Output.toStdout(bytes) : Output.toFile(resolvePath(target), bytes)
+          return manifestFile === undefined ? Output.toStdout(bytes) : Output.toFile(manifestFile, bytes)
         })
         const progress = Output.withProgress(stream, "exported")
         // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
-        yield* out === "-"
+        yield* outFile === undefined
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
-          : Output.toFile(resolvePath(out), Output.encodedFor(out, progress), writeManifest)
+          : Output.toFile(outFile, Output.encodedFor(out, progress), writeManifest)
       })
       yield* withDatabase(run, { prepare: true })
     })
@@ -319,8 +350,8 @@ const corpusFlags = {
     Options.withAlias("o"),
     Options.withPseudoName("PATH"),
     Options.withDescription(
-      "The corpus file (jsonl or hf format) to keep current. It is replaced only once the new one is complete, " +
-        "its manifest written just before."
+      "The corpus file (jsonl or hf format) to keep current, or a symbolic link to it. It is replaced only once " +
+        "the new one is complete, its manifest written just before."
     )
   ),
   manifest: Options.text("manifest").pipe(
@@ -351,15 +382,17 @@ const corpusPaths = (
       })
     }
     const manifest = Option.getOrElse(flags.manifest, () => Sync.defaultManifest(flags.out))
-    if (manifest === "-" || resolvePath(manifest) === resolvePath(flags.out)) {
+    if (manifest === "-") {
       return yield* new UsageError({
-        message: `--manifest must name a file other than --out, not ${manifest}`
+        message: `${command} keeps its manifest in a file: --manifest - does not apply`
       })
     }
-    return {
-      corpus: { file: resolvePath(flags.out), name: flags.out },
-      manifest: { file: resolvePath(manifest), name: manifest }
+    const paths = {
+      corpus: yield* outputTarget("--out", flags.out),
+      manifest: yield* outputTarget("--manifest", manifest)
     } satisfies Sync.Paths
+    yield* distinct(["--out", paths.corpus], ["--manifest", paths.manifest])
+    return paths
   })
 
 const syncCommand = Command.make(
@@ -544,13 +577,14 @@ const reportCommand = Command.make(
   (flags) =>
     Effect.gen(function* () {
       const window = yield* Filter.parse(parameters(flags), { accept: Filter.statsParameters, label: flag })
+      const out = Option.getOrElse(flags.out, () => "-")
+      const target = out === "-" ? undefined : yield* outputTarget("--out", out)
       const coverage = yield* withDatabase(
         Effect.flatMap(Stats.Stats, (stats) => stats.coverage(window)),
         { prepare: true }
       )
       const page = Stream.make(new TextEncoder().encode(ReportPage.html({ ...coverage, window })))
-      const out = Option.getOrElse(flags.out, () => "-")
-      yield* out === "-" ? Output.toStdout(page) : Output.toFile(resolvePath(out), page)
+      yield* target === undefined ? Output.toStdout(page) : Output.toFile(target, page)
     })
 ).pipe(
   Command.withDescription(

@@ -6,8 +6,20 @@
  * previous one. A temporary file left by a process that died (SIGKILL, power loss) is removed by the
  * next export to the same target.
  *
+ * A target is resolved before anything is written (`target`): a symbolic link is followed to the file
+ * it names, which is replaced beside itself, so the link stays a link and shows the new bytes; a name
+ * that is not a regular file (a device, a FIFO, a socket, a folder) is refused, since renaming over it
+ * would replace the node itself (as root, `--out /dev/null` would replace the system's `/dev/null`).
+ *
+ * A new file is readable by its owner only (0600: a corpus holds personal data); a file replaced keeps
+ * its permission bits and, where the writer may set them, its owner and group (where the group cannot be
+ * kept, the group's bits are dropped rather than given to another group). A dataset folder is the same,
+ * as a folder (0700); its files get the folder's bits without execute.
+ *
  * @since 0.1.0
  */
+import type { Stats } from "node:fs"
+import * as nodeFs from "node:fs/promises"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import { FileSystem } from "@effect/platform"
@@ -16,7 +28,7 @@ import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Jsonl } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
-import { Data, Effect, Exit, Stream } from "effect"
+import { Data, Effect, Exit, Option, Stream } from "effect"
 
 /**
  * The output could not be written.
@@ -25,6 +37,26 @@ import { Data, Effect, Exit, Stream } from "effect"
  * @category errors
  */
 export class OutputError extends Data.TaggedError("OutputError")<{ readonly message: string }> {}
+
+/**
+ * The user named something that cannot be written as asked (exit status 2): a device, a FIFO, a socket
+ * or a folder where a file goes, a file where a folder goes, a loop of symbolic links.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTarget extends Data.TaggedError("InvalidTarget")<{ readonly message: string }> {}
+
+/**
+ * A file or folder to write: `name` as the user wrote it, for messages; `file` where the bytes go, every
+ * symbolic link followed.
+ *
+ * @since 0.1.0
+ */
+export interface Target {
+  readonly name: string
+  readonly file: string
+}
 
 /** A Node.js stream's error in its own words (`ENOSPC: no space left on device, write`). */
 const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
@@ -36,25 +68,194 @@ const describeCause = (cause: unknown): string => (cause instanceof Error ? caus
 const describe = (e: PlatformError): string =>
   e.cause instanceof Error ? e.cause.message : (e.description ?? e.message)
 
-/** `.corpus.jsonl.<pid>.partial` beside `corpus.jsonl`. */
-const partialName = (target: string, pid: number) =>
-  path.join(path.dirname(target), `.${path.basename(target)}.${pid}.partial`)
+// `@effect/platform`'s FileSystem has no lstat: the resolution of a target calls Node.js itself.
+const attempt = <A>(f: () => Promise<A>) =>
+  Effect.tryPromise({ try: f, catch: (e) => e as NodeJS.ErrnoException })
 
-const removeStalePartials = (target: string) =>
+/** `f`'s answer, or none where nothing is (ENOENT). */
+const ifThere = <A>(f: () => Promise<A>) =>
+  attempt(f).pipe(
+    Effect.map(Option.some),
+    Effect.catchIf(
+      (e) => e.code === "ENOENT",
+      () => Effect.succeedNone
+    )
+  )
+
+/** What a path names, in words. */
+const kindOf = (s: Stats): string =>
+  s.isFile()
+    ? "a regular file"
+    : s.isDirectory()
+      ? "a folder"
+      : s.isCharacterDevice()
+        ? "a character device"
+        : s.isBlockDevice()
+          ? "a block device"
+          : s.isFIFO()
+            ? "a FIFO"
+            : s.isSocket()
+              ? "a socket"
+              : s.isSymbolicLink()
+                ? "a symbolic link"
+                : "not a regular file"
+
+/** Linux's limit on the links one lookup follows (`ELOOP` beyond it). */
+const MAX_LINKS = 40
+
+const loop = (flag: string, name: string) =>
+  new InvalidTarget({
+    message: `${flag} ${name} is a loop of symbolic links (or a chain of more than ${MAX_LINKS})`
+  })
+
+/**
+ * `raw` with its folder as the kernel finds it: in `a/link/../x`, `..` is the parent of what `link`
+ * points at, not `a` (a lexical `path.resolve` would say `a/x`). A folder that does not exist is left as
+ * written: creating the file there fails, and says so.
+ */
+const inFolder = (raw: string) => {
+  const base = path.basename(raw)
+  if (base === "" || base === "." || base === "..") {
+    return attempt(() => nodeFs.realpath(raw)).pipe(Effect.orElseSucceed(() => path.resolve(raw)))
+  }
+  return attempt(() => nodeFs.realpath(path.dirname(raw))).pipe(
+    Effect.orElseSucceed(() => path.resolve(path.dirname(raw))),
+    Effect.map((folder) => path.join(folder, base))
+  )
+}
+
+/**
+ * Resolves what `flag NAME` names (`raw`: NAME, absolute or joined to the folder it was typed in, not yet
+ * normalized) before anything is written: the file itself, or the file a chain of symbolic links ends
+ * at (a link that points nowhere yet: the file it names is created, as a shell's `>` would). Anything
+ * but a regular file (a folder, with `kind: "folder"`) is refused.
+ *
+ * @since 0.1.0
+ */
+export const target = (
+  flag: string,
+  name: string,
+  raw: string,
+  kind: "file" | "folder" = "file"
+): Effect.Effect<Target, InvalidTarget | OutputError> =>
+  Effect.gen(function* () {
+    const fits = (s: Stats) => (kind === "file" ? s.isFile() : s.isDirectory())
+    const refuse = (what: string) =>
+      new InvalidTarget({
+        message:
+          kind === "file"
+            ? `${flag} ${name} is ${what}, not a regular file: name a file to write, or - for standard output`
+            : `${flag} ${name} is ${what}, not a folder`
+      })
+    const found = (file: string, s: Stats) =>
+      fits(s) ? Effect.succeed({ name, file }) : Effect.fail(refuse(kindOf(s)))
+    const file = yield* inFolder(raw)
+    const own = yield* ifThere(() => nodeFs.lstat(file))
+    if (Option.isNone(own)) return { name, file }
+    if (!own.value.isSymbolicLink()) return yield* found(file, own.value)
+    const followed = yield* ifThere(() => nodeFs.stat(file))
+    if (Option.isSome(followed)) {
+      if (!fits(followed.value)) return yield* refuse(`a symbolic link to ${kindOf(followed.value)}`)
+      const real = yield* attempt(() => nodeFs.realpath(file))
+      // A link of /proc to a deleted file names a path where that file is not.
+      const there = yield* ifThere(() => nodeFs.lstat(real))
+      if (
+        Option.isNone(there) ||
+        there.value.dev !== followed.value.dev ||
+        there.value.ino !== followed.value.ino
+      ) {
+        return yield* refuse("a symbolic link to a file that has no name to replace")
+      }
+      return { name, file: real }
+    }
+    // A link that points nowhere (yet): follow it, link by link, to the name the chain ends at.
+    let at = file
+    for (let hops = 0; hops <= MAX_LINKS; hops++) {
+      const s = yield* ifThere(() => nodeFs.lstat(at))
+      if (Option.isNone(s)) return { name, file: at }
+      if (!s.value.isSymbolicLink()) return yield* found(at, s.value)
+      const to = yield* attempt(() => nodeFs.readlink(at))
+      at = yield* inFolder(path.isAbsolute(to) ? to : `${path.dirname(at)}/${to}`)
+    }
+    return yield* loop(flag, name)
+  }).pipe(
+    Effect.mapError((e) =>
+      e instanceof InvalidTarget
+        ? e
+        : e.code === "ELOOP"
+          ? loop(flag, name)
+          : new OutputError({ message: `cannot resolve ${flag} ${name}: ${e.message}` })
+    )
+  )
+
+/** The file or folder at `target` now, if any (not following a link). */
+const present = (target: Target) =>
+  ifThere(() => nodeFs.lstat(target.file)).pipe(
+    Effect.mapError((e) => new OutputError({ message: `cannot read ${target.name}: ${e.message}` }))
+  )
+
+/**
+ * Just before a rename: the target is still what `target` resolved (nothing, or a regular file, or a
+ * folder), not a node that something put there since.
+ */
+const stillFits = (target: Target, kind: "file" | "folder") =>
+  Effect.flatMap(present(target), (s) =>
+    Option.isNone(s) || (kind === "file" ? s.value.isFile() : s.value.isDirectory())
+      ? Effect.void
+      : Effect.fail(
+          new OutputError({
+            message: `${target.name} became ${kindOf(s.value)} while it was written: left as it is`
+          })
+        )
+  )
+
+/**
+ * `file` (new, ours) gets `mode`, and the owner and group of `from`, the file it replaces, as far as this
+ * process may set them: root keeps both, a member of the group keeps the group. A group it cannot keep
+ * gets no permission bits, so that replacing a file never opens it to another group.
+ */
+const keepAccess = (file: string, from: Stats, mode: number) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const prefix = `.${path.basename(target)}.`
-    const names = yield* fs.readDirectory(path.dirname(target)).pipe(Effect.orElseSucceed(() => []))
-    for (const name of names) {
-      const pid = Number(name.slice(prefix.length, -".partial".length))
-      if (
-        name.startsWith(prefix) &&
-        name.endsWith(".partial") &&
-        Number.isInteger(pid) &&
-        !Embedded.isAlive(pid)
-      ) {
-        yield* Effect.ignore(fs.remove(path.join(path.dirname(target), name), { recursive: true }))
-      }
+    const group = yield* fs.chown(file, from.uid, from.gid).pipe(
+      Effect.orElse(() => fs.chown(file, -1, from.gid)),
+      Effect.as(true),
+      Effect.orElseSucceed(() => false)
+    )
+    yield* fs
+      .chmod(file, group ? mode : mode & ~0o070)
+      .pipe(
+        Effect.mapError((e) => new OutputError({ message: `cannot set the mode of ${file}: ${describe(e)}` }))
+      )
+  })
+
+/** `.corpus.jsonl.<pid>.partial` beside `corpus.jsonl`. */
+const partialName = (file: string, pid: number) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${pid}.partial`)
+
+/**
+ * What processes that died left beside `file`: their temporary files or folders (`suffix` `.partial`), or
+ * the dataset folders they moved aside (`.partial.old`).
+ */
+const leftBehind = (file: string, suffix: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const prefix = `.${path.basename(file)}.`
+    const names = yield* fs.readDirectory(path.dirname(file)).pipe(Effect.orElseSucceed(() => []))
+    return names
+      .filter((name) => {
+        if (!name.startsWith(prefix) || !name.endsWith(suffix)) return false
+        const pid = name.slice(prefix.length, -suffix.length)
+        return /^[1-9]\d*$/.test(pid) && !Embedded.isAlive(Number(pid))
+      })
+      .map((name) => path.join(path.dirname(file), name))
+  })
+
+const removeStalePartials = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    for (const partial of yield* leftBehind(file, ".partial")) {
+      yield* Effect.ignore(fs.remove(partial, { recursive: true }))
     }
   })
 
@@ -66,34 +267,37 @@ const removeStalePartials = (target: string) =>
  * @since 0.1.0
  */
 export const toFile = <E, R, E2 = never, R2 = never>(
-  target: string,
+  target: Target,
   stream: Stream.Stream<Uint8Array, E, R>,
   beforeReplace: Effect.Effect<void, E2, R2> = Effect.void as Effect.Effect<void, E2, R2>
 ): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const partial = partialName(target, process.pid)
+    const partial = partialName(target.file, process.pid)
     const failed = (what: string) => (e: PlatformError) =>
       new OutputError({ message: `cannot ${what} ${partial}: ${describe(e)}` })
-    yield* removeStalePartials(target)
+    yield* removeStalePartials(target.file)
     const write = Effect.scoped(
       Effect.gen(function* () {
+        const previous = Option.filter(yield* present(target), (s) => s.isFile())
         const file = yield* fs
-          .open(partial, { flag: "wx", mode: 0o644 })
+          .open(partial, { flag: "wx", mode: 0o600 })
           .pipe(Effect.mapError(failed("create")))
+        if (Option.isSome(previous)) yield* keepAccess(partial, previous.value, previous.value.mode & 0o777)
         // writeAll fails on an empty buffer ("write returned 0 bytes written"): there is nothing to write.
         yield* Stream.runForEach(stream, (chunk) =>
           chunk.length === 0 ? Effect.void : Effect.mapError(file.writeAll(chunk), failed("write"))
         )
         yield* Effect.mapError(file.sync, failed("flush"))
         yield* beforeReplace
+        yield* stillFits(target, "file")
       })
     )
     yield* Effect.onExit(write, (exit) =>
       Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(partial))
     )
-    yield* fs.rename(partial, target).pipe(
-      Effect.mapError((e) => new OutputError({ message: `cannot replace ${target}: ${describe(e)}` })),
+    yield* fs.rename(partial, target.file).pipe(
+      Effect.mapError((e) => new OutputError({ message: `cannot replace ${target.name}: ${describe(e)}` })),
       Effect.tapError(() => Effect.ignore(fs.remove(partial)))
     )
   })
@@ -108,25 +312,29 @@ export const toFile = <E, R, E2 = never, R2 = never>(
  * @since 0.1.0
  */
 export const toDataset = <E, R, E2, R2>(
-  target: string,
+  target: Target,
   parts: Stream.Stream<{ readonly split: string; readonly bytes: Uint8Array }, E, R>,
   files: Effect.Effect<ReadonlyArray<readonly [string, string]>, E2, R2>
 ): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const partial = partialName(target, process.pid)
+    const partial = partialName(target.file, process.pid)
     const failed = (what: string, where: string) => (e: PlatformError) =>
       new OutputError({ message: `cannot ${what} ${where}: ${describe(e)}` })
-    const existing = yield* fs.readDirectory(target).pipe(Effect.option)
+    const existing = yield* fs.readDirectory(target.file).pipe(Effect.option)
     if (existing._tag === "Some" && existing.value.length > 0 && !existing.value.includes("manifest.json")) {
       return yield* new OutputError({
-        message: `${target} holds other files and no manifest.json: not a dataset folder to replace`
+        message: `${target.name} holds other files and no manifest.json: not a dataset folder to replace`
       })
     }
-    yield* removeStalePartials(target)
+    yield* removeStalePartials(target.file)
+    const previous = Option.filter(yield* present(target), (s) => s.isDirectory())
+    // The files of a folder that is replaced are as open as the folder was.
+    const access = (file: string, bits: number) =>
+      Option.isSome(previous) ? keepAccess(file, previous.value, previous.value.mode & bits) : Effect.void
     const write = Effect.scoped(
       Effect.gen(function* () {
-        yield* fs.makeDirectory(partial).pipe(Effect.mapError(failed("create", partial)))
+        yield* fs.makeDirectory(partial, { mode: 0o700 }).pipe(Effect.mapError(failed("create", partial)))
         const open = new Map<string, FileSystem.File>()
         yield* Stream.runForEach(parts, (part) =>
           Effect.gen(function* () {
@@ -134,8 +342,9 @@ export const toDataset = <E, R, E2, R2>(
             let handle = open.get(part.split)
             if (handle === undefined) {
               handle = yield* fs
-                .open(file, { flag: "wx", mode: 0o644 })
+                .open(file, { flag: "wx", mode: 0o600 })
                 .pipe(Effect.mapError(failed("create", file)))
+              yield* access(file, 0o666)
               open.set(part.split, handle)
             }
             yield* Effect.mapError(handle.writeAll(part.bytes), failed("write", file))
@@ -143,10 +352,15 @@ export const toDataset = <E, R, E2, R2>(
         )
         for (const handle of open.values()) yield* Effect.mapError(handle.sync, failed("flush", partial))
         for (const [name, content] of yield* files) {
+          const file = path.join(partial, name)
           yield* fs
-            .writeFileString(path.join(partial, name), content)
+            .writeFileString(file, content, { flag: "wx", mode: 0o600 })
             .pipe(Effect.mapError(failed("write", name)))
+          yield* access(file, 0o666)
         }
+        // Last: the old folder's bits could forbid writing into it.
+        yield* access(partial, 0o777)
+        yield* stillFits(target, "folder")
       })
     )
     yield* Effect.onExit(write, (exit) =>
@@ -155,17 +369,17 @@ export const toDataset = <E, R, E2, R2>(
     // The old folder moves aside, the new one in, then the old one goes.
     const old = `${partial}.old`
     if (existing._tag === "Some") {
-      yield* fs.rename(target, old).pipe(
-        Effect.mapError(failed("move aside", target)),
+      yield* fs.rename(target.file, old).pipe(
+        Effect.mapError(failed("move aside", target.name)),
         Effect.tapError(() => Effect.ignore(fs.remove(partial, { recursive: true })))
       )
     }
-    yield* fs.rename(partial, target).pipe(
-      Effect.mapError((e) => new OutputError({ message: `cannot replace ${target}: ${describe(e)}` })),
+    yield* fs.rename(partial, target.file).pipe(
+      Effect.mapError((e) => new OutputError({ message: `cannot replace ${target.name}: ${describe(e)}` })),
       Effect.tapError(() =>
         Effect.zipRight(
           Effect.ignore(fs.remove(partial, { recursive: true })),
-          existing._tag === "Some" ? Effect.ignore(fs.rename(old, target)) : Effect.void
+          existing._tag === "Some" ? Effect.ignore(fs.rename(old, target.file)) : Effect.void
         )
       )
     )

@@ -30,13 +30,14 @@ export class RemoteError extends Data.TaggedError("RemoteError")<{
 }> {}
 
 /**
- * The corpus file and its manifest: `file` to open, `name` as the user wrote it, for messages.
+ * The corpus file and its manifest: `file` to open (every symbolic link followed), `name` as the user
+ * wrote it, for messages.
  *
  * @since 0.1.0
  */
 export interface Paths {
-  readonly corpus: { readonly file: string; readonly name: string }
-  readonly manifest: { readonly file: string; readonly name: string }
+  readonly corpus: Output.Target
+  readonly manifest: Output.Target
 }
 
 /**
@@ -132,7 +133,7 @@ export const verifyCorpus = (paths: Paths, manifest: Manifest.Manifest) =>
   })
 
 const writeManifest = (paths: Paths, manifest: Manifest.Manifest) =>
-  Output.toFile(paths.manifest.file, Stream.make(encoder.encode(Manifest.encode(manifest))))
+  Output.toFile(paths.manifest, Stream.make(encoder.encode(Manifest.encode(manifest))))
 
 /**
  * The lines of `base` (the first `length` bytes of a full export's file) with `increments` applied,
@@ -155,7 +156,7 @@ const applyTo = (
     const merged = Chain.apply(base.name, corpus, Chain.combine(increments))
     const counted = Chain.tally(merged.stream)
     yield* Output.toFile(
-      paths.corpus.file,
+      paths.corpus,
       Output.withProgress(counted.stream, "merged"),
       Effect.suspend(() =>
         Effect.zipRight(
@@ -371,7 +372,7 @@ export const sync = <E, R>(paths: Paths, asked: Asked, source: Source<E, R>) =>
         const { stream, manifest } = yield* source.full(filter)
         const written: Array<Manifest.Manifest> = []
         yield* Output.toFile(
-          paths.corpus.file,
+          paths.corpus,
           Output.withProgress(stream, "exported"),
           Effect.flatMap(manifest, (m) =>
             asAsked(source.name, filter, m).pipe(

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
- * the database cannot answer for, an unreadable or invalid predictions file for eval; for sync and merge also a format without created_at, filters other than
+ * the database cannot answer for, an output that is not a regular file or two outputs that are one file,
+ * an unreadable or invalid predictions file for eval; for sync and merge also a format without created_at, filters other than
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
  * 1 runtime failure (database unreachable, a standby not ready for a cursor, an audit trail that does not
  * replay, an unwritable file; a
@@ -29,6 +30,8 @@ const report = (error: Failure): readonly [string, number] => {
     case "InvalidParameter":
     case "UsageError":
     case "UnknownName":
+    // An output that is not a regular file (a device, a FIFO, a folder) or a folder, as asked.
+    case "InvalidTarget":
     // Only the user can act: take a full export instead.
     case "StaleCursor":
     // sync and merge: the corpus cannot go on this way (its format, its filters, its chain).

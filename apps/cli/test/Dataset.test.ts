@@ -206,5 +206,39 @@ for (const target of TestDatabase.targets()) {
         }),
       120_000
     )
+
+    it.effect(
+      "--dataset through a symbolic link: the folder it names is replaced beside itself, the link stays; a new folder is 0700 (files 0600), a replaced one keeps its mode",
+      () =>
+        Effect.gen(function* () {
+          const root = fs.mkdtempSync(path.join(os.tmpdir(), "gt-dataset-"))
+          fs.mkdirSync(path.join(root, "store"))
+          fs.symlinkSync("store/sprin-v1", path.join(root, "sprin"))
+          const real = path.join(root, "store", "sprin-v1")
+          /** The folder's permission bits (under "") and each file's. */
+          const modes = () =>
+            Object.fromEntries(
+              ["", ...fs.readdirSync(real)].map((n) => [n, fs.statSync(path.join(real, n)).mode & 0o777])
+            )
+          const expectModes = (folder: number, file: number) =>
+            expect(modes()).toEqual(
+              Object.fromEntries(Object.keys(modes()).map((n) => [n, n === "" ? folder : file]))
+            )
+          expect((yield* cli(["export", "--dataset", path.join(root, "sprin")])).code).toBe(0)
+          expect(fs.readdirSync(real)).toContain("manifest.json")
+          expectModes(0o700, 0o600)
+          fs.chmodSync(real, 0o755)
+          const again = yield* cli(["export", "--dataset", path.join(root, "sprin"), "--format", "messages"])
+          expect(again.code).toBe(0)
+          expect(JSON.parse(fs.readFileSync(path.join(real, "manifest.json"), "utf8")).format).toBe(
+            "messages"
+          )
+          expectModes(0o755, 0o644)
+          expect(fs.readlinkSync(path.join(root, "sprin"))).toBe("store/sprin-v1")
+          expect(fs.readdirSync(root).sort()).toEqual(["sprin", "store"])
+          expect(fs.readdirSync(path.join(root, "store"))).toEqual(["sprin-v1"])
+        }),
+      300_000
+    )
   })
 }

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { SqlClient } from "@effect/sql"
@@ -13,6 +14,7 @@ import { Demo, TestDatabase, TestDisk } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer, Schedule } from "effect"
 import { run, start } from "./cli.js"
+import { tree } from "./files.js"
 
 const oneLine = (stderr: string) => {
   expect(stderr.endsWith("\n")).toBe(true)
@@ -126,6 +128,243 @@ describe("runtime failures exit 1 with one line", () => {
   )
 })
 
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+
+/** A folder with a FIFO, a socket (listening while the scope lasts), a folder, a symbolic-link loop, links to each. */
+const specialFiles = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const dir = tmp()
+    execFileSync("mkfifo", [path.join(dir, "fifo")])
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(path.join(dir, "socket"), resolve))
+    fs.mkdirSync(path.join(dir, "folder"))
+    fs.symlinkSync("fifo", path.join(dir, "to-fifo"))
+    fs.symlinkSync("/proc/self/fd/1", path.join(dir, "to-stdout"))
+    fs.symlinkSync("loop-b", path.join(dir, "loop-a"))
+    fs.symlinkSync("loop-a", path.join(dir, "loop-b"))
+    fs.writeFileSync(path.join(dir, "corpus.jsonl"), "")
+    fs.symlinkSync("corpus.jsonl", path.join(dir, "to-corpus"))
+    return { dir, server }
+  }),
+  ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+)
+
+describe("outputs that are not regular files: exit 2 with one line, before the database is opened, nothing written", () => {
+  it.each([
+    [
+      ["export", "--out", "fifo"],
+      "--out fifo is a FIFO, not a regular file: name a file to write, or - for standard output"
+    ],
+    [["export", "--out", "to-fifo"], "--out to-fifo is a symbolic link to a FIFO, not a regular file"],
+    // Standard output of a child process is a pipe or, from Node.js, a socket.
+    [["export", "--out", "to-stdout"], "--out to-stdout is a symbolic link to a "],
+    [["export", "--out", "socket"], "--out socket is a socket, not a regular file"],
+    [["export", "--out", "folder"], "--out folder is a folder, not a regular file"],
+    [["export", "--out", "."], "--out . is a folder, not a regular file"],
+    [["export", "--out", "loop-a"], "--out loop-a is a loop of symbolic links"],
+    [
+      ["export", "--out", "x.jsonl", "--manifest", "to-fifo"],
+      "--manifest to-fifo is a symbolic link to a FIFO"
+    ],
+    [["export", "--out", "fifo", "--format", "hf"], "--out fifo is a FIFO"],
+    [["report", "--out", "fifo"], "--out fifo is a FIFO"],
+    [["sync", "--out", "fifo"], "--out fifo is a FIFO"],
+    [["sync", "--out", "x.jsonl", "--manifest", "socket"], "--manifest socket is a socket"],
+    [["merge", "--out", "to-fifo", "changes.jsonl"], "--out to-fifo is a symbolic link to a FIFO"],
+    [["export", "--dataset", "fifo"], "--dataset fifo is a FIFO, not a folder"],
+    [["export", "--dataset", "corpus.jsonl"], "--dataset corpus.jsonl is a regular file, not a folder"],
+    [
+      ["export", "--dataset", "to-corpus"],
+      "--dataset to-corpus is a symbolic link to a regular file, not a folder"
+    ],
+    // Two outputs of one command that are one file: through a link, through `..`, by the same name.
+    [
+      ["export", "--out", "corpus.jsonl", "--manifest", "corpus.jsonl"],
+      "--out corpus.jsonl and --manifest corpus.jsonl are the same file: each needs a file of its own"
+    ],
+    [
+      ["export", "--out", "to-corpus", "--manifest", "corpus.jsonl"],
+      "--out to-corpus and --manifest corpus.jsonl are the same file ("
+    ],
+    [
+      ["export", "--out", "folder/../corpus.jsonl", "--manifest", "to-corpus"],
+      "--out folder/../corpus.jsonl and --manifest to-corpus are the same file ("
+    ],
+    [
+      ["sync", "--out", "corpus.jsonl", "--manifest", "to-corpus"],
+      "--out corpus.jsonl and --manifest to-corpus are the same file ("
+    ],
+    [
+      ["merge", "--out", "to-corpus", "--manifest", "corpus.jsonl", "changes.jsonl"],
+      "--out to-corpus and --manifest corpus.jsonl are the same file ("
+    ]
+  ])("%j", (args, message) =>
+    Effect.gen(function* () {
+      const { dir } = yield* specialFiles
+      const before = tree(dir)
+      // Relative names are taken from where the command was typed (INIT_CWD, as pnpm sets it).
+      const r = yield* run(args, { ...unreachable, INIT_CWD: dir })
+      expect(r.stderr).toContain(`ground-truth: ${message}`)
+      oneLine(r.stderr)
+      expect(r.code).toBe(2)
+      expect(r.stdout.length).toBe(0)
+      expect(tree(dir)).toEqual(before)
+    }).pipe(Effect.scoped, Effect.runPromise))
+})
+
+/**
+ * Why this process cannot make a character device (mknod needs root, CAP_MKNOD), or `undefined` when it
+ * can. The device tests then run on a /dev/null made in a temporary folder, never on the system's.
+ */
+const noMknod = (() => {
+  const dir = tmp()
+  try {
+    execFileSync("mknod", [path.join(dir, "probe"), "c", "1", "3"], { stdio: "pipe" })
+    return undefined
+  } catch (e) {
+    return String(e).split("\n")[0]
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})()
+if (noMknod !== undefined) console.log(`character-device tests skipped: cannot mknod here (${noMknod})`)
+
+const mode = (file: string) => fs.statSync(file).mode & 0o777
+
+for (const target of TestDatabase.targets()) {
+  layer(Layer.effectDiscard(Demo.seed({ jobs: 40, seed: 9 })).pipe(Layer.provideMerge(target.layer)), {
+    timeout: 120_000
+  })(`where --out writes on ${target.name}`, (it) => {
+    const cli = (args: ReadonlyArray<string>, cwd: string) =>
+      Effect.flatMap(TestDatabase.TestDatabase, ({ url }) => run(args, { DATABASE_URL: url, INIT_CWD: cwd }))
+
+    it.effect(
+      "through symbolic links: the file a chain of links names is replaced beside itself, the links stay; a new file is 0600, a replaced one keeps its mode",
+      () =>
+        Effect.gen(function* () {
+          const root = tmp()
+          fs.mkdirSync(path.join(root, "a", "real"), { recursive: true })
+          fs.symlinkSync("a/real", path.join(root, "b"))
+          // `..` in a link is taken from where the link is (a/real), not from the path that led to it (b).
+          fs.symlinkSync("../x.jsonl", path.join(root, "a", "real", "l"))
+          fs.symlinkSync("b/l", path.join(root, "out"))
+          fs.symlinkSync("report.html", path.join(root, "to-report"))
+          const expected = yield* cli(["export", "--approved-only", "false"], root)
+          expect(expected.code).toBe(0)
+
+          // The chain points at nothing yet: the file it names is created.
+          const first = yield* cli(["export", "--out", "out", "--approved-only", "false"], root)
+          expect([first.code, first.stderr]).toEqual([0, ""])
+          const x = path.join(root, "a", "x.jsonl")
+          expect(fs.readFileSync(x).equals(expected.stdout)).toBe(true)
+          expect(mode(x)).toBe(0o600)
+
+          // An existing file: replaced with its mode kept; with its manifest beside it, through the link.
+          fs.chmodSync(x, 0o640)
+          const second = yield* cli(
+            ["export", "--out", "out", "--manifest", "b/m.json", "--has-corrections", "true"],
+            root
+          )
+          expect([second.code, second.stderr]).toEqual([0, ""])
+          const hard = yield* cli(["export", "--has-corrections", "true"], root)
+          expect(fs.readFileSync(x).equals(hard.stdout)).toBe(true)
+          expect(mode(x)).toBe(0o640)
+          const m = JSON.parse(fs.readFileSync(path.join(root, "a", "real", "m.json"), "utf8"))
+          expect(m.sha256).toBe(execFileSync("sha256sum", [x], { encoding: "utf8" }).split(" ")[0])
+
+          const report = yield* cli(["report", "--out", "to-report"], root)
+          expect(report.code).toBe(0)
+          expect(fs.readFileSync(path.join(root, "report.html"), "utf8")).toMatch(/^<!doctype html>/i)
+          expect(mode(path.join(root, "report.html"))).toBe(0o600)
+
+          // The links are the links they were; nothing else was left anywhere.
+          const t = tree(root)
+          expect(Object.keys(t).sort()).toEqual(
+            [
+              "a",
+              "a/real",
+              "a/real/l",
+              "a/real/m.json",
+              "a/x.jsonl",
+              "b",
+              "out",
+              "report.html",
+              "to-report"
+            ].sort()
+          )
+          expect([t.b, t.out, t["a/real/l"], t["to-report"]]).toEqual([
+            "link a/real",
+            "link b/l",
+            "link ../x.jsonl",
+            "link report.html"
+          ])
+        }),
+      120_000
+    )
+
+    it.effect(
+      "a link into a folder it cannot write: exit 1 in one line, the link left as it is",
+      () =>
+        Effect.gen(function* () {
+          const root = tmp()
+          // Nobody, root included, creates a file at the top of /sys.
+          fs.symlinkSync("/sys/gt-test-nowhere.jsonl", path.join(root, "to-sys"))
+          const before = tree(root)
+          const r = yield* cli(["export", "--out", "to-sys"], root)
+          expect(r.stderr).toMatch(
+            /^ground-truth: cannot create \/sys\/\.gt-test-nowhere\.jsonl\.\d+\.partial: E(ACCES|ROFS|PERM)/
+          )
+          oneLine(r.stderr)
+          expect(r.code).toBe(1)
+          expect(tree(root)).toEqual(before)
+        }),
+      120_000
+    )
+
+    for (const [node, make] of [
+      ["a FIFO", (file: string) => execFileSync("mkfifo", [file])],
+      ...(noMknod === undefined
+        ? ([
+            [
+              "a character device (a /dev/null made by mknod)",
+              (file: string) => execFileSync("mknod", [file, "c", "1", "3"])
+            ]
+          ] as const)
+        : [])
+    ] as const) {
+      it.effect(
+        `${node}, or a link to it: refused (exit 2) before anything is written, the node left as it is`,
+        () =>
+          Effect.gen(function* () {
+            const root = tmp()
+            make(path.join(root, "node"))
+            fs.symlinkSync("node", path.join(root, "to-node"))
+            fs.symlinkSync(path.join(root, "to-node"), path.join(root, "to-to-node"))
+            const before = tree(root)
+            for (const args of [
+              ["export", "--out", "node"],
+              ["export", "--out", "to-to-node"],
+              ["export", "--out", "c.jsonl", "--manifest", "to-node"],
+              ["report", "--out", "node"],
+              ["sync", "--out", "to-node"],
+              ["merge", "--out", "c.jsonl", "--manifest", "node", "changes.jsonl"],
+              ["export", "--dataset", "node"]
+            ]) {
+              const r = yield* cli(args, root)
+              expect(r.stderr, args.join(" ")).toMatch(
+                /^ground-truth: --\w+ [\w-]+ is (a symbolic link to )?a (FIFO|character device), not a/
+              )
+              oneLine(r.stderr)
+              expect(r.code).toBe(2)
+              expect(tree(root)).toEqual(before)
+            }
+          }),
+        120_000
+      )
+    }
+  })
+}
+
 for (const target of TestDatabase.targets({ migrate: false })) {
   layer(target.layer, { timeout: 120_000 })(`a database without the schema on ${target.name}`, (it) => {
     it.effect(
@@ -143,8 +382,6 @@ for (const target of TestDatabase.targets({ migrate: false })) {
     )
   })
 }
-
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
 
 /**
  * A full disk: a 256 KiB tmpfs mounted for the test's scope. Mounting needs root (CI here runs as root);

@@ -666,7 +666,7 @@ for (const target of TestDatabase.targets()) {
           yield* refused(
             ["sync", "--out", corpus, "--manifest", corpus],
             2,
-            /--manifest must name a file other than --out/,
+            /^ground-truth: --out .*corpus\.jsonl and --manifest .*corpus\.jsonl are the same file: each needs a file of its own\n$/,
             both
           )
           yield* refused(["sync", "--out", corpus, "--url", "ftp://x"], 2, /--url must be an http/, both)
@@ -779,6 +779,30 @@ for (const target of TestDatabase.targets()) {
           expect((yield* cli(url)).code).toBe(0)
           yield* expectCurrent(dir, corpus, manifest, [])
         }).pipe(Effect.scoped),
+      600_000
+    )
+
+    it.effect(
+      "sync through a symbolic link keeps the file it names current; the link stays a link",
+      () =>
+        Effect.gen(function* () {
+          const dir = tempDir()
+          fs.mkdirSync(path.join(dir, "data"))
+          const corpus = path.join(dir, "corpus.jsonl")
+          const manifest = path.join(dir, "corpus.manifest.json")
+          fs.symlinkSync("data/corpus.jsonl", corpus)
+          const first = yield* cli(["sync", "--out", corpus])
+          expect(first.code).toBe(0)
+          yield* review(40)
+          const second = yield* cli(["sync", "--out", corpus])
+          expect(second.stderr).toMatch(/ \(\d+ new or changed, 1 removed\) at gt1\./)
+          expect(second.code).toBe(0)
+          yield* expectCurrent(tempDir(), corpus, manifest, [])
+          expect(fs.lstatSync(corpus).isSymbolicLink()).toBe(true)
+          expect(fs.readlinkSync(corpus)).toBe("data/corpus.jsonl")
+          expect(fs.readdirSync(dir).sort()).toEqual(["corpus.jsonl", "corpus.manifest.json", "data"])
+          expect(fs.readdirSync(path.join(dir, "data"))).toEqual(["corpus.jsonl"])
+        }),
       600_000
     )
   })
