@@ -351,7 +351,8 @@ const corpusFlags = {
     Options.withPseudoName("PATH"),
     Options.withDescription(
       "The corpus file (jsonl or hf format) to keep current, or a symbolic link to it. It is replaced only once " +
-        "the new one is complete, its manifest written just before."
+        "the new one is complete, its manifest written just before (a run killed between the two is finished " +
+        "by the next)."
     )
   ),
   manifest: Options.text("manifest").pipe(

@@ -260,6 +260,31 @@ const removeStalePartials = (file: string) =>
   })
 
 /**
+ * Finishes the replacement of `target` that a killed process left half done: the first temporary file
+ * a dead process left beside it for which `fits` holds (its bytes are the ones a manifest describes, say)
+ * is renamed over it. Its name, if one was.
+ *
+ * @since 0.1.0
+ */
+export const takeOver = <E, R>(target: Target, fits: (file: string) => Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    for (const partial of yield* leftBehind(target.file, ".partial")) {
+      if (!(yield* fits(partial))) continue
+      yield* fs
+        .rename(partial, target.file)
+        .pipe(
+          Effect.mapError(
+            (e) =>
+              new OutputError({ message: `cannot replace ${target.name} with ${partial}: ${describe(e)}` })
+          )
+        )
+      return Option.some(partial)
+    }
+    return Option.none<string>()
+  })
+
+/**
  * Writes `stream` to `target` atomically: all of it, or nothing changes. `beforeReplace` runs once the
  * bytes are complete and synced, before they replace the target: if it fails, the target is untouched
  * (how a manifest is written only alongside its corpus).

@@ -5,8 +5,9 @@
  * Everything is checked before anything is written: the corpus against its manifest, each increment
  * against its manifest line and against the cursor the corpus is at. The new corpus then replaces the
  * old one atomically (`Output.toFile`), its manifest written just before: a run that fails or dies
- * leaves the old pair, or (between the two renames) a manifest that the next run finds does not match
- * its corpus, never a corpus that silently lost or kept a sample.
+ * leaves the old pair, or (killed between the two renames) the new manifest, the old corpus and the new
+ * corpus in a temporary file beside it, which the next run checks against the manifest, byte for byte,
+ * and puts in place (`verifyCorpus`). Never a corpus that silently lost or kept a sample.
  *
  * @since 0.1.0
  */
@@ -100,36 +101,65 @@ const countFile = (file: string, length: number) =>
   })
 
 /**
- * Checks that the corpus is the one its manifest describes: its size first, then its lines and SHA-256.
+ * How the first bytes of `file` differ from the corpus `manifest` describes, if they do: its size first
+ * (what it has, what the manifest says), then its lines and SHA-256.
+ */
+const differs = (file: string, manifest: Manifest.Manifest) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(file)
+    if (Number(info.size) !== manifest.bytes) {
+      return Option.some({ found: `${info.size} bytes`, says: `${manifest.bytes}` })
+    }
+    const counts = yield* countFile(file, manifest.bytes)
+    return Chain.matches(manifest, counts)
+      ? Option.none()
+      : Option.some({ found: Chain.showCounts(counts), says: Chain.showCounts(manifest) })
+  })
+
+/**
+ * Checks that the corpus is the one its manifest describes. A run killed between its two renames (the
+ * manifest's, then the corpus's) leaves the new manifest, the old corpus and, beside it, the temporary
+ * file that holds the new one: if a dead process's temporary file is exactly the corpus the manifest
+ * describes (rows, bytes, SHA-256), it takes the corpus's place, and says so.
  *
  * @since 0.1.0
  */
 export const verifyCorpus = (paths: Paths, manifest: Manifest.Manifest) =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const unreadable = (e: PlatformError) =>
-      new Chain.CorpusError({
-        message:
-          e._tag === "SystemError" && e.reason === "NotFound"
-            ? `${paths.corpus.name} is missing, but ${paths.manifest.name} describes it; ${takeFull(paths)}`
-            : `cannot read ${paths.corpus.name}: ${reason(e)}`
-      })
-    const info = yield* Effect.mapError(fs.stat(paths.corpus.file), unreadable)
-    const mismatch = (found: string) =>
-      new Chain.CorpusError({
-        message:
-          `${paths.corpus.name} does not match ${paths.manifest.name} (it has ${found}, the manifest says ` +
-          `${Chain.showCounts(manifest)}): it was changed after it was written; ${takeFull(paths)}`
-      })
-    if (Number(info.size) !== manifest.bytes) {
-      return yield* new Chain.CorpusError({
-        message:
-          `${paths.corpus.name} does not match ${paths.manifest.name} (it has ${info.size} bytes, the manifest ` +
-          `says ${manifest.bytes}): it was changed after it was written; ${takeFull(paths)}`
-      })
-    }
-    const counts = yield* Effect.mapError(countFile(paths.corpus.file, manifest.bytes), unreadable)
-    if (!Chain.matches(manifest, counts)) return yield* mismatch(Chain.showCounts(counts))
+    const problem = yield* differs(paths.corpus.file, manifest).pipe(
+      Effect.map(
+        Option.map(
+          ({ found, says }) =>
+            `${paths.corpus.name} does not match ${paths.manifest.name} (it has ${found}, the manifest says ` +
+            `${says}): it was changed after it was written; ${takeFull(paths)}`
+        )
+      ),
+      Effect.catchIf(
+        (e) => e._tag === "SystemError" && e.reason === "NotFound",
+        () =>
+          Effect.succeed(
+            Option.some(
+              `${paths.corpus.name} is missing, but ${paths.manifest.name} describes it; ${takeFull(paths)}`
+            )
+          )
+      ),
+      Effect.mapError(
+        (e) => new Chain.CorpusError({ message: `cannot read ${paths.corpus.name}: ${reason(e)}` })
+      )
+    )
+    if (Option.isNone(problem)) return
+    const finished = yield* Output.takeOver(paths.corpus, (file) =>
+      differs(file, manifest).pipe(
+        Effect.map(Option.isNone),
+        Effect.orElseSucceed(() => false)
+      )
+    )
+    if (Option.isNone(finished)) return yield* new Chain.CorpusError({ message: problem.value })
+    yield* Console.error(
+      `${paths.corpus.name}: finished the replacement a killed run left half done: ${finished.value} ` +
+        `holds the corpus ${paths.manifest.name} describes, and is now ${paths.corpus.name}`
+    )
   })
 
 const writeManifest = (paths: Paths, manifest: Manifest.Manifest) =>

@@ -19,6 +19,7 @@ import { Cursor } from "@ground-truth/core"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer, Option } from "effect"
 import { run } from "./cli.js"
+import { dead } from "./files.js"
 
 const serverBin = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -802,6 +803,129 @@ for (const target of TestDatabase.targets()) {
           expect(fs.readlinkSync(corpus)).toBe("data/corpus.jsonl")
           expect(fs.readdirSync(dir).sort()).toEqual(["corpus.jsonl", "corpus.manifest.json", "data"])
           expect(fs.readdirSync(path.join(dir, "data"))).toEqual(["corpus.jsonl"])
+        }),
+      600_000
+    )
+
+    it.effect(
+      "a sync killed at any point of its writes: the next run finishes the replacement or starts from the old pair, never from a wrong corpus",
+      () =>
+        Effect.gen(function* () {
+          // The pair before, and the pair the killed run was writing: the same sync, run to its end elsewhere.
+          const before = tempDir()
+          expect((yield* cli(["sync", "--out", path.join(before, "corpus.jsonl")])).code).toBe(0)
+          const old = {
+            corpus: fs.readFileSync(path.join(before, "corpus.jsonl")),
+            manifest: fs.readFileSync(path.join(before, "corpus.manifest.json"))
+          }
+          yield* review(41)
+          const after = tempDir()
+          fs.cpSync(before, after, { recursive: true })
+          expect((yield* cli(["sync", "--out", path.join(after, "corpus.jsonl")])).code).toBe(0)
+          const next = {
+            corpus: fs.readFileSync(path.join(after, "corpus.jsonl")),
+            manifest: fs.readFileSync(path.join(after, "corpus.manifest.json"))
+          }
+          expect(next.corpus.equals(old.corpus)).toBe(false)
+          const half = (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))
+          // What a run killed by SIGKILL leaves at each point: it writes the corpus beside it, then the
+          // manifest beside it, renames the manifest, then the corpus.
+          const corpusPartial = `.corpus.jsonl.${dead}.partial`
+          const manifestPartial = `.corpus.manifest.json.${dead}.partial`
+          const between = {
+            "corpus.jsonl": old.corpus,
+            "corpus.manifest.json": next.manifest,
+            [corpusPartial]: next.corpus
+          }
+          const states: ReadonlyArray<readonly [string, Record<string, Buffer>]> = [
+            [
+              "writing the corpus",
+              {
+                "corpus.jsonl": old.corpus,
+                "corpus.manifest.json": old.manifest,
+                [corpusPartial]: half(next.corpus)
+              }
+            ],
+            [
+              "writing the manifest",
+              {
+                "corpus.jsonl": old.corpus,
+                "corpus.manifest.json": old.manifest,
+                [corpusPartial]: next.corpus,
+                [manifestPartial]: half(next.manifest)
+              }
+            ],
+            [
+              "before the first rename",
+              {
+                "corpus.jsonl": old.corpus,
+                "corpus.manifest.json": old.manifest,
+                [corpusPartial]: next.corpus,
+                [manifestPartial]: next.manifest
+              }
+            ],
+            ["between the two renames", between],
+            [
+              "between the two renames of a first sync",
+              { "corpus.manifest.json": next.manifest, [corpusPartial]: next.corpus }
+            ],
+            [
+              "after the second rename",
+              { "corpus.jsonl": next.corpus, "corpus.manifest.json": next.manifest }
+            ]
+          ]
+          const lay = (files: Record<string, Buffer>) => {
+            const dir = tempDir()
+            for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes)
+            return {
+              dir,
+              corpus: path.join(dir, "corpus.jsonl"),
+              manifest: path.join(dir, "corpus.manifest.json")
+            }
+          }
+          const finished =
+            /^.*corpus\.jsonl: finished the replacement a killed run left half done: .*\.corpus\.jsonl\.\d+\.partial holds the corpus .*corpus\.manifest\.json describes, and is now .*corpus\.jsonl\n/
+          for (const [point, files] of states) {
+            for (const args of [[], ["--full-if-stale"]]) {
+              const { dir, corpus, manifest } = lay(files)
+              const r = yield* cli(["sync", "--out", corpus, ...args])
+              expect(r.code, `${point}: ${r.stderr}`).toBe(0)
+              expect(finished.test(r.stderr), `${point}: ${r.stderr}`).toBe(point.startsWith("between"))
+              yield* expectCurrent(tempDir(), corpus, manifest, [])
+              expect(fs.readdirSync(dir).sort(), point).toEqual(["corpus.jsonl", "corpus.manifest.json"])
+            }
+          }
+          // merge finishes it too, then applies what it was given.
+          const onward = lay(between)
+          const c = yield* changesBody(tempDir(), "c", JSON.parse(next.manifest.toString("utf8")).cursor)
+          const merged = yield* cli(["merge", "--out", onward.corpus, c.file])
+          expect(merged.code).toBe(0)
+          expect(merged.stderr).toMatch(finished)
+          yield* expectCurrent(tempDir(), onward.corpus, onward.manifest, [])
+          expect(fs.readdirSync(onward.dir).sort()).toEqual(["corpus.jsonl", "corpus.manifest.json"])
+
+          // Only a dead process's file that is exactly the corpus the manifest describes takes its place.
+          const flipped = Buffer.from(next.corpus)
+          flipped[100] = flipped[100] === 0x61 ? 0x62 : 0x61
+          for (const files of [
+            { ...between, [corpusPartial]: flipped },
+            { ...between, [corpusPartial]: half(next.corpus) },
+            // A live process's (this one's): it may still be writing.
+            { ...between, [corpusPartial]: undefined, [`.corpus.jsonl.${process.pid}.partial`]: next.corpus },
+            { ...between, [corpusPartial]: undefined }
+          ]) {
+            const defined = Object.fromEntries(
+              Object.entries(files).filter((e): e is [string, Buffer] => e[1] !== undefined)
+            )
+            const { dir, corpus, manifest } = lay(defined)
+            yield* refused(
+              ["sync", "--out", corpus, "--full-if-stale"],
+              1,
+              /^ground-truth: .*corpus\.jsonl does not match .*corpus\.manifest\.json \(it has .*, the manifest says .*\): it was changed after it was written/,
+              Object.keys(defined).map((name) => path.join(dir, name))
+            )
+            expect(fs.readFileSync(manifest).equals(next.manifest)).toBe(true)
+          }
         }),
       600_000
     )

@@ -1,4 +1,4 @@
-/** What the tests of files look at: a folder's whole contents. */
+/** What the tests of files look at: a folder's whole contents, and a process id no process has. */
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -24,3 +24,6 @@ export const tree = (dir: string): Record<string, string> => {
   walk(dir)
   return out
 }
+
+/** No process has this id (Linux gives out ids below `pid_max`): what a killed run's files are named by. */
+export const dead = Number(fs.readFileSync("/proc/sys/kernel/pid_max", "utf8"))
