@@ -217,6 +217,7 @@ const exportDataset = (
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
     const filter: Filter.Filter = { ...parsed, split: Option.none() }
     const target = yield* outputTarget("--dataset", dir, "folder")
+    yield* Output.recoverDataset(target)
     yield* withDatabase(
       Effect.gen(function* () {
         const exporter = yield* Export.Export
@@ -268,7 +269,7 @@ const exportCommand = Command.make(
           "the splits and the format's features, so datasets.load_dataset(DIR) gives a DatasetDict), " +
           "features.json and manifest.json (each file's rows, bytes and SHA-256, the cursor, the filters). " +
           "DIR is replaced only once complete, and only if it is a dataset folder or empty (a symbolic link is " +
-          "followed to the folder it names)."
+          "followed to the folder it names); a run that was killed while replacing it is undone by the next."
       ),
       Options.optional
     ),

@@ -28,7 +28,7 @@ import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Jsonl } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
-import { Data, Effect, Exit, Option, Stream } from "effect"
+import { Console, Data, Effect, Exit, Option, Stream } from "effect"
 
 /**
  * The output could not be written.
@@ -328,11 +328,56 @@ export const toFile = <E, R, E2 = never, R2 = never>(
   })
 
 /**
+ * Puts back a dataset folder that a killed `toDataset` left moved aside (`.DIR.<pid>.partial.old`, DIR
+ * missing: killed between its two renames), removes the ones it left beside a folder already in place
+ * (killed after them), and the temporary folders of dead processes. Of several moved aside (several
+ * runs killed), the one moved last comes back. `toDataset` starts with it; the CLI also runs it before
+ * it opens the database, so that the folder is back even when the export then fails.
+ *
+ * @since 0.1.0
+ */
+export const recoverDataset = (target: Target) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const aside = yield* leftBehind(target.file, ".partial.old")
+    let restored: string | undefined
+    if (aside.length > 0 && Option.isNone(yield* present(target))) {
+      let newest = -1
+      for (const old of aside) {
+        const s = yield* ifThere(() => nodeFs.lstat(old)).pipe(Effect.orElseSucceed(() => Option.none()))
+        if (Option.isSome(s) && s.value.ctimeMs > newest) {
+          newest = s.value.ctimeMs
+          restored = old
+        }
+      }
+    }
+    if (restored !== undefined) {
+      const from = restored
+      yield* fs
+        .rename(from, target.file)
+        .pipe(
+          Effect.mapError(
+            (e) => new OutputError({ message: `cannot restore ${target.name} from ${from}: ${describe(e)}` })
+          )
+        )
+      yield* Console.error(
+        `${target.name}: restored from ${path.basename(from)}, where an export that was killed had moved it aside`
+      )
+    }
+    for (const old of aside) {
+      if (old !== restored) yield* Effect.ignore(fs.remove(old, { recursive: true }))
+    }
+    yield* removeStalePartials(target.file)
+  })
+
+/**
  * Writes a dataset folder atomically: each split's parts to `<split>.jsonl` (a split without rows gets no
  * file), then `files` (name → content: the manifest, the card, the features) once the splits are
  * complete, in a temporary folder beside `target` that replaces it only then. An existing `target`
  * is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never a folder of
- * other files.
+ * other files. Replacing takes two renames (the old folder aside, the new one in: Node.js has no atomic
+ * exchange); a run killed between them leaves the folder aside, and the next run puts it back
+ * (`recoverDataset`).
  *
  * @since 0.1.0
  */
@@ -343,6 +388,7 @@ export const toDataset = <E, R, E2, R2>(
 ): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    yield* recoverDataset(target)
     const partial = partialName(target.file, process.pid)
     const failed = (what: string, where: string) => (e: PlatformError) =>
       new OutputError({ message: `cannot ${what} ${where}: ${describe(e)}` })
@@ -352,7 +398,6 @@ export const toDataset = <E, R, E2, R2>(
         message: `${target.name} holds other files and no manifest.json: not a dataset folder to replace`
       })
     }
-    yield* removeStalePartials(target.file)
     const previous = Option.filter(yield* present(target), (s) => s.isDirectory())
     // The files of a folder that is replaced are as open as the folder was.
     const access = (file: string, bits: number) =>

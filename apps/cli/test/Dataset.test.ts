@@ -13,6 +13,7 @@ import { expect, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
 import { run } from "./cli.js"
+import { dead, tree } from "./files.js"
 
 const datasets = spawnSync("python3", ["-c", "import datasets"], { stdio: "ignore" }).status === 0
 if (!datasets)
@@ -237,6 +238,114 @@ for (const target of TestDatabase.targets()) {
           expect(fs.readlinkSync(path.join(root, "sprin"))).toBe("store/sprin-v1")
           expect(fs.readdirSync(root).sort()).toEqual(["sprin", "store"])
           expect(fs.readdirSync(path.join(root, "store"))).toEqual(["sprin-v1"])
+        }),
+      300_000
+    )
+
+    it.effect(
+      "an export --dataset killed at any point: the next run puts the folder back or clears what was left, even when it then fails",
+      () =>
+        Effect.gen(function* () {
+          const root = fs.mkdtempSync(path.join(os.tmpdir(), "gt-dataset-"))
+          const made = path.join(root, "made")
+          fs.mkdirSync(made)
+          // The folder before (A) and the one the killed run was writing (B).
+          expect((yield* cli(["export", "--dataset", path.join(made, "a"), "--format", "hf"])).code).toBe(0)
+          expect(
+            (yield* cli([
+              "export",
+              "--dataset",
+              path.join(made, "b"),
+              "--format",
+              "messages",
+              "--split-ratios",
+              "1,0,0"
+            ])).code
+          ).toBe(0)
+          const A = path.join(made, "a")
+          const B = path.join(made, "b")
+          const partial = `.sprin.${dead}.partial`
+          const copy = (from: string, to: string, without: ReadonlyArray<string> = []) => {
+            fs.cpSync(from, to, { recursive: true })
+            for (const name of without) fs.rmSync(path.join(to, name))
+          }
+          // What a run killed by SIGKILL leaves at each point: it writes the new folder beside DIR (the
+          // manifest last), moves DIR aside, moves the new one in, then removes the old one.
+          const states: ReadonlyArray<readonly [string, (dir: string) => void, string]> = [
+            [
+              "writing the new folder",
+              (dir) => {
+                copy(A, path.join(dir, "sprin"))
+                copy(B, path.join(dir, partial), ["manifest.json", "README.md"])
+              },
+              A
+            ],
+            [
+              "before the first rename",
+              (dir) => {
+                copy(A, path.join(dir, "sprin"))
+                copy(B, path.join(dir, partial))
+              },
+              A
+            ],
+            [
+              "between the two renames",
+              (dir) => {
+                copy(B, path.join(dir, partial))
+                copy(A, path.join(dir, `${partial}.old`))
+              },
+              A
+            ],
+            [
+              "after the second rename",
+              (dir) => {
+                copy(B, path.join(dir, "sprin"))
+                copy(A, path.join(dir, `${partial}.old`))
+              },
+              B
+            ],
+            [
+              "removing the old folder",
+              (dir) => {
+                copy(B, path.join(dir, "sprin"))
+                copy(A, path.join(dir, `${partial}.old`), ["train.jsonl", "manifest.json"])
+              },
+              B
+            ],
+            [
+              "two runs, each between its two renames: the folder moved aside last comes back",
+              (dir) => {
+                copy(B, path.join(dir, "first"))
+                copy(A, path.join(dir, "last"))
+                fs.renameSync(path.join(dir, "first"), path.join(dir, `.sprin.${dead - 1}.partial.old`))
+                // Renaming sets a folder's change time; a tick of the file system's clock between them.
+                execFileSync("sleep", ["0.1"])
+                fs.renameSync(path.join(dir, "last"), path.join(dir, `${partial}.old`))
+              },
+              A
+            ]
+          ]
+          for (const [point, lay, expected] of states) {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-dataset-"))
+            lay(dir)
+            const sprin = path.join(dir, "sprin")
+            // The database unreachable: the export fails, after the folder is back.
+            const failed = yield* run(["export", "--dataset", sprin], {
+              DATABASE_URL: "postgres://postgres@127.0.0.1:9/none"
+            })
+            expect(failed.code, point).toBe(1)
+            expect(failed.stderr.trimEnd().split("\n").pop(), point).toMatch(
+              /^ground-truth: database error: /
+            )
+            expect(fs.readdirSync(dir), point).toEqual(["sprin"])
+            expect(tree(sprin), point).toEqual(tree(expected))
+            const r = yield* cli(["export", "--dataset", sprin])
+            expect(r.code, point).toBe(0)
+            expect(fs.readdirSync(dir), point).toEqual(["sprin"])
+            expect(JSON.parse(fs.readFileSync(path.join(sprin, "manifest.json"), "utf8")).format, point).toBe(
+              "jsonl"
+            )
+          }
         }),
       300_000
     )
