@@ -358,6 +358,8 @@ for (const target of TestDatabase.targets()) {
               expect(r.code).toBe(2)
               expect(tree(root)).toEqual(before)
             }
+            // No device node is left behind in the temporary folder.
+            fs.rmSync(root, { recursive: true })
           }),
         120_000
       )
