@@ -44,16 +44,16 @@ const ok = (node: TestCluster.Node, args: ReadonlyArray<string>) =>
   )
 
 /**
- * `transactions` review transactions on the primary behind `sql`, each withdrawing or giving the
- * approval of `jobs` jobs from `offset` on (so lines come and go in the default corpus).
+ * `transactions` review transactions on the primary behind `sql`, each re-reviewing `jobs` approved jobs
+ * from `offset` on: every line changes, the corpus keeps its size (so only the cursor can tell).
  */
 const reviews = (sql: SqlClient.SqlClient, transactions: number, jobs: number, offset: number) =>
   Effect.forEach(
     Array.from({ length: transactions }, (_, i) => offset + i * jobs),
     (from) =>
       sql.unsafe(
-        `UPDATE jobs SET approved = NOT approved, reviewed_by = 'standby-test', reviewed_at = now(), updated_at = now()
-         WHERE id IN (SELECT id FROM jobs ORDER BY id OFFSET $1 LIMIT $2)`,
+        `UPDATE jobs SET reviewed_by = 'standby-test-' || $1, reviewed_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM jobs WHERE approved ORDER BY id OFFSET $1 LIMIT $2)`,
         [from, jobs]
       ),
     { discard: true }

@@ -796,7 +796,7 @@ for (const target of TestDatabase.targets()) {
           expect(first.code).toBe(0)
           yield* review(40)
           const second = yield* cli(["sync", "--out", corpus])
-          expect(second.stderr).toMatch(/ \(\d+ new or changed, 1 removed\) at gt1\./)
+          expect(second.stderr).toMatch(/ \(\d+ new or changed, 1 removed\) at gt2\./)
           expect(second.code).toBe(0)
           yield* expectCurrent(tempDir(), corpus, manifest, [])
           expect(fs.lstatSync(corpus).isSymbolicLink()).toBe(true)

@@ -379,8 +379,8 @@ for (const target of TestDatabase.targets()) {
           // Another timeline (a failover or a point-in-time restore since).
           Cursor.encode({ ...real, timeline: real.timeline + 1 }),
           // More rows than there are now: rows were deleted since.
-          Cursor.encode({ ...real, jobs: real.jobs + 1n }),
-          Cursor.encode({ ...real, events: real.events + 1n, old: real.old + 1n })
+          Cursor.encode({ ...real, jobs: real.jobs + 1_000_000n }),
+          Cursor.encode({ ...real, events: real.events + 1_000_000n, old: real.old + 1_000_000n })
         ]
         for (const endpoint of ["export", "changes", "manifest"]) {
           for (const [i, text] of stale.entries()) {
