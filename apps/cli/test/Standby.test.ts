@@ -9,16 +9,18 @@
  * - a deleted event, then a crash (which resets the statistics the old check read);
  * - a deletion seen through a standby (whose statistics never count it), and a rolled-back delete
  *   (which the statistics counted: a false stale cursor);
- * - a standby whose replay is paused behind the cursor, and one whose role cannot see its timeline.
+ * - a standby whose replay is paused behind the cursor, and one whose role cannot see its timeline;
+ * - and on the embedded database kept on disk, a deletion by another process (whose statistics went
+ *   with it).
  *
- * Skipped where the PostgreSQL server binaries are absent.
+ * The clusters' rounds are skipped where the PostgreSQL server binaries are absent.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { TestCluster } from "@ground-truth/db"
+import { Embedded, TestCluster, TestDatabase } from "@ground-truth/db"
 import { Effect } from "effect"
 import { run } from "./cli.js"
 
@@ -231,5 +233,48 @@ describe.skipIf(!available)("the chain law through failovers, crashes and standb
         )
       }),
     600_000
+  )
+})
+
+describe("the chain law on the embedded database kept on disk", () => {
+  it.effect(
+    "rows deleted by another process are refused (its statistics went with it), and --full-if-stale starts again",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        const dataDir = path.join(dir, "pglite")
+        const env = { DATABASE_URL: undefined, GROUND_TRUTH_DATA_DIR: dataDir }
+        const corpus = path.join(dir, "corpus.jsonl")
+        const first = yield* run(["sync", "--out", corpus], env)
+        expect(first.code, first.stderr).toBe(0)
+        // Another process opens the database, deletes every event of an approved job, and closes it.
+        const job = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const db = yield* Embedded.start({ dataDir, maxConnections: 2 })
+            const sql = yield* TestDatabase.client(`postgres://postgres@${db.host}:${db.port}/postgres`)
+            const [row] = yield* sql<{ readonly id: string }>`
+              SELECT j.id::text AS id FROM jobs j WHERE j.approved
+                AND EXISTS (SELECT 1 FROM job_corrections c WHERE c.job_id = j.id)
+              ORDER BY j.id LIMIT 1`
+            yield* sql`DELETE FROM job_corrections WHERE job_id = ${row.id}::uuid`
+            return row.id
+          })
+        ).pipe(Effect.orDie)
+        const kept = files(corpus, path.join(dir, "corpus.manifest.json"))
+        const refused = yield* run(["sync", "--out", corpus], env)
+        expect(refused.code, refused.stderr).toBe(2)
+        expect(refused.stderr).toMatch(
+          /^ground-truth: the cursor gt2\.\S+ cannot be answered: rows were deleted from jobs or job_corrections since/
+        )
+        oneLine(refused.stderr)
+        expect(files(corpus, path.join(dir, "corpus.manifest.json"))).toEqual(kept)
+        const again = yield* run(["sync", "--out", corpus, "--full-if-stale"], env)
+        expect(again.code, again.stderr).toBe(0)
+        const fresh = path.join(dir, "fresh.jsonl")
+        expect((yield* run(["export", "--out", fresh], env)).code).toBe(0)
+        expect(fs.readFileSync(corpus).equals(fs.readFileSync(fresh))).toBe(true)
+        expect(fs.readFileSync(corpus).toString("utf8")).toContain(`"job_id":"${job}"`)
+      }),
+    300_000
   )
 })

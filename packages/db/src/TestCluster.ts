@@ -14,11 +14,10 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Reactivity from "@effect/experimental/Reactivity"
 import type { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
 import { Cursor } from "@ground-truth/core"
-import { Data, Effect, Redacted, type Scope } from "effect"
+import { Data, Effect, type Scope } from "effect"
+import * as TestDatabase from "./TestDatabase.js"
 
 /**
  * A step of a test cluster failed: a command's exit status and what it printed.
@@ -229,10 +228,7 @@ export const make: Effect.Effect<Cluster, ClusterError, Scope.Scope> = Effect.ge
   const client = (target: Node, user = "postgres") => {
     const url = new URL(target.url)
     url.username = user
-    return PgClient.make({ url: Redacted.make(url.toString()), maxConnections: 2 }).pipe(
-      Effect.provide(Reactivity.layer),
-      Effect.orDie
-    )
+    return TestDatabase.client(url.toString())
   }
   /** Tries `attempt` until it gives a value, for up to two minutes; a failed try is tried again. */
   const poll = <A>(what: string, attempt: Effect.Effect<A | undefined, ClusterError>) =>

@@ -9,7 +9,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { DatabaseInfo } from "./Database.js"
 import * as Embedded from "./Embedded.js"
 import * as Migrations from "./Migrations.js"
@@ -90,6 +90,18 @@ export const targets = (
     ...(url ? [{ name: "postgres" as const, layer: postgres(url, options) }] : [])
   ]
 }
+
+/**
+ * A client of the database `url` names, closed with the scope: for a test that reaches a database of
+ * its own (a cluster's node, an embedded database on disk) beside the one its layer provides.
+ *
+ * @since 0.1.0
+ */
+export const client = (url: string): Effect.Effect<SqlClient.SqlClient, never, Scope.Scope> =>
+  PgClient.make({ url: Redacted.make(url), maxConnections: 2 }).pipe(
+    Effect.provide(Reactivity.layer),
+    Effect.orDie
+  )
 
 /**
  * Terminates the other backends of the current database whose current or last statement contains
