@@ -76,7 +76,7 @@ const files = (...names: ReadonlyArray<string>) => names.map((name) => fs.readFi
 const available = TestCluster.binaries !== undefined
 
 describe.skipIf(!available)("the chain law through failovers, crashes and standbys", () => {
-  it.scoped(
+  it.scopedLive(
     "a failover seen from a replica: sync refuses the cursor of the lost timeline (and --full-if-stale starts again)",
     () =>
       Effect.gen(function* () {
@@ -127,7 +127,7 @@ describe.skipIf(!available)("the chain law through failovers, crashes and standb
     600_000
   )
 
-  it.scoped(
+  it.scopedLive(
     "deletions, seen on the primary, after a crash and through a standby, are refused; a standby behind waits",
     () =>
       Effect.gen(function* () {
@@ -237,7 +237,7 @@ describe.skipIf(!available)("the chain law through failovers, crashes and standb
 })
 
 describe("the chain law on the embedded database kept on disk", () => {
-  it.effect(
+  it.live(
     "rows deleted by another process are refused (its statistics went with it), and --full-if-stale starts again",
     () =>
       Effect.gen(function* () {
