@@ -4,15 +4,15 @@
  * the database cannot answer for, an output that is not a regular file or two outputs that are one file,
  * an unreadable or invalid predictions file for eval; for sync and merge also a format without created_at, filters other than
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
- * 1 runtime failure (database unreachable, a standby not ready for a cursor, an audit trail that does not
- * replay, an unwritable file; a
+ * 1 runtime failure (a variable such as DATABASE_URL set wrong, database unreachable, a standby not ready
+ * for a cursor, an audit trail that does not replay, an unwritable file; a
  * corpus that does not match its manifest, an incomplete increment, a server's other errors),
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
  */
 import { ValidationError } from "@effect/cli"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { SqlError } from "@effect/sql/SqlError"
-import { Database, SqlFailure } from "@ground-truth/db"
+import { Configuration, Database, SqlFailure } from "@ground-truth/db"
 import { absurd, Cause, Effect, Exit, Option } from "effect"
 import * as Cli from "./Cli.js"
 
@@ -56,8 +56,9 @@ const report = (error: Failure): readonly [string, number] => {
       const hint = remedy === undefined ? "" : ` (${remedy})`
       return [`ground-truth: database error: ${Database.describeSqlError(error)}${hint}`, RUNTIME]
     }
+    // The environment, not the command line: a runtime failure, like an unreachable database.
     case "ConfigError":
-      return [`ground-truth: configuration error: ${String(error)}`, RUNTIME]
+      return [`ground-truth: ${Configuration.describe(error)}`, RUNTIME]
     // The database (its schema, its start, a stored value, an audit trail), a file, a corpus.
     case "MigrationError":
     case "DemoError":

@@ -112,6 +112,29 @@ describe("runtime failures exit 1 with one line", () => {
       oneLine(r.stderr)
     }).pipe(Effect.runPromise))
 
+  // Checked before any connection, and never quoted: the URL may hold a password.
+  it.each([
+    [
+      "postgres://postgres:s3cr3t-Pa55@127.0.0.1:99999/x",
+      "ground-truth: DATABASE_URL: its port is not a number 1–65535 (or a password holds a / ? or #: percent-encode / ? # @ in the user name and password as %2F %3F %23 %40)"
+    ],
+    [
+      "garbage",
+      "ground-truth: DATABASE_URL: is not a URL; expected postgres://user:password@host:5432/database (or postgresql://; a socket directory goes in ?host=/var/run/postgresql)"
+    ],
+    [
+      " ",
+      "ground-truth: DATABASE_URL: holds only blanks; unset it (or set it to nothing) for the embedded database, or set it to postgres://user:password@host:5432/database"
+    ]
+  ])("DATABASE_URL=%j: exit 1, one line naming the variable", (url, line) =>
+    Effect.gen(function* () {
+      // (Were the blank URL taken for unset, as it was, the embedded database would be a throw-away one.)
+      const r = yield* run(["stats"], { DATABASE_URL: url, GROUND_TRUTH_DATA_DIR: "memory://" })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(`${line}\n`)
+      expect(r.stderr).not.toContain("s3cr3t")
+    }).pipe(Effect.runPromise))
+
   it(
     "unwritable --out directory",
     () =>

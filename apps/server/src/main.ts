@@ -11,8 +11,8 @@
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Export, Filter } from "@ground-truth/core"
-import { Database } from "@ground-truth/db"
-import { Config, Data, Duration, Effect, Layer, Logger, Stream } from "effect"
+import { Configuration, Database } from "@ground-truth/db"
+import { Cause, Config, Data, Duration, Effect, Layer, Logger, Stream } from "effect"
 import * as Auth from "./Auth.js"
 import * as Http from "./Http.js"
 
@@ -105,15 +105,12 @@ const Main = Layer.mergeAll(Http.layer, Started).pipe(
   Layer.provideMerge(Database.layer)
 )
 
+const setExitCode = Effect.sync(() => {
+  process.exitCode = 1
+})
+
 /** A start-up failure the operator must act on: one readable log line and exit status 1. */
-const refuse = (e: { readonly message: string }) =>
-  Effect.logError(e.message).pipe(
-    Effect.andThen(
-      Effect.sync(() => {
-        process.exitCode = 1
-      })
-    )
-  )
+const refuse = (e: { readonly message: string }) => Effect.zipRight(Effect.logError(e.message), setExitCode)
 
 /** Access control is settled first: an open bind is refused before the database is even opened. */
 const program = Effect.gen(function* () {
@@ -124,7 +121,19 @@ const program = Effect.gen(function* () {
   return yield* Layer.launch(Main.pipe(Layer.provide(Layer.succeed(Auth.ApiTokens, tokens))))
 }).pipe(
   Effect.provide(Auth.ApiTokens.layer),
-  Effect.catchTags({ InsecureBind: refuse, TokenConfigError: refuse }),
+  Effect.catchTags({
+    InsecureBind: refuse,
+    TokenConfigError: refuse,
+    // DATABASE_URL, PORT and the other variables: one line naming the variable.
+    ConfigError: (e) => refuse({ message: Configuration.describe(e) })
+  }),
+  // Whatever else ends the server (a database that cannot be opened, a port in use, a bug) is one JSON
+  // line too, not the runtime's multi-line report.
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.zipRight(Effect.logError("the server stopped", cause), setExitCode)
+  ),
   Effect.provide(Logger.json)
 )
 

@@ -1,12 +1,14 @@
 /**
  * `pnpm serve` as an operator runs it: SIGTERM to pnpm stops the server too (pnpm exits without passing
- * the signal on; the server notices its parent is gone and shuts down as if signalled).
+ * the signal on; the server notices its parent is gone and shuts down as if signalled); and a start that
+ * its configuration stops says so in one JSON line.
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
+import { serverBin } from "./server.js"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 
@@ -80,4 +82,54 @@ it("SIGTERM to pnpm serve stops the server it started", { timeout: 180_000 }, as
   )
   expect(left).toEqual([])
   expect(await answers(base)).toBe(false)
+})
+
+/**
+ * The server with `env` and no database of its own, until it exits (or, at most a minute, is killed: a
+ * start that hangs must fail the test, not the run); its exit status and all it printed.
+ */
+const start = (env: Record<string, string>) =>
+  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>(
+    (resolve) => {
+      const { DATABASE_URL: _, ...rest } = process.env
+      const child = spawn(process.execPath, [serverBin], {
+        env: { ...rest, GROUND_TRUTH_DATA_DIR: "memory://", PORT: "0", HOST: "127.0.0.1", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (b: Buffer) => {
+        stdout += b.toString("utf8")
+      })
+      child.stderr.on("data", (b: Buffer) => {
+        stderr += b.toString("utf8")
+      })
+      const deadline = setTimeout(() => child.kill("SIGKILL"), 60_000)
+      child.on("close", (code) => {
+        clearTimeout(deadline)
+        resolve({ code, stdout, stderr })
+      })
+    }
+  )
+
+describe("a start that cannot go on logs one JSON line and exits 1", () => {
+  it.each([
+    [
+      { DATABASE_URL: "postgres://postgres:s3cr3t-Pa55@127.0.0.1:99999/x" },
+      "DATABASE_URL: its port is not a number 1–65535 (or a password holds a / ? or #: percent-encode / ? # @ in the user name and password as %2F %3F %23 %40)"
+    ],
+    [
+      { DATABASE_URL: "garbage" },
+      "DATABASE_URL: is not a URL; expected postgres://user:password@host:5432/database (or postgresql://; a socket directory goes in ?host=/var/run/postgresql)"
+    ]
+  ])("%j", { timeout: 120_000 }, async (env, message) => {
+    const { code, stdout, stderr } = await start(env)
+    expect(code).toBe(1)
+    expect(stderr).toBe("")
+    const lines = stdout.trimEnd().split("\n")
+    expect(lines).toHaveLength(1)
+    const entry = JSON.parse(lines[0]) as { readonly message: string; readonly logLevel: string }
+    expect([entry.logLevel, entry.message]).toEqual(["ERROR", message])
+    expect(stdout).not.toContain("s3cr3t")
+  })
 })

@@ -4,7 +4,8 @@
  * this layer has one code path.
  *
  * Configuration (read here and nowhere else):
- * - `DATABASE_URL`: a PostgreSQL connection string; unset or empty selects the embedded default;
+ * - `DATABASE_URL`: a `postgres://` URL, checked by `Configuration.databaseUrl`; unset or empty selects the
+ *   embedded default;
  * - `GROUND_TRUTH_DATA_DIR`: where the embedded database keeps its data (default `.data/pglite`;
  *   `memory://` for a throw-away one);
  * - `GROUND_TRUTH_DB_POOL`: the most connections the client opens (default 10).
@@ -16,6 +17,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import pg from "pg"
+import * as Configuration from "./Configuration.js"
 import * as Demo from "./Demo.js"
 import * as Embedded from "./Embedded.js"
 import * as Migrations from "./Migrations.js"
@@ -33,15 +35,6 @@ export class DatabaseInfo extends Context.Tag("@ground-truth/db/DatabaseInfo")<
     readonly location: string
   }
 >() {}
-
-const withoutCredentials = (url: string): string => {
-  try {
-    const u = new URL(url)
-    return `${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname}`
-  } catch {
-    return "(unparsable DATABASE_URL)"
-  }
-}
 
 /**
  * A pooled connection gives up connecting after 10 s. The pool's own `connectionTimeoutMillis` is not
@@ -89,15 +82,14 @@ const postgresLayer = (url: Redacted.Redacted, max: number) =>
  */
 export const layer = Layer.unwrapScoped(
   Effect.gen(function* () {
-    const url = yield* Config.option(Config.redacted("DATABASE_URL"))
+    // Checked before anything else: a malformed URL is one line naming DATABASE_URL, not the driver's error
+    // at the first statement.
+    const url = yield* Configuration.databaseUrl
     const pool = yield* Config.integer("GROUND_TRUTH_DB_POOL").pipe(Config.withDefault(10))
-    if (Option.isSome(url) && Redacted.value(url.value).trim() !== "") {
+    if (Option.isSome(url)) {
       return Layer.merge(
-        postgresLayer(url.value, pool),
-        Layer.succeed(DatabaseInfo, {
-          kind: "postgres",
-          location: withoutCredentials(Redacted.value(url.value))
-        })
+        postgresLayer(url.value.url, pool),
+        Layer.succeed(DatabaseInfo, { kind: "postgres", location: url.value.location })
       )
     }
     const dataDir = yield* Config.string("GROUND_TRUTH_DATA_DIR").pipe(Config.withDefault(".data/pglite"))

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as Configuration from "./Configuration.js"
 export * as Database from "./Database.js"
 export * as Demo from "./Demo.js"
 export * as Embedded from "./Embedded.js"
