@@ -19,14 +19,16 @@
  * @since 0.1.0
  */
 import { createHash, timingSafeEqual } from "node:crypto"
-import { readFile } from "node:fs/promises"
+import { constants, type Stats } from "node:fs"
+import { open } from "node:fs/promises"
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Config, Context, Data, Effect, Layer, Option, Redacted } from "effect"
 import { Forbidden, ReadAccess, ReviewAccess, Unauthorized } from "./Api.js"
 
 /**
- * A token variable that cannot be used as it is: its file cannot be read, it is set but holds no token
- * (access control would silently be off), or a token is not one a client can send or too short.
+ * A token variable that cannot be used as it is: its file cannot be read or is not a regular file, it is
+ * set but holds no token (access control would silently be off), or a token is not one a client can send
+ * or too short.
  *
  * @since 0.1.0
  * @category errors
@@ -65,9 +67,54 @@ const split = (text: string): Array<string> =>
     .map((t) => t.trim())
     .filter((t) => t.length > 0)
 
+/** What a file that is not a regular one is, for the message that refuses it. */
+const kind = (stat: Stats): string =>
+  stat.isFIFO()
+    ? "a named pipe (FIFO)"
+    : stat.isDirectory()
+      ? "a directory"
+      : stat.isCharacterDevice()
+        ? "a character device"
+        : stat.isBlockDevice()
+          ? "a block device"
+          : stat.isSocket()
+            ? "a socket"
+            : "not a file"
+
+/**
+ * A token file's text. It is opened without blocking and read only if it is a regular file: opening a
+ * FIFO that no one writes to would wait forever (holding the start, and SIGTERM with it), and a device
+ * such as `/dev/zero` would never end.
+ */
+const readTokenFile = (variable: string, file: string) =>
+  Effect.flatMap(
+    Effect.tryPromise({
+      try: async () => {
+        const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+        try {
+          const stat = await handle.stat()
+          return stat.isFile() ? { text: await handle.readFile("utf8") } : { not: kind(stat) }
+        } finally {
+          await handle.close()
+        }
+      },
+      catch: (e) => new TokenConfigError({ variable, reason: `cannot read ${file}: ${(e as Error).message}` })
+    }),
+    (read) =>
+      "text" in read
+        ? Effect.succeed(read.text)
+        : Effect.fail(
+            new TokenConfigError({
+              variable,
+              reason: `${file} is ${read.not}, not a regular file; name a file that holds the tokens`
+            })
+          )
+  )
+
 /**
  * The tokens of one scope: a variable of comma-separated tokens and/or a file of them. A variable set to
- * nothing at all counts as unset; one that holds text but no token, or a bad token, stops the server.
+ * the empty string counts as unset (as a compose file writes one); one that holds anything else but no
+ * token (blanks, commas, an empty file), or a bad token, stops the server.
  */
 const fromEnv = (variable: string) =>
   Effect.gen(function* () {
@@ -75,20 +122,11 @@ const fromEnv = (variable: string) =>
       Effect.fail(new TokenConfigError({ variable: name, reason }))
     const sources: Array<readonly [string, Array<string>]> = []
     const inline = yield* Config.option(Config.redacted(variable))
-    if (Option.isSome(inline) && Redacted.value(inline.value).trim() !== "")
+    if (Option.isSome(inline) && Redacted.value(inline.value) !== "")
       sources.push([variable, split(Redacted.value(inline.value))])
     const file = yield* Config.option(Config.string(`${variable}_FILE`))
-    if (Option.isSome(file)) {
-      const text = yield* Effect.tryPromise({
-        try: () => readFile(file.value, "utf8"),
-        catch: (e) =>
-          new TokenConfigError({
-            variable: `${variable}_FILE`,
-            reason: `cannot read ${file.value}: ${(e as Error).message}`
-          })
-      })
-      sources.push([`${variable}_FILE`, split(text)])
-    }
+    if (Option.isSome(file) && file.value !== "")
+      sources.push([`${variable}_FILE`, split(yield* readTokenFile(`${variable}_FILE`, file.value))])
     for (const [name, tokens] of sources) {
       if (tokens.length === 0)
         return yield* fail(

@@ -2,7 +2,7 @@
  * Access control: bearer tokens in two scopes on every API route under every spelling the router
  * matches, open health and documents, tokens named in logs by digest only, no open bind beyond loopback.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -311,6 +311,7 @@ describe("tokens from the environment", () => {
       expect(yield* load({})).toBe("")
       // An empty variable is an unset one (as a compose file writes it).
       expect(yield* load({ GROUND_TRUTH_API_TOKENS: "" })).toBe("")
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS_FILE: "", GROUND_TRUTH_REVIEW_TOKENS_FILE: "" })).toBe("")
       expect(yield* load({ GROUND_TRUTH_API_TOKENS: `${a}, ${a}b,,` })).toBe("read,read")
       expect(yield* load({ GROUND_TRUTH_API_TOKENS_FILE: file })).toBe("read,read")
       expect(yield* load({ GROUND_TRUTH_API_TOKENS: a, GROUND_TRUTH_API_TOKENS_FILE: file })).toBe(
@@ -338,6 +339,11 @@ describe("tokens from the environment", () => {
       expect(yield* refused({ GROUND_TRUTH_REVIEW_TOKENS_FILE: empty })).toBe(
         "GROUND_TRUTH_REVIEW_TOKENS_FILE: is set but holds no token, which would leave the API open; set a token or unset it"
       )
+      // Only the empty string is unset: blanks alone are refused, as a file of blanks is.
+      for (const blanks of ["   ", "\t", " \n "])
+        expect(yield* refused({ GROUND_TRUTH_API_TOKENS: blanks })).toBe(
+          "GROUND_TRUTH_API_TOKENS: is set but holds no token, which would leave the API open; set a token or unset it"
+        )
       const secret = `${"s".repeat(20)} é`
       const badCharacters = yield* refused({ GROUND_TRUTH_API_TOKENS: `${"x".repeat(20)},${secret}` })
       expect(badCharacters).toBe(
@@ -346,6 +352,32 @@ describe("tokens from the environment", () => {
       expect(yield* refused({ GROUND_TRUTH_REVIEW_TOKENS: "short-token" })).toBe(
         "GROUND_TRUTH_REVIEW_TOKENS: token 1 has 11 characters; at least 16 (openssl rand -hex 32 makes one)"
       )
+    })
+  )
+
+  it.effect("a token file that is not a regular file is refused without being read", () =>
+    Effect.gen(function* () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-tokens-"))
+      const fifo = path.join(dir, "fifo")
+      execFileSync("mkfifo", [fifo])
+      const refused = (file: string) =>
+        Effect.map(Effect.flip(load({ GROUND_TRUTH_API_TOKENS_FILE: file })), (e) => e.message)
+      // No writer ever opens the pipe: reading it would wait for one forever.
+      expect(yield* refused(fifo)).toBe(
+        `GROUND_TRUTH_API_TOKENS_FILE: ${fifo} is a named pipe (FIFO), not a regular file; name a file that holds the tokens`
+      )
+      expect(yield* refused(dir)).toBe(
+        `GROUND_TRUTH_API_TOKENS_FILE: ${dir} is a directory, not a regular file; name a file that holds the tokens`
+      )
+      // Would never end.
+      expect(yield* refused("/dev/zero")).toBe(
+        "GROUND_TRUTH_API_TOKENS_FILE: /dev/zero is a character device, not a regular file; name a file that holds the tokens"
+      )
+      // A link to a regular file (as a secrets mount makes) is read.
+      const tokens = path.join(dir, "tokens")
+      fs.writeFileSync(tokens, `${"t".repeat(20)}\n`)
+      fs.symlinkSync(tokens, path.join(dir, "link"))
+      expect(yield* load({ GROUND_TRUTH_API_TOKENS_FILE: path.join(dir, "link") })).toBe("read")
     })
   )
 

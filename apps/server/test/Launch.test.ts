@@ -3,8 +3,9 @@
  * the signal on; the server notices its parent is gone and shuts down as if signalled); and a start that
  * its configuration stops says so in one JSON line.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
@@ -113,6 +114,9 @@ const start = (env: Record<string, string>) =>
   )
 
 describe("a start that cannot go on logs one JSON line and exits 1", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-launch-"))
+  const fifo = path.join(dir, "tokens")
+  execFileSync("mkfifo", [fifo])
   it.each([
     [
       { DATABASE_URL: "postgres://postgres:s3cr3t-Pa55@127.0.0.1:99999/x" },
@@ -121,6 +125,15 @@ describe("a start that cannot go on logs one JSON line and exits 1", () => {
     [
       { DATABASE_URL: "garbage" },
       "DATABASE_URL: is not a URL; expected postgres://user:password@host:5432/database (or postgresql://; a socket directory goes in ?host=/var/run/postgresql)"
+    ],
+    [
+      { GROUND_TRUTH_API_TOKENS: "   " },
+      "GROUND_TRUTH_API_TOKENS: is set but holds no token, which would leave the API open; set a token or unset it"
+    ],
+    // No writer: reading it would hold the start, and SIGTERM with it, forever.
+    [
+      { GROUND_TRUTH_REVIEW_TOKENS_FILE: fifo },
+      `GROUND_TRUTH_REVIEW_TOKENS_FILE: ${fifo} is a named pipe (FIFO), not a regular file; name a file that holds the tokens`
     ]
   ])("%j", { timeout: 120_000 }, async (env, message) => {
     const { code, stdout, stderr } = await start(env)
