@@ -444,7 +444,7 @@ for (const target of TestDatabase.targets()) {
             const r = yield* run(["export", "--out", out], { DATABASE_URL: url })
             expect(r.code).toBe(1)
             expect(r.stderr).toMatch(
-              /^ground-truth: audit trail of job dddddddd-0000-4000-8000-00000000000d does not explain its result at event \d+ \("a"\): the value at the path differs from the expected one; expected 2, found 3\n$/
+              /^ground-truth: audit trail of job dddddddd-0000-4000-8000-00000000000d does not explain its result at event \d+ \("a"\): the value at the path differs from the expected one; expected a number of 1 character, found a number of 1 character\n$/
             )
             expect(fs.readFileSync(out).equals(previous)).toBe(true)
             expect(fs.readdirSync(dir)).toEqual(["corpus.jsonl"])

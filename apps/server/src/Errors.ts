@@ -38,6 +38,31 @@ export const exportFailure = (e: Export.ExportError | CompressionError): ServerE
   }
 }
 
+/**
+ * What the log says of an export that failed: the `code` of its answer and where it failed (job, event,
+ * field path, column), never its message, which may show a value (an unwritable time) and goes only to the
+ * client that asked. The database's and gzip's own words are kept: they describe the server, not the data.
+ *
+ * @since 0.1.0
+ */
+export const logFields = (e: Export.ExportError | CompressionError): Record<string, string> => {
+  const error = exportFailure(e).error.code
+  switch (e._tag) {
+    case "AuditTrailMismatch":
+      return { error, job_id: e.jobId, event_id: e.eventId, field_path: e.fieldPath, reason: e.reason }
+    case "InvalidCorrectionEvent":
+      return { error, job_id: e.jobId, event_id: e.eventId, field_path: e.fieldPath }
+    case "InvalidRow":
+      return { error, job_id: e.jobId, column: e.column }
+    case "StaleCursor":
+      return { error, reason: e.reason }
+    case "SqlError":
+      return { error, detail: Database.describeSqlError(e) }
+    case "CompressionError":
+      return { error, detail: e.message }
+  }
+}
+
 /** What each review failure becomes. */
 interface ReviewAnswers {
   readonly UnknownJob: NotFound

@@ -14,7 +14,7 @@ import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, St
 import { Api, BadRequest, Gone, Health, ServerError, type Unavailable, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
-import { databaseFailure, exportFailure } from "./Errors.js"
+import { databaseFailure, exportFailure, logFields } from "./Errors.js"
 import { JobsLive } from "./Jobs.js"
 import { requestLog, requestTarget } from "./RequestLog.js"
 import * as Spool from "./Spool.js"
@@ -29,9 +29,6 @@ const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: Readon
       Effect.fail(new BadRequest({ error: { code: e.code, message: e.message, parameter: e.parameter } })),
     onRight: Effect.succeed
   })
-
-const jobOf = (e: Export.ExportError | Compression.CompressionError): string | undefined =>
-  "jobId" in e ? e.jobId : undefined
 
 /** gzip's level for bodies: 4 compresses the corpus to ~11% at ~200 MB/s a core (6: ~10%, ~140 MB/s). */
 const GZIP_LEVEL = 4
@@ -113,7 +110,7 @@ const streamed = (
       // 410 or 503 says it.
       if (error.value.value._tag !== "StaleCursor" && error.value.value._tag !== "StandbyNotReady") {
         yield* Effect.logError("export failed before streaming").pipe(
-          Effect.annotateLogs({ error: error.value.value.message, job_id: jobOf(error.value.value) ?? null })
+          Effect.annotateLogs(logFields(error.value.value))
         )
       }
       return yield* Effect.fail(exportFailure(error.value.value))
@@ -180,7 +177,7 @@ const streamed = (
       Stream.repeatEffectChunkOption(next).pipe(
         Stream.tapError((e) =>
           Effect.logError("export aborted after streaming began").pipe(
-            Effect.annotateLogs({ error: e.message, job_id: jobOf(e) ?? null }),
+            Effect.annotateLogs(logFields(e)),
             Effect.zipRight(reset)
           )
         )

@@ -1,12 +1,14 @@
 /**
  * Structured request logs: one entry per request with method, path, status, bytes sent and duration,
  * written when the response is complete (for a streamed export, when its last byte has left or the
- * transfer was cut). Headers are never logged; a bearer token is named by its digest prefix (`token`).
+ * transfer was cut). Headers are never logged; a bearer token is named by its digest prefix (`token`);
+ * a query parameter the API does not read keeps its name and loses its value (`loggedQuery`).
  *
  * @since 0.1.0
  */
 import { HttpApp, HttpBody, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Effect, Exit, Stream } from "effect"
+import { Filter } from "@ground-truth/core"
+import { Cause, Effect, Exit, Predicate, Stream } from "effect"
 import { bearerToken, tokenId } from "./Auth.js"
 
 const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes: number }) => {
@@ -33,10 +35,53 @@ const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes:
   }
 }
 
-const outcome = (cause: Cause.Cause<unknown>) =>
-  Cause.isInterruptedOnly(cause)
-    ? { outcome: "client aborted" }
-    : { outcome: "failed", cause: Cause.pretty(cause).split("\n")[0] }
+/**
+ * How a request ended, when it did not end well. An error of ours is named by its tag
+ * (`AuditTrailMismatch`; a stream's failure reaches here as a defect): its message may show a value, and
+ * the line that reports it (`export aborted after streaming began`) says where it happened. Anything
+ * else, a bug, keeps its first line.
+ */
+const outcome = (cause: Cause.Cause<unknown>) => {
+  if (Cause.isInterruptedOnly(cause)) return { outcome: "client aborted" }
+  const error = Cause.squash(cause)
+  return {
+    outcome: "failed",
+    cause:
+      Predicate.hasProperty(error, "_tag") && Predicate.isString(error._tag)
+        ? error._tag
+        : Cause.pretty(cause).split("\n")[0]
+  }
+}
+
+/** The parameters the API reads: their values are kept in the log. */
+const known: ReadonlySet<string> = new Set(Filter.Parameter.literals)
+
+/**
+ * The query as the log shows it: as sent, but the value of any parameter the API does not read is
+ * `[redacted]`. The API takes a token only from the `Authorization` header, and answers any other
+ * parameter with a 400; a client may still send one (`?access_token=…`, `?api_key=…`), in any spelling.
+ * A name is compared as the parser reads it (`%61ccess_token` is `access_token`), exactly: `SINCE` is not
+ * `since`, and so loses its value too.
+ *
+ * @since 0.1.0
+ */
+export const loggedQuery = (query: string): string => {
+  if (query === "") return ""
+  // The parser's own reading (`URLSearchParams`, as in `Http.ts`): one pair per non-empty `&`-separated
+  // part, in order, so the names line up with the parts as sent.
+  const names = Array.from(new URLSearchParams(query), ([name]) => name)
+  let next = 0
+  const parts = query
+    .slice(1)
+    .split("&")
+    .map((part) => {
+      if (part === "") return part
+      const name = names[next++]
+      const eq = part.indexOf("=")
+      return eq < 0 || known.has(name) ? part : `${part.slice(0, eq)}=[redacted]`
+    })
+  return `?${parts.join("&")}`
+}
 
 /**
  * A request's path and query as they came (`?…` included), split at the first `?`. Not parsed as a URL:
@@ -78,7 +123,7 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
         Effect.annotateLogs({
           method: request.method,
           path,
-          query,
+          query: loggedQuery(query),
           status: sent.status,
           bytes: sent.bytes,
           duration_ms: Math.round(performance.now() - started),

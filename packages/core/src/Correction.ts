@@ -124,6 +124,24 @@ const describe = (value: Json.Json): string =>
             ? "an array"
             : "an object"
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
+
+/**
+ * What a value is without what it holds: its kind and size (`a string of 11 characters`, `an object of 4
+ * members`, `absent`), for messages that must not show personal data.
+ *
+ * @since 0.1.0
+ */
+export const shape = (value: Slot): string => {
+  if (value === undefined) return "absent"
+  const kind = describe(value)
+  if (typeof value === "string") return `${kind} of ${count([...value].length, "character")}`
+  if (value instanceof Json.JsonNumber) return `${kind} of ${count(value.text.length, "character")}`
+  if (Json.isArray(value)) return `${kind} of ${count(value.length, "element")}`
+  if (Json.isObject(value)) return `${kind} of ${count(value.size, "member")}`
+  return kind
+}
+
 /**
  * Applies a correction to a result, checking its precondition first.
  *

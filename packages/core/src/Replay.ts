@@ -18,11 +18,12 @@ const JsonText = Schema.NullOr(Schema.String).annotations({
   description: "canonical JSON text of the value, or null when the path is absent"
 })
 
-/** How much of each value the message of `AuditTrailMismatch` shows. */
-const SHOWN = 200
-
 /**
- * The audit trail does not explain the job's result: an event's check failed.
+ * The audit trail does not explain the job's result: an event's check failed. The values stay whole in
+ * `expected` and `actual`, for a program that embeds core; the message, which the CLI prints, the HTTP
+ * API answers and a log may carry, names the job, the event and the path and shows only what kind of
+ * value each is and its size: the values are personal data (names, NRPs), and a digest of an 8-digit NRP
+ * would be the NRP by another name (there are only 10^8 to try).
  *
  * @since 0.1.0
  * @category errors
@@ -37,17 +38,17 @@ export class AuditTrailMismatch extends Schema.TaggedError<AuditTrailMismatch>()
   detail: Schema.String
 }) {
   override get message(): string {
-    // The values stay whole in `expected` and `actual`; the line shows their start, so a large or deeply
-    // nested result cannot turn one error line into megabytes.
-    const show = (v: string | null) => {
-      if (v === null) return "absent"
-      if (v.length <= SHOWN) return v
-      const cut = /[\ud800-\udbff]/.test(v[SHOWN - 1]) ? SHOWN - 1 : SHOWN
-      return `${v.slice(0, cut)}… (${v.length} characters)`
-    }
+    const shape = (text: string | null) =>
+      text === null
+        ? Correction.shape(undefined)
+        : Either.match(Json.parse(text), {
+            // Not from `step` (which writes canonical JSON), but decoded from elsewhere.
+            onLeft: () => `${text.length} characters that are not JSON`,
+            onRight: Correction.shape
+          })
     return (
       `audit trail of job ${this.jobId} does not explain its result at event ${this.eventId} ` +
-      `(${JSON.stringify(this.fieldPath)}): ${this.detail}; expected ${show(this.expected)}, found ${show(this.actual)}`
+      `(${JSON.stringify(this.fieldPath)}): ${this.detail}; expected ${shape(this.expected)}, found ${shape(this.actual)}`
     )
   }
 }
