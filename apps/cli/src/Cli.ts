@@ -21,7 +21,7 @@ import {
   Version
 } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Config, Console, Data, Effect, Layer, Option, Stream } from "effect"
+import { Console, Data, Effect, Layer, Option, Stream } from "effect"
 import type * as Chain from "./Chain.js"
 import * as Help from "./Help.js"
 import * as Output from "./Output.js"
@@ -437,7 +437,7 @@ const syncCommand = Command.make(
           message: `--url must be an http:// or https:// URL, not ${JSON.stringify(url)}`
         })
       }
-      const token = yield* Config.option(Config.redacted("GROUND_TRUTH_TOKEN"))
+      const token = yield* Sync.token
       // Loaded here: the HTTP client (undici, and with it Node's http, http2 and tls) would cost every
       // command's start.
       const { layerUndici } = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))

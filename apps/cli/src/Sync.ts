@@ -14,7 +14,7 @@
 import { FileSystem, HttpClient } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Cursor, Export, type Filter, Manifest } from "@ground-truth/core"
-import { Console, Data, Effect, Either, Option, Redacted, Stream } from "effect"
+import { Config, ConfigError, Console, Data, Effect, Either, Option, Redacted, Stream } from "effect"
 import * as Chain from "./Chain.js"
 import * as Output from "./Output.js"
 
@@ -280,6 +280,31 @@ const answered = (status: number, url: URL, body: string, token: boolean): Remot
   const hint = status === 401 && !token ? " (set GROUND_TRUTH_TOKEN to a token the server accepts)" : ""
   return new RemoteError({ status, message: `${url.origin} answered ${status}: ${detail}${hint}` })
 }
+
+/**
+ * `GROUND_TRUTH_TOKEN`, the token `sync --url` sends: none when unset or set to the empty string; blanks
+ * around it are dropped. Blanks alone, or a token a client cannot send after `Bearer ` (RFC 6750's
+ * letters, digits, `-._~+/` and a final `=`), are refused in one line rather than sent (and answered 401,
+ * or refused by the HTTP client as a header).
+ *
+ * @since 0.1.0
+ */
+export const token: Config.Config<Option.Option<Redacted.Redacted>> = Config.redacted(
+  "GROUND_TRUTH_TOKEN"
+).pipe(
+  Config.option,
+  Config.mapOrFail((value) => {
+    if (Option.isNone(value) || Redacted.value(value.value) === "") return Either.right(Option.none())
+    const text = Redacted.value(value.value).trim()
+    const invalid = (why: string) => Either.left(ConfigError.InvalidData(["GROUND_TRUTH_TOKEN"], why))
+    if (text === "") return invalid("holds only blanks; set it to a token the server accepts, or unset it")
+    return /^[A-Za-z0-9\-._~+/]+=*$/.test(text)
+      ? Either.right(Option.some(Redacted.make(text)))
+      : invalid(
+          'has characters a client cannot send after "Bearer " (RFC 6750: letters, digits, -._~+/ and a final =)'
+        )
+  })
+)
 
 /**
  * A server's `GET /api/v1/ground-truth/changes` under `base` (`http://host:8080`, or a prefix a proxy

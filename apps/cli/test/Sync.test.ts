@@ -382,6 +382,29 @@ for (const target of TestDatabase.targets()) {
             [corpus, manifest],
             { GROUND_TRUTH_TOKEN: undefined }
           )
+          // Set to the empty string, it is unset; blanks alone, or a token no client can send (a header
+          // injection here), are refused in one line, exit 1.
+          yield* refused(
+            ["sync", "--out", corpus, "--url", base],
+            1,
+            /^ground-truth: http:\/\/127\.0\.0\.1:\d+ answered 401: .*\(set GROUND_TRUTH_TOKEN to a token the server accepts\)\n$/,
+            [corpus, manifest],
+            { GROUND_TRUTH_TOKEN: "" }
+          )
+          yield* refused(
+            ["sync", "--out", corpus, "--url", base],
+            1,
+            /^ground-truth: GROUND_TRUTH_TOKEN: holds only blanks; set it to a token the server accepts, or unset it\n$/,
+            [corpus, manifest],
+            { GROUND_TRUTH_TOKEN: "   " }
+          )
+          yield* refused(
+            ["sync", "--out", corpus, "--url", base],
+            1,
+            /^ground-truth: GROUND_TRUTH_TOKEN: has characters a client cannot send after "Bearer " \(RFC 6750: letters, digits, -\._~\+\/ and a final =\)\n$/,
+            [corpus, manifest],
+            { GROUND_TRUTH_TOKEN: `${TOKEN}\r\nX-Injected: 1` }
+          )
           // The first sync is a full export, through /changes without changed_since.
           const first = yield* cli(["sync", "--out", corpus, "--url", base], auth)
           expect(first.stderr).toMatch(/ samples \(a full export\) at gt2\./)
