@@ -55,6 +55,7 @@ export const logFields = (e: Export.ExportError | CompressionError): Record<stri
     case "InvalidRow":
       return { error, job_id: e.jobId, column: e.column }
     case "StaleCursor":
+    case "StandbyNotReady":
       return { error, reason: e.reason }
     case "SqlError":
       return { error, detail: Database.describeSqlError(e) }
