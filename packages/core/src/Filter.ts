@@ -119,7 +119,8 @@ const parseRatios = (value: string): readonly [number, number, number] | undefin
   return a <= 1000 && b <= 1000 && c <= 1000 && a + b + c > 0 ? [a, b, c] : undefined
 }
 
-const shown = (value: string): string => JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value)
+const shown = (value: string): string =>
+  JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value)
 
 const parseBoolean = (value: string): boolean | undefined => {
   switch (value) {
