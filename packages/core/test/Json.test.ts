@@ -79,6 +79,75 @@ describe("equals", () => {
     expect(Json.equals(parse(b), parse(a))).toBe(expected)
   })
 
+  /** A number's exact value by BigInt (an independent model): its significant digits and power of ten. */
+  const exactly = (text: string): string => {
+    const [, sign, whole, fraction = "", exponent = "0"] = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(
+      text
+    )!
+    const digits = (whole + fraction).replace(/^0+/, "")
+    const significant = digits.replace(/0+$/, "")
+    const power = BigInt(exponent) - BigInt(fraction.length) + BigInt(digits.length - significant.length)
+    return significant === "" ? "0" : `${sign}${significant}e${power}`
+  }
+
+  /** Digits from a few alphabets, so that runs of 9s and 0s (carries and borrows) come often. */
+  const digitsOf = (min: number, max: number) =>
+    fc
+      .tuple(
+        fc.constantFrom("0123456789", "09", "9", "0", "10"),
+        fc.array(fc.nat(), { minLength: min, maxLength: max })
+      )
+      .map(([alphabet, picks]) => picks.map((p) => alphabet[p % alphabet.length]).join(""))
+
+  /** One value spelled twice: moved decimal point, trailing zeros, exponent with sign and leading zeros. */
+  const spellings = fc
+    .record({
+      negative: fc.boolean(),
+      significant: digitsOf(1, 25).map((d) => `1${d}`),
+      exponent: fc.oneof(
+        fc.bigInt({ min: -40n, max: 40n }),
+        fc.tuple(fc.boolean(), digitsOf(1, 40)).map(([minus, d]) => (minus ? -BigInt(d) : BigInt(d)))
+      ),
+      zeros: fc.array(fc.nat({ max: 20 }), { minLength: 2, maxLength: 2 }),
+      points: fc.array(fc.nat({ max: 50 }), { minLength: 2, maxLength: 2 }),
+      pads: fc.array(fc.nat({ max: 3 }), { minLength: 2, maxLength: 2 }),
+      off: fc.constantFrom(0n, 0n, 1n, -1n)
+    })
+    .map(({ negative, significant, exponent, zeros, points, pads, off }) =>
+      [0, 1].map((k) => {
+        const digits = significant + "0".repeat(zeros[k]!)
+        const point = Math.min(points[k]!, digits.length)
+        const e = exponent - BigInt(zeros[k]!) + BigInt(point) + (k === 1 ? off : 0n)
+        const mantissa = point === 0 ? digits : `${digits.slice(0, -point) || "0"}.${digits.slice(-point)}`
+        const written = `${e < 0n ? "-" : pads[k]! % 2 === 1 ? "+" : ""}${"0".repeat(pads[k]!)}${e < 0n ? -e : e}`
+        return `${negative ? "-" : ""}${mantissa}e${written}`
+      })
+    )
+
+  it.prop(
+    "numbers compare by exact value, exponents of any length (against BigInt)",
+    [spellings],
+    ([[a, b]]) => {
+      expect([a, b, Json.equals(parse(a!), parse(b!))]).toEqual([a, b, exactly(a!) === exactly(b!)])
+    }
+  )
+
+  it(
+    "20-million-digit exponents compare exactly, never expanded (BigInt took ~20 s a number)",
+    { timeout: 60_000 },
+    () => {
+      const n = (text: string) => Either.getOrThrow(Json.number(text))
+      const nines = "9".repeat(20_000_000)
+      const power = `1${"0".repeat(20_000_000)}`
+      // 10 × 10^(99…9) = 10^(100…0): a carry through 20 million nines.
+      expect(Json.equals(n(`10e${nines}`), n(`1e${power}`))).toBe(true)
+      // 0.1 × 10^(100…0) = 10^(99…9): a borrow through 20 million zeros.
+      expect(Json.equals(n(`0.1e${power}`), n(`1e${nines}`))).toBe(true)
+      expect(Json.equals(n(`1e${nines}`), n(`1e${nines.slice(1)}8`))).toBe(false)
+      expect(Json.equals(n(`-1e-${nines}`), n(`-10e-${power}`))).toBe(true)
+    }
+  )
+
   it.prop("a value equals its own re-parse and a deep copy", [Arb.json], ([v]) => {
     expect(Json.equals(v, parse(Json.stringify(v)))).toBe(true)
     expect(Json.equals(v, Arb.deepCopy(v))).toBe(true)
