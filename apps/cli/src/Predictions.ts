@@ -1,6 +1,6 @@
 /**
- * The predictions file of `eval`, opened for core's `Eval.indexed`: memory holds its index (a job id and
- * a byte range per line), not the file.
+ * The predictions file of `eval`, opened for core's `Eval.indexed`: memory holds its index (a job id, a
+ * byte range and a digest per line), not the file.
  *
  * @since 0.1.0
  */
@@ -15,6 +15,25 @@ import { Data, Effect } from "effect"
  * @category errors
  */
 export class PredictionsError extends Data.TaggedError("PredictionsError")<{ readonly message: string }> {}
+
+/**
+ * The file changed while it was being scored: a line read again is not the line indexed (exit status 1:
+ * nothing is wrong with the command, and the same command succeeds once the file is written).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PredictionsChanged extends Data.TaggedError("PredictionsChanged")<{
+  readonly file: string
+  readonly line: number
+}> {
+  override get message(): string {
+    return (
+      `the predictions file ${this.file} changed while it was being scored (line ${this.line} is not the ` +
+      "line read at first); nothing was scored: run eval again once the file is complete"
+    )
+  }
+}
 
 const cannot = (file: string, e: unknown) =>
   new PredictionsError({
@@ -33,14 +52,23 @@ export const open = (file: string) =>
       (h) => Effect.promise(() => h.close())
     ),
     (handle) =>
-      Eval.indexed((position, length) =>
-        Effect.tryPromise({
-          try: async () => {
-            const buffer = Buffer.allocUnsafe(length)
-            const { bytesRead } = await handle.read(buffer, 0, length, position)
-            return buffer.subarray(0, bytesRead)
-          },
-          catch: (e) => cannot(file, e)
+      Effect.map(
+        Eval.indexed((position, length) =>
+          Effect.tryPromise({
+            try: async () => {
+              const buffer = Buffer.allocUnsafe(length)
+              const { bytesRead } = await handle.read(buffer, 0, length, position)
+              return buffer.subarray(0, bytesRead)
+            },
+            catch: (e) => cannot(file, e)
+          })
+        ),
+        (predictions) => ({
+          ...predictions,
+          read: (at: Eval.Located) =>
+            Effect.catchTag(predictions.read(at), "LineChanged", (e) =>
+              Effect.fail(new PredictionsChanged({ file, line: e.line }))
+            )
         })
       )
   )

@@ -6,7 +6,8 @@
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
  * 1 runtime failure (a variable such as DATABASE_URL set wrong, database unreachable, a standby not ready
  * for a cursor, an audit trail that does not replay, an unwritable file; a
- * corpus that does not match its manifest, an incomplete increment, a server's other errors),
+ * corpus that does not match its manifest, an incomplete increment, a server's other errors; a
+ * predictions file that changed while eval read it),
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.
  */
 import { ValidationError } from "@effect/cli"
@@ -70,6 +71,8 @@ const report = (error: Failure): readonly [string, number] => {
     case "CorpusError":
     case "IncompleteChanges":
     case "InvalidLine":
+    // eval: the predictions file was rewritten while it was being scored.
+    case "PredictionsChanged":
       return [`ground-truth: ${error.message}`, RUNTIME]
     default:
       return absurd(error)

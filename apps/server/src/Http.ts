@@ -227,7 +227,11 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
                     ? e
                     : e._tag === "InvalidPrediction"
                       ? invalid(e)
-                      : evalFailure(exportFailure(e))
+                      : e._tag === "LineChanged"
+                        ? new ServerError({
+                            error: { code: "spool_failed", message: `the spooled body: ${e.message}` }
+                          })
+                        : evalFailure(exportFailure(e))
                 )
               )
             })

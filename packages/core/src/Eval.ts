@@ -2,7 +2,9 @@
  * Scoring a model against the ground truth (contract §12), beside the pipeline's own first answer.
  * Pure: prediction lines in, one JSON line out. Reading the reference jobs and the predictions is the
  * front ends' (through `Export.samples` and `index`), so that neither has to hold a file in memory:
- * `index` keeps a job id and a byte range per line, and a line is parsed again when its job comes.
+ * `index` keeps a job id, a byte range and a digest per line, and a line is parsed again when its job
+ * comes. Every step is linear in the bytes it reads, and `limits` bound each line, so that no file can
+ * make scoring slow or large (a server scores on the event loop that answers its other requests).
  *
  * @since 0.1.0
  */
@@ -33,6 +35,65 @@ export class InvalidPrediction extends Data.TaggedError("InvalidPrediction")<{
 }
 
 /**
+ * A line read again for scoring is not the line indexed (its digest differs): the file was changed
+ * while it was being scored. Nothing is scored.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LineChanged extends Data.TaggedError("LineChanged")<{
+  /** 1-based. */
+  readonly line: number
+}> {
+  override get message(): string {
+    return `line ${this.line} changed after it was read: the predictions were rewritten while they were being scored`
+  }
+}
+
+/**
+ * The bounds of a predictions file, far beyond any real prediction (a Sprin result is a few KB and three
+ * levels deep, its fields are under 40 characters, its numbers under 40 digits, its job ids UUIDs) and
+ * small enough that scoring stays linear in the file and its memory flat. Past one, the file is a usage
+ * error naming the line (a completion past one is `unparseable`: a model's answer is not the file's
+ * fault).
+ *
+ * @since 0.1.0
+ */
+export interface Limits {
+  /** Bytes of a line, its newline not counted. */
+  readonly lineBytes: number
+  /** Lines of a file: the index keeps ~80 bytes of each. */
+  readonly lines: number
+  /** Characters of a `job_id`. */
+  readonly jobId: number
+  /** Levels a result nests (`[]` and `{"a": 1}` are one). */
+  readonly depth: number
+  /** Characters of a number, as written. */
+  readonly number: number
+  /** Characters of a field (a path without its indices, §2, as the report writes it). */
+  readonly field: number
+  /** Fields that predictions name and no reference job or pipeline answer before them did, in all. */
+  readonly newFields: number
+}
+
+/** The limits of `ground-truth eval` and `POST …/eval`. @since 0.1.0 */
+export const limits: Limits = {
+  lineBytes: 1024 * 1024,
+  lines: 2_000_000,
+  jobId: 64,
+  depth: 64,
+  number: 1000,
+  field: 1000,
+  newFields: 10_000
+}
+
+/** A count as the limits' messages write it: `1 MiB`, `2,000,000`. */
+const quantity = (n: number, unit = ""): string =>
+  unit === "bytes" && n % (1024 * 1024) === 0
+    ? `${n / 1024 / 1024} MiB`
+    : `${n.toLocaleString("en-US")}${unit === "" ? "" : ` ${unit}`}`
+
+/**
  * What a line predicts: a result (`Some` value; JSON `null` and an unreadable completion predict
  * nothing) or, for a completion that is not JSON, `unparseable`.
  *
@@ -61,87 +122,107 @@ const unfence = (text: string): string => {
   return t.slice(first + 1, last).trim()
 }
 
-/** A model's raw answer read as JSON: a result, nothing (`null`), or unparseable. */
-const completion = (text: string): Predicted =>
+/** A key as a path writes it after `path` (§2): `.key`, `key` first, or `["…"]`. */
+const keySegment = (path: string, key: string): string =>
+  FieldPath.isIdentifier(key) ? (path === "" ? key : `.${key}`) : `[${JSON.stringify(key)}]`
+
+/**
+ * Why `result` is past `bounds` (its depth, a number's length, a field's length), or `undefined`. On a
+ * stack, not in calls; each field's length is its parent's plus one segment, never its text.
+ */
+const exceeds = (result: Json.Json, bounds: Limits): string | undefined => {
+  const values: Array<Json.Json> = [result]
+  const depths: Array<number> = [0]
+  const lengths: Array<number> = [0]
+  while (values.length > 0) {
+    const value = values.pop()!
+    const depth = depths.pop()!
+    const length = lengths.pop()!
+    if (length > bounds.field) return `has a field longer than ${quantity(bounds.field)} characters`
+    if (value instanceof Json.JsonNumber) {
+      if (value.text.length > bounds.number)
+        return `holds a number longer than ${quantity(bounds.number)} characters`
+    } else if (Json.isArray(value) || Json.isObject(value)) {
+      if (depth === bounds.depth) return `nests deeper than ${quantity(bounds.depth)} levels`
+      if (Json.isArray(value))
+        for (const v of value) {
+          values.push(v)
+          depths.push(depth + 1)
+          lengths.push(length + 2)
+        }
+      else
+        for (const [k, v] of value) {
+          values.push(v)
+          depths.push(depth + 1)
+          // The length of `keySegment`, without building the segment.
+          lengths.push(
+            length +
+              (FieldPath.isIdentifier(k) ? k.length + (length === 0 ? 0 : 1) : JSON.stringify(k).length + 2)
+          )
+        }
+    }
+  }
+  return undefined
+}
+
+/** A model's raw answer read as JSON: a result, nothing (`null`), or unparseable (past `bounds` too). */
+const completion = (text: string, bounds: Limits): Predicted =>
   Either.match(Json.parse(unfence(text)), {
     onLeft: (): Predicted => ({ _tag: "Unparseable" }),
-    onRight: (value): Predicted => (value === null ? { _tag: "Nothing" } : { _tag: "Result", value })
+    onRight: (value): Predicted =>
+      value === null
+        ? { _tag: "Nothing" }
+        : exceeds(value, bounds) === undefined
+          ? { _tag: "Result", value }
+          : { _tag: "Unparseable" }
   })
 
 /**
  * Reads one line of a predictions file: `{"job_id": string, "result": …}` or
  * `{"job_id": string, "completion": string | [{"role":"assistant","content": string}]}` (other members
- * are ignored). `line` is 1-based, for the error.
+ * are ignored), within `bounds`. `line` is 1-based, for the error.
  *
  * @since 0.1.0
  */
-export const parseLine = (text: string, line: number): Either.Either<Prediction, InvalidPrediction> => {
+export const parseLine = (
+  text: string,
+  line: number,
+  bounds: Limits = limits
+): Either.Either<Prediction, InvalidPrediction> => {
   const parsed = Json.parse(text)
   if (Either.isLeft(parsed)) return invalid(line, `not JSON (${parsed.left.message})`)
   const o = parsed.right
   if (!Json.isObject(o)) return invalid(line, 'not an object {"job_id", "result" or "completion"}')
   const id = o.get("job_id")
   if (typeof id !== "string") return invalid(line, "job_id must be a string")
+  if (id.length > bounds.jobId)
+    return invalid(line, `job_id is longer than ${quantity(bounds.jobId)} characters`)
   // As the export writes it.
   const jobId = id.toLowerCase()
   const result = o.get("result")
   const answer = o.get("completion")
   if ((result === undefined) === (answer === undefined))
     return invalid(line, `job ${jobId}: exactly one of "result" and "completion" is required`)
-  if (result !== undefined)
+  if (result !== undefined) {
+    const past = exceeds(result, bounds)
+    if (past !== undefined) return invalid(line, `job ${jobId}: the result ${past}`)
     return Either.right({
       jobId,
       predicted: result === null ? { _tag: "Nothing" } : { _tag: "Result", value: result }
     })
-  if (typeof answer === "string") return Either.right({ jobId, predicted: completion(answer) })
+  }
+  if (typeof answer === "string") return Either.right({ jobId, predicted: completion(answer, bounds) })
   // TRL's conversational completion: the assistant's message.
   if (answer !== undefined && Json.isArray(answer) && answer.length > 0) {
     const m = answer[answer.length - 1]!
     if (Json.isObject(m) && m.get("role") === "assistant" && typeof m.get("content") === "string")
-      return Either.right({ jobId, predicted: completion(m.get("content") as string) })
+      return Either.right({ jobId, predicted: completion(m.get("content") as string, bounds) })
   }
   return invalid(line, `job ${jobId}: completion must be a string or [{"role":"assistant","content":"…"}]`)
 }
 
-/** A leaf of a result: its path (§2), its field (the path without indices) and its value. */
-interface Leaf {
-  readonly path: string
-  readonly field: string
-  readonly value: Json.Json
-}
-
 const isContainer = (v: Json.Json): boolean =>
   (Json.isObject(v) && v.size > 0) || (Json.isArray(v) && v.length > 0)
-
-/** A key as a path writes it after `path` (§2): `.key`, `key` first, or `["…"]`. */
-const keySegment = (path: string, key: string): string =>
-  FieldPath.isIdentifier(key) ? (path === "" ? key : `.${key}`) : `[${JSON.stringify(key)}]`
-
-/**
- * Every value of `result` that is not a non-empty object or array, at its path. Kept on a stack, not in
- * calls, and each path is its parent's text plus one segment (V8 joins strings without copying them until
- * one is read): linear in the size of the value, at any depth.
- *
- * @since 0.1.0
- */
-export const leaves = (result: Json.Json): Array<Leaf> => {
-  const out: Array<Leaf> = []
-  const pending: Array<readonly [string, string, Json.Json]> = [["", "", result]]
-  while (pending.length > 0) {
-    const [path, field, value] = pending.pop()!
-    if (!isContainer(value)) out.push({ path, field, value })
-    else if (Json.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) pending.push([`${path}[${i}]`, `${field}[]`, value[i]!])
-    } else {
-      const entries = [...(value as Json.JsonObject)]
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, v] = entries[i]!
-        pending.push([path + keySegment(path, key), field + keySegment(field, key), v])
-      }
-    }
-  }
-  return out
-}
 
 /** Counts of one predictor for one field. */
 interface Counts {
@@ -149,11 +230,29 @@ interface Counts {
   correct: number
 }
 
-interface FieldCounts {
+/**
+ * A field of the report as a node of the tree of fields: `personel[].nrp` is the member `nrp` of the
+ * items of the member `personel` of the root. Leaves are counted at their node, and a field's text is
+ * only written for the report: a path per leaf (what was kept before) costs its length for every leaf,
+ * so a long key above many leaves made scoring quadratic in the line.
+ *
+ * @since 0.1.0
+ */
+export interface Field {
+  members: Map<string, Field> | undefined
+  items: Field | undefined
   support: number
-  model: Counts
-  pipeline: Counts
+  readonly model: Counts
+  readonly pipeline: Counts
 }
+
+const field = (): Field => ({
+  members: undefined,
+  items: undefined,
+  support: 0,
+  model: { predicted: 0, correct: 0 },
+  pipeline: { predicted: 0, correct: 0 }
+})
 
 /**
  * The running scores: add each reference job with its prediction (or none), then `report`.
@@ -166,74 +265,152 @@ export interface Tally {
   readonly unparseable: number
   readonly exactModel: number
   readonly exactPipeline: number
-  readonly fields: ReadonlyMap<string, FieldCounts>
+  /** The root of the tree of fields (the field `""`). */
+  readonly fields: Field
+  /** Fields that predictions added. */
+  readonly newFields: number
+  readonly limits: Limits
 }
 
 /** An empty tally. @since 0.1.0 */
-export const empty = (): Tally => ({
+export const empty = (bounds: Limits = limits): Tally => ({
   jobs: 0,
   predictions: 0,
   unparseable: 0,
   exactModel: 0,
   exactPipeline: 0,
-  fields: new Map()
+  fields: field(),
+  newFields: 0,
+  limits: bounds
 })
 
-const countsOf = (fields: Map<string, FieldCounts>, field: string): FieldCounts => {
-  let c = fields.get(field)
-  if (c === undefined) {
-    c = { support: 0, model: { predicted: 0, correct: 0 }, pipeline: { predicted: 0, correct: 0 } }
-    fields.set(field, c)
+/**
+ * Calls `visit` with the field of every leaf of `value` (a value that is not a non-empty object or
+ * array, §12), adding the fields not yet in the tree; `added` is told of each, and stops the walk by
+ * answering false. On a stack, not in calls: any depth.
+ */
+const eachLeaf = (
+  root: Field,
+  value: Json.Json,
+  visit: (f: Field) => void,
+  added: () => boolean
+): boolean => {
+  const values: Array<Json.Json> = [value]
+  const fields: Array<Field> = [root]
+  while (values.length > 0) {
+    const v = values.pop()!
+    const f = fields.pop()!
+    if (!isContainer(v)) visit(f)
+    else if (Json.isArray(v)) {
+      if (f.items === undefined) {
+        f.items = field()
+        if (!added()) return false
+      }
+      for (const item of v) {
+        values.push(item)
+        fields.push(f.items)
+      }
+    } else {
+      f.members ??= new Map()
+      for (const [k, member] of v as Json.JsonObject) {
+        let m = f.members.get(k)
+        if (m === undefined) {
+          m = field()
+          f.members.set(k, m)
+          if (!added()) return false
+        }
+        values.push(member)
+        fields.push(m)
+      }
+    }
   }
-  return c
+  return true
 }
 
-/** One predictor's leaves against the reference's: predicted and correct per field. */
-const compare = (
-  fields: Map<string, FieldCounts>,
-  reference: ReadonlyArray<Leaf>,
-  prediction: Json.Json | undefined,
+/**
+ * Counts, for `which` predictor, the leaves of `reference` whose path holds an equal value (§3) in
+ * `prediction`: both walked side by side, so no path is ever written. The reference's fields are in the
+ * tree already.
+ */
+const countCorrect = (
+  root: Field,
+  reference: Json.Json,
+  prediction: Json.Json,
   which: "model" | "pipeline"
-): void => {
-  if (prediction === undefined) return
-  const predicted = new Map<string, Json.Json>()
-  for (const leaf of leaves(prediction)) {
-    predicted.set(leaf.path, leaf.value)
-    countsOf(fields, leaf.field)[which].predicted++
-  }
-  for (const leaf of reference) {
-    const p = predicted.get(leaf.path)
-    if (p !== undefined && Json.equals(p, leaf.value)) countsOf(fields, leaf.field)[which].correct++
+) => {
+  const references: Array<Json.Json> = [reference]
+  const predictions: Array<Json.Json> = [prediction]
+  const fields: Array<Field> = [root]
+  while (references.length > 0) {
+    const r = references.pop()!
+    const p = predictions.pop()!
+    const f = fields.pop()!
+    if (!isContainer(r)) {
+      if (Json.equals(p, r)) f[which].correct++
+    } else if (Json.isArray(r)) {
+      if (!Json.isArray(p)) continue
+      for (let i = 0; i < Math.min(r.length, p.length); i++) {
+        references.push(r[i]!)
+        predictions.push(p[i]!)
+        fields.push(f.items!)
+      }
+    } else if (Json.isObject(p)) {
+      const members = f.members as Map<string, Field>
+      for (const [k, v] of r as Json.JsonObject) {
+        const w = p.get(k)
+        if (w === undefined) continue
+        references.push(v)
+        predictions.push(w)
+        fields.push(members.get(k) as Field)
+      }
+    }
   }
 }
 
 /**
  * Adds a reference job: its `final_result` (not null), its `initial_result` (the pipeline's answer) and
- * what the model predicted for it, if there was a line. Mutates and returns `tally`.
+ * what the model predicted for it on line `line`, if there was a line. Mutates and returns `tally`;
+ * fails when the prediction brings the fields no reference had past the tally's limit.
  *
  * @since 0.1.0
  */
 export const add = (
   tally: Tally,
   job: { readonly initial: Slot; readonly final: Json.Json },
-  predicted: Predicted | undefined
-): Tally => {
+  predicted: Predicted | undefined,
+  line = 0
+): Either.Either<Tally, InvalidPrediction> => {
   const t = tally as {
     -readonly [K in keyof Tally]: Tally[K]
   }
-  const fields = t.fields as Map<string, FieldCounts>
-  const reference = leaves(job.final)
-  for (const leaf of reference) countsOf(fields, leaf.field).support++
+  const always = () => true
+  eachLeaf(t.fields, job.final, (f) => f.support++, always)
   t.jobs++
   if (predicted !== undefined) t.predictions++
   if (predicted?._tag === "Unparseable") t.unparseable++
   const model = predicted?._tag === "Result" ? predicted.value : undefined
+  if (model !== undefined) {
+    const within = eachLeaf(
+      t.fields,
+      model,
+      (f) => f.model.predicted++,
+      () => ++t.newFields <= t.limits.newFields
+    )
+    if (!within)
+      return invalid(
+        line,
+        `the predictions name more than ${quantity(t.limits.newFields)} fields that no reference job has`
+      )
+    countCorrect(t.fields, job.final, model, "model")
+    if (Json.equals(model, job.final)) t.exactModel++
+  }
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
-  compare(fields, reference, model, "model")
-  compare(fields, reference, initial, "pipeline")
-  if (model !== undefined && Json.equals(model, job.final)) t.exactModel++
-  if (initial !== undefined && Json.equals(initial, job.final)) t.exactPipeline++
-  return tally
+  if (initial !== undefined) {
+    eachLeaf(t.fields, initial, (f) => f.pipeline.predicted++, always)
+    countCorrect(t.fields, job.final, initial, "pipeline")
+    if (Json.equals(initial, job.final)) t.exactPipeline++
+  }
+  return Either.right(tally)
 }
 
 /** `n / d` rounded to 4 decimals (half up), or null when `d` is 0. */
@@ -276,6 +453,19 @@ const scores = (c: Counts, support: number) =>
     recall: ratio(c.correct, support)
   })
 
+/** Every field of the tree with a count above 0, with its text (§2, indices left out). */
+const fieldsOf = (root: Field): Array<readonly [string, Field]> => {
+  const out: Array<readonly [string, Field]> = []
+  const pending: Array<readonly [string, Field]> = [["", root]]
+  while (pending.length > 0) {
+    const [text, f] = pending.pop()!
+    if (f.support + f.model.predicted + f.pipeline.predicted > 0) out.push([text, f])
+    if (f.items !== undefined) pending.push([`${text}[]`, f.items])
+    if (f.members !== undefined) for (const [k, m] of f.members) pending.push([text + keySegment(text, k), m])
+  }
+  return out
+}
+
 /**
  * The report of a tally: `lines` is how many prediction lines the file held, so `unknown` (lines for
  * jobs outside the reference) is `lines - predictions`. Fields in byte order, those with a count above 0.
@@ -293,13 +483,12 @@ export const report = (tally: Tally, lines: number): Report =>
       model: ratio(tally.exactModel, tally.jobs),
       pipeline: ratio(tally.exactPipeline, tally.jobs)
     },
-    fields: [...tally.fields.entries()]
-      .filter(([, c]) => c.support + c.model.predicted + c.pipeline.predicted > 0)
+    fields: fieldsOf(tally.fields)
       .sort(([a], [b]) => byteOrder(a, b))
       .map(
-        ([field, c]) =>
+        ([name, c]) =>
           new FieldScores({
-            field,
+            field: name,
             support: c.support,
             model: scores(c.model, c.support),
             pipeline: scores(c.pipeline, c.support)
@@ -315,52 +504,52 @@ export const report = (tally: Tally, lines: number): Report =>
  */
 export const encode = (r: typeof Report.Encoded): string => `${JSON.stringify(r)}\n`
 
-/** The longest prediction line read: far beyond any result, short of holding a file in memory. */
-export const MAX_LINE = 64 * 1024 * 1024
-
-/** Where a job's line is in the predictions: its number (1-based) and bytes. @since 0.1.0 */
+/** Where a job's line is in the predictions: its number (1-based), bytes and digest. @since 0.1.0 */
 export type Located = LineIndex.Located
 
-/** An indexed predictions file: how many lines it held, and the line of a job id (lowercase). @since 0.1.0 */
+/**
+ * An indexed predictions file: how many lines it held, the line of a job id (lowercase), and the limits
+ * it was read within. @since 0.1.0
+ */
 export interface Indexed {
   readonly lines: number
   readonly find: (jobId: string) => Located | undefined
+  readonly limits: Limits
 }
 
 /**
  * Indexes a predictions file as its bytes pass, a chunk at a time: each line is read (and checked) once,
- * then only its job id and byte range are kept (compactly: ~60 bytes a line). Fails on the first bad
- * line, a job given twice (found once the ids are sorted, but named as a reader going line by line would
- * name it: the first line that repeats a job), or bytes that are not UTF-8. A last line without `\n`
- * counts; empty lines are not allowed.
+ * then only its job id, byte range and digest are kept (compactly: ~80 bytes a line). Fails on the first
+ * bad line, the first line that repeats a job, or bytes that are not UTF-8, whichever comes first, as a
+ * reader going line by line would; and past `bounds`. A last line without `\n` counts; empty lines are
+ * not allowed.
  *
  * @since 0.1.0
  */
-export const index = () => {
+export const index = (bounds: Limits = limits) => {
   const lines = new LineIndex.LineIndex()
   const decoder = new TextDecoder("utf-8", { fatal: true })
   let carry: Array<Uint8Array> = []
   let carryBytes = 0
   let offset = 0
-  /** A bad line: unless a job repeated before it, which a line-by-line reader would have stopped at. */
-  const fail = (line: number, detail: string) => {
-    const twice = lines.repeated()
-    return twice === undefined ? invalid(line, detail) : duplicate(twice)
-  }
-  const duplicate = (twice: { readonly key: string; readonly line: number; readonly also: number }) =>
-    invalid(twice.line, `job ${twice.key} is predicted twice (also line ${twice.also})`)
+  const tooLong = (line: number) =>
+    invalid(line, `longer than ${quantity(bounds.lineBytes, "bytes")} (a prediction is one line)`)
   const take = (bytes: Uint8Array, start: number): Either.Either<void, InvalidPrediction> => {
     const line = lines.lines + 1
-    if (bytes.length === 0) return fail(line, "an empty line")
+    if (line > bounds.lines) return invalid(line, `more than ${quantity(bounds.lines)} lines`)
+    if (bytes.length === 0) return invalid(line, "an empty line")
+    if (bytes.length > bounds.lineBytes) return tooLong(line)
     let text: string
     try {
       text = decoder.decode(bytes)
     } catch (e) {
-      return fail(line, e instanceof TypeError ? "not UTF-8" : "cannot be read as text")
+      return invalid(line, e instanceof TypeError ? "not UTF-8" : "cannot be read as text")
     }
-    const parsed = parseLine(text, line)
-    if (Either.isLeft(parsed)) return fail(line, parsed.left.detail)
-    lines.add(parsed.right.jobId, start, start + bytes.length)
+    const parsed = parseLine(text, line, bounds)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    const also = lines.add(parsed.right.jobId, start, start + bytes.length, LineIndex.digest(bytes))
+    if (also !== undefined)
+      return invalid(line, `job ${parsed.right.jobId} is predicted twice (also line ${also})`)
     return Either.void
   }
   const lineOf = (tail: Uint8Array): Uint8Array => {
@@ -387,21 +576,18 @@ export const index = () => {
         carryBytes += chunk.length - from
         offset += chunk.length - from
         // A line is parsed whole: one without an end in sight would hold the file in memory.
-        if (carryBytes > MAX_LINE)
-          return fail(lines.lines + 1, `longer than ${MAX_LINE / 1024 / 1024} MiB (a prediction is one line)`)
+        if (carryBytes > bounds.lineBytes) return tooLong(lines.lines + 1)
       }
       return Either.void
     },
-    /** The end of the file: the index, once no job is predicted twice. */
+    /** The end of the file: the index. */
     end: (): Either.Either<Indexed, InvalidPrediction> => {
       if (carryBytes > 0) {
         const start = offset - carryBytes
         const taken = take(lineOf(new Uint8Array(0)), start)
         if (Either.isLeft(taken)) return Either.left(taken.left)
       }
-      const twice = lines.repeated()
-      if (twice !== undefined) return duplicate(twice)
-      return Either.right({ lines: lines.lines, find: (jobId: string) => lines.find(jobId) })
+      return Either.right({ lines: lines.lines, find: (jobId: string) => lines.find(jobId), limits: bounds })
     }
   }
 }
@@ -409,23 +595,30 @@ export const index = () => {
 /** How much of a predictions file is read at a time while indexing. */
 const CHUNK = 1 << 20
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
 /**
  * A predictions file read through `read(position, length)` (a file the front end opened: the CLI's
  * argument, the server's spooled body): indexed in one pass of 1 MiB reads, then each line read again
- * when its job comes. What `run` takes.
+ * when its job comes, and checked against its digest (a file rewritten meanwhile fails with
+ * `LineChanged`, never scores another line). What `run` takes.
  *
  * @since 0.1.0
  */
-export const indexed = <E>(read: (position: number, length: number) => Effect.Effect<Uint8Array, E>) =>
+export const indexed = <E>(
+  read: (position: number, length: number) => Effect.Effect<Uint8Array, E>,
+  bounds: Limits = limits
+) =>
   Effect.gen(function* () {
-    const lines = index()
+    const lines = index(bounds)
     for (let position = 0; ; ) {
       const chunk = yield* read(position, CHUNK)
       if (chunk.length === 0) break
       position += chunk.length
       yield* lines.push(chunk)
     }
-    const { find, lines: count } = yield* lines.end()
+    const indexed = yield* lines.end()
     // A read may give fewer bytes than asked for: a line is read to its end.
     const line = (at: Located) =>
       Effect.gen(function* () {
@@ -436,9 +629,11 @@ export const indexed = <E>(read: (position: number, length: number) => Effect.Ef
           parts.push(part)
           got += part.length
         }
-        return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+        const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+        if (!sameBytes(LineIndex.digest(bytes), at.digest)) return yield* new LineChanged({ line: at.line })
+        return bytes
       })
-    return { find, lines: count, read: line }
+    return { ...indexed, read: line }
   })
 
 /**
@@ -470,13 +665,15 @@ export const run = <E, E2, R>(
   }
 ): Effect.Effect<Report, E | E2 | InvalidPrediction, R> => {
   const decoder = new TextDecoder()
-  return Stream.runFoldEffect(samples, empty(), (tally, sample) => {
+  return Stream.runFoldEffect(samples, empty(predictions.limits), (tally, sample) => {
     if (!isReference(format, sample)) return Effect.succeed(tally)
     const job = { initial: sample.initialResult, final: sample.result as Json.Json }
     const at = predictions.find(sample.id.toLowerCase())
-    if (at === undefined) return Effect.succeed(add(tally, job, undefined))
+    if (at === undefined) return add(tally, job, undefined)
     return Effect.flatMap(predictions.read(at), (bytes) =>
-      Effect.map(parseLine(decoder.decode(bytes), at.line), (p) => add(tally, job, p.predicted))
+      Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
+        add(tally, job, p.predicted, at.line)
+      )
     )
   }).pipe(Effect.map((tally) => report(tally, predictions.lines)))
 }

@@ -204,7 +204,7 @@ describe("Eval", () => {
         const header = new Map((initial as Json.JsonObject).get("header") as Json.JsonObject)
         header.set("perihal", perihal)
         const final = new Map(initial as Json.JsonObject).set("header", header)
-        const tally = Eval.add(Eval.empty(), { initial, final }, undefined)
+        const tally = Either.getOrThrow(Eval.add(Eval.empty(), { initial, final }, undefined))
         for (const f of Eval.report(tally, 0).fields) {
           if (f.field !== "header.perihal") expect([f.field, f.pipeline.recall]).toEqual([f.field, 1])
         }
@@ -264,14 +264,11 @@ describe("Eval", () => {
     // Named as a reader going line by line names them: the first line that repeats a job, even when a
     // later line is bad too.
     const dup = Eval.index()
-    Either.getOrThrow(
-      dup.push(
-        new TextEncoder().encode(
-          '{"job_id":"b","result":1}\n{"job_id":"a","result":1}\n{"job_id":"b","result":0}\n{"job_id":"A","result":2}\n'
-        )
+    const twice = dup.push(
+      new TextEncoder().encode(
+        '{"job_id":"b","result":1}\n{"job_id":"a","result":1}\n{"job_id":"b","result":0}\n{"job_id":"A","result":2}\n'
       )
     )
-    const twice = dup.end()
     expect(Either.isLeft(twice) && twice.left.message).toBe(
       "predictions line 3: job b is predicted twice (also line 1)"
     )
@@ -289,25 +286,27 @@ describe("Eval", () => {
 
   it("markdown: model and pipeline side by side, worst fields first, the difference in points", () => {
     const n = (text: string) => new Json.JsonNumber(text)
-    const tally = Eval.add(
-      Eval.empty(),
-      {
-        initial: Json.object([
-          ["a", n("1")],
-          ["b", n("3")]
-        ]),
-        final: Json.object([
-          ["a", n("1")],
-          ["b", n("2")]
-        ])
-      },
-      {
-        _tag: "Result",
-        value: Json.object([
-          ["b", n("2.0")],
-          ["a", n("0")]
-        ])
-      }
+    const tally = Either.getOrThrow(
+      Eval.add(
+        Eval.empty(),
+        {
+          initial: Json.object([
+            ["a", n("1")],
+            ["b", n("3")]
+          ]),
+          final: Json.object([
+            ["a", n("1")],
+            ["b", n("2")]
+          ])
+        },
+        {
+          _tag: "Result",
+          value: Json.object([
+            ["b", n("2.0")],
+            ["a", n("0")]
+          ])
+        }
+      )
     )
     expect(Eval.markdown(Eval.report(tally, 1))).toBe(
       [
@@ -328,13 +327,16 @@ describe("Eval", () => {
     )
   })
 
-  it("leaves at any depth: 200,000 nested arrays give one leaf at its full path", () => {
+  it("fields at any depth: a reference 200,000 arrays deep and its prediction score one field", () => {
     let value: Json.Json = new Json.JsonNumber("1")
     for (let i = 0; i < 200_000; i++) value = [value]
-    const [leaf, ...more] = Eval.leaves(value)
+    const tally = Either.getOrThrow(
+      Eval.add(Eval.empty(), { initial: null, final: value }, { _tag: "Result", value }, 1)
+    )
+    const [field, ...more] = Eval.report(tally, 1).fields
     expect(more).toHaveLength(0)
-    expect(leaf?.path).toBe("[0]".repeat(200_000))
-    expect(leaf?.field).toBe("[]".repeat(200_000))
+    expect(field?.field).toBe("[]".repeat(200_000))
+    expect([field?.support, field?.model.correct]).toEqual([1, 1])
   })
 
   it("ratios round half up on the exact fraction", () => {
@@ -342,7 +344,9 @@ describe("Eval", () => {
       const t = Eval.empty()
       for (let i = 0; i < of; i++) {
         const v = Json.object([["a", new Json.JsonNumber(String(i < correct ? 1 : 2))]])
-        Eval.add(t, { initial: v, final: Json.object([["a", new Json.JsonNumber("1")]]) }, undefined)
+        Either.getOrThrow(
+          Eval.add(t, { initial: v, final: Json.object([["a", new Json.JsonNumber("1")]]) }, undefined)
+        )
       }
       return Eval.report(t, 0).fields[0]!.pipeline.recall
     }
@@ -352,13 +356,210 @@ describe("Eval", () => {
     expect(tally(1, 3)).toBe(0.3333)
   })
 
-  it("a line longer than MAX_LINE is refused before it is held whole", () => {
+  it("a line longer than the limit is refused before it is held whole", () => {
     const ix = Eval.index()
-    const chunk = new Uint8Array(1024 * 1024).fill(0x20)
+    const chunk = new Uint8Array(64 * 1024).fill(0x20)
     let result: Either.Either<void, Eval.InvalidPrediction> = Either.void
-    for (let i = 0; i <= Eval.MAX_LINE / chunk.length && Either.isRight(result); i++) result = ix.push(chunk)
+    let pushed = 0
+    for (; pushed <= Eval.limits.lineBytes && Either.isRight(result); pushed += chunk.length)
+      result = ix.push(chunk)
     expect(Either.isLeft(result) && result.left.message).toBe(
-      "predictions line 1: longer than 64 MiB (a prediction is one line)"
+      "predictions line 1: longer than 1 MiB (a prediction is one line)"
+    )
+    expect(pushed).toBe(Eval.limits.lineBytes + chunk.length)
+  })
+
+  describe("limits", () => {
+    const refused = (lines: string, bounds: Eval.Limits = Eval.limits) => {
+      const ix = Eval.index(bounds)
+      const r = Either.flatMap(ix.push(new TextEncoder().encode(lines)), () => ix.end())
+      return Either.isLeft(r) ? r.left.message : "accepted"
+    }
+    const nested = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`
+    const key = (length: number) => "k".repeat(length)
+    const ok = '{"job_id":"a","result":1}\n'
+
+    it("each bound holds at its value and refuses one past it, naming the line and the job", () => {
+      const { depth, number, field, jobId } = Eval.limits
+      const cases: ReadonlyArray<readonly [string, string, string]> = [
+        [nested(depth), nested(depth + 1), `the result nests deeper than ${depth} levels`],
+        [
+          `1${"0".repeat(number - 1)}`,
+          `1${"0".repeat(number)}`,
+          "the result holds a number longer than 1,000 characters"
+        ],
+        [
+          `-0.${"5".repeat(number - 3)}`,
+          `-0.${"5".repeat(number - 2)}`,
+          "the result holds a number longer than 1,000 characters"
+        ],
+        [
+          `{"${key(field)}":1}`,
+          `{"${key(field + 1)}":1}`,
+          "the result has a field longer than 1,000 characters"
+        ],
+        // `[]` is two characters of a field, `.k` two, `["k k"]` the quoted key and brackets.
+        [
+          `[{"${key(field - 3)}":1}]`,
+          `[{"${key(field - 2)}":1}]`,
+          "the result has a field longer than 1,000 characters"
+        ],
+        [
+          `{"${key(field - 6)} k":{}}`,
+          `{"${key(field - 5)} k":{}}`,
+          "the result has a field longer than 1,000 characters"
+        ]
+      ]
+      for (const [within, past, message] of cases) {
+        expect(refused(`${ok}{"job_id":"b","result":${within}}\n`)).toBe("accepted")
+        expect(refused(`${ok}{"job_id":"b","result":${past}}\n`)).toBe(
+          `predictions line 2: job b: ${message}`
+        )
+      }
+      expect(refused(`{"job_id":"${key(jobId)}","result":1}`)).toBe("accepted")
+      expect(refused(`${ok}{"job_id":"${key(jobId + 1)}","result":1}`)).toBe(
+        "predictions line 2: job_id is longer than 64 characters"
+      )
+      expect(refused(`${ok}${ok.replace('"a"', '"b"')}`, { ...Eval.limits, lines: 1 })).toBe(
+        "predictions line 2: more than 1 lines"
+      )
+      const line = `{"job_id":"b","result":"${"x".repeat(100)}"}`
+      expect(refused(`${line}\n`, { ...Eval.limits, lineBytes: line.length })).toBe("accepted")
+      expect(refused(`${ok}${line}\n`, { ...Eval.limits, lineBytes: line.length - 1 })).toBe(
+        `predictions line 2: longer than ${line.length - 1} bytes (a prediction is one line)`
+      )
+    })
+
+    it("a completion past a bound is unparseable: the model's answer, not the file, is at fault", () => {
+      const p = (content: string) =>
+        Either.getOrThrow(Eval.parseLine(JSON.stringify({ job_id: "a", completion: content }), 1)).predicted
+          ._tag
+      expect(p(nested(Eval.limits.depth))).toBe("Result")
+      expect(p(nested(Eval.limits.depth + 1))).toBe("Unparseable")
+      expect(p(`{"n": 1e${"9".repeat(Eval.limits.number)}}`)).toBe("Unparseable")
+      expect(p(`{"${key(Eval.limits.field + 1)}": 1}`)).toBe("Unparseable")
+    })
+
+    it.effect(
+      "the fields predictions add that no reference had are bounded over the whole file, naming the line",
+      () =>
+        Effect.gen(function* () {
+          const final = Json.object([["a", new Json.JsonNumber("1")]])
+          const samples = [0, 1, 2].map((i) => sample(id(i), null, final))
+          const bytes = new TextEncoder().encode(
+            [
+              `{"job_id":"${id(0)}","result":{"a":1,"b":1,"c":1}}`,
+              `{"job_id":"${id(1)}","result":{"a":{"x":1},"b":2}}`,
+              `{"job_id":"${id(2)}","result":{"d":[1]}}`,
+              ""
+            ].join("\n")
+          )
+          const read = (position: number, length: number) =>
+            Effect.succeed(bytes.subarray(position, position + length))
+          const scored = (newFields: number) =>
+            Effect.flatMap(Eval.indexed(read, { ...Eval.limits, newFields }), (predictions) =>
+              Eval.run("jsonl", Stream.fromIterable(samples), predictions)
+            ).pipe(Effect.either)
+          // b, c; then a.x; then d, d[]: five in all.
+          expect(Either.isRight(yield* scored(5))).toBe(true)
+          const past = yield* scored(4)
+          expect(Either.isLeft(past) && past.left.message).toBe(
+            "predictions line 3: the predictions name more than 4 fields that no reference job has"
+          )
+          const early = yield* scored(2)
+          expect(Either.isLeft(early) && early.left.message).toBe(
+            "predictions line 2: the predictions name more than 2 fields that no reference job has"
+          )
+        })
+    )
+
+    it.effect(
+      "a 1 MiB line of 290,000 leaves under a 990-character key scores in one pass (a path per leaf: 290 M characters)",
+      () =>
+        Effect.gen(function* () {
+          const name = key(990)
+          const leaves = Array.from({ length: 290_000 }, () => "0").join(",")
+          const final = Json.object([[name, [new Json.JsonNumber("0")]]])
+          const line = `{"job_id":"${id(0)}","result":{"${name}":[${leaves}]}}\n`
+          expect(line.length).toBeLessThan(Eval.limits.lineBytes)
+          const r = yield* score([sample(id(0), final, final)], line)
+          expect(r.fields.map((f) => [f.field, f.support, f.model.predicted, f.model.correct])).toEqual([
+            [`${name}[]`, 1, 290_000, 1]
+          ])
+        })
     )
   })
+
+  describe("a line read again is the line indexed", () => {
+    const first = `{"job_id":"${id(0)}","result":{"a":1}}\n{"job_id":"${id(1)}","result":{"a":1}}\n`
+    const final = Json.object([["a", new Json.JsonNumber("1")]])
+    const samples = [sample(id(0), null, final), sample(id(1), null, final)]
+    /** Scores a file whose bytes are `before` while it is indexed and `after` once it is. */
+    const rewritten = (before: string, after: string) =>
+      Effect.gen(function* () {
+        let bytes = new TextEncoder().encode(before)
+        const read = (position: number, length: number) =>
+          Effect.succeed(bytes.subarray(position, position + length))
+        const predictions = yield* Eval.indexed(read)
+        bytes = new TextEncoder().encode(after)
+        return yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions).pipe(Effect.either)
+      })
+
+    it.effect(
+      "a file rewritten in place fails naming the first line read that changed; nothing is scored",
+      () =>
+        Effect.gen(function* () {
+          // The same length, another value; then another job at the same place; then a shorter file.
+          for (const [after, line] of [
+            [first.replace('"a":1}}\n{', '"a":2}}\n{'), 1],
+            [first.replace(id(1), id(2)), 2],
+            [first.slice(0, first.length - 10), 2]
+          ] as const) {
+            const r = yield* rewritten(first, after)
+            expect(Either.isLeft(r) && r.left).toEqual(new Eval.LineChanged({ line }))
+            expect(Either.isLeft(r) && r.left.message).toBe(
+              `line ${line} changed after it was read: the predictions were rewritten while they were being scored`
+            )
+          }
+          // The same bytes written again change nothing.
+          const same = yield* rewritten(first, first)
+          expect(Either.isRight(same) && same.right.exact_match.model).toBe(1)
+        })
+    )
+  })
+
+  it.prop(
+    "the index finds each job's line, case aside, and no other; the first repeat is named",
+    [
+      fc.uniqueArray(fc.string({ minLength: 0, maxLength: 12 }), {
+        minLength: 1,
+        maxLength: 300,
+        selector: (s) => s.toLowerCase()
+      }),
+      fc.nat()
+    ],
+    ([ids, pick]) => {
+      const ix = Eval.index()
+      const text = ids.map((j) => JSON.stringify({ job_id: j, result: 1 })).join("\n")
+      const bytes = new TextEncoder().encode(text)
+      Either.getOrThrow(ix.push(bytes))
+      const { find, lines } = Either.getOrThrow(ix.end())
+      expect(lines).toBe(ids.length)
+      ids.forEach((j, i) => {
+        const at = find(j.toLowerCase())
+        expect(
+          at === undefined ? undefined : [at.line, new TextDecoder().decode(bytes.subarray(at.start, at.end))]
+        ).toEqual([i + 1, JSON.stringify({ job_id: j, result: 1 })])
+      })
+      expect(find(`${ids[0]!.toLowerCase()}\u0000`)).toBe(undefined)
+      const again = ids[pick % ids.length]!
+      const twice = Eval.index()
+      const r = twice.push(
+        new TextEncoder().encode(`${text}\n${JSON.stringify({ job_id: again.toUpperCase(), result: 2 })}\n`)
+      )
+      expect(Either.isLeft(r) && r.left.message).toBe(
+        `predictions line ${ids.length + 1}: job ${again.toLowerCase()} is predicted twice (also line ${(pick % ids.length) + 1})`
+      )
+    }
+  )
 })
