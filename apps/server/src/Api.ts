@@ -144,6 +144,35 @@ export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLa
   })
 ) {}
 
+/**
+ * A predictions body that did not arrive within `GROUND_TRUTH_EVAL_UPLOAD_TIMEOUT` (the rest is not
+ * read: the connection is closed after the answer).
+ *
+ * @since 0.1.0
+ */
+export class UploadTimeout extends Schema.Class<UploadTimeout>("UploadTimeout")(
+  { error: errorDetail("upload_timeout") },
+  HttpApiSchema.annotations({
+    status: 408,
+    description: "The predictions did not arrive within GROUND_TRUTH_EVAL_UPLOAD_TIMEOUT (default 4 minutes)"
+  })
+) {}
+
+/**
+ * As many evaluations as `GROUND_TRUTH_EVAL_CONCURRENCY` allows are running; sent with `Retry-After`.
+ *
+ * @since 0.1.0
+ */
+export class EvalBusy extends Schema.Class<EvalBusy>("EvalBusy")(
+  { error: errorDetail("eval_busy") },
+  HttpApiSchema.annotations({
+    status: 503,
+    description:
+      "GROUND_TRUTH_EVAL_CONCURRENCY evaluations (default 2) are running, uploads included: retry after the " +
+      "seconds Retry-After gives"
+  })
+) {}
+
 /** No job has this id. @since 0.1.0 */
 export class NotFound extends Schema.Class<NotFound>("NotFound")(
   { error: errorDetail("unknown_job") },
@@ -309,14 +338,17 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       )
       .addSuccess(canonicalJson(Eval.Report, "EvalReport", Eval.encode))
       .addError(BadRequest)
+      .addError(UploadTimeout)
       .addError(PayloadTooLarge)
       .addError(ServerError)
       .addError(Unavailable)
+      .addError(EvalBusy)
       .annotate(
         OpenApi.Description,
         "Scores the predictions in the body against the jobs an export with the same parameters holds (one " +
           "snapshot), field by field, beside the pipeline's first answer: the same JSON line as `ground-truth " +
-          "eval`. The body is spooled to a temporary file, not held in memory; a bad line is a 400 naming it."
+          "eval`. The body is spooled to a temporary file, not held in memory, and checked as it arrives; a " +
+          "bad line or one past the limits (README, Evaluation) is a 400 naming it."
       )
   )
   .add(

@@ -8,16 +8,16 @@ import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Eval, Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
+import { Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
-import { Api, BadRequest, Gone, Health, ServerError, type Unavailable, Unhealthy } from "./Api.js"
+import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import { databaseFailure, exportFailure, logFields } from "./Errors.js"
+import * as EvalRoute from "./EvalRoute.js"
 import { JobsLive } from "./Jobs.js"
 import { requestLog, requestTarget } from "./RequestLog.js"
-import * as Spool from "./Spool.js"
 
 /** The raw query of a request as name/value pairs, in order, repeats included. */
 const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
@@ -186,10 +186,6 @@ const streamed = (
     )
   })
 
-/** Evaluation takes no cursor, so no cursor can be stale: were one, it would be the server's fault. */
-const evalFailure = (e: ServerError | Unavailable | Gone): ServerError | Unavailable =>
-  e instanceof Gone ? new ServerError({ error: { code: "database_error", message: e.error.message } }) : e
-
 const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
   Effect.gen(function* () {
     const exporter = yield* Export.Export
@@ -201,41 +197,12 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       }),
       Config.withDefault(Duration.seconds(60))
     )
-    yield* Spool.sweep
-    const evalLimit = yield* Config.integer("GROUND_TRUTH_EVAL_MAX_BYTES").pipe(
-      Config.validate({ message: "Expected a number of bytes above zero", validation: (n: number) => n > 0 }),
-      Config.withDefault(1024 ** 3)
-    )
+    const evaluate = yield* EvalRoute.make
     return (
       handlers
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
         .handleRaw("eval", ({ request }) =>
-          Effect.scoped(
-            Effect.gen(function* () {
-              const filter = yield* parseQuery(request, Filter.evalParameters)
-              const read = yield* Spool.spool(request, evalLimit)
-              const invalid = (e: Eval.InvalidPrediction) =>
-                new BadRequest({
-                  error: { code: "invalid_prediction", message: e.message, parameter: "body" }
-                })
-              const predictions = yield* Eval.indexed(read).pipe(
-                Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
-              )
-              return yield* Eval.run(filter.format, exporter.samples(filter), predictions).pipe(
-                Effect.mapError((e) =>
-                  e instanceof ServerError
-                    ? e
-                    : e._tag === "InvalidPrediction"
-                      ? invalid(e)
-                      : e._tag === "LineChanged"
-                        ? new ServerError({
-                            error: { code: "spool_failed", message: `the spooled body: ${e.message}` }
-                          })
-                        : evalFailure(exportFailure(e))
-                )
-              )
-            })
-          )
+          Effect.flatMap(parseQuery(request, Filter.evalParameters), (filter) => evaluate(request, filter))
         )
         .handle("export", ({ request }) =>
           Effect.gen(function* () {

@@ -599,10 +599,36 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
+ * An indexed file whose lines are read again through `read(position, length)`, each checked against
+ * its digest: a file rewritten meanwhile fails with `LineChanged`, never scores another line. What `run`
+ * takes.
+ *
+ * @since 0.1.0
+ */
+export const reader = <E>(
+  indexed: Indexed,
+  read: (position: number, length: number) => Effect.Effect<Uint8Array, E>
+) => ({
+  ...indexed,
+  // A read may give fewer bytes than asked for: a line is read to its end.
+  read: (at: Located) =>
+    Effect.gen(function* () {
+      const parts: Array<Uint8Array> = []
+      for (let got = 0; got < at.end - at.start; ) {
+        const part = yield* read(at.start + got, at.end - at.start - got)
+        if (part.length === 0) break
+        parts.push(part)
+        got += part.length
+      }
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      if (!sameBytes(LineIndex.digest(bytes), at.digest)) return yield* new LineChanged({ line: at.line })
+      return bytes
+    })
+})
+
+/**
  * A predictions file read through `read(position, length)` (a file the front end opened: the CLI's
- * argument, the server's spooled body): indexed in one pass of 1 MiB reads, then each line read again
- * when its job comes, and checked against its digest (a file rewritten meanwhile fails with
- * `LineChanged`, never scores another line). What `run` takes.
+ * argument), indexed in one pass of 1 MiB reads, then read again by `reader`. What `run` takes.
  *
  * @since 0.1.0
  */
@@ -618,22 +644,7 @@ export const indexed = <E>(
       position += chunk.length
       yield* lines.push(chunk)
     }
-    const indexed = yield* lines.end()
-    // A read may give fewer bytes than asked for: a line is read to its end.
-    const line = (at: Located) =>
-      Effect.gen(function* () {
-        const parts: Array<Uint8Array> = []
-        for (let got = 0; got < at.end - at.start; ) {
-          const part = yield* read(at.start + got, at.end - at.start - got)
-          if (part.length === 0) break
-          parts.push(part)
-          got += part.length
-        }
-        const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-        if (!sameBytes(LineIndex.digest(bytes), at.digest)) return yield* new LineChanged({ line: at.line })
-        return bytes
-      })
-    return { ...indexed, read: line }
+    return reader(yield* lines.end(), read)
   })
 
 /**
