@@ -135,8 +135,9 @@ for (const target of TestDatabase.targets()) {
             ])
             expect(worst).toBeLessThan(5000)
           }
-          // Within the limits, and much of it: 60 lines of ~0.5 MB (250,000 numbers each), then the golden predictions.
-          const numbers = Array.from({ length: 250_000 }, (_, i) => i % 10).join(",")
+          // Within the limits, and much of it: 60 lines of ~0.5 MB (19,000 numbers each), then the golden
+          // predictions.
+          const numbers = Array.from({ length: 19_000 }, (_, i) => `${i + 1}${"0".repeat(20)}`).join(",")
           const large = Buffer.concat([
             ...Array.from({ length: 60 }, (_, i) =>
               Buffer.from(`{"job_id":"other-${i}","result":{"skor":[${numbers}]}}\n`)
@@ -150,8 +151,7 @@ for (const target of TestDatabase.targets()) {
               `${answers} times meanwhile, waiting at most ${worst.toFixed(0)} ms; peak RSS ` +
               `${(before / 1e6).toFixed(0)} → ${(peak / 1e6).toFixed(0)} MB`
           )
-          expect(result.status).toBe(200)
-          expect(JSON.parse(result.body).unknown).toBe(62)
+          expect([result.status, JSON.parse(result.body).unknown ?? result.body]).toEqual([200, 62])
           expect(answers).toBeGreaterThanOrEqual(3)
           expect(worst).toBeLessThan(5000)
           // The brackets took 2.6 GB (an unknown job) to 4 GB (a reference one).

@@ -62,6 +62,11 @@ export class LineChanged extends Data.TaggedError("LineChanged")<{
 export interface Limits {
   /** Bytes of a line, its newline not counted. */
   readonly lineBytes: number
+  /**
+   * JSON values in a line, and in a completion's answer (every scalar, array and object counts one):
+   * what parsing and scoring a line cost, where a MiB of `0,0,…` is half a million values (~1 s).
+   */
+  readonly values: number
   /** Lines of a file: the index keeps ~80 bytes of each. */
   readonly lines: number
   /** Characters of a `job_id`. */
@@ -79,6 +84,7 @@ export interface Limits {
 /** The limits of `ground-truth eval` and `POST …/eval`. @since 0.1.0 */
 export const limits: Limits = {
   lineBytes: 1024 * 1024,
+  values: 20_000,
   lines: 2_000_000,
   jobId: 64,
   depth: 64,
@@ -167,7 +173,7 @@ const exceeds = (result: Json.Json, bounds: Limits): string | undefined => {
 
 /** A model's raw answer read as JSON: a result, nothing (`null`), or unparseable (past `bounds` too). */
 const completion = (text: string, bounds: Limits): Predicted =>
-  Either.match(Json.parse(unfence(text)), {
+  Either.match(Json.parseWithin(unfence(text), bounds.values), {
     onLeft: (): Predicted => ({ _tag: "Unparseable" }),
     onRight: (value): Predicted =>
       value === null
@@ -189,8 +195,14 @@ export const parseLine = (
   line: number,
   bounds: Limits = limits
 ): Either.Either<Prediction, InvalidPrediction> => {
-  const parsed = Json.parse(text)
-  if (Either.isLeft(parsed)) return invalid(line, `not JSON (${parsed.left.message})`)
+  const parsed = Json.parseWithin(text, bounds.values)
+  if (Either.isLeft(parsed))
+    return invalid(
+      line,
+      parsed.left._tag === "JsonTooLarge"
+        ? `holds more than ${quantity(bounds.values)} JSON values`
+        : `not JSON (${parsed.left.message})`
+    )
   const o = parsed.right
   if (!Json.isObject(o)) return invalid(line, 'not an object {"job_id", "result" or "completion"}')
   const id = o.get("job_id")

@@ -40,6 +40,21 @@ export class JsonSyntaxError extends Data.TaggedError("JsonSyntaxError")<{
   }
 }
 
+/**
+ * JSON text holding more values than `parseWithin` was allowed to read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class JsonTooLarge extends Data.TaggedError("JsonTooLarge")<{
+  /** The bound: how many values the text may hold. */
+  readonly values: number
+}> {
+  override get message(): string {
+    return `more than ${this.values.toLocaleString("en-US")} JSON values`
+  }
+}
+
 /** @since 0.1.0 */
 export const isObject = (value: Json): value is JsonObject => value instanceof Map
 
@@ -76,6 +91,8 @@ export const object = (entries: Iterable<readonly [string, Json]>): JsonObject =
  * re-enters itself, and the stacks keep their capacity.
  */
 class Parser extends Cursor {
+  /** How many more values the text may hold: `parseWithin`'s bound, counted down as they start. */
+  budget = Number.POSITIVE_INFINITY
   /** The containers being filled around the innermost one, innermost last. */
   open: Array<Array<Json> | Map<string, Json>> = []
   /** For each object on `open`, the key its next value goes under ("" for an array). */
@@ -90,6 +107,7 @@ class Parser extends Cursor {
     for (;;) {
       this.skipSpace()
       const start = this.i
+      if (--this.budget < 0) return overBudget
       const c = t.charCodeAt(start)
       let v: Json | Failure
       switch (c) {
@@ -218,19 +236,17 @@ class Parser extends Cursor {
 
 const parser = new Parser()
 
-/**
- * Parses JSON text (such as PostgreSQL's `jsonb` output) without any lossy number conversion, however
- * deep it nests.
- *
- * @since 0.1.0
- */
-export const parse = (text: string): Either.Either<Json, JsonSyntaxError> => {
+/** The parse stopped at the value past its bound (`parseWithin`). */
+const overBudget = new Failure({ position: 0, reason: "more values than allowed" })
+
+const run = (text: string, values: number): Json | Failure => {
   const p = parser
   // Empty already, unless an earlier call threw (a Map past its size limit, say) halfway.
   p.open.length = 0
   p.keys.length = 0
   p.text = text
   p.i = 0
+  p.budget = values
   let v = p.value()
   if (!(v instanceof Failure)) {
     p.skipSpace()
@@ -240,6 +256,33 @@ export const parse = (text: string): Either.Either<Json, JsonSyntaxError> => {
   p.text = ""
   p.open.length = 0
   p.keys.length = 0
+  return v
+}
+
+/**
+ * Parses JSON text (such as PostgreSQL's `jsonb` output) without any lossy number conversion, however
+ * deep it nests.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): Either.Either<Json, JsonSyntaxError> => {
+  const v = run(text, Number.POSITIVE_INFINITY)
+  return v instanceof Failure ? Either.left(new JsonSyntaxError(v.failure)) : Either.right(v)
+}
+
+/**
+ * Parses JSON text as `parse` does, holding at most `values` values (every scalar, array and object
+ * counts one): text from a client, whose work and memory are bounded by its count of values rather than
+ * its bytes (a MiB of `0,0,…` is half a million values). Stops at the first value past the bound.
+ *
+ * @since 0.1.0
+ */
+export const parseWithin = (
+  text: string,
+  values: number
+): Either.Either<Json, JsonSyntaxError | JsonTooLarge> => {
+  const v = run(text, values)
+  if (v === overBudget) return Either.left(new JsonTooLarge({ values }))
   return v instanceof Failure ? Either.left(new JsonSyntaxError(v.failure)) : Either.right(v)
 }
 

@@ -57,6 +57,21 @@ describe("parse", () => {
   })
 })
 
+describe("parseWithin", () => {
+  it("reads as parse does up to its bound of values, and stops at the first past it", () => {
+    const text = '{"a":[1,2,{"b":null}],"c":"d"}'
+    // The object, the array, 1, 2, the inner object, null and "d": seven values (keys are not values).
+    expect(Json.parseWithin(text, 7)).toEqual(Json.parse(text))
+    expect(Json.parseWithin(text, 6)).toEqual(Either.left(new Json.JsonTooLarge({ values: 6 })))
+    expect(Json.parseWithin("{", 7)).toEqual(Json.parse("{"))
+    // A bound is no cost to a later parse: the parser is shared.
+    expect(Json.parse(text)).toEqual(Either.right(parse(text)))
+    const many = `[${"0,".repeat(999_999)}0]`
+    const started = Json.parseWithin(many, 10)
+    expect(Either.isLeft(started) && started.left.message).toBe("more than 10 JSON values")
+  })
+})
+
 describe("equals", () => {
   it.each([
     ["1.50", "1.5", true],
