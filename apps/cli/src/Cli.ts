@@ -16,12 +16,13 @@ import {
   Filter,
   Manifest,
   ReportPage,
+  Snapshot,
   Split,
   Stats,
   Version
 } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Console, Data, Effect, Layer, Option, Stream } from "effect"
+import { Console, Data, Duration, Effect, Layer, Option, Stream } from "effect"
 import type * as Chain from "./Chain.js"
 import * as Help from "./Help.js"
 import * as Output from "./Output.js"
@@ -157,6 +158,24 @@ const distinct = (
     : Effect.void
 
 /**
+ * A command that reads the database waits for as long as another session holds a lock it needs (no
+ * time limit: the user is there, and Ctrl-C cancels the statement); after a few seconds it says what it
+ * waits for and on whom, once, on standard error.
+ */
+const waits = Layer.succeed(Snapshot.Waits, {
+  lockTimeout: Option.none(),
+  onLockWait: Option.some({
+    after: Duration.seconds(5),
+    report: (wait: Snapshot.LockWait) =>
+      Console.error(
+        `ground-truth: waiting ${Math.round(Duration.toSeconds(wait.waited))} s for a lock on ${wait.lock} ` +
+          `(${wait.mode}) held by ${wait.blockers.length === 0 ? "another session" : `session ${wait.blockers.join(", ")}`}; ` +
+          "Ctrl-C cancels"
+      )
+  })
+})
+
+/**
  * Runs `effect` against the live database; on a fresh embedded database, first applies the schema and
  * seeds demo data, and says so on standard error.
  */
@@ -175,7 +194,10 @@ const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>, options: { readon
     return yield* effect
   }).pipe(
     Effect.provide(
-      Layer.mergeAll(Export.Export.Default, Stats.Stats.Default).pipe(Layer.provideMerge(Database.layer))
+      Layer.mergeAll(Export.Export.Default, Stats.Stats.Default).pipe(
+        Layer.provide(waits),
+        Layer.provideMerge(Database.layer)
+      )
     )
   )
 

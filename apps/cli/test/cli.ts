@@ -15,6 +15,8 @@ export interface Result {
 
 export interface Running {
   readonly pid: number
+  /** What the process has written on standard error so far. */
+  readonly stderr: () => string
   readonly kill: (signal: NodeJS.Signals) => void
   readonly done: Promise<Result>
 }
@@ -53,7 +55,12 @@ export const start = (
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") })
     )
   )
-  return { pid: child.pid ?? -1, kill: (s) => child.kill(s), done }
+  return {
+    pid: child.pid ?? -1,
+    stderr: () => Buffer.concat(err).toString("utf8"),
+    kill: (s) => child.kill(s),
+    done
+  }
 }
 
 /** Runs the CLI to completion. */

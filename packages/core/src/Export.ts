@@ -120,6 +120,7 @@ export const feedQuery = (sql: SqlClient.SqlClient, filter: Filter.Filter) => sq
 export class Export extends Effect.Service<Export>()("@ground-truth/core/Export", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const snapshot = yield* Snapshot.make
     /** The rows (of an increment: also the changed jobs that no longer match, `matched` false). */
     const rows = (
       filter: Filter.Filter,
@@ -143,12 +144,10 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               LEFT JOIN LATERAL (SELECT * FROM jobs j WHERE j.id = ch.id AND ${sql.and(conditions)} LIMIT 1) j ON true
               ORDER BY j.created_at, j.id, ch.id`
         : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter)}`
-      // Each statement runs to its end even when the consumer goes away: interrupting a running query
-      // would make the driver cancel it through another pooled connection, which a busy pool may not
-      // have to give. A batch is short; the stream stops right after it and the snapshot rolls back.
+      // A statement the consumer no longer waits for is cancelled, or runs to its end (see `Snapshot`);
+      // the stream stops right after it and the snapshot rolls back.
       const fetch = (size: number) =>
         sql<Row>`FETCH ${sql.literal(String(size))} FROM export_samples`.pipe(
-          Effect.uninterruptible,
           Effect.mapError(Option.some),
           Effect.flatMap((batch) =>
             batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
@@ -156,17 +155,14 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         )
       // The snapshot's time and cursor, when someone asks; an increment's check that the database can
       // answer for its cursor.
-      const snapshot: Effect.Effect<
-        void,
-        SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady
-      > =
+      const taken: Effect.Effect<void, SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady> =
         observer === undefined && Option.isNone(filter.changedSince)
           ? Effect.void
           : Effect.map(take(sql, filter.changedSince, replayedBefore), ({ time, cursor }) =>
               observer?.taken({ time, cursor })
             )
       return Stream.unwrap(
-        Effect.map(Effect.zipRight(snapshot, Effect.uninterruptible(declare)), () => {
+        Effect.map(Effect.zipRight(taken, declare), () => {
           let size = FIRST_FETCH_SIZE
           const fetched = Stream.repeatEffectChunkOption(
             Effect.suspend(() => {
@@ -197,10 +193,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           onNone: () => all,
           onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
         })
-        return Snapshot.stream(chosen).pipe(
-          Stream.bufferChunks({ capacity: 1 }),
-          Stream.provideService(SqlClient.SqlClient, sql)
-        )
+        return snapshot.stream(chosen).pipe(Stream.bufferChunks({ capacity: 1 }))
       }
       return Option.isNone(filter.changedSince)
         ? read(undefined)

@@ -336,6 +336,7 @@ const event = (row: EventRow): Effect.Effect<Event, InvalidRow> =>
 export class Review extends Effect.Service<Review>()("@ground-truth/core/Review", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const snapshot = yield* Snapshot.make
     // An event as the service returns it, in the insert's RETURNING and in the job view alike.
     const eventColumns = sql`
       id::text AS id, job_id::text AS job_id, field_path, old_value::text AS old_value,
@@ -428,7 +429,7 @@ export class Review extends Effect.Service<Review>()("@ground-truth/core/Review"
             result: yield* parsed(j.result),
             corrections: yield* Effect.forEach(events, event)
           }
-        }).pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
+        }).pipe(snapshot.effect)
       )
 
     return { correct, approve: decide(true), reject: decide(false), job }

@@ -5,27 +5,158 @@
  * `SqlClient.withTransaction` wraps an `Effect`; a streamed export outlives any single effect, so the
  * transaction is tied to a scope instead and handed to the statements as their `TransactionConnection`.
  *
+ * A snapshot's statements can wait on other sessions: a lock (`LOCK TABLE`, `ALTER TABLE`, `VACUUM
+ * FULL`) held on `jobs` keeps the first one waiting for as long as it is held. What a front end wants
+ * then is its own (`Waits`): the server bounds the wait (`lock_timeout`), the CLI says what it waits on;
+ * both cancel the statement when the reader goes away (Ctrl-C, a client gone), through the database
+ * layer's `Canceller`, never through a pooled connection.
+ *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Exit, type Scope, Stream } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Option, type Scope, Stream } from "effect"
+
+/**
+ * Cancels the statement a backend runs, from outside its connection and without a pooled one: a busy
+ * pool may hand one out only much later, to cancel whatever that backend runs by then. Provided by the
+ * database layer where other sessions exist (PostgreSQL; the embedded database serves one session at a
+ * time, so nothing there waits on another).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Canceller extends Context.Tag("@ground-truth/core/Snapshot/Canceller")<
+  Canceller,
+  { readonly cancel: (pid: number) => Effect.Effect<void> }
+>() {}
+
+/**
+ * A statement waiting for a lock another session holds: what it waits for (`relation jobs`,
+ * `transactionid`), in which mode, and the sessions it waits on (`4242 (psql, idle in transaction)`).
+ *
+ * @since 0.1.0
+ */
+export interface LockWait {
+  readonly waited: Duration.Duration
+  readonly lock: string
+  readonly mode: string
+  readonly blockers: ReadonlyArray<string>
+}
+
+/**
+ * How a front end's snapshots wait on other sessions: `lockTimeout` bounds a wait for a lock (the
+ * statement then fails with SQLSTATE 55P03 lock_not_available); `onLockWait` is told, once per
+ * statement, when one has waited `after` for a lock. Without this service a statement waits for ever,
+ * silently.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Waits extends Context.Tag("@ground-truth/core/Snapshot/Waits")<
+  Waits,
+  {
+    readonly lockTimeout: Option.Option<Duration.Duration>
+    readonly onLockWait: Option.Option<{
+      readonly after: Duration.Duration
+      readonly report: (wait: LockWait) => Effect.Effect<void>
+    }>
+  }
+>() {}
+
+/** How often a waiting statement's backend is looked at again once `after` has passed. */
+const RECHECK = Duration.seconds(2)
+
+/** What backend `pid` waits for, when it waits for a lock: one row, or none. */
+const lockWait = (sql: SqlClient.SqlClient, pid: number) =>
+  sql<{ readonly lock: string; readonly mode: string; readonly blockers: ReadonlyArray<string> }>`
+    SELECT l.locktype || coalesce(' ' || l.relation::regclass::text, '') AS lock, l.mode,
+           array(SELECT b.pid || ' (' || coalesce(nullif(b.application_name, ''), 'no application name')
+                        || ', ' || coalesce(b.state, 'unknown state') || ')'
+                 FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(l.pid)) ORDER BY b.pid) AS blockers
+    FROM pg_locks l WHERE l.pid = ${pid} AND NOT l.granted LIMIT 1`
+
+/**
+ * The statements of a connection in a snapshot, each run to its end, or cancelled when the fiber that
+ * waits for it is interrupted: the cancel is sent (and answered) before the statement's end is awaited,
+ * so it can reach only that statement, and the connection is idle again before anything else runs on
+ * it (the rollback). Without a canceller a statement just runs to its end. A watcher looks, through
+ * another connection, at what a statement still running after `after` waits for.
+ */
+const guarded = (
+  conn: Connection,
+  pid: number,
+  sql: SqlClient.SqlClient,
+  canceller: Option.Option<Context.Tag.Service<Canceller>>,
+  waits: Option.Option<Context.Tag.Service<Waits>>
+): Connection => {
+  if (Option.isNone(canceller)) {
+    return {
+      ...conn,
+      execute: (s, p, t) => Effect.uninterruptible(conn.execute(s, p, t)),
+      executeRaw: (s, p) => Effect.uninterruptible(conn.executeRaw(s, p)),
+      executeValues: (s, p) => Effect.uninterruptible(conn.executeValues(s, p)),
+      executeUnprepared: (s, p, t) => Effect.uninterruptible(conn.executeUnprepared(s, p, t))
+    }
+  }
+  const cancel = canceller.value.cancel(pid)
+  // The watcher's query must not run on this connection, which is busy: the snapshot's connection is
+  // taken out of its context, so it goes through the pool.
+  const outside = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.mapInputContext(effect, (context: Context.Context<never>) =>
+      Context.omit(SqlClient.TransactionConnection)(context)
+    )
+  const watch = Option.flatMap(waits, (w) => w.onLockWait).pipe(
+    Option.map(({ after, report }) => {
+      const look = (waited: Duration.Duration): Effect.Effect<void> =>
+        outside(lockWait(sql, pid)).pipe(
+          Effect.orElseSucceed(() => []),
+          Effect.flatMap(([wait]) =>
+            wait === undefined
+              ? Effect.zipRight(Effect.sleep(RECHECK), look(Duration.sum(waited, RECHECK)))
+              : report({ waited, ...wait })
+          )
+        )
+      return Effect.zipRight(Effect.sleep(after), look(after))
+    })
+  )
+  const guard = <A>(statement: Effect.Effect<A, SqlError>): Effect.Effect<A, SqlError> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const running = yield* Effect.fork(statement)
+        const watcher = Option.isSome(watch)
+          ? Option.some(yield* Effect.fork(Effect.interruptible(watch.value)))
+          : Option.none()
+        const exit = yield* restore(Fiber.await(running)).pipe(
+          Effect.onInterrupt(() => Effect.zipRight(cancel, Fiber.await(running)))
+        )
+        if (Option.isSome(watcher)) yield* Fiber.interrupt(watcher.value)
+        return yield* exit
+      })
+    )
+  return {
+    ...conn,
+    execute: (s, p, t) => guard(conn.execute(s, p, t)),
+    executeRaw: (s, p) => guard(conn.executeRaw(s, p)),
+    executeValues: (s, p) => guard(conn.executeValues(s, p)),
+    executeUnprepared: (s, p, t) => guard(conn.executeUnprepared(s, p, t))
+  }
+}
 
 /**
  * Begins the snapshot transaction on a reserved connection for the current scope; it commits when the
  * scope closes successfully and rolls back otherwise. JIT is off: it costs ~130 ms per statement and
- * buys nothing for an ordered index scan.
+ * buys nothing for an ordered index scan. The statements it hands out are guarded (see `guarded`).
  *
- * Uninterruptible (an export whose client went away stops right after): a request abandoned while it
- * waits for a pooled connection would leave the connection the pool hands over later checked out for
- * good, since the driver's callback has no one left to release it; and an interrupted statement is
- * cancelled through another pooled connection, which a busy pool may hand out only much later, to
- * cancel whatever that backend runs by then.
- *
- * @since 0.1.0
+ * Uninterruptible while it reserves and begins: a request abandoned while it waits for a pooled
+ * connection would leave the connection the pool hands over later checked out for good, since the
+ * driver's callback has no one left to release it. BEGIN takes no lock; the statements after it may.
  */
-export const begin: Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> =
+const beginWith = (
+  canceller: Option.Option<Context.Tag.Service<Canceller>>,
+  waits: Option.Option<Context.Tag.Service<Waits>>
+): Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.uninterruptible(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -35,25 +166,54 @@ export const begin: Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Sc
         (_, exit) =>
           Effect.ignore(conn.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
       )
-      yield* conn.executeUnprepared("SET LOCAL jit = off", [], undefined)
-      return conn
+      const lockTimeout = Option.flatMap(waits, (w) => w.lockTimeout)
+      const [{ pid }] = yield* conn.executeUnprepared(
+        Option.isSome(lockTimeout)
+          ? "SELECT pg_backend_pid() AS pid, set_config('jit', 'off', true), set_config('lock_timeout', $1, true)"
+          : "SELECT pg_backend_pid() AS pid, set_config('jit', 'off', true)",
+        Option.isSome(lockTimeout)
+          ? [`${Math.max(1, Math.round(Duration.toMillis(lockTimeout.value)))}ms`]
+          : [],
+        undefined
+      )
+      return guarded(conn, pid as number, sql, canceller, waits)
     })
   )
 
 /**
- * Runs a stream's statements in one snapshot.
+ * A front end's snapshots, with the `Canceller` and the `Waits` its context holds (each optional):
+ * `stream` and `effect` run their statements in one snapshot. Export, Stats and Review build one.
  *
  * @since 0.1.0
  */
-export const stream = <A, E, R>(
-  self: Stream.Stream<A, E, R>
-): Stream.Stream<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection> | SqlClient.SqlClient> =>
-  Stream.unwrapScoped(
-    Effect.map(begin, (conn) => Stream.provideService(self, SqlClient.TransactionConnection, [conn, 0]))
-  )
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const begin = beginWith(yield* Effect.serviceOption(Canceller), yield* Effect.serviceOption(Waits))
+  const provided = Effect.provideService(SqlClient.SqlClient, sql)
+  return {
+    stream: <A, E, R>(
+      self: Stream.Stream<A, E, R>
+    ): Stream.Stream<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection>> =>
+      Stream.unwrapScoped(
+        provided(
+          Effect.map(begin, (conn) => Stream.provideService(self, SqlClient.TransactionConnection, [conn, 0]))
+        )
+      ),
+    effect: <A, E, R>(
+      self: Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | SqlError, Exclude<Exclude<R, SqlClient.TransactionConnection>, Scope.Scope>> =>
+      Effect.scoped(
+        provided(
+          Effect.flatMap(begin, (conn) =>
+            Effect.provideService(self, SqlClient.TransactionConnection, [conn, 0])
+          )
+        )
+      )
+  }
+})
 
 /**
- * Runs an effect's statements in one snapshot.
+ * Runs an effect's statements in one snapshot, without a canceller or waits: each runs to its end.
  *
  * @since 0.1.0
  */
@@ -65,5 +225,7 @@ export const effect = <A, E, R>(
   Exclude<Exclude<R, SqlClient.TransactionConnection>, Scope.Scope> | SqlClient.SqlClient
 > =>
   Effect.scoped(
-    Effect.flatMap(begin, (conn) => Effect.provideService(self, SqlClient.TransactionConnection, [conn, 0]))
+    Effect.flatMap(beginWith(Option.none(), Option.none()), (conn) =>
+      Effect.provideService(self, SqlClient.TransactionConnection, [conn, 0])
+    )
   )

@@ -282,6 +282,7 @@ const SAMPLE_TIME = "coalesce(j.reviewed_at, j.created_at)"
 export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const snapshot = yield* Snapshot.make
     /** The report's statements, to run inside a snapshot. */
     const counted = (window: Window): Effect.Effect<Report, SqlError> => {
       const conditions = windowConditions(sql, window)
@@ -357,8 +358,7 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
           )
         }
       )
-    const inSnapshot = <A, E>(effect: Effect.Effect<A, E>) =>
-      effect.pipe(Snapshot.effect, Effect.provideService(SqlClient.SqlClient, sql))
+    const inSnapshot = <A, E>(effect: Effect.Effect<A, E>) => snapshot.effect(effect)
     return {
       get: (window: Window) => inSnapshot(counted(window)),
       coverage: (window: Window) => inSnapshot(Effect.all({ report: counted(window), weeks: weekly(window) }))

@@ -15,7 +15,8 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Snapshot } from "@ground-truth/core"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import pg from "pg"
 import * as Configuration from "./Configuration.js"
 import * as Demo from "./Demo.js"
@@ -33,6 +34,8 @@ export class DatabaseInfo extends Context.Tag("@ground-truth/db/DatabaseInfo")<
     readonly kind: "postgres" | "embedded"
     /** Where it is, without credentials: `host:port/database` or the embedded data directory. */
     readonly location: string
+    /** The most connections the client opens at once (`GROUND_TRUTH_DB_POOL`). */
+    readonly connections: number
   }
 >() {}
 
@@ -75,6 +78,38 @@ const postgresLayer = (url: Redacted.Redacted, max: number) =>
     applicationName: "ground-truth"
   })
 
+/** How long a cancel may take, connection included: past it, the statement just runs to its end. */
+const CANCEL_LIMIT = Duration.seconds(5)
+
+/**
+ * Cancels a snapshot's statement on `url`'s server through a connection of its own, outside the pool
+ * (see `Snapshot.Canceller`): `pg_cancel_backend` as the same role, which may signal its own backends.
+ * Best effort: a server that refuses the connection (full, unreachable) leaves the statement to run to
+ * its end, as it would without a canceller.
+ *
+ * @since 0.1.0
+ */
+export const canceller = (url: Redacted.Redacted): Layer.Layer<Snapshot.Canceller> =>
+  Layer.succeed(Snapshot.Canceller, {
+    cancel: (pid) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          const client = new Client({
+            connectionString: Redacted.value(url),
+            application_name: "ground-truth"
+          })
+          // An error of the socket after the answer is no one's business: the client is dropped.
+          client.on("error", () => {})
+          return client
+        }),
+        (client) =>
+          Effect.tryPromise(() =>
+            client.connect().then(() => client.query("SELECT pg_cancel_backend($1)", [pid]))
+          ),
+        (client) => Effect.sync(() => void client.end().catch(() => {}))
+      ).pipe(Effect.timeout(CANCEL_LIMIT), Effect.ignore)
+  })
+
 /**
  * The live database layer.
  *
@@ -85,11 +120,15 @@ export const layer = Layer.unwrapScoped(
     // Checked before anything else: a malformed URL is one line naming DATABASE_URL, not the driver's error
     // at the first statement.
     const url = yield* Configuration.databaseUrl
-    const pool = yield* Config.integer("GROUND_TRUTH_DB_POOL").pipe(Config.withDefault(10))
+    const pool = yield* Config.integer("GROUND_TRUTH_DB_POOL").pipe(
+      Config.validate({ message: "Expected a whole number above zero", validation: (n: number) => n > 0 }),
+      Config.withDefault(10)
+    )
     if (Option.isSome(url)) {
-      return Layer.merge(
+      return Layer.mergeAll(
         postgresLayer(url.value.url, pool),
-        Layer.succeed(DatabaseInfo, { kind: "postgres", location: url.value.location })
+        canceller(url.value.url),
+        Layer.succeed(DatabaseInfo, { kind: "postgres", location: url.value.location, connections: pool })
       )
     }
     const dataDir = yield* Config.string("GROUND_TRUTH_DATA_DIR").pipe(Config.withDefault(".data/pglite"))
@@ -103,7 +142,7 @@ export const layer = Layer.unwrapScoped(
         maxConnections: pool,
         applicationName: "ground-truth"
       }),
-      Layer.succeed(DatabaseInfo, { kind: "embedded", location: embedded.dataDir })
+      Layer.succeed(DatabaseInfo, { kind: "embedded", location: embedded.dataDir, connections: pool })
     )
   })
 )

@@ -16,7 +16,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { SqlClient } from "@effect/sql"
 import { Cursor } from "@ground-truth/core"
-import { Clock, Data, Effect, type Scope } from "effect"
+import { Clock, Data, Deferred, Effect, Fiber, type Scope } from "effect"
 import * as TestDatabase from "./TestDatabase.js"
 
 /**
@@ -325,3 +325,31 @@ export const make: Effect.Effect<Cluster, ClusterError, Scope.Scope> = Effect.ge
       })
   }
 })
+
+/**
+ * Another session of `sql`'s database holds `ACCESS EXCLUSIVE` on `jobs` from when this returns until
+ * `release` (or the scope's end): every read of the table waits for it. Its process id names it. Only
+ * on a cluster of the test's own: the lock takes a transaction id, which holds back the snapshots of
+ * every database of its server while it is held.
+ *
+ * @since 0.1.0
+ */
+export const lockJobs = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function* () {
+    const locked = yield* Deferred.make<number>()
+    const release = yield* Deferred.make<void>()
+    const holder = yield* Effect.forkScoped(
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const [{ pid }] = yield* sql<{ readonly pid: number }>`SELECT pg_backend_pid() AS pid`
+            yield* sql`LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE`
+            yield* Deferred.succeed(locked, pid)
+            yield* Deferred.await(release)
+          })
+        )
+        .pipe(Effect.orDie)
+    )
+    const pid = yield* Deferred.await(locked)
+    return { pid, release: Effect.zipRight(Deferred.succeed(release, undefined), Fiber.join(holder)) }
+  })

@@ -10,7 +10,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
-import { DatabaseInfo } from "./Database.js"
+import { canceller, DatabaseInfo } from "./Database.js"
 import * as Embedded from "./Embedded.js"
 import * as Migrations from "./Migrations.js"
 
@@ -42,7 +42,7 @@ export const embedded = (options: Options = {}) =>
       return Layer.mergeAll(
         prepared(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }), options),
         Layer.succeed(TestDatabase, { kind: "embedded", url }),
-        Layer.succeed(DatabaseInfo, { kind: "embedded", location: "memory://" })
+        Layer.succeed(DatabaseInfo, { kind: "embedded", location: "memory://", connections: 4 })
       )
     })
   )
@@ -66,8 +66,9 @@ export const postgres = (adminUrl: string, options: Options = {}) =>
       url.pathname = `/${name}`
       return Layer.mergeAll(
         prepared(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 4 }), options),
+        canceller(Redacted.make(url.toString())),
         Layer.succeed(TestDatabase, { kind: "postgres", url: url.toString() }),
-        Layer.succeed(DatabaseInfo, { kind: "postgres", location: name })
+        Layer.succeed(DatabaseInfo, { kind: "postgres", location: name, connections: 4 })
       )
     })
   )
