@@ -99,19 +99,29 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
 ) {}
 
 /**
- * The database cannot be reached, the server is shutting down, or a standby cannot answer for an
- * increment's cursor yet.
+ * The database cannot be reached, the server is shutting down, a standby cannot answer for an
+ * increment's cursor yet, every read slot is taken and the queue is full, or a lock held too long.
  *
  * @since 0.1.0
  */
 export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
-  { error: errorDetail("database_unavailable", "shutting_down", "standby_not_ready") },
+  {
+    error: errorDetail(
+      "database_unavailable",
+      "shutting_down",
+      "standby_not_ready",
+      "server_busy",
+      "lock_timeout"
+    )
+  },
   HttpApiSchema.annotations({
     status: 503,
     description:
-      "The database is unreachable, the server is shutting down, or the database is a standby that has not " +
-      "replayed the changed_since cursor's snapshot yet (or cannot tell which timeline it replays): retry, " +
-      "or ask the primary"
+      "The database is unreachable (database_unavailable), the server is shutting down (shutting_down), the " +
+      "database is a standby that has not replayed the changed_since cursor's snapshot yet or cannot tell which " +
+      "timeline it replays (standby_not_ready: retry, or ask the primary), every read slot is taken and " +
+      "GROUND_TRUTH_EXPORT_QUEUE reads wait already (server_busy), or another session held a lock the read " +
+      "needs for GROUND_TRUTH_LOCK_TIMEOUT (lock_timeout). Retry after the seconds Retry-After gives"
   })
 ) {}
 

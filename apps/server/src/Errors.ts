@@ -11,13 +11,32 @@ import { Database, SqlFailure } from "@ground-truth/db"
 import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "./Api.js"
 import type { CompressionError } from "./Compression.js"
 
-/** Reading the database failed: 503 when it cannot be reached, else 500. @since 0.1.0 */
-export const databaseFailure = (e: SqlError | Export.InvalidRow): ServerError | Unavailable =>
-  e._tag === "InvalidRow"
-    ? new ServerError({ error: { code: "invalid_row", message: e.message } })
-    : SqlFailure.isUnavailable(e)
-      ? new Unavailable({ error: { code: "database_unavailable", message: Database.describeSqlError(e) } })
-      : new ServerError({ error: { code: "database_error", message: Database.describeSqlError(e) } })
+/**
+ * Reading the database failed: 503 when it cannot be reached or a lock was held past
+ * `GROUND_TRUTH_LOCK_TIMEOUT`, else 500.
+ *
+ * @since 0.1.0
+ */
+export const databaseFailure = (e: SqlError | Export.InvalidRow): ServerError | Unavailable => {
+  if (e._tag === "InvalidRow") return new ServerError({ error: { code: "invalid_row", message: e.message } })
+  switch (SqlFailure.classify(e)) {
+    case "unavailable":
+      return new Unavailable({
+        error: { code: "database_unavailable", message: Database.describeSqlError(e) }
+      })
+    case "lock_timeout":
+      return new Unavailable({
+        error: {
+          code: "lock_timeout",
+          message:
+            "another session of the database held a lock the read needs for longer than GROUND_TRUTH_LOCK_TIMEOUT: " +
+            "try again once it is done"
+        }
+      })
+    default:
+      return new ServerError({ error: { code: "database_error", message: Database.describeSqlError(e) } })
+  }
+}
 
 /** An export that fails before the first byte of its body. @since 0.1.0 */
 export const exportFailure = (e: Export.ExportError | CompressionError): ServerError | Unavailable | Gone => {

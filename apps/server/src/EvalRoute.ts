@@ -15,9 +15,9 @@
  * @since 0.1.0
  */
 import type { HttpServerRequest } from "@effect/platform"
-import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Eval, Export, type Filter } from "@ground-truth/core"
 import { Config, Duration, Effect, Option } from "effect"
+import { Admission, retryAfter } from "./Admission.js"
 import { BadRequest, EvalBusy, Gone, ServerError, type Unavailable } from "./Api.js"
 import { exportFailure } from "./Errors.js"
 import * as Spool from "./Spool.js"
@@ -45,6 +45,7 @@ const invalid = (e: Eval.InvalidPrediction) =>
  */
 export const make = Effect.gen(function* () {
   const exporter = yield* Export.Export
+  const { admit } = yield* Admission
   yield* Spool.sweep
   const limit = yield* Config.integer("GROUND_TRUTH_EVAL_MAX_BYTES").pipe(
     Config.validate({ message: "Expected a number of bytes above zero", validation: (n: number) => n > 0 }),
@@ -73,6 +74,8 @@ export const make = Effect.gen(function* () {
           Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
         )
         const predictions = Eval.reader(yield* Effect.mapError(lines.end(), invalid), read)
+        // Scoring holds a snapshot: it takes a read slot as exports do.
+        yield* admit(request)
         return yield* Eval.run(filter.format, exporter.samples(filter), predictions).pipe(
           Effect.mapError((e) =>
             e instanceof ServerError
@@ -91,20 +94,22 @@ export const make = Effect.gen(function* () {
     )
 
   const busy = (request: HttpServerRequest.HttpServerRequest) =>
-    Effect.suspend(() => {
-      NodeHttpServerRequest.toServerResponse(request).setHeader("retry-after", String(RETRY_AFTER_SECONDS))
-      Spool.dropRest(request)
-      return Effect.fail(
-        new EvalBusy({
-          error: {
-            code: "eval_busy",
-            message:
-              `${concurrency} evaluations are running (GROUND_TRUTH_EVAL_CONCURRENCY): try again in ` +
-              `${RETRY_AFTER_SECONDS} seconds`
-          }
-        })
-      )
-    })
+    Effect.zipRight(
+      retryAfter(request, RETRY_AFTER_SECONDS),
+      Effect.suspend(() => {
+        Spool.dropRest(request)
+        return Effect.fail(
+          new EvalBusy({
+            error: {
+              code: "eval_busy",
+              message:
+                `${concurrency} evaluations are running (GROUND_TRUTH_EVAL_CONCURRENCY): try again in ` +
+                `${RETRY_AFTER_SECONDS} seconds`
+            }
+          })
+        )
+      })
+    )
 
   return (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
     Effect.flatMap(

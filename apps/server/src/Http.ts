@@ -5,12 +5,19 @@
  * @since 0.1.0
  */
 import { createServer } from "node:http"
-import { HttpApiBuilder, HttpApiSwagger, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import {
+  HttpApiBuilder,
+  HttpApiSwagger,
+  HttpApp,
+  type HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Manifest, ReportPage, Review, Stats, Timestamp } from "@ground-truth/core"
+import { Export, Filter, Manifest, ReportPage, Review, Snapshot, Stats, Timestamp } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
+import { Admission, retryAfter } from "./Admission.js"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
@@ -190,6 +197,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
   Effect.gen(function* () {
     const exporter = yield* Export.Export
     const stats = yield* Stats.Stats
+    const { admit } = yield* Admission
     const sendTimeout = yield* Config.duration("GROUND_TRUTH_SEND_TIMEOUT").pipe(
       Config.validate({
         message: "Expected a duration above zero",
@@ -207,6 +215,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         .handle("export", ({ request }) =>
           Effect.gen(function* () {
             const filter = yield* parseQuery(request, Filter.exportParameters)
+            yield* admit(request)
             const { stream, taken } = yield* exporter.withSnapshot(filter)
             return yield* streamed(request, filter, { stream, taken, suffix: "" }, sendTimeout)
           })
@@ -214,6 +223,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         .handle("changes", ({ request }) =>
           Effect.gen(function* () {
             const filter = yield* parseQuery(request, Filter.exportParameters)
+            yield* admit(request)
             const { stream, manifest, taken } = yield* exporter.withManifest(filter)
             const last = Stream.fromEffect(
               Effect.map(manifest, (m) => new TextEncoder().encode(Manifest.encode(m)))
@@ -229,6 +239,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         .handle("manifest", ({ request }) =>
           Effect.gen(function* () {
             const filter = yield* parseQuery(request, Filter.exportParameters)
+            yield* admit(request)
             const { stream, manifest } = yield* exporter.withManifest(filter)
             yield* Effect.mapError(Stream.runDrain(stream), exportFailure)
             return yield* manifest
@@ -237,14 +248,17 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         .handle("report", ({ request }) =>
           Effect.gen(function* () {
             const window = yield* parseQuery(request, Filter.statsParameters)
+            yield* admit(request)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
             return ReportPage.html({ ...coverage, window })
           })
         )
         .handle("stats", ({ request }) =>
-          Effect.flatMap(parseQuery(request, Filter.statsParameters), (window) =>
-            Effect.mapError(stats.get(window), databaseFailure)
-          )
+          Effect.gen(function* () {
+            const window = yield* parseQuery(request, Filter.statsParameters)
+            yield* admit(request)
+            return yield* Effect.mapError(stats.get(window), databaseFailure)
+          })
         )
     )
   })
@@ -277,13 +291,30 @@ const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
 )
 
 /**
+ * Every 503 says when to try again: `Retry-After` (unless its handler chose the seconds already, as
+ * `/eval` does).
+ */
+const retrying = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.zipRight(
+    HttpApp.appendPreResponseHandler((request, response) =>
+      response.status === 503
+        ? Effect.as(retryAfter(request, RETRY_AFTER_SECONDS), response)
+        : Effect.succeed(response)
+    ),
+    app
+  )
+
+/** What a 503 asks its client to wait, unless its handler said otherwise. */
+const RETRY_AFTER_SECONDS = 5
+
+/**
  * The API with its handlers, the OpenAPI document (`/openapi.json`) and Swagger UI (`/docs`), served
  * with structured request logs (a refused request is logged too) behind access control. Needs an
  * `HttpServer`, the database, core's services and the `ApiTokens`.
  *
  * @since 0.1.0
  */
-export const layer = HttpApiBuilder.serve((app) => requestLog(Auth.challenge(app))).pipe(
+export const layer = HttpApiBuilder.serve((app) => requestLog(Auth.challenge(retrying(app)))).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(
@@ -315,5 +346,46 @@ export const createNodeServer = () => {
   return server
 }
 
-/** The services the handlers use, from the live database layer. @since 0.1.0 */
-export const services = Layer.mergeAll(Export.Export.Default, Stats.Stats.Default, Review.Review.Default)
+/**
+ * How the server's reads wait on other sessions' locks: at most `GROUND_TRUTH_LOCK_TIMEOUT` (default
+ * 10 seconds; a 503 `lock_timeout` then), with a warning naming the lock and who holds it halfway.
+ */
+const waits = Layer.effect(
+  Snapshot.Waits,
+  Effect.gen(function* () {
+    const lockTimeout = yield* Config.duration("GROUND_TRUTH_LOCK_TIMEOUT").pipe(
+      Config.validate({
+        message: "Expected a duration above zero",
+        validation: (d: Duration.Duration) => Duration.toMillis(d) > 0
+      }),
+      Config.withDefault(Duration.seconds(10))
+    )
+    return {
+      lockTimeout: Option.some(lockTimeout),
+      onLockWait: Option.some({
+        after: Duration.times(lockTimeout, 0.5),
+        report: (wait: Snapshot.LockWait) =>
+          Effect.logWarning("a read waits for a lock another session holds").pipe(
+            Effect.annotateLogs({
+              lock: wait.lock,
+              mode: wait.mode,
+              held_by: wait.blockers.join("; "),
+              waited_ms: Duration.toMillis(wait.waited)
+            })
+          )
+      })
+    }
+  })
+)
+
+/**
+ * The services the handlers use, from the live database layer: core's, and the read slots.
+ *
+ * @since 0.1.0
+ */
+export const services = Layer.mergeAll(
+  Export.Export.Default,
+  Stats.Stats.Default,
+  Review.Review.Default,
+  Admission.Default
+).pipe(Layer.provide(waits))

@@ -32,11 +32,13 @@ import { Predicate } from "effect"
  * - `unavailable`: no connection, or the connection was lost (the database is down, restarting,
  *   unreachable, full of connections): worth retrying later;
  * - `schema_missing`: a table does not exist (42P01 undefined_table): the schema was never created;
+ * - `lock_timeout`: a statement waited longer than `lock_timeout` for a lock another session holds (55P03
+ *   lock_not_available): worth retrying once that session is done;
  * - `other`: any other database error.
  *
  * @since 0.1.0
  */
-export type Kind = "unavailable" | "schema_missing" | "other"
+export type Kind = "unavailable" | "schema_missing" | "lock_timeout" | "other"
 
 /**
  * SQLSTATEs of a database that cannot serve the connection (beside class 08, connection_exception):
@@ -62,6 +64,9 @@ const unavailableSystemCodes: ReadonlySet<string> = new Set([
 
 /** 42P01 undefined_table. */
 const UNDEFINED_TABLE = "42P01"
+
+/** 55P03 lock_not_available: `lock_timeout` passed (or `NOWAIT`). */
+const LOCK_NOT_AVAILABLE = "55P03"
 
 /**
  * The messages `@effect/sql-pg` gives its `SqlError` when it could not get a connection at all (its pool's
@@ -101,7 +106,7 @@ export const code = (e: SqlError): string | undefined =>
   Predicate.hasProperty(e.cause, "code") && Predicate.isString(e.cause.code) ? e.cause.code : undefined
 
 /**
- * What `e` means: the database `unavailable`, its `schema_missing`, or an `other` error.
+ * What `e` means: the database `unavailable`, its `schema_missing`, a `lock_timeout`, or an `other` error.
  *
  * @since 0.1.0
  */
@@ -110,6 +115,7 @@ export const classify = (e: SqlError): Kind => {
   if (c !== undefined) {
     if (c.startsWith("08") || unavailableStates.has(c) || unavailableSystemCodes.has(c)) return "unavailable"
     if (c === UNDEFINED_TABLE) return "schema_missing"
+    if (c === LOCK_NOT_AVAILABLE) return "lock_timeout"
   }
   if (connectionSteps.has(e.message)) return "unavailable"
   if (c === undefined && e.cause instanceof Error && driverMessages.has(e.cause.message)) return "unavailable"

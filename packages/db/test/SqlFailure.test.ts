@@ -244,6 +244,36 @@ for (const target of TestDatabase.targets()) {
           })
         )
 
+        it.scoped("a lock held past lock_timeout is 55P03 lock_timeout, not unavailable", () =>
+          Effect.gen(function* () {
+            const { url } = yield* TestDatabase.TestDatabase
+            // An advisory lock: a table lock would take a transaction id, which holds back every other
+            // test's snapshots on the shared server while it is held.
+            const holder = yield* clientOn(url)
+            const waiter = yield* clientOn(url)
+            const key = 28_000 + (process.pid % 1000)
+            // Held by the session (its pool has one connection), so that the waiter's transaction is not
+            // the holder's: the transaction connection is the fiber's, whichever client asks.
+            yield* Effect.acquireRelease(holder`SELECT pg_advisory_lock(${key})`, () =>
+              Effect.ignore(holder`SELECT pg_advisory_unlock(${key})`)
+            )
+            const e = yield* Effect.flip(
+              waiter.withTransaction(
+                Effect.zipRight(
+                  waiter`SET LOCAL lock_timeout = '100ms'`,
+                  waiter`SELECT pg_advisory_lock(${key})`
+                )
+              )
+            )
+            expect(shape(e)).toEqual({
+              kind: "lock_timeout",
+              message: "Failed to execute statement",
+              code: "55P03"
+            })
+            expect(SqlFailure.isUnavailable(e)).toBe(false)
+          })
+        )
+
         it.scoped("a role over its connection limit is 53300 too_many_connections", () =>
           Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
