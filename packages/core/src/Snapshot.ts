@@ -68,6 +68,11 @@ export class Waits extends Context.Tag("@ground-truth/core/Snapshot/Waits")<
 /** How often a waiting statement's backend is looked at again once `after` has passed. */
 const RECHECK = Duration.seconds(2)
 
+/** After a cancel, how often (ms) the statement is checked, and how long until the next cancel. */
+const POLL = 20
+const RECANCEL_FIRST = 1_000
+const RECANCEL_MAX = 16_000
+
 /** What backend `pid` waits for, when it waits for a lock: one row, or none. */
 const lockWait = (sql: SqlClient.SqlClient, pid: number) =>
   sql<{ readonly lock: string; readonly mode: string; readonly blockers: ReadonlyArray<string> }>`
@@ -121,6 +126,18 @@ const guarded = (
       return Effect.zipRight(Effect.sleep(after), look(after))
     })
   )
+  // Cancels until the statement has ended. Once is enough when the statement runs already; a cancel that
+  // reaches the backend before the statement does (idle, it ignores one) is sent again after a while.
+  const stop = (running: Fiber.Fiber<unknown, SqlError>) =>
+    Effect.gen(function* () {
+      for (let again = RECANCEL_FIRST; ; again = Math.min(again * 2, RECANCEL_MAX)) {
+        yield* cancel
+        for (let waited = 0; waited < again; waited += POLL) {
+          if (Option.isSome(yield* Fiber.poll(running))) return
+          yield* Effect.sleep(Duration.millis(POLL))
+        }
+      }
+    })
   const guard = <A>(statement: Effect.Effect<A, SqlError>): Effect.Effect<A, SqlError> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
@@ -128,10 +145,9 @@ const guarded = (
         const watcher = Option.isSome(watch)
           ? Option.some(yield* Effect.fork(Effect.interruptible(watch.value)))
           : Option.none()
-        const exit = yield* restore(Fiber.await(running)).pipe(
-          Effect.onInterrupt(() => Effect.zipRight(cancel, Fiber.await(running)))
-        )
-        if (Option.isSome(watcher)) yield* Fiber.interrupt(watcher.value)
+        const exit = yield* restore(Fiber.await(running)).pipe(Effect.onInterrupt(() => stop(running)))
+        // Not awaited: a look under way must not hold the statement's result.
+        if (Option.isSome(watcher)) yield* Fiber.interruptFork(watcher.value)
         return yield* exit
       })
     )
