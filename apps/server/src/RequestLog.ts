@@ -1,15 +1,18 @@
 /**
  * Structured request logs: one entry per request with method, path, status, bytes sent and duration,
  * written when the response is complete (for a streamed export, when its last byte has left or the
- * transfer was cut). Headers are never logged; a bearer token is named by its digest prefix (`token`);
- * a query parameter the API does not read keeps its name and loses its value (`loggedQuery`).
+ * transfer was cut: `outcome` is `cut at shutdown` when the shutdown grace ended first). Headers are
+ * never logged; a bearer token is named by its digest prefix (`token`); a query parameter the API does
+ * not read keeps its name and loses its value (`loggedQuery`).
  *
  * @since 0.1.0
  */
 import { HttpApp, HttpBody, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Filter } from "@ground-truth/core"
-import { Cause, Effect, Exit, Predicate, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Option, Predicate, Stream } from "effect"
 import { bearerToken, tokenId } from "./Auth.js"
+import { cutAtShutdown } from "./Shutdown.js"
 
 const counted = (response: HttpServerResponse.HttpServerResponse, sent: { bytes: number }) => {
   const body = response.body
@@ -117,9 +120,11 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
     // and it is logged all the same.
     return yield* Effect.onExit(app, (exit) => {
       const { path, query } = requestTarget(request)
-      const failed = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+      // Read whatever the exit: a streamed response whose connection is gone may still end as a success.
+      const cut = cutAtShutdown(NodeHttpServerRequest.toIncomingMessage(request).socket)
+      const failed = Option.isNone(cut) && Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
       const presented = bearerToken(request)
-      return Effect.log(failed ? "request failed" : "request").pipe(
+      const entry = Effect.log(failed ? "request failed" : "request").pipe(
         Effect.annotateLogs({
           method: request.method,
           path,
@@ -128,8 +133,20 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
           bytes: sent.bytes,
           duration_ms: Math.round(performance.now() - started),
           ...("token" in presented ? { token: tokenId(presented.token) } : {}),
-          ...(Exit.isFailure(exit) ? outcome(exit.cause) : {})
+          ...(Option.isSome(cut)
+            ? { outcome: "cut at shutdown" }
+            : Exit.isFailure(exit)
+              ? outcome(exit.cause)
+              : {})
         })
       )
+      return Option.match(cut, {
+        onNone: () => entry,
+        onSome: (grace) =>
+          Effect.logWarning("request cut: the shutdown grace ended").pipe(
+            Effect.annotateLogs({ shutdown_grace: Duration.format(grace) }),
+            Effect.zipRight(entry)
+          )
+      })
     })
   })

@@ -2,7 +2,8 @@
  * `pnpm serve`: the HTTP server.
  *
  * Configuration: `HOST` (default 127.0.0.1), `PORT` (default 8080), `GROUND_TRUTH_SHUTDOWN_GRACE`
- * (default 30 seconds: how long running exports may take to finish after SIGTERM),
+ * (default 30 seconds: how long running exports may take to finish after SIGTERM; then what is left is
+ * reset),
  * `GROUND_TRUTH_SEND_TIMEOUT` (default 60 seconds: a download that takes no data for that long is cut),
  * `GROUND_TRUTH_API_TOKENS` / `GROUND_TRUTH_REVIEW_TOKENS` and their `_FILE` forms (access control, see
  * `Auth.ts`), and the
@@ -15,6 +16,7 @@ import { Configuration, Database } from "@ground-truth/db"
 import { Cause, Config, Data, Duration, Effect, Layer, Logger, Stream } from "effect"
 import * as Auth from "./Auth.js"
 import * as Http from "./Http.js"
+import * as Shutdown from "./Shutdown.js"
 
 /** Serving the corpus beyond this machine with no access control: refused at start. */
 class InsecureBind extends Data.TaggedError("InsecureBind")<{ readonly host: string }> {
@@ -26,15 +28,17 @@ class InsecureBind extends Data.TaggedError("InsecureBind")<{ readonly host: str
   }
 }
 
-/**
- * The Node server. On shutdown it stops accepting at once and lets running responses finish; after
- * the grace period it cuts whatever is still open, so a stuck download cannot hold the process.
- */
 /** How long the start waits for its warm-up (`warmUp`). */
 const WARM_UP_LIMIT = Duration.seconds(2)
 
 const host = Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
 
+/**
+ * The Node server. On shutdown it stops accepting at once and lets running responses finish; when the
+ * grace period ends it resets every connection still open (`Shutdown`), so that a stuck download cannot
+ * hold the process and no client takes the part it got for a whole body, and the requests cut are
+ * logged as such.
+ */
 const NodeServer = Layer.unwrapScoped(
   Effect.gen(function* () {
     const hostname = yield* host
@@ -47,13 +51,14 @@ const NodeServer = Layer.unwrapScoped(
       Config.withDefault(Duration.seconds(30))
     )
     const server = Http.createNodeServer()
+    const resetOpen = Shutdown.track(server)
     // Released before the server layer below: arms the deadline, then the server's own release waits
     // for open responses.
     const deadline = Layer.scopedDiscard(
       Effect.addFinalizer(() =>
         Effect.sync(() => {
           server.closeIdleConnections()
-          setTimeout(() => server.closeAllConnections(), Duration.toMillis(grace)).unref()
+          setTimeout(() => resetOpen(grace), Duration.toMillis(grace)).unref()
         })
       )
     )

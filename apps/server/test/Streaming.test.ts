@@ -3,7 +3,7 @@
  * stays flat; aborted downloads give their connection back; a failure after the first bytes breaks the
  * transfer, one before them is a JSON error.
  */
-import { execFile as execFileCallback } from "node:child_process"
+import { type ChildProcess, execFile as execFileCallback, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import { promisify } from "node:util"
@@ -120,6 +120,66 @@ print(json.dumps({"bytes": n, "complete": not reset and tail.endswith(b"\\r\\n0\
     const { stdout } = await execFile("python3", ["-c", script, url.hostname, url.port, target, String(rate)])
     return JSON.parse(stdout) as { readonly bytes: number; readonly complete: boolean }
   })
+
+/**
+ * A client that asks for `target` over HTTP/`version`, takes the first bytes, then reads nothing more
+ * until `finish` reads all that is left. `finish` resolves with whether the transfer ended complete as
+ * the client can tell (over HTTP/1.1, the chunked body's last chunk; over HTTP/1.0, which has no framing,
+ * a clean end of the connection) and whether the connection was reset. In Python: a Node socket reports
+ * a reset that comes while received bytes are still unread as a clean end (libuv takes the hang-up after
+ * a partial read for the end of the stream), so a Node client that lags behind cannot see one.
+ */
+const stalledReader = (base: string, target: string, version: "1.0" | "1.1") =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{
+          readonly child: ChildProcess
+          readonly finish: () => Promise<{ readonly complete: boolean; readonly reset: boolean }>
+        }>((resolve, reject) => {
+          const url = new URL(base)
+          const script = `
+import json, socket, sys
+host, port, target, version = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.create_connection((host, port))
+close = "" if version == "1.0" else "Connection: close\\r\\n"
+s.sendall(f"GET {target} HTTP/{version}\\r\\nHost: {host}\\r\\n{close}\\r\\n".encode())
+tail, reset = s.recv(16384)[-16:], False
+print("reading", flush=True)
+sys.stdin.readline()
+while True:
+    try:
+        b = s.recv(65536)
+    except ConnectionResetError:
+        reset = True
+        break
+    if not b:
+        break
+    tail = (tail + b)[-16:]
+complete = not reset and (version == "1.0" or tail.endswith(b"\\r\\n0\\r\\n\\r\\n"))
+print(json.dumps({"complete": complete, "reset": reset}))
+`
+          const child = spawn("python3", ["-c", script, url.hostname, url.port, target, version], {
+            stdio: ["pipe", "pipe", "inherit"]
+          })
+          let out = ""
+          const ended = new Promise<string>((done) => child.once("close", () => done(out)))
+          child.once("close", (code) => reject(new Error(`the reader exited with ${code}: ${out}`)))
+          child.stdout!.on("data", (b: Buffer) => {
+            out += b.toString("utf8")
+            if (out === "reading\n")
+              resolve({
+                child,
+                finish: () => {
+                  child.stdin!.end("\n")
+                  return ended.then((o) => JSON.parse(o.slice("reading\n".length)))
+                }
+              })
+          })
+        })
+    ),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
 
 /**
  * The server in its own process with a 64 MB heap limit, so that its memory is its own: a server that
@@ -243,6 +303,51 @@ for (const target of TestDatabase.targets()) {
           }),
         600_000
       )
+
+      // One server per framing: on the embedded database a second export would wait for the first's
+      // transaction, and not begin within the grace.
+      for (const version of ["1.0", "1.1"] as const)
+        it.scoped(
+          `SIGTERM: an HTTP/${version} download still running when the grace ends is reset, not closed, and logged as cut`,
+          () =>
+            Effect.gen(function* () {
+              const { url, kind } = yield* TestDatabase.TestDatabase
+              const server = yield* serverProcess(url, [], { GROUND_TRUTH_SHUTDOWN_GRACE: "1 second" })
+              // "close", not "exit": by then all the process wrote has been read.
+              const closed = new Promise<number | null>((resolve) => server.child.once("close", resolve))
+              // 86 MB, taken no further than the first bytes: it cannot finish within the grace.
+              const reader = yield* stalledReader(
+                server.base,
+                "/api/v1/ground-truth/export?approved_only=false&until=2026-01-01",
+                version
+              )
+              const signalled = performance.now()
+              server.child.kill("SIGTERM")
+              const code = yield* Effect.promise(() => closed)
+              const exitedAfter = performance.now() - signalled
+              const transfer = yield* Effect.promise(reader.finish)
+              console.log(
+                `${kind}: HTTP/${version} export at SIGTERM with a 1 s grace: exit ${code} after ` +
+                  `${exitedAfter.toFixed(0)} ms; the client saw ${transfer.reset ? "a reset" : "a clean end"}`
+              )
+              // Not a clean end, which a reader without chunked framing takes for a whole body.
+              expect(transfer).toEqual({ complete: false, reset: true })
+              expect(code).toBe(0)
+              expect(exitedAfter).toBeGreaterThanOrEqual(1_000)
+              expect(exitedAfter).toBeLessThan(15_000)
+              const cut = server
+                .output()
+                .split("\n")
+                .filter((l) => l.includes('"message":"request cut: the shutdown grace ended"'))
+                .map((l) => JSON.parse(l) as { logLevel: string; annotations: Record<string, unknown> })
+              expect(cut).toHaveLength(1)
+              expect(cut[0]).toMatchObject({ logLevel: "WARN", annotations: { shutdown_grace: "1s" } })
+              const entries = requests(server.output(), "/api/v1/ground-truth/export")
+              expect(entries).toHaveLength(1)
+              expect(entries[0]).toMatchObject({ status: 200, outcome: "cut at shutdown" })
+            }),
+          120_000
+        )
 
       it.scoped(
         "a stalled and a trickling reader are cut after GROUND_TRUTH_SEND_TIMEOUT; their snapshots come back",
