@@ -16,20 +16,21 @@
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Duration, Effect, Exit, Fiber, Option, type Scope, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Fiber, Option, type Scope, Stream } from "effect"
 
 /**
- * Cancels the statement a backend runs, from outside its connection and without a pooled one: a busy
- * pool may hand one out only much later, to cancel whatever that backend runs by then. Provided by the
- * database layer where other sessions exist (PostgreSQL; the embedded database serves one session at a
- * time, so nothing there waits on another).
+ * Cancels the statement backend `pid` runs in the transaction that began at `began` (its `now()`, in
+ * microseconds since 1970, as text), and nothing else: once that transaction has ended, its connection may serve another
+ * statement, which a late cancel must not reach. From outside the connection and without a pooled one: a
+ * busy pool may hand one out only much later. Provided by the database layer where other sessions exist
+ * (PostgreSQL; the embedded database serves one session at a time, so nothing there waits on another).
  *
  * @since 0.1.0
  * @category services
  */
 export class Canceller extends Context.Tag("@ground-truth/core/Snapshot/Canceller")<
   Canceller,
-  { readonly cancel: (pid: number) => Effect.Effect<void> }
+  { readonly cancel: (pid: number, began: string) => Effect.Effect<void> }
 >() {}
 
 /**
@@ -68,6 +69,12 @@ export class Waits extends Context.Tag("@ground-truth/core/Snapshot/Waits")<
 /** How often a waiting statement's backend is looked at again once `after` has passed. */
 const RECHECK = Duration.seconds(2)
 
+/**
+ * The clock of the waits on a statement: the database's time passes whatever the program's clock does
+ * (under a test clock a cancelled statement's end would never be checked, and its rollback never sent).
+ */
+const live = Clock.make()
+
 /** After a cancel, how often (ms) the statement is checked, and how long until the next cancel. */
 const POLL = 20
 const RECANCEL_FIRST = 1_000
@@ -84,14 +91,15 @@ const lockWait = (sql: SqlClient.SqlClient, pid: number) =>
 
 /**
  * The statements of a connection in a snapshot, each run to its end, or cancelled when the fiber that
- * waits for it is interrupted: the cancel is sent (and answered) before the statement's end is awaited,
- * so it can reach only that statement, and the connection is idle again before anything else runs on
- * it (the rollback). Without a canceller a statement just runs to its end. A watcher looks, through
+ * waits for it is interrupted; either way the statement's end is awaited, so the connection is idle
+ * again before anything else runs on it (the rollback). The cancel names the snapshot's transaction, so
+ * one that arrives late (the statement ended meanwhile) reaches nothing. Without a canceller a statement just runs to its end. A watcher looks, through
  * another connection, at what a statement still running after `after` waits for.
  */
 const guarded = (
   conn: Connection,
   pid: number,
+  began: string,
   sql: SqlClient.SqlClient,
   canceller: Option.Option<Context.Tag.Service<Canceller>>,
   waits: Option.Option<Context.Tag.Service<Waits>>
@@ -105,7 +113,7 @@ const guarded = (
       executeUnprepared: (s, p, t) => Effect.uninterruptible(conn.executeUnprepared(s, p, t))
     }
   }
-  const cancel = canceller.value.cancel(pid)
+  const cancel = canceller.value.cancel(pid, began)
   // The watcher's query must not run on this connection, which is busy: the snapshot's connection is
   // taken out of its context, so it goes through the pool.
   const outside = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -126,12 +134,14 @@ const guarded = (
       return Effect.zipRight(Effect.sleep(after), look(after))
     })
   )
-  // Cancels until the statement has ended. Once is enough when the statement runs already; a cancel that
-  // reaches the backend before the statement does (idle, it ignores one) is sent again after a while.
+  // Cancels until the statement has ended, without waiting for a cancel to be answered: the statement
+  // may end first (a cancel's connection may be slow to come). Once is enough when the statement runs
+  // already; one that reaches the backend before the statement does (idle, it ignores one) is sent again
+  // after a while.
   const stop = (running: Fiber.Fiber<unknown, SqlError>) =>
     Effect.gen(function* () {
       for (let again = RECANCEL_FIRST; ; again = Math.min(again * 2, RECANCEL_MAX)) {
-        yield* cancel
+        yield* Effect.forkDaemon(cancel)
         for (let waited = 0; waited < again; waited += POLL) {
           if (Option.isSome(yield* Fiber.poll(running))) return
           yield* Effect.sleep(Duration.millis(POLL))
@@ -143,9 +153,11 @@ const guarded = (
       Effect.gen(function* () {
         const running = yield* Effect.fork(statement)
         const watcher = Option.isSome(watch)
-          ? Option.some(yield* Effect.fork(Effect.interruptible(watch.value)))
+          ? Option.some(yield* Effect.fork(Effect.interruptible(Effect.withClock(watch.value, live))))
           : Option.none()
-        const exit = yield* restore(Fiber.await(running)).pipe(Effect.onInterrupt(() => stop(running)))
+        const exit = yield* restore(Fiber.await(running)).pipe(
+          Effect.onInterrupt(() => Effect.withClock(stop(running), live))
+        )
         // Not awaited: a look under way must not hold the statement's result.
         if (Option.isSome(watcher)) yield* Fiber.interruptFork(watcher.value)
         return yield* exit
@@ -183,16 +195,16 @@ const beginWith = (
           Effect.ignore(conn.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
       )
       const lockTimeout = Option.flatMap(waits, (w) => w.lockTimeout)
-      const [{ pid }] = yield* conn.executeUnprepared(
+      const [{ pid, began }] = yield* conn.executeUnprepared(
         Option.isSome(lockTimeout)
-          ? "SELECT pg_backend_pid() AS pid, set_config('jit', 'off', true), set_config('lock_timeout', $1, true)"
-          : "SELECT pg_backend_pid() AS pid, set_config('jit', 'off', true)",
+          ? "SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS began, set_config('jit', 'off', true), set_config('lock_timeout', $1, true)"
+          : "SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS began, set_config('jit', 'off', true)",
         Option.isSome(lockTimeout)
           ? [`${Math.max(1, Math.round(Duration.toMillis(lockTimeout.value)))}ms`]
           : [],
         undefined
       )
-      return guarded(conn, pid as number, sql, canceller, waits)
+      return guarded(conn, pid as number, began as string, sql, canceller, waits)
     })
   )
 

@@ -83,15 +83,16 @@ const CANCEL_LIMIT = Duration.seconds(5)
 
 /**
  * Cancels a snapshot's statement on `url`'s server through a connection of its own, outside the pool
- * (see `Snapshot.Canceller`): `pg_cancel_backend` as the same role, which may signal its own backends.
- * Best effort: a server that refuses the connection (full, unreachable) leaves the statement to run to
- * its end, as it would without a canceller.
+ * (see `Snapshot.Canceller`): `pg_cancel_backend` as the same role, which may signal its own backends,
+ * only while the backend is active in the snapshot's transaction (`xact_start` is that transaction's
+ * `now()`). Best effort: a server that refuses the connection (full, unreachable) leaves the statement
+ * to run to its end, as it would without a canceller.
  *
  * @since 0.1.0
  */
 export const canceller = (url: Redacted.Redacted): Layer.Layer<Snapshot.Canceller> =>
   Layer.succeed(Snapshot.Canceller, {
-    cancel: (pid) =>
+    cancel: (pid, began) =>
       Effect.acquireUseRelease(
         Effect.sync(() => {
           const client = new Client({
@@ -104,7 +105,15 @@ export const canceller = (url: Redacted.Redacted): Layer.Layer<Snapshot.Cancelle
         }),
         (client) =>
           Effect.tryPromise(() =>
-            client.connect().then(() => client.query("SELECT pg_cancel_backend($1)", [pid]))
+            client
+              .connect()
+              .then(() =>
+                client.query(
+                  "SELECT pg_cancel_backend(pid) FROM pg_stat_activity " +
+                    "WHERE pid = $1 AND state = 'active' AND (extract(epoch FROM xact_start) * 1000000)::bigint = $2::bigint",
+                  [pid, began]
+                )
+              )
           ),
         (client) => Effect.sync(() => void client.end().catch(() => {}))
       ).pipe(Effect.timeout(CANCEL_LIMIT), Effect.ignore)
