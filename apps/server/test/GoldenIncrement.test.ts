@@ -364,24 +364,7 @@ for (const target of TestDatabase.targets()) {
         const { before, otherDatabase } = yield* Scenario
         const real = decoded(before[0].cursor)
         expect(decoded(otherDatabase).database).not.toBe(real.database)
-        const stale = [
-          // Taken on another database of the same kind.
-          otherDatabase,
-          // This snapshot, tagged with another database.
-          Cursor.encode({
-            ...real,
-            database: real.database === "0123456789ab" ? "ba9876543210" : "0123456789ab"
-          }),
-          // This database, but a snapshot from far in its future (as a copy restored from a backup sees it).
-          Cursor.encode({ ...real, xmax: 2n ** 62n }),
-          Cursor.encode({ ...real, xmin: 2n ** 62n, xmax: 2n ** 62n }),
-          Cursor.encode({ ...real, lsn: real.lsn + 2n ** 40n }),
-          // Another timeline (a failover or a point-in-time restore since).
-          Cursor.encode({ ...real, timeline: real.timeline + 1 }),
-          // More rows than there are now: rows were deleted since.
-          Cursor.encode({ ...real, jobs: real.jobs + 1_000_000n }),
-          Cursor.encode({ ...real, events: real.events + 1_000_000n, old: real.old + 1_000_000n })
-        ]
+        const stale = Golden.staleCursors(real, otherDatabase)
         for (const endpoint of ["export", "changes", "manifest"]) {
           for (const [i, text] of stale.entries()) {
             const c = Golden.incrementCases[i % Golden.incrementCases.length]

@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
+import { Cursor } from "@ground-truth/core"
 import { Effect } from "effect"
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixture")
@@ -643,3 +644,25 @@ export const chain = (corpus: Buffer, increment: Buffer, removed: ReadonlyArray<
     "utf8"
   )
 }
+
+/**
+ * Cursors a database cannot answer for, beside `real` (one of its own) and `otherDatabase` (one taken
+ * on another database of the same kind): what the CLI refuses with exit 2 and the server with 410.
+ *
+ * @since 0.1.0
+ */
+export const staleCursors = (real: Cursor.Cursor, otherDatabase: string): ReadonlyArray<string> => [
+  // Taken on another database of the same kind.
+  otherDatabase,
+  // This snapshot, tagged with another database.
+  Cursor.encode({ ...real, database: real.database === "0123456789ab" ? "ba9876543210" : "0123456789ab" }),
+  // This database, but a snapshot from far in its future (as a copy restored from a backup sees it).
+  Cursor.encode({ ...real, xmax: 2n ** 62n }),
+  Cursor.encode({ ...real, xmin: 2n ** 62n, xmax: 2n ** 62n }),
+  Cursor.encode({ ...real, lsn: real.lsn + 2n ** 40n }),
+  // Another timeline (a failover or a point-in-time restore since).
+  Cursor.encode({ ...real, timeline: real.timeline + 1 }),
+  // More rows than there are now: rows were deleted since.
+  Cursor.encode({ ...real, jobs: real.jobs + 1_000_000n }),
+  Cursor.encode({ ...real, events: real.events + 1_000_000n, old: real.old + 1_000_000n })
+]
