@@ -22,8 +22,13 @@ import { Unavailable } from "./Api.js"
 /** Connections kept for `/healthz`, the job view and the review writes. */
 const RESERVED = 2
 
-/** What a refused read tells its client to wait before it tries again. */
-const RETRY_AFTER_SECONDS = 5
+/**
+ * What a 503 tells its client to wait before it tries again (`Retry-After`, set on every 503 that does
+ * not choose its own: `Http.ts`), a refused read's included.
+ *
+ * @since 0.1.0
+ */
+export const RETRY_AFTER_SECONDS = 5
 
 /**
  * Sets `Retry-After` on the response a request will get (unless something set it already).
@@ -38,7 +43,7 @@ export const retryAfter = (request: HttpServerRequest.HttpServerRequest, seconds
   })
 
 /**
- * The server's read slots: `admit(request)` waits for one (or fails with `server_busy`) and holds it
+ * The server's read slots: `admit` waits for one (or fails with `server_busy`) and holds it
  * until the scope closes.
  *
  * @since 0.1.0
@@ -54,28 +59,23 @@ export class Admission extends Effect.Service<Admission>()("@ground-truth/server
     const semaphore = yield* Effect.makeSemaphore(slots)
     let held = 0
     let waiting = 0
-    const busy = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.zipRight(
-        retryAfter(request, RETRY_AFTER_SECONDS),
-        Effect.fail(
-          new Unavailable({
-            error: {
-              code: "server_busy",
-              message:
-                `${slots} reads of the database are running and ${waiting} are waiting (GROUND_TRUTH_EXPORT_QUEUE): ` +
-                `try again in ${RETRY_AFTER_SECONDS} seconds`
-            }
-          })
-        )
+    const busy = () =>
+      Effect.fail(
+        new Unavailable({
+          error: {
+            code: "server_busy",
+            message:
+              `${slots} reads of the database are running and ${waiting} are waiting (GROUND_TRUTH_EXPORT_QUEUE): ` +
+              `try again in ${RETRY_AFTER_SECONDS} seconds`
+          }
+        })
       )
-    const admit = (
-      request: HttpServerRequest.HttpServerRequest
-    ): Effect.Effect<void, Unavailable, Scope.Scope> =>
+    const admit: Effect.Effect<void, Unavailable, Scope.Scope> =
       // Only the wait is interruptible: once the slot is taken, its release is in the scope.
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           const queued = held >= slots
-          if (queued && waiting >= queue) return busy(request)
+          if (queued && waiting >= queue) return busy()
           if (queued) waiting++
           return restore(semaphore.take(1)).pipe(
             Effect.ensuring(

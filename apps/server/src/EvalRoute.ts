@@ -75,7 +75,7 @@ export const make = Effect.gen(function* () {
         )
         const predictions = Eval.reader(yield* Effect.mapError(lines.end(), invalid), read)
         // Scoring holds a snapshot: it takes a read slot as exports do.
-        yield* admit(request)
+        yield* admit
         return yield* Eval.run(filter.format, exporter.samples(filter), predictions).pipe(
           Effect.mapError((e) =>
             e instanceof ServerError

@@ -17,7 +17,7 @@ import { SqlClient } from "@effect/sql"
 import { Export, Filter, Manifest, ReportPage, Review, Snapshot, Stats, Timestamp } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
-import { Admission, retryAfter } from "./Admission.js"
+import { Admission, RETRY_AFTER_SECONDS, retryAfter } from "./Admission.js"
 import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
@@ -198,6 +198,11 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
     const exporter = yield* Export.Export
     const stats = yield* Stats.Stats
     const { admit } = yield* Admission
+    /** A read's parameters, then its slot: a bad parameter is a 400 however busy the server is. */
+    const admitted = (
+      request: HttpServerRequest.HttpServerRequest,
+      accept: ReadonlyArray<Filter.Parameter>
+    ) => Effect.zipLeft(parseQuery(request, accept), admit)
     const sendTimeout = yield* Config.duration("GROUND_TRUTH_SEND_TIMEOUT").pipe(
       Config.validate({
         message: "Expected a duration above zero",
@@ -214,16 +219,14 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         )
         .handle("export", ({ request }) =>
           Effect.gen(function* () {
-            const filter = yield* parseQuery(request, Filter.exportParameters)
-            yield* admit(request)
+            const filter = yield* admitted(request, Filter.exportParameters)
             const { stream, taken } = yield* exporter.withSnapshot(filter)
             return yield* streamed(request, filter, { stream, taken, suffix: "" }, sendTimeout)
           })
         )
         .handle("changes", ({ request }) =>
           Effect.gen(function* () {
-            const filter = yield* parseQuery(request, Filter.exportParameters)
-            yield* admit(request)
+            const filter = yield* admitted(request, Filter.exportParameters)
             const { stream, manifest, taken } = yield* exporter.withManifest(filter)
             const last = Stream.fromEffect(
               Effect.map(manifest, (m) => new TextEncoder().encode(Manifest.encode(m)))
@@ -238,8 +241,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         )
         .handle("manifest", ({ request }) =>
           Effect.gen(function* () {
-            const filter = yield* parseQuery(request, Filter.exportParameters)
-            yield* admit(request)
+            const filter = yield* admitted(request, Filter.exportParameters)
             const { stream, manifest } = yield* exporter.withManifest(filter)
             yield* Effect.mapError(Stream.runDrain(stream), exportFailure)
             return yield* manifest
@@ -247,16 +249,14 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         )
         .handle("report", ({ request }) =>
           Effect.gen(function* () {
-            const window = yield* parseQuery(request, Filter.statsParameters)
-            yield* admit(request)
+            const window = yield* admitted(request, Filter.statsParameters)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
             return ReportPage.html({ ...coverage, window })
           })
         )
         .handle("stats", ({ request }) =>
           Effect.gen(function* () {
-            const window = yield* parseQuery(request, Filter.statsParameters)
-            yield* admit(request)
+            const window = yield* admitted(request, Filter.statsParameters)
             return yield* Effect.mapError(stats.get(window), databaseFailure)
           })
         )
@@ -303,9 +303,6 @@ const retrying = <E, R>(app: HttpApp.Default<E, R>) =>
     ),
     app
   )
-
-/** What a 503 asks its client to wait, unless its handler said otherwise. */
-const RETRY_AFTER_SECONDS = 5
 
 /**
  * The API with its handlers, the OpenAPI document (`/openapi.json`) and Swagger UI (`/docs`), served
