@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as os from "node:os"
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -179,27 +180,60 @@ const waits = Layer.succeed(Snapshot.Waits, {
  * Runs `effect` against the live database; on a fresh embedded database, first applies the schema and
  * seeds demo data, and says so on standard error.
  */
-const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>, options: { readonly prepare: boolean }) =>
+const withDatabase = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options: { readonly prepare: boolean; readonly workers?: number }
+) =>
   Effect.gen(function* () {
+    const info = yield* Database.DatabaseInfo
     if (options.prepare) {
       const seeded = yield* Database.prepareEmbedded
       if (seeded > 0) {
-        const info = yield* Database.DatabaseInfo
         yield* Console.error(
           `The embedded database at ${info.location} was empty: seeded ${seeded} demo jobs. ` +
             "Set DATABASE_URL to export a real PostgreSQL database."
         )
       }
     }
+    const workers = options.workers ?? 1
+    if (workers > 1 && info.kind === "embedded") {
+      yield* Console.error(
+        `ground-truth: the embedded database serves one connection at a time: exporting with 1 worker, not ${workers}`
+      )
+    }
     return yield* effect
   }).pipe(
     Effect.provide(
       Layer.mergeAll(Export.Export.Default, Stats.Stats.Default).pipe(
-        Layer.provide(waits),
+        Layer.provide(Layer.merge(waits, Database.workers(options.workers ?? 1))),
         Layer.provideMerge(Database.layer)
       )
     )
   )
+
+/** `--workers N|auto`: how many workers read an export (contract §15). */
+const workersOption = Options.text("workers").pipe(
+  Options.withPseudoName("N|auto"),
+  Options.withDescription(
+    "Read the export with N workers (threads, each with its own database connection) from one snapshot: the " +
+      "same bytes, sooner on a machine with cores to spare. auto: one per core available. Default 1. The " +
+      "embedded database serves one connection at a time: there, one worker reads."
+  ),
+  Options.withDefault("1")
+)
+
+/** The number `--workers` names: a whole number from 1 to 64, or `auto` (the cores available). */
+const workerCount = (given: string): Effect.Effect<number, UsageError> => {
+  if (given === "auto") return Effect.succeed(Math.min(64, os.availableParallelism()))
+  const n = /^\d{1,3}$/.test(given) ? Number(given) : Number.NaN
+  return n >= 1 && n <= 64
+    ? Effect.succeed(n)
+    : Effect.fail(
+        new UsageError({
+          message: `--workers must be a whole number from 1 to 64 or auto, not ${JSON.stringify(given)}`
+        })
+      )
+}
 
 /** `--out PATH`: where the command writes its `what`, atomically; absent or `-` is standard output. */
 const outOption = (what: string, more = "") =>
@@ -219,7 +253,8 @@ const exportDataset = (
   flags: Parameters<typeof parameters>[0] & {
     readonly out: Option.Option<string>
     readonly manifest: Option.Option<string>
-  }
+  },
+  workers: number
 ) =>
   Effect.gen(function* () {
     for (const [given, name] of [
@@ -262,7 +297,7 @@ const exportDataset = (
             `${m.empty_splits.length === 0 ? "" : ` (no rows: ${m.empty_splits.join(", ")})`} at ${m.cursor}`
         )
       }),
-      { prepare: true }
+      { prepare: true, workers }
     )
   })
 
@@ -295,11 +330,13 @@ const exportCommand = Command.make(
       ),
       Options.optional
     ),
+    workers: workersOption,
     ...exportFlags
   },
   (flags) =>
     Effect.gen(function* () {
-      if (Option.isSome(flags.dataset)) return yield* exportDataset(flags.dataset.value, flags)
+      const workers = yield* workerCount(flags.workers)
+      if (Option.isSome(flags.dataset)) return yield* exportDataset(flags.dataset.value, flags, workers)
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
       if (out === "-" && Option.contains(flags.manifest, "-")) {
@@ -348,7 +385,7 @@ const exportCommand = Command.make(
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
           : Output.toFile(outFile, Output.encodedFor(out, progress), writeManifest)
       })
-      yield* withDatabase(run, { prepare: true })
+      yield* withDatabase(run, { prepare: true, workers })
     })
 ).pipe(
   Command.withDescription(

@@ -67,6 +67,9 @@ const report = (error: Failure): readonly [string, number] => {
     case "InvalidRow":
     case "AuditTrailMismatch":
     case "InvalidCorrectionEvent":
+    // An export's worker died, or the snapshot its workers were to import is gone.
+    case "WorkerFailed":
+    case "SnapshotGone":
     case "OutputError":
     case "CorpusError":
     case "IncompleteChanges":

@@ -92,7 +92,8 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
       "invalid_correction_event",
       "invalid_row",
       "compression_failed",
-      "spool_failed"
+      "spool_failed",
+      "worker_failed"
     )
   },
   HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
@@ -131,13 +132,14 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
  * @since 0.1.0
  */
 export class Gone extends Schema.Class<Gone>("Gone")(
-  { error: errorDetail("stale_cursor") },
+  { error: errorDetail("stale_cursor", "snapshot_gone") },
   HttpApiSchema.annotations({
     status: 410,
     description:
       "changed_since names a snapshot this database cannot answer for (another database, a point-in-time " +
       "restore or failover, rows deleted since, or beyond the transaction-id horizon): take a full export " +
-      "and continue from its cursor"
+      "and continue from its cursor (stale_cursor); or the snapshot an export's workers read is no longer " +
+      "held (snapshot_gone)"
   })
 ) {}
 

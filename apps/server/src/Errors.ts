@@ -52,6 +52,10 @@ export const exportFailure = (e: Export.ExportError | CompressionError): ServerE
       return new Gone({ error: { code: "stale_cursor", message: e.message } })
     case "StandbyNotReady":
       return new Unavailable({ error: { code: "standby_not_ready", message: e.message } })
+    case "WorkerFailed":
+      return new ServerError({ error: { code: "worker_failed", message: e.message } })
+    case "SnapshotGone":
+      return new Gone({ error: { code: "snapshot_gone", message: e.message } })
     case "CompressionError":
       return new ServerError({ error: { code: "compression_failed", message: e.message } })
   }
@@ -78,6 +82,8 @@ export const logFields = (e: Export.ExportError | CompressionError): Record<stri
       return { error, reason: e.reason }
     case "SqlError":
       return { error, detail: Database.describeSqlError(e) }
+    case "WorkerFailed":
+    case "SnapshotGone":
     case "CompressionError":
       return { error, detail: e.message }
   }

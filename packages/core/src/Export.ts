@@ -13,14 +13,15 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, type Context, Effect, Layer, Option, Stream } from "effect"
 import type * as Cursor from "./Cursor.js"
 import type * as Filter from "./Filter.js"
 import type { ByteWriter } from "./internal/ByteWriter.js"
-import { encode, type Part, type Splitting, splitInto } from "./internal/batches.js"
+import { encode, type Part, type Splitting, splitInto, splitLines } from "./internal/batches.js"
 import { changedIds, corpusRows, replayed, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
 import * as Observed from "./internal/observed.js"
+import { onWorkers } from "./internal/parallel.js"
 import { filterConditions } from "./internal/query.js"
 import { reference } from "./internal/reference.js"
 import { decodeRow, type InvalidRow, type Row, sampleColumns, writeRow } from "./internal/rows.js"
@@ -29,6 +30,7 @@ import * as Replay from "./Replay.js"
 import type { Job, Sample } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
 import * as Split from "./Split.js"
+import * as Workers from "./Workers.js"
 
 /** One split's bytes of a dataset export: a batch of its lines. @since 0.1.0 */
 export type { Part } from "./internal/batches.js"
@@ -53,6 +55,8 @@ export type ExportError =
   | InvalidRow
   | Cursor.StaleCursor
   | Cursor.StandbyNotReady
+  | Workers.SnapshotGone
+  | Workers.WorkerFailed
 
 /** Rows per FETCH: about 2 MB of samples, few enough round trips to keep the database busy. */
 const FETCH_SIZE = 1000
@@ -121,6 +125,40 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const snapshot = yield* Snapshot.make
+    const workers = Option.filter(yield* Effect.serviceOption(Workers.Workers), (w) => w.size > 1)
+    /** The snapshot's time and cursor, when someone asks; an increment's check that the database can
+     * answer for its cursor. */
+    const taken = (
+      filter: Filter.Filter,
+      replayedBefore: bigint | undefined,
+      observer: Observed.Observer | undefined
+    ): Effect.Effect<void, SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady> =>
+      observer === undefined && Option.isNone(filter.changedSince)
+        ? Effect.void
+        : Effect.map(take(sql, filter.changedSince, replayedBefore), ({ time, cursor }) =>
+            observer?.taken({ time, cursor })
+          )
+    /** Of an increment in a format with a line per job, what the chain must add up to, in the same snapshot. */
+    const counted = (
+      filter: Filter.Filter,
+      observer: Observed.Observer | undefined
+    ): Stream.Stream<never, SqlError> => {
+      const count = observer?.counted
+      return count === undefined || Option.isNone(filter.changedSince) || !linePerJob(filter.format)
+        ? Stream.empty
+        : Stream.execute(Effect.map(corpusRows(sql, filter), count))
+    }
+    /**
+     * A stream in one snapshot; an increment first reads, before its snapshot begins, what a standby had
+     * replayed (`replayed`).
+     */
+    const inSnapshot = <A, E>(
+      filter: Filter.Filter,
+      body: (replayedBefore: bigint | undefined) => Stream.Stream<A, E, SqlClient.TransactionConnection>
+    ): Stream.Stream<A, E | SqlError> =>
+      Option.isNone(filter.changedSince)
+        ? snapshot.stream(body(undefined))
+        : Stream.unwrap(Effect.map(replayed(sql), (before) => snapshot.stream(body(before))))
     /** The rows (of an increment: also the changed jobs that no longer match, `matched` false). */
     const rows = (
       filter: Filter.Filter,
@@ -153,16 +191,8 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             batch.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(batch))
           )
         )
-      // The snapshot's time and cursor, when someone asks; an increment's check that the database can
-      // answer for its cursor.
-      const taken: Effect.Effect<void, SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady> =
-        observer === undefined && Option.isNone(filter.changedSince)
-          ? Effect.void
-          : Effect.map(take(sql, filter.changedSince, replayedBefore), ({ time, cursor }) =>
-              observer?.taken({ time, cursor })
-            )
       return Stream.unwrap(
-        Effect.map(Effect.zipRight(taken, declare), () => {
+        Effect.map(Effect.zipRight(taken(filter, replayedBefore, observer), declare), () => {
           let size = FIRST_FETCH_SIZE
           const fetched = Stream.repeatEffectChunkOption(
             Effect.suspend(() => {
@@ -171,11 +201,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               return fetch(n)
             })
           )
-          const counted = observer?.counted
-          return counted === undefined || Option.isNone(filter.changedSince) || !linePerJob(filter.format)
-            ? fetched
-            : // What the chain must add up to, in the same snapshot.
-              Stream.concat(fetched, Stream.execute(Effect.map(corpusRows(sql, filter), counted)))
+          return Stream.concat(fetched, counted(filter, observer))
         })
       )
     }
@@ -183,26 +209,50 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
      * The rows in one snapshot (of the filter's split, when `ofSplit`), the next FETCH running while a
      * batch is replayed and serialized: the database and the main thread work at the same time instead
      * of taking turns. A job's split depends on its id alone, so it is decided here rather than in SQL; a
-     * job of another split never matched, so an increment does not name it either. An increment first
-     * reads, before its snapshot begins, what a standby had replayed (`replayed`).
+     * job of another split never matched, so an increment does not name it either.
      */
-    const snapshotRows = (filter: Filter.Filter, ofSplit: boolean, observer?: Observed.Observer) => {
-      const read = (replayedBefore: bigint | undefined) => {
+    const snapshotRows = (filter: Filter.Filter, ofSplit: boolean, observer?: Observed.Observer) =>
+      inSnapshot(filter, (replayedBefore) => {
         const all = rows(filter, replayedBefore, observer)
-        const chosen = Option.match(ofSplit ? filter.split : Option.none(), {
+        return Option.match(ofSplit ? filter.split : Option.none(), {
           onNone: () => all,
           onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
         })
-        return snapshot.stream(chosen).pipe(Stream.bufferChunks({ capacity: 1 }))
-      }
-      return Option.isNone(filter.changedSince)
-        ? read(undefined)
-        : Stream.unwrap(Effect.map(replayed(sql), read))
-    }
+      }).pipe(Stream.bufferChunks({ capacity: 1 }))
+    /**
+     * The ranges' results of an export on workers (see `Workers`), in order, from one snapshot that each
+     * worker imported; of a dataset, a part per split in each.
+     */
+    const ranged = (
+      w: Context.Tag.Service<typeof Workers.Workers>,
+      filter: Filter.Filter,
+      dataset: Splitting | undefined,
+      observer: Observed.Observer | undefined
+    ) =>
+      inSnapshot(filter, (replayedBefore) =>
+        Stream.unwrap(
+          Effect.as(
+            taken(filter, replayedBefore, observer),
+            Stream.concat(
+              Stream.tap(onWorkers(sql, w, filter, dataset, observer), (result) =>
+                Effect.sync(() => {
+                  for (const id of result.removed) observer?.removed(id)
+                })
+              ),
+              counted(filter, observer)
+            )
+          )
+        )
+      )
     const corpus = (
       filter: Filter.Filter,
       observer?: Observed.Observer
     ): Stream.Stream<Uint8Array, ExportError> => {
+      if (Option.isSome(workers)) {
+        return Stream.mapConcat(ranged(workers.value, filter, undefined, observer), (result) =>
+          result.parts.map((part) => part.bytes)
+        )
+      }
       const increment = Option.isSome(filter.changedSince)
       // An increment removes a changed job without a line: it no longer matches, or (preference) its
       // results became equal.
@@ -223,12 +273,19 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     return methods<ExportError>(
       corpus,
       (filter, splitting) =>
-        splitInto(
-          filter,
-          splitting,
-          (observer) => snapshotRows(filter, false, observer),
-          (row: Row) => row.id,
-          (w, row) => writeRow(w, row, filter.format)
+        splitInto(filter, splitting, (observer) =>
+          Option.isSome(workers)
+            ? Stream.mapConcat(ranged(workers.value, filter, splitting, observer), (result) =>
+                result.parts.flatMap((part) =>
+                  part.split === null ? [] : [{ split: part.split, bytes: part.bytes }]
+                )
+              )
+            : splitLines(
+                snapshotRows(filter, false, observer),
+                splitting,
+                (row: Row) => row.id,
+                (w, row) => writeRow(w, row, filter.format)
+              )
         ),
       (filter) =>
         Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample))

@@ -288,3 +288,26 @@ export const matches = (filter: Filter, job: Job): boolean => {
     (Option.isNone(filter.until) || Timestamp.Order(time, filter.until.value) < 0)
   )
 }
+
+/**
+ * The parameters `parse` reads back as this filter, in its canonical spelling: what a worker or a plan
+ * carries, where a `Filter` (its cursor, its times) cannot travel as it is.
+ *
+ * @since 0.1.0
+ */
+export const parameters = (filter: Filter): Array<readonly [Parameter, string]> => {
+  const out: Array<readonly [Parameter, string]> = [
+    ["approved_only", String(filter.approvedOnly)],
+    ["format", filter.format]
+  ]
+  if (Option.isSome(filter.hasCorrections)) out.push(["has_corrections", String(filter.hasCorrections.value)])
+  if (Option.isSome(filter.since)) out.push(["since", Timestamp.format(filter.since.value)])
+  if (Option.isSome(filter.until)) out.push(["until", Timestamp.format(filter.until.value)])
+  if (Option.isSome(filter.split)) {
+    const { name, ratios, seed } = filter.split.value
+    out.push(["split", name], ["split_ratios", ratios.join(",")], ["split_seed", seed])
+  }
+  if (Option.isSome(filter.changedSince))
+    out.push(["changed_since", Cursor.encode(filter.changedSince.value)])
+  return out
+}

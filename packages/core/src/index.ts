@@ -18,6 +18,7 @@
  * - `Stats`: coverage stats (§8).
  * - `Version`: the version every front end and manifest shows.
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
+ * - `Workers`: an export read by many workers from one snapshot (§15), and what a worker does.
  *
  * @since 0.1.0
  */
@@ -42,3 +43,4 @@ export * as Split from "./Split.js"
 export * as Stats from "./Stats.js"
 export * as Timestamp from "./Timestamp.js"
 export * as Version from "./Version.js"
+export * as Workers from "./Workers.js"

@@ -16,11 +16,12 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Snapshot } from "@ground-truth/core"
-import { Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Config, type ConfigError, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import pg from "pg"
 import * as Configuration from "./Configuration.js"
 import * as Demo from "./Demo.js"
 import * as Embedded from "./Embedded.js"
+import * as ExportWorkers from "./ExportWorkers.js"
 import * as Migrations from "./Migrations.js"
 
 /**
@@ -51,12 +52,15 @@ class Client extends pg.Client {
 }
 
 /**
- * A client for `DATABASE_URL` over a pool that connects on first use rather than at start (the stock
+ * A client for a PostgreSQL URL over a pool that connects on first use rather than at start (the stock
  * layer refuses to start without an answer): a server comes up while its database is down, answers
  * 503 (`/healthz`, exports) meanwhile, and recovers by itself when the database is back. The CLI fails
- * on its first statement instead, with the same one-line message.
+ * on its first statement instead, with the same one-line message. The export workers' connections are
+ * made the same way.
+ *
+ * @since 0.1.0
  */
-const postgresLayer = (url: Redacted.Redacted, max: number) =>
+export const postgres = (url: Redacted.Redacted, max: number) =>
   PgClient.layerFromPool({
     acquire: Effect.acquireRelease(
       Effect.sync(() => {
@@ -135,7 +139,7 @@ export const layer = Layer.unwrapScoped(
     )
     if (Option.isSome(url)) {
       return Layer.mergeAll(
-        postgresLayer(url.value.url, pool),
+        postgres(url.value.url, pool),
         canceller(url.value.url),
         Layer.succeed(DatabaseInfo, { kind: "postgres", location: url.value.location, connections: pool })
       )
@@ -155,6 +159,32 @@ export const layer = Layer.unwrapScoped(
     )
   })
 )
+
+/** The rows of an export worker's range, unless `GROUND_TRUTH_WORKER_RANGE_ROWS` says otherwise. */
+const RANGE_ROWS = 2000
+
+/**
+ * Export workers (core's `Workers`) for the database `DATABASE_URL` names: `size` per export, each with
+ * a connection of its own, outside the pool. The embedded database serves one connection at a time:
+ * there, none, and an export reads on its own connection (`DatabaseInfo.kind` tells a front end, which
+ * says so). `GROUND_TRUTH_WORKER_RANGE_ROWS`: the rows of a range (default 2000). The service is
+ * optional (an export reads it with `Effect.serviceOption`), so the layer's type promises none.
+ *
+ * @since 0.1.0
+ */
+export const workers = (size: number): Layer.Layer<never, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const url = yield* Configuration.databaseUrl
+      const rangeRows = yield* Config.integer("GROUND_TRUTH_WORKER_RANGE_ROWS").pipe(
+        Config.validate({ message: "Expected a whole number above zero", validation: (n: number) => n > 0 }),
+        Config.withDefault(RANGE_ROWS)
+      )
+      return Option.isSome(url) && size > 1
+        ? ExportWorkers.layer({ url: url.value.url, size, rangeRows })
+        : Layer.empty
+    })
+  )
 
 /** How many demo jobs a new embedded database starts with. @since 0.1.0 */
 export const EMBEDDED_DEMO_JOBS = 1000

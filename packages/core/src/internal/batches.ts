@@ -55,42 +55,50 @@ export interface Splitting {
 }
 
 /**
- * A dataset: each item written by the writer of its split, one part per split and batch, each split's
- * bytes counted; `manifest` describes them once the stream has ended.
+ * Items written by the writer of their split (`splitting`): a part per split and batch that has lines.
+ * One set of writers per run of the stream.
  */
-export const splitInto = <A, E, R, E2>(
-  filter: Filter.Filter,
+export const splitLines = <A, E, R, E2>(
+  items: Stream.Stream<A, E, R>,
   splitting: Splitting,
-  items: (observer: Observer) => Stream.Stream<A, E, R>,
   idOf: (item: A) => string,
   write: Write<A, E2>
+): Stream.Stream<Part, E | E2, R> =>
+  Stream.suspend(() => {
+    const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
+    return Stream.mapChunksEffect(items, (chunk): Effect.Effect<Chunk.Chunk<Part>, E2> => {
+      for (const item of chunk) {
+        const failure = write(writers[Split.assign(idOf(item), splitting.ratios, splitting.seed)], item)
+        if (failure !== undefined) return Effect.fail(failure)
+      }
+      const parts: Array<Part> = []
+      for (const name of Split.Name.literals) {
+        if (writers[name].pos > 0) parts.push({ split: name, bytes: writers[name].take() })
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(parts))
+    })
+  })
+
+/**
+ * A dataset from the parts its stream reports to an observer: each split's bytes counted as they pass;
+ * `manifest` describes them once the stream has ended.
+ */
+export const splitInto = <E, R>(
+  filter: Filter.Filter,
+  splitting: Splitting,
+  parts: (observer: Observer) => Stream.Stream<Part, E, R>
 ) =>
   Effect.sync(() => {
     let taken = Option.none<Taken>()
-    const names = Split.Name.literals
-    const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
     const counters = { train: Manifest.counter(), validation: Manifest.counter(), test: Manifest.counter() }
-    const stream = Stream.mapChunksEffect(
-      items({
+    const stream = Stream.tap(
+      parts({
         taken: (t) => {
           taken = Option.some(t)
         },
         removed: () => undefined
       }),
-      (chunk): Effect.Effect<Chunk.Chunk<Part>, E2> => {
-        for (const item of chunk) {
-          const failure = write(writers[Split.assign(idOf(item), splitting.ratios, splitting.seed)], item)
-          if (failure !== undefined) return Effect.fail(failure)
-        }
-        const parts: Array<Part> = []
-        for (const name of names) {
-          if (writers[name].pos === 0) continue
-          const bytes = writers[name].take()
-          counters[name].add(bytes)
-          parts.push({ split: name, bytes })
-        }
-        return Effect.succeed(Chunk.unsafeFromArray(parts))
-      }
+      (part) => Effect.sync(() => counters[part.split].add(part.bytes))
     )
     const manifest = Effect.sync(() =>
       Manifest.dataset(filter, splitting, Option.getOrUndefined(taken), {

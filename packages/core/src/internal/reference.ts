@@ -9,7 +9,7 @@ import * as Replay from "../Replay.js"
 import type { Job, Sample } from "../Sample.js"
 import * as Split from "../Split.js"
 import * as Timestamp from "../Timestamp.js"
-import { encode, type Splitting, splitInto, type Write } from "./batches.js"
+import { encode, type Splitting, splitInto, splitLines, type Write } from "./batches.js"
 import * as Formats from "./formats.js"
 import type { Observer } from "./observed.js"
 
@@ -75,12 +75,13 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
       )
     })
   const dataset = (filter: Filter.Filter, splitting: Splitting) =>
-    splitInto(
-      filter,
-      splitting,
-      (observer) => Stream.suspend(() => Stream.fromIterable(selected(filter, observer))),
-      (job: Job) => job.id,
-      writeJob(filter)
+    splitInto(filter, splitting, (observer) =>
+      splitLines(
+        Stream.suspend(() => Stream.fromIterable(selected(filter, observer))),
+        splitting,
+        (job: Job) => job.id,
+        writeJob(filter)
+      )
     )
   const samples = (filter: Filter.Filter): Stream.Stream<Sample, Replay.ReplayError> =>
     Stream.suspend(() => Stream.fromIterable(selected(filter))).pipe(Stream.mapEffect(Replay.sample))

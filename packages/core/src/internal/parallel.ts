@@ -1,0 +1,157 @@
+/**
+ * The main side of an export on workers (see `Workers`): in the export's snapshot, it exports the
+ * snapshot, cuts the export's order into ranges as it reads it (a cursor over every `rangeRows`-th job
+ * of a full export, or over an increment's changed jobs), hands each range to an idle worker, and gives
+ * the ranges' results back in order. Two ranges per worker are in flight, so that a worker has the next
+ * one while the connection reads the first, and what waits to be written stays a few ranges.
+ */
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Chunk, type Context, Effect, Option, Queue, Stream } from "effect"
+import type * as Cursor from "../Cursor.js"
+import * as Filter from "../Filter.js"
+import * as Split from "../Split.js"
+import * as Workers from "../Workers.js"
+import type { Splitting } from "./batches.js"
+import { changedIds } from "./cursor.js"
+import type { Observer } from "./observed.js"
+import { filterConditions } from "./query.js"
+
+/** Boundaries read per FETCH of the cut. */
+const CUTS_PER_FETCH = 64
+
+/** Requests a worker holds at once: one read, one queued behind it. */
+const IN_FLIGHT = 2
+
+/**
+ * The ranges of a full export: the jobs after each `every`-th of the filter's jobs, in order, cut as the
+ * cursor reaches them (the first range goes out after `every` rows, not after the whole scan).
+ */
+const cuts = (
+  sql: SqlClient.SqlClient,
+  filter: Filter.Filter,
+  every: number
+): Stream.Stream<Workers.Bounds, SqlError> => {
+  const declare = sql`
+    DECLARE export_cuts NO SCROLL CURSOR FOR
+    SELECT s.id::text AS id, s.n::text AS n FROM (
+      SELECT j.id, row_number() OVER (ORDER BY j.created_at, j.id) AS n
+      FROM jobs j WHERE ${sql.and(filterConditions(sql, filter))}
+    ) s WHERE s.n % ${sql.literal(String(every))} = 0`
+  const fetch = sql<{
+    readonly id: string
+    readonly n: string
+  }>`FETCH ${sql.literal(String(CUTS_PER_FETCH))} FROM export_cuts`
+  return Stream.unwrap(
+    Effect.as(
+      declare,
+      Stream.suspend(() => {
+        let after: string | null = null
+        let seen = 0
+        let done = false
+        return Stream.repeatEffectChunkOption(
+          Effect.suspend(() => {
+            if (done) return Effect.fail(Option.none())
+            return Effect.flatMap(Effect.mapError(fetch, Option.some), (rows) => {
+              const out: Array<Workers.Bounds> = []
+              for (const row of rows) {
+                // The window's order is the output's; a plan that gave them otherwise would cut wrong.
+                if (Number(row.n) !== every * ++seen) {
+                  return Effect.dieMessage(`export cut ${row.n} came out of order (expected ${every * seen})`)
+                }
+                out.push({ _tag: "Between", after, through: row.id })
+                after = row.id
+              }
+              if (rows.length < CUTS_PER_FETCH) {
+                done = true
+                out.push({ _tag: "Between", after, through: null })
+              }
+              return Effect.succeed(Chunk.unsafeFromArray(out))
+            })
+          })
+        )
+      })
+    )
+  )
+}
+
+/**
+ * The ranges of an increment: its changed jobs that still match, `every` at a time, in the export's
+ * order; those that no longer match (they come last) are told to the observer as removed.
+ */
+const changes = (
+  sql: SqlClient.SqlClient,
+  filter: Filter.Filter,
+  since: Cursor.Cursor,
+  every: number,
+  observer: Observer | undefined
+): Stream.Stream<Workers.Bounds, SqlError> => {
+  const declare = sql`
+    DECLARE export_changes NO SCROLL CURSOR FOR
+    WITH changed (id) AS (${changedIds(sql, since)})
+    SELECT ch.id::text AS id, j.id IS NOT NULL AS matched
+    FROM changed ch
+    LEFT JOIN LATERAL (SELECT j.id, j.created_at FROM jobs j WHERE j.id = ch.id AND ${sql.and(filterConditions(sql, filter))} LIMIT 1) j ON true
+    ORDER BY j.created_at, j.id, ch.id`
+  const fetch = sql<{
+    readonly id: string
+    readonly matched: boolean
+  }>`FETCH ${sql.literal(String(every))} FROM export_changes`
+  const inSplit = (id: string) => Option.isNone(filter.split) || Split.contains(filter.split.value, id)
+  return Stream.unwrap(
+    Effect.as(
+      declare,
+      Stream.repeatEffectChunkOption(
+        Effect.flatMap(Effect.mapError(fetch, Option.some), (rows) => {
+          if (rows.length === 0) return Effect.fail(Option.none())
+          const ids: Array<string> = []
+          for (const row of rows) {
+            if (row.matched) ids.push(row.id)
+            else if (inSplit(row.id)) observer?.removed(row.id)
+          }
+          return Effect.succeed(
+            ids.length === 0 ? Chunk.empty<Workers.Bounds>() : Chunk.of<Workers.Bounds>({ _tag: "Ids", ids })
+          )
+        })
+      )
+    )
+  )
+}
+
+/**
+ * The results of the export's ranges, in order, read by the workers from the current transaction's
+ * snapshot (which must have begun: `taken` runs first). Of a dataset (`dataset`), each result holds a
+ * part per split.
+ */
+export const onWorkers = (
+  sql: SqlClient.SqlClient,
+  workers: Context.Tag.Service<typeof Workers.Workers>,
+  filter: Filter.Filter,
+  dataset: Splitting | undefined,
+  observer: Observer | undefined
+): Stream.Stream<
+  Workers.RangeResult,
+  SqlError | Workers.RangeError | Workers.SnapshotGone | Workers.WorkerFailed
+> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const [{ snapshot }] = yield* sql<{
+        readonly snapshot: string
+      }>`SELECT pg_export_snapshot() AS snapshot`
+      const readers = yield* workers.start(snapshot)
+      const idle = yield* Queue.unbounded<Workers.Reader>()
+      for (let i = 0; i < IN_FLIGHT; i++) yield* Queue.offerAll(idle, readers)
+      const parameters = Filter.parameters(filter)
+      const read = (bounds: Workers.Bounds) =>
+        Effect.acquireUseRelease(
+          Queue.take(idle),
+          (reader) => reader(new Workers.Range({ parameters, dataset: dataset ?? null, bounds })),
+          (reader) => Queue.offer(idle, reader)
+        )
+      const ranges = Option.match(filter.changedSince, {
+        onNone: () => cuts(sql, filter, workers.rangeRows),
+        onSome: (since) => changes(sql, filter, since, workers.rangeRows, observer)
+      })
+      return Stream.mapEffect(ranges, read, { concurrency: readers.length * IN_FLIGHT })
+    })
+  )

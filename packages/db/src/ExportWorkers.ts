@@ -1,0 +1,104 @@
+/**
+ * The live `Workers` of core (contract §15): each worker a thread (`node:worker_threads`) running the
+ * bundle of `worker.ts`, with its own connection to the database; the requests and answers are core's
+ * schemas, carried by `@effect/platform`'s worker protocol (chosen over piscina, tinypool and workerpool:
+ * it is typed end to end by those schemas, interrupts a request across the thread, and stops its
+ * threads with the scope, which the others leave to the caller).
+ *
+ * The bundle is built on first use, and again when a source it was built from changes
+ * (`scripts/bundle.cjs`), so a worker runs the code of the tree, as the apps do.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { Worker as Thread } from "node:worker_threads"
+import * as Worker from "@effect/platform/Worker"
+import { WorkerError } from "@effect/platform/WorkerError"
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Workers } from "@ground-truth/core"
+import { Effect, Layer, ParseResult, Redacted } from "effect"
+
+/**
+ * The repository's root: the folder above this module (its source, or the app bundle it was built
+ * into) that holds `pnpm-workspace.yaml`.
+ */
+const root = (): string => {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) return dir
+    if (path.dirname(dir) === dir) return process.cwd()
+  }
+}
+
+/**
+ * What a worker's thread runs: `scripts/thread.cjs`, which runs the worker's bundle (built when it may be
+ * stale) with V8's code cache, as the apps run theirs. Once per layer.
+ */
+const script = Effect.cached(
+  Effect.tryPromise({
+    try: async () => {
+      const at = root()
+      const { bundled } = createRequire(path.join(at, "package.json"))("./scripts/bundle.cjs") as {
+        readonly bundled: (options: { readonly pkg: string; readonly entry: string }) => Promise<string>
+      }
+      const bundle = await bundled({ pkg: "packages/db", entry: "src/worker.ts" })
+      return { thread: path.join(at, "scripts", "thread.cjs"), bundle }
+    },
+    catch: (cause) => new Workers.WorkerFailed({ detail: `cannot build the worker: ${String(cause)}` })
+  })
+)
+
+/** A worker's failure to run (it died, or could not start), as the export's. */
+const failed = (e: { readonly message: string }) => new Workers.WorkerFailed({ detail: e.message })
+
+/** A worker's answer, its database error as the `SqlError` it was. */
+const answer = <A, E>(
+  request: Effect.Effect<A, E | Workers.SqlFailed | WorkerError | ParseResult.ParseError>
+): Effect.Effect<A, Exclude<E, Workers.SqlFailed> | SqlError | Workers.WorkerFailed> =>
+  Effect.mapError(request, (e) =>
+    e instanceof Workers.SqlFailed
+      ? Workers.sqlError(e)
+      : e instanceof WorkerError || ParseResult.isParseError(e)
+        ? failed(e)
+        : (e as Exclude<E, Workers.SqlFailed>)
+  )
+
+/**
+ * Workers for `url`'s database: `size` per export, `rangeRows` rows a range (see `Workers`).
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: {
+  readonly url: Redacted.Redacted
+  readonly size: number
+  readonly rangeRows: number
+}): Layer.Layer<Workers.Workers> =>
+  Layer.effect(
+    Workers.Workers,
+    Effect.map(script, (built) => ({
+      size: options.size,
+      rangeRows: options.rangeRows,
+      start: (snapshot: string) => {
+        const one = Effect.gen(function* () {
+          const { thread, bundle } = yield* built
+          const worker = yield* Worker.makeSerialized<typeof Workers.Request.Type>({}).pipe(
+            Effect.provide(
+              NodeWorker.layer(
+                () => new Thread(thread, { workerData: { bundle, url: Redacted.value(options.url) } })
+              )
+            ),
+            Effect.mapError(failed)
+          )
+          yield* answer(worker.executeEffect(new Workers.Open({ snapshot })))
+          const reader: Workers.Reader = (range) => answer(worker.executeEffect(range))
+          return reader
+        })
+        return Effect.all(
+          Array.from({ length: options.size }, () => one),
+          { concurrency: "unbounded" }
+        )
+      }
+    }))
+  )
