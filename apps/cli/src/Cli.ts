@@ -195,21 +195,20 @@ const withDatabase = <A, E, R>(
         )
       }
     }
-    const workers = options.workers ?? 1
-    if (workers > 1 && info.kind === "embedded") {
+    const asked = options.workers ?? 1
+    const single = asked > 1 && (yield* Database.servesOneSession)
+    if (single) {
       yield* Console.error(
-        `ground-truth: the embedded database serves one connection at a time: exporting with 1 worker, not ${workers}`
+        `ground-truth: the embedded database serves one connection at a time: exporting with 1 worker, not ${asked}`
       )
     }
-    return yield* effect
-  }).pipe(
-    Effect.provide(
+    return yield* Effect.provide(
+      effect,
       Layer.mergeAll(Export.Export.Default, Stats.Stats.Default).pipe(
-        Layer.provide(Layer.merge(waits, Database.workers(options.workers ?? 1))),
-        Layer.provideMerge(Database.layer)
+        Layer.provide(Layer.merge(waits, Database.workers(single ? 1 : asked)))
       )
     )
-  )
+  }).pipe(Effect.provide(Database.layer))
 
 /** `--workers N|auto`: how many workers read an export (contract §15). */
 const workersOption = Options.text("workers").pipe(

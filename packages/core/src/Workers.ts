@@ -86,17 +86,23 @@ export class WorkerFailed extends Schema.TaggedError<WorkerFailed>()("WorkerFail
 }
 
 /**
- * Which rows a range holds, in the export's order: those after one job's `(created_at, id)` and up to
- * another's (`null`: from the start, to the end), of the filter's jobs; or the jobs of a list (an
- * increment's changed jobs, cut by the main connection, which found them).
+ * A job's place in the export's order: its `created_at` as PostgreSQL writes it (`created_at::text`,
+ * which reads back exactly, eras and infinities included, in a session with the same settings: every
+ * connection of one URL) and its id.
+ *
+ * @since 0.1.0
+ */
+export const Key = Schema.Struct({ createdAt: Schema.String, id: Schema.String })
+
+/**
+ * Which rows a range holds, in the export's order: those after one key and up to another (`null`: from
+ * the start, to the end), of the filter's jobs; or the jobs of a list (an increment's changed jobs, cut
+ * by the main connection, which found them).
  *
  * @since 0.1.0
  */
 export const Bounds = Schema.Union(
-  Schema.TaggedStruct("Between", {
-    after: Schema.NullOr(Schema.String),
-    through: Schema.NullOr(Schema.String)
-  }),
+  Schema.TaggedStruct("Between", { after: Schema.NullOr(Key), through: Schema.NullOr(Key) }),
   Schema.TaggedStruct("Ids", { ids: Schema.Array(Schema.String) })
 )
 
@@ -211,7 +217,13 @@ export const imported = (
         [],
         undefined
       )
-      yield* conn.executeUnprepared("SELECT set_config('jit', 'off', true)", [], undefined)
+      // A range is a few thousand rows read in the (created_at, id) index's order: no JIT, no parallel
+      // plan (the workers are), and no bitmap scan, which would sort what the index gives in order.
+      yield* conn.executeUnprepared(
+        "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), set_config('enable_bitmapscan', 'off', true)",
+        [],
+        undefined
+      )
       return conn
     })
   ).pipe(
@@ -231,12 +243,24 @@ const rangeRows = (sql: SqlClient.SqlClient, filter: Filter.Filter, bounds: Boun
       FROM jobs j WHERE j.id = ANY(${bounds.ids}::uuid[])
       ORDER BY j.created_at, j.id`
   }
-  // A bound is a job of the snapshot, found by id: its key is compared as the database holds it (a
-  // time as text would have to survive every time zone and era).
-  const key = (id: string) => sql`(SELECT b.created_at, b.id FROM jobs b WHERE b.id = ${id}::uuid)`
+  // Bounds as values, not looked up in the statement: the planner then sees a narrow range of the
+  // (created_at, id) index (with a bound it cannot see, it scans the whole table for every range).
+  // The time alone too: the planner estimates a row comparison's rows as a third of the table, whatever
+  // its values, and would scan all of it.
   const conditions = filterConditions(sql, filter)
-  if (bounds.after !== null) conditions.push(sql`(j.created_at, j.id) > ${key(bounds.after)}`)
-  if (bounds.through !== null) conditions.push(sql`(j.created_at, j.id) <= ${key(bounds.through)}`)
+  const { after, through } = bounds
+  if (after !== null) {
+    conditions.push(
+      sql`j.created_at >= ${after.createdAt}::timestamptz`,
+      sql`(j.created_at, j.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+    )
+  }
+  if (through !== null) {
+    conditions.push(
+      sql`j.created_at <= ${through.createdAt}::timestamptz`,
+      sql`(j.created_at, j.id) <= (${through.createdAt}::timestamptz, ${through.id}::uuid)`
+    )
+  }
   return sql<Row>`
     SELECT j.id::text AS id, ${sampleColumns(sql)}
     FROM jobs j WHERE ${sql.and(conditions)}

@@ -186,6 +186,21 @@ export const workers = (size: number): Layer.Layer<never, ConfigError.ConfigErro
     })
   )
 
+/**
+ * Does the database serve one session at a time? The embedded database does, and so does PGlite behind
+ * a URL (its socket server multiplexes one session: a second connection waits for the first to end),
+ * which its `version()` names. Export workers there would wait for the export that started them.
+ *
+ * @since 0.1.0
+ */
+export const servesOneSession: Effect.Effect<boolean, SqlError, DatabaseInfo | SqlClient.SqlClient> =
+  Effect.gen(function* () {
+    if ((yield* DatabaseInfo).kind === "embedded") return true
+    const sql = yield* SqlClient.SqlClient
+    const [{ version }] = yield* sql<{ readonly version: string }>`SELECT version() AS version`
+    return version.includes("(PGlite ")
+  })
+
 /** How many demo jobs a new embedded database starts with. @since 0.1.0 */
 export const EMBEDDED_DEMO_JOBS = 1000
 

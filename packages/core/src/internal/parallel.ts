@@ -34,11 +34,12 @@ const cuts = (
 ): Stream.Stream<Workers.Bounds, SqlError> => {
   const declare = sql`
     DECLARE export_cuts NO SCROLL CURSOR FOR
-    SELECT s.id::text AS id, s.n::text AS n FROM (
-      SELECT j.id, row_number() OVER (ORDER BY j.created_at, j.id) AS n
+    SELECT s.created_at::text AS created_at, s.id::text AS id, s.n::text AS n FROM (
+      SELECT j.created_at, j.id, row_number() OVER (ORDER BY j.created_at, j.id) AS n
       FROM jobs j WHERE ${sql.and(filterConditions(sql, filter))}
     ) s WHERE s.n % ${sql.literal(String(every))} = 0`
   const fetch = sql<{
+    readonly created_at: string
     readonly id: string
     readonly n: string
   }>`FETCH ${sql.literal(String(CUTS_PER_FETCH))} FROM export_cuts`
@@ -46,7 +47,7 @@ const cuts = (
     Effect.as(
       declare,
       Stream.suspend(() => {
-        let after: string | null = null
+        let after: typeof Workers.Key.Type | null = null
         let seen = 0
         let done = false
         return Stream.repeatEffectChunkOption(
@@ -59,8 +60,9 @@ const cuts = (
                 if (Number(row.n) !== every * ++seen) {
                   return Effect.dieMessage(`export cut ${row.n} came out of order (expected ${every * seen})`)
                 }
-                out.push({ _tag: "Between", after, through: row.id })
-                after = row.id
+                const through = { createdAt: row.created_at, id: row.id }
+                out.push({ _tag: "Between", after, through })
+                after = through
               }
               if (rows.length < CUTS_PER_FETCH) {
                 done = true
@@ -152,6 +154,10 @@ export const onWorkers = (
         onNone: () => cuts(sql, filter, workers.rangeRows),
         onSome: (since) => changes(sql, filter, since, workers.rangeRows, observer)
       })
-      return Stream.mapEffect(ranges, read, { concurrency: readers.length * IN_FLIGHT })
+      // A range's failure is told when its turn comes: the export fails on the first range in its order
+      // that fails, naming the job a single reader would have stopped at, whichever worker failed first.
+      return Stream.mapEffect(ranges, (bounds) => Effect.either(read(bounds)), {
+        concurrency: readers.length * IN_FLIGHT
+      }).pipe(Stream.mapEffect((result) => result))
     })
   )
