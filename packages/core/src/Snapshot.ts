@@ -16,7 +16,8 @@
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Duration, Effect, Exit, Fiber, Option, type Scope, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Fiber, Option, type Scope, Stream } from "effect"
+import { readOnly } from "./internal/transaction.js"
 
 /**
  * Cancels the statement backend `pid` runs in the transaction that began at `began` (its `now()`, in
@@ -190,12 +191,7 @@ const beginWith = (
   Effect.uninterruptible(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const conn = yield* sql.reserve
-      yield* Effect.acquireRelease(
-        conn.executeUnprepared("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [], undefined),
-        (_, exit) =>
-          Effect.ignore(conn.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
-      )
+      const conn = yield* readOnly
       const lockTimeout = Option.flatMap(waits, (w) => w.lockTimeout)
       const [{ pid, began }] = yield* conn.executeUnprepared(
         Option.isSome(lockTimeout)

@@ -17,11 +17,12 @@ import { Transferable } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Exit, Option, Schema, type Scope } from "effect"
+import { Context, Effect, Option, Schema, type Scope } from "effect"
 import * as Filter from "./Filter.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
 import { filterConditions } from "./internal/query.js"
 import { InvalidRow, type Row, sampleColumns, writeRow } from "./internal/rows.js"
+import { readOnly } from "./internal/transaction.js"
 import * as Replay from "./Replay.js"
 import * as Split from "./Split.js"
 
@@ -204,13 +205,7 @@ export const imported = (
 ): Effect.Effect<Connection, SnapshotGone | SqlFailed, SqlClient.SqlClient | Scope.Scope> =>
   Effect.uninterruptible(
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const conn = yield* sql.reserve
-      yield* Effect.acquireRelease(
-        conn.executeUnprepared("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", [], undefined),
-        (_, exit) =>
-          Effect.ignore(conn.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
-      )
+      const conn = yield* readOnly
       // A literal: SET takes no parameters. The identifier is ours (pg_export_snapshot's), quoted anyway.
       yield* conn.executeUnprepared(
         `SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option } from "effect"
-import { Filter, Timestamp } from "../src/index.js"
+import { Cursor, Filter, Format, Split, Timestamp } from "../src/index.js"
 import type { Job } from "../src/Sample.js"
 import * as Arb from "./arbitraries.js"
 
@@ -279,4 +279,68 @@ describe("matches", () => {
     },
     { fastCheck: { numRuns: 1000 } }
   )
+})
+
+describe("parameters", () => {
+  it.prop(
+    "parse reads back every filter it spells (what a worker is sent)",
+    [
+      fc.record({
+        approvedOnly: fc.boolean(),
+        hasCorrections: fc.option(fc.boolean(), { nil: undefined }),
+        times: fc.uniqueArray(Arb.timestamp, { minLength: 2, maxLength: 2, selector: Timestamp.format }),
+        window: fc.constantFrom("none", "since", "until", "both"),
+        format: fc.constantFrom(...Format.formats),
+        split: fc.option(
+          fc.record({
+            name: fc.constantFrom(...Split.Name.literals),
+            ratios: fc.tuple(
+              fc.integer({ min: 0, max: 1000 }),
+              fc.integer({ min: 0, max: 1000 }),
+              fc.integer({ min: 1, max: 1000 })
+            ),
+            seed: fc.string({ maxLength: 20 })
+          }),
+          { nil: undefined }
+        )
+      })
+    ],
+    ([r]) => {
+      const [since, until] = [...r.times].sort(Timestamp.Order)
+      const filter: Filter.Filter = {
+        approvedOnly: r.approvedOnly,
+        hasCorrections: Option.fromNullable(r.hasCorrections),
+        since: r.window === "since" || r.window === "both" ? Option.some(since) : Option.none(),
+        until: r.window === "until" || r.window === "both" ? Option.some(until) : Option.none(),
+        split: Option.fromNullable(r.split),
+        changedSince: Option.none(),
+        format: r.format
+      }
+      expect(ok(Filter.parameters(filter))).toEqual(filter)
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it("spells an increment's cursor so that it reads back as the same cursor", () => {
+    const cursor: Cursor.Cursor = {
+      version: 2,
+      xmin: 752n,
+      xmax: 760n,
+      lsn: 123456n,
+      timeline: 1,
+      database: "0123456789ab",
+      files: "0a1b2c3d",
+      jobs: 10n,
+      events: 20n,
+      old: 5n
+    }
+    const given = ok([
+      ["changed_since", Cursor.encode(cursor)],
+      ["format", "preference"]
+    ])
+    expect(ok(Filter.parameters(given))).toEqual(given)
+    expect(Option.map(ok(Filter.parameters(given)).changedSince, Cursor.encode)).toEqual(
+      Option.some(Cursor.encode(cursor))
+    )
+  })
 })
