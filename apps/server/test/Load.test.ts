@@ -199,9 +199,10 @@ for (const target of TestDatabase.targets()) {
           ).pipe(Effect.timeout("120 seconds"))
           for (const body of next) expect(body.body.equals(reference)).toBe(true)
           const growth = after - warm
-          // Garbage collection makes RSS swing by tens of MB; what must not happen is growth with the
-          // number of aborts (a held batch is ~2 MB: 180 of them would add hundreds of MB).
-          expect(growth).toBeLessThan(64 * MB)
+          // Garbage collection makes RSS swing by tens of MB (+33 to +48 MB alone, +77 MB once with the whole
+          // suite running beside it); what must not happen is growth with the number of aborts (a held
+          // batch is ~2 MB: 180 of them would add 360 MB or more).
+          expect(growth).toBeLessThan(160 * MB)
           const sum = received.reduce((a: number, b) => a + (b ?? 0), 0)
           console.log(
             `${target.name}: 200 aborted downloads (${points.filter((p) => p < 0).length} before the first byte, ` +
