@@ -197,12 +197,15 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
   Effect.gen(function* () {
     const exporter = yield* Export.Export
     const stats = yield* Stats.Stats
-    const { admit } = yield* Admission
-    /** A read's parameters, then its slot: a bad parameter is a 400 however busy the server is. */
+    const { admit, admitExport } = yield* Admission
+    /**
+     * A read's parameters, then its slots (an export's: one for each of its workers too): a bad parameter
+     * is a 400 however busy the server is.
+     */
     const admitted = (
       request: HttpServerRequest.HttpServerRequest,
       accept: ReadonlyArray<Filter.Parameter>
-    ) => Effect.zipLeft(parseQuery(request, accept), admit)
+    ) => Effect.zipLeft(parseQuery(request, accept), accept === Filter.exportParameters ? admitExport : admit)
     const sendTimeout = yield* Config.duration("GROUND_TRUTH_SEND_TIMEOUT").pipe(
       Config.validate({
         message: "Expected a duration above zero",
@@ -381,8 +384,11 @@ const waits = Layer.effect(
  * @since 0.1.0
  */
 export const services = Layer.mergeAll(
-  Export.Export.Default,
+  Layer.unwrapEffect(
+    Effect.map(Admission, ({ workers }) =>
+      Export.Export.Default.pipe(Layer.provide(Database.workers(workers)))
+    )
+  ),
   Stats.Stats.Default,
-  Review.Review.Default,
-  Admission.Default
-).pipe(Layer.provide(waits))
+  Review.Review.Default
+).pipe(Layer.provideMerge(Admission.Default), Layer.provide(waits))
