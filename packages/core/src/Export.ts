@@ -17,7 +17,16 @@ import { Chunk, type Context, Effect, Layer, Option, Stream } from "effect"
 import type * as Cursor from "./Cursor.js"
 import type * as Filter from "./Filter.js"
 import type { ByteWriter } from "./internal/ByteWriter.js"
-import { encode, type Part, type Splitting, splitInto, splitLines } from "./internal/batches.js"
+import {
+  emptyShards,
+  encode,
+  type Part,
+  type Shard,
+  type Splitting,
+  shardLines,
+  splitInto,
+  splitLines
+} from "./internal/batches.js"
 import { changedIds, corpusRows, replayed, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
 import * as Observed from "./internal/observed.js"
@@ -33,11 +42,12 @@ import * as Split from "./Split.js"
 import * as Workers from "./Workers.js"
 
 /** One split's bytes of a dataset export: a batch of its lines. @since 0.1.0 */
-export type { Part } from "./internal/batches.js"
+/** One shard's bytes of a sharded export: a batch of its lines. @since 0.1.0 */
+export type { Part, Shard } from "./internal/batches.js"
 /** The snapshot an export read: when its transaction began, and its cursor. @since 0.1.0 */
 export type { Taken } from "./internal/cursor.js"
-/** What `withSnapshot` and `withManifest` give: the stream, its snapshot and manifest. @since 0.1.0 */
-export type { WithManifest, WithSnapshot } from "./internal/observed.js"
+/** What `withSnapshot`, `withManifest` and `shards` give: the stream, its snapshot and manifest. @since 0.1.0 */
+export type { WithManifest, WithShards, WithSnapshot } from "./internal/observed.js"
 /**
  * `InvalidRow`: a row the export cannot read, a column that does not hold what the schema of contract §1
  * promises or a value contract §6 cannot write (a BC or infinite time, a multi-dimensional
@@ -77,7 +87,8 @@ const methods = <E>(
     readonly stream: Stream.Stream<Part, E>
     readonly manifest: Effect.Effect<Manifest.DatasetManifest>
   }>,
-  samples: (filter: Filter.Filter) => Stream.Stream<Sample, E>
+  samples: (filter: Filter.Filter) => Stream.Stream<Sample, E>,
+  shards: (filter: Filter.Filter, count: number, observer: Observed.Observer) => Stream.Stream<Shard, E>
 ) => ({
   stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, E> => corpus(filter),
   withSnapshot: (filter: Filter.Filter): Effect.Effect<Observed.WithSnapshot<E>> =>
@@ -85,7 +96,11 @@ const methods = <E>(
   withManifest: (filter: Filter.Filter): Effect.Effect<Observed.WithManifest<E>> =>
     Observed.withManifest(filter, (observer) => corpus(filter, observer)),
   dataset,
-  samples
+  samples,
+  shards: (filter: Filter.Filter, count: number): Effect.Effect<Observed.WithShards<E>> =>
+    Option.isSome(filter.changedSince)
+      ? Effect.dieMessage("a sharded export is a full export: its filter has no changed_since")
+      : Observed.withShards(filter, count, (observer) => shards(filter, count, observer))
 })
 
 /**
@@ -112,6 +127,9 @@ export const feedQuery = (sql: SqlClient.SqlClient, filter: Filter.Filter) => sq
  *   what the stream was (rows, bytes, SHA-256), and of an increment what it removes.
  * - `dataset(filter, splitting)`: the corpus cut into its train, validation and test splits, from one
  *   snapshot, and its manifest.
+ * - `shards(filter, count)`: a full export cut into `count` files of as many jobs (contract §15), from one
+ *   snapshot: the stream of each shard's batches, in order (concatenated they are `stream(filter)`'s
+ *   bytes), and the manifest of the whole with a file per shard.
  * - `samples(filter)`: the jobs the filter selects (the split included), replayed, in export order, from
  *   one snapshot: what evaluation scores against (`Eval`). Every job, whatever the format writes.
  *
@@ -234,7 +252,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           Effect.as(
             taken(filter, replayedBefore, observer),
             Stream.concat(
-              Stream.tap(onWorkers(sql, w, filter, dataset, observer), (result) =>
+              Stream.tap(onWorkers(sql, w, filter, dataset, observer), ({ result }) =>
                 Effect.sync(() => {
                   for (const id of result.removed) observer?.removed(id)
                 })
@@ -244,13 +262,53 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           )
         )
       )
+    /**
+     * A full export cut into `count` shards of as many jobs (of the filter and its split) within one:
+     * counted in the snapshot, then each row (or each range, on workers: no range crosses a shard's end)
+     * goes to the shard its position gives.
+     */
+    const sharded = (
+      filter: Filter.Filter,
+      count: number,
+      observer: Observed.Observer
+    ): Stream.Stream<Shard, ExportError> =>
+      inSnapshot(filter, () =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            yield* taken(filter, undefined, observer)
+            const total = yield* corpusRows(sql, filter)
+            if (Option.isSome(workers)) {
+              const ranges = onWorkers(sql, workers.value, filter, undefined, undefined, { count, total })
+              const out: Stream.Stream<Shard, ExportError> = Stream.concat(
+                emptyShards(count),
+                Stream.mapConcat(ranges, ({ shard, result }) =>
+                  result.parts.map((part) => ({ shard, bytes: part.bytes }))
+                )
+              )
+              return out
+            }
+            const all = rows(filter, undefined)
+            const chosen = Option.match(filter.split, {
+              onNone: () => all,
+              onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
+            })
+            const out: Stream.Stream<Shard, ExportError> = shardLines(
+              chosen.pipe(Stream.bufferChunks({ capacity: 1 })),
+              count,
+              total,
+              (w, row) => writeRow(w, row, filter.format)
+            )
+            return out
+          })
+        )
+      )
     const corpus = (
       filter: Filter.Filter,
       observer?: Observed.Observer
     ): Stream.Stream<Uint8Array, ExportError> => {
       if (Option.isSome(workers)) {
         return Stream.mapConcat(ranged(workers.value, filter, undefined, observer), (result) =>
-          result.parts.map((part) => part.bytes)
+          result.result.parts.map((part) => part.bytes)
         )
       }
       const increment = Option.isSome(filter.changedSince)
@@ -275,7 +333,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       (filter, splitting) =>
         splitInto(filter, splitting, (observer) =>
           Option.isSome(workers)
-            ? Stream.mapConcat(ranged(workers.value, filter, splitting, observer), (result) =>
+            ? Stream.mapConcat(ranged(workers.value, filter, splitting, observer), ({ result }) =>
                 result.parts.flatMap((part) =>
                   part.split === null ? [] : [{ split: part.split, bytes: part.bytes }]
                 )
@@ -288,7 +346,8 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               )
         ),
       (filter) =>
-        Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample))
+        Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample)),
+      sharded
     )
   })
 }) {
@@ -297,7 +356,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
    * programs that have no database.
    */
   static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> => {
-    const { corpus, dataset, samples } = reference(jobs)
-    return Layer.succeed(Export, Export.make(methods<ExportError>(corpus, dataset, samples)))
+    const { corpus, dataset, samples, shards } = reference(jobs)
+    return Layer.succeed(Export, Export.make(methods<ExportError>(corpus, dataset, samples, shards)))
   }
 }

@@ -40,6 +40,29 @@ const filtersOf = (filter: Filter.Filter): typeof Filters.Type => ({
  * @since 0.1.0
  * @category models
  */
+/**
+ * One file of a sharded export (`--shards`, contract §15): its name in the folder, its lines, bytes and
+ * SHA-256.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ShardFile extends Schema.Class<ShardFile>("ShardFile")({
+  path: Schema.String,
+  rows: Schema.Number,
+  bytes: Schema.Number,
+  sha256: Schema.String
+}) {}
+
+/**
+ * The name of shard `index` of `count` (from 0): `part-00000-of-00004.jsonl`, the names `datasets` reads
+ * as the shards of one split, in order.
+ *
+ * @since 0.1.0
+ */
+export const shardPath = (prefix: string, index: number, count: number): string =>
+  `${prefix}-${String(index).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.jsonl`
+
 export class Manifest extends Schema.Class<Manifest>("Manifest")({
   contract_version: Schema.Literal(contractVersion),
   generator: Schema.optional(Schema.String).annotations({
@@ -76,6 +99,11 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
     description:
       "Of an increment: the ids (sorted) of jobs that changed after changed_since and have no line in this " +
       "export's corpus: drop their lines from the corpus it continues. Empty for a full export."
+  }),
+  files: Schema.optional(Schema.Array(ShardFile)).annotations({
+    description:
+      "Of a sharded export (--shards): its files, in order; concatenated they are the body that rows, bytes " +
+      "and sha256 describe. Absent otherwise."
   })
 }) {}
 
@@ -153,33 +181,39 @@ export const tally = <E, R>(
     for (const chunk of chunks) count.add(chunk)
     return chunks
   })
-  const finish = () => {
-    const taken = snapshot()
-    const { rows, bytes, sha256 } = count.counts()
-    return Manifest.make({
-      contract_version: contractVersion,
-      generator: Version.generator,
-      format: filter.format,
-      filters: filtersOf(filter),
-      split: Option.getOrNull(
-        Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
-      ),
-      changed_since: Option.getOrNull(Option.map(filter.changedSince, Cursor.encode)),
-      snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
-      cursor: taken?.cursor ?? "",
-      rows,
-      bytes,
-      sha256,
-      corpus_rows:
-        filter.format !== "jsonl" && filter.format !== "hf"
-          ? null
-          : Option.isNone(filter.changedSince)
-            ? rows
-            : (taken?.corpusRows ?? null),
-      removed: taken?.removed ?? []
-    })
-  }
-  return { stream, finish }
+  return { stream, finish: () => describe(filter, count.counts(), snapshot()) }
+}
+
+/**
+ * The manifest of a body exported with `filter`, with these counts, from this snapshot (`undefined`: the
+ * export failed before it took one).
+ *
+ * @since 0.1.0
+ */
+export const describe = (filter: Filter.Filter, counts: Counts, taken: Snapshot | undefined): Manifest => {
+  const { rows, bytes, sha256 } = counts
+  return Manifest.make({
+    contract_version: contractVersion,
+    generator: Version.generator,
+    format: filter.format,
+    filters: filtersOf(filter),
+    split: Option.getOrNull(
+      Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
+    ),
+    changed_since: Option.getOrNull(Option.map(filter.changedSince, Cursor.encode)),
+    snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
+    cursor: taken?.cursor ?? "",
+    rows,
+    bytes,
+    sha256,
+    corpus_rows:
+      filter.format !== "jsonl" && filter.format !== "hf"
+        ? null
+        : Option.isNone(filter.changedSince)
+          ? rows
+          : (taken?.corpusRows ?? null),
+    removed: taken?.removed ?? []
+  })
 }
 
 /**

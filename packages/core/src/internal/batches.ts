@@ -109,3 +109,53 @@ export const splitInto = <E, R>(
     )
     return { stream, manifest }
   })
+
+/**
+ * One shard's bytes of a sharded export: a batch of its lines.
+ *
+ * @since 0.1.0
+ */
+export interface Shard {
+  readonly shard: number
+  readonly bytes: Uint8Array
+}
+
+/**
+ * Which shard of `count` the item at `position` (from 0) of `total` goes to: the items cut into
+ * contiguous runs that differ by one item at most.
+ */
+export const shardOf = (position: number, count: number, total: number): number =>
+  Math.min(count - 1, Math.floor((position * count) / total))
+
+/**
+ * Items written into the shard their position gives (`shardOf`): a part per shard and batch that has
+ * lines, after an empty part for every shard (`emptyShards`).
+ */
+export const shardLines = <A, E, R, E2>(
+  items: Stream.Stream<A, E, R>,
+  count: number,
+  total: number,
+  write: Write<A, E2>
+): Stream.Stream<Shard, E | E2, R> =>
+  Stream.suspend(() => {
+    const w = new ByteWriter(64 * 1024)
+    let position = 0
+    const written = Stream.mapChunksEffect(items, (chunk): Effect.Effect<Chunk.Chunk<Shard>, E2> => {
+      const parts: Array<Shard> = []
+      let current = -1
+      for (const item of chunk) {
+        const shard = shardOf(position++, count, total)
+        if (shard !== current && w.pos > 0) parts.push({ shard: current, bytes: w.take() })
+        current = shard
+        const failure = write(w, item)
+        if (failure !== undefined) return Effect.fail(failure)
+      }
+      if (w.pos > 0) parts.push({ shard: current, bytes: w.take() })
+      return Effect.succeed(Chunk.unsafeFromArray(parts))
+    })
+    return Stream.concat(emptyShards(count), written)
+  })
+
+/** An empty part for each of `count` shards, in order: every shard has its file, lines or none. */
+export const emptyShards = (count: number): Stream.Stream<Shard> =>
+  Stream.fromIterable(Array.from({ length: count }, (_, shard) => ({ shard, bytes: new Uint8Array(0) })))

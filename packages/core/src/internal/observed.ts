@@ -4,9 +4,10 @@
  * removes, and the lines a full export at its snapshot holds. `withSnapshot` and `withManifest` pair the
  * stream with effects that read what it has reported so far: the snapshot, the manifest.
  */
-import { Effect, Option, type Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import type * as Filter from "../Filter.js"
 import * as Manifest from "../Manifest.js"
+import type { Shard } from "./batches.js"
 import type { Taken } from "./cursor.js"
 
 /** What a running export reports of its snapshot: once it is taken, then each removed id. */
@@ -87,4 +88,52 @@ export const withManifest = <E>(filter: Filter.Filter, corpus: Corpus<E>): Effec
         })
     )
     return { stream, manifest: Effect.sync(finish), taken: Effect.sync(() => taken) }
+  })
+
+/**
+ * A sharded export and its manifest: the whole body counted and hashed as its shards pass (they come in
+ * order: concatenated they are the body), each shard too; `manifest`, run after the stream has ended, is
+ * the body's manifest with a file per shard (`Manifest.shardPath("part", …)`).
+ *
+ * @since 0.1.0
+ */
+export interface WithShards<E> {
+  readonly stream: Stream.Stream<Shard, E>
+  readonly manifest: Effect.Effect<Manifest.Manifest>
+}
+
+/** The shards of `source` (exported with `filter`, `count` of them) with their manifest. */
+export const withShards = <E>(
+  filter: Filter.Filter,
+  count: number,
+  source: (observer: Observer) => Stream.Stream<Shard, E>
+): Effect.Effect<WithShards<E>> =>
+  Effect.sync(() => {
+    let taken = Option.none<Taken>()
+    const whole = Manifest.counter()
+    const shards = Array.from({ length: count }, () => Manifest.counter())
+    const stream = Stream.tap(
+      source({
+        taken: (t) => {
+          taken = Option.some(t)
+        },
+        removed: () => undefined
+      }),
+      (part) =>
+        Effect.sync(() => {
+          whole.add(part.bytes)
+          shards[part.shard].add(part.bytes)
+        })
+    )
+    const manifest = Effect.sync(() => {
+      const snapshot = Option.getOrUndefined(
+        Option.map(taken, (t) => ({ time: t.time, cursor: t.cursor, removed: [], corpusRows: undefined }))
+      )
+      const m = Manifest.describe(filter, whole.counts(), snapshot)
+      const files = shards.map(
+        (c, i) => new Manifest.ShardFile({ path: Manifest.shardPath("part", i, count), ...c.counts() })
+      )
+      return Manifest.Manifest.make({ ...m, files })
+    })
+    return { stream, manifest }
   })

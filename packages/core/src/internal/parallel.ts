@@ -12,10 +12,10 @@ import type * as Cursor from "../Cursor.js"
 import * as Filter from "../Filter.js"
 import * as Split from "../Split.js"
 import * as Workers from "../Workers.js"
-import type { Splitting } from "./batches.js"
+import { type Splitting, shardOf } from "./batches.js"
 import { changedIds } from "./cursor.js"
 import type { Observer } from "./observed.js"
-import { filterConditions } from "./query.js"
+import { filterConditions, splitCondition } from "./query.js"
 
 /** Boundaries read per FETCH of the cut. */
 const CUTS_PER_FETCH = 64
@@ -23,50 +23,75 @@ const CUTS_PER_FETCH = 64
 /** Requests a worker holds at once: one read, one queued behind it. */
 const IN_FLIGHT = 2
 
+/** A range, and the shard it belongs to (0 when the export is not sharded). */
+interface Cut {
+  readonly bounds: Workers.Bounds
+  readonly shard: number
+}
+
+/**
+ * How a sharded export is cut: `count` shards of the `total` jobs (of the filter and its split), each
+ * job's shard given by its position (`shardOf`).
+ */
+export interface Sharding {
+  readonly count: number
+  readonly total: number
+}
+
 /**
  * The ranges of a full export: the jobs after each `every`-th of the filter's jobs, in order, cut as the
- * cursor reaches them (the first range goes out after `every` rows, not after the whole scan).
+ * cursor reaches them (the first range goes out after `every` rows, not after the whole scan). Sharded,
+ * the jobs are those of the split too, and a range also ends where a shard does.
  */
 const cuts = (
   sql: SqlClient.SqlClient,
   filter: Filter.Filter,
-  every: number
-): Stream.Stream<Workers.Bounds, SqlError> => {
+  every: number,
+  sharding: Sharding
+): Stream.Stream<Cut, SqlError> => {
+  const sharded = sharding.count > 1
+  const conditions = filterConditions(sql, filter)
+  if (sharded && Option.isSome(filter.split)) conditions.push(splitCondition(sql, filter.split.value))
+  // The last position of each shard but the last: ceil((s + 1) * total / count).
+  const ends = Array.from({ length: sharding.count - 1 }, (_, s) =>
+    String(Math.ceil(((s + 1) * sharding.total) / sharding.count))
+  )
   const declare = sql`
     DECLARE export_cuts NO SCROLL CURSOR FOR
     SELECT s.created_at::text AS created_at, s.id::text AS id, s.n::text AS n FROM (
       SELECT j.created_at, j.id, row_number() OVER (ORDER BY j.created_at, j.id) AS n
-      FROM jobs j WHERE ${sql.and(filterConditions(sql, filter))}
-    ) s WHERE s.n % ${sql.literal(String(every))} = 0`
+      FROM jobs j WHERE ${sql.and(conditions)}
+    ) s WHERE s.n % ${sql.literal(String(every))} = 0${sharded ? sql` OR s.n = ANY(${ends}::bigint[])` : sql``}`
   const fetch = sql<{
     readonly created_at: string
     readonly id: string
     readonly n: string
   }>`FETCH ${sql.literal(String(CUTS_PER_FETCH))} FROM export_cuts`
+  const shardAt = (position: number) => (sharded ? shardOf(position, sharding.count, sharding.total) : 0)
   return Stream.unwrap(
     Effect.as(
       declare,
       Stream.suspend(() => {
         let after: typeof Workers.Key.Type | null = null
-        let seen = 0
+        let last = 0
         let done = false
         return Stream.repeatEffectChunkOption(
           Effect.suspend(() => {
             if (done) return Effect.fail(Option.none())
             return Effect.flatMap(Effect.mapError(fetch, Option.some), (rows) => {
-              const out: Array<Workers.Bounds> = []
+              const out: Array<Cut> = []
               for (const row of rows) {
                 // The window's order is the output's; a plan that gave them otherwise would cut wrong.
-                if (Number(row.n) !== every * ++seen) {
-                  return Effect.dieMessage(`export cut ${row.n} came out of order (expected ${every * seen})`)
-                }
+                const n = Number(row.n)
+                if (n <= last) return Effect.dieMessage(`export cut ${n} came after ${last}`)
                 const through = { createdAt: row.created_at, id: row.id }
-                out.push({ _tag: "Between", after, through })
+                out.push({ bounds: { _tag: "Between", after, through }, shard: shardAt(last) })
                 after = through
+                last = n
               }
               if (rows.length < CUTS_PER_FETCH) {
                 done = true
-                out.push({ _tag: "Between", after, through: null })
+                out.push({ bounds: { _tag: "Between", after, through: null }, shard: shardAt(last) })
               }
               return Effect.succeed(Chunk.unsafeFromArray(out))
             })
@@ -87,7 +112,7 @@ const changes = (
   since: Cursor.Cursor,
   every: number,
   observer: Observer | undefined
-): Stream.Stream<Workers.Bounds, SqlError> => {
+): Stream.Stream<Cut, SqlError> => {
   const declare = sql`
     DECLARE export_changes NO SCROLL CURSOR FOR
     WITH changed (id) AS (${changedIds(sql, since)})
@@ -112,7 +137,7 @@ const changes = (
             else if (inSplit(row.id)) observer?.removed(row.id)
           }
           return Effect.succeed(
-            ids.length === 0 ? Chunk.empty<Workers.Bounds>() : Chunk.of<Workers.Bounds>({ _tag: "Ids", ids })
+            ids.length === 0 ? Chunk.empty<Cut>() : Chunk.of<Cut>({ bounds: { _tag: "Ids", ids }, shard: 0 })
           )
         })
       )
@@ -121,18 +146,19 @@ const changes = (
 }
 
 /**
- * The results of the export's ranges, in order, read by the workers from the current transaction's
- * snapshot (which must have begun: `taken` runs first). Of a dataset (`dataset`), each result holds a
- * part per split.
+ * The results of the export's ranges, in order, each with its shard, read by the workers from the
+ * current transaction's snapshot (which must have begun: `taken` runs first). Of a dataset (`dataset`),
+ * each result holds a part per split. Sharded (`sharding`, a full export), no range crosses a shard's end.
  */
 export const onWorkers = (
   sql: SqlClient.SqlClient,
   workers: Context.Tag.Service<typeof Workers.Workers>,
   filter: Filter.Filter,
   dataset: Splitting | undefined,
-  observer: Observer | undefined
+  observer: Observer | undefined,
+  sharding: Sharding = { count: 1, total: 0 }
 ): Stream.Stream<
-  Workers.RangeResult,
+  { readonly shard: number; readonly result: Workers.RangeResult },
   SqlError | Workers.RangeError | Workers.SnapshotGone | Workers.WorkerFailed
 > =>
   Stream.unwrapScoped(
@@ -144,19 +170,26 @@ export const onWorkers = (
       const idle = yield* Queue.unbounded<Workers.Reader>()
       for (let i = 0; i < IN_FLIGHT; i++) yield* Queue.offerAll(idle, readers)
       const parameters = Filter.parameters(filter)
-      const read = (bounds: Workers.Bounds) =>
+      const read = ({ bounds, shard }: Cut) =>
         Effect.acquireUseRelease(
           Queue.take(idle),
-          (reader) => reader(new Workers.Range({ parameters, dataset: dataset ?? null, bounds })),
+          (reader) =>
+            Effect.map(
+              reader(new Workers.Range({ parameters, dataset: dataset ?? null, bounds })),
+              (result) => ({
+                shard,
+                result
+              })
+            ),
           (reader) => Queue.offer(idle, reader)
         )
       const ranges = Option.match(filter.changedSince, {
-        onNone: () => cuts(sql, filter, workers.rangeRows),
+        onNone: () => cuts(sql, filter, workers.rangeRows, sharding),
         onSome: (since) => changes(sql, filter, since, workers.rangeRows, observer)
       })
       // A range's failure is told when its turn comes: the export fails on the first range in its order
       // that fails, naming the job a single reader would have stopped at, whichever worker failed first.
-      return Stream.mapEffect(ranges, (bounds) => Effect.either(read(bounds)), {
+      return Stream.mapEffect(ranges, (cut) => Effect.either(read(cut)), {
         concurrency: readers.length * IN_FLIGHT
       }).pipe(Stream.mapEffect((result) => result))
     })

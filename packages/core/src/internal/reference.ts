@@ -9,7 +9,7 @@ import * as Replay from "../Replay.js"
 import type { Job, Sample } from "../Sample.js"
 import * as Split from "../Split.js"
 import * as Timestamp from "../Timestamp.js"
-import { encode, type Splitting, splitInto, splitLines, type Write } from "./batches.js"
+import { encode, type Splitting, shardLines, splitInto, splitLines, type Write } from "./batches.js"
 import * as Formats from "./formats.js"
 import type { Observer } from "./observed.js"
 
@@ -83,7 +83,12 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
         writeJob(filter)
       )
     )
+  const shards = (filter: Filter.Filter, count: number, observer: Observer) =>
+    Stream.suspend(() => {
+      const chosen = selected(filter, observer)
+      return shardLines(Stream.fromIterable(chosen), count, chosen.length, writeJob(filter))
+    })
   const samples = (filter: Filter.Filter): Stream.Stream<Sample, Replay.ReplayError> =>
     Stream.suspend(() => Stream.fromIterable(selected(filter))).pipe(Stream.mapEffect(Replay.sample))
-  return { corpus, dataset, samples }
+  return { corpus, dataset, shards, samples }
 }
