@@ -300,6 +300,66 @@ const exportDataset = (
     )
   })
 
+/** The most shards an export may be cut into: a file each, in one folder. */
+const MAX_SHARDS = 9999
+
+/**
+ * `export --shards N --out DIR`: a full export cut into N files of as many jobs, from one snapshot, in a
+ * folder with their manifest (contract §15).
+ */
+const exportShards = (
+  count: number,
+  flags: Parameters<typeof parameters>[0] & {
+    readonly out: Option.Option<string>
+    readonly manifest: Option.Option<string>
+  },
+  workers: number
+) =>
+  Effect.gen(function* () {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) {
+      return yield* new UsageError({
+        message: `--shards must be a whole number from 1 to ${MAX_SHARDS}, not ${count}`
+      })
+    }
+    if (Option.isSome(flags.changedSince ?? Option.none())) {
+      return yield* new UsageError({ message: "--shards cuts a full export: --changed-since does not apply" })
+    }
+    if (Option.isSome(flags.manifest)) {
+      return yield* new UsageError({
+        message:
+          "--shards writes its manifest into the --out folder (manifest.json): --manifest does not apply"
+      })
+    }
+    const dir = Option.getOrElse(flags.out, () => "-")
+    if (dir === "-" || dir.endsWith(".gz")) {
+      return yield* new UsageError({
+        message: `--shards writes a folder of files: --out names that folder, not ${dir === "-" ? "standard output" : "a .gz file"}`
+      })
+    }
+    const filter = yield* Filter.parse(parameters(flags), { label: flag })
+    const target = yield* outputTarget("--out", dir, "folder")
+    yield* Output.recoverDataset(target)
+    yield* withDatabase(
+      Effect.gen(function* () {
+        const exporter = yield* Export.Export
+        const { stream, manifest } = yield* exporter.shards(filter, count)
+        yield* Output.toDataset(
+          target,
+          Stream.map(stream, ({ shard, bytes }) => ({
+            split: Manifest.shardPath("part", shard, count).slice(0, -".jsonl".length),
+            bytes
+          })),
+          Effect.map(manifest, (m) => [["manifest.json", Manifest.encode(m)]] as const)
+        )
+        const m = yield* manifest
+        yield* Console.error(
+          `${dir}: ${m.rows} rows in ${count} shard${count === 1 ? "" : "s"} at ${m.cursor}`
+        )
+      }),
+      { prepare: true, workers }
+    )
+  })
+
 const exportCommand = Command.make(
   "export",
   {
@@ -330,11 +390,30 @@ const exportCommand = Command.make(
       Options.optional
     ),
     workers: workersOption,
+    shards: Options.integer("shards").pipe(
+      Options.withPseudoName("N"),
+      Options.withDescription(
+        "Cut the export into N files of as many jobs, from one snapshot: --out then names a folder, which gets " +
+          "part-00000-of-0000N.jsonl … (the names datasets reads as shards; concatenated in name order they are " +
+          "the export's bytes) and manifest.json (the whole's rows, bytes and SHA-256, each file's, one cursor). " +
+          "The folder is replaced only once complete. A full export: not with --changed-since or --dataset."
+      ),
+      Options.optional
+    ),
     ...exportFlags
   },
   (flags) =>
     Effect.gen(function* () {
       const workers = yield* workerCount(flags.workers)
+      if (Option.isSome(flags.shards)) {
+        if (Option.isSome(flags.dataset)) {
+          return yield* new UsageError({
+            message:
+              "--shards with --dataset is not there yet: export each split with --split S --shards N --out DIR"
+          })
+        }
+        return yield* exportShards(flags.shards.value, flags, workers)
+      }
       if (Option.isSome(flags.dataset)) return yield* exportDataset(flags.dataset.value, flags, workers)
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")

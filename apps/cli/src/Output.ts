@@ -371,8 +371,8 @@ export const recoverDataset = (target: Target) =>
   })
 
 /**
- * Writes a dataset folder atomically: each split's parts to `<split>.jsonl` (a split without rows gets no
- * file), then `files` (name → content: the manifest, the card, the features) once the splits are
+ * Writes a dataset folder atomically: each split's parts to `<split>.jsonl` (a split without parts gets
+ * no file; an empty part makes an empty file), then `files` (name → content: the manifest, the card, the features) once the splits are
  * complete, in a temporary folder beside `target` that replaces it only then. An existing `target`
  * is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never a folder of
  * other files. Replacing takes two renames (the old folder aside, the new one in: Node.js has no atomic
@@ -417,7 +417,9 @@ export const toDataset = <E, R, E2, R2>(
               yield* access(file, 0o666)
               open.set(part.split, handle)
             }
-            yield* Effect.mapError(handle.writeAll(part.bytes), failed("write", file))
+            // An empty part names a file that must exist, lines or none (a shard without jobs).
+            if (part.bytes.length > 0)
+              yield* Effect.mapError(handle.writeAll(part.bytes), failed("write", file))
           })
         )
         for (const handle of open.values()) yield* Effect.mapError(handle.sync, failed("flush", partial))
