@@ -349,7 +349,15 @@ const exportShards = (
             split: Manifest.shardPath("part", shard, count).slice(0, -".jsonl".length),
             bytes
           })),
-          Effect.map(manifest, (m) => [["manifest.json", Manifest.encode(m)]] as const)
+          Effect.map(manifest, (m) => {
+            // The format's features beside the shards: a shard of a few jobs may hold a column that is
+            // null throughout, whose type datasets cannot guess from that file.
+            const features = Features.json(m.format)
+            return [
+              ["manifest.json", Manifest.encode(m)],
+              ...(features === undefined ? [] : [["features.json", features] as const])
+            ] as const
+          })
         )
         const m = yield* manifest
         yield* Console.error(
@@ -395,7 +403,8 @@ const exportCommand = Command.make(
       Options.withDescription(
         "Cut the export into N files of as many jobs, from one snapshot: --out then names a folder, which gets " +
           "part-00000-of-0000N.jsonl … (the names datasets reads as shards; concatenated in name order they are " +
-          "the export's bytes) and manifest.json (the whole's rows, bytes and SHA-256, each file's, one cursor). " +
+          "the export's bytes), manifest.json (the whole's rows, bytes and SHA-256, each file's, one cursor) and, " +
+          "but for jsonl, features.json (the format's datasets features, for Features.from_dict). " +
           "The folder is replaced only once complete. A full export: not with --changed-since or --dataset."
       ),
       Options.optional

@@ -18,12 +18,7 @@ const datasets = spawnSync("python3", ["-c", "import datasets"], { stdio: "ignor
 if (!datasets)
   console.log("Loading check skipped: python3 with datasets is not available (.ci/run installs it)")
 
-const FILES = [
-  "manifest.json",
-  "part-00000-of-00003.jsonl",
-  "part-00001-of-00003.jsonl",
-  "part-00002-of-00003.jsonl"
-]
+const PARTS = ["part-00000-of-00003.jsonl", "part-00001-of-00003.jsonl", "part-00002-of-00003.jsonl"]
 
 for (const target of TestDatabase.targets()) {
   const fixture = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))
@@ -58,13 +53,22 @@ for (const target of TestDatabase.targets()) {
             expect(r.stdout.length, c.name).toBe(0)
             const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"))
             expect(r.stderr, c.name).toBe(`${dir}: ${c.jobs.length} rows in 3 shards at ${m.cursor}\n`)
-            expect(fs.readdirSync(dir).sort(), c.name).toEqual(FILES)
-            const parts = FILES.slice(1).map((f) => fs.readFileSync(path.join(dir, f)))
+            // The format's features beside them, but for jsonl (which has none).
+            expect(fs.readdirSync(dir).sort(), c.name).toEqual(
+              [...(c.format === "jsonl" ? [] : ["features.json"]), "manifest.json", ...PARTS].sort()
+            )
+            if (c.format !== "jsonl") {
+              const features = yield* run(["features", "--format", c.format], e)
+              expect(fs.readFileSync(path.join(dir, "features.json")).equals(features.stdout), c.name).toBe(
+                true
+              )
+            }
+            const parts = PARTS.map((f) => fs.readFileSync(path.join(dir, f)))
             const expected = Golden.expectedExport(c)
             expect(Buffer.concat(parts).toString("utf8"), c.name).toBe(expected.toString("utf8"))
             expect(m, c.name).toMatchObject({ format: c.format, rows: c.jobs.length, bytes: expected.length })
             expect(m.files, c.name).toEqual(
-              FILES.slice(1).map((f, i) => ({
+              PARTS.map((f, i) => ({
                 path: f,
                 rows: parts[i].toString("utf8").split("\n").length - 1,
                 bytes: parts[i].length,
@@ -84,11 +88,9 @@ for (const target of TestDatabase.targets()) {
             expect(hf.code).toBe(0)
             const rows = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")).rows
             expect(rows).toBeGreaterThan(3)
-            // With the format's features (`ground-truth features`): a shard of a few jobs has columns that are
-            // all null, whose type datasets cannot guess from that file alone.
-            const features = path.join(root, "features.json")
-            const f = yield* run(["features", "--format", "hf"], e)
-            fs.writeFileSync(features, f.stdout)
+            // With the features.json beside the shards: a shard of a few jobs has columns that are all null,
+            // whose type datasets cannot guess from that file alone.
+            const features = path.join(dir, "features.json")
             const out = execFileSync(
               "python3",
               [
