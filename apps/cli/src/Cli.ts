@@ -15,6 +15,7 @@ import {
   Export,
   Features,
   Filter,
+  type Format,
   Manifest,
   ReportPage,
   Snapshot,
@@ -246,15 +247,20 @@ const outOption = (what: string, more = "") =>
     Options.optional
   )
 
+/** The export flags a folder output (`--dataset`, `--shards`) reads, and the file flags it refuses. */
+type FolderFlags = Parameters<typeof parameters>[0] & {
+  readonly out: Option.Option<string>
+  readonly manifest: Option.Option<string>
+}
+
+/** A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl). */
+const featuresFile = (format: Format.Format): ReadonlyArray<readonly [string, string]> => {
+  const features = Features.json(format)
+  return features === undefined ? [] : [["features.json", features]]
+}
+
 /** `export --dataset DIR`: the three splits of one snapshot, their card, features and manifest. */
-const exportDataset = (
-  dir: string,
-  flags: Parameters<typeof parameters>[0] & {
-    readonly out: Option.Option<string>
-    readonly manifest: Option.Option<string>
-  },
-  workers: number
-) =>
+const exportDataset = (dir: string, flags: FolderFlags, workers: number) =>
   Effect.gen(function* () {
     for (const [given, name] of [
       [flags.out, "--out"],
@@ -281,14 +287,11 @@ const exportDataset = (
         yield* Output.toDataset(
           target,
           stream,
-          Effect.map(manifest, (m) => {
-            const features = Features.json(m.format)
-            return [
-              ["manifest.json", `${JSON.stringify(m)}\n`],
-              ["README.md", DatasetCard.render(m)],
-              ...(features === undefined ? [] : [["features.json", features] as const])
-            ] as const
-          })
+          Effect.map(manifest, (m) => [
+            ["manifest.json", `${JSON.stringify(m)}\n`] as const,
+            ["README.md", DatasetCard.render(m)] as const,
+            ...featuresFile(m.format)
+          ])
         )
         const m = yield* manifest
         yield* Console.error(
@@ -307,14 +310,7 @@ const MAX_SHARDS = 9999
  * `export --shards N --out DIR`: a full export cut into N files of as many jobs, from one snapshot, in a
  * folder with their manifest (contract §15).
  */
-const exportShards = (
-  count: number,
-  flags: Parameters<typeof parameters>[0] & {
-    readonly out: Option.Option<string>
-    readonly manifest: Option.Option<string>
-  },
-  workers: number
-) =>
+const exportShards = (count: number, flags: FolderFlags, workers: number) =>
   Effect.gen(function* () {
     if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) {
       return yield* new UsageError({
@@ -349,15 +345,12 @@ const exportShards = (
             split: Manifest.shardPath("part", shard, count).slice(0, -".jsonl".length),
             bytes
           })),
-          Effect.map(manifest, (m) => {
-            // The format's features beside the shards: a shard of a few jobs may hold a column that is
-            // null throughout, whose type datasets cannot guess from that file.
-            const features = Features.json(m.format)
-            return [
-              ["manifest.json", Manifest.encode(m)],
-              ...(features === undefined ? [] : [["features.json", features] as const])
-            ] as const
-          })
+          // The format's features beside the shards: a shard of a few jobs may hold a column that is null
+          // throughout, whose type datasets cannot guess from that file.
+          Effect.map(manifest, (m) => [
+            ["manifest.json", Manifest.encode(m)] as const,
+            ...featuresFile(m.format)
+          ])
         )
         const m = yield* manifest
         yield* Console.error(
