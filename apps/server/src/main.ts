@@ -13,7 +13,7 @@ import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Export, Filter } from "@ground-truth/core"
 import { Configuration, Database } from "@ground-truth/db"
-import { Cause, Config, Data, Duration, Effect, Layer, Logger, Stream } from "effect"
+import { Cause, Config, Data, Duration, Effect, Layer, Logger, Option, Stream } from "effect"
 import * as Auth from "./Auth.js"
 import * as Http from "./Http.js"
 import * as Shutdown from "./Shutdown.js"
@@ -72,11 +72,24 @@ const NodeServer = Layer.unwrapScoped(
  * then ready, and the first request's first byte comes in ~60 ms instead of ~230 at 1M jobs (later
  * requests: ~30 ms). Whatever goes wrong (the database down, no schema yet, a bad first job) is for the requests
  * to report; a warm-up still waiting after `WARM_UP_LIMIT` (a lock held on `jobs`, a database that
- * stalls) is left behind, and the server starts anyway.
+ * stalls) is cancelled in the background, said in a warning, and the server starts anyway.
  */
 const warmUp = Effect.flatMap(Export.Export, (exporter) =>
   exporter.stream(Filter.defaults).pipe(Stream.take(1), Stream.runDrain)
-).pipe(Effect.disconnect, Effect.timeout(WARM_UP_LIMIT), Effect.ignore)
+).pipe(
+  Effect.ignore,
+  Effect.disconnect,
+  Effect.timeoutOption(WARM_UP_LIMIT),
+  Effect.flatMap(
+    Option.match({
+      onSome: () => Effect.void,
+      onNone: () =>
+        Effect.logWarning(
+          "the warm-up export was still waiting (a lock on jobs, or a slow database): starting without it"
+        ).pipe(Effect.annotateLogs({ waited_ms: Duration.toMillis(WARM_UP_LIMIT) }))
+    })
+  )
+)
 
 const Started = Layer.effectDiscard(
   Effect.gen(function* () {
