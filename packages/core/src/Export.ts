@@ -13,7 +13,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Chunk, type Context, Effect, Layer, Option, Stream } from "effect"
+import type { Fragment } from "@effect/sql/Statement"
+import { Chunk, Clock, type Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
 import type * as Cursor from "./Cursor.js"
 import type * as Filter from "./Filter.js"
 import type { ByteWriter } from "./internal/ByteWriter.js"
@@ -31,10 +32,11 @@ import { changedIds, corpusRows, replayed, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
 import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
-import { filterConditions } from "./internal/query.js"
+import { betweenConditions, filterConditions, splitCondition } from "./internal/query.js"
 import { reference } from "./internal/reference.js"
 import { decodeRow, type InvalidRow, type Row, sampleColumns, writeRow } from "./internal/rows.js"
 import type * as Manifest from "./Manifest.js"
+import * as Plan from "./Plan.js"
 import * as Replay from "./Replay.js"
 import type { Job, Sample } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
@@ -88,7 +90,13 @@ const methods = <E>(
     readonly manifest: Effect.Effect<Manifest.DatasetManifest>
   }>,
   samples: (filter: Filter.Filter) => Stream.Stream<Sample, E>,
-  shards: (filter: Filter.Filter, count: number, observer: Observed.Observer) => Stream.Stream<Shard, E>
+  shards: (filter: Filter.Filter, count: number, observer: Observed.Observer) => Stream.Stream<Shard, E>,
+  plan: (
+    filter: Filter.Filter,
+    count: number,
+    hold: Duration.Duration
+  ) => Effect.Effect<Plan.Plan, E, Scope.Scope>,
+  shard: (plan: Plan.Plan, index: number) => Stream.Stream<Uint8Array, E | Plan.PlanGone | Plan.PlanInvalid>
 ) => ({
   stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, E> => corpus(filter),
   withSnapshot: (filter: Filter.Filter): Effect.Effect<Observed.WithSnapshot<E>> =>
@@ -100,7 +108,9 @@ const methods = <E>(
   shards: (filter: Filter.Filter, count: number): Effect.Effect<Observed.WithShards<E>> =>
     Option.isSome(filter.changedSince)
       ? Effect.dieMessage("a sharded export is a full export: its filter has no changed_since")
-      : Observed.withShards(filter, count, (observer) => shards(filter, count, observer))
+      : Observed.withShards(filter, count, (observer) => shards(filter, count, observer)),
+  plan,
+  shard
 })
 
 /**
@@ -110,10 +120,14 @@ const methods = <E>(
  *
  * @since 0.1.0
  */
-export const feedQuery = (sql: SqlClient.SqlClient, filter: Filter.Filter) => sql`
+export const feedQuery = (
+  sql: SqlClient.SqlClient,
+  filter: Filter.Filter,
+  more: ReadonlyArray<Fragment> = []
+) => sql`
   SELECT j.id::text AS id, ${sampleColumns(sql)}
   FROM jobs j
-  WHERE ${sql.and(filterConditions(sql, filter))}
+  WHERE ${sql.and([...filterConditions(sql, filter), ...more])}
   ORDER BY j.created_at, j.id`
 
 /**
@@ -181,7 +195,8 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     const rows = (
       filter: Filter.Filter,
       replayedBefore: bigint | undefined,
-      observer?: Observed.Observer
+      observer?: Observed.Observer,
+      range: ReadonlyArray<Fragment> = []
     ): Stream.Stream<Row, SqlError | InvalidRow | Cursor.StaleCursor | Cursor.StandbyNotReady> => {
       const conditions = filterConditions(sql, filter)
       // A server-side cursor, declared in the snapshot transaction and fetched in batches: memory stays
@@ -199,7 +214,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               FROM changed ch
               LEFT JOIN LATERAL (SELECT * FROM jobs j WHERE j.id = ch.id AND ${sql.and(conditions)} LIMIT 1) j ON true
               ORDER BY j.created_at, j.id, ch.id`
-        : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter)}`
+        : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter, range)}`
       // A statement the consumer no longer waits for is cancelled, or runs to its end (see `Snapshot`);
       // the stream stops right after it and the snapshot rolls back.
       const fetch = (size: number) =>
@@ -223,19 +238,22 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         })
       )
     }
+    /** Of the filter's jobs, those of its split (a job's split depends on its id alone). */
+    const ofSplit = <E>(filter: Filter.Filter, all: Stream.Stream<Row, E>) =>
+      Option.match(filter.split, {
+        onNone: () => all,
+        onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
+      })
     /**
-     * The rows in one snapshot (of the filter's split, when `ofSplit`), the next FETCH running while a
+     * The rows in one snapshot (of the filter's split, when `split`), the next FETCH running while a
      * batch is replayed and serialized: the database and the main thread work at the same time instead
      * of taking turns. A job's split depends on its id alone, so it is decided here rather than in SQL; a
      * job of another split never matched, so an increment does not name it either.
      */
-    const snapshotRows = (filter: Filter.Filter, ofSplit: boolean, observer?: Observed.Observer) =>
+    const snapshotRows = (filter: Filter.Filter, split: boolean, observer?: Observed.Observer) =>
       inSnapshot(filter, (replayedBefore) => {
         const all = rows(filter, replayedBefore, observer)
-        return Option.match(ofSplit ? filter.split : Option.none(), {
-          onNone: () => all,
-          onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
-        })
+        return split ? ofSplit(filter, all) : all
       }).pipe(Stream.bufferChunks({ capacity: 1 }))
     /**
      * The ranges' results of an export on workers (see `Workers`), in order, from one snapshot that each
@@ -263,6 +281,91 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         )
       )
     /**
+     * A plan of `count` shards (contract §15) in a snapshot held until the scope closes: exported, its
+     * time and cursor taken, its jobs counted and the keys at the shards' ends read, all inside it.
+     */
+    const plan = (
+      filter: Filter.Filter,
+      count: number,
+      hold: Duration.Duration
+    ): Effect.Effect<Plan.Plan, ExportError, Scope.Scope> =>
+      Option.isSome(filter.changedSince)
+        ? Effect.dieMessage("a plan cuts a full export: its filter has no changed_since")
+        : snapshot.held(
+            Effect.gen(function* () {
+              const [exported] = yield* sql<{
+                readonly snapshot: string
+                readonly transaction_snapshot: string
+              }>`SELECT pg_export_snapshot() AS snapshot, pg_current_snapshot()::text AS transaction_snapshot`
+              const { time, cursor } = yield* take(sql, Option.none(), undefined)
+              const total = yield* corpusRows(sql, filter)
+              const inner = Plan.ends(count, total).filter((end) => end > 0)
+              const conditions = filterConditions(sql, filter)
+              if (Option.isSome(filter.split)) conditions.push(splitCondition(sql, filter.split.value))
+              const keys = new Map<number, Plan.Key>()
+              if (inner.length > 0) {
+                const found = yield* sql<{
+                  readonly n: string
+                  readonly created_at: string
+                  readonly id: string
+                }>`
+                  SELECT s.n::text AS n, s.created_at::text AS created_at, s.id::text AS id FROM (
+                    SELECT j.created_at, j.id, row_number() OVER (ORDER BY j.created_at, j.id) AS n
+                    FROM jobs j WHERE ${sql.and(conditions)}
+                  ) s WHERE s.n = ANY(${inner.map(String)}::bigint[])`
+                for (const row of found) keys.set(Number(row.n), { created_at: row.created_at, id: row.id })
+              }
+              const now = yield* Clock.currentTimeMillis
+              return Plan.make({
+                snapshot: exported.snapshot,
+                transactionSnapshot: exported.transaction_snapshot,
+                time,
+                cursor,
+                filter,
+                count,
+                total,
+                // Counted in the same snapshot: every end is there.
+                keyAt: (position) => keys.get(position) ?? { created_at: "", id: "" },
+                expiresAt: new Date(now + Duration.toMillis(hold))
+              })
+            })
+          )
+    /**
+     * Shard `index` of a plan, in a transaction that imported its snapshot (checked to be that snapshot,
+     * not one that got the same identifier after a restart): the lines a full export holds in its range.
+     */
+    const shard = (
+      held: Plan.Plan,
+      index: number
+    ): Stream.Stream<Uint8Array, ExportError | Plan.PlanGone | Plan.PlanInvalid> => {
+      const gone = new Plan.PlanGone({ id: held.id, expiresAt: held.expires_at })
+      const range = held.shards[index]
+      if (range === undefined) return Stream.dieMessage(`plan ${held.id} has no shard ${index}`)
+      return Stream.unwrap(
+        Effect.map(Plan.filter(held), (filter) => {
+          const body = Stream.unwrap(
+            Effect.map(
+              sql<{ readonly current: string }>`SELECT pg_current_snapshot()::text AS current`,
+              ([{ current }]): Stream.Stream<Row, ExportError | Plan.PlanGone> =>
+                current === held.transaction_snapshot
+                  ? ofSplit(
+                      filter,
+                      rows(filter, undefined, undefined, betweenConditions(sql, Plan.bounds(range)))
+                    )
+                  : Stream.fail(gone)
+            )
+          )
+          return encode(
+            snapshot.imported(held.snapshot, body).pipe(
+              Stream.catchTag("SnapshotGone", () => Stream.fail(gone)),
+              Stream.bufferChunks({ capacity: 1 })
+            ),
+            (w: ByteWriter, row: Row) => writeRow(w, row, filter.format)
+          )
+        })
+      )
+    }
+    /**
      * A full export cut into `count` shards of as many jobs (of the filter and its split) within one:
      * counted in the snapshot, then each row (or each range, on workers: no range crosses a shard's end)
      * goes to the shard its position gives.
@@ -287,13 +390,8 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               )
               return out
             }
-            const all = rows(filter, undefined)
-            const chosen = Option.match(filter.split, {
-              onNone: () => all,
-              onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
-            })
             const out: Stream.Stream<Shard, ExportError> = shardLines(
-              chosen.pipe(Stream.bufferChunks({ capacity: 1 })),
+              ofSplit(filter, rows(filter, undefined)).pipe(Stream.bufferChunks({ capacity: 1 })),
               count,
               total,
               (w, row) => writeRow(w, row, filter.format)
@@ -347,7 +445,9 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         ),
       (filter) =>
         Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample)),
-      sharded
+      sharded,
+      plan,
+      shard
     )
   })
 }) {
@@ -356,7 +456,10 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
    * programs that have no database.
    */
   static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> => {
-    const { corpus, dataset, samples, shards } = reference(jobs)
-    return Layer.succeed(Export, Export.make(methods<ExportError>(corpus, dataset, samples, shards)))
+    const { corpus, dataset, samples, shards, plan, shard } = reference(jobs)
+    return Layer.succeed(
+      Export,
+      Export.make(methods<ExportError>(corpus, dataset, samples, shards, plan, shard))
+    )
   }
 }

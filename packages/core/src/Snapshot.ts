@@ -17,7 +17,8 @@ import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Duration, Effect, Fiber, Option, type Scope, Stream } from "effect"
-import { readOnly } from "./internal/transaction.js"
+import { importSnapshot, readOnly } from "./internal/transaction.js"
+import { SnapshotGone } from "./Workers.js"
 
 /**
  * Cancels the statement backend `pid` runs in the transaction that began at `began` (its `now()`, in
@@ -184,14 +185,16 @@ const through = (
  * connection would leave the connection the pool hands over later checked out for good, since the
  * driver's callback has no one left to release it. BEGIN takes no lock; the statements after it may.
  */
-const beginWith = (
+const beginWith = <E = never>(
   canceller: Option.Option<Context.Tag.Service<Canceller>>,
-  waits: Option.Option<Context.Tag.Service<Waits>>
-): Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> =>
+  waits: Option.Option<Context.Tag.Service<Waits>>,
+  first: (conn: Connection) => Effect.Effect<void, E> = () => Effect.void
+): Effect.Effect<Connection, SqlError | E, SqlClient.SqlClient | Scope.Scope> =>
   Effect.uninterruptible(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const conn = yield* readOnly
+      yield* first(conn)
       const lockTimeout = Option.flatMap(waits, (w) => w.lockTimeout)
       const [{ pid, began }] = yield* conn.executeUnprepared(
         Option.isSome(lockTimeout)
@@ -206,23 +209,50 @@ const beginWith = (
     })
   )
 
+/** Imports the snapshot another transaction exported, or fails: it is no longer held. */
+const importing = (snapshot: string) => (conn: Connection) =>
+  Effect.flatMap(importSnapshot(conn, snapshot), (imported) =>
+    Option.isSome(imported) ? Effect.void : Effect.fail(new SnapshotGone({ snapshot }))
+  )
+
 /**
  * A front end's snapshots, with the `Canceller` and the `Waits` its context holds (each optional):
- * `stream` and `effect` run their statements in one snapshot. Export, Stats and Review build one.
+ * `stream` and `effect` run their statements in one snapshot; `held`, in one kept until the caller's
+ * scope closes (a plan's, which other sessions import); `imported`, in the snapshot another transaction
+ * exported and still holds. Export, Stats and Review build one.
  *
  * @since 0.1.0
  */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const begin = beginWith(yield* Effect.serviceOption(Canceller), yield* Effect.serviceOption(Waits))
+  const canceller = yield* Effect.serviceOption(Canceller)
+  const waits = yield* Effect.serviceOption(Waits)
+  const begin = beginWith(canceller, waits)
   const provided = Effect.provideService(SqlClient.SqlClient, sql)
+  const streamOn = <A, E, R, E2>(
+    self: Stream.Stream<A, E, R>,
+    begun: Effect.Effect<Connection, SqlError | E2, SqlClient.SqlClient | Scope.Scope>
+  ): Stream.Stream<A, E | E2 | SqlError, Exclude<R, SqlClient.TransactionConnection>> =>
+    Stream.unwrapScoped(
+      provided(
+        Effect.map(begun, (conn) => Stream.provideService(self, SqlClient.TransactionConnection, [conn, 0]))
+      )
+    )
   return {
     stream: <A, E, R>(
       self: Stream.Stream<A, E, R>
-    ): Stream.Stream<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection>> =>
-      Stream.unwrapScoped(
-        provided(
-          Effect.map(begin, (conn) => Stream.provideService(self, SqlClient.TransactionConnection, [conn, 0]))
+    ): Stream.Stream<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection>> => streamOn(self, begin),
+    imported: <A, E, R>(
+      snapshot: string,
+      self: Stream.Stream<A, E, R>
+    ): Stream.Stream<A, E | SqlError | SnapshotGone, Exclude<R, SqlClient.TransactionConnection>> =>
+      streamOn(self, beginWith(canceller, waits, importing(snapshot))),
+    held: <A, E, R>(
+      self: Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection> | Scope.Scope> =>
+      provided(
+        Effect.flatMap(begin, (conn) =>
+          Effect.provideService(self, SqlClient.TransactionConnection, [conn, 0])
         )
       ),
     effect: <A, E, R>(

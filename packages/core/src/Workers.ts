@@ -20,9 +20,9 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Option, Schema, type Scope } from "effect"
 import * as Filter from "./Filter.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
-import { filterConditions } from "./internal/query.js"
+import { betweenConditions, filterConditions } from "./internal/query.js"
 import { InvalidRow, type Row, sampleColumns, writeRow } from "./internal/rows.js"
-import { readOnly } from "./internal/transaction.js"
+import { importSnapshot, readOnly } from "./internal/transaction.js"
 import * as Replay from "./Replay.js"
 import * as Split from "./Split.js"
 
@@ -190,9 +190,6 @@ export class Workers extends Context.Tag("@ground-truth/core/Workers")<
   }
 >() {}
 
-/** SQLSTATE 22023 invalid_parameter_value: `SET TRANSACTION SNAPSHOT` names no exported snapshot. */
-const INVALID_PARAMETER_VALUE = "22023"
-
 /**
  * The worker's side of `Open`: a connection of the pool, in a read-only `REPEATABLE READ` transaction
  * on `snapshot`, for the scope (rolled back when it closes). The snapshot must be set before the
@@ -206,12 +203,7 @@ export const imported = (
   Effect.uninterruptible(
     Effect.gen(function* () {
       const conn = yield* readOnly
-      // A literal: SET takes no parameters. The identifier is ours (pg_export_snapshot's), quoted anyway.
-      yield* conn.executeUnprepared(
-        `SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`,
-        [],
-        undefined
-      )
+      if (Option.isNone(yield* importSnapshot(conn, snapshot))) return yield* new SnapshotGone({ snapshot })
       // A range is a few thousand rows read in the (created_at, id) index's order: no JIT, no parallel
       // plan (the workers are), and no bitmap scan, which would sort what the index gives in order.
       yield* conn.executeUnprepared(
@@ -221,14 +213,7 @@ export const imported = (
       )
       return conn
     })
-  ).pipe(
-    Effect.mapError((e) =>
-      e instanceof SqlError &&
-      (e.cause as { readonly code?: unknown } | undefined)?.code === INVALID_PARAMETER_VALUE
-        ? new SnapshotGone({ snapshot })
-        : sqlFailed(e)
-    )
-  )
+  ).pipe(Effect.mapError((e) => (e._tag === "SnapshotGone" ? e : sqlFailed(e))))
 
 /** The range's rows, in the export's order. */
 const rangeRows = (sql: SqlClient.SqlClient, filter: Filter.Filter, bounds: Bounds) => {
@@ -238,24 +223,7 @@ const rangeRows = (sql: SqlClient.SqlClient, filter: Filter.Filter, bounds: Boun
       FROM jobs j WHERE j.id = ANY(${bounds.ids}::uuid[])
       ORDER BY j.created_at, j.id`
   }
-  // Bounds as values, not looked up in the statement: the planner then sees a narrow range of the
-  // (created_at, id) index (with a bound it cannot see, it scans the whole table for every range).
-  // The time alone too: the planner estimates a row comparison's rows as a third of the table, whatever
-  // its values, and would scan all of it.
-  const conditions = filterConditions(sql, filter)
-  const { after, through } = bounds
-  if (after !== null) {
-    conditions.push(
-      sql`j.created_at >= ${after.createdAt}::timestamptz`,
-      sql`(j.created_at, j.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)`
-    )
-  }
-  if (through !== null) {
-    conditions.push(
-      sql`j.created_at <= ${through.createdAt}::timestamptz`,
-      sql`(j.created_at, j.id) <= (${through.createdAt}::timestamptz, ${through.id}::uuid)`
-    )
-  }
+  const conditions = [...filterConditions(sql, filter), ...betweenConditions(sql, bounds)]
   return sql<Row>`
     SELECT j.id::text AS id, ${sampleColumns(sql)}
     FROM jobs j WHERE ${sql.and(conditions)}

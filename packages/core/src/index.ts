@@ -19,6 +19,7 @@
  * - `Version`: the version every front end and manifest shows.
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
  * - `Workers`: an export read by many workers from one snapshot (§15), and what a worker does.
+ * - `Plan`: an export cut into shards other processes or machines write from one held snapshot (§15).
  *
  * @since 0.1.0
  */
@@ -34,6 +35,7 @@ export * as Format from "./Format.js"
 export * as Json from "./Json.js"
 export * as Jsonl from "./Jsonl.js"
 export * as Manifest from "./Manifest.js"
+export * as Plan from "./Plan.js"
 export * as Replay from "./Replay.js"
 export * as ReportPage from "./ReportPage.js"
 export * as Review from "./Review.js"

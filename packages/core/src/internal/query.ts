@@ -92,3 +92,34 @@ export const splitCondition = (sql: SqlClient.SqlClient, split: Split.Split) => 
       return sql`${scaled} >= ${bound(train + validation)}`
   }
 }
+
+/**
+ * The conditions of a range of the export's order: the jobs after one key (`created_at` as text, `id`)
+ * and up to another, `null` meaning from the start or to the end. Bounds as values, not looked up in the
+ * statement: the planner then sees a narrow range of the (created_at, id) index (with a bound it cannot
+ * see, it scans the whole table for every range). The time alone too: the planner estimates a row
+ * comparison's rows as a third of the table, whatever its values, and would scan all of it.
+ */
+export const betweenConditions = (
+  sql: SqlClient.SqlClient,
+  bounds: {
+    readonly after: { readonly createdAt: string; readonly id: string } | null
+    readonly through: { readonly createdAt: string; readonly id: string } | null
+  }
+) => {
+  const { after, through } = bounds
+  const out: Array<Fragment> = []
+  if (after !== null) {
+    out.push(
+      sql`j.created_at >= ${after.createdAt}::timestamptz`,
+      sql`(j.created_at, j.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+    )
+  }
+  if (through !== null) {
+    out.push(
+      sql`j.created_at <= ${through.createdAt}::timestamptz`,
+      sql`(j.created_at, j.id) <= (${through.createdAt}::timestamptz, ${through.id}::uuid)`
+    )
+  }
+  return out
+}

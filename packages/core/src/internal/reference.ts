@@ -2,9 +2,10 @@
  * The in-memory export behind `Export.layerTest`: the reference meaning of the contract over a list of
  * jobs, with the same bytes as the database's export, for tests and for programs that have no database.
  */
-import { Effect, Either, Option, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Option, Stream } from "effect"
 import * as Cursor from "../Cursor.js"
 import * as Filter from "../Filter.js"
+import * as Plan from "../Plan.js"
 import * as Replay from "../Replay.js"
 import type { Job, Sample } from "../Sample.js"
 import * as Split from "../Split.js"
@@ -90,5 +91,33 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
     })
   const samples = (filter: Filter.Filter): Stream.Stream<Sample, Replay.ReplayError> =>
     Stream.suspend(() => Stream.fromIterable(selected(filter))).pipe(Stream.mapEffect(Replay.sample))
-  return { corpus, dataset, shards, samples }
+  /** A plan over the jobs given: its snapshot is them, held as long as they are. */
+  const plan = (filter: Filter.Filter, count: number, hold: Duration.Duration) =>
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      const chosen = selected(filter)
+      return Plan.make({
+        snapshot: "reference",
+        transactionSnapshot: "reference",
+        time: Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000),
+        cursor,
+        filter,
+        count,
+        total: chosen.length,
+        keyAt: (position) => ({
+          created_at: Timestamp.format(chosen[position - 1].createdAt),
+          id: chosen[position - 1].id
+        }),
+        expiresAt: new Date(now + Duration.toMillis(hold))
+      })
+    })
+  /** A plan's shard: the jobs at the positions its plan gives it. */
+  const shard = (held: Plan.Plan, index: number) =>
+    Stream.unwrap(
+      Effect.map(Plan.filter(held), (filter) => {
+        const start = held.shards.slice(0, index).reduce((n, s) => n + s.jobs, 0)
+        const jobs = selected(filter).slice(start, start + (held.shards[index]?.jobs ?? 0))
+        return encode(Stream.fromIterable(jobs), writeJob(filter))
+      })
+    )
+  return { corpus, dataset, shards, samples, plan, shard }
 }

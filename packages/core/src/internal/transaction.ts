@@ -1,12 +1,13 @@
 /**
  * A read-only `REPEATABLE READ` transaction on a reserved connection, for the current scope: committed
  * when the scope closes successfully, rolled back otherwise. What a snapshot (`Snapshot`) and a worker
- * that imports one (`Workers`) begin with; the caller says what runs first (that takes the snapshot).
+ * that imports one (`Workers`) begin with; the caller says what runs first (that takes the snapshot, or
+ * imports one: `importSnapshot`).
  */
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Exit, type Scope } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Effect, Exit, Option, type Scope } from "effect"
 
 export const readOnly: Effect.Effect<Connection, SqlError, SqlClient.SqlClient | Scope.Scope> = Effect.gen(
   function* () {
@@ -20,3 +21,28 @@ export const readOnly: Effect.Effect<Connection, SqlError, SqlClient.SqlClient |
     return conn
   }
 )
+
+/** SQLSTATE 22023 invalid_parameter_value: `SET TRANSACTION SNAPSHOT` names no exported snapshot. */
+const INVALID_PARAMETER_VALUE = "22023"
+
+/**
+ * Makes the transaction just begun on `conn` read the snapshot another transaction exported
+ * (`pg_export_snapshot()`): its first statement. `None` when that snapshot is no longer held (the
+ * exporting transaction ended, or another server was asked); any other failure is the `SqlError`.
+ */
+export const importSnapshot = (
+  conn: Connection,
+  snapshot: string
+): Effect.Effect<Option.Option<void>, SqlError> =>
+  // A literal: SET takes no parameters. The identifier is ours (pg_export_snapshot's), quoted anyway.
+  conn
+    .executeUnprepared(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`, [], undefined)
+    .pipe(
+      Effect.as(Option.some<void>(undefined)),
+      Effect.catchIf(
+        (e) =>
+          e instanceof SqlError &&
+          (e.cause as { readonly code?: unknown } | undefined)?.code === INVALID_PARAMETER_VALUE,
+        () => Effect.succeedNone
+      )
+    )
