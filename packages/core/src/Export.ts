@@ -70,6 +70,9 @@ export type ExportError =
   | Workers.SnapshotGone
   | Workers.WorkerFailed
 
+/** How often a held plan's transaction is looked at (`Plan.Held`). */
+const WATCH_EVERY = Duration.seconds(10)
+
 /** Rows per FETCH: about 2 MB of samples, few enough round trips to keep the database busy. */
 const FETCH_SIZE = 1000
 
@@ -95,7 +98,7 @@ const methods = <E>(
     filter: Filter.Filter,
     count: number,
     hold: Duration.Duration
-  ) => Effect.Effect<Plan.Plan, E, Scope.Scope>,
+  ) => Effect.Effect<Plan.Held, E, Scope.Scope>,
   shard: (plan: Plan.Plan, index: number) => Stream.Stream<Uint8Array, E | Plan.PlanGone | Plan.PlanInvalid>
 ) => ({
   stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, E> => corpus(filter),
@@ -288,7 +291,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       filter: Filter.Filter,
       count: number,
       hold: Duration.Duration
-    ): Effect.Effect<Plan.Plan, ExportError, Scope.Scope> =>
+    ): Effect.Effect<Plan.Held, ExportError, Scope.Scope> =>
       Option.isSome(filter.changedSince)
         ? Effect.dieMessage("a plan cuts a full export: its filter has no changed_since")
         : snapshot.held(
@@ -316,7 +319,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 for (const row of found) keys.set(Number(row.n), { created_at: row.created_at, id: row.id })
               }
               const now = yield* Clock.currentTimeMillis
-              return Plan.make({
+              const plan = Plan.make({
                 snapshot: exported.snapshot,
                 transactionSnapshot: exported.transaction_snapshot,
                 time,
@@ -328,6 +331,13 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 keyAt: (position) => keys.get(position) ?? { created_at: "", id: "" },
                 expiresAt: new Date(now + Duration.toMillis(hold))
               })
+              const transaction = yield* SqlClient.TransactionConnection
+              const watch = sql`SELECT 1`.pipe(
+                Effect.provideService(SqlClient.TransactionConnection, transaction),
+                Effect.zipRight(Effect.sleep(WATCH_EVERY)),
+                Effect.forever
+              )
+              return { plan, watch }
             })
           )
     /**

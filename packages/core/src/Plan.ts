@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as Filter from "./Filter.js"
 import * as Timestamp from "./Timestamp.js"
@@ -72,6 +73,19 @@ export class Plan extends Schema.Class<Plan>("Plan")({
   jobs: Schema.NonNegativeInt.annotations({ description: "The jobs of the filter (and split), all shards" }),
   shards: Schema.NonEmptyArray(PlanShard)
 }) {}
+
+/**
+ * A plan whose snapshot is held (`Export.plan`), for as long as the scope it was made in is open.
+ * `watch` runs a statement in the holding transaction every few seconds and fails when one fails (its
+ * session ended: a restart, a connection cut, a terminated backend): the plan is then gone. A statement
+ * now and then also keeps an `idle_in_transaction_session_timeout` from ending the hold.
+ *
+ * @since 0.1.0
+ */
+export interface Held {
+  readonly plan: Plan
+  readonly watch: Effect.Effect<never, SqlError>
+}
 
 /**
  * A plan file that is not one: not JSON, not a plan of this version, or its shards out of order.

@@ -10,6 +10,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, type Context, Effect, Option, Queue, Stream } from "effect"
 import type * as Cursor from "../Cursor.js"
 import * as Filter from "../Filter.js"
+import * as Plan from "../Plan.js"
 import * as Split from "../Split.js"
 import * as Workers from "../Workers.js"
 import { type Splitting, shardOf } from "./batches.js"
@@ -52,10 +53,8 @@ const cuts = (
   const sharded = sharding.count > 1
   const conditions = filterConditions(sql, filter)
   if (sharded && Option.isSome(filter.split)) conditions.push(splitCondition(sql, filter.split.value))
-  // The last position of each shard but the last: ceil((s + 1) * total / count).
-  const ends = Array.from({ length: sharding.count - 1 }, (_, s) =>
-    String(Math.ceil(((s + 1) * sharding.total) / sharding.count))
-  )
+  // The last position of each shard but the last.
+  const ends = Plan.ends(sharding.count, sharding.total).slice(0, -1).map(String)
   const declare = sql`
     DECLARE export_cuts NO SCROLL CURSOR FOR
     SELECT s.created_at::text AS created_at, s.id::text AS id, s.n::text AS n FROM (

@@ -95,7 +95,7 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
   const plan = (filter: Filter.Filter, count: number, hold: Duration.Duration) =>
     Effect.map(Clock.currentTimeMillis, (now) => {
       const chosen = selected(filter)
-      return Plan.make({
+      const plan = Plan.make({
         snapshot: "reference",
         transactionSnapshot: "reference",
         time: Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000),
@@ -109,6 +109,8 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
         }),
         expiresAt: new Date(now + Duration.toMillis(hold))
       })
+      // Held as long as the jobs are: nothing ends it.
+      return { plan, watch: Effect.never }
     })
   /** A plan's shard: the jobs at the positions its plan gives it. */
   const shard = (held: Plan.Plan, index: number) =>
