@@ -7,6 +7,8 @@
 import * as os from "node:os"
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
+import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SqlClient } from "@effect/sql"
 import {
@@ -17,6 +19,7 @@ import {
   Filter,
   type Format,
   Manifest,
+  Plan,
   ReportPage,
   Snapshot,
   Split,
@@ -361,6 +364,204 @@ const exportShards = (count: number, flags: FolderFlags, workers: number) =>
     )
   })
 
+/** The longest a plan holds its snapshot: an open transaction keeps VACUUM from what it could see. */
+const HOLD_MAX = Duration.days(7)
+
+/** `--hold`: seconds, or a number of seconds (s), minutes (m), hours (h) or days (d). */
+const holdDuration = (given: string): Effect.Effect<Duration.Duration, UsageError> => {
+  const m = /^(\d{1,7})(s|m|h|d)?$/.exec(given)
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m?.[2] ?? "s"] ?? 1
+  const hold = m === null ? undefined : Duration.seconds(Number(m[1]) * unit)
+  return hold !== undefined &&
+    Duration.greaterThanOrEqualTo(hold, Duration.seconds(1)) &&
+    Duration.lessThanOrEqualTo(hold, HOLD_MAX)
+    ? Effect.succeed(hold)
+    : Effect.fail(
+        new UsageError({
+          message: `--hold must be a time from 1s to 7d (90s, 30m, 2h, 1d, or seconds), not ${JSON.stringify(given)}`
+        })
+      )
+}
+
+/**
+ * A plan's database session ended while it held its snapshot (a restart, a cut connection, a terminated
+ * backend): its shards can no longer be written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PlanLost extends Data.TaggedError("PlanLost")<{ readonly id: string; readonly detail: string }> {
+  override get message(): string {
+    return `plan ${this.id}: its database session ended (${this.detail}): its shards can no longer be written; make a new plan`
+  }
+}
+
+/** A plan's shards are read while it holds its snapshot: on other connections. */
+const sessionsNeeded = Effect.flatMap(Database.servesOneSession, (one) =>
+  one
+    ? Effect.fail(
+        new UsageError({
+          message:
+            "plans need a database that serves several sessions (PostgreSQL: set DATABASE_URL): the embedded " +
+            "database serves one at a time, so no shard could be read while the plan holds its snapshot"
+        })
+      )
+    : Effect.void
+)
+
+/**
+ * `plan --shards N`: a snapshot exported and held, the export cut into N shards inside it, the plan
+ * written; then held until `--hold` ends or Ctrl-C (contract §15).
+ */
+const planCommand = Command.make(
+  "plan",
+  {
+    shards: Options.integer("shards").pipe(
+      Options.withPseudoName("N"),
+      Options.withDescription("Cut the export into N shards of as many jobs (1 to 9999).")
+    ),
+    hold: Options.text("hold").pipe(
+      Options.withPseudoName("TIME"),
+      Options.withDescription(
+        "How long the plan holds its snapshot: 90s, 30m, 2h, 1d (at most 7d), or seconds. Default 1h. Its " +
+          "shards can be written until then; Ctrl-C (or SIGTERM) ends it sooner. An open snapshot keeps VACUUM " +
+          "from removing what it can see: hold no longer than the shards take."
+      ),
+      Options.withDefault("1h")
+    ),
+    out: outOption(
+      "plan (JSON: its id, snapshot, cursor, filters and each shard's range)",
+      " Every machine that writes a shard reads it: ground-truth export --plan PATH --shard I --out FILE."
+    ),
+    approvedOnly: exportFlags.approvedOnly,
+    hasCorrections: exportFlags.hasCorrections,
+    ...windowFlags,
+    format: exportFlags.format,
+    split: exportFlags.split,
+    splitRatios: exportFlags.splitRatios,
+    splitSeed: exportFlags.splitSeed
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const count = flags.shards
+      if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) {
+        return yield* new UsageError({
+          message: `--shards must be a whole number from 1 to ${MAX_SHARDS}, not ${count}`
+        })
+      }
+      const hold = yield* holdDuration(flags.hold)
+      const filter = yield* Filter.parse(parameters(flags), { label: flag })
+      const out = Option.getOrElse(flags.out, () => "-")
+      if (out.endsWith(".gz")) {
+        return yield* new UsageError({
+          message: `--out ${out}: a plan is JSON, never gzipped: name a .json file`
+        })
+      }
+      const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
+      yield* withDatabase(
+        Effect.gen(function* () {
+          yield* sessionsNeeded
+          const exporter = yield* Export.Export
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const { plan, watch } = yield* exporter.plan(filter, count, hold)
+              const text = Stream.make(new TextEncoder().encode(Plan.encode(plan)))
+              yield* outFile === undefined ? Output.toStdout(text) : Output.toFile(outFile, text)
+              yield* Console.error(
+                `ground-truth: plan ${plan.id}: ${count} shard${count === 1 ? "" : "s"} of ${plan.jobs} jobs; its ` +
+                  `snapshot is held until ${plan.expires_at} (Ctrl-C ends it sooner). Write shard I (0 to ${count - 1}) ` +
+                  `with: ground-truth export --plan ${outFile === undefined ? "PLAN" : out} --shard I --out FILE`
+              )
+              yield* Effect.raceFirst(
+                Effect.sleep(hold),
+                Effect.catchAll(watch, (e) =>
+                  Effect.fail(new PlanLost({ id: plan.id, detail: Database.describeSqlError(e) }))
+                )
+              ).pipe(
+                Effect.onInterrupt(() =>
+                  Console.error(`ground-truth: plan ${plan.id}: stopped; its snapshot is released`)
+                )
+              )
+              yield* Console.error(`ground-truth: plan ${plan.id}: its hold ended; its snapshot is released`)
+            })
+          )
+        }),
+        { prepare: false }
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "Plan an export that other processes or machines write shard by shard, from one snapshot it holds " +
+      "(contract §15): writes the plan, then holds the snapshot until --hold ends or Ctrl-C."
+  )
+)
+
+/** A plan of `MAX_SHARDS` shards takes ~2 MB. */
+const PLAN_MAX_BYTES = 16 * 1024 * 1024
+
+/** The export flags `--plan` refuses: the plan carries the filters and the format. */
+type PlanFlags = FolderFlags & {
+  readonly dataset: Option.Option<string>
+  readonly shards: Option.Option<number>
+  readonly workers: string
+}
+
+/** `export --plan PATH --shard I`: shard I of a plan, from the snapshot the plan holds. */
+const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: PlanFlags) =>
+  Effect.gen(function* () {
+    if (Option.isNone(shard)) {
+      return yield* new UsageError({
+        message: "--plan needs --shard I: the number of the shard to write, from 0"
+      })
+    }
+    const given = parameters(flags)
+    const refused = [
+      ...(given.length > 0 ? [flag(given[0][0])] : []),
+      ...(Option.isSome(flags.manifest) ? ["--manifest"] : []),
+      ...(Option.isSome(flags.dataset) ? ["--dataset"] : []),
+      ...(Option.isSome(flags.shards) ? ["--shards"] : []),
+      ...(flags.workers !== "1" ? ["--workers"] : [])
+    ]
+    if (refused.length > 0) {
+      return yield* new UsageError({
+        message: `--plan writes one shard of the plan's export, with its filters and format: ${refused[0]} does not apply`
+      })
+    }
+    const fs = yield* FileSystem.FileSystem
+    const unreadable = (e: PlatformError) =>
+      new UsageError({ message: `cannot read --plan ${planPath}: ${Output.describe(e)}` })
+    const file = resolvePath(planPath)
+    // A device or FIFO would be read for ever: a plan is a regular file, of 9999 shards at most.
+    const info = yield* Effect.mapError(fs.stat(file), unreadable)
+    if (info.type !== "File" || info.size > PLAN_MAX_BYTES) {
+      return yield* new UsageError({
+        message: `--plan ${planPath} is ${info.type !== "File" ? "not a regular file" : "too large"}: name the file ground-truth plan wrote`
+      })
+    }
+    const text = yield* Effect.mapError(fs.readFileString(file), unreadable)
+    const invalid = (e: Plan.PlanInvalid) => new UsageError({ message: `--plan ${planPath}: ${e.message}` })
+    const plan = yield* Effect.mapError(Plan.decode(text), invalid)
+    yield* Effect.mapError(Plan.filter(plan), invalid)
+    const index = shard.value
+    if (!Number.isInteger(index) || index < 0 || index >= plan.shards.length) {
+      return yield* new UsageError({
+        message: `--shard must be from 0 to ${plan.shards.length - 1} (plan ${plan.id} has ${plan.shards.length}), not ${index}`
+      })
+    }
+    const out = Option.getOrElse(flags.out, () => "-")
+    const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
+    yield* withDatabase(
+      Effect.gen(function* () {
+        const exporter = yield* Export.Export
+        const stream = Output.withProgress(exporter.shard(plan, index), `shard ${index}`)
+        yield* outFile === undefined
+          ? Output.toStdout(stream)
+          : Output.toFile(outFile, Output.encodedFor(out, stream))
+      }),
+      { prepare: false }
+    )
+  })
+
 const exportCommand = Command.make(
   "export",
   {
@@ -391,6 +592,19 @@ const exportCommand = Command.make(
       Options.optional
     ),
     workers: workersOption,
+    plan: Options.text("plan").pipe(
+      Options.withPseudoName("PATH"),
+      Options.withDescription(
+        "Write one shard of a plan (ground-truth plan --shards N --out PATH), from the snapshot the plan holds, " +
+          "with the plan's filters and format: on any machine that reaches the database. With --shard I."
+      ),
+      Options.optional
+    ),
+    shard: Options.integer("shard").pipe(
+      Options.withPseudoName("I"),
+      Options.withDescription("With --plan: the shard to write, from 0 to N-1."),
+      Options.optional
+    ),
     shards: Options.integer("shards").pipe(
       Options.withPseudoName("N"),
       Options.withDescription(
@@ -406,6 +620,12 @@ const exportCommand = Command.make(
   },
   (flags) =>
     Effect.gen(function* () {
+      if (Option.isSome(flags.plan)) return yield* exportPlanShard(flags.plan.value, flags.shard, flags)
+      if (Option.isSome(flags.shard)) {
+        return yield* new UsageError({
+          message: "--shard names a shard of a plan: give the plan with --plan PATH"
+        })
+      }
       const workers = yield* workerCount(flags.workers)
       if (Option.isSome(flags.shards)) {
         if (Option.isSome(flags.dataset)) {
@@ -801,6 +1021,7 @@ const seedCommand = Command.make(
 /** The commands, in the order the help lists them. */
 const subcommands = [
   exportCommand,
+  planCommand,
   syncCommand,
   mergeCommand,
   featuresCommand,
@@ -814,6 +1035,7 @@ const subcommands = [
 /** Each command's name and flags, for suggestions (one call each: a command's type is its own). */
 const names = [
   Help.namesOf(exportCommand),
+  Help.namesOf(planCommand),
   Help.namesOf(syncCommand),
   Help.namesOf(mergeCommand),
   Help.namesOf(featuresCommand),

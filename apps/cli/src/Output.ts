@@ -64,8 +64,10 @@ const describeCause = (cause: unknown): string => (cause instanceof Error ? caus
 /**
  * A file system error in the words of the call that failed: the Node.js error it wraps
  * (`EACCES: permission denied, open '…'`), else its description (`write returned 0 bytes written`).
+ *
+ * @since 0.1.0
  */
-const describe = (e: PlatformError): string =>
+export const describe = (e: PlatformError): string =>
   e.cause instanceof Error ? e.cause.message : (e.description ?? e.message)
 
 // `@effect/platform`'s FileSystem has no lstat: the resolution of a target calls Node.js itself.

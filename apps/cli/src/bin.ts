@@ -42,6 +42,8 @@ const report = (error: Failure): readonly [string, number] => {
     // eval: the predictions file named is unreadable, or a line of it is not a prediction.
     case "PredictionsError":
     case "InvalidPrediction":
+    // A plan file that is not one (the CLI reads it first, and says so as a usage error).
+    case "PlanInvalid":
       return [`ground-truth: ${error.message}`, USAGE]
     // A server's answer to /changes: 400 (a parameter) and 410 (a stale cursor) are the user's to act on.
     case "RemoteError":
@@ -70,6 +72,9 @@ const report = (error: Failure): readonly [string, number] => {
     // An export's worker died, or the snapshot its workers were to import is gone.
     case "WorkerFailed":
     case "SnapshotGone":
+    // A plan's snapshot is no longer held (stopped, its hold ended): plan again.
+    case "PlanGone":
+    case "PlanLost":
     case "OutputError":
     case "CorpusError":
     case "IncompleteChanges":

@@ -134,10 +134,11 @@ const decodePlan = Schema.decodeUnknownEither(Schema.parseJson(Plan))
  */
 export const decode = (text: string): Either.Either<Plan, PlanInvalid> =>
   Either.flatMap(
-    Either.mapLeft(
-      decodePlan(text),
-      (e) => new PlanInvalid({ detail: ParseResult.TreeFormatter.formatErrorSync(e).split("\n")[0] })
-    ),
+    Either.mapLeft(decodePlan(text), (e) => {
+      const [first] = ParseResult.ArrayFormatter.formatErrorSync(e)
+      const at = first.path.length === 0 ? "" : `${first.path.join(".")}: `
+      return new PlanInvalid({ detail: `${at}${first.message}` })
+    }),
     (plan) => {
       const misplaced = plan.shards.findIndex((s, i) => s.shard !== i)
       return misplaced === -1
