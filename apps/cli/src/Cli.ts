@@ -367,21 +367,20 @@ const exportShards = (count: number, flags: FolderFlags, workers: number) =>
 /** The longest a plan holds its snapshot: an open transaction keeps VACUUM from what it could see. */
 const HOLD_MAX = Duration.days(7)
 
-/** `--hold`: seconds, or a number of seconds (s), minutes (m), hours (h) or days (d). */
-const holdDuration = (given: string): Effect.Effect<Duration.Duration, UsageError> => {
-  const m = /^(\d{1,7})(s|m|h|d)?$/.exec(given)
-  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m?.[2] ?? "s"] ?? 1
-  const hold = m === null ? undefined : Duration.seconds(Number(m[1]) * unit)
-  return hold !== undefined &&
-    Duration.greaterThanOrEqualTo(hold, Duration.seconds(1)) &&
-    Duration.lessThanOrEqualTo(hold, HOLD_MAX)
-    ? Effect.succeed(hold)
-    : Effect.fail(
-        new UsageError({
-          message: `--hold must be a time from 1s to 7d (90s, 30m, 2h, 1d, or seconds), not ${JSON.stringify(given)}`
-        })
-      )
-}
+/** `--hold` (`Plan.parseHold`), at most `HOLD_MAX`. */
+const holdDuration = (given: string): Effect.Effect<Duration.Duration, UsageError> =>
+  Option.match(
+    Option.filter(Plan.parseHold(given), (hold) => Duration.lessThanOrEqualTo(hold, HOLD_MAX)),
+    {
+      onSome: Effect.succeed,
+      onNone: () =>
+        Effect.fail(
+          new UsageError({
+            message: `--hold must be a time from 1s to 7d (90s, 30m, 2h, 1d, or seconds), not ${JSON.stringify(given)}`
+          })
+        )
+    }
+  )
 
 /**
  * A plan's database session ended while it held its snapshot (a restart, a cut connection, a terminated

@@ -19,7 +19,7 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Eval, Filter, Json, Manifest, Stats, Version } from "@ground-truth/core"
+import { Eval, Filter, Json, Manifest, Plan, Stats, Version } from "@ground-truth/core"
 import { ParseResult, Schema } from "effect"
 
 /**
@@ -70,7 +70,10 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
       "invalid_body",
       "invalid_prediction",
       "invalid_path",
-      "invalid_value"
+      "invalid_value",
+      "invalid_shards",
+      "invalid_hold",
+      "invalid_shard"
     )
   },
   HttpApiSchema.annotations({
@@ -132,14 +135,45 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
  * @since 0.1.0
  */
 export class Gone extends Schema.Class<Gone>("Gone")(
-  { error: errorDetail("stale_cursor", "snapshot_gone") },
+  { error: errorDetail("stale_cursor", "snapshot_gone", "plan_gone") },
   HttpApiSchema.annotations({
     status: 410,
     description:
       "changed_since names a snapshot this database cannot answer for (another database, a point-in-time " +
       "restore or failover, rows deleted since, or beyond the transaction-id horizon): take a full export " +
       "and continue from its cursor (stale_cursor); or the snapshot an export's workers read is no longer " +
-      "held (snapshot_gone)"
+      "held (snapshot_gone); or the plan is not held by this server: stopped, its hold ended, or made by " +
+      "another server (plan_gone): ask for a new plan"
+  })
+) {}
+
+/**
+ * As many plans as `GROUND_TRUTH_PLANS` allows are held; sent with `Retry-After` (when the first ends).
+ *
+ * @since 0.1.0
+ */
+export class TooManyPlans extends Schema.Class<TooManyPlans>("TooManyPlans")(
+  { error: errorDetail("too_many_plans") },
+  HttpApiSchema.annotations({
+    status: 429,
+    description:
+      "GROUND_TRUTH_PLANS plans (default 2) are held: stop one (DELETE /plan/{id}) or retry after the " +
+      "seconds Retry-After gives, when the first one's hold ends"
+  })
+) {}
+
+/**
+ * Plans need a database that serves several sessions: not the embedded one.
+ *
+ * @since 0.1.0
+ */
+export class PlansUnsupported extends Schema.Class<PlansUnsupported>("PlansUnsupported")(
+  { error: errorDetail("plans_unsupported") },
+  HttpApiSchema.annotations({
+    status: 501,
+    description:
+      "The database serves one session at a time (the embedded one), or GROUND_TRUTH_PLANS is 0: a plan's " +
+      "shards could not be read while it holds its snapshot"
   })
 ) {}
 
@@ -290,13 +324,36 @@ const exportParams = Schema.Struct({
 const { changed_since: _, ...evalFields } = exportParams.fields
 const evalParams = Schema.Struct(evalFields)
 
+/** A plan's: a full export's, its shards and its hold. */
+const planParams = Schema.Struct({
+  ...evalFields,
+  shards: param("Required: how many shards of as many jobs, 1 to 9999"),
+  hold: param(
+    "How long the server holds the plan's snapshot: seconds, or 90s, 30m, 2h (default 10m, at most " +
+      "GROUND_TRUTH_PLAN_HOLD_MAX, default 1h)"
+  )
+})
+
+/** The export's: its filters, or a plan's shard. */
+const exportRouteParams = Schema.Struct({
+  ...exportParams.fields,
+  plan: param(
+    "A plan's id (GET /plan): the body is then that plan's shard `shard`, from the snapshot the plan holds, " +
+      "with its filters and format (no other parameter)"
+  ),
+  shard: param("With plan: the shard, from 0 to N-1")
+})
+
+const planId = HttpApiSchema.param("id", Schema.String.annotations({ description: "The plan's id" }))
+
 /** An endpoint that streams an export's JSONL, with the export's parameters and errors. */
 const streamedExport = <Name extends string>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "GET">,
-  description: string
+  description: string,
+  params: typeof exportParams | typeof exportRouteParams = exportParams
 ) =>
   endpoint
-    .setUrlParams(exportParams)
+    .setUrlParams(params)
     .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
     .addError(BadRequest)
     .addError(Gone)
@@ -312,8 +369,39 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       "The corpus as JSONL, one training sample per line, streamed as it is read from one database snapshot. " +
         "A failure after the first bytes aborts the transfer: a complete body always ends with a newline. " +
         "Ground-Truth-Cursor names the snapshot (pass it as changed_since later); with changed_since, the " +
-        "body holds only the changed jobs, and /changes gives them with their removed ids in one response."
+        "body holds only the changed jobs, and /changes gives them with their removed ids in one response. " +
+        "With plan and shard: that shard of a plan (GET /plan); concatenated in order, a plan's shards are " +
+        "the export of its filters at its snapshot.",
+      exportRouteParams
     )
+  )
+  .add(
+    HttpApiEndpoint.get("plan", "/plan")
+      .setUrlParams(planParams)
+      .addSuccess(canonicalJson(Plan.Plan, "Plan", Plan.text))
+      .addError(BadRequest)
+      .addError(TooManyPlans)
+      .addError(PlansUnsupported)
+      .addError(Gone)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "Plans an export that other processes or machines download shard by shard (contract §15): the server " +
+          "exports a snapshot, cuts the export of these filters into `shards` shards of as many jobs inside it, " +
+          "and holds it for `hold`. The plan (its id, snapshot, cursor, filters, each shard's jobs and range) " +
+          "is the body; GET /export?plan=ID&shard=I streams shard I from this server until the hold ends or " +
+          "DELETE /plan/ID stops it. Each held plan keeps one database connection."
+      )
+  )
+  .add(
+    HttpApiEndpoint.del("stopPlan")`/plan/${planId}`
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(Gone)
+      .annotate(
+        OpenApi.Description,
+        "Stops a plan: its snapshot is released, and its shards can no longer be read"
+      )
   )
   .add(
     streamedExport(
@@ -566,6 +654,7 @@ export class Api extends HttpApi.make("ground-truth")
   .annotate(HttpApi.AdditionalSchemas, [
     Stats.Report,
     Manifest.Manifest,
+    Plan.Plan,
     Eval.Report,
     JobView,
     CorrectionEvent,

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import type { Export, Review } from "@ground-truth/core"
+import type { Export, Plan, Review } from "@ground-truth/core"
 import { Database, SqlFailure } from "@ground-truth/db"
 import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "./Api.js"
 import type { CompressionError } from "./Compression.js"
@@ -39,7 +39,9 @@ export const databaseFailure = (e: SqlError | Export.InvalidRow): ServerError | 
 }
 
 /** An export that fails before the first byte of its body. @since 0.1.0 */
-export const exportFailure = (e: Export.ExportError | CompressionError): ServerError | Unavailable | Gone => {
+export const exportFailure = (
+  e: Export.ExportError | Plan.PlanGone | CompressionError
+): ServerError | Unavailable | Gone => {
   switch (e._tag) {
     case "SqlError":
     case "InvalidRow":
@@ -56,6 +58,8 @@ export const exportFailure = (e: Export.ExportError | CompressionError): ServerE
       return new ServerError({ error: { code: "worker_failed", message: e.message } })
     case "SnapshotGone":
       return new Gone({ error: { code: "snapshot_gone", message: e.message } })
+    case "PlanGone":
+      return new Gone({ error: { code: "plan_gone", message: e.message } })
     case "CompressionError":
       return new ServerError({ error: { code: "compression_failed", message: e.message } })
   }
@@ -68,7 +72,9 @@ export const exportFailure = (e: Export.ExportError | CompressionError): ServerE
  *
  * @since 0.1.0
  */
-export const logFields = (e: Export.ExportError | CompressionError): Record<string, string> => {
+export const logFields = (
+  e: Export.ExportError | Plan.PlanGone | CompressionError
+): Record<string, string> => {
   const error = exportFailure(e).error.code
   switch (e._tag) {
     case "AuditTrailMismatch":
@@ -86,6 +92,8 @@ export const logFields = (e: Export.ExportError | CompressionError): Record<stri
     case "SnapshotGone":
     case "CompressionError":
       return { error, detail: e.message }
+    case "PlanGone":
+      return { error, plan_id: e.id }
   }
 }
 

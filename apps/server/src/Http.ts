@@ -14,16 +14,27 @@ import {
 } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Export, Filter, Manifest, ReportPage, Review, Snapshot, Stats, Timestamp } from "@ground-truth/core"
+import {
+  Export,
+  Filter,
+  Manifest,
+  Plan,
+  ReportPage,
+  Review,
+  Snapshot,
+  Stats,
+  Timestamp
+} from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
 import { Cause, Chunk, Config, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { Admission, RETRY_AFTER_SECONDS, retryAfter } from "./Admission.js"
-import { Api, BadRequest, Health, Unhealthy } from "./Api.js"
+import { Api, BadRequest, Gone, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import { databaseFailure, exportFailure, logFields } from "./Errors.js"
 import * as EvalRoute from "./EvalRoute.js"
 import { JobsLive } from "./Jobs.js"
+import { Plans } from "./Plans.js"
 import { requestLog, requestTarget } from "./RequestLog.js"
 
 /** The raw query of a request as name/value pairs, in order, repeats included. */
@@ -65,7 +76,7 @@ const streamed = (
   request: HttpServerRequest.HttpServerRequest,
   filter: Filter.Filter,
   body: {
-    readonly stream: Stream.Stream<Uint8Array, Export.ExportError>
+    readonly stream: Stream.Stream<Uint8Array, Export.ExportError | Plan.PlanGone>
     /** The snapshot, known once the first bytes (or the end) have come. */
     readonly taken: Effect.Effect<Option.Option<Export.Taken>>
     /** A suffix of the file name: `-changes` for `/changes`. */
@@ -92,7 +103,7 @@ const streamed = (
     ].join("-")
     const taken = Option.getOrUndefined(yield* body.taken)
     const respond = (
-      bytes: Stream.Stream<Uint8Array, Export.ExportError | Compression.CompressionError>,
+      bytes: Stream.Stream<Uint8Array, Export.ExportError | Plan.PlanGone | Compression.CompressionError>,
       gzipped: boolean
     ) =>
       HttpServerResponse.stream(bytes, {
@@ -113,9 +124,10 @@ const streamed = (
       const error = Cause.failureOption(first.cause)
       if (Option.isNone(error)) return yield* Effect.failCause(first.cause as Cause.Cause<never>)
       if (Option.isNone(error.value)) return respond(Stream.empty, false)
-      // A cursor the database cannot answer for (yet) is no failure of the server's: the request log's
-      // 410 or 503 says it.
-      if (error.value.value._tag !== "StaleCursor" && error.value.value._tag !== "StandbyNotReady") {
+      // A cursor the database cannot answer for (yet), or a plan no longer held, is no failure of the
+      // server's: the request log's 410 or 503 says it.
+      const tag = error.value.value._tag
+      if (tag !== "StaleCursor" && tag !== "StandbyNotReady" && tag !== "PlanGone") {
         yield* Effect.logError("export failed before streaming").pipe(
           Effect.annotateLogs(logFields(error.value.value))
         )
@@ -142,7 +154,7 @@ const streamed = (
     // Compression starts after the first bytes, so the decision above (a JSON error or a body) stands.
     let batches: Effect.Effect<
       Chunk.Chunk<Uint8Array>,
-      Option.Option<Export.ExportError | Compression.CompressionError>
+      Option.Option<Export.ExportError | Plan.PlanGone | Compression.CompressionError>
     > = pull
     let firstBytes = first.value
     const gzipped = Compression.acceptsGzip(request.headers["accept-encoding"])
@@ -154,11 +166,13 @@ const streamed = (
         Chunk.isEmpty(batch) ? Effect.succeed(batch) : Effect.mapError(gzip.write(batch), Option.some)
       let ended = false
       batches = Effect.flatMap(pull, compress).pipe(
-        Effect.catchAll((e: Option.Option<Export.ExportError | Compression.CompressionError>) => {
-          if (Option.isSome(e) || ended) return Effect.fail(e)
-          ended = true
-          return Effect.mapError(gzip.end, Option.some)
-        })
+        Effect.catchAll(
+          (e: Option.Option<Export.ExportError | Plan.PlanGone | Compression.CompressionError>) => {
+            if (Option.isSome(e) || ended) return Effect.fail(e)
+            ended = true
+            return Effect.mapError(gzip.end, Option.some)
+          }
+        )
       )
       firstBytes = yield* Effect.mapError(gzip.write(firstBytes), exportFailure)
     }
@@ -193,11 +207,81 @@ const streamed = (
     )
   })
 
+/** How long a plan is held when its request does not say (`hold`). */
+const PLAN_HOLD = Duration.minutes(10)
+
+/** A plan this server does not hold (any more). */
+const planGone = (id: string) =>
+  new Gone({
+    error: {
+      code: "plan_gone",
+      message:
+        `plan ${JSON.stringify(id.slice(0, 100))} is not held by this server (it was stopped, its hold ended, or ` +
+        "another server made it): ask for a new plan"
+    }
+  })
+
 const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
   Effect.gen(function* () {
     const exporter = yield* Export.Export
     const stats = yield* Stats.Stats
+    const plans = yield* Plans
     const { admit, admitExport } = yield* Admission
+    /**
+     * `plan` and `shard`, alone: the plan this server holds and the shard of it asked for. The plan
+     * carries the filters and the format, so any other parameter is refused.
+     */
+    const planShard = (pairs: ReadonlyArray<readonly [string, string]>) =>
+      Effect.gen(function* () {
+        const bad = (
+          code: "unknown_parameter" | "repeated_parameter" | "invalid_shard",
+          parameter: string,
+          message: string
+        ) => new BadRequest({ error: { code, message, parameter } })
+        const other = pairs.find(([name]) => name !== "plan" && name !== "shard")
+        if (other !== undefined) {
+          return yield* Effect.fail(
+            bad(
+              "unknown_parameter",
+              other[0],
+              `a plan's shard carries the plan's filters and format: ${JSON.stringify(other[0].slice(0, 100))} does not apply`
+            )
+          )
+        }
+        for (const name of ["plan", "shard"]) {
+          const count = pairs.filter(([n]) => n === name).length
+          if (count > 1)
+            return yield* Effect.fail(bad("repeated_parameter", name, `${name} is given more than once`))
+          if (count === 0) {
+            return yield* Effect.fail(
+              bad(
+                "invalid_shard",
+                name,
+                name === "plan"
+                  ? "shard needs plan: the plan's id"
+                  : "plan needs shard: the shard to read, from 0"
+              )
+            )
+          }
+        }
+        const id = pairs.find(([n]) => n === "plan")![1]
+        const given = pairs.find(([n]) => n === "shard")![1]
+        const plan = yield* Option.match(plans.get(id), {
+          onNone: () => Effect.fail(planGone(id)),
+          onSome: Effect.succeed
+        })
+        const index = /^\d{1,4}$/.test(given) ? Number(given) : Number.NaN
+        if (!(index >= 0 && index < plan.shards.length)) {
+          return yield* Effect.fail(
+            bad(
+              "invalid_shard",
+              "shard",
+              `shard must be from 0 to ${plan.shards.length - 1} (plan ${plan.id} has ${plan.shards.length}), not ${JSON.stringify(given.slice(0, 100))}`
+            )
+          )
+        }
+        return { plan, index }
+      })
     /**
      * A read's parameters, then its slots (an export's: one for each of its workers too): a bad parameter
      * is a 400 however busy the server is.
@@ -222,10 +306,104 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         )
         .handle("export", ({ request }) =>
           Effect.gen(function* () {
+            const pairs = queryPairs(request)
+            if (pairs.some(([name]) => name === "plan" || name === "shard")) {
+              const { plan, index } = yield* planShard(pairs)
+              const filter = yield* Effect.orDie(Plan.filter(plan))
+              yield* admit
+              const time = Either.getOrThrow(Timestamp.parse(plan.snapshot_time))
+              return yield* streamed(
+                request,
+                filter,
+                {
+                  stream: Stream.catchTag(exporter.shard(plan, index), "PlanInvalid", (e) => Stream.die(e)),
+                  taken: Effect.succeedSome({ time, cursor: plan.cursor }),
+                  suffix: `-${Manifest.shardPath("shard", index, plan.shards.length).slice(0, -".jsonl".length)}`
+                },
+                sendTimeout
+              )
+            }
             const filter = yield* admitted(request, Filter.exportParameters)
             const { stream, taken } = yield* exporter.withSnapshot(filter)
             return yield* streamed(request, filter, { stream, taken, suffix: "" }, sendTimeout)
           })
+        )
+        .handle("plan", ({ request }) =>
+          Effect.gen(function* () {
+            const pairs = queryPairs(request)
+            const single = (name: string) => {
+              const given = pairs.filter(([n]) => n === name)
+              return given.length > 1
+                ? Effect.fail(
+                    new BadRequest({
+                      error: {
+                        code: "repeated_parameter",
+                        message: `${name} is given more than once`,
+                        parameter: name
+                      }
+                    })
+                  )
+                : Effect.succeed(Option.fromNullable(given[0]?.[1]))
+            }
+            const shards = yield* single("shards")
+            const n = Option.match(shards, {
+              onNone: () => Number.NaN,
+              onSome: (s) => (/^\d{1,4}$/.test(s) ? Number(s) : Number.NaN)
+            })
+            if (!(n >= 1 && n <= 9999)) {
+              return yield* Effect.fail(
+                new BadRequest({
+                  error: {
+                    code: "invalid_shards",
+                    message: `shards must be a whole number from 1 to 9999${Option.isSome(shards) ? `, not ${JSON.stringify(shards.value.slice(0, 100))}` : ": it is required"}`,
+                    parameter: "shards"
+                  }
+                })
+              )
+            }
+            const holdGiven = yield* single("hold")
+            const hold = Option.match(holdGiven, {
+              onNone: () => Option.some(PLAN_HOLD),
+              onSome: (h) =>
+                Option.filter(Plan.parseHold(h), (d) => Duration.lessThanOrEqualTo(d, plans.holdMax))
+            })
+            if (Option.isNone(hold)) {
+              return yield* Effect.fail(
+                new BadRequest({
+                  error: {
+                    code: "invalid_hold",
+                    message: `hold must be a time from 1s to ${Duration.format(plans.holdMax)} (GROUND_TRUTH_PLAN_HOLD_MAX): seconds, or 90s, 30m, 2h`,
+                    parameter: "hold"
+                  }
+                })
+              )
+            }
+            const filter = yield* Either.match(
+              Filter.parse(
+                pairs.filter(([name]) => name !== "shards" && name !== "hold"),
+                { accept: Filter.evalParameters }
+              ),
+              {
+                onLeft: (e) =>
+                  Effect.fail(
+                    new BadRequest({ error: { code: e.code, message: e.message, parameter: e.parameter } })
+                  ),
+                onRight: Effect.succeed
+              }
+            )
+            return yield* plans
+              .make(filter, n, hold.value)
+              .pipe(
+                Effect.tapError((e) =>
+                  e.error.code === "too_many_plans" ? retryAfter(request, plans.retryIn()) : Effect.void
+                )
+              )
+          })
+        )
+        .handle("stopPlan", ({ path }) =>
+          Effect.flatMap(plans.stop(path.id), (stopped) =>
+            stopped ? Effect.void : Effect.fail(planGone(path.id))
+          )
         )
         .handle("changes", ({ request }) =>
           Effect.gen(function* () {
@@ -379,16 +557,22 @@ const waits = Layer.effect(
 )
 
 /**
- * The services the handlers use, from the live database layer: core's, and the read slots.
+ * The services the handlers use, from the live database layer: core's, the read slots and the plans.
  *
  * @since 0.1.0
  */
-export const services = Layer.mergeAll(
-  Layer.unwrapEffect(
-    Effect.map(Admission, ({ workers }) =>
-      Export.Export.Default.pipe(Layer.provide(Database.workers(workers)))
+export const services = Plans.Default.pipe(
+  Layer.provideMerge(
+    Layer.mergeAll(
+      Layer.unwrapEffect(
+        Effect.map(Admission, ({ workers }) =>
+          Export.Export.Default.pipe(Layer.provide(Database.workers(workers)))
+        )
+      ),
+      Stats.Stats.Default,
+      Review.Review.Default
     )
   ),
-  Stats.Stats.Default,
-  Review.Review.Default
-).pipe(Layer.provideMerge(Admission.Default), Layer.provide(waits))
+  Layer.provideMerge(Admission.Default),
+  Layer.provide(waits)
+)

@@ -56,8 +56,8 @@ const outcome = (cause: Cause.Cause<unknown>) => {
   }
 }
 
-/** The parameters the API reads: their values are kept in the log. */
-const known: ReadonlySet<string> = new Set(Filter.Parameter.literals)
+/** The parameters the API reads (a plan's too): their values are kept in the log. */
+const known: ReadonlySet<string> = new Set([...Filter.Parameter.literals, "shards", "hold", "plan", "shard"])
 
 /**
  * The query as the log shows it: as sent, but the value of any parameter the API does not read is

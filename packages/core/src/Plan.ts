@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as Filter from "./Filter.js"
 import * as Timestamp from "./Timestamp.js"
 import * as Version from "./Version.js"
@@ -119,11 +119,32 @@ export class PlanGone extends Schema.TaggedError<PlanGone>()("PlanGone", {
 }
 
 /**
- * The plan as a file: indented JSON, ending in a newline.
+ * The plan's encoded form as text: indented JSON, ending in a newline (the file `ground-truth plan`
+ * writes, the body `GET /plan` answers).
  *
  * @since 0.1.0
  */
-export const encode = (plan: Plan): string => `${JSON.stringify(Schema.encodeSync(Plan)(plan), null, 2)}\n`
+export const text = (encoded: typeof Plan.Encoded): string => `${JSON.stringify(encoded, null, 2)}\n`
+
+/**
+ * The plan as a file (`text`).
+ *
+ * @since 0.1.0
+ */
+export const encode = (plan: Plan): string => text(Schema.encodeSync(Plan)(plan))
+
+/**
+ * How long a plan is to be held, as `ground-truth plan --hold` and `GET /plan?hold=` spell it: seconds,
+ * or a whole number of seconds (`90s`), minutes (`30m`), hours (`2h`) or days (`1d`); at least a second.
+ *
+ * @since 0.1.0
+ */
+export const parseHold = (given: string): Option.Option<Duration.Duration> => {
+  const m = /^(\d{1,7})(s|m|h|d)?$/.exec(given)
+  if (m === null) return Option.none()
+  const seconds = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? "s") as "s" | "m" | "h" | "d"]
+  return seconds >= 1 ? Option.some(Duration.seconds(seconds)) : Option.none()
+}
 
 const decodePlan = Schema.decodeUnknownEither(Schema.parseJson(Plan))
 
