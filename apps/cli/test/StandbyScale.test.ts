@@ -143,6 +143,7 @@ const planned = (node: TestCluster.Node, args: ReadonlyArray<string>) =>
 interface PlanFile {
   readonly id: string
   readonly cursor: string
+  readonly transaction_snapshot: string
   readonly jobs: number
   readonly shards: ReadonlyArray<{ readonly jobs: number }>
 }
@@ -215,6 +216,59 @@ const approvedCount = (sql: SqlClient.SqlClient) =>
     Effect.orDie(sql<{ readonly n: string }>`SELECT count(*)::text AS n FROM jobs WHERE approved`),
     ([row]) => Number(row.n)
   )
+
+/**
+ * Sets the standby's `hot_standby_feedback` and `max_standby_streaming_delay` (milliseconds), and waits
+ * until they apply: the standby's sessions read them, and the primary sees the feedback (a `backend_xmin`
+ * for the standby) or no longer does.
+ */
+const configure = (
+  pSql: SqlClient.SqlClient,
+  sSql: SqlClient.SqlClient,
+  settings: { readonly feedback: boolean; readonly delayMs: number }
+) =>
+  Effect.gen(function* () {
+    const feedback = settings.feedback ? "on" : "off"
+    yield* Effect.orDie(sSql.unsafe(`ALTER SYSTEM SET hot_standby_feedback = ${feedback}`))
+    yield* Effect.orDie(sSql.unsafe(`ALTER SYSTEM SET max_standby_streaming_delay = ${settings.delayMs}`))
+    yield* Effect.orDie(sSql`SELECT pg_reload_conf()`)
+    let seen = ""
+    for (let i = 0; i < 600; i++) {
+      const [standby] = yield* Effect.orDie(
+        sSql<{ readonly feedback: string; readonly delay: string }>`
+          SELECT current_setting('hot_standby_feedback') AS feedback,
+                 (SELECT setting FROM pg_settings WHERE name = 'max_standby_streaming_delay') AS delay`
+      )
+      const [primary] = yield* Effect.orDie(
+        pSql<{ readonly held: boolean }>`
+          SELECT coalesce(bool_and(backend_xmin IS NOT NULL), false) AS held FROM pg_stat_replication`
+      )
+      seen = `${standby.feedback} ${standby.delay} ${primary.held}`
+      if (seen === `${feedback} ${settings.delayMs} ${settings.feedback}`) return
+      yield* realSleep(100)
+    }
+    expect(seen, "the standby's settings").toBe(`${feedback} ${settings.delayMs} ${settings.feedback}`)
+  })
+
+/**
+ * Waits until the primary has the standby's feedback for the plan's snapshot: a `backend_xmin` no newer
+ * than the snapshot's own xmin, so that nothing the snapshot sees is vacuumed away on the primary.
+ */
+const feedbackHolds = (pSql: SqlClient.SqlClient, plan: PlanFile) =>
+  Effect.gen(function* () {
+    const xmin = Number(plan.transaction_snapshot.split(":")[0])
+    expect(Number.isSafeInteger(xmin) && xmin > 0, plan.transaction_snapshot).toBe(true)
+    let seen: string | null = null
+    for (let i = 0; i < 300; i++) {
+      const [row] = yield* Effect.orDie(
+        pSql<{ readonly xmin: string | null }>`SELECT backend_xmin::text AS xmin FROM pg_stat_replication`
+      )
+      seen = row?.xmin ?? null
+      if (seen !== null && Number(seen) <= xmin) return
+      yield* realSleep(100)
+    }
+    expect(seen, `the primary's backend_xmin for the standby, for a plan at xmin ${xmin}`).toBe(String(xmin))
+  })
 
 if (TestCluster.binaries !== undefined) {
   layer(fixture, { timeout: 300_000, excludeTestServices: true })(
@@ -290,10 +344,13 @@ if (TestCluster.binaries !== undefined) {
       )
 
       it.scoped(
-        "a plan on the standby: shards written after the standby replayed later writes are the plan's export",
+        "a plan on the standby (hot_standby_feedback on): shards written after the standby replayed later writes and a VACUUM are the plan's export",
         () =>
           Effect.gen(function* () {
-            const { cluster, p, s, pSql, dir } = yield* Cluster
+            const { cluster, p, s, pSql, sSql, dir } = yield* Cluster
+            // What a standby that holds snapshots needs: the primary keeps what they see (no recovery
+            // conflict ends the plan's session; see the last case for one that does).
+            yield* configure(pSql, sSql, { feedback: true, delayMs: 30_000 })
             yield* Effect.orDie(cluster.caughtUp(s, p))
             const root = fs.mkdtempSync(path.join(dir, "plan-"))
             const before = yield* full(s)
@@ -302,8 +359,11 @@ if (TestCluster.binaries !== undefined) {
             const written = readJson<PlanFile>(plan)
             expect(written.jobs).toBe(lines(before).length)
             expect(written.shards.map((x) => x.jobs).reduce((a, b) => a + b, 0)).toBe(written.jobs)
-            // The primary moves on; the standby replays it (past the plan's snapshot) before any shard.
+            yield* feedbackHolds(pSql, written)
+            // The primary moves on and vacuums; the standby replays it (past the plan's snapshot) before
+            // any shard is written.
             yield* writes(p, pSql, 2, { reviewed: 30, unapproved: 5, added: 20 })
+            yield* Effect.orDie(pSql`VACUUM jobs, job_corrections`)
             yield* Effect.orDie(cluster.caughtUp(s, p))
             const after = yield* full(s)
             expect(after.equals(before)).toBe(false)
@@ -326,6 +386,7 @@ if (TestCluster.binaries !== undefined) {
         () =>
           Effect.gen(function* () {
             const { cluster, p, s, pSql, sSql, dir } = yield* Cluster
+            yield* configure(pSql, sSql, { feedback: true, delayMs: 30_000 })
             yield* Effect.orDie(cluster.caughtUp(s, p))
             const root = fs.mkdtempSync(path.join(dir, "paused-"))
             yield* Effect.acquireRelease(Effect.orDie(sSql`SELECT pg_wal_replay_pause()`), () =>
@@ -345,7 +406,9 @@ if (TestCluster.binaries !== undefined) {
             expect(paused.equals(fs.readFileSync(base))).toBe(false)
             const plan = path.join(root, "plan.json")
             const planner = yield* planned(s, ["--shards", "3", "--out", plan])
-            expect(readJson<PlanFile>(plan).jobs).toBe(lines(paused).length)
+            const written = readJson<PlanFile>(plan)
+            expect(written.jobs).toBe(lines(paused).length)
+            yield* feedbackHolds(pSql, written)
 
             const refusedDir = path.join(root, "refused")
             fs.mkdirSync(refusedDir)
@@ -367,7 +430,9 @@ if (TestCluster.binaries !== undefined) {
             expect(refused.stdout.length).toBe(0)
             expect(fs.readdirSync(refusedDir)).toEqual([])
 
-            // Replay resumes: the same increment is given, and the chain law holds from the cursor.
+            // Replay resumes (after a VACUUM on the primary): the same increment is given, and the chain
+            // law holds from the cursor.
+            yield* Effect.orDie(pSql`VACUUM jobs, job_corrections`)
             yield* Effect.orDie(sSql`SELECT pg_wal_replay_resume()`)
             yield* Effect.orDie(cluster.caughtUp(s, p))
             const now = yield* full(p)
@@ -381,6 +446,50 @@ if (TestCluster.binaries !== undefined) {
             const files = yield* planShards(s, plan, 3, root)
             expect(Buffer.concat(files).toString("utf8")).toBe(paused.toString("utf8"))
             yield* stopPlan(planner)
+          }),
+        180_000
+      )
+
+      it.scoped(
+        "a plan on a standby without hot_standby_feedback, ended by a recovery conflict: its shards are one line, exit 1, no file",
+        () =>
+          Effect.gen(function* () {
+            const { cluster, p, s, pSql, sSql, dir } = yield* Cluster
+            // No feedback, and conflicts resolved at once (the default waits 30 s, then does the same).
+            yield* configure(pSql, sSql, { feedback: false, delayMs: 0 })
+            yield* Effect.orDie(cluster.caughtUp(s, p))
+            const root = fs.mkdtempSync(path.join(dir, "conflict-"))
+            const before = yield* full(s)
+            const plan = path.join(root, "plan.json")
+            const planner = yield* planned(s, ["--shards", "3", "--out", plan])
+            const written = readJson<PlanFile>(plan)
+            expect(written.jobs).toBe(lines(before).length)
+            // The primary removes row versions the plan's snapshot sees; replaying that cancels its session.
+            yield* writes(p, pSql, 5, { reviewed: 30, unapproved: 3, added: 10 })
+            yield* Effect.orDie(pSql`VACUUM jobs, job_corrections`)
+            yield* Effect.orDie(cluster.caughtUp(s, p))
+            expect((yield* full(s)).equals(before)).toBe(false)
+            const shardsDir = path.join(root, "shards")
+            fs.mkdirSync(shardsDir)
+            for (let i = 0; i < 3; i++) {
+              const out = path.join(shardsDir, `shard-${i}.jsonl`)
+              const r = yield* gt(s, ["export", "--plan", plan, "--shard", String(i), "--out", out])
+              expect(r.code, r.stderr).toBe(1)
+              oneLine(r.stderr)
+              expect(r.stderr).toMatch(
+                new RegExp(`^ground-truth: plan ${written.id} is no longer held .*make a new plan\\n$`)
+              )
+              expect(r.stdout.length).toBe(0)
+            }
+            expect(fs.readdirSync(shardsDir)).toEqual([])
+            // The plan process finds its session gone (its watch runs every 10 s) and says so: exit 1.
+            const ended = yield* Effect.promise(() => planner.done).pipe(
+              Effect.timeout("60 seconds"),
+              Effect.orDie
+            )
+            expect(ended.code, ended.stderr).toBe(1)
+            expect(ended.stderr).toContain(`plan ${written.id}: its database session ended`)
+            expect(ended.stderr).toContain("make a new plan")
           }),
         180_000
       )

@@ -60,7 +60,7 @@ def main(spec):
     with open(plan, encoding="utf-8") as f:
         count = len(json.load(f)["shards"])
     os.makedirs(out, exist_ok=True)
-    names = [os.path.join(out, f"part-{(i + 1) % count:05d}-of-{count:05d}.jsonl") for i in range(count)]
+    names = [os.path.join(out, f"part-{i:05d}-of-{count:05d}.jsonl") for i in range(count)]
 
     started = time.monotonic()
     ray.init(

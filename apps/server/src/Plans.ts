@@ -2,7 +2,7 @@
  * The plans the server holds (contract §15, `GET /plan`): each a snapshot exported and held on a
  * connection of its own, with the slot it takes from the reads (`Admission`) for as long as it is held,
  * so that the server never holds more connections than its pool has. At most `GROUND_TRUTH_PLANS`
- * (default 2) at once: one more is a 429 with `Retry-After` (when the first one's hold ends), never a
+ * (default 2, fewer on a pool too small for them and one read besides) at once: one more is a 429 with `Retry-After` (when the first one's hold ends), never a
  * wait. A plan ends when its hold ends (`hold`, at most `GROUND_TRUTH_PLAN_HOLD_MAX`, default 1 hour),
  * when it is stopped (`DELETE /plan/{id}`), when its session ends (its watch fails), or when the server
  * stops; it is then gone, and its shards are a 410 `plan_gone`.
@@ -29,9 +29,10 @@ export class Plans extends Effect.Service<Plans>()("@ground-truth/server/Plans",
     const exporter = yield* Export.Export
     const admission = yield* Admission
     const info = yield* Database.DatabaseInfo
+    // Unset: 2, or fewer where the pool is too small for them and a read of their shards besides.
     const max = yield* Config.integer("GROUND_TRUTH_PLANS").pipe(
       Config.validate({ message: "Expected a whole number, 0 or more", validation: (n: number) => n >= 0 }),
-      Config.withDefault(2)
+      Config.withDefault(Math.max(0, Math.min(2, admission.slots - 1)))
     )
     const holdMax = yield* Config.duration("GROUND_TRUTH_PLAN_HOLD_MAX").pipe(
       Config.validate({
@@ -84,8 +85,13 @@ export class Plans extends Effect.Service<Plans>()("@ground-truth/server/Plans",
             )
           )
         }
-        if (max === 0)
-          return yield* Effect.fail(unsupported("plans are off on this server (GROUND_TRUTH_PLANS=0)"))
+        if (max === 0) {
+          return yield* Effect.fail(
+            unsupported(
+              "plans are off on this server: GROUND_TRUTH_PLANS is 0, or GROUND_TRUTH_DB_POOL leaves no connection for one"
+            )
+          )
+        }
         if (held.size + taking >= max) {
           return yield* Effect.fail(
             new TooManyPlans({
