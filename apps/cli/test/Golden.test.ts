@@ -1,6 +1,7 @@
 /**
  * The shared golden suite through the CLI: every filter combination, to `--out` and to standard
- * output, and every stats case, on every test database; the bytes must equal the hand-written ones.
+ * output, and cut into 2 and 3 shards (`--shards`, concatenated), and every stats case, on every test
+ * database; the bytes must equal the hand-written ones. (With workers: `Workers.test.ts`.)
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -81,6 +82,46 @@ for (const target of TestDatabase.targets()) {
           for (const { c, r } of results) {
             expect(r.code, c.name).toBe(0)
             expect(r.stdout.equals(Golden.expectedExport(c)), c.name).toBe(true)
+          }
+        }),
+      300_000
+    )
+
+    it.effect(
+      "export --shards 2 and 3: every case's files, concatenated in name order, are the golden bytes",
+      () =>
+        Effect.gen(function* () {
+          const e = yield* env
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+          const runs = Golden.exportCases.flatMap((c, i) =>
+            [2, 3].map((count) => ({ c, count, out: path.join(dir, `case-${i}-${count}`) }))
+          )
+          const results = yield* Effect.forEach(
+            runs,
+            ({ c, count, out }) =>
+              Effect.map(
+                run(["export", "--shards", String(count), "--out", out, ...Golden.flags(c.params)], e),
+                (r) => ({
+                  c,
+                  count,
+                  out,
+                  r
+                })
+              ),
+            { concurrency: 3 }
+          )
+          for (const { c, count, out, r } of results) {
+            const name = `${c.name} --shards ${count}`
+            expect(r.code, name).toBe(0)
+            const parts = fs
+              .readdirSync(out)
+              .filter((f) => f.startsWith("part-"))
+              .sort()
+            expect(parts, name).toEqual(
+              Array.from({ length: count }, (_, i) => `part-0000${i}-of-0000${count}.jsonl`)
+            )
+            const whole = Buffer.concat(parts.map((f) => fs.readFileSync(path.join(out, f))))
+            expect(whole.toString("utf8"), name).toBe(Golden.expectedExport(c).toString("utf8"))
           }
         }),
       300_000

@@ -42,7 +42,10 @@ const shards = (plan: string, count: number, dir: string, env: Record<string, st
     Array.from({ length: count }, (_, i) => i),
     (i) =>
       Effect.map(
-        run(["export", "--plan", plan, "--shard", String(i), "--out", path.join(dir, `shard-${i}.jsonl`)], env),
+        run(
+          ["export", "--plan", plan, "--shard", String(i), "--out", path.join(dir, `shard-${i}.jsonl`)],
+          env
+        ),
         (r) => {
           expect([r.code, r.stderr]).toEqual([0, ""])
           return fs.readFileSync(path.join(dir, `shard-${i}.jsonl`))
@@ -73,10 +76,15 @@ if (postgres !== undefined) {
             shards: Array<{ jobs: number }>
           }
           const jobs = written.shards.map((s) => s.jobs)
-          expect(jobs.reduce((a, b) => a + b, 0), c.name).toBe(written.jobs)
+          expect(
+            jobs.reduce((a, b) => a + b, 0),
+            c.name
+          ).toBe(written.jobs)
           expect(Math.max(...jobs) - Math.min(...jobs), c.name).toBeLessThanOrEqual(1)
           const files = yield* shards(plan, 3, dir, e)
-          expect(Buffer.concat(files).toString("utf8"), c.name).toBe(Golden.expectedExport(c).toString("utf8"))
+          expect(Buffer.concat(files).toString("utf8"), c.name).toBe(
+            Golden.expectedExport(c).toString("utf8")
+          )
           planner.kill("SIGINT")
           const stopped = yield* Effect.promise(() => planner.done)
           expect(stopped.code, c.name).toBe(130)
@@ -93,13 +101,21 @@ if (postgres !== undefined) {
         const planner = yield* planned(["--shards", "2", "--out", plan, "--approved-only", "false"], e)
         planner.kill("SIGTERM")
         expect((yield* Effect.promise(() => planner.done)).code).not.toBe(0)
-        const after = yield* run(["export", "--plan", plan, "--shard", "1", "--out", path.join(dir, "s.jsonl")], e)
+        const after = yield* run(
+          ["export", "--plan", plan, "--shard", "1", "--out", path.join(dir, "s.jsonl")],
+          e
+        )
         expect(after.code).toBe(1)
         oneLine(after.stderr)
-        expect(after.stderr).toMatch(/^ground-truth: plan [0-9a-f-]{36} is no longer held .*make a new plan\n$/)
+        expect(after.stderr).toMatch(
+          /^ground-truth: plan [0-9a-f-]{36} is no longer held .*make a new plan\n$/
+        )
         expect(fs.readdirSync(dir)).toEqual(["plan.json"])
         // A hold of one second ends by itself, exit 0.
-        const short = yield* run(["plan", "--shards", "2", "--hold", "1", "--out", path.join(dir, "short.json")], e)
+        const short = yield* run(
+          ["plan", "--shards", "2", "--hold", "1", "--out", path.join(dir, "short.json")],
+          e
+        )
         expect(short.code).toBe(0)
         expect(short.stderr).toContain("its hold ended; its snapshot is released")
         const late = yield* run(["export", "--plan", path.join(dir, "short.json"), "--shard", "0"], e)

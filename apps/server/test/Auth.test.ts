@@ -172,9 +172,11 @@ layer(
     Effect.gen(function* () {
       const base = yield* baseUrl
       expect(apiRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+        `DELETE /api/v1/ground-truth/plan/${J9}`,
         "GET /api/v1/ground-truth/changes",
         "GET /api/v1/ground-truth/export",
         "GET /api/v1/ground-truth/manifest",
+        "GET /api/v1/ground-truth/plan",
         "GET /api/v1/ground-truth/report",
         "GET /api/v1/ground-truth/stats",
         `GET /api/v1/jobs/${J9}`,
@@ -188,7 +190,7 @@ layer(
       let spelled = 0
       for (const route of apiRoutes) {
         // HEAD is answered by a GET route; OPTIONS by none.
-        const methods = route.method === "POST" ? ["POST", "OPTIONS"] : ["GET", "HEAD", "OPTIONS"]
+        const methods = route.method === "GET" ? ["GET", "HEAD", "OPTIONS"] : [route.method, "OPTIONS"]
         const variants = spellings(route.path)
         spelled += variants.length
         for (const spelling of variants) {

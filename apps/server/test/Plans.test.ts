@@ -54,11 +54,11 @@ if (postgres !== undefined) {
     timeout: 300_000,
     excludeTestServices: true
   })("plans over HTTP on postgres", (it) => {
-    it.effect("golden cases planned in 3 shards, downloaded at once: concatenated, the golden bytes", () =>
+    it.effect("every golden case planned in 2 and in 3 shards, downloaded at once: the golden bytes", () =>
       Effect.gen(function* () {
         const base = yield* baseUrl
-        for (const c of Golden.exportCases.filter((_, i) => i % 3 === 0)) {
-          const p = yield* plan(base, 3, Golden.query(c.params))
+        for (const [c, count] of Golden.exportCases.flatMap((c) => [[c, 2] as const, [c, 3] as const])) {
+          const p = yield* plan(base, count, Golden.query(c.params))
           const jobs = p.shards.map((s) => s.jobs)
           expect(
             jobs.reduce((a, b) => a + b, 0),

@@ -1,6 +1,6 @@
 /**
  * Export workers in the server (`GROUND_TRUTH_EXPORT_WORKERS`, contract §15), as `pnpm serve` runs: the
- * golden exports, increments' bodies and manifests with 2 workers and ranges of one job; an export
+ * golden exports with 2 workers and with 3, increments' bodies and manifests, ranges of one job; an export
  * with workers takes a slot for each of its connections, so the server never holds more than its pool
  * (two exports of 2 workers on a pool of 5 take turns); a count that could never be admitted stops the
  * server with one line; where the database serves one session, exports read with one worker and the
@@ -29,15 +29,22 @@ for (const target of TestDatabase.targets()) {
   layer(fixture, { timeout: 300_000, excludeTestServices: true })(
     `GROUND_TRUTH_EXPORT_WORKERS on ${target.name}`,
     (it) => {
-      it.scoped("the golden exports and manifests are the same bytes with 2 workers", () =>
+      it.scoped("the golden exports and manifests are the same bytes with 2 workers and with 3", () =>
         Effect.gen(function* () {
           const db = yield* TestDatabase.TestDatabase
           const server = yield* serverProcess(db.url, [], WORKERS)
+          const three = yield* serverProcess(db.url, [], {
+            ...WORKERS,
+            GROUND_TRUTH_EXPORT_WORKERS: "3",
+            GROUND_TRUTH_DB_POOL: "6"
+          })
           const cases = target.name === "postgres" ? Golden.exportCases : Golden.exportCases.slice(0, 3)
           for (const c of cases) {
-            const r = yield* body(`${server.base}/api/v1/ground-truth/export?${Golden.query(c.params)}`)
-            expect(r.status, c.name).toBe(200)
-            expect(r.body.toString("utf8"), c.name).toBe(Golden.expectedExport(c).toString("utf8"))
+            for (const base of [server.base, three.base]) {
+              const r = yield* body(`${base}/api/v1/ground-truth/export?${Golden.query(c.params)}`)
+              expect(r.status, c.name).toBe(200)
+              expect(r.body.toString("utf8"), c.name).toBe(Golden.expectedExport(c).toString("utf8"))
+            }
           }
           const manifest = yield* body(`${server.base}/api/v1/ground-truth/manifest?approved_only=false`)
           expect(manifest.status).toBe(200)
