@@ -254,6 +254,7 @@ const outOption = (what: string, more = "") =>
 type FolderFlags = Parameters<typeof parameters>[0] & {
   readonly out: Option.Option<string>
   readonly manifest: Option.Option<string>
+  readonly gzip: boolean
 }
 
 /** A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl). */
@@ -262,8 +263,36 @@ const featuresFile = (format: Format.Format): ReadonlyArray<readonly [string, st
   return features === undefined ? [] : [["features.json", features]]
 }
 
-/** `export --dataset DIR`: the three splits of one snapshot, their card, features and manifest. */
-const exportDataset = (dir: string, flags: FolderFlags, workers: number) =>
+/** A folder's file as written: `.gz` when gzipped (`--gzip`). */
+const asWritten = (name: string, gzip: boolean) => (gzip ? `${name}.gz` : name)
+
+/**
+ * A manifest's file of a gzipped folder as written (`--gzip`): its name with `.gz`, its bytes and SHA-256
+ * those of that file (`sha256sum`), its rows still the lines it holds.
+ */
+const gzippedFile =
+  (written: ReadonlyMap<string, Output.Written>) =>
+  <F extends { readonly path: string; readonly bytes: number; readonly sha256: string }>(file: F): F => {
+    const path = `${file.path}.gz`
+    return { ...file, path, ...written.get(path) }
+  }
+
+/** The most shards an export may be cut into: a file each, in one folder. */
+const MAX_SHARDS = 9999
+
+/** The number `--shards` names: a whole number from 1 to `MAX_SHARDS`. */
+const shardCount = (count: number): Effect.Effect<number, UsageError> =>
+  Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS
+    ? Effect.succeed(count)
+    : Effect.fail(
+        new UsageError({ message: `--shards must be a whole number from 1 to ${MAX_SHARDS}, not ${count}` })
+      )
+
+/**
+ * `export --dataset DIR`: the three splits of one snapshot, their card, features and manifest; with
+ * `--shards N`, each split's file cut into N of as many of its jobs (contract §15).
+ */
+const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards: Option.Option<number>) =>
   Effect.gen(function* () {
     for (const [given, name] of [
       [flags.out, "--out"],
@@ -277,6 +306,7 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number) =>
         })
       }
     }
+    const count = Option.isSome(shards) ? yield* shardCount(shards.value) : undefined
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
@@ -286,19 +316,36 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number) =>
     yield* withDatabase(
       Effect.gen(function* () {
         const exporter = yield* Export.Export
-        const { stream, manifest } = yield* exporter.dataset(filter, splitting)
+        const { stream, manifest } = yield* exporter.dataset(filter, splitting, count)
         yield* Output.toDataset(
           target,
-          stream,
-          Effect.map(manifest, (m) => [
-            ["manifest.json", `${JSON.stringify(m)}\n`] as const,
-            ["README.md", DatasetCard.render(m)] as const,
-            ...featuresFile(m.format)
-          ])
+          Stream.map(stream, (part) => ({
+            file: asWritten(Manifest.splitPath(part.split, part.shard, count), flags.gzip),
+            bytes: part.bytes
+          })),
+          (written) =>
+            Effect.map(manifest, (plain) => {
+              const m = flags.gzip
+                ? Manifest.DatasetManifest.make({
+                    ...plain,
+                    files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
+                    compression: "gzip"
+                  })
+                : plain
+              return [
+                ["manifest.json", `${JSON.stringify(m)}\n`] as const,
+                ["README.md", DatasetCard.render(m)] as const,
+                ...featuresFile(m.format)
+              ]
+            }),
+          { gzip: flags.gzip }
         )
         const m = yield* manifest
+        const rows = (split: Split.Name) => m.files.reduce((n, f) => (f.split === split ? n + f.rows : n), 0)
+        const splits = Split.Name.literals.filter((split) => !m.empty_splits.includes(split))
         yield* Console.error(
-          `${dir}: ${m.files.map((f) => `${f.split} ${f.rows}`).join(", ")}` +
+          `${dir}: ${splits.map((split) => `${split} ${rows(split)}`).join(", ")}` +
+            `${count === undefined ? "" : `, each in ${count} shard${count === 1 ? "" : "s"}`}` +
             `${m.empty_splits.length === 0 ? "" : ` (no rows: ${m.empty_splits.join(", ")})`} at ${m.cursor}`
         )
       }),
@@ -306,20 +353,13 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number) =>
     )
   })
 
-/** The most shards an export may be cut into: a file each, in one folder. */
-const MAX_SHARDS = 9999
-
 /**
  * `export --shards N --out DIR`: a full export cut into N files of as many jobs, from one snapshot, in a
  * folder with their manifest (contract §15).
  */
-const exportShards = (count: number, flags: FolderFlags, workers: number) =>
+const exportShards = (given: number, flags: FolderFlags, workers: number) =>
   Effect.gen(function* () {
-    if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) {
-      return yield* new UsageError({
-        message: `--shards must be a whole number from 1 to ${MAX_SHARDS}, not ${count}`
-      })
-    }
+    const count = yield* shardCount(given)
     if (Option.isSome(flags.changedSince ?? Option.none())) {
       return yield* new UsageError({ message: "--shards cuts a full export: --changed-since does not apply" })
     }
@@ -332,7 +372,7 @@ const exportShards = (count: number, flags: FolderFlags, workers: number) =>
     const dir = Option.getOrElse(flags.out, () => "-")
     if (dir === "-" || dir.endsWith(".gz")) {
       return yield* new UsageError({
-        message: `--shards writes a folder of files: --out names that folder, not ${dir === "-" ? "standard output" : "a .gz file"}`
+        message: `--shards writes a folder of files: --out names that folder, not ${dir === "-" ? "standard output" : "a .gz file (--gzip gzips each file)"}`
       })
     }
     const filter = yield* Filter.parse(parameters(flags), { label: flag })
@@ -345,15 +385,24 @@ const exportShards = (count: number, flags: FolderFlags, workers: number) =>
         yield* Output.toDataset(
           target,
           Stream.map(stream, ({ shard, bytes }) => ({
-            split: Manifest.shardPath("part", shard, count).slice(0, -".jsonl".length),
+            file: asWritten(Manifest.shardPath("part", shard, count), flags.gzip),
             bytes
           })),
           // The format's features beside the shards: a shard of a few jobs may hold a column that is null
           // throughout, whose type datasets cannot guess from that file.
-          Effect.map(manifest, (m) => [
-            ["manifest.json", Manifest.encode(m)] as const,
-            ...featuresFile(m.format)
-          ])
+          (written) =>
+            Effect.map(manifest, (plain) => {
+              // Gzipped, the whole's rows, bytes and SHA-256 still describe the body; each file is as written.
+              const m = flags.gzip
+                ? Manifest.Manifest.make({
+                    ...plain,
+                    files: (plain.files ?? []).map((f) => Manifest.ShardFile.make(gzippedFile(written)(f))),
+                    compression: "gzip"
+                  })
+                : plain
+              return [["manifest.json", Manifest.encode(m)] as const, ...featuresFile(m.format)]
+            }),
+          { gzip: flags.gzip }
         )
         const m = yield* manifest
         yield* Console.error(
@@ -611,9 +660,20 @@ const exportCommand = Command.make(
           "part-00000-of-0000N.jsonl … (the names datasets reads as shards; concatenated in name order they are " +
           "the export's bytes), manifest.json (the whole's rows, bytes and SHA-256, each file's, one cursor) and, " +
           "but for jsonl, features.json (the format's datasets features, for Features.from_dict). " +
-          "The folder is replaced only once complete. A full export: not with --changed-since or --dataset."
+          "With --dataset, each split's file is cut so, into train-00000-of-0000N.jsonl … (N of as many of the " +
+          "split's jobs), the card naming them all. The folder is replaced only once complete. A full export: " +
+          "not with --changed-since."
       ),
       Options.optional
+    ),
+    gzip: Options.boolean("gzip").pipe(
+      Options.withDescription(
+        "Gzip each file of a folder output (--shards N --out DIR, --dataset DIR): part-00000-of-0000N.jsonl.gz, " +
+          "train.jsonl.gz … (datasets reads them as they are; decompressed and concatenated in name order they " +
+          "are the plain files' bytes). manifest.json then says compression gzip, and gives each file's bytes " +
+          "and SHA-256 as written (sha256sum FILE.gz), its rows the lines it holds. A single file is gzipped " +
+          "by its name instead: --out NAME.gz."
+      )
     ),
     ...exportFlags
   },
@@ -626,16 +686,17 @@ const exportCommand = Command.make(
         })
       }
       const workers = yield* workerCount(flags.workers)
-      if (Option.isSome(flags.shards)) {
-        if (Option.isSome(flags.dataset)) {
-          return yield* new UsageError({
-            message:
-              "--shards with --dataset is not there yet: export each split with --split S --shards N --out DIR"
-          })
-        }
-        return yield* exportShards(flags.shards.value, flags, workers)
+      if (Option.isSome(flags.dataset)) {
+        return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards)
       }
-      if (Option.isSome(flags.dataset)) return yield* exportDataset(flags.dataset.value, flags, workers)
+      if (Option.isSome(flags.shards)) return yield* exportShards(flags.shards.value, flags, workers)
+      if (flags.gzip) {
+        return yield* new UsageError({
+          message:
+            "--gzip gzips the files of a folder (--shards N --out DIR, --dataset DIR): " +
+            "--out NAME.gz writes one file gzipped"
+        })
+      }
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
       if (out === "-" && Option.contains(flags.manifest, "-")) {

@@ -26,9 +26,9 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { Jsonl } from "@ground-truth/core"
+import { Gzip, Jsonl, Manifest } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
-import { Console, Data, Effect, Exit, Option, Stream } from "effect"
+import { Chunk, Console, Data, Effect, Exit, Option, Stream } from "effect"
 
 /**
  * The output could not be written.
@@ -372,21 +372,100 @@ export const recoverDataset = (target: Target) =>
     yield* removeStalePartials(target.file)
   })
 
+/** A file of a folder being written: its bytes written as they come (gzipped), then closed. */
+interface FolderFile {
+  readonly path: string
+  readonly write: (bytes: Uint8Array) => Effect.Effect<void, OutputError>
+  /** Flushes it to disk: what it holds as written. */
+  readonly close: Effect.Effect<Written, OutputError>
+}
+
 /**
- * Writes a dataset folder atomically: each split's parts to `<split>.jsonl` (a split without parts gets
- * no file; an empty part makes an empty file), then `files` (name → content: the manifest, the card, the features) once the splits are
- * complete, in a temporary folder beside `target` that replaces it only then. An existing `target`
- * is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never a folder of
- * other files. Replacing takes two renames (the old folder aside, the new one in: Node.js has no atomic
- * exchange); a run killed between them leaves the folder aside, and the next run puts it back
+ * Creates `file` (new) in the scope; with `gzip`, its bytes go through a gzip stream of their own, so
+ * that the parts of several files can come interleaved, and are counted as written.
+ */
+const folderFile = (
+  file: string,
+  gzip: boolean,
+  failed: (what: string, where: string) => (e: PlatformError) => OutputError
+) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const handle = yield* fs
+      .open(file, { flag: "wx", mode: 0o600 })
+      .pipe(Effect.mapError(failed("create", file)))
+    const writeAll = (bytes: Uint8Array) =>
+      bytes.length === 0 ? Effect.void : Effect.mapError(handle.writeAll(bytes), failed("write", file))
+    const sync = Effect.mapError(handle.sync, failed("flush", file))
+    if (!gzip) {
+      return {
+        path: file,
+        write: writeAll,
+        close: Effect.as(sync, { bytes: 0, sha256: "" })
+      } satisfies FolderFile
+    }
+    const z = yield* Gzip.gzipper(zlib.constants.Z_DEFAULT_COMPRESSION)
+    const count = Manifest.counter()
+    const compressed = (chunks: Effect.Effect<Chunk.Chunk<Uint8Array>, Gzip.CompressionError>) =>
+      chunks.pipe(
+        Effect.mapError((e) => new OutputError({ message: `cannot compress ${file}: ${e.message}` })),
+        Effect.flatMap((out) =>
+          Effect.forEach(
+            out,
+            (bytes) =>
+              Effect.zipRight(
+                Effect.sync(() => count.add(bytes)),
+                writeAll(bytes)
+              ),
+            {
+              discard: true
+            }
+          )
+        )
+      )
+    return {
+      path: file,
+      write: (bytes) => compressed(z.write(Chunk.of(bytes))),
+      close: Effect.gen(function* () {
+        yield* compressed(z.end)
+        yield* sync
+        const { bytes, sha256 } = count.counts()
+        return { bytes, sha256 }
+      })
+    } satisfies FolderFile
+  })
+
+/**
+ * A file of a folder as written, when its bytes are not the lines the export counted (gzipped): its
+ * bytes and SHA-256.
+ *
+ * @since 0.1.0
+ */
+export interface Written {
+  readonly bytes: number
+  readonly sha256: string
+}
+
+/**
+ * Writes a folder of files atomically (a dataset, or shards): each part's bytes to its file (a file named
+ * by no part is not written; an empty part makes an empty file), then `files` (name → content: the
+ * manifest, the card, the features) once the parts are complete, in a temporary folder beside `target`
+ * that replaces it only then. With `gzip`, each part's file is one gzip stream (an empty one too), and
+ * `files` is told what each holds as written; else that map is empty (the bytes are the parts'). An
+ * existing `target` is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never
+ * a folder of other files. Replacing takes two renames (the old folder aside, the new one in: Node.js has
+ * no atomic exchange); a run killed between them leaves the folder aside, and the next run puts it back
  * (`recoverDataset`).
  *
  * @since 0.1.0
  */
 export const toDataset = <E, R, E2, R2>(
   target: Target,
-  parts: Stream.Stream<{ readonly split: string; readonly bytes: Uint8Array }, E, R>,
-  files: Effect.Effect<ReadonlyArray<readonly [string, string]>, E2, R2>
+  parts: Stream.Stream<{ readonly file: string; readonly bytes: Uint8Array }, E, R>,
+  files: (
+    written: ReadonlyMap<string, Written>
+  ) => Effect.Effect<ReadonlyArray<readonly [string, string]>, E2, R2>,
+  options: { readonly gzip: boolean } = { gzip: false }
 ): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -407,25 +486,25 @@ export const toDataset = <E, R, E2, R2>(
     const write = Effect.scoped(
       Effect.gen(function* () {
         yield* fs.makeDirectory(partial, { mode: 0o700 }).pipe(Effect.mapError(failed("create", partial)))
-        const open = new Map<string, FileSystem.File>()
+        const open = new Map<string, FolderFile>()
         yield* Stream.runForEach(parts, (part) =>
           Effect.gen(function* () {
-            const file = path.join(partial, `${part.split}.jsonl`)
-            let handle = open.get(part.split)
-            if (handle === undefined) {
-              handle = yield* fs
-                .open(file, { flag: "wx", mode: 0o600 })
-                .pipe(Effect.mapError(failed("create", file)))
-              yield* access(file, 0o666)
-              open.set(part.split, handle)
+            let out = open.get(part.file)
+            if (out === undefined) {
+              out = yield* folderFile(path.join(partial, part.file), options.gzip, failed)
+              yield* access(out.path, 0o666)
+              open.set(part.file, out)
             }
             // An empty part names a file that must exist, lines or none (a shard without jobs).
-            if (part.bytes.length > 0)
-              yield* Effect.mapError(handle.writeAll(part.bytes), failed("write", file))
+            if (part.bytes.length > 0) yield* out.write(part.bytes)
           })
         )
-        for (const handle of open.values()) yield* Effect.mapError(handle.sync, failed("flush", partial))
-        for (const [name, content] of yield* files) {
+        const written = new Map<string, Written>()
+        for (const [name, out] of open) {
+          const counts = yield* out.close
+          if (options.gzip) written.set(name, counts)
+        }
+        for (const [name, content] of yield* files(written)) {
           const file = path.join(partial, name)
           yield* fs
             .writeFileString(file, content, { flag: "wx", mode: 0o600 })

@@ -121,15 +121,11 @@ for (const target of TestDatabase.targets()) {
           ],
           [
             ["--shards", "2", "--out", `${dir}.gz`],
-            "--shards writes a folder of files: --out names that folder, not a .gz file"
+            "--shards writes a folder of files: --out names that folder, not a .gz file (--gzip gzips each file)"
           ],
           [
             ["--shards", "2", "--out", dir, "--manifest", path.join(root, "m.json")],
             "--shards writes its manifest into the --out folder (manifest.json): --manifest does not apply"
-          ],
-          [
-            ["--shards", "2", "--dataset", dir],
-            "--shards with --dataset is not there yet: export each split with --split S --shards N --out DIR"
           ],
           [
             ["--shards", "2", "--out", dir, "--changed-since", "gt2.x"],

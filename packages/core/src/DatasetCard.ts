@@ -9,6 +9,21 @@
  */
 import * as Features from "./Features.js"
 import type * as Manifest from "./Manifest.js"
+import * as Split from "./Split.js"
+
+/**
+ * The `data_files` of each split with rows: its file, or the list of its shards in order (datasets refuses
+ * a split named twice). A shard without rows is left out: datasets 5 fails on an empty file that another
+ * of the split follows (`IndexError` in `_prepare_split_single`), and it adds nothing.
+ */
+const dataFiles = (m: Manifest.DatasetManifest): ReadonlyArray<string> =>
+  Split.Name.literals.flatMap((split) => {
+    const paths = m.files.filter((f) => f.split === split && f.rows > 0).map((f) => f.path)
+    if (paths.length === 0) return []
+    return paths.length === 1
+      ? [`  - split: ${split}`, `    path: ${paths[0]}`]
+      : [`  - split: ${split}`, "    path:", ...paths.map((p) => `    - ${p}`)]
+  })
 
 /**
  * The card of a dataset folder, from its manifest.
@@ -28,7 +43,7 @@ export const render = (m: Manifest.DatasetManifest): string => {
     "configs:",
     "- config_name: default",
     "  data_files:",
-    ...m.files.flatMap((f) => [`  - split: ${f.split}`, `    path: ${f.path}`]),
+    ...dataFiles(m),
     ...(features === undefined ? [] : ["dataset_info:", ...features]),
     "---",
     "",

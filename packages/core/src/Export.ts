@@ -28,7 +28,7 @@ import {
   splitInto,
   splitLines
 } from "./internal/batches.js"
-import { changedIds, corpusRows, replayed, take } from "./internal/cursor.js"
+import { changedIds, corpusRows, replayed, splitRows, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
 import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
@@ -43,7 +43,7 @@ import * as Snapshot from "./Snapshot.js"
 import * as Split from "./Split.js"
 import * as Workers from "./Workers.js"
 
-/** One split's bytes of a dataset export: a batch of its lines. @since 0.1.0 */
+/** One split's bytes of a dataset export: a batch of its lines, and its shard. @since 0.1.0 */
 /** One shard's bytes of a sharded export: a batch of its lines. @since 0.1.0 */
 export type { Part, Shard } from "./internal/batches.js"
 /** The snapshot an export read: when its transaction began, and its cursor. @since 0.1.0 */
@@ -87,7 +87,8 @@ const methods = <E>(
   corpus: (filter: Filter.Filter, observer?: Observed.Observer) => Stream.Stream<Uint8Array, E>,
   dataset: (
     filter: Filter.Filter,
-    splitting: Splitting
+    splitting: Splitting,
+    shards?: number
   ) => Effect.Effect<{
     readonly stream: Stream.Stream<Part, E>
     readonly manifest: Effect.Effect<Manifest.DatasetManifest>
@@ -142,8 +143,9 @@ export const feedQuery = (
  *   `const { stream, taken } = yield* exporter.withSnapshot(filter)`.
  * - `withManifest(filter)`: the same stream, `taken`, and `manifest`, run once the stream has ended:
  *   what the stream was (rows, bytes, SHA-256), and of an increment what it removes.
- * - `dataset(filter, splitting)`: the corpus cut into its train, validation and test splits, from one
- *   snapshot, and its manifest.
+ * - `dataset(filter, splitting, shards?)`: the corpus cut into its train, validation and test splits, from
+ *   one snapshot, and its manifest; with `shards`, each split cut into that many shards of as many of its
+ *   jobs (contract §15), each part naming its shard, every shard of a split with lines getting a part.
  * - `shards(filter, count)`: a full export cut into `count` files of as many jobs (contract §15), from one
  *   snapshot: the stream of each shard's batches, in order (concatenated they are `stream(filter)`'s
  *   bytes), and the manifest of the whole with a file per shard.
@@ -376,6 +378,19 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       )
     }
     /**
+     * A stream in one snapshot whose jobs are counted first (`count`, in the snapshot): a sharded export,
+     * whose cut depends on how many jobs there are.
+     */
+    const countedFirst = <T, A>(
+      filter: Filter.Filter,
+      observer: Observed.Observer,
+      count: Effect.Effect<T, SqlError>,
+      body: (counts: T) => Stream.Stream<A, ExportError, SqlClient.TransactionConnection>
+    ): Stream.Stream<A, ExportError> =>
+      inSnapshot(filter, () =>
+        Stream.unwrap(Effect.map(Effect.zipRight(taken(filter, undefined, observer), count), body))
+      )
+    /**
      * A full export cut into `count` shards of as many jobs (of the filter and its split) within one:
      * counted in the snapshot, then each row (or each range, on workers: no range crosses a shard's end)
      * goes to the shard its position gives.
@@ -385,30 +400,62 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       count: number,
       observer: Observed.Observer
     ): Stream.Stream<Shard, ExportError> =>
-      inSnapshot(filter, () =>
-        Stream.unwrap(
-          Effect.gen(function* () {
-            yield* taken(filter, undefined, observer)
-            const total = yield* corpusRows(sql, filter)
-            if (Option.isSome(workers)) {
-              const ranges = onWorkers(sql, workers.value, filter, undefined, undefined, { count, total })
-              const out: Stream.Stream<Shard, ExportError> = Stream.concat(
-                emptyShards(count),
-                Stream.mapConcat(ranges, ({ shard, result }) =>
-                  result.parts.map((part) => ({ shard, bytes: part.bytes }))
-                )
-              )
-              return out
-            }
-            const out: Stream.Stream<Shard, ExportError> = shardLines(
-              ofSplit(filter, rows(filter, undefined)).pipe(Stream.bufferChunks({ capacity: 1 })),
-              count,
-              total,
-              (w, row) => writeRow(w, row, filter.format)
+      countedFirst(filter, observer, corpusRows(sql, filter), (total): Stream.Stream<Shard, ExportError> => {
+        if (Option.isSome(workers)) {
+          const ranges = onWorkers(sql, workers.value, filter, undefined, undefined, { count, total })
+          return Stream.concat(
+            emptyShards(count),
+            Stream.mapConcat(ranges, ({ shard, result }) =>
+              result.parts.map((part) => ({ shard: shard(null), bytes: part.bytes }))
             )
-            return out
-          })
+          )
+        }
+        return shardLines(
+          ofSplit(filter, rows(filter, undefined)).pipe(Stream.bufferChunks({ capacity: 1 })),
+          count,
+          total,
+          (w, row) => writeRow(w, row, filter.format)
         )
+      })
+    /** A range's parts of a dataset, each with its split and shard. */
+    const datasetParts = ({
+      shard,
+      result
+    }: {
+      readonly shard: (split: Split.Name | null) => number
+      readonly result: Workers.RangeResult
+    }) =>
+      result.parts.flatMap((part) =>
+        part.split === null ? [] : [{ split: part.split, shard: shard(part.split), bytes: part.bytes }]
+      )
+    /**
+     * A dataset, each split cut into `count` shards of as many of its jobs: the splits counted in the
+     * snapshot, then each row goes to its split's shard (on workers, no range crosses a shard's end of any
+     * split, each range's parts to the shard of their split).
+     */
+    const datasetSharded = (
+      filter: Filter.Filter,
+      splitting: Splitting,
+      count: number,
+      observer: Observed.Observer
+    ): Stream.Stream<Part, ExportError> =>
+      countedFirst(
+        filter,
+        observer,
+        splitRows(sql, filter, splitting),
+        (totals): Stream.Stream<Part, ExportError> =>
+          Option.isSome(workers)
+            ? Stream.mapConcat(
+                onWorkers(sql, workers.value, filter, splitting, undefined, { count, totals }),
+                datasetParts
+              )
+            : splitLines(
+                rows(filter, undefined).pipe(Stream.bufferChunks({ capacity: 1 })),
+                splitting,
+                (row: Row) => row.id,
+                (w, row) => writeRow(w, row, filter.format),
+                { count, totals }
+              )
       )
     const corpus = (
       filter: Filter.Filter,
@@ -438,20 +485,18 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     }
     return methods<ExportError>(
       corpus,
-      (filter, splitting) =>
-        splitInto(filter, splitting, (observer) =>
-          Option.isSome(workers)
-            ? Stream.mapConcat(ranged(workers.value, filter, splitting, observer), ({ result }) =>
-                result.parts.flatMap((part) =>
-                  part.split === null ? [] : [{ split: part.split, bytes: part.bytes }]
+      (filter, splitting, shards) =>
+        splitInto(filter, splitting, shards, (observer) =>
+          shards !== undefined
+            ? datasetSharded(filter, splitting, shards, observer)
+            : Option.isSome(workers)
+              ? Stream.mapConcat(ranged(workers.value, filter, splitting, observer), datasetParts)
+              : splitLines(
+                  snapshotRows(filter, false, observer),
+                  splitting,
+                  (row: Row) => row.id,
+                  (w, row) => writeRow(w, row, filter.format)
                 )
-              )
-            : splitLines(
-                snapshotRows(filter, false, observer),
-                splitting,
-                (row: Row) => row.id,
-                (w, row) => writeRow(w, row, filter.format)
-              )
         ),
       (filter) =>
         Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample)),

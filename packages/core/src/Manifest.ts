@@ -37,9 +37,16 @@ const filtersOf = (filter: Filter.Filter): typeof Filters.Type => ({
 })
 
 /**
- * @since 0.1.0
- * @category models
+ * A folder's files written gzipped (`--gzip`): `FILE.jsonl.gz`, whose `bytes` and `sha256` are of the
+ * file as written (`sha256sum FILE.jsonl.gz`), its `rows` the lines it holds.
  */
+const Compression = Schema.Literal("gzip").annotations({
+  description:
+    "Absent: the files are the lines as they are. gzip: each file is gzipped (.jsonl.gz); its bytes and sha256 " +
+    "are of the file as written, its rows the lines it holds once decompressed. A sharded export's own rows, " +
+    "bytes and sha256 still describe the uncompressed body"
+})
+
 /**
  * One file of a sharded export (`--shards`, contract §15): its name in the folder, its lines, bytes and
  * SHA-256.
@@ -63,6 +70,10 @@ export class ShardFile extends Schema.Class<ShardFile>("ShardFile")({
 export const shardPath = (prefix: string, index: number, count: number): string =>
   `${prefix}-${String(index).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.jsonl`
 
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export class Manifest extends Schema.Class<Manifest>("Manifest")({
   contract_version: Schema.Literal(contractVersion),
   generator: Schema.optional(Schema.String).annotations({
@@ -104,7 +115,8 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
     description:
       "Of a sharded export (--shards): its files, in order; concatenated they are the body that rows, bytes " +
       "and sha256 describe. Absent otherwise."
-  })
+  }),
+  compression: Schema.optional(Compression)
 }) {}
 
 /**
@@ -232,7 +244,8 @@ export class SplitFile extends Schema.Class<SplitFile>("SplitFile")({
 
 /**
  * What a dataset folder holds (`export --dataset`): its three splits from one snapshot, each file with
- * its rows, bytes and SHA-256; a split without rows has no file and is listed in `empty_splits`.
+ * its rows, bytes and SHA-256 (sharded, `--shards N`: N files a split); a split without rows has no file
+ * and is listed in `empty_splits`.
  *
  * @since 0.1.0
  * @category models
@@ -247,11 +260,22 @@ export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManif
   snapshot_time: Schema.String,
   cursor: Schema.String,
   files: Schema.Array(SplitFile),
-  empty_splits: Schema.Array(Split.Name)
+  empty_splits: Schema.Array(Split.Name),
+  compression: Schema.optional(Compression)
 }) {}
 
 /**
- * The dataset manifest, from the counts of each split's file.
+ * The name of a split's file in a dataset folder: `train.jsonl`, or of shard `index` of a dataset cut into
+ * `shards` files a split, `shardPath`'s (`train-00000-of-00004.jsonl`).
+ *
+ * @since 0.1.0
+ */
+export const splitPath = (split: Split.Name, index: number, shards: number | undefined): string =>
+  shards === undefined ? `${split}.jsonl` : shardPath(split, index, shards)
+
+/**
+ * The dataset manifest, from the counts of each split's file: one each, or of a dataset sharded into
+ * `shards` files a split (`shards` defined), one a shard (`splitPath`).
  *
  * @since 0.1.0
  */
@@ -259,9 +283,11 @@ export const dataset = (
   filter: Filter.Filter,
   split: { readonly ratios: readonly [number, number, number]; readonly seed: string },
   taken: { readonly time: Timestamp.Timestamp; readonly cursor: string } | undefined,
-  counts: Readonly<Record<Split.Name, Counts>>
-): DatasetManifest =>
-  DatasetManifest.make({
+  shards: number | undefined,
+  counts: Readonly<Record<Split.Name, ReadonlyArray<Counts>>>
+): DatasetManifest => {
+  const rows = (name: Split.Name) => counts[name].reduce((n, c) => n + c.rows, 0)
+  return DatasetManifest.make({
     contract_version: contractVersion,
     generator: Version.generator,
     format: filter.format,
@@ -271,7 +297,16 @@ export const dataset = (
     snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
     cursor: taken?.cursor ?? "",
     files: Split.Name.literals
-      .filter((name) => counts[name].rows > 0)
-      .map((name) => SplitFile.make({ split: name, path: `${name}.jsonl`, ...counts[name] })),
-    empty_splits: Split.Name.literals.filter((name) => counts[name].rows === 0)
+      .filter((name) => rows(name) > 0)
+      .flatMap((name) =>
+        counts[name].map((c, i) =>
+          SplitFile.make({
+            split: name,
+            path: splitPath(name, i, shards),
+            ...c
+          })
+        )
+      ),
+    empty_splits: Split.Name.literals.filter((name) => rows(name) === 0)
   })
+}

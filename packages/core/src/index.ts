@@ -18,6 +18,7 @@
  * - `Stats`: coverage stats (§8).
  * - `Version`: the version every front end and manifest shows.
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
+ * - `Gzip`: a gzip stream fed a batch at a time (the server's bodies, the CLI's gzipped folders).
  * - `Workers`: an export read by many workers from one snapshot (§15), and what a worker does.
  * - `Plan`: an export cut into shards other processes or machines write from one held snapshot (§15).
  *
@@ -32,6 +33,7 @@ export * as Features from "./Features.js"
 export * as FieldPath from "./FieldPath.js"
 export * as Filter from "./Filter.js"
 export * as Format from "./Format.js"
+export * as Gzip from "./Gzip.js"
 export * as Json from "./Json.js"
 export * as Jsonl from "./Jsonl.js"
 export * as Manifest from "./Manifest.js"

@@ -1,11 +1,12 @@
 /**
  * A sharded export (contract §15) through core's export on every test database, with one reader and (on
  * PostgreSQL) with workers: for every golden case, 2 and 3 shards concatenated are the golden bytes, the
- * shards' jobs differ by one at most, and the manifest describes the whole and each file.
+ * shards' jobs differ by one at most, and the manifest describes the whole and each file. A dataset cut
+ * into shards: each split's shards concatenated are that split of the dataset, cut by the split's own jobs.
  */
 import { createHash } from "node:crypto"
 import { expect, layer } from "@effect/vitest"
-import { Export, Filter, type Manifest } from "@ground-truth/core"
+import { Export, Filter, type Manifest, Split } from "@ground-truth/core"
 import { Golden } from "@ground-truth/golden"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import { ExportWorkers, TestDatabase } from "../src/index.js"
@@ -65,6 +66,71 @@ const check = (count: number, results: Effect.Effect.Success<ReturnType<typeof s
   expect(split).toBeGreaterThan(15)
 }
 
+/** How the golden datasets split: ratios that leave validation and test a few jobs each. */
+const splitting = { ratios: [60, 25, 15] as const, seed: "s" }
+
+/**
+ * Every golden case without a split of its own as a dataset, unsharded and in `count` shards a split:
+ * each split's bytes, each shard's, and the sharded manifest.
+ */
+const datasetsOfEveryCase = (count: number) =>
+  Effect.forEach(
+    Golden.exportCases.filter((c) => !c.params.some(([name]) => name === "split")),
+    (c) =>
+      Effect.gen(function* () {
+        const filter = yield* Filter.parse(c.params)
+        const exporter = yield* Export.Export
+        const whole = yield* exporter.dataset(filter, splitting)
+        const wholeParts = Chunk.toReadonlyArray(yield* Stream.runCollect(whole.stream))
+        const sharded = yield* exporter.dataset(filter, splitting, count)
+        const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(sharded.stream))
+        const splits = Split.Name.literals.map((split) => ({
+          split,
+          whole: Buffer.concat(wholeParts.filter((p) => p.split === split).map((p) => p.bytes)),
+          shards: Array.from({ length: count }, (_, i) =>
+            Buffer.concat(parts.filter((p) => p.split === split && p.shard === i).map((p) => p.bytes))
+          )
+        }))
+        return { c, splits, manifest: yield* sharded.manifest }
+      }),
+    { concurrency: 2 }
+  )
+
+const checkDatasets = (
+  count: number,
+  results: Effect.Effect.Success<ReturnType<typeof datasetsOfEveryCase>>
+) => {
+  let cut = 0
+  for (const { c, splits, manifest } of results) {
+    const files: Array<Omit<Manifest.SplitFile, never>> = []
+    for (const { split, whole, shards } of splits) {
+      expect(Buffer.concat(shards).toString("utf8"), `${c.name} ${split}`).toBe(whole.toString("utf8"))
+      if (whole.length === 0) continue
+      files.push(
+        ...shards.map((f, i) => ({
+          split,
+          path: `${split}-${String(i).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.jsonl`,
+          rows: f.toString("utf8").split("\n").length - 1,
+          bytes: f.length,
+          sha256: sha256(f)
+        }))
+      )
+      // A line a job: each split's shards differ by one line at most.
+      if (c.format === "jsonl" || c.format === "hf") {
+        const rows = files.filter((f) => f.split === split).map((f) => f.rows)
+        expect(Math.max(...rows) - Math.min(...rows), `${c.name} ${split}`).toBeLessThanOrEqual(1)
+        if (Math.min(...rows) > 0) cut++
+      }
+    }
+    expect(manifest.files, c.name).toEqual(files)
+    expect(manifest.empty_splits, c.name).toEqual(
+      splits.filter((s) => s.whole.length === 0).map((s) => s.split)
+    )
+  }
+  // Many splits have a job in every shard: the cuts are not all at one end.
+  expect(cut).toBeGreaterThan(10)
+}
+
 for (const target of TestDatabase.targets()) {
   const fixture = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))
   layer(fixture, { timeout: 300_000, excludeTestServices: true })(`shards on ${target.name}`, (it) => {
@@ -75,16 +141,32 @@ for (const target of TestDatabase.targets()) {
         })
       )
     }
+    it.effect(
+      "every golden case as a dataset in 3 shards a split: each split's shards, concatenated, the split",
+      () =>
+        Effect.gen(function* () {
+          checkDatasets(3, yield* Effect.provide(datasetsOfEveryCase(3), Export.Export.Default))
+        })
+    )
     if (target.name === "postgres") {
+      /** The export on 2 workers of two-job ranges, so that shard ends fall inside ranges. */
+      const twoWorkers = Effect.map(TestDatabase.TestDatabase, (db) =>
+        Export.Export.Default.pipe(
+          Layer.provide(ExportWorkers.layer({ url: Redacted.make(db.url), size: 2, rangeRows: 2 }))
+        )
+      )
+      it.effect(
+        "every golden case as a dataset in 3 shards with 2 workers and two-job ranges (shards of each split end inside some)",
+        () =>
+          Effect.gen(function* () {
+            checkDatasets(3, yield* Effect.provide(datasetsOfEveryCase(3), yield* twoWorkers))
+          })
+      )
       it.effect(
         "every golden case in 3 shards with 2 workers and two-job ranges (a shard ends inside some)",
         () =>
           Effect.gen(function* () {
-            const db = yield* TestDatabase.TestDatabase
-            const exporter = Export.Export.Default.pipe(
-              Layer.provide(ExportWorkers.layer({ url: Redacted.make(db.url), size: 2, rangeRows: 2 }))
-            )
-            check(3, yield* Effect.provide(shardsOfEveryCase(3), exporter))
+            check(3, yield* Effect.provide(shardsOfEveryCase(3), yield* twoWorkers))
           })
       )
     }

@@ -39,12 +39,14 @@ export const encode = <A, E, R, E2>(
   })
 
 /**
- * One split's bytes of a dataset export: a batch of its lines.
+ * One split's bytes of a dataset export: a batch of its lines, and the shard of the split they go to (0
+ * when the dataset is not sharded).
  *
  * @since 0.1.0
  */
 export interface Part {
   readonly split: Split.Name
+  readonly shard: number
   readonly bytes: Uint8Array
 }
 
@@ -55,59 +57,109 @@ export interface Splitting {
 }
 
 /**
- * Items written by the writer of their split (`splitting`): a part per split and batch that has lines.
- * One set of writers per run of the stream.
+ * How a sharded dataset is cut: each split's jobs (`totals`, of the filter, counted in the snapshot) into
+ * `count` shards of as many jobs, each job's shard given by its position in its split (`shardOf`).
+ */
+export interface SplitSharding {
+  readonly count: number
+  readonly totals: Readonly<Record<Split.Name, number>>
+}
+
+/** The shard of `split`'s job at `position` (from 0) of a sharded dataset; 0 when it is not sharded. */
+export const splitShard = (
+  sharding: SplitSharding | undefined,
+  split: Split.Name,
+  position: number
+): number =>
+  sharding === undefined || sharding.totals[split] === 0
+    ? 0
+    : shardOf(position, sharding.count, sharding.totals[split])
+
+/**
+ * Items written by the writer of their split (`splitting`): a part per split (and, sharded, per shard)
+ * and batch that has lines. One set of writers per run of the stream.
  */
 export const splitLines = <A, E, R, E2>(
   items: Stream.Stream<A, E, R>,
   splitting: Splitting,
   idOf: (item: A) => string,
-  write: Write<A, E2>
+  write: Write<A, E2>,
+  sharding?: SplitSharding
 ): Stream.Stream<Part, E | E2, R> =>
   Stream.suspend(() => {
     const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
+    // Each split's jobs so far, and the shard its writer holds lines of.
+    const positions = { train: 0, validation: 0, test: 0 }
+    const current = { train: 0, validation: 0, test: 0 }
     return Stream.mapChunksEffect(items, (chunk): Effect.Effect<Chunk.Chunk<Part>, E2> => {
+      const parts: Array<Part> = []
       for (const item of chunk) {
-        const failure = write(writers[Split.assign(idOf(item), splitting.ratios, splitting.seed)], item)
+        const split = Split.assign(idOf(item), splitting.ratios, splitting.seed)
+        const shard = splitShard(sharding, split, positions[split]++)
+        if (shard !== current[split] && writers[split].pos > 0) {
+          parts.push({ split, shard: current[split], bytes: writers[split].take() })
+        }
+        current[split] = shard
+        const failure = write(writers[split], item)
         if (failure !== undefined) return Effect.fail(failure)
       }
-      const parts: Array<Part> = []
       for (const name of Split.Name.literals) {
-        if (writers[name].pos > 0) parts.push({ split: name, bytes: writers[name].take() })
+        if (writers[name].pos > 0)
+          parts.push({ split: name, shard: current[name], bytes: writers[name].take() })
       }
       return Effect.succeed(Chunk.unsafeFromArray(parts))
     })
   })
 
 /**
- * A dataset from the parts its stream reports to an observer: each split's bytes counted as they pass;
- * `manifest` describes them once the stream has ended.
+ * A dataset from the parts its stream reports to an observer: each split's (and shard's) bytes counted as
+ * they pass; `manifest` describes them once the stream has ended. Sharded (`count` shards a split), every
+ * shard of a split with lines gets its file: an empty part for each comes after the lines (a split
+ * without lines has no file, sharded or not).
  */
 export const splitInto = <E, R>(
   filter: Filter.Filter,
   splitting: Splitting,
+  count: number | undefined,
   parts: (observer: Observer) => Stream.Stream<Part, E, R>
 ) =>
   Effect.sync(() => {
     let taken = Option.none<Taken>()
-    const counters = { train: Manifest.counter(), validation: Manifest.counter(), test: Manifest.counter() }
-    const stream = Stream.tap(
+    const counters = (): Array<ReturnType<typeof Manifest.counter>> =>
+      Array.from({ length: count ?? 1 }, () => Manifest.counter())
+    const files = { train: counters(), validation: counters(), test: counters() }
+    const written = Stream.tap(
       parts({
         taken: (t) => {
           taken = Option.some(t)
         },
         removed: () => undefined
       }),
-      (part) => Effect.sync(() => counters[part.split].add(part.bytes))
+      (part) => Effect.sync(() => files[part.split][part.shard].add(part.bytes))
+    )
+    const lines = (name: Split.Name) => files[name].reduce((n, c) => n + c.counts().rows, 0)
+    const empties = Stream.suspend(() =>
+      Stream.fromIterable(
+        count === undefined
+          ? []
+          : Split.Name.literals
+              .filter((name) => lines(name) > 0)
+              .flatMap((split) =>
+                Array.from(
+                  { length: count },
+                  (_, shard): Part => ({ split, shard, bytes: new Uint8Array(0) })
+                )
+              )
+      )
     )
     const manifest = Effect.sync(() =>
-      Manifest.dataset(filter, splitting, Option.getOrUndefined(taken), {
-        train: counters.train.counts(),
-        validation: counters.validation.counts(),
-        test: counters.test.counts()
+      Manifest.dataset(filter, splitting, Option.getOrUndefined(taken), count, {
+        train: files.train.map((c) => c.counts()),
+        validation: files.validation.map((c) => c.counts()),
+        test: files.test.map((c) => c.counts())
       })
     )
-    return { stream, manifest }
+    return { stream: Stream.concat(written, empties), manifest }
   })
 
 /**

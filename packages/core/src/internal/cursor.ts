@@ -9,8 +9,10 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
 import * as Cursor from "../Cursor.js"
 import type * as Filter from "../Filter.js"
+import type * as Split from "../Split.js"
 import type * as Timestamp from "../Timestamp.js"
-import { filterConditions, readUtc, splitCondition, utcText } from "./query.js"
+import type { Splitting } from "./batches.js"
+import { filterConditions, readUtc, splitCondition, splitIndex, utcText } from "./query.js"
 import { InvalidRow } from "./rows.js"
 
 /**
@@ -169,3 +171,20 @@ export const corpusRows = (
     ([row]) => Number(row.n)
   )
 }
+
+/**
+ * The jobs of each split of a dataset with `filter` at the snapshot (its `split` and `changedSince`
+ * ignored): how a sharded dataset cuts each split.
+ */
+export const splitRows = (
+  sql: SqlClient.SqlClient,
+  filter: Filter.Filter,
+  splitting: Splitting
+): Effect.Effect<Record<Split.Name, number>, SqlError> =>
+  Effect.map(
+    sql<{ readonly train: string; readonly validation: string; readonly test: string }>`
+      SELECT count(*) FILTER (WHERE t.s = 0)::text AS train, count(*) FILTER (WHERE t.s = 1)::text AS validation,
+        count(*) FILTER (WHERE t.s = 2)::text AS test
+      FROM (SELECT ${splitIndex(sql, splitting)} AS s FROM jobs j WHERE ${sql.and(filterConditions(sql, filter))}) t`,
+    ([row]) => ({ train: Number(row.train), validation: Number(row.validation), test: Number(row.test) })
+  )

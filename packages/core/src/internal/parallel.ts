@@ -13,10 +13,10 @@ import * as Filter from "../Filter.js"
 import * as Plan from "../Plan.js"
 import * as Split from "../Split.js"
 import * as Workers from "../Workers.js"
-import { type Splitting, shardOf } from "./batches.js"
+import { type SplitSharding, type Splitting, shardOf, splitShard } from "./batches.js"
 import { changedIds } from "./cursor.js"
 import type { Observer } from "./observed.js"
-import { filterConditions, splitCondition } from "./query.js"
+import { filterConditions, splitCondition, splitIndex } from "./query.js"
 
 /** Boundaries read per FETCH of the cut. */
 const CUTS_PER_FETCH = 64
@@ -24,10 +24,13 @@ const CUTS_PER_FETCH = 64
 /** Requests a worker holds at once: one read, one queued behind it. */
 const IN_FLIGHT = 2
 
-/** A range, and the shard it belongs to (0 when the export is not sharded). */
+/**
+ * A range, and the shard its lines go to: of the corpus (`split` null), or of each split of a dataset (0
+ * when the export is not sharded).
+ */
 interface Cut {
   readonly bounds: Workers.Bounds
-  readonly shard: number
+  readonly shard: (split: Split.Name | null) => number
 }
 
 /**
@@ -39,40 +42,76 @@ export interface Sharding {
   readonly total: number
 }
 
+/** A range's position in each split of a dataset: the jobs of the split before it. */
+type Positions = Readonly<Record<Split.Name, number>>
+
 /**
  * The ranges of a full export: the jobs after each `every`-th of the filter's jobs, in order, cut as the
  * cursor reaches them (the first range goes out after `every` rows, not after the whole scan). Sharded,
- * the jobs are those of the split too, and a range also ends where a shard does.
+ * the jobs are those of the split too, and a range also ends where a shard does; of a sharded dataset
+ * (`dataset` and `SplitSharding`), where a shard of any split does, each split's jobs counted as the
+ * cursor passes them (a running count a split), so that a range knows the shard of each of its splits.
  */
 const cuts = (
   sql: SqlClient.SqlClient,
   filter: Filter.Filter,
   every: number,
-  sharding: Sharding
+  dataset: Splitting | undefined,
+  sharding: Sharding | SplitSharding
 ): Stream.Stream<Cut, SqlError> => {
   const sharded = sharding.count > 1
   const conditions = filterConditions(sql, filter)
-  if (sharded && Option.isSome(filter.split)) conditions.push(splitCondition(sql, filter.split.value))
   // The last position of each shard but the last.
-  const ends = Plan.ends(sharding.count, sharding.total).slice(0, -1).map(String)
-  const declare = sql`
+  const ends = (total: number) => Plan.ends(sharding.count, total).slice(0, -1).map(String)
+  const bySplit = sharded && dataset !== undefined && "totals" in sharding ? sharding : undefined
+  if (sharded && bySplit === undefined && Option.isSome(filter.split)) {
+    conditions.push(splitCondition(sql, filter.split.value))
+  }
+  const step = sql.literal(String(every))
+  const declare =
+    bySplit === undefined || dataset === undefined
+      ? sql`
     DECLARE export_cuts NO SCROLL CURSOR FOR
     SELECT s.created_at::text AS created_at, s.id::text AS id, s.n::text AS n FROM (
       SELECT j.created_at, j.id, row_number() OVER (ORDER BY j.created_at, j.id) AS n
       FROM jobs j WHERE ${sql.and(conditions)}
-    ) s WHERE s.n % ${sql.literal(String(every))} = 0${sharded ? sql` OR s.n = ANY(${ends}::bigint[])` : sql``}`
+    ) s WHERE s.n % ${step} = 0${sharded && "total" in sharding ? sql` OR s.n = ANY(${ends(sharding.total)}::bigint[])` : sql``}`
+      : sql`
+    DECLARE export_cuts NO SCROLL CURSOR FOR
+    SELECT s.created_at::text AS created_at, s.id::text AS id, s.n::text AS n,
+      s.train::text AS train, s.validation::text AS validation, s.test::text AS test FROM (
+      SELECT t.created_at, t.id, t.split, row_number() OVER w AS n, count(*) FILTER (WHERE t.split = 0) OVER w AS train,
+        count(*) FILTER (WHERE t.split = 1) OVER w AS validation, count(*) FILTER (WHERE t.split = 2) OVER w AS test
+      FROM (SELECT j.created_at, j.id, ${splitIndex(sql, dataset)} AS split FROM jobs j WHERE ${sql.and(conditions)}) t
+      WINDOW w AS (ORDER BY t.created_at, t.id)
+    ) s WHERE s.n % ${step} = 0
+      OR (s.split = 0 AND s.train = ANY(${ends(bySplit.totals.train)}::bigint[]))
+      OR (s.split = 1 AND s.validation = ANY(${ends(bySplit.totals.validation)}::bigint[]))
+      OR (s.split = 2 AND s.test = ANY(${ends(bySplit.totals.test)}::bigint[]))`
   const fetch = sql<{
     readonly created_at: string
     readonly id: string
     readonly n: string
+    readonly train?: string
+    readonly validation?: string
+    readonly test?: string
   }>`FETCH ${sql.literal(String(CUTS_PER_FETCH))} FROM export_cuts`
-  const shardAt = (position: number) => (sharded ? shardOf(position, sharding.count, sharding.total) : 0)
+  // The shards of a range that starts at `position` of the export (at `positions` of each split).
+  const shardsAt =
+    (position: number, positions: Positions) =>
+    (split: Split.Name | null): number =>
+      split !== null
+        ? splitShard(bySplit, split, positions[split])
+        : sharded && "total" in sharding
+          ? shardOf(position, sharding.count, sharding.total)
+          : 0
   return Stream.unwrap(
     Effect.as(
       declare,
       Stream.suspend(() => {
         let after: typeof Workers.Key.Type | null = null
         let last = 0
+        let positions: Positions = { train: 0, validation: 0, test: 0 }
         let done = false
         return Stream.repeatEffectChunkOption(
           Effect.suspend(() => {
@@ -84,13 +123,21 @@ const cuts = (
                 const n = Number(row.n)
                 if (n <= last) return Effect.dieMessage(`export cut ${n} came after ${last}`)
                 const through = { createdAt: row.created_at, id: row.id }
-                out.push({ bounds: { _tag: "Between", after, through }, shard: shardAt(last) })
+                out.push({ bounds: { _tag: "Between", after, through }, shard: shardsAt(last, positions) })
                 after = through
                 last = n
+                positions = {
+                  train: Number(row.train ?? 0),
+                  validation: Number(row.validation ?? 0),
+                  test: Number(row.test ?? 0)
+                }
               }
               if (rows.length < CUTS_PER_FETCH) {
                 done = true
-                out.push({ bounds: { _tag: "Between", after, through: null }, shard: shardAt(last) })
+                out.push({
+                  bounds: { _tag: "Between", after, through: null },
+                  shard: shardsAt(last, positions)
+                })
               }
               return Effect.succeed(Chunk.unsafeFromArray(out))
             })
@@ -136,7 +183,9 @@ const changes = (
             else if (inSplit(row.id)) observer?.removed(row.id)
           }
           return Effect.succeed(
-            ids.length === 0 ? Chunk.empty<Cut>() : Chunk.of<Cut>({ bounds: { _tag: "Ids", ids }, shard: 0 })
+            ids.length === 0
+              ? Chunk.empty<Cut>()
+              : Chunk.of<Cut>({ bounds: { _tag: "Ids", ids }, shard: () => 0 })
           )
         })
       )
@@ -147,7 +196,8 @@ const changes = (
 /**
  * The results of the export's ranges, in order, each with its shard, read by the workers from the
  * current transaction's snapshot (which must have begun: `taken` runs first). Of a dataset (`dataset`),
- * each result holds a part per split. Sharded (`sharding`, a full export), no range crosses a shard's end.
+ * each result holds a part per split. Sharded (`sharding`, a full export), no range crosses a shard's end
+ * (of a dataset, `SplitSharding`: a shard's end of any split); `shard` gives the shard of each part.
  */
 export const onWorkers = (
   sql: SqlClient.SqlClient,
@@ -155,9 +205,9 @@ export const onWorkers = (
   filter: Filter.Filter,
   dataset: Splitting | undefined,
   observer: Observer | undefined,
-  sharding: Sharding = { count: 1, total: 0 }
+  sharding: Sharding | SplitSharding = { count: 1, total: 0 }
 ): Stream.Stream<
-  { readonly shard: number; readonly result: Workers.RangeResult },
+  { readonly shard: (split: Split.Name | null) => number; readonly result: Workers.RangeResult },
   SqlError | Workers.RangeError | Workers.SnapshotGone | Workers.WorkerFailed
 > =>
   Stream.unwrapScoped(
@@ -183,7 +233,7 @@ export const onWorkers = (
           (reader) => Queue.offer(idle, reader)
         )
       const ranges = Option.match(filter.changedSince, {
-        onNone: () => cuts(sql, filter, workers.rangeRows, sharding),
+        onNone: () => cuts(sql, filter, workers.rangeRows, dataset, sharding),
         onSome: (since) => changes(sql, filter, since, workers.rangeRows, observer)
       })
       // A range's failure is told when its turn comes: the export fails on the first range in its order

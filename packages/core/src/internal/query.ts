@@ -123,3 +123,17 @@ export const betweenConditions = (
   }
   return out
 }
+
+/**
+ * The split of a job (aliased `j`) of a dataset, in SQL: its index in `Split.Name.literals` (0 train, 1
+ * validation, 2 test), by `splitCondition`'s arithmetic.
+ */
+export const splitIndex = (
+  sql: SqlClient.SqlClient,
+  splitting: { readonly ratios: readonly [number, number, number]; readonly seed: string }
+) => {
+  const [train, validation] = (["train", "validation"] as const).map((name) =>
+    splitCondition(sql, { ...splitting, name })
+  )
+  return sql`CASE WHEN ${train} THEN 0 WHEN ${validation} THEN 1 ELSE 2 END`
+}

@@ -75,14 +75,20 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
         )
       )
     })
-  const dataset = (filter: Filter.Filter, splitting: Splitting) =>
-    splitInto(filter, splitting, (observer) =>
-      splitLines(
-        Stream.suspend(() => Stream.fromIterable(selected(filter, observer))),
-        splitting,
-        (job: Job) => job.id,
-        writeJob(filter)
-      )
+  const dataset = (filter: Filter.Filter, splitting: Splitting, count?: number) =>
+    splitInto(filter, splitting, count, (observer) =>
+      Stream.suspend(() => {
+        const chosen = selected(filter, observer)
+        const totals = { train: 0, validation: 0, test: 0 }
+        for (const job of chosen) totals[Split.assign(job.id, splitting.ratios, splitting.seed)]++
+        return splitLines(
+          Stream.fromIterable(chosen),
+          splitting,
+          (job: Job) => job.id,
+          writeJob(filter),
+          count === undefined ? undefined : { count, totals }
+        )
+      })
     )
   const shards = (filter: Filter.Filter, count: number, observer: Observer) =>
     Stream.suspend(() => {
