@@ -512,7 +512,8 @@ const planCommand = Command.make(
           const exporter = yield* Export.Export
           yield* Effect.scoped(
             Effect.gen(function* () {
-              const { plan, watch } = yield* exporter.plan(filter, count, hold)
+              const { plan, watch, warning } = yield* exporter.plan(filter, count, hold)
+              if (Option.isSome(warning)) yield* Console.error(`ground-truth: warning: ${warning.value}`)
               const text = Stream.make(new TextEncoder().encode(Plan.encode(plan)))
               yield* outFile === undefined ? Output.toStdout(text) : Output.toFile(outFile, text)
               yield* Console.error(
@@ -523,7 +524,16 @@ const planCommand = Command.make(
               yield* Effect.raceFirst(
                 Effect.sleep(hold),
                 Effect.catchAll(watch, (e) =>
-                  Effect.fail(new PlanLost({ id: plan.id, detail: Database.describeSqlError(e) }))
+                  Effect.fail(
+                    new PlanLost({
+                      id: plan.id,
+                      detail:
+                        Database.describeSqlError(e) +
+                        (Option.isSome(warning)
+                          ? "; on this standby, most likely replay: see the warning above"
+                          : "")
+                    })
+                  )
                 )
               ).pipe(
                 Effect.onInterrupt(() =>

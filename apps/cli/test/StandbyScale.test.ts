@@ -10,7 +10,7 @@
  *   shards, each written by a process of its own after that replay, are the export of the plan's time;
  * - a standby whose replay is paused behind a cursor refuses the increment (exit 1, one line, no file),
  *   and gives it once it has replayed; a plan made while its replay is paused is that paused snapshot;
- * - a plan needs `hot_standby_feedback` on the standby: without it, replaying the primary's VACUUM of
+ * - a plan needs `hot_standby_feedback` on the standby (the planner warns when it is off): without it, replaying the primary's VACUUM of
  *   rows the plan's snapshot sees ends the plan's session (a recovery conflict), and its shards are then
  *   refused in one line, exit 1, no file: never a shard from another snapshot.
  *
@@ -362,6 +362,8 @@ if (TestCluster.binaries !== undefined) {
             const before = yield* full(s)
             const plan = path.join(root, "plan.json")
             const planner = yield* planned(s, ["--shards", "3", "--out", plan])
+            // With hot_standby_feedback on, nothing to warn of.
+            expect(planner.stderr()).not.toContain("warning")
             const written = readJson<PlanFile>(plan)
             expect(written.jobs).toBe(lines(before).length)
             expect(written.shards.map((x) => x.jobs).reduce((a, b) => a + b, 0)).toBe(written.jobs)
@@ -477,6 +479,11 @@ if (TestCluster.binaries !== undefined) {
             const before = yield* full(s)
             const plan = path.join(root, "plan.json")
             const planner = yield* planned(s, ["--shards", "3", "--out", plan])
+            // The planner says at once that replay may end it, and how to keep it.
+            expect(planner.stderr()).toContain(
+              "ground-truth: warning: the plan is held on a standby with hot_standby_feedback off"
+            )
+            expect(planner.stderr()).toContain("set hot_standby_feedback = on")
             const written = readJson<PlanFile>(plan)
             expect(written.jobs).toBe(lines(before).length)
             // The primary removes row versions the plan's snapshot sees; replaying that ends its session

@@ -118,7 +118,10 @@ export class Plans extends Effect.Service<Plans>()("@ground-truth/server/Plans",
             })
           )
         )
-        const { plan, watch } = made
+        const { plan, watch, warning } = made
+        if (Option.isSome(warning)) {
+          yield* Effect.logWarning(warning.value).pipe(Effect.annotateLogs({ plan_id: plan.id }))
+        }
         const release = (why: string) =>
           Effect.zipRight(
             Effect.sync(() => held.delete(plan.id)),

@@ -339,7 +339,21 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 Effect.zipRight(Effect.sleep(WATCH_EVERY)),
                 Effect.forever
               )
-              return { plan, watch }
+              const [replica] = yield* sql<{
+                readonly standby: boolean
+                readonly feedback: string
+                readonly delay: string
+              }>`SELECT pg_is_in_recovery() AS standby, current_setting('hot_standby_feedback') AS feedback,
+                  current_setting('max_standby_streaming_delay') AS delay`
+              const warning =
+                replica.standby && replica.feedback !== "on"
+                  ? Option.some(
+                      "the plan is held on a standby with hot_standby_feedback off: once the primary vacuums rows " +
+                        `its snapshot sees, replay ends the plan within max_standby_streaming_delay (${replica.delay}); ` +
+                        "set hot_standby_feedback = on on the standby for plans that last"
+                    )
+                  : Option.none()
+              return { plan, watch, warning }
             })
           )
     /**

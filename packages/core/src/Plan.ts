@@ -85,6 +85,12 @@ export class Plan extends Schema.Class<Plan>("Plan")({
 export interface Held {
   readonly plan: Plan
   readonly watch: Effect.Effect<never, SqlError>
+  /**
+   * Why the hold may end sooner than asked, for the user to hear: a standby whose replay will end it
+   * (`hot_standby_feedback` off: once the primary vacuums rows the snapshot sees, replay cancels the
+   * holding session after `max_standby_streaming_delay`).
+   */
+  readonly warning: Option.Option<string>
 }
 
 /**
@@ -112,8 +118,8 @@ export class PlanGone extends Schema.TaggedError<PlanGone>()("PlanGone", {
 }) {
   override get message(): string {
     return (
-      `plan ${this.id} is no longer held (it was stopped, its hold ended at ${this.expiresAt}, or the ` +
-      "database restarted): make a new plan"
+      `plan ${this.id} is no longer held (it was stopped, its hold ended at ${this.expiresAt}, the ` +
+      "database restarted, or a standby's replay ended it): make a new plan"
     )
   }
 }

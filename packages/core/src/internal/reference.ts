@@ -116,7 +116,7 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
         expiresAt: new Date(now + Duration.toMillis(hold))
       })
       // Held as long as the jobs are: nothing ends it.
-      return { plan, watch: Effect.never }
+      return { plan, watch: Effect.never, warning: Option.none() }
     })
   /** A plan's shard: the jobs at the positions its plan gives it. */
   const shard = (held: Plan.Plan, index: number) =>
