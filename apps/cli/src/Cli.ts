@@ -108,6 +108,17 @@ const exportFlags = {
   )
 }
 
+/** The filter flags a corpus keeps: the export's, without --changed-since (sync takes it from the manifest). */
+const corpusFilterFlags = {
+  approvedOnly: exportFlags.approvedOnly,
+  hasCorrections: exportFlags.hasCorrections,
+  ...windowFlags,
+  format: exportFlags.format,
+  split: exportFlags.split,
+  splitRatios: exportFlags.splitRatios,
+  splitSeed: exportFlags.splitSeed
+}
+
 /** The filter flags as core's parameter pairs, in a fixed order. */
 const parameters = (flags: {
   readonly approvedOnly?: Option.Option<string>
@@ -481,22 +492,12 @@ const planCommand = Command.make(
       "plan (JSON: its id, snapshot, cursor, filters and each shard's range)",
       " Every machine that writes a shard reads it: ground-truth export --plan PATH --shard I --out FILE."
     ),
-    approvedOnly: exportFlags.approvedOnly,
-    hasCorrections: exportFlags.hasCorrections,
-    ...windowFlags,
-    format: exportFlags.format,
-    split: exportFlags.split,
-    splitRatios: exportFlags.splitRatios,
-    splitSeed: exportFlags.splitSeed
+    // A full export's filters: a plan cuts no increment.
+    ...corpusFilterFlags
   },
   (flags) =>
     Effect.gen(function* () {
-      const count = flags.shards
-      if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) {
-        return yield* new UsageError({
-          message: `--shards must be a whole number from 1 to ${MAX_SHARDS}, not ${count}`
-        })
-      }
+      const count = yield* shardCount(flags.shards)
       const hold = yield* holdDuration(flags.hold)
       const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
@@ -578,7 +579,8 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
       ...(Option.isSome(flags.manifest) ? ["--manifest"] : []),
       ...(Option.isSome(flags.dataset) ? ["--dataset"] : []),
       ...(Option.isSome(flags.shards) ? ["--shards"] : []),
-      ...(flags.workers !== "1" ? ["--workers"] : [])
+      ...(flags.workers !== "1" ? ["--workers"] : []),
+      ...(flags.gzip ? ["--gzip (name the --out file .gz)"] : [])
     ]
     if (refused.length > 0) {
       return yield* new UsageError({
@@ -610,6 +612,7 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
     const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
     yield* withDatabase(
       Effect.gen(function* () {
+        yield* sessionsNeeded
         const exporter = yield* Export.Export
         const stream = Output.withProgress(exporter.shard(plan, index), `shard ${index}`)
         yield* outFile === undefined
@@ -762,17 +765,6 @@ const exportCommand = Command.make(
     "Export the corpus as JSONL: one training sample per line (contract §5–§7), or in a training format."
   )
 )
-
-/** The filter flags a corpus keeps: the export's, without --changed-since (sync takes it from the manifest). */
-const corpusFilterFlags = {
-  approvedOnly: exportFlags.approvedOnly,
-  hasCorrections: exportFlags.hasCorrections,
-  ...windowFlags,
-  format: exportFlags.format,
-  split: exportFlags.split,
-  splitRatios: exportFlags.splitRatios,
-  splitSeed: exportFlags.splitSeed
-}
 
 /** `--out PATH` and `--manifest PATH` of a corpus that sync or merge keeps. */
 const corpusFlags = {

@@ -2,10 +2,11 @@
 /**
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
  * the database cannot answer for, an output that is not a regular file or two outputs that are one file,
- * an unreadable or invalid predictions file for eval; for sync and merge also a format without created_at, filters other than
+ * an unreadable or invalid predictions file for eval; a plan file that is not one, or a plan on the embedded database;
+ * for sync and merge also a format without created_at, filters other than
  * the corpus's, an increment that does not continue it, a server's 400 or 410),
  * 1 runtime failure (a variable such as DATABASE_URL set wrong, database unreachable, a standby not ready
- * for a cursor, an audit trail that does not replay, an unwritable file; a
+ * for a cursor, a plan no longer held or whose session ended, an audit trail that does not replay, an unwritable file; a
  * corpus that does not match its manifest, an incomplete increment, a server's other errors; a
  * predictions file that changed while eval read it),
  * 130 interrupted. Failures print one readable line on standard error, never a stack trace.

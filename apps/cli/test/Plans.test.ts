@@ -147,6 +147,10 @@ if (postgres !== undefined) {
           [
             ["export", "--plan", path.join(dir, "not-a-plan.json"), "--shard", "0", "--format", "hf"],
             "--format does not apply"
+          ],
+          [
+            ["export", "--plan", path.join(dir, "not-a-plan.json"), "--shard", "0", "--gzip", "--out", out],
+            "--gzip (name the --out file .gz) does not apply"
           ]
         ]
         for (const [args, message] of cases) {
@@ -162,22 +166,55 @@ if (postgres !== undefined) {
 
   const written = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(postgres.layer))
   layer(written, { timeout: 300_000 })("a plan through the CLI, written after", (it) => {
-    it.scoped("shards written after the database changed are the plan's snapshot", () =>
-      Effect.gen(function* () {
-        const { url } = yield* TestDatabase.TestDatabase
-        const sql = yield* SqlClient.SqlClient
-        const e = { DATABASE_URL: url }
-        const c = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-plans-"))
-        const plan = path.join(dir, "plan.json")
-        yield* planned(["--shards", "3", "--out", plan, ...Golden.flags(c.params)], e)
-        yield* sql`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs ORDER BY created_at DESC, id LIMIT 2)`
-        yield* sql`UPDATE jobs SET reviewed_by = 'after the plan'`
-        const now = yield* run(["export", ...Golden.flags(c.params)], e)
-        expect(now.stdout.equals(Golden.expectedExport(c))).toBe(false)
-        const files = yield* shards(plan, 3, dir, e)
-        expect(Buffer.concat(files).toString("utf8")).toBe(Golden.expectedExport(c).toString("utf8"))
-      })
+    it.scoped(
+      "shards written after the database changed, in sessions of other time settings, are the plan's snapshot",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          const sql = yield* SqlClient.SqlClient
+          const e = { DATABASE_URL: url }
+          const c = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-plans-"))
+          const plan = path.join(dir, "plan.json")
+          // Sessions whose times are not written as ISO, and read back otherwise: the plan in one (a key
+          // written `01/04/2025 02:09:19 CST`, which reads back 14 hours off), its shards in two others
+          // (`SQL, MDY` reads that day as January 4th, not April 1st).
+          const [{ name }] = yield* sql<{ readonly name: string }>`SELECT current_database() AS name`
+          const settings = (style: string, zone: string) =>
+            Effect.zipRight(
+              sql.unsafe(`ALTER DATABASE "${name}" SET DateStyle = '${style}'`),
+              sql.unsafe(`ALTER DATABASE "${name}" SET TimeZone = '${zone}'`)
+            )
+          yield* settings("SQL, DMY", "Asia/Shanghai")
+          yield* planned(["--shards", "4", "--out", plan, ...Golden.flags(c.params)], e)
+          yield* sql`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs ORDER BY created_at DESC, id LIMIT 2)`
+          yield* sql`UPDATE jobs SET reviewed_by = 'after the plan'`
+          const now = yield* run(["export", ...Golden.flags(c.params)], e)
+          expect(now.stdout.equals(Golden.expectedExport(c))).toBe(false)
+          const write = (i: number) =>
+            Effect.map(
+              run(
+                ["export", "--plan", plan, "--shard", String(i), "--out", path.join(dir, `s${i}.jsonl`)],
+                e
+              ),
+              (r) => {
+                expect([r.code, r.stderr]).toEqual([0, ""])
+                return fs.readFileSync(path.join(dir, `s${i}.jsonl`))
+              }
+            )
+          const first = yield* write(0)
+          yield* settings("SQL, MDY", "Asia/Kolkata")
+          const rest = [yield* write(1), yield* write(2)]
+          yield* settings("German", "America/New_York")
+          const files = [first, ...rest, yield* write(3)]
+          expect(Buffer.concat(files).toString("utf8")).toBe(Golden.expectedExport(c).toString("utf8"))
+          // A line a job: each shard holds the jobs its plan gives it.
+          const given = (JSON.parse(fs.readFileSync(plan, "utf8")) as { shards: Array<{ jobs: number }> })
+            .shards
+          expect(files.map((f) => f.toString("utf8").split("\n").length - 1)).toEqual(
+            given.map((g) => g.jobs)
+          )
+        })
     )
   })
 }
@@ -194,6 +231,37 @@ describe("a plan on the embedded database", () => {
       oneLine(r.stderr)
       expect(r.stderr).toContain("plans need a database that serves several sessions")
       expect(fs.existsSync(path.join(dir, "plan.json"))).toBe(false)
+      // A plan made elsewhere: its shard is refused for the same reason, not as a plan no longer held.
+      const elsewhere = {
+        plan_version: "1",
+        generator: "ground-truth 0.1.0",
+        id: "00000000-0000-4000-8000-000000000001",
+        snapshot: "00000003-0000001B-1",
+        transaction_snapshot: "100:100:",
+        snapshot_time: "2026-01-01T00:00:00Z",
+        cursor: "gt2.x",
+        expires_at: "2026-01-01T01:00:00.000Z",
+        parameters: { approved_only: "true", format: "jsonl" },
+        jobs: 0,
+        shards: [{ shard: 0, jobs: 0, after: null, through: null }]
+      }
+      fs.writeFileSync(path.join(dir, "elsewhere.json"), JSON.stringify(elsewhere))
+      const shard = yield* run(
+        [
+          "export",
+          "--plan",
+          path.join(dir, "elsewhere.json"),
+          "--shard",
+          "0",
+          "--out",
+          path.join(dir, "s.jsonl")
+        ],
+        { DATABASE_URL: undefined, GROUND_TRUTH_DATA_DIR: path.join(dir, "data") }
+      )
+      expect(shard.code).toBe(2)
+      oneLine(shard.stderr)
+      expect(shard.stderr).toContain("plans need a database that serves several sessions")
+      expect(fs.existsSync(path.join(dir, "s.jsonl"))).toBe(false)
     })
   )
 })

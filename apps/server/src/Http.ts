@@ -207,7 +207,7 @@ const streamed = (
     )
   })
 
-/** How long a plan is held when its request does not say (`hold`). */
+/** How long a plan is held when its request does not say (`hold`), or `GROUND_TRUTH_PLAN_HOLD_MAX` if less. */
 const PLAN_HOLD = Duration.minutes(10)
 
 /** A plan this server does not hold (any more). */
@@ -311,7 +311,8 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
               const { plan, index } = yield* planShard(pairs)
               const filter = yield* Effect.orDie(Plan.filter(plan))
               yield* admit
-              const time = Either.getOrThrow(Timestamp.parse(plan.snapshot_time))
+              // The plan's own time, written by core: it parses.
+              const time = yield* Effect.orDie(Timestamp.parse(plan.snapshot_time))
               return yield* streamed(
                 request,
                 filter,
@@ -363,7 +364,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             }
             const holdGiven = yield* single("hold")
             const hold = Option.match(holdGiven, {
-              onNone: () => Option.some(PLAN_HOLD),
+              onNone: () => Option.some(Duration.min(PLAN_HOLD, plans.holdMax)),
               onSome: (h) =>
                 Option.filter(Plan.parseHold(h), (d) => Duration.lessThanOrEqualTo(d, plans.holdMax))
             })

@@ -56,7 +56,7 @@ export class Plans extends Effect.Service<Plans>()("@ground-truth/server/Plans",
       Effect.orElseSucceed(() => false)
     )
     const held = new Map<string, Held>()
-    // Counted from the request on, so that two requests at once never make one plan too many.
+    // Plans being made, counted from the request on.
     let taking = 0
     const server = yield* Effect.scope
     const unsupported = (why: string) =>
@@ -92,66 +92,80 @@ export class Plans extends Effect.Service<Plans>()("@ground-truth/server/Plans",
             )
           )
         }
-        if (held.size + taking >= max) {
-          return yield* Effect.fail(
-            new TooManyPlans({
-              error: {
-                code: "too_many_plans",
-                message:
-                  `this server holds ${max} plans (GROUND_TRUTH_PLANS): stop one, or try again in ${retryIn()} ` +
-                  "seconds, when the first one's hold ends"
-              }
-            })
-          )
-        }
-        taking++
-        const scope = yield* Scope.make()
-        const made = yield* Effect.gen(function* () {
-          yield* admission.admit
-          return yield* Effect.mapError(exporter.plan(filter, count, hold), exportFailure)
-        }).pipe(
-          Scope.extend(scope),
-          Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
-          Effect.ensuring(
-            Effect.sync(() => {
-              taking--
-            })
-          )
-        )
-        const { plan, watch, warning } = made
-        if (Option.isSome(warning)) {
-          yield* Effect.logWarning(warning.value).pipe(Effect.annotateLogs({ plan_id: plan.id }))
-        }
-        const release = (why: string) =>
-          Effect.zipRight(
-            Effect.sync(() => held.delete(plan.id)),
-            Effect.zipRight(
-              Scope.close(scope, Exit.void),
-              Effect.log("plan ended").pipe(Effect.annotateLogs({ plan_id: plan.id, why }))
+        // Uninterruptible but for the wait for a slot and the plan's making: a request cut meanwhile
+        // leaves neither a count nor a held plan behind, and one made is registered whatever happens.
+        return yield* Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function* () {
+            // Checked and counted in one step: two requests at once never make one plan too many.
+            if (held.size + taking >= max) {
+              return yield* Effect.fail(
+                new TooManyPlans({
+                  error: {
+                    code: "too_many_plans",
+                    message:
+                      `this server holds ${max} plans (GROUND_TRUTH_PLANS): stop one, or try again in ${retryIn()} ` +
+                      "seconds, when the first one's hold ends"
+                  }
+                })
+              )
+            }
+            taking++
+            const scope = yield* Scope.make()
+            const made = yield* restore(
+              Effect.zipRight(
+                admission.admit,
+                Effect.mapError(exporter.plan(filter, count, hold), exportFailure)
+              )
+            ).pipe(
+              Scope.extend(scope),
+              Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
+              Effect.ensuring(
+                Effect.sync(() => {
+                  taking--
+                })
+              )
             )
-          )
-        const ended = Effect.raceFirst(
-          Effect.as(Effect.sleep(hold), "its hold ended"),
-          Effect.as(Effect.ignore(watch), "its database session ended")
-        )
-        const fiber = yield* Effect.forkIn(
-          Effect.flatMap(ended, release).pipe(Effect.onInterrupt(() => release("stopped"))),
-          server
-        )
-        held.set(plan.id, {
-          plan,
-          ends: Date.now() + Duration.toMillis(hold),
-          stop: Fiber.interrupt(fiber)
-        })
-        yield* Effect.log("plan held").pipe(
-          Effect.annotateLogs({
-            plan_id: plan.id,
-            shards: count,
-            jobs: plan.jobs,
-            hold: Duration.format(hold)
+            const { plan, watch, warning } = made
+            if (Option.isSome(warning)) {
+              yield* Effect.logWarning(warning.value).pipe(Effect.annotateLogs({ plan_id: plan.id }))
+            }
+            // Once begun, a release runs to its end: its COMMIT returns the connection and the slot.
+            const release = (why: string) =>
+              Effect.uninterruptible(
+                Effect.zipRight(
+                  Effect.sync(() => held.delete(plan.id)),
+                  Effect.zipRight(
+                    Scope.close(scope, Exit.void),
+                    Effect.log("plan ended").pipe(Effect.annotateLogs({ plan_id: plan.id, why }))
+                  )
+                )
+              )
+            const ended = Effect.raceFirst(
+              Effect.as(Effect.sleep(hold), "its hold ended"),
+              Effect.as(Effect.ignore(watch), "its database session ended")
+            )
+            const fiber = yield* Effect.forkIn(
+              Effect.flatMap(Effect.interruptible(ended), release).pipe(
+                Effect.onInterrupt(() => release("stopped"))
+              ),
+              server
+            )
+            held.set(plan.id, {
+              plan,
+              ends: Date.now() + Duration.toMillis(hold),
+              stop: Fiber.interrupt(fiber)
+            })
+            yield* Effect.log("plan held").pipe(
+              Effect.annotateLogs({
+                plan_id: plan.id,
+                shards: count,
+                jobs: plan.jobs,
+                hold: Duration.format(hold)
+              })
+            )
+            return plan
           })
         )
-        return plan
       })
 
     return {

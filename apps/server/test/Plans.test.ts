@@ -146,7 +146,8 @@ if (postgres !== undefined) {
         const db = yield* TestDatabase.TestDatabase
         const server = yield* serverProcess(db.url, [], {
           GROUND_TRUTH_PLANS: "1",
-          GROUND_TRUTH_DB_POOL: "5"
+          GROUND_TRUTH_DB_POOL: "5",
+          GROUND_TRUTH_PLAN_HOLD_MAX: "2 minutes"
         })
         const first = yield* plan(server.base, 2, "", "120")
         const refused = yield* get(`${api(server.base)}/plan?shards=2`)
@@ -164,7 +165,12 @@ if (postgres !== undefined) {
           status = (yield* get(`${api(server.base)}/export?plan=${brief.id}&shard=0`)).status
         }
         expect(status).toBe(410)
-        yield* plan(server.base, 2)
+        // Without a hold, 10 minutes, or GROUND_TRUTH_PLAN_HOLD_MAX when that is less.
+        const asked = Date.now()
+        const unsaid = yield* plan(server.base, 2)
+        const held = Date.parse(unsaid.expires_at) - asked
+        expect(held).toBeGreaterThan(110_000)
+        expect(held).toBeLessThanOrEqual(121_000)
         expect(server.output()).toContain('"why":"its hold ended"')
       })
     )

@@ -321,6 +321,13 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 for (const row of found) keys.set(Number(row.n), { created_at: row.created_at, id: row.id })
               }
               const now = yield* Clock.currentTimeMillis
+              // Counted in the same snapshot: every end is there.
+              const missing = inner.find((end) => !keys.has(end))
+              if (missing !== undefined) {
+                return yield* Effect.dieMessage(
+                  `no job at position ${missing} of ${total} in the plan's snapshot`
+                )
+              }
               const plan = Plan.make({
                 snapshot: exported.snapshot,
                 transactionSnapshot: exported.transaction_snapshot,
@@ -329,8 +336,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 filter,
                 count,
                 total,
-                // Counted in the same snapshot: every end is there.
-                keyAt: (position) => keys.get(position) ?? { created_at: "", id: "" },
+                keyAt: (position) => keys.get(position) as Plan.Key,
                 expiresAt: new Date(now + Duration.toMillis(hold))
               })
               const transaction = yield* SqlClient.TransactionConnection
@@ -339,6 +345,10 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 Effect.zipRight(Effect.sleep(WATCH_EVERY)),
                 Effect.forever
               )
+              // The hold is idle between the watch's statements: no session timeout may end it.
+              yield* sql`SELECT set_config('idle_in_transaction_session_timeout', '0', true),
+                CASE WHEN current_setting('server_version_num')::int >= 170000
+                  THEN set_config('transaction_timeout', '0', true) END`
               const [replica] = yield* sql<{
                 readonly standby: boolean
                 readonly feedback: string

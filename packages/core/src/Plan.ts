@@ -52,7 +52,7 @@ export class Plan extends Schema.Class<Plan>("Plan")({
   plan_version: Schema.Literal(planVersion),
   generator: Schema.String,
   id: Schema.UUID.annotations({ description: "Names the plan: GET /export?plan=ID&shard=I" }),
-  snapshot: Schema.String.annotations({
+  snapshot: Schema.String.pipe(Schema.pattern(/^[0-9A-F]{1,16}-[0-9A-F]{1,16}-\d{1,10}$/)).annotations({
     description: "The snapshot's identifier (pg_export_snapshot()), imported by every shard's transaction"
   }),
   transaction_snapshot: Schema.String.annotations({
@@ -77,8 +77,8 @@ export class Plan extends Schema.Class<Plan>("Plan")({
 /**
  * A plan whose snapshot is held (`Export.plan`), for as long as the scope it was made in is open.
  * `watch` runs a statement in the holding transaction every few seconds and fails when one fails (its
- * session ended: a restart, a connection cut, a terminated backend): the plan is then gone. A statement
- * now and then also keeps an `idle_in_transaction_session_timeout` from ending the hold.
+ * session ended: a restart, a connection cut, a terminated backend, a standby's replay): the plan is then
+ * gone. (The holding transaction turns off the session timeouts that would end an idle one.)
  *
  * @since 0.1.0
  */

@@ -177,9 +177,16 @@ const through = (
 })
 
 /**
+ * The snapshot's settings: no JIT, and times written as ISO text (`created_at::text`, a key a range or a
+ * plan's shard reads back in another session: another DateStyle would write `01/02/2024 11:04:05 CST`,
+ * which reads back as another instant or day).
+ */
+const SETTINGS = "set_config('jit', 'off', true), set_config('DateStyle', 'ISO', true)"
+
+/**
  * Begins the snapshot transaction on a reserved connection for the current scope; it commits when the
  * scope closes successfully and rolls back otherwise. JIT is off: it costs ~130 ms per statement and
- * buys nothing for an ordered index scan. The statements it hands out are guarded (see `guarded`).
+ * buys nothing for an ordered index scan (`SETTINGS`). The statements it hands out are guarded (see `guarded`).
  *
  * Uninterruptible while it reserves and begins: a request abandoned while it waits for a pooled
  * connection would leave the connection the pool hands over later checked out for good, since the
@@ -198,8 +205,8 @@ const beginWith = <E = never>(
       const lockTimeout = Option.flatMap(waits, (w) => w.lockTimeout)
       const [{ pid, began }] = yield* conn.executeUnprepared(
         Option.isSome(lockTimeout)
-          ? "SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS began, set_config('jit', 'off', true), set_config('lock_timeout', $1, true)"
-          : "SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS began, set_config('jit', 'off', true)",
+          ? `SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS began, ${SETTINGS}, set_config('lock_timeout', $1, true)`
+          : `SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS began, ${SETTINGS}`,
         Option.isSome(lockTimeout)
           ? [`${Math.max(1, Math.round(Duration.toMillis(lockTimeout.value)))}ms`]
           : [],

@@ -205,9 +205,10 @@ export const imported = (
       const conn = yield* readOnly
       if (Option.isNone(yield* importSnapshot(conn, snapshot))) return yield* new SnapshotGone({ snapshot })
       // A range is a few thousand rows read in the (created_at, id) index's order: no JIT, no parallel
-      // plan (the workers are), and no bitmap scan, which would sort what the index gives in order.
+      // plan (the workers are), and no bitmap scan, which would sort what the index gives in order; keys
+      // as ISO text, as the main connection writes them.
       yield* conn.executeUnprepared(
-        "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), set_config('enable_bitmapscan', 'off', true)",
+        "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), set_config('enable_bitmapscan', 'off', true), set_config('DateStyle', 'ISO', true)",
         [],
         undefined
       )

@@ -22,8 +22,12 @@ export const readOnly: Effect.Effect<Connection, SqlError, SqlClient.SqlClient |
   }
 )
 
-/** SQLSTATE 22023 invalid_parameter_value: `SET TRANSACTION SNAPSHOT` names no exported snapshot. */
-const INVALID_PARAMETER_VALUE = "22023"
+/**
+ * What `SET TRANSACTION SNAPSHOT` fails with when it names no snapshot exported now: 22023
+ * invalid_parameter_value (PostgreSQL 15: "invalid snapshot identifier"), or 42704 undefined_object
+ * ("snapshot … does not exist", in later versions).
+ */
+const NO_SUCH_SNAPSHOT: ReadonlySet<unknown> = new Set(["22023", "42704"])
 
 /**
  * Makes the transaction just begun on `conn` read the snapshot another transaction exported
@@ -42,7 +46,7 @@ export const importSnapshot = (
       Effect.catchIf(
         (e) =>
           e instanceof SqlError &&
-          (e.cause as { readonly code?: unknown } | undefined)?.code === INVALID_PARAMETER_VALUE,
+          NO_SUCH_SNAPSHOT.has((e.cause as { readonly code?: unknown } | undefined)?.code),
         () => Effect.succeedNone
       )
     )
