@@ -4,7 +4,7 @@
  * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline). On the embedded
  * database only: the files' shape does not depend on the database.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,19 +14,11 @@ import { expect, layer } from "@effect/vitest"
 import { Features, type Format, Review } from "@ground-truth/core"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { run } from "./cli.js"
+import { pythonMissing, run } from "./cli.js"
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "loaders.py")
 
-const probe = spawnSync("python3", ["-c", "import datasets, trl, transformers, tokenizers, torch"], {
-  encoding: "utf8"
-})
-const missing =
-  probe.error !== undefined
-    ? probe.error.message
-    : probe.status !== 0
-      ? (probe.stderr.trim().split("\n").pop() ?? `exit status ${probe.status}`)
-      : undefined
+const missing = pythonMissing("datasets, trl, transformers, tokenizers, torch")
 if (missing !== undefined) {
   console.log(
     `Loaders test skipped: python3 cannot import datasets, trl, transformers, tokenizers and torch (${missing}); .ci/run installs them`

@@ -13,28 +13,13 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
-import { type Running, run, start } from "./cli.js"
+import { planned, run } from "./cli.js"
 
 const oneLine = (stderr: string) => {
   expect(stderr.endsWith("\n")).toBe(true)
   expect(stderr.trimEnd().split("\n")).toHaveLength(1)
   expect(stderr).not.toMatch(/\n\s+at /)
 }
-
-/** Waits real time (the database and the processes need it to pass), not the test clock. */
-const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
-
-/** A plan process, once it says it holds its snapshot (its plan file then complete). */
-const planned = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const planner = start(["plan", ...args], env)
-      for (let i = 0; i < 300 && !planner.stderr().includes("is held until"); i++) yield* realSleep(100)
-      expect(planner.stderr()).toContain("is held until")
-      return planner
-    }),
-    (planner: Running) => Effect.sync(() => planner.kill("SIGKILL"))
-  )
 
 /** Every shard of a plan, each written by a process of its own, all at once. */
 const shards = (plan: string, count: number, dir: string, env: Record<string, string>) =>

@@ -6,7 +6,7 @@
  * the same flags; each holds the rows the plan gave it; and no Ray process outlives the script.
  * Skipped without PostgreSQL (TEST_DATABASE_URL) or without `ray` in python3 (.ci/run installs it).
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -16,7 +16,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { bin, type Running, run, start } from "./cli.js"
+import { bin, planned, pythonMissing, realSleep, run } from "./cli.js"
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "ray_shards.py")
 
@@ -26,13 +26,7 @@ const SHARDS = 4
 const FLAGS = ["--format", "hf", "--approved-only", "false"]
 
 const postgres = TestDatabase.targets().find((t) => t.name === "postgres")
-const probe = spawnSync("python3", ["-c", "import ray, ray.data"], { encoding: "utf8" })
-const missing =
-  probe.error !== undefined
-    ? probe.error.message
-    : probe.status !== 0
-      ? (probe.stderr.trim().split("\n").pop() ?? `exit status ${probe.status}`)
-      : undefined
+const missing = pythonMissing("ray, ray.data")
 const skipped =
   postgres === undefined
     ? "TEST_DATABASE_URL names no PostgreSQL server (plans need one)"
@@ -40,21 +34,6 @@ const skipped =
       ? `python3 cannot import ray (${missing}); .ci/run installs it`
       : undefined
 if (skipped !== undefined) console.log(`Ray test skipped: ${skipped}`)
-
-/** Waits real time (the processes need it to pass), not the test clock. */
-const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
-
-/** A plan process, once it says it holds its snapshot (its plan file then complete); killed at the end. */
-const planned = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const planner = start(["plan", ...args], env)
-      for (let i = 0; i < 300 && !planner.stderr().includes("is held until"); i++) yield* realSleep(100)
-      expect(planner.stderr()).toContain("is held until")
-      return planner
-    }),
-    (planner: Running) => Effect.sync(() => planner.kill("SIGKILL"))
-  )
 
 /** Runs ray_shards.py on `spec` with `env`: its exit status, standard output and standard error. */
 const rayShards = (spec: object, env: Record<string, string>) =>

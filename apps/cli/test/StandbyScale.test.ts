@@ -23,16 +23,13 @@ import type { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { TestCluster } from "@ground-truth/db"
 import { Context, Effect, Layer } from "effect"
-import { type Running, run, start } from "./cli.js"
+import { planned, type Running, realSleep, run } from "./cli.js"
 
 const oneLine = (stderr: string) => {
   expect(stderr.endsWith("\n")).toBe(true)
   expect(stderr.trimEnd().split("\n")).toHaveLength(1)
   expect(stderr).not.toMatch(/\n\s+at /)
 }
-
-/** Waits real time (the database and the processes need it to pass), not a test clock. */
-const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
 /** The CLI against `node`; `env` adds to the environment. */
 const gt = (node: TestCluster.Node, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
@@ -132,16 +129,9 @@ const writes = (
   })
 
 /** A plan process against `node`, once it says it holds its snapshot (its plan file then complete). */
-const planned = (node: TestCluster.Node, args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const planner = start(["plan", ...args], { DATABASE_URL: node.url })
-      for (let i = 0; i < 600 && !planner.stderr().includes("is held until"); i++) yield* realSleep(100)
-      expect(planner.stderr()).toContain("is held until")
-      return planner
-    }),
-    (planner: Running) => Effect.sync(() => planner.kill("SIGKILL"))
-  )
+/** A plan process on `node`, once it holds its snapshot (a busy cluster's node may take a while). */
+const plannedOn = (node: TestCluster.Node, args: ReadonlyArray<string>) =>
+  planned(args, { DATABASE_URL: node.url }, 60)
 
 interface PlanFile {
   readonly id: string
@@ -361,7 +351,7 @@ if (TestCluster.binaries !== undefined) {
             const root = fs.mkdtempSync(path.join(dir, "plan-"))
             const before = yield* full(s)
             const plan = path.join(root, "plan.json")
-            const planner = yield* planned(s, ["--shards", "3", "--out", plan])
+            const planner = yield* plannedOn(s, ["--shards", "3", "--out", plan])
             // With hot_standby_feedback on, nothing to warn of.
             expect(planner.stderr()).not.toContain("warning")
             const written = readJson<PlanFile>(plan)
@@ -413,7 +403,7 @@ if (TestCluster.binaries !== undefined) {
             const paused = yield* full(s)
             expect(paused.equals(fs.readFileSync(base))).toBe(false)
             const plan = path.join(root, "plan.json")
-            const planner = yield* planned(s, ["--shards", "3", "--out", plan])
+            const planner = yield* plannedOn(s, ["--shards", "3", "--out", plan])
             const written = readJson<PlanFile>(plan)
             expect(written.jobs).toBe(lines(paused).length)
             yield* feedbackHolds(pSql, written)
@@ -478,7 +468,7 @@ if (TestCluster.binaries !== undefined) {
             const root = fs.mkdtempSync(path.join(dir, "conflict-"))
             const before = yield* full(s)
             const plan = path.join(root, "plan.json")
-            const planner = yield* planned(s, ["--shards", "3", "--out", plan])
+            const planner = yield* plannedOn(s, ["--shards", "3", "--out", plan])
             // The planner says at once that replay may end it, and how to keep it.
             expect(planner.stderr()).toContain(
               "ground-truth: warning: the plan is held on a standby with hot_standby_feedback off"

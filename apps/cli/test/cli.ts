@@ -1,7 +1,8 @@
 /** Runs the real CLI in a child process, as a user would: through the launcher `pnpm ground-truth` runs. */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { expect } from "@effect/vitest"
 import { Effect } from "effect"
 
 export const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "ground-truth.mjs")
@@ -69,3 +70,33 @@ export const run = (
   env: Record<string, string | undefined> = {},
   options: Options = {}
 ) => Effect.promise(() => start(args, env, options).done)
+
+/** Waits real time (the processes and the database need it to pass), not the test clock. */
+export const realSleep = (ms: number) =>
+  Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+/**
+ * A `ground-truth plan` process, once it says it holds its snapshot (its plan file is then complete);
+ * killed when the scope closes. It has `seconds` to get there.
+ */
+export const planned = (args: ReadonlyArray<string>, env: Record<string, string>, seconds = 30) =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      const planner = start(["plan", ...args], env)
+      for (let i = 0; i < seconds * 10 && !planner.stderr().includes("is held until"); i++)
+        yield* realSleep(100)
+      expect(planner.stderr()).toContain("is held until")
+      return planner
+    }),
+    (planner: Running) => Effect.sync(() => planner.kill("SIGKILL"))
+  )
+
+/** Why `python3` cannot import `modules` (its last line of error), or `undefined` when it can. */
+export const pythonMissing = (modules: string): string | undefined => {
+  const probe = spawnSync("python3", ["-c", `import ${modules}`], { encoding: "utf8" })
+  return probe.error !== undefined
+    ? probe.error.message
+    : probe.status !== 0
+      ? (probe.stderr.trim().split("\n").pop() ?? `exit status ${probe.status}`)
+      : undefined
+}
