@@ -153,6 +153,9 @@ if (postgres !== undefined) {
   )
 }
 
-describe.skipIf(postgres !== undefined)("plans", () => {
-  it.skip("need PostgreSQL (TEST_DATABASE_URL): the embedded database serves one session", () => {})
-})
+// Without PostgreSQL the file still names what it skips (vitest fails a file without tests).
+if (postgres === undefined) {
+  describe("plans", () => {
+    it.skip("need PostgreSQL (TEST_DATABASE_URL): the embedded database serves one session", () => {})
+  })
+}
