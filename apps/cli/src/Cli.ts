@@ -288,15 +288,14 @@ const gzippedFile =
     return { ...file, path, ...written.get(path) }
   }
 
-/** The most shards an export may be cut into: a file each, in one folder. */
-const MAX_SHARDS = 9999
-
-/** The number `--shards` names: a whole number from 1 to `MAX_SHARDS`. */
+/** The number `--shards` names: a whole number from 1 to `Plan.MAX_SHARDS`. */
 const shardCount = (count: number): Effect.Effect<number, UsageError> =>
-  Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS
+  Number.isInteger(count) && count >= 1 && count <= Plan.MAX_SHARDS
     ? Effect.succeed(count)
     : Effect.fail(
-        new UsageError({ message: `--shards must be a whole number from 1 to ${MAX_SHARDS}, not ${count}` })
+        new UsageError({
+          message: `--shards must be a whole number from 1 to ${Plan.MAX_SHARDS}, not ${count}`
+        })
       )
 
 /**
@@ -555,7 +554,7 @@ const planCommand = Command.make(
   )
 )
 
-/** A plan of `MAX_SHARDS` shards takes ~2 MB. */
+/** A plan of `Plan.MAX_SHARDS` shards takes ~2 MB. */
 const PLAN_MAX_BYTES = 16 * 1024 * 1024
 
 /** The export flags `--plan` refuses: the plan carries the filters and the format. */

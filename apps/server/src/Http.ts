@@ -41,12 +41,31 @@ import { requestLog, requestTarget } from "./RequestLog.js"
 const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
   Array.from(new URLSearchParams(requestTarget(request).query))
 
-const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: ReadonlyArray<Filter.Parameter>) =>
-  Either.match(Filter.parse(queryPairs(request), { accept }), {
+/** Query pairs through core's filter parser: a bad one is the API's 400. */
+const parsePairs = (
+  pairs: ReadonlyArray<readonly [string, string]>,
+  accept: ReadonlyArray<Filter.Parameter>
+) =>
+  Either.match(Filter.parse(pairs, { accept }), {
     onLeft: (e) =>
       Effect.fail(new BadRequest({ error: { code: e.code, message: e.message, parameter: e.parameter } })),
     onRight: Effect.succeed
   })
+
+const parseQuery = (request: HttpServerRequest.HttpServerRequest, accept: ReadonlyArray<Filter.Parameter>) =>
+  parsePairs(queryPairs(request), accept)
+
+/** The value of a parameter given at most once (none when absent); given twice, a 400. */
+const once = (pairs: ReadonlyArray<readonly [string, string]>, name: string) => {
+  const given = pairs.filter(([n]) => n === name)
+  return given.length > 1
+    ? Effect.fail(
+        new BadRequest({
+          error: { code: "repeated_parameter", message: `${name} is given more than once`, parameter: name }
+        })
+      )
+    : Effect.succeed(Option.fromNullable(given[0]?.[1]))
+}
 
 /** gzip's level for bodies: 4 compresses the corpus to ~11% at ~200 MB/s a core (6: ~10%, ~140 MB/s). */
 const GZIP_LEVEL = 4
@@ -233,11 +252,8 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
      */
     const planShard = (pairs: ReadonlyArray<readonly [string, string]>) =>
       Effect.gen(function* () {
-        const bad = (
-          code: "unknown_parameter" | "repeated_parameter" | "invalid_shard",
-          parameter: string,
-          message: string
-        ) => new BadRequest({ error: { code, message, parameter } })
+        const bad = (code: "unknown_parameter" | "invalid_shard", parameter: string, message: string) =>
+          new BadRequest({ error: { code, message, parameter } })
         const other = pairs.find(([name]) => name !== "plan" && name !== "shard")
         if (other !== undefined) {
           return yield* Effect.fail(
@@ -248,24 +264,16 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             )
           )
         }
-        for (const name of ["plan", "shard"]) {
-          const count = pairs.filter(([n]) => n === name).length
-          if (count > 1)
-            return yield* Effect.fail(bad("repeated_parameter", name, `${name} is given more than once`))
-          if (count === 0) {
-            return yield* Effect.fail(
-              bad(
-                "invalid_shard",
-                name,
-                name === "plan"
-                  ? "shard needs plan: the plan's id"
-                  : "plan needs shard: the shard to read, from 0"
-              )
-            )
-          }
-        }
-        const id = pairs.find(([n]) => n === "plan")![1]
-        const given = pairs.find(([n]) => n === "shard")![1]
+        const needed = (name: string, other: string, what: string) =>
+          Effect.flatMap(
+            once(pairs, name),
+            Option.match({
+              onNone: () => Effect.fail(bad("invalid_shard", name, `${other} needs ${name}: ${what}`)),
+              onSome: Effect.succeed
+            })
+          )
+        const id = yield* needed("plan", "shard", "the plan's id")
+        const given = yield* needed("shard", "plan", "the shard to read, from 0")
         const plan = yield* Option.match(plans.get(id), {
           onNone: () => Effect.fail(planGone(id)),
           onSome: Effect.succeed
@@ -332,37 +340,23 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         .handle("plan", ({ request }) =>
           Effect.gen(function* () {
             const pairs = queryPairs(request)
-            const single = (name: string) => {
-              const given = pairs.filter(([n]) => n === name)
-              return given.length > 1
-                ? Effect.fail(
-                    new BadRequest({
-                      error: {
-                        code: "repeated_parameter",
-                        message: `${name} is given more than once`,
-                        parameter: name
-                      }
-                    })
-                  )
-                : Effect.succeed(Option.fromNullable(given[0]?.[1]))
-            }
-            const shards = yield* single("shards")
+            const shards = yield* once(pairs, "shards")
             const n = Option.match(shards, {
               onNone: () => Number.NaN,
               onSome: (s) => (/^\d{1,4}$/.test(s) ? Number(s) : Number.NaN)
             })
-            if (!(n >= 1 && n <= 9999)) {
+            if (!(n >= 1 && n <= Plan.MAX_SHARDS)) {
               return yield* Effect.fail(
                 new BadRequest({
                   error: {
                     code: "invalid_shards",
-                    message: `shards must be a whole number from 1 to 9999${Option.isSome(shards) ? `, not ${JSON.stringify(shards.value.slice(0, 100))}` : ": it is required"}`,
+                    message: `shards must be a whole number from 1 to ${Plan.MAX_SHARDS}${Option.isSome(shards) ? `, not ${JSON.stringify(shards.value.slice(0, 100))}` : ": it is required"}`,
                     parameter: "shards"
                   }
                 })
               )
             }
-            const holdGiven = yield* single("hold")
+            const holdGiven = yield* once(pairs, "hold")
             const hold = Option.match(holdGiven, {
               onNone: () => Option.some(Duration.min(PLAN_HOLD, plans.holdMax)),
               onSome: (h) =>
@@ -379,18 +373,9 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
                 })
               )
             }
-            const filter = yield* Either.match(
-              Filter.parse(
-                pairs.filter(([name]) => name !== "shards" && name !== "hold"),
-                { accept: Filter.evalParameters }
-              ),
-              {
-                onLeft: (e) =>
-                  Effect.fail(
-                    new BadRequest({ error: { code: e.code, message: e.message, parameter: e.parameter } })
-                  ),
-                onRight: Effect.succeed
-              }
+            const filter = yield* parsePairs(
+              pairs.filter(([name]) => name !== "shards" && name !== "hold"),
+              Filter.evalParameters
             )
             return yield* plans
               .make(filter, n, hold.value)

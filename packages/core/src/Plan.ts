@@ -203,6 +203,13 @@ export const bounds = (shard: PlanShard): Extract<Workers.Bounds, { readonly _ta
 }
 
 /**
+ * The most shards an export may be cut into (`--shards`, a plan's): a file each, in one folder.
+ *
+ * @since 0.1.0
+ */
+export const MAX_SHARDS = 9999
+
+/**
  * The ends of `count` shards of `total` jobs, as positions in the export's order (1 is the first job):
  * shard s holds the jobs after `ends[s - 1]` (0 for the first) up to `ends[s]`, `ceil((s + 1) * total /
  * count)`; the last ends with the export.
