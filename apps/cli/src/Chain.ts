@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Filter, type Format, Manifest, Timestamp } from "@ground-truth/core"
+import { Filter, Format, Manifest, Timestamp } from "@ground-truth/core"
 import { Data, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 
 /**
@@ -334,6 +334,8 @@ export const describeManifest = (m: Manifest.Manifest): Described => ({
   since: m.filters.since,
   until: m.filters.until,
   format: m.format,
+  // A manifest from before inputs had the format's default: it wrote no texts.
+  input: m.input ?? Format.defaultInput(m.format),
   split: m.split?.name ?? null,
   split_ratios: m.split === null ? null : m.split.ratios.join(","),
   split_seed: m.split?.seed ?? null
@@ -346,6 +348,7 @@ export const describeFilter = (f: Filter.Filter): Described => ({
   since: Option.getOrNull(Option.map(f.since, Timestamp.format)),
   until: Option.getOrNull(Option.map(f.until, Timestamp.format)),
   format: f.format,
+  input: Filter.output(f).input,
   split: Option.getOrNull(Option.map(f.split, (s) => s.name)),
   split_ratios: Option.getOrNull(Option.map(f.split, (s) => s.ratios.join(","))),
   split_seed: Option.getOrNull(Option.map(f.split, (s) => s.seed))

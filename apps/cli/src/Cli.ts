@@ -17,7 +17,6 @@ import {
   Export,
   Features,
   Filter,
-  type Format,
   Manifest,
   Plan,
   ReportPage,
@@ -87,6 +86,14 @@ const exportFlags = {
       "system, user, assistant), preference ({prompt, chosen, rejected} for DPO; only jobs whose results " +
       "differ) or hf (the sample with results as JSON strings, for datasets.load_dataset)."
   ),
+  input: filterFlag(
+    "input",
+    "both|text|pipeline",
+    "What the model reads in the user turn. both (the training formats' default): the letter's OCR text " +
+      "(where the database keeps it, in job_texts), then the pipeline's JSON; a job without a text gets " +
+      "the JSON alone. text: the OCR text alone. pipeline: the pipeline's JSON alone. Jobs with nothing " +
+      "to read are left out. In jsonl and hf (default pipeline), text or both add an ocr_text column."
+  ),
   split: filterFlag(
     "split",
     "train|validation|test",
@@ -114,6 +121,7 @@ const corpusFilterFlags = {
   hasCorrections: exportFlags.hasCorrections,
   ...windowFlags,
   format: exportFlags.format,
+  input: exportFlags.input,
   split: exportFlags.split,
   splitRatios: exportFlags.splitRatios,
   splitSeed: exportFlags.splitSeed
@@ -126,6 +134,7 @@ const parameters = (flags: {
   readonly since: Option.Option<string>
   readonly until: Option.Option<string>
   readonly format?: Option.Option<string>
+  readonly input?: Option.Option<string>
   readonly split?: Option.Option<string>
   readonly splitRatios?: Option.Option<string>
   readonly splitSeed?: Option.Option<string>
@@ -140,6 +149,7 @@ const parameters = (flags: {
   add("since", flags.since)
   add("until", flags.until)
   add("format", flags.format)
+  add("input", flags.input)
   add("split", flags.split)
   add("split_ratios", flags.splitRatios)
   add("split_seed", flags.splitSeed)
@@ -269,8 +279,9 @@ type FolderFlags = Parameters<typeof parameters>[0] & {
 }
 
 /** A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl). */
-const featuresFile = (format: Format.Format): ReadonlyArray<readonly [string, string]> => {
-  const features = Features.json(format)
+const featuresFile = (filter: Filter.Filter): ReadonlyArray<readonly [string, string]> => {
+  const { format, input } = Filter.output(filter)
+  const features = Features.json(format, input)
   return features === undefined ? [] : [["features.json", features]]
 }
 
@@ -345,7 +356,7 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
               return [
                 ["manifest.json", `${JSON.stringify(m)}\n`] as const,
                 ["README.md", DatasetCard.render(m)] as const,
-                ...featuresFile(m.format)
+                ...featuresFile(filter)
               ]
             }),
           { gzip: flags.gzip }
@@ -410,7 +421,7 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
                     compression: "gzip"
                   })
                 : plain
-              return [["manifest.json", Manifest.encode(m)] as const, ...featuresFile(m.format)]
+              return [["manifest.json", Manifest.encode(m)] as const, ...featuresFile(filter)]
             }),
           { gzip: flags.gzip }
         )
@@ -905,22 +916,24 @@ const mergeCommand = Command.make(
   )
 )
 
-const featuresCommand = Command.make("features", { format: exportFlags.format }, (flags) =>
-  Effect.gen(function* () {
-    const filter = yield* Filter.parse([["format", Option.getOrElse(flags.format, () => "hf")]], {
-      accept: ["format"],
-      label: flag
+const featuresCommand = Command.make(
+  "features",
+  { format: exportFlags.format, input: exportFlags.input },
+  (flags) =>
+    Effect.gen(function* () {
+      const given: Array<readonly [string, string]> = [["format", Option.getOrElse(flags.format, () => "hf")]]
+      if (Option.isSome(flags.input)) given.push(["input", flags.input.value])
+      const filter = yield* Filter.parse(given, { accept: ["format", "input"], label: flag })
+      const features = Features.json(filter.format, Filter.output(filter).input)
+      if (features === undefined) {
+        return yield* new UsageError({
+          message:
+            "jsonl declares no features: its results are any JSON value, which Arrow re-types; " +
+            "export --format hf to load the samples with datasets"
+        })
+      }
+      yield* Effect.sync(() => process.stdout.write(features))
     })
-    const features = Features.json(filter.format)
-    if (features === undefined) {
-      return yield* new UsageError({
-        message:
-          "jsonl declares no features: its results are any JSON value, which Arrow re-types; " +
-          "export --format hf to load the samples with datasets"
-      })
-    }
-    yield* Effect.sync(() => process.stdout.write(features))
-  })
 ).pipe(
   Command.withDescription(
     "Print the datasets features of a format as JSON. hf by default; for " +
@@ -945,7 +958,7 @@ const statsCommand = Command.make("stats", windowFlags, (flags) =>
   )
 )
 
-const { changedSince: _, ...evalFilterFlags } = exportFlags
+const { changedSince: _, input: __, ...evalFilterFlags } = exportFlags
 
 const evalCommand = Command.make(
   "eval",
@@ -1015,21 +1028,34 @@ const reportCommand = Command.make(
   )
 )
 
-const migrateCommand = Command.make("migrate", {}, () =>
-  withDatabase(
-    Effect.gen(function* () {
-      const applied = yield* Migrations.run
-      const info = yield* Database.DatabaseInfo
-      yield* Console.log(
-        applied.length === 0
-          ? `Schema of ${info.location} is up to date.`
-          : `Applied to ${info.location}: ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}.`
+const migrateCommand = Command.make(
+  "migrate",
+  {
+    texts: Options.boolean("texts").pipe(
+      Options.withDescription(
+        "Also create job_texts (job_id, ocr_text), the optional table of the letters' OCR texts that the " +
+          "training formats show the model (README: The letter's text)."
       )
-    }),
-    { prepare: false }
-  )
+    )
+  },
+  ({ texts }) =>
+    withDatabase(
+      Effect.gen(function* () {
+        const applied = yield* Migrations.run
+        if (texts) yield* Migrations.texts
+        const info = yield* Database.DatabaseInfo
+        yield* Console.log(
+          applied.length === 0
+            ? `Schema of ${info.location} is up to date.`
+            : `Applied to ${info.location}: ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}.`
+        )
+      }),
+      { prepare: false }
+    )
 ).pipe(
-  Command.withDescription("Create the jobs and job_corrections tables and the export's indexes when absent.")
+  Command.withDescription(
+    "Create the jobs and job_corrections tables and the export's indexes when absent (with --texts, job_texts too)."
+  )
 )
 
 const seedCommand = Command.make(
@@ -1044,15 +1070,22 @@ const seedCommand = Command.make(
       Options.withPseudoName("N"),
       Options.withDefault(1),
       Options.withDescription("Seed for reproducible data.")
+    ),
+    noTexts: Options.boolean("no-texts").pipe(
+      Options.withDescription(
+        "Write no OCR texts. By default each job the pipeline read gets its letter's text in job_texts " +
+          "(created when absent), with the OCR's own misreads."
+      )
     )
   },
-  ({ jobs, seed }) =>
+  ({ jobs, seed, noTexts }) =>
     (jobs < 1 ? new UsageError({ message: `--jobs must be at least 1, not ${jobs}` }) : Effect.void).pipe(
       Effect.zipRight(
         withDatabase(
           Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
             yield* Migrations.run
+            if (!noTexts) yield* Migrations.texts
             // Continue numbering after the jobs already there, so repeated runs add rather than collide.
             const [{ count }] = yield* sql<{
               readonly count: number
@@ -1063,6 +1096,7 @@ const seedCommand = Command.make(
               jobs,
               seed,
               from: count,
+              texts: !noTexts,
               onProgress: (n) =>
                 tty ? Effect.sync(() => process.stderr.write(`\rseeded ${n} of ${jobs} jobs`)) : Effect.void
             })

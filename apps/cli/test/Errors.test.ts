@@ -52,6 +52,11 @@ describe("usage errors exit 2 with one line", () => {
       "ground-truth: --since is given more than once"
     ],
     [["stats", "--since", "x"], 'ground-truth: --since "x" is not a valid time'],
+    [
+      ["export", "--format", "messages", "--input", "ocr"],
+      'ground-truth: --input must be one of both, text, pipeline, not "ocr"'
+    ],
+    [["eval", "--predictions", "p.jsonl", "--input", "text"], "ground-truth: unknown flag --input for eval"],
     [["seed-demo", "--jobs", "0"], "ground-truth: --jobs must be at least 1, not 0"],
     [
       ["export", "--manifest", "-"],

@@ -34,6 +34,13 @@ for (const target of TestDatabase.targets()) {
           expect(fs.readFileSync(out).equals(expected)).toBe(true)
           expect(stdout.stdout.equals(expected)).toBe(true)
           console.log(`${target.name}, CLI file and stdout: ${Fidelity.summary(data.lines)}, byte for byte`)
+          // The letters' texts, as a last column.
+          const texts = yield* run(["export", "--approved-only", "false", "--input", "text"], {
+            DATABASE_URL: url
+          })
+          expect(texts.code).toBe(0)
+          expect(texts.stdout.toString("utf8").split(/(?<=\n)/)).toEqual(data.textLines)
+          expect(texts.stdout.equals(Buffer.from(data.textLines.join("")))).toBe(true)
         }),
       120_000
     )

@@ -1,8 +1,9 @@
 /**
  * The exported files in the real clients: every format through the CLI, then `loaders.py` loads them
  * with Hugging Face `datasets` (with the features `Features.json` declares) and trains on them with
- * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline). On the embedded
- * database only: the files' shape does not depend on the database.
+ * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline). The demo jobs have
+ * their letters' texts, which the training formats show the model by default. On the embedded database
+ * only: the files' shape does not depend on the database.
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -12,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Features, type Format, Review } from "@ground-truth/core"
-import { Demo, TestDatabase } from "@ground-truth/db"
+import { Demo, Migrations, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
 import { pythonMissing, run } from "./cli.js"
 
@@ -31,6 +32,8 @@ const exports: ReadonlyArray<readonly [string, Format.Format, ReadonlyArray<stri
   ["hf", "hf", ["--approved-only", "false"]],
   // Different content: no job with a correction, so nothing tells the type of `corrections`.
   ["hf-no-corrections", "hf", ["--has-corrections", "false"]],
+  // With the letters' texts as a last column.
+  ["hf-text", "hf", ["--approved-only", "false", "--input", "text"]],
   // Every job, so some have no final_result: the training formats leave them out.
   ["prompt-completion", "prompt-completion", ["--approved-only", "false"]],
   ["messages", "messages", []],
@@ -66,7 +69,9 @@ const loaders = (spec: string) =>
 const target = TestDatabase.targets().find((t) => t.name === "embedded")!
 const fixture = Review.Review.Default.pipe(
   Layer.provideMerge(
-    Layer.effectDiscard(Demo.seed({ jobs: 300, seed: 31 })).pipe(Layer.provideMerge(target.layer))
+    Layer.effectDiscard(
+      Effect.zipRight(Migrations.texts, Demo.seed({ jobs: 300, seed: 31, texts: true }))
+    ).pipe(Layer.provideMerge(target.layer))
   )
 )
 
@@ -107,17 +112,30 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
         const all = lines(files.hf.path).map(
           (l) =>
             JSON.parse(l) as {
+              job_id: string
               approved: boolean
               initial_result: string | null
               final_result: string | null
               corrections: ReadonlyArray<unknown>
             }
         )
-        const learnable = all.filter((s) => s.final_result !== null)
+        // A job with something to learn and something to read: every demo job the pipeline read has its
+        // text; those it could not read (and a reviewer typed in) have neither text nor pipeline result.
+        const texts = new Map(
+          lines(files["hf-text"].path).map((l) => {
+            const { job_id, ocr_text } = JSON.parse(l) as { job_id: string; ocr_text: string | null }
+            return [job_id, ocr_text] as const
+          })
+        )
+        const learnable = all.filter(
+          (s) => s.final_result !== null && (s.initial_result !== null || texts.get(s.job_id) !== null)
+        )
         expect(all.length).toBe(300)
         expect(files.jsonl.rows).toBe(300)
+        expect(files["hf-text"].rows).toBe(300)
+        expect([...texts.values()].filter((t) => t !== null).length).toBeGreaterThan(250)
         expect(files["prompt-completion"].rows).toBe(learnable.length)
-        expect(learnable.length).toBeLessThan(300)
+        expect(learnable.length).toBeLessThan(all.filter((s) => s.final_result !== null).length)
         expect(files.messages.rows).toBe(learnable.filter((s) => s.approved).length)
         expect(files.preference.rows).toBe(
           learnable.filter((s) => s.approved && s.final_result !== s.initial_result).length
@@ -133,6 +151,8 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
           fs.writeFileSync(file, Features.json(format)!)
           features[format] = file
         }
+        features["hf-text"] = path.join(dir, "hf-text.features.json")
+        fs.writeFileSync(features["hf-text"], Features.json("hf", "text")!)
         expect(Features.json("jsonl")).toBeUndefined()
 
         const spec = path.join(dir, "spec.json")

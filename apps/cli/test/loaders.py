@@ -12,11 +12,13 @@ The spec names the exported files and what they must hold:
         "jsonl":             {"format": "jsonl", "path": "...", "rows": 300},
         "hf":                {"format": "hf", "path": "...", "rows": 197},
         "hf-no-corrections": {"format": "hf", "path": "...", "rows": 112},
+        "hf-text":           {"format": "hf", "path": "...", "rows": 300},   # with ocr_text
         "prompt-completion": {"format": "prompt-completion", "path": "...", "rows": 197},
         "messages":          {"format": "messages", "path": "...", "rows": 197},
         "preference":        {"format": "preference", "path": "...", "rows": 85}
       },
-      "features": {"hf": "hf.features.json", ...},   # Features.json(format), for Features.from_dict
+      "features": {"hf": "hf.features.json", ...},   # Features.json(format), for Features.from_dict;
+                                                     # by export name where it differs (hf-text)
       "mixed": ["hf-no-corrections", "hf"],          # two hf exports of different content
       "leading_zero": {"job_id": "...", "field_path": "personel[0].nrp", "value": "08002851"},  # optional
       "train": true                                  # run the TRL checks (default true)
@@ -127,11 +129,11 @@ for name, export in EXPORTS.items():
 
     @check(f"load_dataset json {name}")
     def _():
-        features = FEATURES.get(fmt)
+        features = FEATURES.get(name, FEATURES.get(fmt))
         ds = load(export["path"], features)
         LOADED[name] = ds
         assert ds.num_rows == export["rows"], f"{ds.num_rows} rows, expected {export['rows']}"
-        expected_columns = list(FEATURES["hf" if fmt == "jsonl" else fmt])
+        expected_columns = list(FEATURES.get(name, FEATURES["hf" if fmt == "jsonl" else fmt]))
         assert ds.column_names == expected_columns, f"columns {ds.column_names}, expected {expected_columns}"
         if features is None:
             return f"{ds.num_rows} rows, {len(ds.column_names)} columns, no features declared (plain sample)"
@@ -336,14 +338,16 @@ if SPEC.get("train", True) and all(n in LOADED for n in TRAINING):
         assert math.isfinite(result.training_loss), f"loss {result.training_loss}"
         return f"global_step 2, loss {result.training_loss:.3f}"
 
-    def sft(name, answers, end, **extra):
+    def sft(name, answers, users, end, **extra):
         ds = LOADED[name]
         trainer = quiet(SFTTrainer(model=TINY["path"], args=args(SFTConfig, f"sft-{name}", **extra), train_dataset=ds))
         tok = trainer.processing_class
         prepared, keys = traced(trainer, ds)
         # The loss covers the answer only: in every row one run of tokens is trained (labels not -100),
-        # and it decodes to the assistant's content and the end of its turn, byte for byte.
-        for row, answer in zip(prepared, answers(ds)):
+        # and it decodes to the assistant's content and the end of its turn, byte for byte; the tokens
+        # before it, untrained, hold the user's turn: the letter's OCR text where the row shows one.
+        shown = 0
+        for row, answer, user in zip(prepared, answers(ds), users(ds)):
             labels = row["labels"]
             on = [i for i, t in enumerate(labels) if t != -100]
             assert on, f"job {row['job_id']}: no token is trained (empty answer part)"
@@ -351,23 +355,31 @@ if SPEC.get("train", True) and all(n in LOADED for n in TRAINING):
             text = tok.decode([labels[i] for i in on], skip_special_tokens=False)
             expected = answer + end
             assert text == expected, f"job {row['job_id']}: trained on {text[:80]!r}..., expected {expected[:80]!r}..."
+            before = tok.decode(row["input_ids"][: on[0]], skip_special_tokens=False)
+            assert user in before, f"job {row['job_id']}: the prompt does not hold the user's turn {user[:80]!r}..."
+            shown += user.startswith("OCR text:\n")
+        assert shown > 0, "no row shows the letter's OCR text"
         on = sum(sum(1 for t in row["labels"] if t != -100) for row in prepared)
         total = sum(len(row["labels"]) for row in prepared)
         return (
             f"prepared columns {prepared.column_names} (job_id kept, in order); batch keys {keys}; every row trains "
-            f"on exactly its answer + {end!r} ({on} of {total} tokens; the rest -100); {trained(trainer)}"
+            f"on exactly its answer + {end!r} ({on} of {total} tokens; the rest -100), its prompt untrained "
+            f"({shown} of {prepared.num_rows} rows show the OCR text); {trained(trainer)}"
         )
 
     if "path" in TINY:
 
         @check("SFTTrainer on prompt-completion")
         def _():
-            return sft("prompt-completion", lambda ds: [c[0]["content"] for c in ds["completion"]], "<|im_end|>\n")
+            answers = lambda ds: [c[0]["content"] for c in ds["completion"]]  # noqa: E731
+            users = lambda ds: [p[-1]["content"] for p in ds["prompt"]]  # noqa: E731
+            return sft("prompt-completion", answers, users, "<|im_end|>\n")
 
         @check("SFTTrainer on messages (assistant_only_loss=True)")
         def _():
             answers = lambda ds: [m[-1]["content"] for m in ds["messages"]]  # noqa: E731
-            return sft("messages", answers, "<|im_end|>", assistant_only_loss=True)
+            users = lambda ds: [m[-2]["content"] for m in ds["messages"]]  # noqa: E731
+            return sft("messages", answers, users, "<|im_end|>", assistant_only_loss=True)
 
         @check("SFTTrainer on messages, by default (prepared only)")
         def _():

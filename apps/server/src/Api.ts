@@ -307,6 +307,11 @@ const exportParams = Schema.Struct({
     "jsonl (default, the contract's sample), prompt-completion, messages, preference (DPO; only jobs " +
       "whose results differ) or hf (results as JSON strings: one Arrow type per column)"
   ),
+  input: param(
+    "What the model reads: both (the training formats' default: the letter's OCR text, when the database " +
+      "keeps it in job_texts, then the pipeline's JSON), text (the OCR text alone) or pipeline (the " +
+      "pipeline's JSON alone; the default of jsonl and hf, where text and both add an ocr_text column)"
+  ),
   split: param(
     "train, validation or test: only the jobs of that split, decided by a hash of job_id alone, so a job " +
       "never changes split between snapshots"
@@ -320,13 +325,16 @@ const exportParams = Schema.Struct({
   )
 })
 
-/** Evaluation's parameters: an export's, but an increment's cursor. */
-const { changed_since: _, ...evalFields } = exportParams.fields
+/** A full export's parameters (a plan's): an export's, but an increment's cursor. */
+const { changed_since: _, ...fullFields } = exportParams.fields
+
+/** Evaluation's parameters: a full export's, but the input (it scores results, whatever a model read). */
+const { input: __, ...evalFields } = fullFields
 const evalParams = Schema.Struct(evalFields)
 
 /** A plan's: a full export's, its shards and its hold. */
 const planParams = Schema.Struct({
-  ...evalFields,
+  ...fullFields,
   shards: param("Required: how many shards of as many jobs, 1 to 9999"),
   hold: param(
     "How long the server holds the plan's snapshot: seconds, or 90s, 30m, 2h (default 10m, at most " +

@@ -375,7 +375,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             }
             const filter = yield* parsePairs(
               pairs.filter(([name]) => name !== "shards" && name !== "hold"),
-              Filter.evalParameters
+              Filter.planParameters
             )
             return yield* plans
               .make(filter, n, hold.value)

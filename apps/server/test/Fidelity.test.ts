@@ -26,6 +26,12 @@ for (const target of TestDatabase.targets()) {
         expect(body.toString("utf8").split(/(?<=\n)/)).toEqual(data.lines)
         expect(body.equals(expected)).toBe(true)
         console.log(`${target.name}, HTTP body: ${Fidelity.summary(data.lines)}, byte for byte`)
+        // The letters' texts, as a last column.
+        const texts = yield* bytes(
+          yield* get(`${base}/api/v1/ground-truth/export?approved_only=false&input=text`)
+        )
+        expect(texts.toString("utf8").split(/(?<=\n)/)).toEqual(data.textLines)
+        expect(texts.equals(Buffer.from(data.textLines.join("")))).toBe(true)
       })
     )
   })

@@ -97,7 +97,8 @@ if (postgres !== undefined) {
           ["plan?shards=2&hold=2h", 400, "invalid_hold", "hold"],
           ["plan?shards=2&hold=0", 400, "invalid_hold", "hold"],
           ["plan?shards=2&changed_since=x", 400, "unknown_parameter", "changed_since"],
-          ["plan?shards=2&format=sft", 400, "invalid_format", "format"]
+          ["plan?shards=2&format=sft", 400, "invalid_format", "format"],
+          ["plan?shards=2&input=ocr", 400, "invalid_input", "input"]
         ]
         for (const [path, status, code, parameter] of refused) {
           const r = yield* get(`${api(base)}/${path}`)

@@ -31,7 +31,7 @@ const dataFiles = (m: Manifest.DatasetManifest): ReadonlyArray<string> =>
  * @since 0.1.0
  */
 export const render = (m: Manifest.DatasetManifest): string => {
-  const features = Features.yaml(m.format)
+  const features = Features.yaml(m.format, m.input)
   const filters = [
     `approved_only=${m.filters.approved_only}`,
     ...(m.filters.has_corrections === null ? [] : [`has_corrections=${m.filters.has_corrections}`]),

@@ -16,7 +16,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Chunk, Clock, type Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
 import type * as Cursor from "./Cursor.js"
-import type * as Filter from "./Filter.js"
+import * as Filter from "./Filter.js"
 import type { ByteWriter } from "./internal/ByteWriter.js"
 import {
   emptyShards,
@@ -34,7 +34,7 @@ import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
 import { betweenConditions, filterConditions, splitCondition } from "./internal/query.js"
 import { reference } from "./internal/reference.js"
-import { decodeRow, type InvalidRow, type Row, sampleColumns, writeRow } from "./internal/rows.js"
+import { decodeRow, type InvalidRow, type Row, readsTexts, sampleColumns, writeRow } from "./internal/rows.js"
 import type * as Manifest from "./Manifest.js"
 import * as Plan from "./Plan.js"
 import * as Replay from "./Replay.js"
@@ -127,9 +127,10 @@ const methods = <E>(
 export const feedQuery = (
   sql: SqlClient.SqlClient,
   filter: Filter.Filter,
-  more: ReadonlyArray<Fragment> = []
+  more: ReadonlyArray<Fragment> = [],
+  texts = false
 ) => sql`
-  SELECT j.id::text AS id, ${sampleColumns(sql)}
+  SELECT j.id::text AS id, ${sampleColumns(sql, texts)}
   FROM jobs j
   WHERE ${sql.and([...filterConditions(sql, filter), ...more])}
   ORDER BY j.created_at, j.id`
@@ -208,18 +209,20 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       // bounded, the planner picks a fast-start plan (the (created_at, id) index) for a cursor, and a
       // failed FETCH is an ordinary statement error. (pg-cursor's close() never returns after an
       // error, which would hang a failed export.)
-      const declare = Option.isSome(filter.changedSince)
-        ? // The changed jobs, each with its row when it still matches: those that do not come last. The
-          // row is looked up by id (`LIMIT 1` keeps the planner from turning the lookups into a hash
-          // join, which reads the whole table again: 3.3 s instead of 0.9 s at 1M jobs).
-          sql`
+      const declare = Effect.flatMap(readsTexts(sql, Filter.output(filter)), (texts) =>
+        Option.isSome(filter.changedSince)
+          ? // The changed jobs, each with its row when it still matches: those that do not come last. The
+            // row is looked up by id (`LIMIT 1` keeps the planner from turning the lookups into a hash
+            // join, which reads the whole table again: 3.3 s instead of 0.9 s at 1M jobs).
+            sql`
               DECLARE export_samples NO SCROLL CURSOR FOR
-              WITH changed (id) AS (${changedIds(sql, filter.changedSince.value)})
-              SELECT ch.id::text AS id, j.id IS NOT NULL AS matched, ${sampleColumns(sql)}
+              WITH changed (id) AS (${changedIds(sql, filter.changedSince.value, texts)})
+              SELECT ch.id::text AS id, j.id IS NOT NULL AS matched, ${sampleColumns(sql, texts)}
               FROM changed ch
               LEFT JOIN LATERAL (SELECT * FROM jobs j WHERE j.id = ch.id AND ${sql.and(conditions)} LIMIT 1) j ON true
               ORDER BY j.created_at, j.id, ch.id`
-        : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter, range)}`
+          : sql`DECLARE export_samples NO SCROLL CURSOR FOR ${feedQuery(sql, filter, range, texts)}`
+      )
       // A statement the consumer no longer waits for is cancelled, or runs to its end (see `Snapshot`);
       // the stream stops right after it and the snapshot rolls back.
       const fetch = (size: number) =>
@@ -396,7 +399,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               Stream.catchTag("SnapshotGone", () => Stream.fail(gone)),
               Stream.bufferChunks({ capacity: 1 })
             ),
-            (w: ByteWriter, row: Row) => writeRow(w, row, filter.format)
+            (w: ByteWriter, row: Row) => writeRow(w, row, Filter.output(filter))
           )
         })
       )
@@ -438,7 +441,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           ofSplit(filter, rows(filter, undefined)).pipe(Stream.bufferChunks({ capacity: 1 })),
           count,
           total,
-          (w, row) => writeRow(w, row, filter.format)
+          (w, row) => writeRow(w, row, Filter.output(filter))
         )
       })
     /** A range's parts of a dataset, each with its split and shard. */
@@ -477,7 +480,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 rows(filter, undefined).pipe(Stream.bufferChunks({ capacity: 1 })),
                 splitting,
                 (row: Row) => row.id,
-                (w, row) => writeRow(w, row, filter.format),
+                (w, row) => writeRow(w, row, Filter.output(filter)),
                 { count, totals }
               )
       )
@@ -500,11 +503,11 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               return undefined
             }
             const before = w.pos
-            const failure = writeRow(w, row, filter.format)
+            const failure = writeRow(w, row, Filter.output(filter))
             if (failure === undefined && w.pos === before) observer?.removed(row.id)
             return failure
           }
-        : (w: ByteWriter, row: Row) => writeRow(w, row, filter.format)
+        : (w: ByteWriter, row: Row) => writeRow(w, row, Filter.output(filter))
       return encode(snapshotRows(filter, true, observer), write)
     }
     return methods<ExportError>(
@@ -519,7 +522,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                   snapshotRows(filter, false, observer),
                   splitting,
                   (row: Row) => row.id,
-                  (w, row) => writeRow(w, row, filter.format)
+                  (w, row) => writeRow(w, row, Filter.output(filter))
                 )
         ),
       (filter) =>

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import type { Format } from "./Format.js"
+import { defaultInput, type Format, type Input, readsText } from "./Format.js"
 
 /**
  * A feature: a scalar, a list of one, or a struct of named ones (in order).
@@ -84,11 +84,18 @@ const columns: Partial<Record<Format, ReadonlyArray<readonly [string, Feature]>>
 
 /**
  * The columns of a format, or none for `jsonl`: its results are any JSON value, which no one Arrow
- * type holds (export `hf` for `datasets`).
+ * type holds (export `hf` for `datasets`). `hf` with an input that reads the letters' texts has their
+ * column last, `ocr_text`.
  *
  * @since 0.1.0
  */
-export const of = (format: Format): ReadonlyArray<readonly [string, Feature]> | undefined => columns[format]
+export const of = (
+  format: Format,
+  input: Input = defaultInput(format)
+): ReadonlyArray<readonly [string, Feature]> | undefined => {
+  const cs = columns[format]
+  return cs !== undefined && format === "hf" && readsText(input) ? [...cs, ["ocr_text", string]] : cs
+}
 
 type Dict = { readonly [key: string]: unknown }
 
@@ -105,8 +112,8 @@ const toDict = (f: Feature): Dict =>
  *
  * @since 0.1.0
  */
-export const json = (format: Format): string | undefined => {
-  const cs = of(format)
+export const json = (format: Format, input?: Input): string | undefined => {
+  const cs = of(format, input)
   return cs === undefined
     ? undefined
     : `${JSON.stringify(Object.fromEntries(cs.map(([name, f]) => [name, toDict(f)])))}\n`
@@ -140,8 +147,8 @@ const yamlField = (name: string, f: Feature, indent: string): Array<string> => {
  *
  * @since 0.1.0
  */
-export const yaml = (format: Format): ReadonlyArray<string> | undefined => {
-  const cs = of(format)
+export const yaml = (format: Format, input?: Input): ReadonlyArray<string> | undefined => {
+  const cs = of(format, input)
   return cs === undefined
     ? undefined
     : ["  features:", ...cs.flatMap(([name, f]) => yamlField(name, f, "  "))]

@@ -22,7 +22,8 @@ import * as Timestamp from "./Timestamp.js"
  * - `changedSince`: some: only the jobs changed after that cursor's snapshot (contract §11, see
  *   `Cursor`); an export names the ones that changed and no longer match in its manifest's `removed`;
  *
- * and how an export writes them: `format` (default `jsonl`).
+ * and how an export writes them: `format` (default `jsonl`) and `input`, what the model reads (none:
+ * the format's default, `Format.defaultInput`).
  *
  * @since 0.1.0
  */
@@ -34,6 +35,7 @@ export interface Filter {
   readonly split: Option.Option<Split.Split>
   readonly changedSince: Option.Option<Cursor.Cursor>
   readonly format: Format.Format
+  readonly input: Option.Option<Format.Input>
 }
 
 /** The filter with every parameter at its default. @since 0.1.0 */
@@ -44,7 +46,8 @@ export const defaults: Filter = {
   until: Option.none(),
   split: Option.none(),
   changedSince: Option.none(),
-  format: "jsonl"
+  format: "jsonl",
+  input: Option.none()
 }
 
 /** @since 0.1.0 */
@@ -54,6 +57,7 @@ export const Parameter = Schema.Literal(
   "since",
   "until",
   "format",
+  "input",
   "split",
   "split_ratios",
   "split_seed",
@@ -66,8 +70,16 @@ export type Parameter = typeof Parameter.Type
 /** The parameters an export takes. @since 0.1.0 */
 export const exportParameters: ReadonlyArray<Parameter> = Parameter.literals
 
-/** The parameters evaluation takes: an export's, but an increment's cursor (§12 scores a whole corpus). @since 0.1.0 */
+/**
+ * The parameters evaluation takes: an export's, but an increment's cursor (§12 scores a whole corpus) and
+ * the input (it scores results, whatever a model read). @since 0.1.0
+ */
 export const evalParameters: ReadonlyArray<Parameter> = Parameter.literals.filter(
+  (p) => p !== "changed_since" && p !== "input"
+)
+
+/** The parameters a plan takes: a full export's, without an increment's cursor. @since 0.1.0 */
+export const planParameters: ReadonlyArray<Parameter> = Parameter.literals.filter(
   (p) => p !== "changed_since"
 )
 
@@ -82,6 +94,7 @@ export const ErrorCode = Schema.Literal(
   "invalid_timestamp",
   "invalid_range",
   "invalid_format",
+  "invalid_input",
   "invalid_split",
   "invalid_cursor"
 )
@@ -109,6 +122,7 @@ export interface ParseOptions {
 
 const isParameter = Schema.is(Parameter)
 const isFormat = Schema.is(Format.Format)
+const isInput = Schema.is(Format.Input)
 const isSplitName = Schema.is(Split.Name)
 
 /** `80,10,10`: three whole numbers 0–1000, not all zero. */
@@ -201,6 +215,17 @@ export const parse = (
           )
         }
         filter = { ...filter, format: value }
+        break
+      }
+      case "input": {
+        if (!isInput(value)) {
+          return fail(
+            "invalid_input",
+            name,
+            `${label(name)} must be one of ${Format.Input.literals.join(", ")}, not ${shown(value)}`
+          )
+        }
+        filter = { ...filter, input: Option.some(value) }
         break
       }
       case "split": {
@@ -300,6 +325,7 @@ export const parameters = (filter: Filter): Array<readonly [Parameter, string]> 
     ["approved_only", String(filter.approvedOnly)],
     ["format", filter.format]
   ]
+  if (Option.isSome(filter.input)) out.push(["input", filter.input.value])
   if (Option.isSome(filter.hasCorrections)) out.push(["has_corrections", String(filter.hasCorrections.value)])
   if (Option.isSome(filter.since)) out.push(["since", Timestamp.format(filter.since.value)])
   if (Option.isSome(filter.until)) out.push(["until", Timestamp.format(filter.until.value)])
@@ -311,3 +337,14 @@ export const parameters = (filter: Filter): Array<readonly [Parameter, string]> 
     out.push(["changed_since", Cursor.encode(filter.changedSince.value)])
   return out
 }
+
+/**
+ * What an export with `filter` writes: its format, and its input (the format's default when none was
+ * asked for).
+ *
+ * @since 0.1.0
+ */
+export const output = (filter: Filter): { readonly format: Format.Format; readonly input: Format.Input } => ({
+  format: filter.format,
+  input: Option.getOrElse(filter.input, () => Format.defaultInput(filter.format))
+})

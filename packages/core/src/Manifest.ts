@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto"
 import { Option, Schema, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
-import type * as Filter from "./Filter.js"
+import * as Filter from "./Filter.js"
 import * as Format from "./Format.js"
 import * as Jsonl from "./Jsonl.js"
 import * as Split from "./Split.js"
@@ -80,6 +80,11 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
     description: "What wrote it: ground-truth and its version (absent in manifests of 0.1.0 before it)"
   }),
   format: Format.Format,
+  input: Schema.optional(Format.Input).annotations({
+    description:
+      "What the model reads (README, the letter's text): both, text or pipeline (absent in manifests from " +
+      "before inputs: pipeline)"
+  }),
   filters: Filters,
   split: Schema.NullOr(
     Schema.Struct({
@@ -208,6 +213,7 @@ export const describe = (filter: Filter.Filter, counts: Counts, taken: Snapshot 
     contract_version: contractVersion,
     generator: Version.generator,
     format: filter.format,
+    input: Filter.output(filter).input,
     filters: filtersOf(filter),
     split: Option.getOrNull(
       Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
@@ -254,6 +260,7 @@ export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManif
   contract_version: Schema.Literal(contractVersion),
   generator: Schema.optional(Schema.String),
   format: Format.Format,
+  input: Schema.optional(Format.Input),
   filters: Filters,
   split_ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
   split_seed: Schema.String,
@@ -291,6 +298,7 @@ export const dataset = (
     contract_version: contractVersion,
     generator: Version.generator,
     format: filter.format,
+    input: Filter.output(filter).input,
     filters: filtersOf(filter),
     split_ratios: [...split.ratios] as const,
     split_seed: split.seed,

@@ -44,6 +44,8 @@ export interface Job {
   readonly events: ReadonlyArray<CorrectionEvent>
   /** `jobs.satuan`, for stats (the sample does not carry it); absent counts as unknown. */
   readonly satuan?: string | null
+  /** The letter's OCR text (`job_texts.ocr_text`); absent or `null`: none kept. */
+  readonly ocrText?: string | null
 }
 
 /**

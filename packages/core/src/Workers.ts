@@ -144,7 +144,8 @@ export class Open extends Schema.TaggedRequest<Open>()("Open", {
 
 /**
  * Read and write one range: the export's filter and format as its parameters (`Filter.parameters`),
- * and of a dataset its splitting, whose parts are then one per split.
+ * of a dataset its splitting, whose parts are then one per split, and whether to read the letters'
+ * texts (the export decided it in the snapshot: `job_texts` is optional).
  *
  * @since 0.1.0
  */
@@ -154,7 +155,8 @@ export class Range extends Schema.TaggedRequest<Range>()("Range", {
   payload: {
     parameters: Schema.Array(Schema.Tuple(Schema.String, Schema.String)),
     dataset: Schema.NullOr(Splitting),
-    bounds: Bounds
+    bounds: Bounds,
+    texts: Schema.Boolean
   }
 }) {}
 
@@ -217,16 +219,16 @@ export const imported = (
   ).pipe(Effect.mapError((e) => (e._tag === "SnapshotGone" ? e : sqlFailed(e))))
 
 /** The range's rows, in the export's order. */
-const rangeRows = (sql: SqlClient.SqlClient, filter: Filter.Filter, bounds: Bounds) => {
+const rangeRows = (sql: SqlClient.SqlClient, filter: Filter.Filter, bounds: Bounds, texts: boolean) => {
   if (bounds._tag === "Ids") {
     return sql<Row>`
-      SELECT j.id::text AS id, ${sampleColumns(sql)}
+      SELECT j.id::text AS id, ${sampleColumns(sql, texts)}
       FROM jobs j WHERE j.id = ANY(${bounds.ids}::uuid[])
       ORDER BY j.created_at, j.id`
   }
   const conditions = [...filterConditions(sql, filter), ...betweenConditions(sql, bounds)]
   return sql<Row>`
-    SELECT j.id::text AS id, ${sampleColumns(sql)}
+    SELECT j.id::text AS id, ${sampleColumns(sql, texts)}
     FROM jobs j WHERE ${sql.and(conditions)}
     ORDER BY j.created_at, j.id`
 }
@@ -245,16 +247,13 @@ export const range = (
     const sql = yield* SqlClient.SqlClient
     // Parameters a front end parsed before, spelled by `Filter.parameters`: they parse.
     const filter = yield* Effect.orDie(Filter.parse(request.parameters))
-    const rows = yield* rangeRows(sql, filter, request.bounds)
+    const rows = yield* rangeRows(sql, filter, request.bounds, request.texts)
+    const output = Filter.output(filter)
     const { dataset } = request
     if (dataset !== null) {
       const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
       for (const row of rows) {
-        const failure = writeRow(
-          writers[Split.assign(row.id, dataset.ratios, dataset.seed)],
-          row,
-          filter.format
-        )
+        const failure = writeRow(writers[Split.assign(row.id, dataset.ratios, dataset.seed)], row, output)
         if (failure !== undefined) return yield* Effect.fail(failure)
       }
       const parts = Split.Name.literals
@@ -268,7 +267,7 @@ export const range = (
     for (const row of rows) {
       if (Option.isSome(filter.split) && !Split.contains(filter.split.value, row.id)) continue
       const before = w.pos
-      const failure = writeRow(w, row, filter.format)
+      const failure = writeRow(w, row, output)
       if (failure !== undefined) return yield* Effect.fail(failure)
       if (increment && w.pos === before) removed.push(row.id)
     }

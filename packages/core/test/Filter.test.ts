@@ -22,8 +22,26 @@ describe("parse", () => {
       until: Option.none(),
       split: Option.none(),
       changedSince: Option.none(),
-      format: "jsonl"
+      format: "jsonl",
+      input: Option.none()
     })
+  })
+
+  it("reads an input, and resolves the format's default when none is given", () => {
+    expect(Filter.output(ok([]))).toEqual({ format: "jsonl", input: "pipeline" })
+    expect(Filter.output(ok([["format", "hf"]]))).toEqual({ format: "hf", input: "pipeline" })
+    for (const format of ["prompt-completion", "messages", "preference"]) {
+      expect(Filter.output(ok([["format", format]]))).toEqual({ format, input: "both" })
+      expect(
+        Filter.output(
+          ok([
+            ["format", format],
+            ["input", "pipeline"]
+          ])
+        )
+      ).toEqual({ format, input: "pipeline" })
+    }
+    expect(Filter.output(ok([["input", "text"]]))).toEqual({ format: "jsonl", input: "text" })
   })
 
   it("reads a format and a split with its ratios and seed", () => {
@@ -69,7 +87,7 @@ describe("parse", () => {
       [["approved", "true"]],
       "unknown_parameter",
       "approved",
-      'unknown parameter "approved"; known: approved_only, has_corrections, since, until, format, split, split_ratios, split_seed'
+      'unknown parameter "approved"; known: approved_only, has_corrections, since, until, format, input, split, split_ratios, split_seed'
     ],
     [[["Since", "2025-01-01"]], "unknown_parameter", "Since", 'unknown parameter "Since"'],
     [
@@ -130,6 +148,7 @@ describe("parse", () => {
       "format",
       'format must be one of jsonl, prompt-completion, messages, preference, hf, not "JSONL"'
     ],
+    [[["input", "ocr"]], "invalid_input", "input", 'input must be one of both, text, pipeline, not "ocr"'],
     [[["split", "dev"]], "invalid_split", "split", 'split must be train, validation or test, not "dev"'],
     [
       [
@@ -291,6 +310,7 @@ describe("parameters", () => {
         times: fc.uniqueArray(Arb.timestamp, { minLength: 2, maxLength: 2, selector: Timestamp.format }),
         window: fc.constantFrom("none", "since", "until", "both"),
         format: fc.constantFrom(...Format.formats),
+        input: fc.option(fc.constantFrom(...Format.Input.literals), { nil: undefined }),
         split: fc.option(
           fc.record({
             name: fc.constantFrom(...Split.Name.literals),
@@ -314,7 +334,8 @@ describe("parameters", () => {
         until: r.window === "until" || r.window === "both" ? Option.some(until) : Option.none(),
         split: Option.fromNullable(r.split),
         changedSince: Option.none(),
-        format: r.format
+        format: r.format,
+        input: Option.fromNullable(r.input)
       }
       expect(ok(Filter.parameters(filter))).toEqual(filter)
     },

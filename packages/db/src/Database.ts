@@ -206,7 +206,7 @@ export const EMBEDDED_DEMO_JOBS = 1000
 
 /**
  * Makes the embedded default usable at once: applies the migrations and, when it holds no job yet,
- * seeds demo data. A `DATABASE_URL` database is never touched here: its schema is `migrate`'s business
+ * seeds demo data with the letters' texts. A `DATABASE_URL` database is never touched here: its schema is `migrate`'s business
  * and demo data goes in only through `seed-demo`. Returns how many demo jobs were seeded.
  *
  * @since 0.1.0
@@ -218,7 +218,8 @@ export const prepareEmbedded = Effect.gen(function* () {
   yield* Migrations.run
   const [row] = yield* sql<{ readonly empty: boolean }>`SELECT NOT EXISTS (SELECT 1 FROM jobs) AS empty`
   if (!row.empty) return 0
-  const seeded = yield* Demo.seed({ jobs: EMBEDDED_DEMO_JOBS })
+  yield* Migrations.texts
+  const seeded = yield* Demo.seed({ jobs: EMBEDDED_DEMO_JOBS, texts: true })
   return seeded.jobs
 })
 

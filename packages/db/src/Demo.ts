@@ -7,6 +7,11 @@
  * forward step (`Review.plan`, contract §3), so demo trails are written exactly as real ones and every
  * one replays to the pipeline's output by construction.
  *
+ * Each job the pipeline read also gets the letter's OCR text (`job_texts`, README "The letter's text"):
+ * the letter as a scan reads, with the OCR's own misreads (the `O` in a number) and the page break that
+ * cut a table, but the words the LLM missed or got wrong still there, so a model that reads it can
+ * learn what the reviewers fixed.
+ *
  * Generation is deterministic for a seed, and rows go in with set-based `INSERT … SELECT unnest(…)`
  * batches: a million jobs load in minutes.
  *
@@ -140,6 +145,8 @@ export interface DemoJob {
   readonly confidence: number | null
   readonly createdAt: number
   readonly events: ReadonlyArray<DemoEvent>
+  /** The letter's OCR text; `null` when OCR failed. */
+  readonly ocrText: string | null
 }
 
 const uuid = (rng: Rng, index: number): string => {
@@ -235,6 +242,73 @@ const correct = (
   return Either.right(undefined)
 }
 
+const BULAN = [
+  "Januari",
+  "Februari",
+  "Maret",
+  "April",
+  "Mei",
+  "Juni",
+  "Juli",
+  "Agustus",
+  "September",
+  "Oktober",
+  "November",
+  "Desember"
+]
+
+const text = (v: Json.Json, ...keys: ReadonlyArray<string | number>): string => get(v, ...keys) as string
+
+/**
+ * The OCR text of `truth` as the scan reads: `misread` holds the values the OCR got wrong, by path
+ * (`header.nomor_sprint`, `personel[2].nrp`), and `pageBreak` the row a page break comes before (the
+ * row the table split lost), or -1. Columns come out separated by runs of spaces, as OCR writes a table.
+ */
+const ocrText = (
+  rng: Rng,
+  truth: Json.Json,
+  misread: ReadonlyMap<string, string>,
+  pageBreak: number
+): string => {
+  const at = (path: string, value: string) => misread.get(path) ?? value
+  const satuan = text(truth, "header", "satuan")
+  const perihal = text(truth, "header", "perihal")
+  const [year, month, day] = text(truth, "header", "tanggal").split("-").map(Number)
+  const gap = () => " ".repeat(int(rng, 2, 4))
+  const rows = (get(truth, "personel") as Json.JsonArray).flatMap((row, i) => [
+    ...(i === pageBreak ? ["", `- ${int(rng, 2, 3)} -`, ""] : []),
+    [
+      `${i + 1}.`,
+      text(row, "pangkat"),
+      at(`personel[${i}].nrp`, text(row, "nrp")),
+      text(row, "nama"),
+      text(row, "jabatan")
+    ].join(gap())
+  ])
+  return [
+    "KEPOLISIAN NEGARA REPUBLIK INDONESIA",
+    satuan.toUpperCase(),
+    "",
+    "SURAT PERINTAH",
+    `Nomor : ${at("header.nomor_sprint", text(truth, "header", "nomor_sprint"))}`,
+    "",
+    `Pertimbangan : bahwa dalam rangka ${perihal.charAt(0).toLowerCase()}${perihal.slice(1)}, dipandang perlu`,
+    "mengeluarkan Surat Perintah.",
+    "Dasar : 1. Undang-Undang Nomor 2 Tahun 2002 tentang Kepolisian Negara Republik Indonesia.",
+    `2. Rencana kegiatan ${satuan} Tahun Anggaran ${year}.`,
+    "",
+    "DIPERINTAHKAN",
+    "Kepada :",
+    ["NO", "PANGKAT", "NRP", "NAMA", "JABATAN"].join(gap()),
+    ...rows,
+    `Untuk : ${perihal}.`,
+    "Selesai.",
+    "",
+    `Dikeluarkan di : ${satuan.replace(/^Polda |^Polres(ta|tabes)? /, "")}`,
+    `Pada tanggal : ${day} ${BULAN[month - 1]} ${year}`
+  ].join("\n")
+}
+
 /** Microseconds of 2025-01-01T00:00:00Z; demo jobs are created over the following 180 days. */
 const EPOCH_2025 = 1_735_689_600_000_000
 const DAY = 86_400_000_000
@@ -291,7 +365,8 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
       approved: state.events.length > 0 && approved,
       reviewFlags: ["ocr_failed"],
       confidence: null,
-      events: state.events
+      events: state.events,
+      ocrText: null
     })
   }
 
@@ -301,6 +376,9 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
   // current result, in order, so the trail is whatever a careful reviewer would have recorded.
   let output: Json.Json = truth
   const fixes: Array<(state: State) => Either.Either<void, string>> = []
+  // What the OCR itself misread (the LLM copied it), and the row a page break cut off.
+  const misreads = new Map<string, string>()
+  let pageBreak = -1
   if (rng() < 0.5 / 0.98) {
     const chosen = new Set<number>()
     for (let k = int(rng, 1, 4); k > 0; k--) chosen.add(int(rng, 0, 6))
@@ -325,9 +403,14 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
       fields.push([`personel[${r}].pangkat`, PANGKAT[(rank + 1) % PANGKAT.length], "wrong rank"])
     }
     if (chosen.has(6)) fields.push([`personel[${row()}].nama`, null, null])
-    for (const [path, wrong] of fields) output = set(output, path, wrong)
+    for (const [path, wrong, reason] of fields) {
+      output = set(output, path, wrong)
+      if (typeof wrong === "string" && reason !== null && reason.endsWith("misread"))
+        misreads.set(path, wrong)
+    }
     // Structural mistakes on top: a row the table split lost, a table header read as a first row.
     const lost = chosen.has(1) && truthPersonel.length > 1 ? row() : -1
+    pageBreak = lost
     if (lost >= 0)
       output = set(output, "personel", withoutIndex(get(output, "personel") as Json.JsonArray, lost))
     if (chosen.has(0))
@@ -367,7 +450,9 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
     approved,
     reviewFlags: flags,
     confidence: Math.round((0.35 + rng() * 0.64) * 100) / 100,
-    events: state.events
+    events: state.events,
+    // A stream of its own, so the rest of the job is what it was before texts were generated.
+    ocrText: ocrText(random(seed * 1_000_003 + index + 0x5f3759df), truth, misreads, pageBreak)
   })
 }
 
@@ -391,6 +476,8 @@ export interface SeedOptions {
   readonly from?: number
   readonly batchSize?: number
   readonly onProgress?: (inserted: number) => Effect.Effect<void>
+  /** Also write each job's OCR text into `job_texts`, which must exist (`Migrations.texts`). */
+  readonly texts?: boolean
 }
 
 /**
@@ -415,6 +502,7 @@ export const seed = (
       }
       const trail = batch.flatMap((j) => j.events.map((e) => [j.id, e] as const))
       events += trail.length
+      const read = options.texts === true ? batch.filter((j) => j.ocrText !== null) : []
       yield* sql.withTransaction(
         Effect.zipRight(
           sql.unsafe(
@@ -458,6 +546,15 @@ export const seed = (
                   trail.map(([, e]) => micros(e.correctedAt))
                 ]
               )
+        ).pipe(
+          Effect.zipRight(
+            read.length === 0
+              ? Effect.void
+              : sql.unsafe(
+                  `INSERT INTO job_texts (job_id, ocr_text) SELECT * FROM unnest($1::uuid[], $2::text[])`,
+                  [read.map((j) => j.id), read.map((j) => j.ocrText)]
+                )
+          )
         )
       )
       if (options.onProgress) yield* options.onProgress(Math.min(options.jobs, start + batchSize))

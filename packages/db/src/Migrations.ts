@@ -77,6 +77,24 @@ export const loader = Migrator.fromRecord({
   "4_satuan_index": satuanIndex
 })
 
+/**
+ * Creates the optional table of the letters' OCR texts when absent (`migrate --texts`; `seed-demo`): an
+ * extension of the two tables of contract §1 that the HITL service may keep, one row per job it OCRed.
+ * Not a migration: a database without texts never gets the table, and the export reads texts only
+ * where it exists. The upstream service writes a job's text with its job (or updates it); deleting a
+ * text alone is not a change an increment sees, so a text is removed by deleting or updating its job.
+ *
+ * @since 0.1.0
+ */
+export const texts = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS job_texts (
+      job_id    uuid PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+      ocr_text  text NOT NULL
+    )`
+})
+
 /** The table that records applied migrations, named so it cannot collide with the HITL service's own. */
 export const table = "ground_truth_migrations"
 

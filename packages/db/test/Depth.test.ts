@@ -73,6 +73,8 @@ const render = (s: Expected, format: Format.Format): string => {
   const user = `{"role":"user","content":${JSON.stringify(s.initial)}}`
   const assistant = (text: string) => `[{"role":"assistant","content":${JSON.stringify(text)}}]`
   const id = `{"job_id":"${s.id}"`
+  // A training line needs an input: without texts, the pipeline's result (a root insert has none).
+  if (format !== "jsonl" && format !== "hf" && s.initial === "null") return ""
   switch (format) {
     case "prompt-completion":
       return `${id},"prompt":[${system},${user}],"completion":${assistant(s.final)}}\n`

@@ -130,8 +130,15 @@ for (const target of TestDatabase.targets()) {
           (row) =>
             JSON.parse(row) as { job_id: string; initial_result: string | null; final_result: string | null }
         )
+        // The pipeline's result as the input (the golden jobs have texts: the golden suites check those).
         const rows = (format: string) =>
-          Effect.map(exported([["format", format]]), (body) => lines(body).map((row) => JSON.parse(row)))
+          Effect.map(
+            exported([
+              ["format", format],
+              ["input", "pipeline"]
+            ]),
+            (body) => lines(body).map((row) => JSON.parse(row))
+          )
         const completion = yield* rows("prompt-completion")
         const messages = yield* rows("messages")
         const preference = yield* rows("preference")
@@ -142,11 +149,17 @@ for (const target of TestDatabase.targets()) {
           preference: [] as Array<unknown>
         }
         let withoutFinal = 0
+        let withoutInput = 0
         for (const sample of hf) {
           const before = sample.initial_result ?? "null"
           // A job without a final result teaches nothing: no training line.
           if (sample.final_result === null) {
             withoutFinal++
+            continue
+          }
+          // Nor does one that shows the model nothing: no pipeline result (a letter a reviewer typed in).
+          if (sample.initial_result === null) {
+            withoutInput++
             continue
           }
           const after = sample.final_result
@@ -168,8 +181,9 @@ for (const target of TestDatabase.targets()) {
         expect(preference).toEqual(expected.preference)
         // The demo data has jobs without a result (the pipeline failed): they are really left out.
         expect(withoutFinal).toBeGreaterThan(0)
+        expect(withoutInput).toBeGreaterThan(0)
         console.log(
-          `${target.name}: ${completion.length} prompt-completion and messages samples (${withoutFinal} jobs without a result left out), ${preference.length} preference pairs`
+          `${target.name}: ${completion.length} prompt-completion and messages samples (${withoutFinal} jobs without a result and ${withoutInput} without an input left out), ${preference.length} preference pairs`
         )
       })
     )

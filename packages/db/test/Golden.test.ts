@@ -12,11 +12,11 @@ const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
   Stream.runFold(stream, Buffer.alloc(0), (acc, chunk) => Buffer.concat([acc, chunk]))
 
 describe("the fixture", () => {
-  it("has 39 distinct export cases: 24 filter combinations, 8 of the formats, 7 splits", () => {
-    expect(Golden.exportCases).toHaveLength(39)
-    expect(new Set(Golden.exportCases.map((c) => Golden.query(c.params))).size).toBe(39)
+  it("has 48 distinct export cases: 24 filter combinations, 8 of the formats, 7 splits, 9 inputs", () => {
+    expect(Golden.exportCases).toHaveLength(48)
+    expect(new Set(Golden.exportCases.map((c) => Golden.query(c.params))).size).toBe(48)
     const count = (key: string) => Golden.exportCases.filter((c) => c.params.some(([k]) => k === key)).length
-    expect([count("format"), count("split")]).toEqual([9, 7])
+    expect([count("format"), count("split"), count("input")]).toEqual([17, 8, 9])
   })
 })
 

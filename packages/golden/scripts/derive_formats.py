@@ -3,14 +3,18 @@
 
 An implementation independent of the exporter (another language, a plain scanner over the hand-written
 bytes): it cuts the canonical text of each result and event value out of fixture/lines/*.jsonl and
-re-wraps it as the formats prescribe (packages/core/src/Format.ts, README "Training formats"), for
-fixture/lines into fixture/formats and for fixture/increment/lines (the jobs the increment scenario
-changes) into fixture/increment/formats. Run it after changing a hand-written line or a format, and
-review the diff:
+re-wraps it as the formats prescribe (packages/core/src/Format.ts, README "Training formats"), with the
+letters' texts of fixture/texts.json, for fixture/lines into fixture/formats and for the jobs the
+increment scenario changes (fixture/increment/lines, and increment/texts.json: a text that arrives) into
+fixture/increment/formats. Each input has its folder: formats/<format> the default (both for the
+training formats, pipeline for hf), formats/pipeline/<format> and formats/text/<format> (text also for
+jsonl and hf, with their ocr_text column). Run it after changing a hand-written line, a text or a
+format, and review the diff:
 
     python3 packages/golden/scripts/derive_formats.py
 """
 import hashlib
+import json
 import pathlib
 
 FIXTURE = pathlib.Path(__file__).resolve().parent.parent / "fixture"
@@ -19,6 +23,18 @@ INSTRUCTION = (
     '"Sprin"). The input is the pipeline\'s JSON: a header (nomor_sprint, perihal, ...) and a personnel '
     "table (personel: pangkat, nrp, nama, jabatan), or null when extraction failed. Answer with the "
     "corrected JSON only."
+)
+WITH_TEXT = (
+    "You correct the structured extraction of an Indonesian police order letter (Surat Perintah, "
+    '"Sprin"). The input is the letter\'s OCR text, then the pipeline\'s JSON: a header (nomor_sprint, '
+    "perihal, ...) and a personnel table (personel: pangkat, nrp, nama, jabatan), or null when extraction "
+    "failed. Read the letter, fix what the pipeline got wrong or missed, and answer with the corrected JSON "
+    "only."
+)
+FROM_TEXT = (
+    'You extract the structure of an Indonesian police order letter (Surat Perintah, "Sprin"). The input is '
+    "the letter's OCR text. Answer with its JSON only: a header (nomor_sprint, perihal, ...) and a personnel "
+    "table (personel: pangkat, nrp, nama, jabatan)."
 )
 SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 
@@ -110,31 +126,57 @@ def hf(line):
     return "{" + ",".join(parts) + "}\n"
 
 
-def derive(line):
+def with_text(line, text):
+    """The line with its ocr_text column last (null for none)."""
+    return line[:-1] + ',"ocr_text":%s}' % ("null" if text is None else encode(text))
+
+
+def derive(line, text):
+    """{folder: line} of one job: its text (None: none kept) shown by each input."""
     fields = {key: line[a:b] for key, a, b in members(line, 0)}
     job = fields["job_id"]
     before, after = fields["initial_result"], fields["final_result"]
-    out = {"hf": hf(line)}
-    # The training formats: conversational, job_id first; nothing for a job without a final result.
+    out = {"hf": hf(line), "text/jsonl": with_text(line, text) + "\n", "text/hf": with_text(hf(line)[:-1], text) + "\n"}
+    # The training formats: conversational, job_id first; nothing for a job without a final result or
+    # without an input (no pipeline result, no text, or neither, as the input asks).
     if after == "null":
         return out
-    system = '{"role":"system","content":%s}' % encode(INSTRUCTION)
-    user = '{"role":"user","content":%s}' % encode(before)
+    for input in ("both", "pipeline", "text"):
+        if input == "text":
+            turns = None if text is None else (FROM_TEXT, text)
+        elif input == "both" and text is not None:
+            turns = (WITH_TEXT, "OCR text:\n%s\n\nPipeline JSON:\n%s" % (text, before))
+        else:
+            turns = None if before == "null" else (INSTRUCTION, before)
+        if turns is None:
+            continue
+        folder = "" if input == "both" else input + "/"
+        system = '{"role":"system","content":%s}' % encode(turns[0])
+        user = '{"role":"user","content":%s}' % encode(turns[1])
 
-    def assistant(text):
-        return '{"role":"assistant","content":%s}' % encode(text)
+        def assistant(text):
+            return '{"role":"assistant","content":%s}' % encode(text)
 
-    prompt = "[%s,%s]" % (system, user)
-    out["prompt-completion"] = '{"job_id":%s,"prompt":%s,"completion":[%s]}\n' % (job, prompt, assistant(after))
-    out["messages"] = '{"job_id":%s,"messages":[%s,%s,%s]}\n' % (job, system, user, assistant(after))
-    if before != after:
-        out["preference"] = '{"job_id":%s,"prompt":%s,"chosen":[%s],"rejected":[%s]}\n' % (
+        prompt = "[%s,%s]" % (system, user)
+        out[folder + "prompt-completion"] = '{"job_id":%s,"prompt":%s,"completion":[%s]}\n' % (
             job,
             prompt,
             assistant(after),
-            assistant(before),
         )
+        out[folder + "messages"] = '{"job_id":%s,"messages":[%s,%s,%s]}\n' % (job, system, user, assistant(after))
+        if before != after and before != "null":
+            out[folder + "preference"] = '{"job_id":%s,"prompt":%s,"chosen":[%s],"rejected":[%s]}\n' % (
+                job,
+                prompt,
+                assistant(after),
+                assistant(before),
+            )
     return out
+
+
+FOLDERS = [
+    prefix + fmt for prefix in ("", "pipeline/", "text/") for fmt in ("prompt-completion", "messages", "preference")
+] + ["hf", "text/jsonl", "text/hf"]
 
 
 def split(job_id, ratios, seed):
@@ -148,22 +190,29 @@ def split(job_id, ratios, seed):
 
 
 def main():
-    # The fixture's lines, then the lines of the jobs the increment scenario changes (increment/lines).
+    texts = json.loads((FIXTURE / "texts.json").read_text("utf-8"))
+    # The fixture's lines, then the jobs the increment scenario changes: a line of increment/lines, or the
+    # fixture's line with a text of increment/texts.json.
     for base in (FIXTURE, FIXTURE / "increment"):
-        for path in sorted((base / "lines").glob("*.jsonl")):
-            line = path.read_text("utf-8").rstrip("\n")
-            derived = derive(line)
-            for fmt in ("prompt-completion", "messages", "preference", "hf"):
-                target = base / "formats" / fmt / path.name
-                if fmt not in derived:
+        if base == FIXTURE:
+            names = sorted(p.stem for p in (base / "lines").glob("*.jsonl"))
+        else:
+            arrived = json.loads((base / "texts.json").read_text("utf-8"))
+            texts = {**texts, **arrived}
+            names = sorted({p.stem for p in (base / "lines").glob("*.jsonl")} | set(arrived))
+        for name in names:
+            own = base / "lines" / (name + ".jsonl")
+            line = (own if own.exists() else FIXTURE / "lines" / (name + ".jsonl")).read_text("utf-8").rstrip("\n")
+            derived = derive(line, texts.get(name))
+            for folder in FOLDERS:
+                target = base / "formats" / folder / (name + ".jsonl")
+                if folder not in derived:
                     target.unlink(missing_ok=True)
                     continue
-                text = derived[fmt]
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, "utf-8", newline="\n")
+                target.write_text(derived[folder], "utf-8", newline="\n")
             job_id = line[len('{"job_id":"') : len('{"job_id":"') + 36]
-            name = path.relative_to(FIXTURE).with_suffix("")
-            print(name, job_id, split(job_id, (80, 10, 10), ""), split(job_id, (50, 25, 25), "sprin-2025"))
+            print(base.relative_to(FIXTURE) / name, job_id, split(job_id, (80, 10, 10), ""), split(job_id, (50, 25, 25), "sprin-2025"))
 
 
 main()

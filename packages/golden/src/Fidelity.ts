@@ -142,16 +142,27 @@ const timestamp = (r: Prng): { readonly sql: string; readonly canonical: string;
 /** A SQL string literal (standard-conforming: only `'` is special). */
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`
 
+/** The optional table of the letters' texts (README, "The letter's text"), as the fixture creates it. */
+const JOB_TEXTS =
+  "CREATE TABLE IF NOT EXISTS job_texts (job_id uuid PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE, ocr_text text NOT NULL);"
+
 /**
- * `count` jobs from `seed`: the SQL that inserts them (tables must exist and be empty) and, in export
- * order, the exact line each must export as (`approved_only=false`), `\n` included.
+ * `count` jobs from `seed`: the SQL that inserts them (tables must exist and be empty; it creates
+ * `job_texts`) and, in export order, the exact line each must export as (`approved_only=false`), `\n`
+ * included; `textLines` with the `ocr_text` column (`input=text`), most jobs with a text of the same
+ * hostile characters.
  *
  * @since 0.1.0
  */
 export const make = (count: number, seed: number) => {
   const r = prng(seed)
-  const inserts: Array<string> = []
-  const rows: Array<{ readonly order: number; readonly id: string; readonly line: string }> = []
+  const inserts: Array<string> = [JOB_TEXTS]
+  const rows: Array<{
+    readonly order: number
+    readonly id: string
+    readonly line: string
+    readonly textLine: string
+  }> = []
   for (let i = 0; i < count; i++) {
     const id = `f1de1175-0000-4000-8000-${pad(i, 12)}`
     const filename = text(r)
@@ -168,13 +179,17 @@ export const make = (count: number, seed: number) => {
     const t2 = timestamp(r)
     const [first, second] = t1.order <= t2.order ? [t1, t2] : [t2, t1]
     const confidence = r.pick([null, r.next(), 0.1 + 0.2, 1, 1e-7])
+    const ocr = r.next() < 0.7 ? text(r) : null
     inserts.push(
       `INSERT INTO jobs (id, filename, source_kind, status, result, approved, reviewed_by, reviewed_at, review_flags, confidence, created_at, updated_at) VALUES ` +
         `('${id}', ${literal(filename.raw)}, 'pdf', 'done', ${literal(`{"x": ${b.input}, "s": ${a.input}, "n": {"d": ${d.input}}}`)}, ` +
         `${i % 3 !== 0}, ${literal(reviewer.raw)}, '${reviewed.sql}', '{}', ${confidence === null ? "NULL" : String(confidence)}, '${created.sql}', '${created.sql}');`,
       `INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, reason, corrected_at) VALUES ` +
         `('${id}', 'x', ${literal(x0.input)}, ${literal(b.input)}, ${literal(reviewer.raw)}, NULL, '${first.sql}'), ` +
-        `('${id}', 's', ${literal(s0.input)}, ${literal(a.input)}, ${literal(reviewer.raw)}, ${literal(filename.raw)}, '${second.sql}');`
+        `('${id}', 's', ${literal(s0.input)}, ${literal(a.input)}, ${literal(reviewer.raw)}, ${literal(filename.raw)}, '${second.sql}');`,
+      ...(ocr === null
+        ? []
+        : [`INSERT INTO job_texts (job_id, ocr_text) VALUES ('${id}', ${literal(ocr.raw)});`])
     )
     const result = (s: Spelled, x: Spelled) =>
       `{"n":{"d":${d.canonical}},"s":${s.canonical},"x":${x.canonical}}`
@@ -186,10 +201,15 @@ export const make = (count: number, seed: number) => {
       `"initial_result":${result(s0, x0)},"final_result":${result(a, b)},` +
       `"corrections":[${event("x", x0, b, "null", first.canonical)},${event("s", s0, a, filename.canonical, second.canonical)}],` +
       `"review_flags":[],"confidence":${confidence === null ? "null" : String(confidence)}}\n`
-    rows.push({ order: created.order, id, line })
+    const textLine = `${line.slice(0, -2)},"ocr_text":${ocr?.canonical ?? "null"}}\n`
+    rows.push({ order: created.order, id, line, textLine })
   }
   rows.sort((x, y) => x.order - y.order || (x.id < y.id ? -1 : 1))
-  return { sql: inserts.join("\n"), lines: rows.map((row) => row.line) }
+  return {
+    sql: inserts.join("\n"),
+    lines: rows.map((row) => row.line),
+    textLines: rows.map((row) => row.textLine)
+  }
 }
 
 const occurrences = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0

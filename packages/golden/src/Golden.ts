@@ -188,11 +188,17 @@ const filterCases: ReadonlyArray<ExportCase> = Object.entries(selections).map(([
 
 const all: ReadonlyArray<JobKey> = ["J2", "J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"]
 
-/** The jobs without a final result (J2, J4): the training formats leave them out. */
+/**
+ * The jobs without a final result (J2, J4): the training formats leave them out. With the default input
+ * (`both`), every other job has something to show the model: J3 has no pipeline result, but a text.
+ */
 const withoutFinal: ReadonlyArray<JobKey> = ["J2", "J4"]
 
-/** And `preference` the jobs whose results are equal: J9 (no events), J7 (corrected, then reverted). */
-const withoutPreference: ReadonlyArray<JobKey> = [...withoutFinal, "J7", "J9"]
+/**
+ * And `preference` the jobs whose results are equal: J9 (no events), J7 (corrected, then reverted), and
+ * J3, whose pipeline result (the rejected answer) is none.
+ */
+const withoutPreference: ReadonlyArray<JobKey> = [...withoutFinal, "J3", "J7", "J9"]
 
 /**
  * The formats over every job and over a filtered window (lines in `fixture/formats/`, derived from the
@@ -215,10 +221,68 @@ const formatCases: ReadonlyArray<ExportCase> = (
   {
     name: `format=${format} has_corrections=true window=both`,
     params: [["format", format], ["has_corrections", "true"], ...windows.both],
-    jobs: ["J1", "J3", "J5", "J6"],
+    jobs: format === "preference" ? ["J1", "J5", "J6"] : ["J1", "J3", "J5", "J6"],
     format
   }
 ])
+
+/**
+ * The inputs (lines in `fixture/formats/pipeline/` and `fixture/formats/text/`). The jobs with a text:
+ * J1 J3 J4 J5 J6 J9. `pipeline` leaves out J3 (no pipeline result); `text` every job without a text
+ * (and J4, without a final result); `preference` needs a pipeline result that differs: J1 J5 J6 (and J8
+ * J10, without a text, under `pipeline`). In `jsonl` and `hf`, `text` and `both` add `ocr_text` to every
+ * line, `null` where there is none.
+ */
+const inputCases: ReadonlyArray<ExportCase> = [
+  ...(["prompt-completion", "messages", "preference"] as const).flatMap(
+    (format): Array<ExportCase> => [
+      {
+        name: `format=${format} input=pipeline approved_only=false`,
+        params: [
+          ["input", "pipeline"],
+          ["format", format],
+          ["approved_only", "false"]
+        ],
+        jobs:
+          format === "preference"
+            ? ["J1", "J5", "J6", "J8", "J10"]
+            : all.filter((j) => !["J2", "J3", "J4"].includes(j)),
+        format
+      },
+      {
+        name: `format=${format} input=text approved_only=false`,
+        params: [
+          ["approved_only", "false"],
+          ["format", format],
+          ["input", "text"]
+        ],
+        jobs: format === "preference" ? ["J1", "J5", "J6"] : ["J1", "J3", "J5", "J6", "J9"],
+        format
+      }
+    ]
+  ),
+  {
+    name: "format=messages input=both split=train window=since",
+    params: [["input", "both"], ["format", "messages"], ["split", "train"], ...windows.since],
+    jobs: ["J5", "J6", "J7"],
+    format: "messages"
+  },
+  {
+    name: "input=both approved_only=false",
+    params: [
+      ["approved_only", "false"],
+      ["input", "both"]
+    ],
+    jobs: all,
+    format: "jsonl"
+  },
+  {
+    name: "format=hf input=text has_corrections=true window=both",
+    params: [["format", "hf"], ["input", "text"], ["has_corrections", "true"], ...windows.both],
+    jobs: ["J1", "J3", "J5", "J6"],
+    format: "hf"
+  }
+]
 
 /**
  * Splits, worked out by the independent script (`scripts/derive_formats.py` prints each job's split):
@@ -283,7 +347,12 @@ const splitCases: ReadonlyArray<ExportCase> = [
  *
  * @since 0.1.0
  */
-export const exportCases: ReadonlyArray<ExportCase> = [...filterCases, ...formatCases, ...splitCases]
+export const exportCases: ReadonlyArray<ExportCase> = [
+  ...filterCases,
+  ...formatCases,
+  ...splitCases,
+  ...inputCases
+]
 
 /** @since 0.1.0 */
 export const statsCases: ReadonlyArray<StatsCase> = [
@@ -292,13 +361,27 @@ export const statsCases: ReadonlyArray<StatsCase> = [
   { name: "until", params: windows.until, file: "until.json" }
 ]
 
+/**
+ * Where a format's lines with an input are, under `fixture/` (or `fixture/increment/`): the contract's
+ * lines in `lines/`, the others in `formats/`, by input (see `scripts/derive_formats.py`).
+ */
+const folder = (format: Format, input: string | undefined): ReadonlyArray<string> => {
+  const training = format !== "jsonl" && format !== "hf"
+  const shown = input ?? (training ? "both" : "pipeline")
+  if (shown === "pipeline")
+    return training ? ["formats", "pipeline", format] : format === "hf" ? ["formats", "hf"] : ["lines"]
+  if (shown === "text" || !training) return ["formats", "text", format]
+  return ["formats", format]
+}
+
+const inputOf = (params: ReadonlyArray<readonly [string, string]>): string | undefined =>
+  params.find(([k]) => k === "input")?.[1]
+
 /** The bytes an export case must produce. @since 0.1.0 */
 export const expectedExport = (c: ExportCase): Buffer =>
   Buffer.concat(
     c.jobs.map((job) =>
-      c.format === "jsonl"
-        ? line(job)
-        : fs.readFileSync(path.join(fixture, "formats", c.format, `${job}.jsonl`))
+      fs.readFileSync(path.join(fixture, ...folder(c.format, inputOf(c.params)), `${job}.jsonl`))
     )
   )
 
@@ -467,7 +550,8 @@ export interface IncrementCase {
  * The increment cases, worked out by hand from the fixture's table above and the change:
  *
  * - changed: J1 (no longer approved), J6 and J10 (same values), J9 (now with an event), J11 (new,
- *   approved, no event, sample time 2025-06-04T09:00). Nothing else: the cursor was taken after the
+ *   approved, no event, sample time 2025-06-04T09:00), and for the training formats, whose default
+ *   input reads the letters' texts, J8 (its text arrived). Nothing else: the cursor was taken after the
  *   fixture was loaded and settled.
  * - order after the change: J2 J1 J3 J4 J5 J6 J7 J9 J8 J11 J10 (J11 created 06-02T12:00, after J8).
  * - ids in byte order: J10 0a7e…, J2 0b4a…, J11 1b2c…, J3, J4, J5, J6 6f3a…, J7, J8, J9 9c6d…, J1 c5da….
@@ -520,18 +604,19 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
     after: ["J2", "J1", "J3", "J4", "J5", "J6", "J9", "J8"]
   },
   {
-    // J9's results now differ, so it gets a preference line; J11's are equal; J1's line is the same.
-    // J4 has no final result: no training line, before or after.
+    // J9's results now differ, so it gets a preference line; J11's are equal; J1's line is the same;
+    // J8's text arrived, which its prompt now shows. J4 has no final result and J3 no pipeline result:
+    // no preference line, before or after.
     name: "changed_since format=preference approved_only=false",
     params: [
       ["format", "preference"],
       ["approved_only", "false"]
     ],
     format: "preference",
-    before: ["J1", "J3", "J5", "J6", "J8", "J10"],
-    jobs: ["J1", "J6", "J9", "J10"],
+    before: ["J1", "J5", "J6", "J8", "J10"],
+    jobs: ["J1", "J6", "J9", "J8", "J10"],
     removed: ["J11"],
-    after: ["J1", "J3", "J5", "J6", "J9", "J8", "J10"]
+    after: ["J1", "J5", "J6", "J9", "J8", "J10"]
   },
   {
     name: "changed_since format=hf approved_only=false has_corrections=1",
@@ -564,7 +649,7 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
     ],
     format: "messages",
     before: ["J1", "J9", "J8"],
-    jobs: ["J9"],
+    jobs: ["J9", "J8"],
     removed: ["J1"],
     after: ["J9", "J8"]
   },
@@ -587,8 +672,7 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
 
 /** A job's bytes in a format: after the change (`increment/`) when its line changed, else the fixture's. */
 const changedLine = (job: IncrementJobKey, format: Format): Buffer => {
-  const file = (base: string) =>
-    path.join(base, ...(format === "jsonl" ? ["lines"] : ["formats", format]), `${job}.jsonl`)
+  const file = (base: string) => path.join(base, ...folder(format, undefined), `${job}.jsonl`)
   const changed = file(path.join(fixture, "increment"))
   return fs.readFileSync(fs.existsSync(changed) ? changed : file(fixture))
 }

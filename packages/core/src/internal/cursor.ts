@@ -144,13 +144,16 @@ export const take = (
 
 /**
  * The ids of the jobs changed after `since`, as seen from the current snapshot (see `Cursor`): a `jobs`
- * row or an event written by a transaction whose id is at or above `since.xmin`. Both tables are read
- * whole, but only these columns: no JSON is read or replayed for the jobs that did not change.
+ * row or an event (with `texts`, a `job_texts` row too) written by a transaction whose id is at or above
+ * `since.xmin`. The tables are read whole, but only these columns: no JSON is read or replayed for the
+ * jobs that did not change.
  */
-export const changedIds = (sql: SqlClient.SqlClient, since: Cursor.Cursor) => {
+export const changedIds = (sql: SqlClient.SqlClient, since: Cursor.Cursor, texts = false) => {
   const recent = (alias: string) => sql.literal(`NOT ${before(alias, since.xmin)}`)
   return sql`SELECT j.id FROM jobs j WHERE ${recent("j")}
-    UNION SELECT c.job_id FROM job_corrections c WHERE ${recent("c")}`
+    UNION SELECT c.job_id FROM job_corrections c WHERE ${recent("c")}${
+      texts ? sql` UNION SELECT t.job_id FROM job_texts t WHERE ${recent("t")}` : sql``
+    }`
 }
 
 /**

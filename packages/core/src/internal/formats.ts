@@ -1,13 +1,27 @@
 /**
  * Writes one sample in any export format (see `Format`): the contract's line and `hf` through
- * `line.ts`, the training formats from the canonical text of the two results.
+ * `line.ts`, the training formats from the canonical text of the two results and the letter's text.
  */
 import type { Slot } from "../Correction.js"
-import { type Format, instruction } from "../Format.js"
+import {
+  type Format,
+  type Input,
+  instruction,
+  instructionFromText,
+  instructionWithText,
+  pipelineHeading,
+  textHeading
+} from "../Format.js"
 import type { Job } from "../Sample.js"
 import type { ByteWriter } from "./ByteWriter.js"
 import type { ScanFailure } from "./lexer.js"
 import { canonicalText, type ResultText, write as writeLine } from "./line.js"
+
+/** What an export writes: its format, and what the model reads (see `Format.Input`). */
+export interface Output {
+  readonly format: Format
+  readonly input: Input
+}
 
 /** `{"role":ROLE,"content":TEXT}`. */
 const message = (w: ByteWriter, role: string, content: string): void => {
@@ -16,12 +30,18 @@ const message = (w: ByteWriter, role: string, content: string): void => {
   w.byte(0x7d)
 }
 
-/** `[system, user]`: the instruction, then the pipeline's result. */
-const prompt = (w: ByteWriter, before: string): void => {
+/** The system message and the user's, the sample's input. */
+interface Turns {
+  readonly system: string
+  readonly user: string
+}
+
+/** `[system, user]`. */
+const prompt = (w: ByteWriter, turns: Turns): void => {
   w.byte(0x5b)
-  message(w, "system", instruction)
+  message(w, "system", turns.system)
   w.byte(0x2c)
-  message(w, "user", before)
+  message(w, "user", turns.user)
   w.byte(0x5d)
 }
 
@@ -33,45 +53,64 @@ const answer = (w: ByteWriter, content: string): void => {
 }
 
 /**
- * Appends the sample's line in `format`. The training formats write nothing for a job without a
- * `final_result` (a model must not learn to answer `null`), and `preference` nothing for a job whose
- * results are equal. On failure appends nothing and returns it.
+ * The input of a training sample from the pipeline's JSON (`"null"` for none) and the letter's text,
+ * or `undefined` when the input has nothing to show the model.
+ */
+const turns = (input: Input, before: string, text: string | null): Turns | undefined => {
+  if (input === "text") return text === null ? undefined : { system: instructionFromText, user: text }
+  if (input === "both" && text !== null) {
+    return { system: instructionWithText, user: `${textHeading}\n${text}\n\n${pipelineHeading}\n${before}` }
+  }
+  return before === "null" ? undefined : { system: instruction, user: before }
+}
+
+/**
+ * Appends the sample's line in `output`'s format, `text` the letter's OCR text (`null`: none kept).
+ * The training formats write nothing for a job without a `final_result` (a model must not learn to
+ * answer `null`) or without an input, and `preference` nothing for a job without a pipeline result or
+ * whose results are equal. On failure appends nothing and returns it.
  */
 export const write = (
-  format: Format,
+  output: Output,
   w: ByteWriter,
   job: Omit<Job, "result">,
   initial: Slot | ResultText,
-  final: Slot | ResultText
+  final: Slot | ResultText,
+  text: string | null
 ): ScanFailure | undefined => {
-  if (format === "jsonl" || format === "hf") return writeLine(w, job, initial, final, format === "hf")
+  const { format, input } = output
+  if (format === "jsonl" || format === "hf") {
+    return writeLine(w, job, initial, final, format === "hf", input === "pipeline" ? undefined : text)
+  }
   const after = canonicalText(final)
   if (typeof after !== "string") return after
   if (after === "null") return undefined
   const before = final === initial ? after : canonicalText(initial)
   if (typeof before !== "string") return before
-  if (format === "preference" && before === after) return undefined
+  if (format === "preference" && (before === after || before === "null")) return undefined
+  const sample = turns(input, before, text)
+  if (sample === undefined) return undefined
   w.text('{"job_id":')
   w.string(job.id.toLowerCase())
   switch (format) {
     case "prompt-completion":
       w.text(',"prompt":')
-      prompt(w, before)
+      prompt(w, sample)
       w.text(',"completion":')
       answer(w, after)
       break
     case "messages":
       w.text(',"messages":[')
-      message(w, "system", instruction)
+      message(w, "system", sample.system)
       w.byte(0x2c)
-      message(w, "user", before)
+      message(w, "user", sample.user)
       w.byte(0x2c)
       message(w, "assistant", after)
       w.byte(0x5d)
       break
     case "preference":
       w.text(',"prompt":')
-      prompt(w, before)
+      prompt(w, sample)
       w.text(',"chosen":')
       answer(w, after)
       w.text(',"rejected":')

@@ -60,13 +60,15 @@ const encodedResult = (w: ByteWriter, value: Slot | ResultText): ScanFailure | u
  *
  * `encoded` writes the `hf` form instead: results and event values as JSON strings of their canonical
  * text, and `confidence` always with a fraction or exponent, so that each column has one Arrow type.
+ * `text`, when given, is the letter's OCR text (`null`: none kept), written last as `ocr_text`.
  */
 export const write = (
   w: ByteWriter,
   job: Omit<Job, "result">,
   initial: Slot | ResultText,
   final: Slot | ResultText,
-  encoded = false
+  encoded = false,
+  text?: string | null
 ): ScanFailure | undefined => {
   const value = encoded ? encodedResult : result
   const start = w.pos
@@ -126,6 +128,10 @@ export const write = (
     const decimal = String(c)
     // `1` would make Arrow guess an integer column where `0.78` makes it a float one.
     w.text(encoded && /^-?\d+$/.test(decimal) ? `${decimal}.0` : decimal)
+  }
+  if (text !== undefined) {
+    w.text(',"ocr_text":')
+    nullable(w, text, string)
   }
   w.text("}\n")
   return undefined

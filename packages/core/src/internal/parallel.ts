@@ -17,6 +17,7 @@ import { type SplitSharding, type Splitting, shardOf, splitShard } from "./batch
 import { changedIds } from "./cursor.js"
 import type { Observer } from "./observed.js"
 import { filterConditions, splitCondition, splitIndex } from "./query.js"
+import { readsTexts } from "./rows.js"
 
 /** Boundaries read per FETCH of the cut. */
 const CUTS_PER_FETCH = 64
@@ -157,11 +158,12 @@ const changes = (
   filter: Filter.Filter,
   since: Cursor.Cursor,
   every: number,
-  observer: Observer | undefined
+  observer: Observer | undefined,
+  texts: boolean
 ): Stream.Stream<Cut, SqlError> => {
   const declare = sql`
     DECLARE export_changes NO SCROLL CURSOR FOR
-    WITH changed (id) AS (${changedIds(sql, since)})
+    WITH changed (id) AS (${changedIds(sql, since, texts)})
     SELECT ch.id::text AS id, j.id IS NOT NULL AS matched
     FROM changed ch
     LEFT JOIN LATERAL (SELECT j.id, j.created_at FROM jobs j WHERE j.id = ch.id AND ${sql.and(filterConditions(sql, filter))} LIMIT 1) j ON true
@@ -216,6 +218,8 @@ export const onWorkers = (
         readonly snapshot: string
       }>`SELECT pg_export_snapshot() AS snapshot`
       const readers = yield* workers.start(snapshot)
+      // Decided once, in the snapshot the workers imported: they read the texts exactly when it would.
+      const texts = yield* readsTexts(sql, Filter.output(filter))
       const idle = yield* Queue.unbounded<Workers.Reader>()
       for (let i = 0; i < IN_FLIGHT; i++) yield* Queue.offerAll(idle, readers)
       const parameters = Filter.parameters(filter)
@@ -224,7 +228,7 @@ export const onWorkers = (
           Queue.take(idle),
           (reader) =>
             Effect.map(
-              reader(new Workers.Range({ parameters, dataset: dataset ?? null, bounds })),
+              reader(new Workers.Range({ parameters, dataset: dataset ?? null, bounds, texts })),
               (result) => ({
                 shard,
                 result
@@ -234,7 +238,7 @@ export const onWorkers = (
         )
       const ranges = Option.match(filter.changedSince, {
         onNone: () => cuts(sql, filter, workers.rangeRows, dataset, sharding),
-        onSome: (since) => changes(sql, filter, since, workers.rangeRows, observer)
+        onSome: (since) => changes(sql, filter, since, workers.rangeRows, observer, texts)
       })
       // A range's failure is told when its turn comes: the export fails on the first range in its order
       // that fails, naming the job a single reader would have stopped at, whichever worker failed first.

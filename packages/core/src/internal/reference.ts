@@ -45,7 +45,14 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
     (w, job) => {
       const sample = Replay.sample(job)
       if (Either.isLeft(sample)) return sample.left
-      Formats.write(filter.format, w, job, sample.right.initialResult, job.result)
+      Formats.write(
+        Filter.output(filter),
+        w,
+        job,
+        sample.right.initialResult,
+        job.result,
+        job.ocrText ?? null
+      )
       return undefined
     }
   const corpus = (

@@ -5,9 +5,10 @@
  * they cannot read (`InvalidRow`).
  */
 import type { SqlClient } from "@effect/sql"
-import { Either, Schema } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Either, Schema } from "effect"
 import type { Slot } from "../Correction.js"
-import type * as Format from "../Format.js"
+import * as Format from "../Format.js"
 import * as Json from "../Json.js"
 import * as Replay from "../Replay.js"
 import type { CorrectionEvent, Job } from "../Sample.js"
@@ -57,6 +58,8 @@ export interface Row {
   readonly events: string | null
   /** Of an increment's changed job: does it still match the filter? (If not, only `id` is set.) */
   readonly matched?: boolean
+  /** `job_texts.ocr_text`, when the export reads the letters' texts (`null`: none kept for the job). */
+  readonly ocr_text?: string | null
 }
 
 class RowFailure {
@@ -179,6 +182,8 @@ export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
   return Either.right({ ...fields, result })
 }
 
+const CONTRACT: Formats.Output = { format: "jsonl", input: "pipeline" }
+
 /**
  * Appends one row's line to `w`; on failure appends nothing. The final result goes from the row's text
  * to canonical bytes directly; a value is built only to replay a job's events (about half the jobs
@@ -187,7 +192,7 @@ export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
 export const writeRow = (
   w: ByteWriter,
   row: Row,
-  format: Format.Format = "jsonl"
+  output: Formats.Output = CONTRACT
 ): InvalidRow | Replay.ReplayError | undefined => {
   const fields = decodeFields(row)
   if (fields instanceof RowFailure) return invalid(row, fields)
@@ -206,7 +211,7 @@ export const writeRow = (
     // Parsed once: the value is written, rather than its text read a second time.
     final = value
   }
-  const failure = Formats.write(format, w, fields, initial, final)
+  const failure = Formats.write(output, w, fields, initial, final, row.ocr_text ?? null)
   return failure === undefined
     ? undefined
     : invalid(row, new RowFailure("result", new Json.JsonSyntaxError(failure).message))
@@ -223,8 +228,26 @@ export const rowLine = (row: Row): Either.Either<string, InvalidRow | Replay.Rep
   return failure === undefined ? Either.right(w.toString()) : Either.left(failure)
 }
 
-/** The columns of a sample's row but its id, for the jobs table aliased `j`: what `Row` reads. */
-export const sampleColumns = (sql: SqlClient.SqlClient) => sql`
+/**
+ * Does an export with `output` read the letters' texts? When its input asks for them and the database
+ * keeps them: `job_texts` is an optional table (README, "The letter's text"), looked up in the snapshot.
+ */
+export const readsTexts = (
+  sql: SqlClient.SqlClient,
+  output: Formats.Output
+): Effect.Effect<boolean, SqlError> =>
+  Format.readsText(output.input)
+    ? Effect.map(
+        sql<{ readonly kept: boolean }>`SELECT to_regclass('job_texts') IS NOT NULL AS kept`,
+        ([row]) => row.kept
+      )
+    : Effect.succeed(false)
+
+/**
+ * The columns of a sample's row but its id, for the jobs table aliased `j`: what `Row` reads; with
+ * `texts`, the job's OCR text too (see `readsTexts`).
+ */
+export const sampleColumns = (sql: SqlClient.SqlClient, texts = false) => sql`
   j.filename, j.source_kind, j.approved, j.reviewed_by,
   ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
   ${utcText(sql, "j.created_at")} AS created_at,
@@ -237,4 +260,4 @@ export const sampleColumns = (sql: SqlClient.SqlClient) => sql`
       c.corrected_by, c.reason, ${utcText(sql, "c.corrected_at")}
     ) ORDER BY c.corrected_at, c.id)::text
     FROM job_corrections c WHERE c.job_id = j.id
-  ) AS events`
+  ) AS events${texts ? sql`, (SELECT t.ocr_text FROM job_texts t WHERE t.job_id = j.id) AS ocr_text` : sql``}`
