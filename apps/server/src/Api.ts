@@ -530,7 +530,11 @@ export class CorrectionRequest extends Schema.Class<CorrectionRequest>("Correcti
     description: 'A path of contract §2: "header.perihal", "personel[0].nrp", ""'
   }),
   new_value: Schema.optional(JsonValue).annotations({
-    description: "The new value; omit it to remove the path"
+    description:
+      "The new value; omit it to remove the path. It must fit the result schema (400 invalid_value): " +
+      "header fields and personel[].pangkat, nama, jabatan a string or null, header.tanggal a date " +
+      "YYYY-MM-DD or null, personel[].nrp a string of ASCII digits or null; elsewhere, the JSON type the " +
+      "path holds now or null"
   }),
   reason: Schema.optional(Schema.NullOr(Schema.String))
 }) {}
@@ -632,7 +636,8 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .annotate(
         OpenApi.Description,
         "Records one correction (contract §3) and its audit event in one transaction: the value at field_path " +
-          "becomes new_value, or is removed when new_value is absent."
+          "becomes new_value, or is removed when new_value is absent. A value the result schema does not " +
+          "allow at the path is refused, 400 invalid_value naming the path and the type it must hold."
       )
   )
   .add(

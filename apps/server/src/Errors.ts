@@ -102,6 +102,7 @@ interface ReviewAnswers {
   readonly UnknownJob: NotFound
   readonly InvalidPath: BadRequest
   readonly InvalidValue: BadRequest
+  readonly SchemaViolation: BadRequest
   readonly PreconditionFailed: Conflict
   readonly NoChange: Conflict
   readonly InvalidRow: ServerError
@@ -116,6 +117,8 @@ const reviewAnswer = (e: Review.CorrectionError | SqlError): ReviewAnswers[keyof
       return new BadRequest({ error: { code: "invalid_path", message: e.message, parameter: "field_path" } })
     case "InvalidValue":
       return new BadRequest({ error: { code: "invalid_value", message: e.message, parameter: e.field } })
+    case "SchemaViolation":
+      return new BadRequest({ error: { code: "invalid_value", message: e.message, parameter: "new_value" } })
     case "PreconditionFailed":
       return new Conflict({ error: { code: "precondition_failed", message: e.message } })
     case "NoChange":

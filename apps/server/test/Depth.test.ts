@@ -11,9 +11,12 @@ import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
 
 const LEVELS = 5_000
 
-/** `LEVELS` containers, arrays and objects whose keys need sorting, as a client might send them. */
-const sent = `[{"b": `.repeat(LEVELS / 2) + '"leaf"' + `, "aa": 0}]`.repeat(LEVELS / 2)
-const canonical = `[{"aa":0,"b":`.repeat(LEVELS / 2) + '"leaf"' + `}]`.repeat(LEVELS / 2)
+/**
+ * `LEVELS` containers, objects whose keys need sorting and arrays, as a client might send them; an object
+ * at the root, as the result schema wants a result.
+ */
+const sent = `{"b": [`.repeat(LEVELS / 2) + '"leaf"' + `], "aa": 0}`.repeat(LEVELS / 2)
+const canonical = `{"aa":0,"b":[`.repeat(LEVELS / 2) + '"leaf"' + `]}`.repeat(LEVELS / 2)
 
 const correct = (url: string, body: string) =>
   get(url, { method: "POST", headers: { "content-type": "application/json", "x-user-id": "r" }, body })
@@ -84,7 +87,7 @@ for (const target of TestDatabase.targets()) {
           const deep = 400_000
           const cases = [
             ["[".repeat(1_000_000), "invalid_body"],
-            [`{"field_path":"","new_value":${"[".repeat(deep)}${"]".repeat(deep)}}`, "invalid_value"]
+            [`{"field_path":"a","new_value":${"[".repeat(deep)}${"]".repeat(deep)}}`, "invalid_value"]
           ] as const
           for (const [body, code] of cases) {
             const response = yield* correct(url, body)

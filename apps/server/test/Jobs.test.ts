@@ -1,7 +1,8 @@
 /**
  * The review endpoints over HTTP, on the golden database: a correction (a big integer kept exactly), a
- * removal, an approval, the job view, and the export that replays them; then every kind of bad request
- * gets its 4xx JSON error and changes nothing.
+ * removal, an approval, the job view, and the export that replays them; values the result schema refuses
+ * get their 400 naming the path; then every kind of bad request gets its 4xx JSON error and changes
+ * nothing.
  */
 import * as http from "node:http"
 import { SqlClient } from "@effect/sql"
@@ -21,6 +22,8 @@ import {
   serverProcess
 } from "./server.js"
 
+const J1 = "c5da6747-1111-4222-8333-944455556666"
+const J2 = "0b4a2c1e-0000-4000-8000-000000000002"
 const J9 = "9c6d3aa8-d173-44bb-9076-000000000009"
 const BIG = "123456789012345678901234567890"
 
@@ -51,9 +54,10 @@ for (const target of TestDatabase.targets()) {
       Effect.gen(function* () {
         const base = yield* baseUrl
         const jobs = `${base}/api/v1/jobs/${J9}`
+        // A big integer where the result schema lets a number be: a key it does not know.
         const created = yield* post(
           `${jobs}/corrections`,
-          `{"field_path": "header.nomor_sprint", "new_value": ${BIG}, "reason": "typed from the scan"}`,
+          `{"field_path": "angka", "new_value": ${BIG}, "reason": "typed from the scan"}`,
           "reviewer-x"
         )
         expect(created.status).toBe(201)
@@ -61,14 +65,10 @@ for (const target of TestDatabase.targets()) {
         const event = yield* text(created)
         expect(event).toMatch(
           new RegExp(
-            `^\\{"event_id":"\\d+","job_id":"${J9}","field_path":"header.nomor_sprint","old_value":null,"new_value":${BIG},"corrected_by":"reviewer-x","reason":"typed from the scan","corrected_at":"[^"]+Z"\\}\\n$`
+            `^\\{"event_id":"\\d+","job_id":"${J9}","field_path":"angka","old_value":null,"new_value":${BIG},"corrected_by":"reviewer-x","reason":"typed from the scan","corrected_at":"[^"]+Z"\\}\\n$`
           )
         )
-        const removed = yield* post(
-          `${jobs}/corrections`,
-          '{"field_path": "header.nomor_sprint"}',
-          " reviewer-y "
-        )
+        const removed = yield* post(`${jobs}/corrections`, '{"field_path": "angka"}', " reviewer-y ")
         expect(removed.status).toBe(201)
         expect(yield* text(removed)).toContain(
           `"old_value":${BIG},"new_value":null,"corrected_by":"reviewer-y"`
@@ -110,6 +110,73 @@ for (const target of TestDatabase.targets()) {
         expect(line).toContain(`"new_value":${BIG}`)
         expect(line).toContain('"reviewed_by":"Kasat Réskrim"')
       })
+    )
+
+    it.effect(
+      "a value the result schema refuses is a 400 invalid_value naming the path and the type, and changes nothing",
+      () =>
+        Effect.gen(function* () {
+          const base = yield* baseUrl
+          const sql = yield* SqlClient.SqlClient
+          const state = Effect.map(
+            sql<{ readonly s: string }>`
+              SELECT (SELECT string_agg(coalesce(result::text, '-') || updated_at::text, '|' ORDER BY id) FROM jobs) ||
+                     (SELECT count(*)::text FROM job_corrections) AS s`,
+            ([row]) => row.s
+          )
+          const before = yield* state
+          const correct = (job: string, body: string) =>
+            post(`${base}/api/v1/jobs/${job}/corrections`, body, "reviewer-x")
+          const cases: ReadonlyArray<readonly [string, string, string]> = [
+            // The README's example as it was: the NRP as a number.
+            [
+              J1,
+              '{"field_path": "personel[0].nrp", "new_value": 77060001, "reason": "typo"}',
+              "personel[0].nrp must be a string of ASCII digits or null, not a number of 8 characters"
+            ],
+            [
+              J1,
+              '{"field_path": "header.tanggal", "new_value": "01/06/2025"}',
+              "header.tanggal must be a date YYYY-MM-DD or null, not a string of 10 characters in another form"
+            ],
+            [
+              J1,
+              '{"field_path": "personel[1]", "new_value": {"pangkat": "BRIPDA", "nrp": "7706OOO1"}}',
+              "personel[1].nrp must be a string of ASCII digits or null, not a string of 8 characters, not all digits"
+            ],
+            [
+              J1,
+              '{"field_path": "header", "new_value": []}',
+              "header must be an object, not an array of 0 elements"
+            ],
+            [
+              J2,
+              '{"field_path": "", "new_value": {"header": {"nomor_sprint": 1}}}',
+              "header.nomor_sprint must be a string or null, not a number of 1 character"
+            ],
+            [
+              J2,
+              '{"field_path": "", "new_value": []}',
+              "the result must be an object, not an array of 0 elements"
+            ]
+          ]
+          for (const [job, body, message] of cases) {
+            const response = yield* correct(job, body)
+            expect([body, response.status]).toEqual([body, 400])
+            expect(response.headers.get("content-type")).toBe("application/json")
+            expect(yield* text(response)).toBe(
+              JSON.stringify({ error: { code: "invalid_value", message, parameter: "new_value" } })
+            )
+          }
+          expect(yield* state).toBe(before)
+          // The README's example as it is now: the NRP as a string, leading zeros and all.
+          const taken = yield* correct(
+            J1,
+            '{"field_path": "personel[0].nrp", "new_value": "07060001", "reason": "typo"}'
+          )
+          expect(taken.status).toBe(201)
+          expect(yield* text(yield* get(`${base}/api/v1/jobs/${J1}`))).toContain('"nrp":"07060001"')
+        })
     )
 
     it.effect("bad requests get 4xx JSON errors and change nothing", () =>
@@ -233,6 +300,12 @@ for (const target of TestDatabase.targets()) {
           ["approve an unknown job", post(`${jobs}/${unknown}/approve`, undefined, "r"), 404, "unknown_job"],
           ["reject an unknown job", post(`${jobs}/${unknown}/reject`, undefined, "r"), 404, "unknown_job"],
           ["view an unknown job", get(`${jobs}/${unknown}`), 404, "unknown_job"],
+          [
+            "a number where a string belongs",
+            post(`${jobs}/${J9}/corrections`, '{"field_path":"header.perihal","new_value":1}', "r"),
+            400,
+            "invalid_value"
+          ],
           [
             "U+0000 in new_value",
             post(`${jobs}/${J9}/corrections`, '{"field_path":"a","new_value":"x\\u0000"}', "r"),

@@ -111,7 +111,12 @@ export class PreconditionFailed extends Data.TaggedError("PreconditionFailed")<{
   }
 }
 
-const describe = (value: Json.Json): string =>
+/**
+ * A value's JSON type in words (`a string`, `an object`, `null`).
+ *
+ * @since 0.1.0
+ */
+export const describe = (value: Json.Json): string =>
   value === null
     ? "null"
     : typeof value === "string"

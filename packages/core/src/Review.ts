@@ -14,6 +14,7 @@ import * as FieldPath from "./FieldPath.js"
 import { eventColumn, readUtc, utcText } from "./internal/query.js"
 import { InvalidRow } from "./internal/rows.js"
 import * as Json from "./Json.js"
+import * as ResultSchema from "./ResultSchema.js"
 import * as Snapshot from "./Snapshot.js"
 import type * as Timestamp from "./Timestamp.js"
 
@@ -98,6 +99,7 @@ export type CorrectionError =
   | PreconditionFailed
   | NoChange
   | InvalidValue
+  | ResultSchema.SchemaViolation
   | InvalidRow
 
 /** Why a string cannot be stored as it is, if it cannot. */
@@ -216,8 +218,10 @@ export interface Planned {
 
 /**
  * The forward step of contract §3, without a database: parses `path`, reads its current value and
- * applies the correction to `result`. `insert` inserts before an existing array element rather than
- * replacing it (the old value is then absent).
+ * applies the correction to `result`, then checks the new value against the result schema
+ * (`ResultSchema.check`). A correction that cannot apply is refused for that first: whether a value fits
+ * a path is asked only of a path that takes one. `insert` inserts before an existing array element
+ * rather than replacing it (the old value is then absent).
  *
  * @since 0.1.0
  */
@@ -226,7 +230,7 @@ export const plan = (
   path: string,
   newValue: Correction.Slot,
   options: { readonly insert?: boolean } = {}
-): Either.Either<Planned, InvalidPath | PreconditionFailed | NoChange> => {
+): Either.Either<Planned, InvalidPath | PreconditionFailed | NoChange | ResultSchema.SchemaViolation> => {
   const parsed = FieldPath.parse(path)
   if (Either.isLeft(parsed)) return Either.left(new InvalidPath({ path, detail: parsed.left.message }))
   const oldValue = options.insert === true ? undefined : Correction.read(result, parsed.right)
@@ -237,13 +241,11 @@ export const plan = (
   ) {
     return Either.left(new NoChange({ path }))
   }
-  return Either.map(
-    Either.mapLeft(
-      Correction.apply(result, change),
-      (e) => new PreconditionFailed({ path, reason: e.reason, detail: e.detail })
-    ),
-    (next) => ({ oldValue, result: next })
-  )
+  const next = Correction.apply(result, change)
+  if (Either.isLeft(next))
+    return Either.left(new PreconditionFailed({ path, reason: next.left.reason, detail: next.left.detail }))
+  const violation = ResultSchema.check(parsed.right, oldValue, newValue)
+  return violation === undefined ? Either.right({ oldValue, result: next.right }) : Either.left(violation)
 }
 
 /** One recorded audit event. @since 0.1.0 */
@@ -322,8 +324,9 @@ const event = (row: EventRow): Effect.Effect<Event, InvalidRow> =>
 /**
  * The review service over `SqlClient`.
  *
- * - `correct` locks the job's row, reads the current value at the path, applies §3 to `jobs.result`,
- *   sets `updated_at`, and inserts the event with the old and new values, all in one transaction:
+ * - `correct` locks the job's row, reads the current value at the path, applies §3 to `jobs.result`
+ *   (refusing a value the result schema does not allow there: `ResultSchema.SchemaViolation`), sets
+ *   `updated_at`, and inserts the event with the old and new values, all in one transaction:
  *   concurrent corrections of one job serialize on the lock, each against the result the previous one
  *   left. `corrected_at` is the clock at the insert (not the transaction's start), so the trail's
  *   order (`corrected_at`, then `id`) is the order the corrections were applied in.

@@ -14,6 +14,8 @@
  *   increment since a `Cursor` (§11).
  * - `Cursor`: the snapshot an export read, which an increment continues from (§11).
  * - `Features`: the Hugging Face `datasets` features of each format, for a dataset card or `from_dict`.
+ * - `ResultSchema`: what a reviewer's correction may write where (NRPs as digit strings, dates as
+ *   `YYYY-MM-DD`, no field changing its JSON type), checked by `Review` before anything is written.
  * - `DatasetCard`: the `README.md` of a dataset folder (`export --dataset`).
  * - `Stats`: coverage stats (§8).
  * - `Version`: the version every front end and manifest shows.
@@ -40,6 +42,7 @@ export * as Manifest from "./Manifest.js"
 export * as Plan from "./Plan.js"
 export * as Replay from "./Replay.js"
 export * as ReportPage from "./ReportPage.js"
+export * as ResultSchema from "./ResultSchema.js"
 export * as Review from "./Review.js"
 export * as Sample from "./Sample.js"
 export * as Snapshot from "./Snapshot.js"

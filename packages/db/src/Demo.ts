@@ -4,8 +4,8 @@
  * Each job starts from a correct letter; the pipeline's output is that letter with mistakes (a missed
  * perihal, an `O` read for a `0`, a wrong rank, a table header read as a row, a missing row). The
  * reviewer's corrections are computed against the current result and applied with the review service's
- * forward step (`Review.plan`, contract §3), so demo trails are written exactly as real ones and every
- * one replays to the pipeline's output by construction.
+ * forward step (`Review.plan`: contract §3 and the result schema's check), so demo trails are written
+ * exactly as real ones and every one replays to the pipeline's output by construction.
  *
  * Each job the pipeline read also gets the letter's OCR text (`job_texts`, README "The letter's text"):
  * the letter as a scan reads, with the OCR's own misreads (the `O` in a number) and the page break that
@@ -183,11 +183,18 @@ const letter = (rng: Rng, satuan: string, createdAt: number): Json.JsonObject =>
   ])
 }
 
-/** The letter with the value at `path` replaced (the path exists in every letter). */
+/**
+ * The letter with the value at `path` replaced (the path exists in every letter). This is the
+ * pipeline's output, not a reviewer's correction: its mistakes (an `O` in an NRP, a table header read as
+ * a row) are what the result schema refuses from a reviewer, so it is written with §3 alone.
+ */
 const set = (v: Json.Json, path: string, value: Json.Json): Json.Json => {
-  const step = Review.plan(v, path, value)
+  const parsed = Either.getOrThrow(FieldPath.parse(path))
+  const oldValue = Correction.read(v, parsed)!
   // Setting what is already there changes nothing.
-  return Either.isLeft(step) && step.left._tag === "NoChange" ? v : Either.getOrThrow(step).result!
+  return Json.equals(oldValue, value)
+    ? v
+    : Either.getOrThrow(Correction.apply(v, { _tag: "Replace", path: parsed, oldValue, newValue: value }))!
 }
 
 const get = (v: Json.Json, ...keys: ReadonlyArray<string | number>): Json.Json => {

@@ -35,6 +35,19 @@ const leafPath = (levels: number) => `${"[0]".repeat(UNIT - 1)}.b`.repeat(levels
 
 const arrays = (levels: number, leaf: string) => "[".repeat(levels) + leaf + "]".repeat(levels)
 
+/**
+ * The same `levels` containers with an object at the root, as the result schema wants a result: one
+ * unit turned round (an object holding nine arrays) around `levels - UNIT` of `pg`'s, and its
+ * canonical text and leaf path.
+ */
+const rooted = {
+  pg: (levels: number, leaf: string) =>
+    `{"b": ${"[".repeat(UNIT - 1)}${pg(levels - UNIT, leaf)}${"]".repeat(UNIT - 1)}, "aa": 0}`,
+  canonical: (levels: number, leaf: string) =>
+    `{"aa":0,"b":${"[".repeat(UNIT - 1)}${canonical(levels - UNIT, leaf)}${"]".repeat(UNIT - 1)}}`,
+  leafPath: (levels: number) => `b${"[0]".repeat(UNIT - 1)}${leafPath(levels - UNIT)}`
+}
+
 const value = (text: string) => Either.getOrThrow(Json.parse(text))
 
 /** The export of one window, in one format. */
@@ -175,31 +188,31 @@ for (const target of TestDatabase.targets()) {
           yield* sql`
             INSERT INTO jobs (id, filename, source_kind, status, result, created_at)
             VALUES (${job}::uuid, 'reviewed.pdf', 'pdf', 'done', NULL, ${`${date}T00:00:00Z`}::timestamptz)`
-          const first = yield* review.correct(job, "", value(pg(depth, '"leaf"')), "r", null)
-          expect(Json.stringify(first.newValue!) === canonical(depth, '"leaf"')).toBe(true)
-          const second = yield* review.correct(job, leafPath(depth), value("1.50"), "r", "deep")
-          expect([second.oldValue, Json.stringify(second.newValue!)]).toEqual(["leaf", "1.50"])
+          const first = yield* review.correct(job, "", value(rooted.pg(depth, "2")), "r", null)
+          expect(Json.stringify(first.newValue!) === rooted.canonical(depth, "2")).toBe(true)
+          const second = yield* review.correct(job, rooted.leafPath(depth), value("1.50"), "r", "deep")
+          expect([Json.stringify(second.oldValue!), Json.stringify(second.newValue!)]).toEqual(["2", "1.50"])
           const view = yield* review.job(job)
-          expect(view.result !== undefined && Json.stringify(view.result) === canonical(depth, "1.50")).toBe(
-            true
-          )
+          expect(
+            view.result !== undefined && Json.stringify(view.result) === rooted.canonical(depth, "1.50")
+          ).toBe(true)
           const sample: Expected = {
             id: job,
             filename: "reviewed.pdf",
             createdAt: `${date}T00:00:00Z`,
             initial: "null",
-            final: canonical(depth, "1.50"),
+            final: rooted.canonical(depth, "1.50"),
             corrections: [
               {
                 path: "",
                 old: "null",
-                new: canonical(depth, '"leaf"'),
+                new: rooted.canonical(depth, "2"),
                 reason: null,
                 at: Timestamp.format(first.correctedAt)
               },
               {
-                path: leafPath(depth),
-                old: '"leaf"',
+                path: rooted.leafPath(depth),
+                old: "2",
                 new: "1.50",
                 reason: "deep",
                 at: Timestamp.format(second.correctedAt)
@@ -229,11 +242,12 @@ for (const target of TestDatabase.targets()) {
         // Beyond PostgreSQL's stack (SQLSTATE 54001), and on the embedded database beyond its bound;
         // at the root and below an existing path.
         const tooDeep = [
-          ["", arrays(20_000, "1")],
+          // A result is an object (the result schema): at the root, the deep arrays go under a key.
+          ["", `{"a": ${arrays(20_000 - 1, "1")}}`],
           ["a[1]", arrays(20_000, "1")],
           ...(target.name === "embedded"
             ? [
-                ["", arrays(Review.EMBEDDED_MAX_DEPTH + 1, "1")],
+                ["", `{"a": ${arrays(Review.EMBEDDED_MAX_DEPTH, "1")}}`],
                 ["a[1]", arrays(Review.EMBEDDED_MAX_DEPTH - 1, "1")]
               ]
             : [])

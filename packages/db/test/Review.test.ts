@@ -2,8 +2,8 @@
  * The review write path on real databases. Random correction sequences go through the service, then
  * the export must give back, as `initial_result`, the result each job had before its first correction
  * (and its current one as `final_result`). Fifty concurrent corrections of one job from separate
- * connections serialize: none is lost and the trail replays. Bad corrections fail with their typed
- * error and change nothing.
+ * connections serialize: none is lost and the trail replays. Bad corrections (values the result schema
+ * refuses among them) fail with their typed error and change nothing.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
@@ -42,7 +42,10 @@ const step = fc.oneof(
   fc.record({
     path: fc.constantFrom("header.perihal", "header.nomor_sprint", "header.tanggal"),
     value: fc.option(
-      fc.string({ maxLength: 10 }).map((s) => JSON.stringify(s)),
+      fc.oneof(
+        fc.string({ maxLength: 10 }).map((s) => JSON.stringify(s)),
+        fc.constantFrom('"2025-06-01"', "null", "7")
+      ),
       { nil: undefined }
     )
   }),
@@ -53,6 +56,7 @@ const step = fc.oneof(
     value: fc.option(
       fc.oneof(
         fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }).map(String),
+        fc.bigInt({ min: 0n, max: 10n ** 20n }).map((n) => `"0${n}"`),
         fc.constant("1.50"),
         fc.constant('"IPDA"')
       ),
@@ -61,7 +65,13 @@ const step = fc.oneof(
   }),
   fc.record({
     path: fc.nat(4).map((i) => `personel[${i}]`),
-    value: fc.option(fc.constant('{"nama": "baru", "nrp": 123456789012345678901}'), { nil: undefined })
+    value: fc.option(
+      fc.constantFrom(
+        '{"nama": "baru", "nrp": 123456789012345678901}',
+        '{"nama": "baru", "nrp": "0123456789"}'
+      ),
+      { nil: undefined }
+    )
   }),
   fc.record({
     path: fc.constant(""),
@@ -160,7 +170,7 @@ for (const target of TestDatabase.targets()) {
           // Fifty reviewers set the same field to fifty different values at once.
           yield* Effect.all(
             Array.from({ length: 50 }, (_, n) =>
-              service.correct(job, "header.perihal", value(String(n)), `reviewer-${n % 7}`, "concurrent")
+              service.correct(job, "header.perihal", `koreksi ${n}`, `reviewer-${n % 7}`, "concurrent")
             ),
             { concurrency: "unbounded" }
           )
@@ -208,6 +218,9 @@ for (const target of TestDatabase.targets()) {
             ["PreconditionFailed", review.correct(job, "header.perihal.x", value("1"), "r", null)],
             ["NoChange", review.correct(job, "header.perihal", value('"A"'), "r", null)],
             ["NoChange", review.correct(job, "header.tanggal", undefined, "r", null)],
+            ["SchemaViolation", review.correct(job, "header.perihal", value("1"), "r", null)],
+            ["SchemaViolation", review.correct(job, "personel[0]", value('{"nrp": 77060001}'), "r", null)],
+            ["SchemaViolation", review.correct(job, "", value("[]"), "r", null)],
             ["UnknownJob", review.approve("9e000000-0000-4000-8000-999999999999", "r")]
           ]
         for (const [tag, attempt] of attempts) {
