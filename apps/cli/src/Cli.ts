@@ -321,6 +321,7 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
     const filter: Filter.Filter = { ...parsed, split: Option.none() }
+    yield* Output.folderName("--dataset", dir)
     const target = yield* outputTarget("--dataset", dir, "folder")
     yield* Output.recoverDataset(target)
     yield* withDatabase(
@@ -380,11 +381,12 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
       })
     }
     const dir = Option.getOrElse(flags.out, () => "-")
-    if (dir === "-" || dir.endsWith(".gz")) {
+    if (dir === "-") {
       return yield* new UsageError({
-        message: `--shards writes a folder of files: --out names that folder, not ${dir === "-" ? "standard output" : "a .gz file (--gzip gzips each file)"}`
+        message: "--shards writes a folder of files: --out names that folder, not standard output"
       })
     }
+    yield* Output.folderName("--out", dir)
     const filter = yield* Filter.parse(parameters(flags), { label: flag })
     const target = yield* outputTarget("--out", dir, "folder")
     yield* Output.recoverDataset(target)
@@ -586,6 +588,9 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         message: `--plan writes one shard of the plan's export, with its filters and format: ${refused[0]} does not apply`
       })
     }
+    const out = Option.getOrElse(flags.out, () => "-")
+    const { gzip } =
+      out === "-" ? { gzip: false } : yield* Output.corpusName("--out", out, "a shard is JSON Lines")
     const fs = yield* FileSystem.FileSystem
     const unreadable = (e: PlatformError) =>
       new UsageError({ message: `cannot read --plan ${planPath}: ${Output.describe(e)}` })
@@ -607,7 +612,6 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         message: `--shard must be from 0 to ${plan.shards.length - 1} (plan ${plan.id} has ${plan.shards.length}), not ${index}`
       })
     }
-    const out = Option.getOrElse(flags.out, () => "-")
     const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
     yield* withDatabase(
       Effect.gen(function* () {
@@ -616,7 +620,7 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         const stream = Output.withProgress(exporter.shard(plan, index), `shard ${index}`)
         yield* outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encodedFor(out, stream))
+          : Output.toFile(outFile, Output.encoded(outFile, gzip, stream))
       }),
       { prepare: false }
     )
@@ -628,7 +632,8 @@ const exportCommand = Command.make(
     out: outOption(
       "corpus",
       " A name ending in .gz is written gzipped (datasets reads .jsonl.gz as it is); the manifest still " +
-        "describes the uncompressed corpus (zcat PATH | sha256sum)."
+        "describes the uncompressed corpus (zcat PATH | sha256sum). The corpus is JSON Lines: a name whose " +
+        "extension says another format (.parquet, .csv, .json, .zst, .zip…) is refused."
     ),
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
@@ -716,6 +721,8 @@ const exportCommand = Command.make(
           message: "--manifest - needs --out PATH: standard output holds the corpus"
         })
       }
+      const { gzip } =
+        out === "-" ? { gzip: false } : yield* Output.corpusName("--out", out, "export writes JSON Lines")
       const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
       const manifestFile =
         Option.isNone(flags.manifest) || flags.manifest.value === "-"
@@ -727,7 +734,7 @@ const exportCommand = Command.make(
       const corpusTo = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
         outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encodedFor(out, stream))
+          : Output.toFile(outFile, Output.encoded(outFile, gzip, stream))
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
         if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
@@ -755,7 +762,7 @@ const exportCommand = Command.make(
         // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
         yield* outFile === undefined
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
-          : Output.toFile(outFile, Output.encodedFor(out, progress), writeManifest)
+          : Output.toFile(outFile, Output.encoded(outFile, gzip, progress), writeManifest)
       })
       yield* withDatabase(run, { prepare: true, workers })
     })
@@ -798,7 +805,13 @@ const corpusPaths = (
         message: `${command} needs --out PATH: a corpus file to keep current, not standard output`
       })
     }
-    if (flags.out.endsWith(".gz")) {
+    const { gzip } = yield* Output.corpusName(
+      "--out",
+      flags.out,
+      `${command} keeps a JSON Lines corpus`,
+      false
+    )
+    if (gzip) {
       return yield* new UsageError({
         message: `${command} keeps a plain corpus, not ${flags.out}: gzip a copy of it if you need one`
       })
