@@ -27,7 +27,7 @@ import {
   Version
 } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Console, Data, Duration, Effect, Layer, Option, Stream } from "effect"
+import { Console, Data, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import type * as Chain from "./Chain.js"
 import * as Help from "./Help.js"
 import * as Output from "./Output.js"
@@ -302,7 +302,13 @@ const shardCount = (count: number): Effect.Effect<number, UsageError> =>
  * `export --dataset DIR`: the three splits of one snapshot, their card, features and manifest; with
  * `--shards N`, each split's file cut into N of as many of its jobs (contract §15).
  */
-const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards: Option.Option<number>) =>
+const exportDataset = (
+  dir: string,
+  flags: FolderFlags,
+  workers: number,
+  shards: Option.Option<number>,
+  license: Option.Option<string>
+) =>
   Effect.gen(function* () {
     for (const [given, name] of [
       [flags.out, "--out"],
@@ -317,6 +323,13 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
       }
     }
     const count = Option.isSome(shards) ? yield* shardCount(shards.value) : undefined
+    if (Option.isSome(license) && !Schema.is(DatasetCard.License)(license.value)) {
+      return yield* new UsageError({
+        message:
+          `--license must be a short SPDX-like id (letters, digits, ., - and +, at most 64: cc-by-nc-4.0, ` +
+          `Apache-2.0, other), not ${JSON.stringify(license.value)}`
+      })
+    }
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
@@ -336,13 +349,16 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
           })),
           (written) =>
             Effect.map(manifest, (plain) => {
-              const m = flags.gzip
-                ? Manifest.DatasetManifest.make({
-                    ...plain,
-                    files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
-                    compression: "gzip"
-                  })
-                : plain
+              const m = Manifest.DatasetManifest.make({
+                ...plain,
+                ...(flags.gzip
+                  ? {
+                      files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
+                      compression: "gzip" as const
+                    }
+                  : {}),
+                license: Option.getOrNull(license)
+              })
               return [
                 ["manifest.json", `${JSON.stringify(m)}\n`] as const,
                 ["README.md", DatasetCard.render(m)] as const,
@@ -683,6 +699,15 @@ const exportCommand = Command.make(
       ),
       Options.optional
     ),
+    license: Options.text("license").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription(
+        "With --dataset: the license its card (license:) and manifest name, a short SPDX-like id (cc-by-nc-4.0, " +
+          "Apache-2.0, other). Unset, the card says other and that none was set, and whom to ask. Whatever the " +
+          "license, the card says the dataset holds personal data (names and NRPs) not to be published."
+      ),
+      Options.optional
+    ),
     gzip: Options.boolean("gzip").pipe(
       Options.withDescription(
         "Gzip each file of a folder output (--shards N --out DIR, --dataset DIR): part-00000-of-0000N.jsonl.gz, " +
@@ -696,6 +721,12 @@ const exportCommand = Command.make(
   },
   (flags) =>
     Effect.gen(function* () {
+      if (Option.isSome(flags.license) && Option.isNone(flags.dataset)) {
+        return yield* new UsageError({
+          message:
+            "--license names the license of a dataset folder's card: give the folder with --dataset DIR"
+        })
+      }
       if (Option.isSome(flags.plan)) return yield* exportPlanShard(flags.plan.value, flags.shard, flags)
       if (Option.isSome(flags.shard)) {
         return yield* new UsageError({
@@ -704,7 +735,7 @@ const exportCommand = Command.make(
       }
       const workers = yield* workerCount(flags.workers)
       if (Option.isSome(flags.dataset)) {
-        return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards)
+        return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards, flags.license)
       }
       if (Option.isSome(flags.shards)) return yield* exportShards(flags.shards.value, flags, workers)
       if (flags.gzip) {
