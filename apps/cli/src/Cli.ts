@@ -26,7 +26,7 @@ import {
   Version
 } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Console, Data, Duration, Effect, Layer, Option, Stream } from "effect"
+import { Console, Data, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import type * as Chain from "./Chain.js"
 import * as Help from "./Help.js"
 import * as Output from "./Output.js"
@@ -313,7 +313,13 @@ const shardCount = (count: number): Effect.Effect<number, UsageError> =>
  * `export --dataset DIR`: the three splits of one snapshot, their card, features and manifest; with
  * `--shards N`, each split's file cut into N of as many of its jobs (contract §15).
  */
-const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards: Option.Option<number>) =>
+const exportDataset = (
+  dir: string,
+  flags: FolderFlags,
+  workers: number,
+  shards: Option.Option<number>,
+  license: Option.Option<string>
+) =>
   Effect.gen(function* () {
     for (const [given, name] of [
       [flags.out, "--out"],
@@ -328,10 +334,18 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
       }
     }
     const count = Option.isSome(shards) ? yield* shardCount(shards.value) : undefined
+    if (Option.isSome(license) && !Schema.is(DatasetCard.License)(license.value)) {
+      return yield* new UsageError({
+        message:
+          `--license must be a short SPDX-like id (letters, digits, ., - and +, at most 64: cc-by-nc-4.0, ` +
+          `Apache-2.0, other), not ${JSON.stringify(license.value)}`
+      })
+    }
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
     const filter: Filter.Filter = { ...parsed, split: Option.none() }
+    yield* Output.folderName("--dataset", dir)
     const target = yield* outputTarget("--dataset", dir, "folder")
     yield* Output.recoverDataset(target)
     yield* withDatabase(
@@ -346,13 +360,16 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
           })),
           (written) =>
             Effect.map(manifest, (plain) => {
-              const m = flags.gzip
-                ? Manifest.DatasetManifest.make({
-                    ...plain,
-                    files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
-                    compression: "gzip"
-                  })
-                : plain
+              const m = Manifest.DatasetManifest.make({
+                ...plain,
+                ...(flags.gzip
+                  ? {
+                      files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
+                      compression: "gzip" as const
+                    }
+                  : {}),
+                license: Option.getOrNull(license)
+              })
               return [
                 ["manifest.json", `${JSON.stringify(m)}\n`] as const,
                 ["README.md", DatasetCard.render(m)] as const,
@@ -391,11 +408,12 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
       })
     }
     const dir = Option.getOrElse(flags.out, () => "-")
-    if (dir === "-" || dir.endsWith(".gz")) {
+    if (dir === "-") {
       return yield* new UsageError({
-        message: `--shards writes a folder of files: --out names that folder, not ${dir === "-" ? "standard output" : "a .gz file (--gzip gzips each file)"}`
+        message: "--shards writes a folder of files: --out names that folder, not standard output"
       })
     }
+    yield* Output.folderName("--out", dir)
     const filter = yield* Filter.parse(parameters(flags), { label: flag })
     const target = yield* outputTarget("--out", dir, "folder")
     yield* Output.recoverDataset(target)
@@ -597,6 +615,9 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         message: `--plan writes one shard of the plan's export, with its filters and format: ${refused[0]} does not apply`
       })
     }
+    const out = Option.getOrElse(flags.out, () => "-")
+    const { gzip } =
+      out === "-" ? { gzip: false } : yield* Output.corpusName("--out", out, "a shard is JSON Lines")
     const fs = yield* FileSystem.FileSystem
     const unreadable = (e: PlatformError) =>
       new UsageError({ message: `cannot read --plan ${planPath}: ${Output.describe(e)}` })
@@ -618,7 +639,6 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         message: `--shard must be from 0 to ${plan.shards.length - 1} (plan ${plan.id} has ${plan.shards.length}), not ${index}`
       })
     }
-    const out = Option.getOrElse(flags.out, () => "-")
     const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
     yield* withDatabase(
       Effect.gen(function* () {
@@ -627,7 +647,7 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         const stream = Output.withProgress(exporter.shard(plan, index), `shard ${index}`)
         yield* outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encodedFor(out, stream))
+          : Output.toFile(outFile, Output.encoded(outFile, gzip, stream))
       }),
       { prepare: false }
     )
@@ -639,7 +659,8 @@ const exportCommand = Command.make(
     out: outOption(
       "corpus",
       " A name ending in .gz is written gzipped (datasets reads .jsonl.gz as it is); the manifest still " +
-        "describes the uncompressed corpus (zcat PATH | sha256sum)."
+        "describes the uncompressed corpus (zcat PATH | sha256sum). The corpus is JSON Lines: a name whose " +
+        "extension says another format (.parquet, .csv, .json, .zst, .zip…) is refused."
     ),
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
@@ -689,6 +710,15 @@ const exportCommand = Command.make(
       ),
       Options.optional
     ),
+    license: Options.text("license").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription(
+        "With --dataset: the license its card (license:) and manifest name, a short SPDX-like id (cc-by-nc-4.0, " +
+          "Apache-2.0, other). Unset, the card says other and that none was set, and whom to ask. Whatever the " +
+          "license, the card says the dataset holds personal data (names and NRPs) not to be published."
+      ),
+      Options.optional
+    ),
     gzip: Options.boolean("gzip").pipe(
       Options.withDescription(
         "Gzip each file of a folder output (--shards N --out DIR, --dataset DIR): part-00000-of-0000N.jsonl.gz, " +
@@ -702,6 +732,12 @@ const exportCommand = Command.make(
   },
   (flags) =>
     Effect.gen(function* () {
+      if (Option.isSome(flags.license) && Option.isNone(flags.dataset)) {
+        return yield* new UsageError({
+          message:
+            "--license names the license of a dataset folder's card: give the folder with --dataset DIR"
+        })
+      }
       if (Option.isSome(flags.plan)) return yield* exportPlanShard(flags.plan.value, flags.shard, flags)
       if (Option.isSome(flags.shard)) {
         return yield* new UsageError({
@@ -710,7 +746,7 @@ const exportCommand = Command.make(
       }
       const workers = yield* workerCount(flags.workers)
       if (Option.isSome(flags.dataset)) {
-        return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards)
+        return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards, flags.license)
       }
       if (Option.isSome(flags.shards)) return yield* exportShards(flags.shards.value, flags, workers)
       if (flags.gzip) {
@@ -727,6 +763,8 @@ const exportCommand = Command.make(
           message: "--manifest - needs --out PATH: standard output holds the corpus"
         })
       }
+      const { gzip } =
+        out === "-" ? { gzip: false } : yield* Output.corpusName("--out", out, "export writes JSON Lines")
       const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
       const manifestFile =
         Option.isNone(flags.manifest) || flags.manifest.value === "-"
@@ -738,7 +776,7 @@ const exportCommand = Command.make(
       const corpusTo = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
         outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encodedFor(out, stream))
+          : Output.toFile(outFile, Output.encoded(outFile, gzip, stream))
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
         if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
@@ -766,7 +804,7 @@ const exportCommand = Command.make(
         // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
         yield* outFile === undefined
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
-          : Output.toFile(outFile, Output.encodedFor(out, progress), writeManifest)
+          : Output.toFile(outFile, Output.encoded(outFile, gzip, progress), writeManifest)
       })
       yield* withDatabase(run, { prepare: true, workers })
     })
@@ -809,7 +847,13 @@ const corpusPaths = (
         message: `${command} needs --out PATH: a corpus file to keep current, not standard output`
       })
     }
-    if (flags.out.endsWith(".gz")) {
+    const { gzip } = yield* Output.corpusName(
+      "--out",
+      flags.out,
+      `${command} keeps a JSON Lines corpus`,
+      false
+    )
+    if (gzip) {
       return yield* new UsageError({
         message: `${command} keeps a plain corpus, not ${flags.out}: gzip a copy of it if you need one`
       })

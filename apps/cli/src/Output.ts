@@ -25,7 +25,6 @@ import * as zlib from "node:zlib"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import * as NodeSink from "@effect/platform-node/NodeSink"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Gzip, Jsonl, Manifest } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
 import { Chunk, Console, Data, Effect, Exit, Option, Stream } from "effect"
@@ -539,23 +538,151 @@ export const toDataset = <E, R, E2, R2>(
     if (existing._tag === "Some") yield* Effect.ignore(fs.remove(old, { recursive: true }))
   })
 
+/** What an extension says its file holds: JSON Lines, gzip around what the name says before it, or another format. */
+type Claim = "lines" | "gzip" | { readonly other: string }
+
 /**
- * The bytes a corpus file holds: gzip when its name ends in `.gz` (`datasets` reads `.jsonl.gz` as it
- * is), else the stream as it is. Its manifest still describes the uncompressed corpus.
+ * The extensions that claim a format, and what each claims: one table, so that a new writer (Parquet, say)
+ * is one entry moved. An extension not listed (`.txt`, `corpus.v2`) claims nothing and is accepted, as
+ * is a name without one: only a name that says another format lies.
+ */
+const claims: ReadonlyMap<string, Claim> = new Map<string, Claim>([
+  [".jsonl", "lines"],
+  [".ndjson", "lines"],
+  [".gz", "gzip"],
+  // One document: json.load and JSON.parse fail on a line per sample.
+  [".json", { other: "one JSON document" }],
+  ...(
+    [
+      [".parquet", "Parquet"],
+      [".pq", "Parquet"],
+      [".arrow", "Arrow IPC"],
+      [".ipc", "Arrow IPC"],
+      [".feather", "Feather"],
+      [".orc", "ORC"],
+      [".avro", "Avro"],
+      [".csv", "CSV"],
+      [".tsv", "TSV"],
+      [".xlsx", "a spreadsheet"],
+      [".xls", "a spreadsheet"],
+      [".yaml", "YAML"],
+      [".yml", "YAML"],
+      [".xml", "XML"],
+      [".html", "HTML"],
+      [".htm", "HTML"],
+      [".pkl", "a Python pickle"],
+      [".pickle", "a Python pickle"],
+      [".npy", "NumPy"],
+      [".npz", "NumPy"],
+      [".h5", "HDF5"],
+      [".hdf5", "HDF5"],
+      [".msgpack", "MessagePack"],
+      [".sqlite", "SQLite"],
+      [".zst", "Zstandard"],
+      [".zstd", "Zstandard"],
+      [".bz2", "bzip2"],
+      [".xz", "xz"],
+      [".lz4", "LZ4"],
+      [".lzma", "LZMA"],
+      [".br", "Brotli"],
+      [".z", "compress"],
+      [".zip", "a zip archive"],
+      [".tar", "a tar archive"],
+      [".tgz", "a gzipped tar archive"],
+      [".7z", "a 7-Zip archive"],
+      [".rar", "a RAR archive"]
+    ] as const
+  ).map(([extension, format]) => [extension, { other: format }] as const)
+])
+
+/** The extension of `name` (lowercase, `""` for none) and what it claims, if anything. */
+const claimOf = (name: string): readonly [string, Claim | undefined] => {
+  const extension = path.extname(name).toLowerCase()
+  return [extension, claims.get(extension)]
+}
+
+/**
+ * How a corpus file named `name` (given as `flag`) is written: gzipped when its name ends in `.gz`
+ * (`datasets` reads `.jsonl.gz` as it is), else plain JSON Lines. A name whose extension says another
+ * format (`all.parquet`, `x.zst`, `x.csv.gz`, `x.json`) is refused before anything is written: the file
+ * would be read, or shared, as what it is not. `writes` says what the command writes, and `gzip` whether
+ * it can gzip, for the message.
  *
  * @since 0.1.0
  */
-export const encodedFor = <E, R>(
-  target: string,
-  stream: Stream.Stream<Uint8Array, E, R>
-): Stream.Stream<Uint8Array, E | OutputError, R> =>
-  target.endsWith(".gz")
-    ? NodeStream.pipeThroughDuplex(
-        stream,
-        () => zlib.createGzip(),
-        (e) => new OutputError({ message: `cannot compress ${target}: ${describeCause(e)}` })
+export const corpusName = (
+  flag: string,
+  name: string,
+  writes: string,
+  gzip = true
+): Effect.Effect<{ readonly gzip: boolean }, InvalidTarget> => {
+  const [outer, claim] = claimOf(name)
+  const [inner, within] = claim === "gzip" ? claimOf(name.slice(0, -outer.length)) : ["", undefined]
+  const [extension, lie] =
+    claim !== undefined && claim !== "lines" && claim !== "gzip"
+      ? [outer, claim.other]
+      : within === "gzip"
+        ? [`${inner}${outer}`, "gzip inside gzip"]
+        : within !== undefined && within !== "lines"
+          ? [inner, within.other]
+          : [undefined, undefined]
+  return lie === undefined
+    ? Effect.succeed({ gzip: claim === "gzip" })
+    : Effect.fail(
+        new InvalidTarget({
+          message:
+            `${flag} ${name}: ${extension} is ${lie}, but ${writes}: name it .jsonl or .ndjson` +
+            `${gzip ? " (.jsonl.gz gzipped)" : ""}, or with no extension`
+        })
       )
-    : stream
+}
+
+/**
+ * A folder's name (`--shards N --out DIR`, `--dataset DIR`) must not say it is a file of another format
+ * or a gzip file (`corpus.parquet/` is how Spark names a folder of Parquet files): the folder holds JSON
+ * Lines files, named by the export.
+ *
+ * @since 0.1.0
+ */
+export const folderName = (flag: string, name: string): Effect.Effect<void, InvalidTarget> => {
+  const [extension, claim] = claimOf(name.replace(/\/+$/, ""))
+  return claim === undefined || claim === "lines"
+    ? Effect.void
+    : Effect.fail(
+        new InvalidTarget({
+          message:
+            `${flag} ${name}: ${extension} is ${claim === "gzip" ? "gzip" : claim.other}, but it names a folder ` +
+            "of JSON Lines files (--gzip gzips each of them): name it without that extension"
+        })
+      )
+}
+
+/**
+ * The bytes a corpus file holds: gzipped (`corpusName` says when), else the stream as it is. Its manifest
+ * still describes the uncompressed corpus. The gzip stream is core's, fed batch by batch, so that a
+ * failure of the export fails the file: piped through a Node.js duplex instead, a database that could not
+ * be reached ended the gzip cleanly, and `--out x.jsonl.gz` replaced the corpus with an empty one, exit 0.
+ *
+ * @since 0.1.0
+ */
+export const encoded = <E, R>(
+  target: Target,
+  gzip: boolean,
+  stream: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | OutputError, R> => {
+  if (!gzip) return stream
+  const failed = Effect.mapError(
+    (e: Gzip.CompressionError) => new OutputError({ message: `cannot compress ${target.name}: ${e.message}` })
+  )
+  return Stream.unwrapScoped(
+    Effect.map(Gzip.gzipper(zlib.constants.Z_DEFAULT_COMPRESSION), (z) =>
+      Stream.concat(
+        Stream.mapChunksEffect(stream, (chunk) => failed(z.write(chunk))),
+        Stream.fromIterableEffect(failed(z.end))
+      )
+    )
+  )
+}
 
 /**
  * Writes `stream` to standard output, waiting for the reader (back-pressure) between chunks.

@@ -54,7 +54,8 @@ for (const target of TestDatabase.targets()) {
             format: "hf",
             split_ratios: [70, 20, 10],
             split_seed: "",
-            empty_splits: []
+            empty_splits: [],
+            license: null
           })
           let total = 0
           for (const split of ["train", "validation", "test"]) {
@@ -77,10 +78,16 @@ for (const target of TestDatabase.targets()) {
           expect(total).toBe(all.stdout.toString().split("\n").length - 1)
           const card = fs.readFileSync(path.join(dir, "README.md"), "utf8")
           expect(
-            card.startsWith("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n")
+            card.startsWith('---\npretty_name: "Surat Perintah extractions (ground-truth export)"\n')
           ).toBe(true)
+          expect(card).toContain("\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n")
           expect(card).toContain("dataset_info:\n  features:\n  - name: job_id\n    dtype: string\n")
           expect(card).toContain(`cursor \`${manifest.cursor}\``)
+          // Every job, approved or not: the card says so, and that no license was set.
+          expect(card).toContain("**This dataset includes jobs no reviewer approved**")
+          expect(card).toContain('license: "other"')
+          expect(card).toContain("No license was set for this export")
+          expect(card).toContain("## Personal data")
           expect(JSON.parse(fs.readFileSync(path.join(dir, "features.json"), "utf8")).corrections._type).toBe(
             "List"
           )
@@ -102,7 +109,9 @@ for (const target of TestDatabase.targets()) {
             "--format",
             "messages",
             "--split-ratios",
-            "1,0,0"
+            "1,0,0",
+            "--license",
+            "cc-by-nc-4.0"
           ])
           expect(again.code).toBe(0)
           expect(fs.readdirSync(dir).sort()).toEqual([
@@ -113,7 +122,10 @@ for (const target of TestDatabase.targets()) {
           ])
           const second = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"))
           expect(second.empty_splits).toEqual(["validation", "test"])
+          expect(second.license).toBe("cc-by-nc-4.0")
           const secondCard = fs.readFileSync(path.join(dir, "README.md"), "utf8")
+          expect(secondCard).toContain("Every job here was approved by a reviewer")
+          expect(secondCard).toContain('license: "cc-by-nc-4.0"')
           expect(secondCard).not.toContain("split: validation")
           expect(secondCard).toContain("No rows in validation, test")
           // Nothing else was left beside it.
@@ -129,15 +141,24 @@ for (const target of TestDatabase.targets()) {
               "python3",
               [
                 "-c",
-                "import sys, json; from datasets import load_dataset; d = load_dataset(sys.argv[1]); " +
-                  "print(json.dumps({k: [d[k].num_rows, sorted(d[k].column_names)] for k in d}))",
+                "import sys, json, os; from datasets import load_dataset; from huggingface_hub import DatasetCard; " +
+                  "d = load_dataset(sys.argv[1]); c = DatasetCard.load(os.path.join(sys.argv[1], 'README.md')).data; " +
+                  "print(json.dumps({'splits': {k: [d[k].num_rows, sorted(d[k].column_names)] for k in d}, " +
+                  "'card': {k: c.to_dict()[k] for k in ('pretty_name', 'language', 'license', 'tags', 'size_categories')}}))",
                 dir
               ],
               { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }
             )
             const rows = fs.readFileSync(path.join(dir, "train.jsonl"), "utf8").split("\n").length - 1
             expect(JSON.parse(out.trim().split("\n").pop() ?? "")).toEqual({
-              train: [rows, ["job_id", "messages"]]
+              splits: { train: [rows, ["job_id", "messages"]] },
+              card: {
+                pretty_name: "Surat Perintah extractions (ground-truth export)",
+                language: ["id"],
+                license: "cc-by-nc-4.0",
+                tags: ["ocr", "information-extraction", "personal-data"],
+                size_categories: ["n<1K"]
+              }
             })
           }
         }),
@@ -193,6 +214,20 @@ for (const target of TestDatabase.targets()) {
             expect(r.stderr.toString(), flag).toBe(
               `ground-truth: --dataset writes every split of a full export into its folder: ${flag} does not apply\n`
             )
+          }
+          // A license that is no short SPDX-like id, or one without a dataset folder to name it.
+          for (const [args, line] of [
+            [
+              ["--dataset", path.join(root, "d"), "--license", "CC BY 4.0"],
+              '--license must be a short SPDX-like id (letters, digits, ., - and +, at most 64: cc-by-nc-4.0, Apache-2.0, other), not "CC BY 4.0"'
+            ],
+            [
+              ["--out", path.join(root, "x.jsonl"), "--license", "mit"],
+              "--license names the license of a dataset folder's card: give the folder with --dataset DIR"
+            ]
+          ] as const) {
+            const r = yield* cli(["export", ...args])
+            expect([r.code, r.stderr.toString()]).toEqual([2, `ground-truth: ${line}\n`])
           }
           const mine = path.join(root, "mine")
           fs.mkdirSync(mine)

@@ -1,9 +1,11 @@
 /**
  * The exported files in the real clients: every format through the CLI, then `loaders.py` loads them
  * with Hugging Face `datasets` (with the features `Features.json` declares) and trains on them with
- * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline). The demo jobs have
- * their letters' texts, which the training formats show the model by default. On the embedded database
- * only: the files' shape does not depend on the database.
+ * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline, `tiny_model.py`). The
+ * demo jobs have their letters' texts, which the training formats show the model by default. And the
+ * README's training commands and Python, read from it between its `loaders-test` marks, run as written,
+ * so that they cannot drift from what the exporter writes. On the embedded database only: the files'
+ * shape does not depend on the database.
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -15,9 +17,10 @@ import { expect, layer } from "@effect/vitest"
 import { Features, type Format, Review } from "@ground-truth/core"
 import { Demo, Migrations, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { pythonMissing, run } from "./cli.js"
+import { pythonMissing, readmeBlock, run } from "./cli.js"
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "loaders.py")
+const here = path.dirname(fileURLToPath(import.meta.url))
+const script = path.join(here, "loaders.py")
 
 const missing = pythonMissing("datasets, trl, transformers, tokenizers, torch")
 if (missing !== undefined) {
@@ -49,12 +52,16 @@ const lines = (file: string) =>
     .split("\n")
     .filter((l) => l !== "")
 
-/** Runs loaders.py on `spec`: its exit status and output. */
-const loaders = (spec: string) =>
+/** Runs python3 with `args` (in `cwd`, with `env` added): its exit status and output. */
+const python = (args: ReadonlyArray<string>, cwd?: string, env: Record<string, string> = {}) =>
   Effect.promise(
     () =>
       new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn("python3", [script, spec], { stdio: ["ignore", "pipe", "pipe"] })
+        const child = spawn("python3", args, {
+          stdio: ["ignore", "pipe", "pipe"],
+          cwd,
+          env: { ...process.env, ...env }
+        })
         let output = ""
         child.stdout.on("data", (b: Buffer) => {
           output += b.toString("utf8")
@@ -65,6 +72,16 @@ const loaders = (spec: string) =>
         child.on("close", (code) => resolve({ code, output }))
       })
   )
+
+/** Offline, and no cache outside the test's folder: as loaders.py runs. */
+const offline = (dir: string) => ({
+  HF_HUB_OFFLINE: "1",
+  HF_DATASETS_OFFLINE: "1",
+  TRANSFORMERS_OFFLINE: "1",
+  HF_HOME: path.join(dir, "hf-home"),
+  TOKENIZERS_PARALLELISM: "false",
+  TQDM_DISABLE: "1"
+})
 
 const target = TestDatabase.targets().find((t) => t.name === "embedded")!
 const fixture = Review.Review.Default.pipe(
@@ -166,10 +183,46 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
           })
         )
         const started = Date.now()
-        const r = yield* loaders(spec)
+        const r = yield* python([script, spec])
         console.log(`${r.output.trimEnd()}\n(loaders.py: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
         expect(r.code, r.output).toBe(0)
         expect(r.output).toMatch(/^loaders: \d+ checks ok, 0 failing/m)
+        fs.rmSync(dir, { recursive: true, force: true })
+      }),
+    600_000
+  )
+
+  it.effect.skipIf(missing !== undefined)(
+    "the README's training commands and Python run as written, in a folder of their own",
+    () =>
+      Effect.gen(function* () {
+        const db = yield* TestDatabase.TestDatabase
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-readme-"))
+        // Each line is `pnpm ground-truth …` or `python3 apps/cli/test/….py …`, a comment after it.
+        for (const line of readmeBlock("loaders-test: commands").split("\n")) {
+          const words = line
+            .replace(/\s+#.*$/, "")
+            .trim()
+            .split(/\s+/)
+          if (words[0] === "") continue
+          if (words[0] === "pnpm" && words[1] === "ground-truth") {
+            const r = yield* run(words.slice(2), { DATABASE_URL: db.url, INIT_CWD: dir })
+            expect([r.code, line], r.stderr).toEqual([0, line])
+          } else {
+            expect([words[0], words[1]?.startsWith("apps/cli/test/")], line).toEqual(["python3", true])
+            const r = yield* python(
+              [path.join(here, path.basename(words[1])), ...words.slice(2)],
+              dir,
+              offline(dir)
+            )
+            expect([r.code, line], r.output).toEqual([0, line])
+          }
+        }
+        fs.writeFileSync(path.join(dir, "readme.py"), readmeBlock("loaders-test: python"))
+        const started = Date.now()
+        const r = yield* python(["readme.py"], dir, { ...offline(dir), MODEL: "tiny-model", MAX_STEPS: "2" })
+        console.log(`README's Python: exit ${r.code} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+        expect(r.code, r.output).toBe(0)
         fs.rmSync(dir, { recursive: true, force: true })
       }),
     600_000

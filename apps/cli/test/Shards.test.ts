@@ -121,7 +121,8 @@ for (const target of TestDatabase.targets()) {
           ],
           [
             ["--shards", "2", "--out", `${dir}.gz`],
-            "--shards writes a folder of files: --out names that folder, not a .gz file (--gzip gzips each file)"
+            `--out ${dir}.gz: .gz is gzip, but it names a folder of JSON Lines files (--gzip gzips each of them): ` +
+              "name it without that extension"
           ],
           [
             ["--shards", "2", "--out", dir, "--manifest", path.join(root, "m.json")],

@@ -1,5 +1,6 @@
 /** Runs the real CLI in a child process, as a user would: through the launcher `pnpm ground-truth` runs. */
 import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect } from "@effect/vitest"
@@ -99,4 +100,13 @@ export const pythonMissing = (modules: string): string | undefined => {
     : probe.status !== 0
       ? (probe.stderr.trim().split("\n").pop() ?? `exit status ${probe.status}`)
       : undefined
+}
+
+/** The fenced block after the README's `<!-- MARK` comment, as written: what a test runs or compares. */
+export const readmeBlock = (mark: string): string => {
+  const text = fs.readFileSync(path.join(path.dirname(bin), "..", "..", "..", "README.md"), "utf8")
+  const at = text.indexOf(`<!-- ${mark}`)
+  expect(at, `README mark ${mark}`).toBeGreaterThan(-1)
+  const start = text.indexOf("\n", text.indexOf("```", at)) + 1
+  return text.slice(start, text.indexOf("\n```", start) + 1)
 }

@@ -38,6 +38,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tiny_model  # noqa: E402
+
 # Offline, quiet, and no cache outside our temporary directory.
 WORK = tempfile.mkdtemp(prefix="gt-loaders-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -228,24 +231,12 @@ if "jsonl" in EXPORTS:
 
 
 # 4. TRL: SFT on prompt-completion and on messages, DPO on preference, with a tokenizer and a tiny
-#    model made here.
-TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' }}"
-    "{% if message['role'] == 'assistant' %}"
-    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
-    "{% else %}{{ message['content'] + '<|im_end|>\n' }}{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
+#    model made here (tiny_model.py, as the README shows it).
 if SPEC.get("train", True) and all(n in LOADED for n in TRAINING):
     t0 = time.monotonic()
     import torch  # noqa: E402
     import transformers  # noqa: E402
     import trl  # noqa: E402
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
     from transformers.trainer_callback import PrinterCallback, ProgressCallback  # noqa: E402
     from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer  # noqa: E402
 
@@ -261,42 +252,14 @@ if SPEC.get("train", True) and all(n in LOADED for n in TRAINING):
     @check("tokenizer (BPE trained on the exported texts) and a tiny random Llama, saved to a directory")
     def _():
         texts = [m["content"] for row in LOADED["messages"] for m in row["messages"]]
-        tk = Tokenizer(models.BPE())
-        tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tk.decoder = decoders.ByteLevel()
-        tk.train_from_iterator(
-            texts,
-            trainers.BpeTrainer(
-                vocab_size=1000,
-                special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                show_progress=False,
-            ),
-        )
-        tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-        tok.chat_template = TEMPLATE
+        # Saved as a hub model is: the trainers take its path, as they would take a model id.
+        path = os.path.join(WORK, "tiny-llama")
+        tok, config = tiny_model.build(texts, path)
         conversation = LOADED["messages"][0]["messages"]
         text = tok.apply_chat_template(conversation, tokenize=False)
         assert tok.decode(tok(text)["input_ids"]) == text, "the tokenizer does not round-trip a conversation"
         longest = max(len(tok.apply_chat_template(r["messages"])["input_ids"]) for r in LOADED["messages"])
-        torch.manual_seed(0)
-        config = LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-            max_position_embeddings=4096,
-            pad_token_id=tok.pad_token_id,
-            eos_token_id=tok.eos_token_id,
-            bos_token_id=None,
-        )
         assert longest < config.max_position_embeddings, f"a row of {longest} tokens"
-        # Saved as a hub model is: the trainers take its path, as they would take a model id.
-        path = os.path.join(WORK, "tiny-llama")
-        LlamaForCausalLM(config).save_pretrained(path)
-        tok.save_pretrained(path)
         TINY.update(path=path, longest=longest)
         return f"vocabulary {len(tok)}, longest messages row {longest} tokens"
 

@@ -268,7 +268,12 @@ export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManif
   cursor: Schema.String,
   files: Schema.Array(SplitFile),
   empty_splits: Schema.Array(Split.Name),
-  compression: Schema.optional(Compression)
+  compression: Schema.optional(Compression),
+  license: Schema.optional(Schema.NullOr(Schema.String)).annotations({
+    description:
+      "The license of the folder's card (export --license): null when none was set (the card then says other " +
+      "and who to ask); absent in folders written before it was recorded"
+  })
 }) {}
 
 /**
