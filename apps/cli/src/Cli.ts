@@ -19,6 +19,7 @@ import {
   Filter,
   type Format,
   Manifest,
+  Parquet,
   Plan,
   ReportPage,
   Snapshot,
@@ -599,15 +600,22 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
     }
     const text = yield* Effect.mapError(fs.readFileString(file), unreadable)
     const invalid = (e: Plan.PlanInvalid) => new UsageError({ message: `--plan ${planPath}: ${e.message}` })
-    const plan = yield* Effect.mapError(Plan.decode(text), invalid)
-    yield* Effect.mapError(Plan.filter(plan), invalid)
+    const written = yield* Effect.mapError(Plan.decode(text), invalid)
+    const out = Option.getOrElse(flags.out, () => "-")
+    const filter = yield* Effect.flatMap(Effect.mapError(Plan.filter(written), invalid), (f) =>
+      fileFormat(out, f)
+    )
+    // A Parquet shard reads the lines it is made from; jsonl and hf have a line per job alike, so the
+    // plan's shards hold the same jobs.
+    const plan = out.endsWith(Parquet.extension)
+      ? Plan.Plan.make({ ...written, parameters: { ...written.parameters, format: filter.format } })
+      : written
     const index = shard.value
     if (!Number.isInteger(index) || index < 0 || index >= plan.shards.length) {
       return yield* new UsageError({
         message: `--shard must be from 0 to ${plan.shards.length - 1} (plan ${plan.id} has ${plan.shards.length}), not ${index}`
       })
     }
-    const out = Option.getOrElse(flags.out, () => "-")
     const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
     yield* withDatabase(
       Effect.gen(function* () {
@@ -616,11 +624,27 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         const stream = Output.withProgress(exporter.shard(plan, index), `shard ${index}`)
         yield* outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encodedFor(out, stream))
+          : Output.toFile(outFile, Output.encodedFor(out, stream, filter.format))
       }),
       { prepare: false }
     )
   })
+
+/**
+ * What `--out NAME` asks to be written: Parquet when NAME ends in `.parquet` (then the export runs in the
+ * format whose lines the file is made from, `Parquet.source`), else the lines. A Parquet file gzipped is
+ * refused rather than written as gzipped lines under that name: its pages are compressed already.
+ */
+const fileFormat = (out: string, filter: Filter.Filter): Effect.Effect<Filter.Filter, UsageError> =>
+  out.endsWith(`${Parquet.extension}.gz`)
+    ? Effect.fail(
+        new UsageError({
+          message: `--out ${out}: a Parquet file is compressed inside (GZIP pages); name it ${out.slice(0, -".gz".length)}`
+        })
+      )
+    : Effect.succeed(
+        out.endsWith(Parquet.extension) ? { ...filter, format: Parquet.source(filter.format) } : filter
+      )
 
 const exportCommand = Command.make(
   "export",
@@ -628,7 +652,10 @@ const exportCommand = Command.make(
     out: outOption(
       "corpus",
       " A name ending in .gz is written gzipped (datasets reads .jsonl.gz as it is); the manifest still " +
-        "describes the uncompressed corpus (zcat PATH | sha256sum)."
+        "describes the uncompressed corpus (zcat PATH | sha256sum). A name ending in .parquet is written as one " +
+        "Parquet file with a declared schema (jsonl as hf: results as JSON text, times timestamp[us, tz=UTC], " +
+        "corrections a list of structs; the training formats as lists of role and content), which pyarrow, " +
+        "DuckDB, polars and datasets read with those types; not with --manifest."
     ),
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
@@ -709,8 +736,17 @@ const exportCommand = Command.make(
             "--out NAME.gz writes one file gzipped"
         })
       }
-      const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
+      const filter = yield* Effect.flatMap(Filter.parse(parameters(flags), { label: flag }), (f) =>
+        fileFormat(out, f)
+      )
+      if (out.endsWith(Parquet.extension) && Option.isSome(flags.manifest)) {
+        return yield* new UsageError({
+          message:
+            `--manifest describes a corpus of lines (its bytes and SHA-256): a Parquet --out has none; ` +
+            "sha256sum the file, or export the lines with their manifest"
+        })
+      }
       if (out === "-" && Option.contains(flags.manifest, "-")) {
         return yield* new UsageError({
           message: "--manifest - needs --out PATH: standard output holds the corpus"
@@ -727,7 +763,7 @@ const exportCommand = Command.make(
       const corpusTo = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
         outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encodedFor(out, stream))
+          : Output.toFile(outFile, Output.encodedFor(out, stream, filter.format))
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
         if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
@@ -755,7 +791,7 @@ const exportCommand = Command.make(
         // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
         yield* outFile === undefined
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
-          : Output.toFile(outFile, Output.encodedFor(out, progress), writeManifest)
+          : Output.toFile(outFile, Output.encodedFor(out, progress, filter.format), writeManifest)
       })
       yield* withDatabase(run, { prepare: true, workers })
     })

@@ -26,7 +26,7 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { Gzip, Jsonl, Manifest } from "@ground-truth/core"
+import { type Format, Gzip, Jsonl, Manifest, Parquet } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
 import { Chunk, Console, Data, Effect, Exit, Option, Stream } from "effect"
 
@@ -541,21 +541,25 @@ export const toDataset = <E, R, E2, R2>(
 
 /**
  * The bytes a corpus file holds: gzip when its name ends in `.gz` (`datasets` reads `.jsonl.gz` as it
- * is), else the stream as it is. Its manifest still describes the uncompressed corpus.
+ * is; its manifest still describes the uncompressed corpus), Parquet when it ends in `.parquet` (the
+ * lines of `Parquet.source(format)` as `format`'s columns), else the stream as it is.
  *
  * @since 0.1.0
  */
 export const encodedFor = <E, R>(
   target: string,
-  stream: Stream.Stream<Uint8Array, E, R>
-): Stream.Stream<Uint8Array, E | OutputError, R> =>
+  stream: Stream.Stream<Uint8Array, E, R>,
+  format: Format.Format
+): Stream.Stream<Uint8Array, E | OutputError | Parquet.ParquetError, R> =>
   target.endsWith(".gz")
     ? NodeStream.pipeThroughDuplex(
         stream,
         () => zlib.createGzip(),
         (e) => new OutputError({ message: `cannot compress ${target}: ${describeCause(e)}` })
       )
-    : stream
+    : target.endsWith(Parquet.extension)
+      ? Parquet.encode(format)(stream)
+      : stream
 
 /**
  * Writes `stream` to standard output, waiting for the reader (back-pressure) between chunks.

@@ -65,6 +65,34 @@ for (const target of TestDatabase.targets()) {
     )
 
     it.effect(
+      "export --out X.parquet writes the bytes the server answers an Accept of Parquet with, for every case",
+      () =>
+        Effect.gen(function* () {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+          const results = yield* Effect.forEach(
+            Golden.exportCases,
+            (c, i) => {
+              const out = path.join(dir, `case-${i}.parquet`)
+              return Effect.map(
+                Effect.flatMap(env, (e) => run(["export", "--out", out, ...Golden.flags(c.params)], e)),
+                (r) => ({ c, r, out })
+              )
+            },
+            { concurrency: 3 }
+          )
+          for (const { c, r, out } of results) {
+            expect(r.stderr, c.name).toBe("")
+            expect(r.code, c.name).toBe(0)
+            expect(fs.readFileSync(out).equals(yield* Golden.expectedParquet(c)), c.name).toBe(true)
+          }
+          expect(fs.readdirSync(dir).sort()).toEqual(
+            Golden.exportCases.map((_, i) => `case-${i}.parquet`).sort()
+          )
+        }),
+      300_000
+    )
+
+    it.effect(
       "export to standard output writes the golden bytes for every filter combination",
       () =>
         Effect.gen(function* () {

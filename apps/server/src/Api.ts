@@ -95,6 +95,7 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
       "invalid_correction_event",
       "invalid_row",
       "compression_failed",
+      "parquet_failed",
       "spool_failed",
       "worker_failed"
     )
