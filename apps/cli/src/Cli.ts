@@ -267,27 +267,57 @@ type FolderFlags = Parameters<typeof parameters>[0] & {
   readonly out: Option.Option<string>
   readonly manifest: Option.Option<string>
   readonly gzip: boolean
+  readonly parquet: boolean
 }
-
-/** A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl). */
-const featuresFile = (format: Format.Format): ReadonlyArray<readonly [string, string]> => {
-  const features = Features.json(format)
-  return features === undefined ? [] : [["features.json", features]]
-}
-
-/** A folder's file as written: `.gz` when gzipped (`--gzip`). */
-const asWritten = (name: string, gzip: boolean) => (gzip ? `${name}.gz` : name)
 
 /**
- * A manifest's file of a gzipped folder as written (`--gzip`): its name with `.gz`, its bytes and SHA-256
- * those of that file (`sha256sum`), its rows still the lines it holds.
+ * A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl) and
+ * the files do not declare their own (Parquet).
  */
-const gzippedFile =
-  (written: ReadonlyMap<string, Output.Written>) =>
-  <F extends { readonly path: string; readonly bytes: number; readonly sha256: string }>(file: F): F => {
-    const path = `${file.path}.gz`
-    return { ...file, path, ...written.get(path) }
+const featuresFile = (format: Format.Format, parquet: boolean): ReadonlyArray<readonly [string, string]> => {
+  const features = Features.json(format)
+  return features === undefined || parquet ? [] : [["features.json", features]]
+}
+
+/**
+ * How a folder's files are written from their lines (`format`'s): `.jsonl.gz` gzipped (`--gzip`),
+ * `.parquet` as Parquet (`--parquet`), else as they are. `name` turns a file's name as lines
+ * (`train.jsonl`) into its name as written; `file` a manifest's entry into the file as written (its
+ * bytes and SHA-256 those of that file, its rows still the samples it holds).
+ */
+const folderFiles = (flags: FolderFlags, format: Format.Format) => {
+  const name = (lines: string) =>
+    flags.parquet
+      ? `${lines.slice(0, -".jsonl".length)}${Parquet.extension}`
+      : flags.gzip
+        ? `${lines}.gz`
+        : lines
+  return {
+    name,
+    encoder: flags.parquet ? Parquet.writer(format) : flags.gzip ? Output.gzipEncoder : undefined,
+    file:
+      (written: ReadonlyMap<string, Output.Written>) =>
+      <F extends { readonly path: string; readonly bytes: number; readonly sha256: string }>(file: F): F => {
+        const path = name(file.path)
+        return { ...file, path, ...written.get(path) }
+      },
+    /** What the manifest says of the files, when they are not the lines. */
+    marks: {
+      ...(flags.gzip ? { compression: "gzip" as const } : {}),
+      ...(flags.parquet ? { file_format: "parquet" as const } : {})
+    }
   }
+}
+
+/** A folder's files are gzipped lines or Parquet, not both; a single file is picked by its name. */
+const folderEncoding = (flags: FolderFlags): Effect.Effect<void, UsageError> =>
+  flags.gzip && flags.parquet
+    ? Effect.fail(
+        new UsageError({
+          message: "--gzip and --parquet: a Parquet file is compressed inside; give one of them"
+        })
+      )
+    : Effect.void
 
 /** The number `--shards` names: a whole number from 1 to `Plan.MAX_SHARDS`. */
 const shardCount = (count: number): Effect.Effect<number, UsageError> =>
@@ -317,11 +347,17 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
         })
       }
     }
+    yield* folderEncoding(flags)
     const count = Option.isSome(shards) ? yield* shardCount(shards.value) : undefined
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
-    const filter: Filter.Filter = { ...parsed, split: Option.none() }
+    const filter: Filter.Filter = {
+      ...parsed,
+      split: Option.none(),
+      format: flags.parquet ? Parquet.source(parsed.format) : parsed.format
+    }
+    const written = folderFiles(flags, filter.format)
     const target = yield* outputTarget("--dataset", dir, "folder")
     yield* Output.recoverDataset(target)
     yield* withDatabase(
@@ -331,25 +367,26 @@ const exportDataset = (dir: string, flags: FolderFlags, workers: number, shards:
         yield* Output.toDataset(
           target,
           Stream.map(stream, (part) => ({
-            file: asWritten(Manifest.splitPath(part.split, part.shard, count), flags.gzip),
+            file: written.name(Manifest.splitPath(part.split, part.shard, count)),
             bytes: part.bytes
           })),
-          (written) =>
+          (files) =>
             Effect.map(manifest, (plain) => {
-              const m = flags.gzip
-                ? Manifest.DatasetManifest.make({
-                    ...plain,
-                    files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
-                    compression: "gzip"
-                  })
-                : plain
+              const m =
+                written.encoder === undefined
+                  ? plain
+                  : Manifest.DatasetManifest.make({
+                      ...plain,
+                      files: plain.files.map((f) => Manifest.SplitFile.make(written.file(files)(f))),
+                      ...written.marks
+                    })
               return [
                 ["manifest.json", `${JSON.stringify(m)}\n`] as const,
                 ["README.md", DatasetCard.render(m)] as const,
-                ...featuresFile(m.format)
+                ...featuresFile(m.format, flags.parquet)
               ]
             }),
-          { gzip: flags.gzip }
+          written.encoder === undefined ? {} : { encoder: written.encoder }
         )
         const m = yield* manifest
         const rows = (split: Split.Name) => m.files.reduce((n, f) => (f.split === split ? n + f.rows : n), 0)
@@ -386,7 +423,10 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
         message: `--shards writes a folder of files: --out names that folder, not ${dir === "-" ? "standard output" : "a .gz file (--gzip gzips each file)"}`
       })
     }
-    const filter = yield* Filter.parse(parameters(flags), { label: flag })
+    yield* folderEncoding(flags)
+    const parsed = yield* Filter.parse(parameters(flags), { label: flag })
+    const filter = { ...parsed, format: flags.parquet ? Parquet.source(parsed.format) : parsed.format }
+    const written = folderFiles(flags, filter.format)
     const target = yield* outputTarget("--out", dir, "folder")
     yield* Output.recoverDataset(target)
     yield* withDatabase(
@@ -396,24 +436,28 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
         yield* Output.toDataset(
           target,
           Stream.map(stream, ({ shard, bytes }) => ({
-            file: asWritten(Manifest.shardPath("part", shard, count), flags.gzip),
+            file: written.name(Manifest.shardPath("part", shard, count)),
             bytes
           })),
           // The format's features beside the shards: a shard of a few jobs may hold a column that is null
-          // throughout, whose type datasets cannot guess from that file.
-          (written) =>
+          // throughout, whose type datasets cannot guess from that file (a Parquet file declares its own).
+          (files) =>
             Effect.map(manifest, (plain) => {
-              // Gzipped, the whole's rows, bytes and SHA-256 still describe the body; each file is as written.
-              const m = flags.gzip
-                ? Manifest.Manifest.make({
-                    ...plain,
-                    files: (plain.files ?? []).map((f) => Manifest.ShardFile.make(gzippedFile(written)(f))),
-                    compression: "gzip"
-                  })
-                : plain
-              return [["manifest.json", Manifest.encode(m)] as const, ...featuresFile(m.format)]
+              // Encoded, the whole's rows, bytes and SHA-256 still describe the lines; each file is as written.
+              const m =
+                written.encoder === undefined
+                  ? plain
+                  : Manifest.Manifest.make({
+                      ...plain,
+                      files: (plain.files ?? []).map((f) => Manifest.ShardFile.make(written.file(files)(f))),
+                      ...written.marks
+                    })
+              return [
+                ["manifest.json", Manifest.encode(m)] as const,
+                ...featuresFile(m.format, flags.parquet)
+              ]
             }),
-          { gzip: flags.gzip }
+          written.encoder === undefined ? {} : { encoder: written.encoder }
         )
         const m = yield* manifest
         yield* Console.error(
@@ -580,7 +624,8 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
       ...(Option.isSome(flags.dataset) ? ["--dataset"] : []),
       ...(Option.isSome(flags.shards) ? ["--shards"] : []),
       ...(flags.workers !== "1" ? ["--workers"] : []),
-      ...(flags.gzip ? ["--gzip (name the --out file .gz)"] : [])
+      ...(flags.gzip ? ["--gzip (name the --out file .gz)"] : []),
+      ...(flags.parquet ? ["--parquet (name the --out file .parquet)"] : [])
     ]
     if (refused.length > 0) {
       return yield* new UsageError({
@@ -714,6 +759,14 @@ const exportCommand = Command.make(
           "by its name instead: --out NAME.gz."
       )
     ),
+    parquet: Options.boolean("parquet").pipe(
+      Options.withDescription(
+        "Write each file of a folder output (--shards N --out DIR, --dataset DIR) as Parquet: part-00000-of-0000N.parquet, " +
+          "train.parquet … (the format's samples with a declared schema, jsonl as hf; datasets.load_dataset(DIR) " +
+          "reads the folder). manifest.json then says file_format parquet, and gives each file's bytes and SHA-256 " +
+          "as written, its rows the samples it holds. A single file is Parquet by its name instead: --out NAME.parquet."
+      )
+    ),
     ...exportFlags
   },
   (flags) =>
@@ -729,11 +782,13 @@ const exportCommand = Command.make(
         return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards)
       }
       if (Option.isSome(flags.shards)) return yield* exportShards(flags.shards.value, flags, workers)
-      if (flags.gzip) {
+      if (flags.gzip || flags.parquet) {
         return yield* new UsageError({
-          message:
-            "--gzip gzips the files of a folder (--shards N --out DIR, --dataset DIR): " +
-            "--out NAME.gz writes one file gzipped"
+          message: flags.gzip
+            ? "--gzip gzips the files of a folder (--shards N --out DIR, --dataset DIR): " +
+              "--out NAME.gz writes one file gzipped"
+            : "--parquet writes the files of a folder as Parquet (--shards N --out DIR, --dataset DIR): " +
+              "--out NAME.parquet writes one Parquet file"
         })
       }
       const out = Option.getOrElse(flags.out, () => "-")

@@ -28,7 +28,7 @@ import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import { type Format, Gzip, Jsonl, Manifest, Parquet } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
-import { Chunk, Console, Data, Effect, Exit, Option, Stream } from "effect"
+import { Chunk, Console, Data, Effect, Exit, Option, type Scope, Stream } from "effect"
 
 /**
  * The output could not be written.
@@ -372,7 +372,7 @@ export const recoverDataset = (target: Target) =>
     yield* removeStalePartials(target.file)
   })
 
-/** A file of a folder being written: its bytes written as they come (gzipped), then closed. */
+/** A file of a folder being written: its bytes written as they come (encoded), then closed. */
 interface FolderFile {
   readonly path: string
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, OutputError>
@@ -381,12 +381,24 @@ interface FolderFile {
 }
 
 /**
- * Creates `file` (new) in the scope; with `gzip`, its bytes go through a gzip stream of their own, so
+ * How a folder's files are made from their lines, one encoder a file (several open at once): `write`
+ * takes lines and gives what goes into the file so far, `end` the rest (gzip: `Gzip.gzipper`; Parquet:
+ * `Parquet.writer`).
+ *
+ * @since 0.1.0
+ */
+export interface Encoder {
+  readonly write: (bytes: Uint8Array) => Effect.Effect<Chunk.Chunk<Uint8Array>, { readonly message: string }>
+  readonly end: Effect.Effect<Chunk.Chunk<Uint8Array>, { readonly message: string }>
+}
+
+/**
+ * Creates `file` (new) in the scope; with an encoder, its bytes go through an encoder of their own, so
  * that the parts of several files can come interleaved, and are counted as written.
  */
 const folderFile = (
   file: string,
-  gzip: boolean,
+  encoder: Effect.Effect<Encoder, never, Scope.Scope> | undefined,
   failed: (what: string, where: string) => (e: PlatformError) => OutputError
 ) =>
   Effect.gen(function* () {
@@ -397,18 +409,18 @@ const folderFile = (
     const writeAll = (bytes: Uint8Array) =>
       bytes.length === 0 ? Effect.void : Effect.mapError(handle.writeAll(bytes), failed("write", file))
     const sync = Effect.mapError(handle.sync, failed("flush", file))
-    if (!gzip) {
+    if (encoder === undefined) {
       return {
         path: file,
         write: writeAll,
         close: Effect.as(sync, { bytes: 0, sha256: "" })
       } satisfies FolderFile
     }
-    const z = yield* Gzip.gzipper(zlib.constants.Z_DEFAULT_COMPRESSION)
+    const z = yield* encoder
     const count = Manifest.counter()
-    const compressed = (chunks: Effect.Effect<Chunk.Chunk<Uint8Array>, Gzip.CompressionError>) =>
+    const encoded = (chunks: Effect.Effect<Chunk.Chunk<Uint8Array>, { readonly message: string }>) =>
       chunks.pipe(
-        Effect.mapError((e) => new OutputError({ message: `cannot compress ${file}: ${e.message}` })),
+        Effect.mapError((e) => new OutputError({ message: `cannot encode ${file}: ${e.message}` })),
         Effect.flatMap((out) =>
           Effect.forEach(
             out,
@@ -425,9 +437,9 @@ const folderFile = (
       )
     return {
       path: file,
-      write: (bytes) => compressed(z.write(Chunk.of(bytes))),
+      write: (bytes) => encoded(z.write(bytes)),
       close: Effect.gen(function* () {
-        yield* compressed(z.end)
+        yield* encoded(z.end)
         yield* sync
         const { bytes, sha256 } = count.counts()
         return { bytes, sha256 }
@@ -436,8 +448,18 @@ const folderFile = (
   })
 
 /**
- * A file of a folder as written, when its bytes are not the lines the export counted (gzipped): its
- * bytes and SHA-256.
+ * Gzip as a folder's encoder (`--gzip`): one gzip stream a file.
+ *
+ * @since 0.1.0
+ */
+export const gzipEncoder: Effect.Effect<Encoder, never, Scope.Scope> = Effect.map(
+  Gzip.gzipper(zlib.constants.Z_DEFAULT_COMPRESSION),
+  (z) => ({ write: (bytes) => z.write(Chunk.of(bytes)), end: z.end })
+)
+
+/**
+ * A file of a folder as written, when its bytes are not the lines the export counted (gzipped, Parquet):
+ * its bytes and SHA-256.
  *
  * @since 0.1.0
  */
@@ -450,8 +472,9 @@ export interface Written {
  * Writes a folder of files atomically (a dataset, or shards): each part's bytes to its file (a file named
  * by no part is not written; an empty part makes an empty file), then `files` (name → content: the
  * manifest, the card, the features) once the parts are complete, in a temporary folder beside `target`
- * that replaces it only then. With `gzip`, each part's file is one gzip stream (an empty one too), and
- * `files` is told what each holds as written; else that map is empty (the bytes are the parts'). An
+ * that replaces it only then. With an `encoder`, each part's file goes through one of its own (an empty
+ * one too: a gzip stream, a Parquet file of no rows), and `files` is told what each holds as written;
+ * else that map is empty (the bytes are the parts'). An
  * existing `target` is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never
  * a folder of other files. Replacing takes two renames (the old folder aside, the new one in: Node.js has
  * no atomic exchange); a run killed between them leaves the folder aside, and the next run puts it back
@@ -465,7 +488,7 @@ export const toDataset = <E, R, E2, R2>(
   files: (
     written: ReadonlyMap<string, Written>
   ) => Effect.Effect<ReadonlyArray<readonly [string, string]>, E2, R2>,
-  options: { readonly gzip: boolean } = { gzip: false }
+  options: { readonly encoder?: Effect.Effect<Encoder, never, Scope.Scope> } = {}
 ): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -491,7 +514,7 @@ export const toDataset = <E, R, E2, R2>(
           Effect.gen(function* () {
             let out = open.get(part.file)
             if (out === undefined) {
-              out = yield* folderFile(path.join(partial, part.file), options.gzip, failed)
+              out = yield* folderFile(path.join(partial, part.file), options.encoder, failed)
               yield* access(out.path, 0o666)
               open.set(part.file, out)
             }
@@ -502,7 +525,7 @@ export const toDataset = <E, R, E2, R2>(
         const written = new Map<string, Written>()
         for (const [name, out] of open) {
           const counts = yield* out.close
-          if (options.gzip) written.set(name, counts)
+          if (options.encoder !== undefined) written.set(name, counts)
         }
         for (const [name, content] of yield* files(written)) {
           const file = path.join(partial, name)

@@ -1,6 +1,7 @@
 /**
  * Parquet in the real readers: the CLI writes the sample and the training formats as Parquet files, then
- * `parquet_readers.py` reads them with pyarrow, DuckDB, polars and `datasets` and checks the declared
+ * `parquet_readers.py` reads them (and two Parquet dataset folders, one in shards, with
+ * `datasets.load_dataset(DIR)`) with pyarrow, DuckDB, polars and `datasets` and checks the declared
  * types (times `timestamp[us, tz=UTC]`, corrections a list of structs, results as text) and the values
  * of the `hf` lines. On the embedded database only: the files' shape does not depend on the database
  * (the golden suites compare the bytes on both).
@@ -73,17 +74,34 @@ layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) =
           none: ["--has-corrections", "false", "--out", "none.parquet"],
           "prompt-completion": ["--format", "prompt-completion", "--out", "prompt-completion.parquet"],
           messages: ["--format", "messages", "--out", "messages.parquet"],
-          preference: ["--format", "preference", "--out", "preference.parquet"]
+          preference: ["--format", "preference", "--out", "preference.parquet"],
+          dataset: ["--dataset", "dataset", "--parquet", "--approved-only", "false"],
+          "dataset-shards": [
+            "--dataset",
+            "dataset-shards",
+            "--parquet",
+            "--shards",
+            "3",
+            "--format",
+            "messages"
+          ]
         }
         yield* Effect.forEach(
           Object.entries(files),
           ([name, flags]) =>
             Effect.gen(function* () {
               const r = yield* run(
-                ["export", ...flags.map((f) => (f.includes(".") ? path.join(dir, f) : f))],
+                [
+                  "export",
+                  ...flags.map((f) => (f.includes(".") || f.startsWith("dataset") ? path.join(dir, f) : f))
+                ],
                 { DATABASE_URL: db.url }
               )
-              expect(r.stderr, name).toBe("")
+              // A dataset folder's one line: its splits.
+              expect(
+                r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith(dir)),
+                name
+              ).toEqual([])
               expect(r.code, name).toBe(0)
             }),
           { concurrency: 2 }
@@ -95,12 +113,13 @@ layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) =
           training: Object.fromEntries(
             (["prompt-completion", "messages", "preference"] as const).map((f) => [f, at(`${f}.parquet`)])
           ),
-          leading_zero: { job_id: job.id, value: LEADING_ZERO }
+          leading_zero: { job_id: job.id, value: LEADING_ZERO },
+          datasets: [at("dataset"), at("dataset-shards")]
         })
         const r = yield* readers(spec)
         console.log(r.output.trimEnd())
         expect(r.code, r.output).toBe(0)
-        expect(r.output).toMatch(/^parquet readers: 7 checks ok, 0 failing/m)
+        expect(r.output).toMatch(/^parquet readers: 9 checks ok, 0 failing/m)
         fs.rmSync(dir, { recursive: true, force: true })
       }),
     600_000
