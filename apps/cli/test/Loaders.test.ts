@@ -4,7 +4,6 @@
  * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline). On the embedded
  * database only: the files' shape does not depend on the database.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,7 +13,7 @@ import { expect, layer } from "@effect/vitest"
 import { Features, type Format, Review } from "@ground-truth/core"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { pythonMissing, run } from "./cli.js"
+import { python, pythonMissing, run } from "./cli.js"
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "loaders.py")
 
@@ -45,23 +44,6 @@ const lines = (file: string) =>
     .readFileSync(file, "utf8")
     .split("\n")
     .filter((l) => l !== "")
-
-/** Runs loaders.py on `spec`: its exit status and output. */
-const loaders = (spec: string) =>
-  Effect.promise(
-    () =>
-      new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn("python3", [script, spec], { stdio: ["ignore", "pipe", "pipe"] })
-        let output = ""
-        child.stdout.on("data", (b: Buffer) => {
-          output += b.toString("utf8")
-        })
-        child.stderr.on("data", (b: Buffer) => {
-          output += b.toString("utf8")
-        })
-        child.on("close", (code) => resolve({ code, output }))
-      })
-  )
 
 const target = TestDatabase.targets().find((t) => t.name === "embedded")!
 const fixture = Review.Review.Default.pipe(
@@ -146,7 +128,7 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
           })
         )
         const started = Date.now()
-        const r = yield* loaders(spec)
+        const r = yield* python(script, spec)
         console.log(`${r.output.trimEnd()}\n(loaders.py: ${((Date.now() - started) / 1000).toFixed(1)} s)`)
         expect(r.code, r.output).toBe(0)
         expect(r.output).toMatch(/^loaders: \d+ checks ok, 0 failing/m)

@@ -6,7 +6,6 @@
  * of the `hf` lines. On the embedded database only: the files' shape does not depend on the database
  * (the golden suites compare the bytes on both).
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -16,7 +15,7 @@ import { expect, layer } from "@effect/vitest"
 import { Review } from "@ground-truth/core"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { pythonMissing, run } from "./cli.js"
+import { python, pythonMissing, run } from "./cli.js"
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "parquet_readers.py")
 
@@ -36,22 +35,6 @@ const fixture = Review.Review.Default.pipe(
     Layer.effectDiscard(Demo.seed({ jobs: 300, seed: 31 })).pipe(Layer.provideMerge(target.layer))
   )
 )
-
-/** Runs parquet_readers.py on `spec`: its exit status and output. */
-const readers = (spec: string) =>
-  Effect.promise(
-    () =>
-      new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn("python3", [script, spec], { stdio: ["ignore", "pipe", "pipe"] })
-        let output = ""
-        const add = (b: Buffer) => {
-          output += b.toString("utf8")
-        }
-        child.stdout.on("data", add)
-        child.stderr.on("data", add)
-        child.on("close", (code) => resolve({ code, output }))
-      })
-  )
 
 layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) => {
   it.effect.skipIf(missing !== undefined)(
@@ -116,7 +99,7 @@ layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) =
           leading_zero: { job_id: job.id, value: LEADING_ZERO },
           datasets: [at("dataset"), at("dataset-shards")]
         })
-        const r = yield* readers(spec)
+        const r = yield* python(script, spec)
         console.log(r.output.trimEnd())
         expect(r.code, r.output).toBe(0)
         expect(r.output).toMatch(/^parquet readers: 9 checks ok, 0 failing/m)

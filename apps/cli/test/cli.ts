@@ -71,6 +71,22 @@ export const run = (
   options: Options = {}
 ) => Effect.promise(() => start(args, env, options).done)
 
+/** Runs a Python script of the tests' with one argument: its exit status and output (both streams). */
+export const python = (script: string, arg: string) =>
+  Effect.promise(
+    () =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn("python3", [script, arg], { stdio: ["ignore", "pipe", "pipe"] })
+        let output = ""
+        const add = (b: Buffer) => {
+          output += b.toString("utf8")
+        }
+        child.stdout.on("data", add)
+        child.stderr.on("data", add)
+        child.on("close", (code) => resolve({ code, output }))
+      })
+  )
+
 /** Waits real time (the processes and the database need it to pass), not the test clock. */
 export const realSleep = (ms: number) =>
   Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
