@@ -19,6 +19,8 @@
  * and reports medians of rows/s, MB/s, peak RSS, time to first byte and the ratio to the baseline,
  * - eval: `ground-truth eval` of a prediction for every sample of the round-one export (and, once, of a
  *   tenth of them: memory must not follow the file);
+ * - Parquet: `ground-truth export --out FILE.parquet` beside `--out FILE.jsonl.gz` (gzip JSONL), the same
+ *   samples: rows/s, Node CPU and peak RSS, and the files' sizes, printed as ratios;
  * plus stats latency, the increment's time against the full export's and the CLI's process start, and the
  * CPU seconds per 1,000 samples of the CLI paths, Node's and the database backends' (read from the
  * postmaster's counters of its exited children), with a projection for more cores from them. Writes
@@ -239,8 +241,16 @@ const cliStart = () => {
   return performance.now() - started
 }
 
-/** The CLI writing a file; peak RSS from /usr/bin/time, first byte from the growing temporary file. */
-const cliExport = (out: string, extra: ReadonlyArray<string> = [], server: number | null = null) =>
+/**
+ * The CLI writing a file; peak RSS from /usr/bin/time, first byte from the growing temporary file. `rows`:
+ * the samples, when the file is not lines to count (gzip, Parquet).
+ */
+const cliExport = (
+  out: string,
+  extra: ReadonlyArray<string> = [],
+  server: number | null = null,
+  samples?: number
+) =>
   new Promise<Run>((resolve, reject) => {
     const dbBefore = childrenCpu(server)
     const started = performance.now()
@@ -267,7 +277,7 @@ const cliExport = (out: string, extra: ReadonlyArray<string> = [], server: numbe
       if (code !== 0) return reject(new Error(`CLI exited with ${code}`))
       const seconds = (performance.now() - started) / 1000
       const bytes = fs.statSync(out).size
-      const rows = Jsonl.countLines(fs.readFileSync(out))
+      const rows = samples ?? Jsonl.countLines(fs.readFileSync(out))
       const [rss, user, system] = fs.readFileSync(timing, "utf8").trim().split(" ").map(Number)
       // The backends end once the process has closed their connections; the postmaster reaps them.
       await new Promise((r) => setTimeout(r, 200))
@@ -420,6 +430,7 @@ const main = async () => {
   const evals: Array<{ readonly seconds: number; readonly peakRssMb: number }> = []
   let tenthEval: { readonly seconds: number; readonly peakRssMb: number } | undefined
   let predicted = 0
+  const encoded: Record<"gzip" | "parquet", Array<Run>> = { gzip: [], parquet: [] }
   for (let round = 0; round < ROUNDS; round++) {
     if (!EMBEDDED) {
       runs.baseline.push(await baseline())
@@ -434,6 +445,12 @@ const main = async () => {
       sameBytes &&= fs
         .readFileSync(path.join(dir, "corpus.jsonl"))
         .equals(fs.readFileSync(path.join(dir, "corpus-workers.jsonl")))
+    }
+    // The same samples compressed two ways, alternating which goes first.
+    const samples = runs.cli[round]?.rows
+    for (const kind of round % 2 === 0 ? (["gzip", "parquet"] as const) : (["parquet", "gzip"] as const)) {
+      const out = path.join(dir, kind === "gzip" ? "corpus.jsonl.gz" : "corpus.parquet")
+      encoded[kind].push(await cliExport(out, [], server, samples))
     }
     const [all, tenth] = [path.join(dir, "predictions.jsonl"), path.join(dir, "predictions-tenth.jsonl")]
     if (round === 0) {
@@ -503,6 +520,27 @@ const main = async () => {
       [4, 8, 16].map((cores) => `${cores} cores ${fmt((cores * 1000) / (node + db))} rows/s`).join(", ")
     )
   }
+  /** Parquet against gzip JSONL, the same samples through the CLI: medians and their ratios. */
+  const parquetLine = () => {
+    const of = (kind: "gzip" | "parquet") => {
+      const rs = encoded[kind]
+      return {
+        mb: median(rs.map((r) => r.bytes)) / 1e6,
+        rowsPerSecond: median(rs.map((r) => r.rows / r.seconds)),
+        cpu: perThousand(rs, "nodeCpu") ?? Number.NaN,
+        rss: median(rs.map((r) => r.peakRssMb ?? 0))
+      }
+    }
+    const [gz, pq] = [of("gzip"), of("parquet")]
+    const plain = median(runs.cli.map((r) => r.bytes)) / 1e6
+    return (
+      `Parquet (\`--out corpus.parquet\`) / gzip JSONL (\`--out corpus.jsonl.gz\`), ${fmt(summary.cli.rows)} samples: ` +
+      `size ${fmt(pq.mb, 1)} / ${fmt(gz.mb, 1)} MB = ${(pq.mb / gz.mb).toFixed(2)}× (plain JSONL ${fmt(plain, 1)} MB); ` +
+      `rows/s ${fmt(pq.rowsPerSecond)} / ${fmt(gz.rowsPerSecond)} = ${(pq.rowsPerSecond / gz.rowsPerSecond).toFixed(2)}×; ` +
+      `Node CPU per 1,000 samples ${fmt(pq.cpu, 3)} / ${fmt(gz.cpu, 3)} s = ${(pq.cpu / gz.cpu).toFixed(2)}×; ` +
+      `peak RSS ${fmt(pq.rss)} / ${fmt(gz.rss)} MB`
+    )
+  }
   const lines = [
     `${JOBS.toLocaleString("en-US")} jobs, ${summary.cli.rows.toLocaleString("en-US")} approved samples; ` +
       `medians of ${ROUNDS} alternating rounds; ${os.cpus().length} cores, node ${process.version}, ` +
@@ -528,6 +566,8 @@ const main = async () => {
           cpuLine("workers"),
           projection()
         ]),
+    "",
+    parquetLine(),
     "",
     `stats: median ${fmt(median(stats))} ms over ${stats.length} calls; ` +
       `CLI process start (\`ground-truth --version\`): median ${fmt(median(starts))} ms, part of its first byte`,
@@ -564,6 +604,7 @@ const main = async () => {
         cliStartMs: median(starts),
         runs,
         increments,
+        encoded,
         eval: { predictions: predicted, runs: evals, tenth: tenthEval }
       },
       null,

@@ -18,6 +18,7 @@ import {
   Features,
   Filter,
   Manifest,
+  Parquet,
   Plan,
   ReportPage,
   Snapshot,
@@ -276,28 +277,62 @@ type FolderFlags = Parameters<typeof parameters>[0] & {
   readonly out: Option.Option<string>
   readonly manifest: Option.Option<string>
   readonly gzip: boolean
+  readonly parquet: boolean
 }
-
-/** A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl). */
-const featuresFile = (filter: Filter.Filter): ReadonlyArray<readonly [string, string]> => {
-  const { format, input } = Filter.output(filter)
-  const features = Features.json(format, input)
-  return features === undefined ? [] : [["features.json", features]]
-}
-
-/** A folder's file as written: `.gz` when gzipped (`--gzip`). */
-const asWritten = (name: string, gzip: boolean) => (gzip ? `${name}.gz` : name)
 
 /**
- * A manifest's file of a gzipped folder as written (`--gzip`): its name with `.gz`, its bytes and SHA-256
- * those of that file (`sha256sum`), its rows still the lines it holds.
+ * A folder's `features.json` (the format's `datasets` features), where the format has them (not jsonl) and
+ * the files do not declare their own (Parquet).
  */
-const gzippedFile =
-  (written: ReadonlyMap<string, Output.Written>) =>
-  <F extends { readonly path: string; readonly bytes: number; readonly sha256: string }>(file: F): F => {
-    const path = `${file.path}.gz`
-    return { ...file, path, ...written.get(path) }
+const featuresFile = (filter: Filter.Filter, parquet: boolean): ReadonlyArray<readonly [string, string]> => {
+  const { format, input } = Filter.output(filter)
+  const features = Features.json(format, input)
+  return features === undefined || parquet ? [] : [["features.json", features]]
+}
+
+/**
+ * How a folder's files are written from their lines (`format`'s): `.jsonl.gz` gzipped (`--gzip`),
+ * `.parquet` as Parquet (`--parquet`), else as they are. `name` turns a file's name as lines
+ * (`train.jsonl`) into its name as written; `file` a manifest's entry into the file as written (its
+ * bytes and SHA-256 those of that file, its rows still the samples it holds).
+ */
+const folderFiles = (flags: FolderFlags, filter: Filter.Filter) => {
+  const name = (lines: string) =>
+    flags.parquet
+      ? `${lines.slice(0, -".jsonl".length)}${Parquet.extension}`
+      : flags.gzip
+        ? `${lines}.gz`
+        : lines
+  return {
+    name,
+    encoder: flags.parquet
+      ? Parquet.writer(filter.format, Filter.output(filter).input)
+      : flags.gzip
+        ? Output.gzipEncoder
+        : undefined,
+    file:
+      (written: ReadonlyMap<string, Output.Written>) =>
+      <F extends { readonly path: string; readonly bytes: number; readonly sha256: string }>(file: F): F => {
+        const path = name(file.path)
+        return { ...file, path, ...written.get(path) }
+      },
+    /** What the manifest says of the files, when they are not the lines. */
+    marks: {
+      ...(flags.gzip ? { compression: "gzip" as const } : {}),
+      ...(flags.parquet ? { file_format: "parquet" as const } : {})
+    }
   }
+}
+
+/** A folder's files are gzipped lines or Parquet, not both; a single file is picked by its name. */
+const folderEncoding = (flags: FolderFlags): Effect.Effect<void, UsageError> =>
+  flags.gzip && flags.parquet
+    ? Effect.fail(
+        new UsageError({
+          message: "--gzip and --parquet: a Parquet file is compressed inside; give one of them"
+        })
+      )
+    : Effect.void
 
 /** The number `--shards` names: a whole number from 1 to `Plan.MAX_SHARDS`. */
 const shardCount = (count: number): Effect.Effect<number, UsageError> =>
@@ -333,6 +368,7 @@ const exportDataset = (
         })
       }
     }
+    yield* folderEncoding(flags)
     const count = Option.isSome(shards) ? yield* shardCount(shards.value) : undefined
     if (Option.isSome(license) && !Schema.is(DatasetCard.License)(license.value)) {
       return yield* new UsageError({
@@ -344,8 +380,13 @@ const exportDataset = (
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
-    const filter: Filter.Filter = { ...parsed, split: Option.none() }
+    const filter: Filter.Filter = {
+      ...parsed,
+      split: Option.none(),
+      format: flags.parquet ? Parquet.source(parsed.format) : parsed.format
+    }
     yield* Output.folderName("--dataset", dir)
+    const written = folderFiles(flags, filter)
     const target = yield* outputTarget("--dataset", dir, "folder")
     yield* Output.recoverDataset(target)
     yield* withDatabase(
@@ -355,28 +396,28 @@ const exportDataset = (
         yield* Output.toDataset(
           target,
           Stream.map(stream, (part) => ({
-            file: asWritten(Manifest.splitPath(part.split, part.shard, count), flags.gzip),
+            file: written.name(Manifest.splitPath(part.split, part.shard, count)),
             bytes: part.bytes
           })),
-          (written) =>
+          (files) =>
             Effect.map(manifest, (plain) => {
               const m = Manifest.DatasetManifest.make({
                 ...plain,
-                ...(flags.gzip
-                  ? {
-                      files: plain.files.map((f) => Manifest.SplitFile.make(gzippedFile(written)(f))),
-                      compression: "gzip" as const
-                    }
-                  : {}),
+                ...(written.encoder === undefined
+                  ? {}
+                  : {
+                      files: plain.files.map((f) => Manifest.SplitFile.make(written.file(files)(f))),
+                      ...written.marks
+                    }),
                 license: Option.getOrNull(license)
               })
               return [
                 ["manifest.json", `${JSON.stringify(m)}\n`] as const,
                 ["README.md", DatasetCard.render(m)] as const,
-                ...featuresFile(filter)
+                ...featuresFile(filter, flags.parquet)
               ]
             }),
-          { gzip: flags.gzip }
+          written.encoder === undefined ? {} : { encoder: written.encoder }
         )
         const m = yield* manifest
         const rows = (split: Split.Name) => m.files.reduce((n, f) => (f.split === split ? n + f.rows : n), 0)
@@ -414,7 +455,10 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
       })
     }
     yield* Output.folderName("--out", dir)
-    const filter = yield* Filter.parse(parameters(flags), { label: flag })
+    yield* folderEncoding(flags)
+    const parsed = yield* Filter.parse(parameters(flags), { label: flag })
+    const filter = { ...parsed, format: flags.parquet ? Parquet.source(parsed.format) : parsed.format }
+    const written = folderFiles(flags, filter)
     const target = yield* outputTarget("--out", dir, "folder")
     yield* Output.recoverDataset(target)
     yield* withDatabase(
@@ -424,24 +468,25 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
         yield* Output.toDataset(
           target,
           Stream.map(stream, ({ shard, bytes }) => ({
-            file: asWritten(Manifest.shardPath("part", shard, count), flags.gzip),
+            file: written.name(Manifest.shardPath("part", shard, count)),
             bytes
           })),
           // The format's features beside the shards: a shard of a few jobs may hold a column that is null
-          // throughout, whose type datasets cannot guess from that file.
-          (written) =>
+          // throughout, whose type datasets cannot guess from that file (a Parquet file declares its own).
+          (files) =>
             Effect.map(manifest, (plain) => {
-              // Gzipped, the whole's rows, bytes and SHA-256 still describe the body; each file is as written.
-              const m = flags.gzip
-                ? Manifest.Manifest.make({
-                    ...plain,
-                    files: (plain.files ?? []).map((f) => Manifest.ShardFile.make(gzippedFile(written)(f))),
-                    compression: "gzip"
-                  })
-                : plain
-              return [["manifest.json", Manifest.encode(m)] as const, ...featuresFile(filter)]
+              // Encoded, the whole's rows, bytes and SHA-256 still describe the lines; each file is as written.
+              const m =
+                written.encoder === undefined
+                  ? plain
+                  : Manifest.Manifest.make({
+                      ...plain,
+                      files: (plain.files ?? []).map((f) => Manifest.ShardFile.make(written.file(files)(f))),
+                      ...written.marks
+                    })
+              return [["manifest.json", Manifest.encode(m)] as const, ...featuresFile(filter, flags.parquet)]
             }),
-          { gzip: flags.gzip }
+          written.encoder === undefined ? {} : { encoder: written.encoder }
         )
         const m = yield* manifest
         yield* Console.error(
@@ -608,7 +653,8 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
       ...(Option.isSome(flags.dataset) ? ["--dataset"] : []),
       ...(Option.isSome(flags.shards) ? ["--shards"] : []),
       ...(flags.workers !== "1" ? ["--workers"] : []),
-      ...(flags.gzip ? ["--gzip (name the --out file .gz)"] : [])
+      ...(flags.gzip ? ["--gzip (name the --out file .gz)"] : []),
+      ...(flags.parquet ? ["--parquet (name the --out file .parquet)"] : [])
     ]
     if (refused.length > 0) {
       return yield* new UsageError({
@@ -616,8 +662,7 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
       })
     }
     const out = Option.getOrElse(flags.out, () => "-")
-    const { gzip } =
-      out === "-" ? { gzip: false } : yield* Output.corpusName("--out", out, "a shard is JSON Lines")
+    const encoding = out === "-" ? "lines" : yield* Output.corpusName("--out", out, "a shard is JSON Lines")
     const fs = yield* FileSystem.FileSystem
     const unreadable = (e: PlatformError) =>
       new UsageError({ message: `cannot read --plan ${planPath}: ${Output.describe(e)}` })
@@ -631,8 +676,15 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
     }
     const text = yield* Effect.mapError(fs.readFileString(file), unreadable)
     const invalid = (e: Plan.PlanInvalid) => new UsageError({ message: `--plan ${planPath}: ${e.message}` })
-    const plan = yield* Effect.mapError(Plan.decode(text), invalid)
-    yield* Effect.mapError(Plan.filter(plan), invalid)
+    const written = yield* Effect.mapError(Plan.decode(text), invalid)
+    const filter = yield* Effect.flatMap(Effect.mapError(Plan.filter(written), invalid), (f) =>
+      fileFormat(out, f)
+    )
+    // A Parquet shard reads the lines it is made from; jsonl and hf have a line per job alike, so the
+    // plan's shards hold the same jobs.
+    const plan = out.endsWith(Parquet.extension)
+      ? Plan.Plan.make({ ...written, parameters: { ...written.parameters, format: filter.format } })
+      : written
     const index = shard.value
     if (!Number.isInteger(index) || index < 0 || index >= plan.shards.length) {
       return yield* new UsageError({
@@ -647,11 +699,27 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
         const stream = Output.withProgress(exporter.shard(plan, index), `shard ${index}`)
         yield* outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encoded(outFile, gzip, stream))
+          : Output.toFile(outFile, Output.encoded(outFile, encoding, stream, Filter.output(filter)))
       }),
       { prepare: false }
     )
   })
+
+/**
+ * What `--out NAME` asks to be written: Parquet when NAME ends in `.parquet` (then the export runs in the
+ * format whose lines the file is made from, `Parquet.source`), else the lines. A Parquet file gzipped is
+ * refused rather than written as gzipped lines under that name: its pages are compressed already.
+ */
+const fileFormat = (out: string, filter: Filter.Filter): Effect.Effect<Filter.Filter, UsageError> =>
+  out.endsWith(`${Parquet.extension}.gz`)
+    ? Effect.fail(
+        new UsageError({
+          message: `--out ${out}: a Parquet file is compressed inside (GZIP pages); name it ${out.slice(0, -".gz".length)}`
+        })
+      )
+    : Effect.succeed(
+        out.endsWith(Parquet.extension) ? { ...filter, format: Parquet.source(filter.format) } : filter
+      )
 
 const exportCommand = Command.make(
   "export",
@@ -659,8 +727,10 @@ const exportCommand = Command.make(
     out: outOption(
       "corpus",
       " A name ending in .gz is written gzipped (datasets reads .jsonl.gz as it is); the manifest still " +
-        "describes the uncompressed corpus (zcat PATH | sha256sum). The corpus is JSON Lines: a name whose " +
-        "extension says another format (.parquet, .csv, .json, .zst, .zip…) is refused."
+        "describes the uncompressed corpus (zcat PATH | sha256sum). A name ending in .parquet is written as one " +
+        "Parquet file with a declared schema (jsonl as hf: results as JSON text, times timestamp[us, tz=UTC], " +
+        "corrections a list of structs; the training formats as lists of role and content), which pyarrow, " +
+        "DuckDB, polars and datasets read with those types; not with --manifest. A name whose extension says another format (.csv, .json, .zst, .zip…) is refused."
     ),
     manifest: Options.text("manifest").pipe(
       Options.withPseudoName("PATH"),
@@ -728,6 +798,14 @@ const exportCommand = Command.make(
           "by its name instead: --out NAME.gz."
       )
     ),
+    parquet: Options.boolean("parquet").pipe(
+      Options.withDescription(
+        "Write each file of a folder output (--shards N --out DIR, --dataset DIR) as Parquet: part-00000-of-0000N.parquet, " +
+          "train.parquet … (the format's samples with a declared schema, jsonl as hf; datasets.load_dataset(DIR) " +
+          "reads the folder). manifest.json then says file_format parquet, and gives each file's bytes and SHA-256 " +
+          "as written, its rows the samples it holds. A single file is Parquet by its name instead: --out NAME.parquet."
+      )
+    ),
     ...exportFlags
   },
   (flags) =>
@@ -749,22 +827,33 @@ const exportCommand = Command.make(
         return yield* exportDataset(flags.dataset.value, flags, workers, flags.shards, flags.license)
       }
       if (Option.isSome(flags.shards)) return yield* exportShards(flags.shards.value, flags, workers)
-      if (flags.gzip) {
+      if (flags.gzip || flags.parquet) {
         return yield* new UsageError({
-          message:
-            "--gzip gzips the files of a folder (--shards N --out DIR, --dataset DIR): " +
-            "--out NAME.gz writes one file gzipped"
+          message: flags.gzip
+            ? "--gzip gzips the files of a folder (--shards N --out DIR, --dataset DIR): " +
+              "--out NAME.gz writes one file gzipped"
+            : "--parquet writes the files of a folder as Parquet (--shards N --out DIR, --dataset DIR): " +
+              "--out NAME.parquet writes one Parquet file"
         })
       }
-      const filter = yield* Filter.parse(parameters(flags), { label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
+      const filter = yield* Effect.flatMap(Filter.parse(parameters(flags), { label: flag }), (f) =>
+        fileFormat(out, f)
+      )
+      if (out.endsWith(Parquet.extension) && Option.isSome(flags.manifest)) {
+        return yield* new UsageError({
+          message:
+            `--manifest describes a corpus of lines (its bytes and SHA-256): a Parquet --out has none; ` +
+            "sha256sum the file, or export the lines with their manifest"
+        })
+      }
       if (out === "-" && Option.contains(flags.manifest, "-")) {
         return yield* new UsageError({
           message: "--manifest - needs --out PATH: standard output holds the corpus"
         })
       }
-      const { gzip } =
-        out === "-" ? { gzip: false } : yield* Output.corpusName("--out", out, "export writes JSON Lines")
+      const encoding =
+        out === "-" ? "lines" : yield* Output.corpusName("--out", out, "export writes JSON Lines")
       const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
       const manifestFile =
         Option.isNone(flags.manifest) || flags.manifest.value === "-"
@@ -776,7 +865,7 @@ const exportCommand = Command.make(
       const corpusTo = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
         outFile === undefined
           ? Output.toStdout(stream)
-          : Output.toFile(outFile, Output.encoded(outFile, gzip, stream))
+          : Output.toFile(outFile, Output.encoded(outFile, encoding, stream, Filter.output(filter)))
       const run = Effect.gen(function* () {
         const exporter = yield* Export.Export
         if (Option.isNone(flags.manifest) && Option.isNone(filter.changedSince)) {
@@ -804,7 +893,11 @@ const exportCommand = Command.make(
         // A manifest that cannot be written leaves the previous corpus in place, not one it does not describe.
         yield* outFile === undefined
           ? Effect.zipRight(Output.toStdout(progress), writeManifest)
-          : Output.toFile(outFile, Output.encoded(outFile, gzip, progress), writeManifest)
+          : Output.toFile(
+              outFile,
+              Output.encoded(outFile, encoding, progress, Filter.output(filter)),
+              writeManifest
+            )
       })
       yield* withDatabase(run, { prepare: true, workers })
     })
@@ -847,15 +940,15 @@ const corpusPaths = (
         message: `${command} needs --out PATH: a corpus file to keep current, not standard output`
       })
     }
-    const { gzip } = yield* Output.corpusName(
+    const encoding = yield* Output.corpusName(
       "--out",
       flags.out,
       `${command} keeps a JSON Lines corpus`,
       false
     )
-    if (gzip) {
+    if (encoding !== "lines") {
       return yield* new UsageError({
-        message: `${command} keeps a plain corpus, not ${flags.out}: gzip a copy of it if you need one`
+        message: `${command} keeps a plain corpus, not ${flags.out}: ${encoding === "gzip" ? "gzip" : "convert"} a copy of it if you need one`
       })
     }
     const manifest = Option.getOrElse(flags.manifest, () => Sync.defaultManifest(flags.out))

@@ -25,9 +25,9 @@ import * as zlib from "node:zlib"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import * as NodeSink from "@effect/platform-node/NodeSink"
-import { Gzip, Jsonl, Manifest } from "@ground-truth/core"
+import { type Format, Gzip, Jsonl, Manifest, Parquet } from "@ground-truth/core"
 import { Embedded } from "@ground-truth/db"
-import { Chunk, Console, Data, Effect, Exit, Option, Stream } from "effect"
+import { Chunk, Console, Data, Effect, Exit, Option, type Scope, Stream } from "effect"
 
 /**
  * The output could not be written.
@@ -371,7 +371,7 @@ export const recoverDataset = (target: Target) =>
     yield* removeStalePartials(target.file)
   })
 
-/** A file of a folder being written: its bytes written as they come (gzipped), then closed. */
+/** A file of a folder being written: its bytes written as they come (encoded), then closed. */
 interface FolderFile {
   readonly path: string
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, OutputError>
@@ -380,12 +380,24 @@ interface FolderFile {
 }
 
 /**
- * Creates `file` (new) in the scope; with `gzip`, its bytes go through a gzip stream of their own, so
+ * How a folder's files are made from their lines, one encoder a file (several open at once): `write`
+ * takes lines and gives what goes into the file so far, `end` the rest (gzip: `Gzip.gzipper`; Parquet:
+ * `Parquet.writer`).
+ *
+ * @since 0.1.0
+ */
+export interface Encoder {
+  readonly write: (bytes: Uint8Array) => Effect.Effect<Chunk.Chunk<Uint8Array>, { readonly message: string }>
+  readonly end: Effect.Effect<Chunk.Chunk<Uint8Array>, { readonly message: string }>
+}
+
+/**
+ * Creates `file` (new) in the scope; with an encoder, its bytes go through an encoder of their own, so
  * that the parts of several files can come interleaved, and are counted as written.
  */
 const folderFile = (
   file: string,
-  gzip: boolean,
+  encoder: Effect.Effect<Encoder, never, Scope.Scope> | undefined,
   failed: (what: string, where: string) => (e: PlatformError) => OutputError
 ) =>
   Effect.gen(function* () {
@@ -396,18 +408,18 @@ const folderFile = (
     const writeAll = (bytes: Uint8Array) =>
       bytes.length === 0 ? Effect.void : Effect.mapError(handle.writeAll(bytes), failed("write", file))
     const sync = Effect.mapError(handle.sync, failed("flush", file))
-    if (!gzip) {
+    if (encoder === undefined) {
       return {
         path: file,
         write: writeAll,
         close: Effect.as(sync, { bytes: 0, sha256: "" })
       } satisfies FolderFile
     }
-    const z = yield* Gzip.gzipper(zlib.constants.Z_DEFAULT_COMPRESSION)
+    const z = yield* encoder
     const count = Manifest.counter()
-    const compressed = (chunks: Effect.Effect<Chunk.Chunk<Uint8Array>, Gzip.CompressionError>) =>
+    const encoded = (chunks: Effect.Effect<Chunk.Chunk<Uint8Array>, { readonly message: string }>) =>
       chunks.pipe(
-        Effect.mapError((e) => new OutputError({ message: `cannot compress ${file}: ${e.message}` })),
+        Effect.mapError((e) => new OutputError({ message: `cannot encode ${file}: ${e.message}` })),
         Effect.flatMap((out) =>
           Effect.forEach(
             out,
@@ -424,9 +436,9 @@ const folderFile = (
       )
     return {
       path: file,
-      write: (bytes) => compressed(z.write(Chunk.of(bytes))),
+      write: (bytes) => encoded(z.write(bytes)),
       close: Effect.gen(function* () {
-        yield* compressed(z.end)
+        yield* encoded(z.end)
         yield* sync
         const { bytes, sha256 } = count.counts()
         return { bytes, sha256 }
@@ -435,8 +447,18 @@ const folderFile = (
   })
 
 /**
- * A file of a folder as written, when its bytes are not the lines the export counted (gzipped): its
- * bytes and SHA-256.
+ * Gzip as a folder's encoder (`--gzip`): one gzip stream a file.
+ *
+ * @since 0.1.0
+ */
+export const gzipEncoder: Effect.Effect<Encoder, never, Scope.Scope> = Effect.map(
+  Gzip.gzipper(zlib.constants.Z_DEFAULT_COMPRESSION),
+  (z) => ({ write: (bytes) => z.write(Chunk.of(bytes)), end: z.end })
+)
+
+/**
+ * A file of a folder as written, when its bytes are not the lines the export counted (gzipped, Parquet):
+ * its bytes and SHA-256.
  *
  * @since 0.1.0
  */
@@ -449,8 +471,9 @@ export interface Written {
  * Writes a folder of files atomically (a dataset, or shards): each part's bytes to its file (a file named
  * by no part is not written; an empty part makes an empty file), then `files` (name → content: the
  * manifest, the card, the features) once the parts are complete, in a temporary folder beside `target`
- * that replaces it only then. With `gzip`, each part's file is one gzip stream (an empty one too), and
- * `files` is told what each holds as written; else that map is empty (the bytes are the parts'). An
+ * that replaces it only then. With an `encoder`, each part's file goes through one of its own (an empty
+ * one too: a gzip stream, a Parquet file of no rows), and `files` is told what each holds as written;
+ * else that map is empty (the bytes are the parts'). An
  * existing `target` is replaced only if it is a dataset folder (it holds a `manifest.json`) or empty: never
  * a folder of other files. Replacing takes two renames (the old folder aside, the new one in: Node.js has
  * no atomic exchange); a run killed between them leaves the folder aside, and the next run puts it back
@@ -464,7 +487,7 @@ export const toDataset = <E, R, E2, R2>(
   files: (
     written: ReadonlyMap<string, Written>
   ) => Effect.Effect<ReadonlyArray<readonly [string, string]>, E2, R2>,
-  options: { readonly gzip: boolean } = { gzip: false }
+  options: { readonly encoder?: Effect.Effect<Encoder, never, Scope.Scope> } = {}
 ): Effect.Effect<void, E | E2 | OutputError, R | R2 | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -490,7 +513,7 @@ export const toDataset = <E, R, E2, R2>(
           Effect.gen(function* () {
             let out = open.get(part.file)
             if (out === undefined) {
-              out = yield* folderFile(path.join(partial, part.file), options.gzip, failed)
+              out = yield* folderFile(path.join(partial, part.file), options.encoder, failed)
               yield* access(out.path, 0o666)
               open.set(part.file, out)
             }
@@ -501,7 +524,7 @@ export const toDataset = <E, R, E2, R2>(
         const written = new Map<string, Written>()
         for (const [name, out] of open) {
           const counts = yield* out.close
-          if (options.gzip) written.set(name, counts)
+          if (options.encoder !== undefined) written.set(name, counts)
         }
         for (const [name, content] of yield* files(written)) {
           const file = path.join(partial, name)
@@ -539,23 +562,23 @@ export const toDataset = <E, R, E2, R2>(
   })
 
 /** What an extension says its file holds: JSON Lines, gzip around what the name says before it, or another format. */
-type Claim = "lines" | "gzip" | { readonly other: string }
+type Claim = "lines" | "gzip" | "parquet" | { readonly other: string }
 
 /**
- * The extensions that claim a format, and what each claims: one table, so that a new writer (Parquet, say)
- * is one entry moved. An extension not listed (`.txt`, `corpus.v2`) claims nothing and is accepted, as
+ * The extensions that claim a format, and what each claims: one table, so that a new writer is one entry
+ * moved (`.parquet` was). An extension not listed (`.txt`, `corpus.v2`) claims nothing and is accepted, as
  * is a name without one: only a name that says another format lies.
  */
 const claims: ReadonlyMap<string, Claim> = new Map<string, Claim>([
   [".jsonl", "lines"],
   [".ndjson", "lines"],
   [".gz", "gzip"],
+  [Parquet.extension, "parquet"],
   // One document: json.load and JSON.parse fail on a line per sample.
   [".json", { other: "one JSON document" }],
   ...(
     [
-      [".parquet", "Parquet"],
-      [".pq", "Parquet"],
+      [".pq", "Parquet (name it .parquet)"],
       [".arrow", "Arrow IPC"],
       [".ipc", "Arrow IPC"],
       [".feather", "Feather"],
@@ -601,12 +624,15 @@ const claimOf = (name: string): readonly [string, Claim | undefined] => {
   return [extension, claims.get(extension)]
 }
 
+/** How a corpus file is written: JSON Lines as they are, gzipped, or Parquet (`Parquet.encode`). */
+export type Encoding = "lines" | "gzip" | "parquet"
+
 /**
  * How a corpus file named `name` (given as `flag`) is written: gzipped when its name ends in `.gz`
- * (`datasets` reads `.jsonl.gz` as it is), else plain JSON Lines. A name whose extension says another
- * format (`all.parquet`, `x.zst`, `x.csv.gz`, `x.json`) is refused before anything is written: the file
- * would be read, or shared, as what it is not. `writes` says what the command writes, and `gzip` whether
- * it can gzip, for the message.
+ * (`datasets` reads `.jsonl.gz` as it is), Parquet when it ends in `.parquet`, else plain JSON Lines. A
+ * name whose extension says another format (`x.zst`, `x.csv.gz`, `x.json`, `x.parquet.gz`: a Parquet file
+ * is compressed inside) is refused before anything is written: the file would be read, or shared, as what
+ * it is not. `writes` says what the command writes, and `gzip` whether it can gzip, for the message.
  *
  * @since 0.1.0
  */
@@ -615,24 +641,26 @@ export const corpusName = (
   name: string,
   writes: string,
   gzip = true
-): Effect.Effect<{ readonly gzip: boolean }, InvalidTarget> => {
+): Effect.Effect<Encoding, InvalidTarget> => {
   const [outer, claim] = claimOf(name)
   const [inner, within] = claim === "gzip" ? claimOf(name.slice(0, -outer.length)) : ["", undefined]
   const [extension, lie] =
-    claim !== undefined && claim !== "lines" && claim !== "gzip"
+    typeof claim === "object"
       ? [outer, claim.other]
       : within === "gzip"
         ? [`${inner}${outer}`, "gzip inside gzip"]
-        : within !== undefined && within !== "lines"
-          ? [inner, within.other]
-          : [undefined, undefined]
+        : within === "parquet"
+          ? [`${inner}${outer}`, "a gzipped Parquet file (Parquet is compressed inside)"]
+          : within !== undefined && within !== "lines"
+            ? [inner, within.other]
+            : [undefined, undefined]
   return lie === undefined
-    ? Effect.succeed({ gzip: claim === "gzip" })
+    ? Effect.succeed(claim === "gzip" ? "gzip" : claim === "parquet" ? "parquet" : "lines")
     : Effect.fail(
         new InvalidTarget({
           message:
             `${flag} ${name}: ${extension} is ${lie}, but ${writes}: name it .jsonl or .ndjson` +
-            `${gzip ? " (.jsonl.gz gzipped)" : ""}, or with no extension`
+            `${gzip ? " (.jsonl.gz gzipped, .parquet for Parquet)" : ""}, or with no extension`
         })
       )
 }
@@ -651,26 +679,30 @@ export const folderName = (flag: string, name: string): Effect.Effect<void, Inva
     : Effect.fail(
         new InvalidTarget({
           message:
-            `${flag} ${name}: ${extension} is ${claim === "gzip" ? "gzip" : claim.other}, but it names a folder ` +
-            "of JSON Lines files (--gzip gzips each of them): name it without that extension"
+            `${flag} ${name}: ${extension} is ${claim === "gzip" ? "gzip" : claim === "parquet" ? "Parquet" : claim.other}, but it names a ` +
+            "folder of files (--gzip gzips each of them, --parquet writes them as Parquet): name it without that " +
+            "extension"
         })
       )
 }
 
 /**
- * The bytes a corpus file holds: gzipped (`corpusName` says when), else the stream as it is. Its manifest
- * still describes the uncompressed corpus. The gzip stream is core's, fed batch by batch, so that a
- * failure of the export fails the file: piped through a Node.js duplex instead, a database that could not
- * be reached ended the gzip cleanly, and `--out x.jsonl.gz` replaced the corpus with an empty one, exit 0.
+ * The bytes a corpus file holds, by its encoding (`corpusName`): gzipped, Parquet (the lines of
+ * `Parquet.source(format)` as `format`'s columns, with `input`'s), else the stream as it is. Its manifest still describes
+ * the lines. The gzip stream is core's, fed batch by batch, so that a failure of the export fails the
+ * file: piped through a Node.js duplex instead, a database that could not be reached ended the gzip
+ * cleanly, and `--out x.jsonl.gz` replaced the corpus with an empty one, exit 0.
  *
  * @since 0.1.0
  */
 export const encoded = <E, R>(
   target: Target,
-  gzip: boolean,
-  stream: Stream.Stream<Uint8Array, E, R>
-): Stream.Stream<Uint8Array, E | OutputError, R> => {
-  if (!gzip) return stream
+  encoding: Encoding,
+  stream: Stream.Stream<Uint8Array, E, R>,
+  output: { readonly format: Format.Format; readonly input: Format.Input }
+): Stream.Stream<Uint8Array, E | OutputError | Parquet.ParquetError, R> => {
+  if (encoding === "parquet") return Parquet.encode(output.format, output.input)(stream)
+  if (encoding === "lines") return stream
   const failed = Effect.mapError(
     (e: Gzip.CompressionError) => new OutputError({ message: `cannot compress ${target.name}: ${e.message}` })
   )

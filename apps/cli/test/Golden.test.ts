@@ -18,34 +18,35 @@ for (const target of TestDatabase.targets()) {
   const fixture = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(target.layer))
   layer(fixture, { timeout: 300_000 })(`CLI golden on ${target.name}`, (it) => {
     const env = Effect.map(TestDatabase.TestDatabase, (db) => ({ DATABASE_URL: db.url }))
+    /** `export ARGS <the case's flags>` for every case, three at a time: each case with its result. */
+    const exportEach = (args: (i: number) => ReadonlyArray<string>) =>
+      Effect.forEach(
+        Golden.exportCases,
+        (c, i) =>
+          Effect.map(
+            Effect.flatMap(env, (e) => run(["export", ...args(i), ...Golden.flags(c.params)], e)),
+            (r) => ({ c, r, i })
+          ),
+        { concurrency: 3 }
+      )
 
     it.effect(
       "export --out PATH writes the golden bytes for every case, and --manifest hashes them as sha256sum does",
       () =>
         Effect.gen(function* () {
           const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
-          const results = yield* Effect.forEach(
-            Golden.exportCases,
-            (c, i) => {
-              const out = path.join(dir, `case-${i}.jsonl`)
-              const manifest = path.join(dir, `case-${i}.manifest.json`)
-              return Effect.map(
-                Effect.flatMap(env, (e) =>
-                  run(["export", "--out", out, "--manifest", manifest, ...Golden.flags(c.params)], e)
-                ),
-                (r) => ({ c, r, out, manifest })
-              )
-            },
-            { concurrency: 3 }
-          )
-          for (const { c, r, out, manifest } of results) {
+          const out = (i: number) => path.join(dir, `case-${i}.jsonl`)
+          const manifestOf = (i: number) => path.join(dir, `case-${i}.manifest.json`)
+          const results = yield* exportEach((i) => ["--out", out(i), "--manifest", manifestOf(i)])
+          for (const { c, r, i } of results) {
+            const [file, manifest] = [out(i), manifestOf(i)]
             expect(r.stderr, c.name).toBe("")
             expect(r.code, c.name).toBe(0)
             expect(r.stdout.length, c.name).toBe(0)
             const expected = Golden.expectedExport(c)
-            expect(fs.readFileSync(out).toString("utf8"), c.name).toBe(expected.toString("utf8"))
+            expect(fs.readFileSync(file).toString("utf8"), c.name).toBe(expected.toString("utf8"))
             const m = JSON.parse(fs.readFileSync(manifest, "utf8"))
-            const sha256sum = execFileSync("sha256sum", [out], { encoding: "utf8" }).split(" ")[0]
+            const sha256sum = execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0]
             expect(m, c.name).toMatchObject({
               contract_version: "1",
               generator: Version.generator,
@@ -65,20 +66,29 @@ for (const target of TestDatabase.targets()) {
     )
 
     it.effect(
+      "export --out X.parquet writes the bytes the server answers an Accept of Parquet with, for every case",
+      () =>
+        Effect.gen(function* () {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-cli-"))
+          const out = (i: number) => path.join(dir, `case-${i}.parquet`)
+          const results = yield* exportEach((i) => ["--out", out(i)])
+          for (const { c, r, i } of results) {
+            expect(r.stderr, c.name).toBe("")
+            expect(r.code, c.name).toBe(0)
+            expect(fs.readFileSync(out(i)).equals(yield* Golden.expectedParquet(c)), c.name).toBe(true)
+          }
+          expect(fs.readdirSync(dir).sort()).toEqual(
+            Golden.exportCases.map((_, i) => `case-${i}.parquet`).sort()
+          )
+        }),
+      300_000
+    )
+
+    it.effect(
       "export to standard output writes the golden bytes for every filter combination",
       () =>
         Effect.gen(function* () {
-          const results = yield* Effect.forEach(
-            Golden.exportCases,
-            (c, i) =>
-              Effect.map(
-                Effect.flatMap(env, (e) =>
-                  run(["export", ...(i % 2 ? ["--out", "-"] : []), ...Golden.flags(c.params)], e)
-                ),
-                (r) => ({ c, r })
-              ),
-            { concurrency: 3 }
-          )
+          const results = yield* exportEach((i) => (i % 2 ? ["--out", "-"] : []))
           for (const { c, r } of results) {
             expect(r.code, c.name).toBe(0)
             expect(r.stdout.equals(Golden.expectedExport(c)), c.name).toBe(true)

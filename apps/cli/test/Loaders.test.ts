@@ -7,7 +7,6 @@
  * so that they cannot drift from what the exporter writes. On the embedded database only: the files'
  * shape does not depend on the database.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -17,7 +16,7 @@ import { expect, layer } from "@effect/vitest"
 import { Features, type Format, Review } from "@ground-truth/core"
 import { Demo, Migrations, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { pythonMissing, readmeBlock, run } from "./cli.js"
+import { python, pythonMissing, readmeBlock, run } from "./cli.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const script = path.join(here, "loaders.py")
@@ -51,27 +50,6 @@ const lines = (file: string) =>
     .readFileSync(file, "utf8")
     .split("\n")
     .filter((l) => l !== "")
-
-/** Runs python3 with `args` (in `cwd`, with `env` added): its exit status and output. */
-const python = (args: ReadonlyArray<string>, cwd?: string, env: Record<string, string> = {}) =>
-  Effect.promise(
-    () =>
-      new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn("python3", args, {
-          stdio: ["ignore", "pipe", "pipe"],
-          cwd,
-          env: { ...process.env, ...env }
-        })
-        let output = ""
-        child.stdout.on("data", (b: Buffer) => {
-          output += b.toString("utf8")
-        })
-        child.stderr.on("data", (b: Buffer) => {
-          output += b.toString("utf8")
-        })
-        child.on("close", (code) => resolve({ code, output }))
-      })
-  )
 
 /** Offline, and no cache outside the test's folder: as loaders.py runs. */
 const offline = (dir: string) => ({

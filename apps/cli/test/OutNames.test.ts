@@ -1,8 +1,9 @@
 /**
  * An output name must not lie about its format (issue 30): the corpus is JSON Lines, gzipped when the
- * name ends in `.gz`, so a name whose extension says another format (`all.parquet`, `x.zst`, `x.csv.gz`,
- * `x.json`) is a usage error, exit 2 in one line naming the flag and the extension, before anything is
- * written or the database opened. Names that say JSON Lines, gzip around it, or nothing are written.
+ * name ends in `.gz`, Parquet when it ends in `.parquet`, so a name whose extension says another format
+ * (`x.zst`, `x.csv.gz`, `x.json`, `x.parquet.gz`) is a usage error, exit 2 in one line naming the flag and
+ * the extension, before anything is written or the database opened. Names that say JSON Lines, gzip
+ * around it, Parquet, or nothing are written.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -20,7 +21,7 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-out-names-"))
 
 /** A name, the extension the message names, and what that extension is. */
 const refused: ReadonlyArray<readonly [string, string, string]> = [
-  ["all.parquet", ".parquet", "Parquet"],
+  ["all.pq", ".pq", "Parquet (name it .parquet)"],
   ["x.zst", ".zst", "Zstandard"],
   ["x.jsonl.zst", ".zst", "Zstandard"],
   ["x.bz2", ".bz2", "bzip2"],
@@ -31,7 +32,6 @@ const refused: ReadonlyArray<readonly [string, string, string]> = [
   ["x.csv", ".csv", "CSV"],
   ["x.tsv", ".tsv", "TSV"],
   ["x.json", ".json", "one JSON document"],
-  ["X.PARQUET", ".parquet", "Parquet"],
   ["x.csv.gz", ".csv", "CSV"],
   ["x.json.gz", ".json", "one JSON document"],
   ["x.tar.gz", ".tar", "a tar archive"],
@@ -46,7 +46,7 @@ describe("an --out whose extension says another format: exit 2, one line, nothin
       expect([r.code, r.stderr]).toEqual([
         2,
         `ground-truth: --out ${name}: ${extension} is ${format}, but export writes JSON Lines: ` +
-          "name it .jsonl or .ndjson (.jsonl.gz gzipped), or with no extension\n"
+          "name it .jsonl or .ndjson (.jsonl.gz gzipped, .parquet for Parquet), or with no extension\n"
       ])
       expect(r.stdout.length).toBe(0)
       expect(fs.readdirSync(dir)).toEqual([])
@@ -55,25 +55,24 @@ describe("an --out whose extension says another format: exit 2, one line, nothin
   it.each([
     [
       ["export", "--out", "x.parquet", "--manifest", "m.json"],
-      "--out x.parquet: .parquet is Parquet, but export writes"
+      "--manifest describes a corpus of lines (its bytes and SHA-256): a Parquet --out has none"
     ],
+    [["export", "--out", "x.parquet.gz"], "--out x.parquet.gz: a Parquet file is compressed inside"],
     [
       ["export", "--plan", "none.json", "--shard", "0", "--out", "x.zst"],
-      "--out x.zst: .zst is Zstandard, but a shard is JSON Lines: name it .jsonl or .ndjson (.jsonl.gz gzipped)"
+      "--out x.zst: .zst is Zstandard, but a shard is JSON Lines: name it .jsonl or .ndjson (.jsonl.gz gzipped, " +
+        ".parquet for Parquet)"
     ],
     [
       ["sync", "--out", "x.csv"],
       "--out x.csv: .csv is CSV, but sync keeps a JSON Lines corpus: name it .jsonl or .ndjson, or with no extension"
     ],
-    [
-      ["merge", "--out", "x.parquet", "changes.jsonl"],
-      "--out x.parquet: .parquet is Parquet, but merge keeps"
-    ],
+    [["merge", "--out", "x.parquet", "changes.jsonl"], "merge keeps a plain corpus, not x.parquet"],
     [["sync", "--out", "x.jsonl.GZ"], "sync keeps a plain corpus, not x.jsonl.GZ"],
     [
       ["export", "--shards", "2", "--out", "parts.parquet"],
-      "--out parts.parquet: .parquet is Parquet, but it names a folder of JSON Lines files (--gzip gzips each of " +
-        "them): name it without that extension"
+      "--out parts.parquet: .parquet is Parquet, but it names a folder of files (--gzip gzips each of them, " +
+        "--parquet writes them as Parquet): name it without that extension"
     ],
     [
       ["export", "--shards", "2", "--out", "parts.gz/"],
@@ -95,7 +94,7 @@ describe("an --out whose extension says another format: exit 2, one line, nothin
     }).pipe(Effect.runPromise))
 })
 
-describe("an --out that says JSON Lines, gzip or nothing passes", () => {
+describe("an --out that says JSON Lines, gzip, Parquet or nothing passes", () => {
   // Past the name, these reach the database: the unreachable one is a runtime failure, not a usage error.
   // Gzipped too: the gzip stream used to end cleanly on the failure, and the export exited 0 with an empty
   // corpus in place of the previous one.
@@ -107,7 +106,9 @@ describe("an --out that says JSON Lines, gzip or nothing passes", () => {
     "corpus.v2",
     "x.jsonl.gz",
     "x.ndjson.gz",
-    "x.gz"
+    "x.gz",
+    "x.parquet",
+    "X.PARQUET"
   ])("export --out %s reaches the database (exit 1, no file)", (name) =>
     Effect.gen(function* () {
       const dir = tmp()

@@ -10,9 +10,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
+import { Parquet } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
-import { Effect, Layer } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import { planned, run } from "./cli.js"
 
 const oneLine = (stderr: string) => {
@@ -21,19 +22,19 @@ const oneLine = (stderr: string) => {
   expect(stderr).not.toMatch(/\n\s+at /)
 }
 
-/** Every shard of a plan, each written by a process of its own, all at once. */
-const shards = (plan: string, count: number, dir: string, env: Record<string, string>) =>
+/** Every shard of a plan, each written by a process of its own, all at once (as `.jsonl` or `.parquet`). */
+const shards = (plan: string, count: number, dir: string, env: Record<string, string>, ext = ".jsonl") =>
   Effect.forEach(
     Array.from({ length: count }, (_, i) => i),
     (i) =>
       Effect.map(
         run(
-          ["export", "--plan", plan, "--shard", String(i), "--out", path.join(dir, `shard-${i}.jsonl`)],
+          ["export", "--plan", plan, "--shard", String(i), "--out", path.join(dir, `shard-${i}${ext}`)],
           env
         ),
         (r) => {
           expect([r.code, r.stderr]).toEqual([0, ""])
-          return fs.readFileSync(path.join(dir, `shard-${i}.jsonl`))
+          return fs.readFileSync(path.join(dir, `shard-${i}${ext}`))
         }
       ),
     { concurrency: count }
@@ -45,6 +46,36 @@ if (postgres !== undefined) {
   const fixture = Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(postgres.layer))
   layer(fixture, { timeout: 300_000 })("plans through the CLI on postgres", (it) => {
     const env = Effect.map(TestDatabase.TestDatabase, (db) => ({ DATABASE_URL: db.url }))
+
+    it.scoped("a jsonl plan's shards as Parquet: each the Parquet file of its golden jobs' hf lines", () =>
+      Effect.gen(function* () {
+        const e = yield* env
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-plans-parquet-"))
+        const c = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
+        const plan = path.join(dir, "plan.json")
+        const planner = yield* planned(["--shards", "2", "--out", plan, ...Golden.flags(c.params)], e)
+        const { shards: cut } = JSON.parse(fs.readFileSync(plan, "utf8")) as {
+          shards: Array<{ jobs: number }>
+        }
+        const files = yield* shards(plan, 2, dir, e, ".parquet")
+        const lines = Golden.expectedExport({ ...c, format: "hf" })
+          .toString("utf8")
+          .split(/(?<=\n)/)
+        let at = 0
+        for (const [i, s] of cut.entries()) {
+          const own = Buffer.from(lines.slice(at, at + s.jobs).join(""))
+          at += s.jobs
+          const expected = yield* Stream.make(new Uint8Array(own)).pipe(
+            Parquet.encode("hf"),
+            Stream.runCollect
+          )
+          expect(files[i]?.equals(Buffer.concat(Chunk.toArray(expected))), `shard ${i}`).toBe(true)
+        }
+        expect(at).toBe(c.jobs.length)
+        planner.kill("SIGINT")
+        expect((yield* Effect.promise(() => planner.done)).code).toBe(130)
+      })
+    )
 
     it.scoped("golden cases planned in 3 shards, each written by a process: the golden bytes", () =>
       Effect.gen(function* () {

@@ -72,6 +72,26 @@ export const run = (
   options: Options = {}
 ) => Effect.promise(() => start(args, env, options).done)
 
+/** Runs python3 with `args` (in `cwd`, with `env` added): its exit status and output (both streams). */
+export const python = (args: ReadonlyArray<string>, cwd?: string, env: Record<string, string> = {}) =>
+  Effect.promise(
+    () =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn("python3", args, {
+          stdio: ["ignore", "pipe", "pipe"],
+          cwd,
+          env: { ...process.env, ...env }
+        })
+        let output = ""
+        const add = (b: Buffer) => {
+          output += b.toString("utf8")
+        }
+        child.stdout.on("data", add)
+        child.stderr.on("data", add)
+        child.on("close", (code) => resolve({ code, output }))
+      })
+  )
+
 /** Waits real time (the processes and the database need it to pass), not the test clock. */
 export const realSleep = (ms: number) =>
   Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))

@@ -95,6 +95,7 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
       "invalid_correction_event",
       "invalid_row",
       "compression_failed",
+      "parquet_failed",
       "spool_failed",
       "worker_failed"
     )
@@ -379,7 +380,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
         "Ground-Truth-Cursor names the snapshot (pass it as changed_since later); with changed_since, the " +
         "body holds only the changed jobs, and /changes gives them with their removed ids in one response. " +
         "With plan and shard: that shard of a plan (GET /plan); concatenated in order, a plan's shards are " +
-        "the export of its filters at its snapshot.",
+        "the export of its filters at its snapshot. With Accept: application/vnd.apache.parquet, the body is one " +
+        "Parquet file of the same samples instead (a declared schema: jsonl as hf, times timestamp[us, tz=UTC]; " +
+        "never gzipped), the bytes of ground-truth export --out X.parquet.",
       exportRouteParams
     )
   )

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import type { Export, Plan, Review } from "@ground-truth/core"
+import type { Export, Parquet, Plan, Review } from "@ground-truth/core"
 import { Database, SqlFailure } from "@ground-truth/db"
 import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "./Api.js"
 import type { CompressionError } from "./Compression.js"
@@ -40,7 +40,7 @@ export const databaseFailure = (e: SqlError | Export.InvalidRow): ServerError | 
 
 /** An export that fails before the first byte of its body. @since 0.1.0 */
 export const exportFailure = (
-  e: Export.ExportError | Plan.PlanGone | CompressionError
+  e: Export.ExportError | Plan.PlanGone | CompressionError | Parquet.ParquetError
 ): ServerError | Unavailable | Gone => {
   switch (e._tag) {
     case "SqlError":
@@ -62,6 +62,8 @@ export const exportFailure = (
       return new Gone({ error: { code: "plan_gone", message: e.message } })
     case "CompressionError":
       return new ServerError({ error: { code: "compression_failed", message: e.message } })
+    case "ParquetError":
+      return new ServerError({ error: { code: "parquet_failed", message: e.message } })
   }
 }
 
@@ -73,7 +75,7 @@ export const exportFailure = (
  * @since 0.1.0
  */
 export const logFields = (
-  e: Export.ExportError | Plan.PlanGone | CompressionError
+  e: Export.ExportError | Plan.PlanGone | CompressionError | Parquet.ParquetError
 ): Record<string, string> => {
   const error = exportFailure(e).error.code
   switch (e._tag) {
@@ -91,6 +93,8 @@ export const logFields = (
     case "WorkerFailed":
     case "SnapshotGone":
     case "CompressionError":
+    // Its message names a line and a column, never a value.
+    case "ParquetError":
       return { error, detail: e.message }
     case "PlanGone":
       return { error, plan_id: e.id }

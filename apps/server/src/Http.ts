@@ -18,6 +18,7 @@ import {
   Export,
   Filter,
   Manifest,
+  Parquet,
   Plan,
   ReportPage,
   Review,
@@ -67,6 +68,20 @@ const once = (pairs: ReadonlyArray<readonly [string, string]>, name: string) => 
     : Effect.succeed(Option.fromNullable(given[0]?.[1]))
 }
 
+/**
+ * Whether a client asks for Parquet: its `Accept` names `application/vnd.apache.parquet` (a `q` of 0
+ * refuses it, as RFC 9110 says). JSON lines otherwise, as before: a wildcard range is not a request for Parquet.
+ */
+const wantsParquet = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  (request.headers.accept ?? "").split(",").some((range) => {
+    const [type, ...params] = range.split(";").map((part) => part.trim().toLowerCase())
+    return type === Parquet.contentType && !params.some((param) => /^q\s*=\s*0(\.0{0,3})?$/.test(param))
+  })
+
+/** The filter an export answered in Parquet runs: the format whose lines the file is made from. */
+const asked = (filter: Filter.Filter, parquet: boolean): Filter.Filter =>
+  parquet ? { ...filter, format: Parquet.source(filter.format) } : filter
+
 /** gzip's level for bodies: 4 compresses the corpus to ~11% at ~200 MB/s a core (6: ~10%, ~140 MB/s). */
 const GZIP_LEVEL = 4
 
@@ -81,8 +96,12 @@ const slices = (chunk: Chunk.Chunk<Uint8Array>): Array<Uint8Array> => {
   return out
 }
 
+/** What a streamed body can fail with. */
+type BodyError = Export.ExportError | Plan.PlanGone | Compression.CompressionError | Parquet.ParquetError
+
 /**
- * A streamed JSONL response. The first chunk is pulled before the status is sent, so an export that
+ * A streamed JSONL response (or Parquet: nothing leaves before its first row group, so an early failure
+ * is a JSON error too). The first chunk is pulled before the status is sent, so an export that
  * fails at once (an unreachable database, a bad first job) answers with a JSON error. Once bytes have
  * left, a failure resets the connection: the client sees a broken transfer, never a clean but short
  * corpus. The stream lives in the request's scope, which closes when the response is done or the client
@@ -100,6 +119,8 @@ const streamed = (
     readonly taken: Effect.Effect<Option.Option<Export.Taken>>
     /** A suffix of the file name: `-changes` for `/changes`. */
     readonly suffix: string
+    /** The body as one Parquet file of these lines (never gzipped: its pages are compressed). */
+    readonly parquet: boolean
   },
   sendTimeout: Duration.Duration
 ) =>
@@ -110,7 +131,9 @@ const streamed = (
     const reset = Effect.sync(() => {
       response.socket?.resetAndDestroy()
     })
-    const pull = yield* Stream.toPull(body.stream)
+    const pull = yield* Stream.toPull(
+      body.parquet ? Parquet.encode(filter.format, Filter.output(filter).input)(body.stream) : body.stream
+    )
     // The first bytes, not the first chunk: a split or the preference format can make whole batches
     // write nothing, and an error after them must still be a JSON error, not a cut transfer.
     const first = yield* Effect.exit(Effect.repeat(pull, { until: Chunk.isNonEmpty }))
@@ -121,15 +144,12 @@ const streamed = (
       ...(filter.format === "jsonl" ? [] : [filter.format])
     ].join("-")
     const taken = Option.getOrUndefined(yield* body.taken)
-    const respond = (
-      bytes: Stream.Stream<Uint8Array, Export.ExportError | Plan.PlanGone | Compression.CompressionError>,
-      gzipped: boolean
-    ) =>
+    const respond = (bytes: Stream.Stream<Uint8Array, BodyError>, gzipped: boolean) =>
       HttpServerResponse.stream(bytes, {
-        contentType: "application/x-ndjson",
+        contentType: body.parquet ? Parquet.contentType : "application/x-ndjson",
         headers: {
-          "content-disposition": `attachment; filename="${name}${body.suffix}.jsonl"`,
-          vary: "accept-encoding",
+          "content-disposition": `attachment; filename="${name}${body.suffix}${body.parquet ? Parquet.extension : ".jsonl"}"`,
+          vary: "accept, accept-encoding",
           ...(gzipped ? { "content-encoding": "gzip" } : {}),
           ...(taken === undefined
             ? {}
@@ -171,12 +191,9 @@ const streamed = (
         : Effect.zipRight(Effect.sleep(Duration.millis(timeout - since)), watcher)
     })
     // Compression starts after the first bytes, so the decision above (a JSON error or a body) stands.
-    let batches: Effect.Effect<
-      Chunk.Chunk<Uint8Array>,
-      Option.Option<Export.ExportError | Plan.PlanGone | Compression.CompressionError>
-    > = pull
+    let batches: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<BodyError>> = pull
     let firstBytes = first.value
-    const gzipped = Compression.acceptsGzip(request.headers["accept-encoding"])
+    const gzipped = !body.parquet && Compression.acceptsGzip(request.headers["accept-encoding"])
     if (gzipped) {
       const gzip = yield* Compression.gzipper(GZIP_LEVEL)
       const compress = (
@@ -185,13 +202,11 @@ const streamed = (
         Chunk.isEmpty(batch) ? Effect.succeed(batch) : Effect.mapError(gzip.write(batch), Option.some)
       let ended = false
       batches = Effect.flatMap(pull, compress).pipe(
-        Effect.catchAll(
-          (e: Option.Option<Export.ExportError | Plan.PlanGone | Compression.CompressionError>) => {
-            if (Option.isSome(e) || ended) return Effect.fail(e)
-            ended = true
-            return Effect.mapError(gzip.end, Option.some)
-          }
-        )
+        Effect.catchAll((e: Option.Option<BodyError>) => {
+          if (Option.isSome(e) || ended) return Effect.fail(e)
+          ended = true
+          return Effect.mapError(gzip.end, Option.some)
+        })
       )
       firstBytes = yield* Effect.mapError(gzip.write(firstBytes), exportFailure)
     }
@@ -317,24 +332,32 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             const pairs = queryPairs(request)
             if (pairs.some(([name]) => name === "plan" || name === "shard")) {
               const { plan, index } = yield* planShard(pairs)
-              const filter = yield* Effect.orDie(Plan.filter(plan))
+              const parquet = wantsParquet(request)
+              const filter = asked(yield* Effect.orDie(Plan.filter(plan)), parquet)
               yield* admit
               // The plan's own time, written by core: it parses.
               const time = yield* Effect.orDie(Timestamp.parse(plan.snapshot_time))
+              // jsonl and hf have a line per job alike: the Parquet shard holds the plan's jobs.
+              const lines = Plan.Plan.make({
+                ...plan,
+                parameters: { ...plan.parameters, format: filter.format }
+              })
               return yield* streamed(
                 request,
                 filter,
                 {
-                  stream: Stream.catchTag(exporter.shard(plan, index), "PlanInvalid", (e) => Stream.die(e)),
+                  stream: Stream.catchTag(exporter.shard(lines, index), "PlanInvalid", (e) => Stream.die(e)),
                   taken: Effect.succeedSome({ time, cursor: plan.cursor }),
-                  suffix: `-${Manifest.shardPath("shard", index, plan.shards.length).slice(0, -".jsonl".length)}`
+                  suffix: `-${Manifest.shardPath("shard", index, plan.shards.length).slice(0, -".jsonl".length)}`,
+                  parquet
                 },
                 sendTimeout
               )
             }
-            const filter = yield* admitted(request, Filter.exportParameters)
+            const parquet = wantsParquet(request)
+            const filter = asked(yield* admitted(request, Filter.exportParameters), parquet)
             const { stream, taken } = yield* exporter.withSnapshot(filter)
-            return yield* streamed(request, filter, { stream, taken, suffix: "" }, sendTimeout)
+            return yield* streamed(request, filter, { stream, taken, suffix: "", parquet }, sendTimeout)
           })
         )
         .handle("plan", ({ request }) =>
@@ -401,7 +424,8 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             return yield* streamed(
               request,
               filter,
-              { stream: Stream.concat(stream, last), taken, suffix: "-changes" },
+              // Its last line is the manifest: always lines.
+              { stream: Stream.concat(stream, last), taken, suffix: "-changes", parquet: false },
               sendTimeout
             )
           })

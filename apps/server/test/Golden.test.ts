@@ -34,6 +34,23 @@ for (const target of TestDatabase.targets()) {
           })
         )
       }
+      // Parquet, asked for by Accept: the bytes the CLI writes to --out X.parquet (its golden test).
+      for (const c of Golden.exportCases) {
+        it.effect(`export ${c.name}, Parquet`, () =>
+          Effect.gen(function* () {
+            const base = yield* baseUrl
+            const response = yield* get(`${base}/api/v1/ground-truth/export?${Golden.query(c.params)}`, {
+              headers: { accept: "application/vnd.apache.parquet", "accept-encoding": "gzip" }
+            })
+            expect(response.status).toBe(200)
+            expect(response.headers.get("content-type")).toBe("application/vnd.apache.parquet")
+            expect(response.headers.get("content-encoding")).toBe(null)
+            const disposition = response.headers.get("content-disposition") ?? ""
+            expect(disposition).toMatch(/^attachment; filename="ground-truth-[-\w]+\.parquet"$/)
+            expect((yield* bytes(response)).equals(yield* Golden.expectedParquet(c))).toBe(true)
+          })
+        )
+      }
       // What a browser, curl --compressed, Python's requests or Node's fetch ask for.
       for (const c of Golden.exportCases) {
         it.effect(`export ${c.name}, gzip`, () =>
@@ -43,7 +60,8 @@ for (const target of TestDatabase.targets()) {
               "accept-encoding": "gzip, deflate, br"
             })
             expect(response.status).toBe(200)
-            expect(response.headers.vary).toBe("accept-encoding")
+            // The body depends on both: Accept asks for Parquet, Accept-Encoding for gzip.
+            expect(response.headers.vary).toBe("accept, accept-encoding")
             const expected = Golden.expectedExport(c)
             if (expected.length === 0) {
               expect(response.body.length).toBe(0)

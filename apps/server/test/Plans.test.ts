@@ -2,15 +2,17 @@
  * Plans over HTTP (contract §15): `GET /plan` holds a snapshot and answers the plan; `GET
  * /export?plan=ID&shard=I` streams its shards, concatenated the golden bytes, also after writes to the
  * database; the server holds at most `GROUND_TRUTH_PLANS` (one more is a 429 with `Retry-After`, never
- * a wait), each for its hold; a stopped or expired plan's shard is a 410 `plan_gone`; what does not apply
+ * a wait), each for its hold; a shard in Parquet is the Parquet file of its lines; a stopped or expired
+ * plan's shard is a 410 `plan_gone`; what does not apply
  * is a 400 naming the parameter; on the embedded database a plan is a 501.
  */
 import * as zlib from "node:zlib"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
+import { Parquet } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { Cause, Chunk, Effect, Exit, Layer, Stream } from "effect"
 import { baseUrl, bytes, type ErrorBody, get, json, raw, realSleep, serve, serverProcess } from "./server.js"
 
 interface PlanBody {
@@ -71,6 +73,32 @@ if (postgres !== undefined) {
           )
           expect((yield* get(`${api(base)}/plan/${p.id}`, { method: "DELETE" })).status).toBe(204)
         }
+      })
+    )
+
+    it.effect("a plan's shards in Parquet (Accept): each the Parquet file of the same shard's hf lines", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const hf = yield* plan(base, 2, "approved_only=false&format=hf")
+        const lines = yield* shards(base, hf)
+        expect((yield* get(`${api(base)}/plan/${hf.id}`, { method: "DELETE" })).status).toBe(204)
+        const p = yield* plan(base, 2, "approved_only=false")
+        for (const s of p.shards) {
+          const r = yield* get(`${api(base)}/export?plan=${p.id}&shard=${s.shard}`, {
+            headers: { accept: "application/vnd.apache.parquet" }
+          })
+          expect(r.status).toBe(200)
+          expect(r.headers.get("content-type")).toBe("application/vnd.apache.parquet")
+          const expected = yield* Stream.make(new Uint8Array(lines[s.shard] ?? Buffer.alloc(0))).pipe(
+            Parquet.encode("hf"),
+            Stream.runCollect
+          )
+          expect((yield* bytes(r)).equals(Buffer.concat(Chunk.toArray(expected))), `shard ${s.shard}`).toBe(
+            true
+          )
+        }
+        expect(lines.every((l) => l.length > 0)).toBe(true)
+        expect((yield* get(`${api(base)}/plan/${p.id}`, { method: "DELETE" })).status).toBe(204)
       })
     )
 

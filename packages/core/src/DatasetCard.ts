@@ -161,7 +161,9 @@ const dataFiles = (m: Manifest.DatasetManifest): ReadonlyArray<string> =>
  * @since 0.1.0
  */
 export const render = (m: Manifest.DatasetManifest): string => {
-  const features = Features.yaml(m.format, m.input)
+  // A Parquet file declares its own schema (times as timestamps, which the JSON features give as text).
+  const parquet = m.file_format === "parquet"
+  const features = parquet ? undefined : Features.yaml(m.format, m.input)
   const rows = m.files.reduce((n, f) => n + f.rows, 0)
   const title = "Surat Perintah extractions (ground-truth export)"
   return [
@@ -207,13 +209,18 @@ export const render = (m: Manifest.DatasetManifest): string => {
           `No rows in ${m.empty_splits.join(", ")}: left out of this card, since datasets refuses a declared ` +
             "split without data."
         ]),
-    ...(features === undefined
+    ...(parquet
       ? [
           "",
-          "`jsonl` declares no features: its results are any JSON value, which Arrow re-types (a string of " +
-            "digits can come back as a number). Export `hf` to load it with `datasets`."
+          "Parquet files: each declares its schema (times as `timestamp[us, tz=UTC]`), which datasets reads."
         ]
-      : []),
+      : features === undefined
+        ? [
+            "",
+            "`jsonl` declares no features: its results are any JSON value, which Arrow re-types (a string of " +
+              "digits can come back as a number). Export `hf` to load it with `datasets`."
+          ]
+        : []),
     "",
     "```python",
     "from datasets import load_dataset",

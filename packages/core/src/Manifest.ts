@@ -48,6 +48,17 @@ const Compression = Schema.Literal("gzip").annotations({
 })
 
 /**
+ * A folder's files written as Parquet (`--parquet`): `FILE.parquet`, whose `bytes` and `sha256` are of the
+ * file as written, its `rows` the samples it holds.
+ */
+const FileFormat = Schema.Literal("parquet").annotations({
+  description:
+    "Absent: the files are JSON lines. parquet: each file is a Parquet file of the lines' samples (.parquet; jsonl " +
+    "as hf), its bytes and sha256 those of the file as written, its rows the samples it holds. A sharded " +
+    "export's own rows, bytes and sha256 still describe the lines the files were made from"
+})
+
+/**
  * One file of a sharded export (`--shards`, contract §15): its name in the folder, its lines, bytes and
  * SHA-256.
  *
@@ -121,7 +132,8 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
       "Of a sharded export (--shards): its files, in order; concatenated they are the body that rows, bytes " +
       "and sha256 describe. Absent otherwise."
   }),
-  compression: Schema.optional(Compression)
+  compression: Schema.optional(Compression),
+  file_format: Schema.optional(FileFormat)
 }) {}
 
 /**
@@ -273,7 +285,8 @@ export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManif
     description:
       "The license of the folder's card (export --license): null when none was set (the card then says other " +
       "and who to ask); absent in folders written before it was recorded"
-  })
+  }),
+  file_format: Schema.optional(FileFormat)
 }) {}
 
 /**

@@ -22,6 +22,7 @@
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
  * - `Gzip`: a gzip stream fed a batch at a time (the server's bodies, the CLI's gzipped folders).
  * - `Workers`: an export read by many workers from one snapshot (§15), and what a worker does.
+ * - `Parquet`: an export's samples as one Parquet file with a declared schema, a row group at a time.
  * - `Plan`: an export cut into shards other processes or machines write from one held snapshot (§15).
  *
  * @since 0.1.0
@@ -39,6 +40,7 @@ export * as Gzip from "./Gzip.js"
 export * as Json from "./Json.js"
 export * as Jsonl from "./Jsonl.js"
 export * as Manifest from "./Manifest.js"
+export * as Parquet from "./Parquet.js"
 export * as Plan from "./Plan.js"
 export * as Replay from "./Replay.js"
 export * as ReportPage from "./ReportPage.js"

@@ -12,8 +12,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
-import { Cursor } from "@ground-truth/core"
-import { Effect } from "effect"
+import { Cursor, Parquet } from "@ground-truth/core"
+import { Chunk, Effect, Stream } from "effect"
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixture")
 
@@ -383,6 +383,21 @@ export const expectedExport = (c: ExportCase): Buffer =>
     c.jobs.map((job) =>
       fs.readFileSync(path.join(fixture, ...folder(c.format, inputOf(c.params)), `${job}.jsonl`))
     )
+  )
+
+/**
+ * The Parquet file of a case: its hand-written lines (for `jsonl`, the same jobs' `hf` lines: the lines a
+ * Parquet file of the sample is made from) through core's Parquet writer. Unlike the lines, these bytes
+ * come from the code: what they show is that the CLI's file and the server's body are the same bytes, and
+ * the lines the file holds are the hand-written ones (the readers' tests check the types and values).
+ *
+ * @since 0.1.0
+ */
+export const expectedParquet = (c: ExportCase): Effect.Effect<Buffer, Parquet.ParquetError> =>
+  Stream.make(expectedExport({ ...c, format: c.format === "jsonl" ? "hf" : c.format })).pipe(
+    Parquet.encode(c.format, inputOf(c.params) as "both" | "text" | "pipeline" | undefined),
+    Stream.runCollect,
+    Effect.map((chunks) => Buffer.concat(Chunk.toArray(chunks)))
   )
 
 /**
