@@ -364,7 +364,9 @@ export const parameters = (m: Manifest.Manifest): Array<readonly [Filter.Paramet
   const d = describeManifest(m)
   return kept.flatMap((name) => {
     const value = d[name]
-    return value === null ? [] : [[name, value] as const]
+    // The format's own input goes unsaid: the request a corpus from before inputs sent, unchanged.
+    const implied = name === "input" && value === Format.defaultInput(m.format)
+    return value === null || implied ? [] : [[name, value] as const]
   })
 }
 

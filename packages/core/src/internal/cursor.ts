@@ -103,7 +103,9 @@ export const take = (
     if (typeof time === "string") {
       return yield* Effect.fail(new InvalidRow({ jobId: "", column: "now()", detail: time }))
     }
-    const [xmin, xmax] = row.snapshot.split(":").map(BigInt)
+    // `xmin:xmax:xip,…`: the in-progress ids after the second colon are no number (and not needed).
+    // `xmin:xmax:xip,…`: the ids still in progress, after the second colon, are no number (and not needed).
+    const [xmin, xmax] = row.snapshot.split(":").slice(0, 2).map(BigInt)
     const since = Option.getOrUndefined(changedSince)
     // The counts a later increment checks for deletions, in the same snapshot: one pass over the events.
     const [counts] = yield* sql<{
