@@ -364,11 +364,18 @@ export const parameters = (m: Manifest.Manifest): Array<readonly [Filter.Paramet
   const d = describeManifest(m)
   return kept.flatMap((name) => {
     const value = d[name]
-    // The format's own input goes unsaid: the request a corpus from before inputs sent, unchanged.
-    const implied = name === "input" && value === Format.defaultInput(m.format)
-    return value === null || implied ? [] : [[name, value] as const]
+    return unsaid(name, value, m.format) ? [] : [[name, value as string] as const]
   })
 }
+
+/**
+ * Whether a parameter goes unsaid in a request: one not set, or the format's own input (so the request
+ * of a corpus from before inputs is what it was).
+ *
+ * @since 0.1.0
+ */
+export const unsaid = (name: Kept, value: string | null, format: Format.Format): boolean =>
+  value === null || (name === "input" && value === Format.defaultInput(format))
 
 /**
  * The filter a manifest's corpus was exported with, continued from its cursor: what the increment that

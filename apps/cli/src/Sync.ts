@@ -247,7 +247,7 @@ const query = (filter: Filter.Filter): URLSearchParams => {
   const params = new URLSearchParams()
   for (const name of Chain.kept) {
     const value = described[name]
-    if (value !== null) params.append(name, value)
+    if (!Chain.unsaid(name, value, filter.format) && value !== null) params.append(name, value)
   }
   if (Option.isSome(filter.changedSince))
     params.append("changed_since", Cursor.encode(filter.changedSince.value))
