@@ -90,6 +90,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         "changed_since",
         "format",
         "has_corrections",
+        "input",
         "plan",
         "shard",
         "since",
