@@ -121,8 +121,8 @@ for (const target of TestDatabase.targets()) {
           ],
           [
             ["--shards", "2", "--out", `${dir}.gz`],
-            `--out ${dir}.gz: .gz is gzip, but it names a folder of JSON Lines files (--gzip gzips each of them): ` +
-              "name it without that extension"
+            `--out ${dir}.gz: .gz is gzip, but it names a folder of files (--gzip gzips each of them, --parquet ` +
+              "writes them as Parquet): name it without that extension"
           ],
           [
             ["--shards", "2", "--out", dir, "--manifest", path.join(root, "m.json")],
