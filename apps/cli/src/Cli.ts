@@ -677,14 +677,13 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
     const text = yield* Effect.mapError(fs.readFileString(file), unreadable)
     const invalid = (e: Plan.PlanInvalid) => new UsageError({ message: `--plan ${planPath}: ${e.message}` })
     const written = yield* Effect.mapError(Plan.decode(text), invalid)
-    const filter = yield* Effect.flatMap(Effect.mapError(Plan.filter(written), invalid), (f) =>
-      fileFormat(out, f)
-    )
+    const filter = writtenFrom(encoding, yield* Effect.mapError(Plan.filter(written), invalid))
     // A Parquet shard reads the lines it is made from; jsonl and hf have a line per job alike, so the
     // plan's shards hold the same jobs.
-    const plan = out.endsWith(Parquet.extension)
-      ? Plan.Plan.make({ ...written, parameters: { ...written.parameters, format: filter.format } })
-      : written
+    const plan =
+      encoding === "parquet"
+        ? Plan.Plan.make({ ...written, parameters: { ...written.parameters, format: filter.format } })
+        : written
     const index = shard.value
     if (!Number.isInteger(index) || index < 0 || index >= plan.shards.length) {
       return yield* new UsageError({
@@ -706,20 +705,11 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
   })
 
 /**
- * What `--out NAME` asks to be written: Parquet when NAME ends in `.parquet` (then the export runs in the
- * format whose lines the file is made from, `Parquet.source`), else the lines. A Parquet file gzipped is
- * refused rather than written as gzipped lines under that name: its pages are compressed already.
+ * The filter an `--out` file is written from, by its encoding (`Output.corpusName`): a Parquet file's rows
+ * are the lines of the format it is made from (`Parquet.source`), any other file the filter's own lines.
  */
-const fileFormat = (out: string, filter: Filter.Filter): Effect.Effect<Filter.Filter, UsageError> =>
-  out.endsWith(`${Parquet.extension}.gz`)
-    ? Effect.fail(
-        new UsageError({
-          message: `--out ${out}: a Parquet file is compressed inside (GZIP pages); name it ${out.slice(0, -".gz".length)}`
-        })
-      )
-    : Effect.succeed(
-        out.endsWith(Parquet.extension) ? { ...filter, format: Parquet.source(filter.format) } : filter
-      )
+const writtenFrom = (encoding: Output.Encoding, filter: Filter.Filter): Filter.Filter =>
+  encoding === "parquet" ? { ...filter, format: Parquet.source(filter.format) } : filter
 
 const exportCommand = Command.make(
   "export",
@@ -837,10 +827,11 @@ const exportCommand = Command.make(
         })
       }
       const out = Option.getOrElse(flags.out, () => "-")
-      const filter = yield* Effect.flatMap(Filter.parse(parameters(flags), { label: flag }), (f) =>
-        fileFormat(out, f)
-      )
-      if (out.endsWith(Parquet.extension) && Option.isSome(flags.manifest)) {
+      const parsed = yield* Filter.parse(parameters(flags), { label: flag })
+      const encoding =
+        out === "-" ? "lines" : yield* Output.corpusName("--out", out, "export writes JSON Lines")
+      const filter = writtenFrom(encoding, parsed)
+      if (encoding === "parquet" && Option.isSome(flags.manifest)) {
         return yield* new UsageError({
           message:
             `--manifest describes a corpus of lines (its bytes and SHA-256): a Parquet --out has none; ` +
@@ -852,8 +843,6 @@ const exportCommand = Command.make(
           message: "--manifest - needs --out PATH: standard output holds the corpus"
         })
       }
-      const encoding =
-        out === "-" ? "lines" : yield* Output.corpusName("--out", out, "export writes JSON Lines")
       const outFile = out === "-" ? undefined : yield* outputTarget("--out", out)
       const manifestFile =
         Option.isNone(flags.manifest) || flags.manifest.value === "-"

@@ -644,16 +644,21 @@ export const corpusName = (
 ): Effect.Effect<Encoding, InvalidTarget> => {
   const [outer, claim] = claimOf(name)
   const [inner, within] = claim === "gzip" ? claimOf(name.slice(0, -outer.length)) : ["", undefined]
+  if (within === "parquet") {
+    return Effect.fail(
+      new InvalidTarget({
+        message: `${flag} ${name}: a Parquet file is compressed inside (GZIP pages); name it ${name.slice(0, -outer.length)}`
+      })
+    )
+  }
   const [extension, lie] =
     typeof claim === "object"
       ? [outer, claim.other]
       : within === "gzip"
         ? [`${inner}${outer}`, "gzip inside gzip"]
-        : within === "parquet"
-          ? [`${inner}${outer}`, "a gzipped Parquet file (Parquet is compressed inside)"]
-          : within !== undefined && within !== "lines"
-            ? [inner, within.other]
-            : [undefined, undefined]
+        : within !== undefined && within !== "lines"
+          ? [inner, within.other]
+          : [undefined, undefined]
   return lie === undefined
     ? Effect.succeed(claim === "gzip" ? "gzip" : claim === "parquet" ? "parquet" : "lines")
     : Effect.fail(

@@ -58,17 +58,19 @@ const shapes: Record<Format.Format, string> = {
     "result as `rejected` (only jobs whose two results differ)"
 }
 
+const TEXT_COLUMN = "A last column, `ocr_text`, holds the letter's OCR text (`null` for a job without one)."
+
 /** What the model reads (the manifest's input; absent in manifests from before inputs: the pipeline's). */
 const inputs: Record<Format.Input, { readonly training: string; readonly sample: string }> = {
   both: {
     training:
       "The input (the user turn) is the letter's OCR text, then the pipeline's first result as JSON; a job " +
       "without a text shows the result alone, and a job with neither is left out.",
-    sample: "A last column, `ocr_text`, holds the letter's OCR text (`null` for a job without one)."
+    sample: TEXT_COLUMN
   },
   text: {
     training: "The input (the user turn) is the letter's OCR text alone; a job without a text is left out.",
-    sample: "A last column, `ocr_text`, holds the letter's OCR text (`null` for a job without one)."
+    sample: TEXT_COLUMN
   },
   pipeline: {
     training:
