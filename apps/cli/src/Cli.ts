@@ -380,11 +380,7 @@ const exportDataset = (
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
     const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
-    const filter: Filter.Filter = {
-      ...parsed,
-      split: Option.none(),
-      format: flags.parquet ? Parquet.source(parsed.format) : parsed.format
-    }
+    const filter: Filter.Filter = Parquet.madeFrom({ ...parsed, split: Option.none() }, flags.parquet)
     yield* Output.folderName("--dataset", dir)
     const written = folderFiles(flags, filter)
     const target = yield* outputTarget("--dataset", dir, "folder")
@@ -457,7 +453,7 @@ const exportShards = (given: number, flags: FolderFlags, workers: number) =>
     yield* Output.folderName("--out", dir)
     yield* folderEncoding(flags)
     const parsed = yield* Filter.parse(parameters(flags), { label: flag })
-    const filter = { ...parsed, format: flags.parquet ? Parquet.source(parsed.format) : parsed.format }
+    const filter = Parquet.madeFrom(parsed, flags.parquet)
     const written = folderFiles(flags, filter)
     const target = yield* outputTarget("--out", dir, "folder")
     yield* Output.recoverDataset(target)
@@ -677,7 +673,10 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
     const text = yield* Effect.mapError(fs.readFileString(file), unreadable)
     const invalid = (e: Plan.PlanInvalid) => new UsageError({ message: `--plan ${planPath}: ${e.message}` })
     const written = yield* Effect.mapError(Plan.decode(text), invalid)
-    const filter = writtenFrom(encoding, yield* Effect.mapError(Plan.filter(written), invalid))
+    const filter = Parquet.madeFrom(
+      yield* Effect.mapError(Plan.filter(written), invalid),
+      encoding === "parquet"
+    )
     // A Parquet shard reads the lines it is made from; jsonl and hf have a line per job alike, so the
     // plan's shards hold the same jobs.
     const plan =
@@ -703,13 +702,6 @@ const exportPlanShard = (planPath: string, shard: Option.Option<number>, flags: 
       { prepare: false }
     )
   })
-
-/**
- * The filter an `--out` file is written from, by its encoding (`Output.corpusName`): a Parquet file's rows
- * are the lines of the format it is made from (`Parquet.source`), any other file the filter's own lines.
- */
-const writtenFrom = (encoding: Output.Encoding, filter: Filter.Filter): Filter.Filter =>
-  encoding === "parquet" ? { ...filter, format: Parquet.source(filter.format) } : filter
 
 const exportCommand = Command.make(
   "export",
@@ -830,7 +822,7 @@ const exportCommand = Command.make(
       const parsed = yield* Filter.parse(parameters(flags), { label: flag })
       const encoding =
         out === "-" ? "lines" : yield* Output.corpusName("--out", out, "export writes JSON Lines")
-      const filter = writtenFrom(encoding, parsed)
+      const filter = Parquet.madeFrom(parsed, encoding === "parquet")
       if (encoding === "parquet" && Option.isSome(flags.manifest)) {
         return yield* new UsageError({
           message:

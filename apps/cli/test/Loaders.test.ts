@@ -16,7 +16,7 @@ import { expect, layer } from "@effect/vitest"
 import { Features, type Format, Review } from "@ground-truth/core"
 import { Demo, Migrations, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { python, pythonMissing, readmeBlock, run } from "./cli.js"
+import { python, pythonMissing, readmeBlock, readmeCommands, run } from "./cli.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const script = path.join(here, "loaders.py")
@@ -176,26 +176,7 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
       Effect.gen(function* () {
         const db = yield* TestDatabase.TestDatabase
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-readme-"))
-        // Each line is `pnpm ground-truth …` or `python3 apps/cli/test/….py …`, a comment after it.
-        for (const line of readmeBlock("loaders-test: commands").split("\n")) {
-          const words = line
-            .replace(/\s+#.*$/, "")
-            .trim()
-            .split(/\s+/)
-          if (words[0] === "") continue
-          if (words[0] === "pnpm" && words[1] === "ground-truth") {
-            const r = yield* run(words.slice(2), { DATABASE_URL: db.url, INIT_CWD: dir })
-            expect([r.code, line], r.stderr).toEqual([0, line])
-          } else {
-            expect([words[0], words[1]?.startsWith("apps/cli/test/")], line).toEqual(["python3", true])
-            const r = yield* python(
-              [path.join(here, path.basename(words[1])), ...words.slice(2)],
-              dir,
-              offline(dir)
-            )
-            expect([r.code, line], r.output).toEqual([0, line])
-          }
-        }
+        yield* readmeCommands("loaders-test: commands", dir, { DATABASE_URL: db.url }, offline(dir))
         fs.writeFileSync(path.join(dir, "readme.py"), readmeBlock("loaders-test: python"))
         const started = Date.now()
         const r = yield* python(["readme.py"], dir, { ...offline(dir), MODEL: "tiny-model", MAX_STEPS: "2" })

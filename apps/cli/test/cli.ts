@@ -6,7 +6,10 @@ import { fileURLToPath } from "node:url"
 import { expect } from "@effect/vitest"
 import { Effect } from "effect"
 
-export const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "ground-truth.mjs")
+/** This folder: the tests and their Python scripts. */
+export const here = path.dirname(fileURLToPath(import.meta.url))
+
+export const bin = path.join(here, "..", "bin", "ground-truth.mjs")
 
 export interface Result {
   readonly code: number | null
@@ -90,6 +93,45 @@ export const python = (args: ReadonlyArray<string>, cwd?: string, env: Record<st
         child.stderr.on("data", add)
         child.on("close", (code) => resolve({ code, output }))
       })
+  )
+
+/**
+ * Runs a README block of commands as written, in `dir`, a line at a time (a comment after one is left
+ * out): `pnpm ground-truth …` (standard output into a file after `>`), or `python3 apps/cli/test/X.py …`
+ * (this folder's script, with `pythonEnv`). Each must exit 0.
+ */
+export const readmeCommands = (
+  mark: string,
+  dir: string,
+  env: Record<string, string>,
+  pythonEnv: Record<string, string> = {}
+) =>
+  Effect.forEach(
+    readmeBlock(mark).split("\n"),
+    (line) =>
+      Effect.gen(function* () {
+        const [command = "", into] = line.replace(/\s+#.*$/, "").split(/\s+>\s+/)
+        const words = command.trim().split(/\s+/)
+        if (words[0] === "") return
+        if (words[0] === "pnpm" && words[1] === "ground-truth") {
+          const r = yield* run(words.slice(2), { ...env, INIT_CWD: dir })
+          expect([r.code, line], r.stderr).toEqual([0, line])
+          if (into !== undefined) fs.writeFileSync(path.join(dir, into.trim()), r.stdout)
+        } else {
+          expect([words[0], words[1]?.startsWith("apps/cli/test/"), into], line).toEqual([
+            "python3",
+            true,
+            undefined
+          ])
+          const r = yield* python(
+            [path.join(here, path.basename(words[1]!)), ...words.slice(2)],
+            dir,
+            pythonEnv
+          )
+          expect([r.code, line], r.output).toEqual([0, line])
+        }
+      }),
+    { discard: true }
   )
 
 /** Waits real time (the processes and the database need it to pass), not the test clock. */

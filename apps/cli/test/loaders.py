@@ -29,6 +29,7 @@ reaches a model hub: the tokenizer is trained here on the exported texts and the
 random Llama.
 """
 
+import datetime
 import json
 import math
 import os
@@ -121,6 +122,20 @@ def load(paths, features=None):
     return load_dataset("json", data_files=paths, split="train", features=features, cache_dir=cache)
 
 
+def typed(value, feature):
+    """A line's value as `datasets` gives it under `feature`: its RFC 3339 times (declared
+    `timestamp[us, tz=UTC]`) as aware datetimes, to the microsecond; everything else as in the line."""
+    if value is None:
+        return None
+    if isinstance(feature, (dict, Features)):
+        return {k: typed(value.get(k), f) for k, f in feature.items()}
+    if isinstance(feature, datasets.List):
+        return [typed(v, feature.feature) for v in value]
+    if isinstance(feature, datasets.Value) and feature.dtype.startswith("timestamp"):
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
 FEATURES = {fmt: Features.from_dict(json.load(open(path, encoding="utf8"))) for fmt, path in SPEC["features"].items()}
 LOADED = {}
 
@@ -141,7 +156,7 @@ for name, export in EXPORTS.items():
         if features is None:
             return f"{ds.num_rows} rows, {len(ds.column_names)} columns, no features declared (plain sample)"
         assert ds.features == features, f"loaded features {ds.features} differ from the declared {features}"
-        raw = lines(name)
+        raw = [typed(line, features) for line in lines(name)]
         assert ds.to_list() == raw, "a loaded row differs from its line"
         # Without the features: the training formats infer the same ones; hf may not (no corrections).
         inferred = load(export["path"]).features

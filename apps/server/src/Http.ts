@@ -78,10 +78,6 @@ const wantsParquet = (request: HttpServerRequest.HttpServerRequest): boolean =>
     return type === Parquet.contentType && !params.some((param) => /^q\s*=\s*0(\.0{0,3})?$/.test(param))
   })
 
-/** The filter an export answered in Parquet runs: the format whose lines the file is made from. */
-const asked = (filter: Filter.Filter, parquet: boolean): Filter.Filter =>
-  parquet ? { ...filter, format: Parquet.source(filter.format) } : filter
-
 /** gzip's level for bodies: 4 compresses the corpus to ~11% at ~200 MB/s a core (6: ~10%, ~140 MB/s). */
 const GZIP_LEVEL = 4
 
@@ -333,7 +329,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             if (pairs.some(([name]) => name === "plan" || name === "shard")) {
               const { plan, index } = yield* planShard(pairs)
               const parquet = wantsParquet(request)
-              const filter = asked(yield* Effect.orDie(Plan.filter(plan)), parquet)
+              const filter = Parquet.madeFrom(yield* Effect.orDie(Plan.filter(plan)), parquet)
               yield* admit
               // The plan's own time, written by core: it parses.
               const time = yield* Effect.orDie(Timestamp.parse(plan.snapshot_time))
@@ -355,7 +351,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
               )
             }
             const parquet = wantsParquet(request)
-            const filter = asked(yield* admitted(request, Filter.exportParameters), parquet)
+            const filter = Parquet.madeFrom(yield* admitted(request, Filter.exportParameters), parquet)
             const { stream, taken } = yield* exporter.withSnapshot(filter)
             return yield* streamed(request, filter, { stream, taken, suffix: "", parquet }, sendTimeout)
           })

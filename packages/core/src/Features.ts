@@ -21,8 +21,16 @@ export type Feature = Value | { readonly _tag: "List"; readonly feature: Value |
 /** @since 0.1.0 */
 export interface Value {
   readonly _tag: "Value"
-  readonly dtype: "string" | "bool" | "float64"
+  readonly dtype: "string" | "bool" | "float64" | typeof INSTANT
 }
+
+/**
+ * An instant: what `datasets` makes of the lines' RFC 3339 times (`…Z`, microseconds) when declared, and
+ * what Parquet stores.
+ *
+ * @since 0.1.0
+ */
+export const INSTANT = "timestamp[us, tz=UTC]"
 
 /** @since 0.1.0 */
 export interface Struct {
@@ -35,6 +43,7 @@ const list = (feature: Value | Struct): Feature => ({ _tag: "List", feature })
 const struct = (...fields: ReadonlyArray<readonly [string, Feature]>): Struct => ({ _tag: "Struct", fields })
 
 const string = value("string")
+const instant = value(INSTANT)
 const turns = list(struct(["role", string], ["content", string]))
 
 /** The columns of each format with stable features, in their order in a line. */
@@ -45,8 +54,8 @@ const columns: Partial<Record<Format, ReadonlyArray<readonly [string, Feature]>>
     ["source_kind", string],
     ["approved", value("bool")],
     ["reviewed_by", string],
-    ["reviewed_at", string],
-    ["created_at", string],
+    ["reviewed_at", instant],
+    ["created_at", instant],
     ["initial_result", string],
     ["final_result", string],
     [
@@ -58,7 +67,7 @@ const columns: Partial<Record<Format, ReadonlyArray<readonly [string, Feature]>>
           ["new_value", string],
           ["corrected_by", string],
           ["reason", string],
-          ["corrected_at", string]
+          ["corrected_at", instant]
         )
       )
     ],

@@ -62,6 +62,15 @@ export const extension = ".parquet"
 export const source = (format: Format): Exclude<Format, "jsonl"> => (format === "jsonl" ? "hf" : format)
 
 /**
+ * What a Parquet file is made from, when `parquet`: the filter with `source(format)`, whose lines become
+ * its rows; else the filter itself (a file of lines). The CLI and the server both ask this.
+ *
+ * @since 0.1.0
+ */
+export const madeFrom = <F extends { readonly format: Format }>(filter: F, parquet: boolean): F =>
+  parquet ? { ...filter, format: source(filter.format) } : filter
+
+/**
  * Samples per row group: ~10 MB of `hf` lines, so a writer holds a few tens of MB whatever the corpus;
  * larger groups shrink the file by under 1% (20,000: −0.5%, 50,000: −0.6% on 50,000 demo jobs).
  *
@@ -71,9 +80,6 @@ export const ROW_GROUP_ROWS = 5000
 
 /** Bytes of lines that end a row group early (results of unusual size): memory stays bounded. @since 0.1.0 */
 export const ROW_GROUP_BYTES = 32 * 1024 * 1024
-
-/** The columns `datasets` reads as text in JSON lines and Parquet holds as instants. */
-const TIMES: ReadonlySet<string> = new Set(["reviewed_at", "created_at", "corrected_at"])
 
 type Element = ConstructorParameters<typeof ParquetWriter>[0]["schema"][number]
 
@@ -89,7 +95,7 @@ const string: Element = {
 const elements = (name: string, f: Features.Feature): Array<Element> => {
   switch (f._tag) {
     case "Value":
-      if (TIMES.has(name)) {
+      if (f.dtype === Features.INSTANT) {
         return [
           {
             name,
@@ -135,9 +141,9 @@ const columnValue = (name: string, f: Features.Feature, value: unknown): Fitted 
   const wrong = Either.left(`${name} holds ${Array.isArray(value) ? "an array" : typeof value}`)
   switch (f._tag) {
     case "Value":
-      if (f.dtype === "string") {
+      if (f.dtype === "string") return typeof value === "string" ? Either.right(value) : wrong
+      if (f.dtype === Features.INSTANT) {
         if (typeof value !== "string") return wrong
-        if (!TIMES.has(name)) return Either.right(value)
         // Named, not quoted: a message may reach a log, which holds no value of the corpus.
         return Either.match(Timestamp.parse(value), {
           onLeft: () => Either.left(`${name} is not an RFC 3339 time`),

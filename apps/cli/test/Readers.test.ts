@@ -1,28 +1,26 @@
 /**
- * Parquet in the real readers: the CLI writes the sample and the training formats as Parquet files, then
- * `parquet_readers.py` reads them (and two Parquet dataset folders, one in shards, with
- * `datasets.load_dataset(DIR)`) with pyarrow, DuckDB, polars and `datasets` and checks the declared
- * types (times `timestamp[us, tz=UTC]`, corrections a list of structs, results as text) and the values
- * of the `hf` lines. On the embedded database only: the files' shape does not depend on the database
- * (the golden suites compare the bytes on both).
+ * Typed loading in the real readers (issue 30): the README's commands and Python, run as written, load
+ * the sample as Parquet and as `hf` lines in pyarrow, pandas, polars, DuckDB, `datasets` and Ray, and
+ * `readers.py` checks that each of the twelve gives the declared types (times `timestamp[us, tz=UTC]`,
+ * corrections a list of structs, results as text) and every value of the `hf` lines, an NRP written with
+ * a leading zero among them. It also reads the training formats and two Parquet dataset folders (one in
+ * shards, with `datasets.load_dataset(DIR)`). On the embedded database only: the files' shape does not
+ * depend on the database (the golden suites compare the bytes on both).
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Review } from "@ground-truth/core"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { python, pythonMissing, run } from "./cli.js"
+import { here, python, pythonMissing, readmeBlock, readmeCommands, run } from "./cli.js"
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "parquet_readers.py")
-
-const missing = pythonMissing("pyarrow, duckdb, polars, datasets")
+const missing = pythonMissing("pyarrow, pandas, duckdb, polars, datasets, ray.data")
 if (missing !== undefined) {
   console.log(
-    `Parquet readers test skipped: python3 cannot import pyarrow, duckdb, polars and datasets (${missing}); .ci/run installs them`
+    `Readers test skipped: python3 cannot import pyarrow, pandas, duckdb, polars, datasets and ray.data (${missing}); .ci/run installs them`
   )
 }
 
@@ -36,24 +34,23 @@ const fixture = Review.Review.Default.pipe(
   )
 )
 
-layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) => {
+layer(fixture, { timeout: 600_000 })(`the readers on ${target.name}`, (it) => {
   it.effect.skipIf(missing !== undefined)(
-    "pyarrow, DuckDB, polars and datasets read the declared types and the values of the lines",
+    "pyarrow, pandas, polars, DuckDB, datasets and Ray read the declared types and the values of the lines",
     () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const review = yield* Review.Review
         const db = yield* TestDatabase.TestDatabase
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-parquet-"))
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-readers-"))
         const [job] = yield* sql<{ readonly id: string }>`
           SELECT id::text AS id FROM jobs
           WHERE jsonb_typeof(result->'personel') = 'array' AND jsonb_array_length(result->'personel') > 0
           ORDER BY id LIMIT 1`
         yield* review.correct(job.id, "personel[0].nrp", LEADING_ZERO, "reviewer-a", "NRP misread")
+        yield* readmeCommands("readers-test: commands", dir, { DATABASE_URL: db.url })
 
         const files = {
-          jsonl: ["--format", "hf", "--approved-only", "false", "--out", "hf.jsonl"],
-          sample: ["--approved-only", "false", "--out", "sample.parquet"],
           none: ["--has-corrections", "false", "--out", "none.parquet"],
           "prompt-completion": ["--format", "prompt-completion", "--out", "prompt-completion.parquet"],
           messages: ["--format", "messages", "--out", "messages.parquet"],
@@ -90,8 +87,10 @@ layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) =
           { concurrency: 2 }
         )
         const at = (name: string) => path.join(dir, name)
+        fs.writeFileSync(at("readme.py"), readmeBlock("readers-test: python"))
         const spec = JSON.stringify({
-          sample: { parquet: at("sample.parquet"), jsonl: at("hf.jsonl") },
+          dir,
+          readme: at("readme.py"),
           no_corrections: at("none.parquet"),
           training: Object.fromEntries(
             (["prompt-completion", "messages", "preference"] as const).map((f) => [f, at(`${f}.parquet`)])
@@ -99,10 +98,10 @@ layer(fixture, { timeout: 600_000 })(`Parquet readers on ${target.name}`, (it) =
           leading_zero: { job_id: job.id, value: LEADING_ZERO },
           datasets: [at("dataset"), at("dataset-shards")]
         })
-        const r = yield* python([script, spec])
+        const r = yield* python([path.join(here, "readers.py"), spec])
         console.log(r.output.trimEnd())
         expect(r.code, r.output).toBe(0)
-        expect(r.output).toMatch(/^parquet readers: 9 checks ok, 0 failing/m)
+        expect(r.output).toMatch(/^readers: 17 checks ok, 0 failing/m)
         fs.rmSync(dir, { recursive: true, force: true })
       }),
     600_000
