@@ -17,6 +17,7 @@ import {
   Export,
   Features,
   Filter,
+  Lint,
   Manifest,
   Parquet,
   Plan,
@@ -1121,6 +1122,30 @@ const evalCommand = Command.make(
   )
 )
 
+const { changedSince: ___, input: ____, format: _____, ...lintFlags } = exportFlags
+
+/** What `lint` exits with when a check found something: a pipeline can stop on it (contract §13). */
+const FINDINGS = 3
+
+const lintCommand = Command.make("lint", lintFlags, (flags) =>
+  Effect.gen(function* () {
+    const filter = yield* Filter.parse(parameters(flags), { accept: Filter.lintParameters, label: flag })
+    const report = yield* withDatabase(Lint.run(filter), { prepare: true })
+    yield* Effect.sync(() => {
+      process.stdout.write(Lint.encode(report))
+      if (Lint.found(report)) process.exitCode = FINDINGS
+    })
+  })
+).pipe(
+  Command.withDescription(
+    "Check the corpus (the jobs an export with these filters holds, from one snapshot) and print one JSON " +
+      "line: letter_conflict (copies of one letter, by its nomor_sprint, with different final results), " +
+      "person_conflict (one NRP with two names), reverted (a field corrected back to what the pipeline said) " +
+      "and nrp_format (an NRP not 8 or 18 digits), each a count and its first 20 examples. Exits 3 when a " +
+      "check finds something (contract §13)."
+  )
+)
+
 const reportCommand = Command.make(
   "report",
   {
@@ -1239,6 +1264,7 @@ const subcommands = [
   mergeCommand,
   featuresCommand,
   statsCommand,
+  lintCommand,
   evalCommand,
   reportCommand,
   migrateCommand,
@@ -1253,6 +1279,7 @@ const names = [
   Help.namesOf(mergeCommand),
   Help.namesOf(featuresCommand),
   Help.namesOf(statsCommand),
+  Help.namesOf(lintCommand),
   Help.namesOf(evalCommand),
   Help.namesOf(reportCommand),
   Help.namesOf(migrateCommand),

@@ -19,7 +19,7 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Eval, Filter, Json, Manifest, Plan, Stats, Version } from "@ground-truth/core"
+import { Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
 import { ParseResult, Schema } from "effect"
 
 /**
@@ -333,6 +333,9 @@ const { changed_since: _, ...fullFields } = exportParams.fields
 const { input: __, ...evalFields } = fullFields
 const evalParams = Schema.Struct(evalFields)
 
+/** Lint's parameters: evaluation's, but the format (it checks jobs, whatever a format writes of them). */
+const { format: ___, ...lintFields } = evalFields
+
 /** A plan's: a full export's, its shards and its hold. */
 const planParams = Schema.Struct({
   ...fullFields,
@@ -433,6 +436,23 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .annotate(
         OpenApi.Description,
         "Coverage: jobs, approvals, corrections and the 20 most corrected fields."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("lint", "/lint")
+      .setUrlParams(Schema.Struct(lintFields))
+      .addSuccess(canonicalJson(Lint.Report, "LintReport", Lint.encode))
+      .addError(BadRequest)
+      .addError(Gone)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "Checks the jobs an export with these filters holds, from one snapshot (contract §13): letters (by " +
+          "header.nomor_sprint, whitespace removed, upper-cased) whose copies have different final results, " +
+          "NRPs with two names, fields corrected back to what the pipeline said, NRPs that are not 8 or 18 " +
+          "digits; each a count and its first 20 examples. 200 whatever it finds: the same JSON line as " +
+          "`ground-truth lint` (which exits 3 when a count is not 0)."
       )
   )
   .add(
@@ -672,6 +692,7 @@ export class Api extends HttpApi.make("ground-truth")
     Manifest.Manifest,
     Plan.Plan,
     Eval.Report,
+    Lint.Report,
     JobView,
     CorrectionEvent,
     Decision

@@ -17,6 +17,7 @@ import { SqlClient } from "@effect/sql"
 import {
   Export,
   Filter,
+  Lint,
   Manifest,
   Parquet,
   Plan,
@@ -439,6 +440,15 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
             const window = yield* admitted(request, Filter.statsParameters)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
             return ReportPage.html({ ...coverage, window })
+          })
+        )
+        .handle("lint", ({ request }) =>
+          Effect.gen(function* () {
+            const filter = yield* admitted(request, Filter.lintParameters)
+            return yield* Lint.run(filter).pipe(
+              Effect.provideService(Export.Export, exporter),
+              Effect.mapError(exportFailure)
+            )
           })
         )
         .handle("stats", ({ request }) =>

@@ -175,6 +175,7 @@ layer(
         `DELETE /api/v1/ground-truth/plan/${J9}`,
         "GET /api/v1/ground-truth/changes",
         "GET /api/v1/ground-truth/export",
+        "GET /api/v1/ground-truth/lint",
         "GET /api/v1/ground-truth/manifest",
         "GET /api/v1/ground-truth/plan",
         "GET /api/v1/ground-truth/report",

@@ -71,6 +71,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         "/api/v1/ground-truth/changes",
         "/api/v1/ground-truth/eval",
         "/api/v1/ground-truth/export",
+        "/api/v1/ground-truth/lint",
         "/api/v1/ground-truth/manifest",
         "/api/v1/ground-truth/plan",
         "/api/v1/ground-truth/plan/{id}",

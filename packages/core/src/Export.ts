@@ -15,6 +15,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Chunk, Clock, type Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
+import type { Slot } from "./Correction.js"
 import type * as Cursor from "./Cursor.js"
 import * as Filter from "./Filter.js"
 import type { ByteWriter } from "./internal/ByteWriter.js"
@@ -34,7 +35,8 @@ import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
 import { betweenConditions, filterConditions, splitCondition } from "./internal/query.js"
 import { reference } from "./internal/reference.js"
-import { decodeRow, type InvalidRow, type Row, readsTexts, sampleColumns, writeRow } from "./internal/rows.js"
+import { decodeRow, InvalidRow, type Row, readsTexts, sampleColumns, writeRow } from "./internal/rows.js"
+import * as Json from "./Json.js"
 import type * as Manifest from "./Manifest.js"
 import * as Plan from "./Plan.js"
 import * as Replay from "./Replay.js"
@@ -70,6 +72,22 @@ export type ExportError =
   | Workers.SnapshotGone
   | Workers.WorkerFailed
 
+/**
+ * What `inspect` runs in one snapshot: `step` sees each sample of the filter in export order (it may
+ * update `initial` in place), then `finish` makes the answer, reading jobs' current results by id
+ * (`results`: SQL NULL as `undefined`; ids it does not find are left out) from the same snapshot.
+ *
+ * @since 0.1.0
+ */
+export interface Inspector<S, A, E> {
+  readonly initial: () => S
+  readonly step: (state: S, sample: Sample) => S
+  readonly finish: (
+    state: S,
+    results: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Slot>, E>
+  ) => Effect.Effect<A, E>
+}
+
 /** How often a held plan's transaction is looked at (`Plan.Held`). */
 const WATCH_EVERY = Duration.seconds(10)
 
@@ -78,6 +96,33 @@ const FETCH_SIZE = 1000
 
 /** Rows of the first FETCH: fewer, so that the first bytes go out after milliseconds, not a batch. */
 const FIRST_FETCH_SIZE = 50
+
+/** A row of the export query as its sample: decoded, its audit trail replayed. */
+const replayRow = (row: Row) => Effect.flatMap(decodeRow(row), Replay.sample)
+
+/** The current results of the jobs named, read in the caller's snapshot. */
+const resultsOf = (sql: SqlClient.SqlClient, ids: ReadonlyArray<string>) =>
+  ids.length === 0
+    ? Effect.succeed(new Map<string, Slot>())
+    : Effect.flatMap(
+        sql<{ readonly id: string; readonly result: string | null }>`
+          SELECT id::text AS id, result::text AS result FROM jobs WHERE id IN ${sql.in(ids)}`,
+        (found) =>
+          Effect.map(
+            Effect.forEach(
+              found,
+              (row): Effect.Effect<readonly [string, Slot], InvalidRow> =>
+                row.result === null
+                  ? Effect.succeed([row.id, undefined])
+                  : Effect.mapBoth(Json.parse(row.result), {
+                      onFailure: (e) =>
+                        new InvalidRow({ jobId: row.id, column: "result", detail: e.message }),
+                      onSuccess: (value) => [row.id, value] as const
+                    })
+            ),
+            (entries) => new Map(entries)
+          )
+      )
 
 /**
  * The service's methods, the same for every source: a corpus that reports to an observer when given
@@ -100,7 +145,8 @@ const methods = <E>(
     count: number,
     hold: Duration.Duration
   ) => Effect.Effect<Plan.Held, E, Scope.Scope>,
-  shard: (plan: Plan.Plan, index: number) => Stream.Stream<Uint8Array, E | Plan.PlanGone | Plan.PlanInvalid>
+  shard: (plan: Plan.Plan, index: number) => Stream.Stream<Uint8Array, E | Plan.PlanGone | Plan.PlanInvalid>,
+  inspect: <S, A>(filter: Filter.Filter, inspector: Inspector<S, A, E>) => Effect.Effect<A, E>
 ) => ({
   stream: (filter: Filter.Filter): Stream.Stream<Uint8Array, E> => corpus(filter),
   withSnapshot: (filter: Filter.Filter): Effect.Effect<Observed.WithSnapshot<E>> =>
@@ -114,7 +160,8 @@ const methods = <E>(
       ? Effect.dieMessage("a sharded export is a full export: its filter has no changed_since")
       : Observed.withShards(filter, count, (observer) => shards(filter, count, observer)),
   plan,
-  shard
+  shard,
+  inspect
 })
 
 /**
@@ -152,6 +199,8 @@ export const feedQuery = (
  *   bytes), and the manifest of the whole with a file per shard.
  * - `samples(filter)`: the jobs the filter selects (the split included), replayed, in export order, from
  *   one snapshot: what evaluation scores against (`Eval`). Every job, whatever the format writes.
+ * - `inspect(filter, inspector)`: those samples folded by `inspector`, which then reads the results of
+ *   the jobs it names, all in one snapshot: a report that quotes a few jobs (`Lint`).
  *
  * Each is a description: the snapshot is taken when the stream runs, and `taken` and `manifest` read
  * what its run reported.
@@ -525,11 +574,28 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                   (w, row) => writeRow(w, row, Filter.output(filter))
                 )
         ),
-      (filter) =>
-        Stream.mapEffect(snapshotRows(filter, true), (row) => Effect.flatMap(decodeRow(row), Replay.sample)),
+      (filter) => Stream.mapEffect(snapshotRows(filter, true), replayRow),
       sharded,
       plan,
-      shard
+      shard,
+      (filter, inspector) =>
+        Effect.map(
+          Stream.runCollect(
+            inSnapshot(filter, (replayedBefore) =>
+              Stream.fromEffect(
+                Effect.flatMap(
+                  Stream.runFold(
+                    Stream.mapEffect(ofSplit(filter, rows(filter, replayedBefore)), replayRow),
+                    inspector.initial(),
+                    inspector.step
+                  ),
+                  (state) => inspector.finish(state, (ids) => resultsOf(sql, ids))
+                )
+              )
+            )
+          ),
+          Chunk.unsafeHead
+        )
     )
   })
 }) {
@@ -538,10 +604,10 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
    * programs that have no database.
    */
   static readonly layerTest = (jobs: ReadonlyArray<Job>): Layer.Layer<Export> => {
-    const { corpus, dataset, samples, shards, plan, shard } = reference(jobs)
+    const { corpus, dataset, samples, shards, plan, shard, inspect } = reference(jobs)
     return Layer.succeed(
       Export,
-      Export.make(methods<ExportError>(corpus, dataset, samples, shards, plan, shard))
+      Export.make(methods<ExportError>(corpus, dataset, samples, shards, plan, shard, inspect))
     )
   }
 }

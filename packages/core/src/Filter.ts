@@ -83,6 +83,14 @@ export const planParameters: ReadonlyArray<Parameter> = Parameter.literals.filte
   (p) => p !== "changed_since"
 )
 
+/**
+ * The parameters lint takes (§13): the jobs an export selects, whatever it writes of them (no format or
+ * input) and whole (no increment's cursor). @since 0.1.0
+ */
+export const lintParameters: ReadonlyArray<Parameter> = Parameter.literals.filter(
+  (p) => p !== "changed_since" && p !== "input" && p !== "format"
+)
+
 /** The parameters stats take: the time window only. @since 0.1.0 */
 export const statsParameters: ReadonlyArray<Parameter> = ["since", "until"]
 

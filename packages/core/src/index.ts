@@ -18,6 +18,8 @@
  *   `YYYY-MM-DD`, no field changing its JSON type), checked by `Review` before anything is written.
  * - `DatasetCard`: the `README.md` of a dataset folder (`export --dataset`).
  * - `Stats`: coverage stats (§8).
+ * - `Lint`: the corpus checking itself (§13): letters with two ground truths, NRPs with two names,
+ *   fields corrected back to where they started, malformed NRPs.
  * - `Version`: the version every front end and manifest shows.
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
  * - `Gzip`: a gzip stream fed a batch at a time (the server's bodies, the CLI's gzipped folders).
@@ -39,6 +41,7 @@ export * as Format from "./Format.js"
 export * as Gzip from "./Gzip.js"
 export * as Json from "./Json.js"
 export * as Jsonl from "./Jsonl.js"
+export * as Lint from "./Lint.js"
 export * as Manifest from "./Manifest.js"
 export * as Parquet from "./Parquet.js"
 export * as Plan from "./Plan.js"

@@ -765,3 +765,48 @@ export const staleCursors = (real: Cursor.Cursor, otherDatabase: string): Readon
   Cursor.encode({ ...real, jobs: real.jobs + 1_000_000n }),
   Cursor.encode({ ...real, events: real.events + 1_000_000n, old: real.old + 1_000_000n })
 ]
+
+// ---------------------------------------------------------------------------------------------------------
+// lint (contract §13)
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Inserts the lint fixture's eight jobs, L1–L8 (`fixture/lint/fixture.sql`), into a database of their
+ * own (the tables must exist and be empty): letters spelled apart, a conflicting copy, an NRP with two
+ * names, a field corrected back to where it started, malformed NRPs.
+ *
+ * @since 0.1.0
+ */
+export const loadLint = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(fs.readFileSync(path.join(fixture, "lint", "fixture.sql"), "utf8"))
+})
+
+/** A lint case: its filters, the file of its hand-written report, and whether a check finds something. @since 0.1.0 */
+export interface LintCase {
+  readonly name: string
+  readonly params: ReadonlyArray<readonly [string, string]>
+  readonly file: string
+  readonly found: boolean
+}
+
+/** @since 0.1.0 */
+export const lintCases: ReadonlyArray<LintCase> = [
+  { name: "approved jobs", params: [], file: "expected.json", found: true },
+  {
+    name: "approved_only=false",
+    params: [["approved_only", "false"]],
+    file: "expected-all.json",
+    found: true
+  },
+  // L8 alone (reviewed on 2025-05-08): nothing to find.
+  {
+    name: "since=2025-05-08 (clean)",
+    params: [["since", "2025-05-08"]],
+    file: "expected-clean.json",
+    found: false
+  }
+]
+
+/** The report a lint case must print. @since 0.1.0 */
+export const expectedLint = (c: LintCase): Buffer => fs.readFileSync(path.join(fixture, "lint", c.file))

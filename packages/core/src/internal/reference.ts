@@ -4,6 +4,7 @@
  */
 import { Clock, Duration, Effect, Either, Option, Stream } from "effect"
 import * as Cursor from "../Cursor.js"
+import type { Inspector } from "../Export.js"
 import * as Filter from "../Filter.js"
 import * as Plan from "../Plan.js"
 import * as Replay from "../Replay.js"
@@ -134,5 +135,15 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
         return encode(Stream.fromIterable(jobs), writeJob(filter))
       })
     )
-  return { corpus, dataset, shards, samples, plan, shard }
+  /** The samples folded in one pass; the results the inspector asks for are the jobs' own. */
+  const inspect = <S, A, E>(filter: Filter.Filter, inspector: Inspector<S, A, E>) =>
+    Effect.flatMap(Stream.runFold(samples(filter), inspector.initial(), inspector.step), (state) =>
+      inspector.finish(state, (ids) => {
+        const wanted = new Set(ids)
+        return Effect.succeed(
+          new Map(jobs.filter((job) => wanted.has(job.id)).map((job) => [job.id, job.result]))
+        )
+      })
+    )
+  return { corpus, dataset, shards, samples, plan, shard, inspect }
 }

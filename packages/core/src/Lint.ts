@@ -1,0 +1,356 @@
+/**
+ * A corpus that checks itself (contract §13): four checks over the jobs an export with a filter holds,
+ * read in one snapshot.
+ *
+ * - `letter_conflict`: one letter (jobs with one letter key, `letterKey`) with two ground truths.
+ * - `person_conflict`: one NRP with two or more names across the corpus.
+ * - `reverted`: a field corrected back and forth until it ended where the pipeline started.
+ * - `nrp_format`: an NRP that is not 8 digits (police) or 18 (civil servant).
+ *
+ * One pass over the samples in export order keeps, per letter, its jobs and a digest of the first
+ * final result (deep equality of §3: numbers by decimal value, object keys unordered), per NRP its
+ * names and their jobs, and the first 20 findings of the per-job checks; the results of the letters
+ * quoted as examples are then read again in the same snapshot to name the fields that differ. Memory
+ * grows with the jobs and the distinct NRPs (a number per job and per table row), not with the results.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import { Effect, Schema } from "effect"
+import * as Correction from "./Correction.js"
+import * as Export from "./Export.js"
+import * as FieldPath from "./FieldPath.js"
+import type * as Filter from "./Filter.js"
+import { byteOrder } from "./internal/order.js"
+import * as Json from "./Json.js"
+import type { Sample } from "./Sample.js"
+
+/** The examples a check quotes at most. @since 0.1.0 */
+export const EXAMPLES = 20
+
+/** ASCII whitespace: space, tab, line feed, vertical tab, form feed, carriage return. */
+const SPACE = /[ \t\n\v\f\r]/g
+const SPACES = /[ \t\n\v\f\r]+/g
+
+/**
+ * A job's letter key: `final_result.header.nomor_sprint` when it is a string, ASCII whitespace removed
+ * and ASCII `a`–`z` upper-cased (nothing else folded, so SQL and any language compute the same); else,
+ * or when nothing is left, the job id.
+ *
+ * @since 0.1.0
+ */
+export const letterKey = (result: Correction.Slot, jobId: string): string => {
+  const header = result !== undefined && Json.isObject(result) ? result.get("header") : undefined
+  const number = header !== undefined && Json.isObject(header) ? header.get("nomor_sprint") : undefined
+  if (typeof number !== "string") return jobId
+  const key = number.replace(SPACE, "").replace(/[a-z]+/g, (s) => s.toUpperCase())
+  return key === "" ? jobId : key
+}
+
+/** An NRP as `person_conflict` compares it: ASCII whitespace removed. @since 0.1.0 */
+export const nrpKey = (nrp: string): string => nrp.replace(SPACE, "")
+
+/**
+ * A name as `person_conflict` compares it: runs of ASCII whitespace one space, trimmed, ASCII letters
+ * lower-cased.
+ *
+ * @since 0.1.0
+ */
+export const nameKey = (nama: string): string =>
+  nama
+    .replace(SPACES, " ")
+    .replace(/^ | $/g, "")
+    .replace(/[A-Z]+/g, (s) => s.toLowerCase())
+
+/** Whether an NRP value is well formed: a string of exactly 8 or 18 ASCII digits. @since 0.1.0 */
+export const isNrp = (value: Json.Json): boolean =>
+  typeof value === "string" && /^(?:\d{8}|\d{18})$/.test(value)
+
+// ---------------------------------------------------------------------------------------------------------
+// the report
+// ---------------------------------------------------------------------------------------------------------
+
+/** @since 0.1.0 */
+export class LetterConflict extends Schema.Class<LetterConflict>("LetterConflict")({
+  key: Schema.String,
+  job_ids: Schema.Array(Schema.String).annotations({
+    description: "every job of the letter, in export order"
+  }),
+  fields: Schema.Array(Schema.String).annotations({
+    description: "the leaf paths (§2) whose values are not the same in all of them, in byte order"
+  })
+}) {}
+
+/** @since 0.1.0 */
+export class Name extends Schema.Class<Name>("Name")({
+  name: Schema.String.annotations({ description: "as compared: whitespace collapsed, lower-cased" }),
+  job_ids: Schema.Array(Schema.String)
+}) {}
+
+/** @since 0.1.0 */
+export class PersonConflict extends Schema.Class<PersonConflict>("PersonConflict")({
+  nrp: Schema.String,
+  names: Schema.Array(Name)
+}) {}
+
+/** @since 0.1.0 */
+export class Reverted extends Schema.Class<Reverted>("Reverted")({
+  job_id: Schema.String,
+  field_path: Schema.String,
+  events: Schema.Number.annotations({ description: "how many of the job's events corrected the path" })
+}) {}
+
+/** @since 0.1.0 */
+export class NrpFormat extends Schema.Class<NrpFormat>("NrpFormat")({
+  job_id: Schema.String,
+  field_path: Schema.String,
+  value: Schema.String.annotations({ description: "the value as canonical JSON text (§6)" })
+}) {}
+
+const check = <A, I>(example: Schema.Schema<A, I>) =>
+  Schema.Struct({
+    count: Schema.Number,
+    examples: Schema.Array(example).annotations({ description: `the first ${EXAMPLES}, in export order` })
+  })
+
+/**
+ * The lint of a corpus: how many jobs and letters it holds, and each check's count and first examples.
+ *
+ * @since 0.1.0
+ */
+export class Report extends Schema.Class<Report>("LintReport")({
+  jobs: Schema.Number,
+  letters: Schema.Number,
+  letter_conflict: check(LetterConflict),
+  person_conflict: check(PersonConflict),
+  reverted: check(Reverted),
+  nrp_format: check(NrpFormat)
+}) {}
+
+/** Whether any check found something (the CLI then exits 3). @since 0.1.0 */
+export const found = (r: Report): boolean =>
+  r.letter_conflict.count + r.person_conflict.count + r.reverted.count + r.nrp_format.count > 0
+
+/** The report as one JSON line, its members in the schema's order. @since 0.1.0 */
+export const encode = (r: typeof Report.Encoded): string => `${JSON.stringify(r)}\n`
+
+// ---------------------------------------------------------------------------------------------------------
+// the pass
+// ---------------------------------------------------------------------------------------------------------
+
+/** Emitted in place of a container's end: the text a digest reads. */
+class Token {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * A digest of a result under deep equality (§3): equal digests for equal results (numbers by their
+ * decimal value, object keys in sorted order). Iterative: any depth digests.
+ */
+const digest = (value: Correction.Slot): string => {
+  if (value === undefined) return "absent"
+  const hash = createHash("sha256")
+  const pending: Array<Json.Json | Token> = [value]
+  while (pending.length > 0) {
+    const v = pending.pop()!
+    if (v instanceof Token) hash.update(v.text)
+    else if (v === null) hash.update("n")
+    else if (typeof v === "boolean") hash.update(v ? "t" : "f")
+    else if (typeof v === "string") hash.update(`s${JSON.stringify(v)}`)
+    else if (v instanceof Json.JsonNumber) hash.update(`d${v.decimalKey};`)
+    else if (Json.isArray(v)) {
+      hash.update("[")
+      pending.push(new Token("]"))
+      for (let i = v.length - 1; i >= 0; i--) pending.push(v[i])
+    } else {
+      hash.update("{")
+      pending.push(new Token("}"))
+      const keys = [...v.keys()].sort().reverse()
+      for (const k of keys) pending.push(v.get(k)!, new Token(`k${JSON.stringify(k)}`))
+    }
+  }
+  return hash.digest("base64")
+}
+
+/** A result's leaves (scalars, empty arrays and objects) by their path text (§2). */
+const leaves = (value: Correction.Slot): Map<string, Json.Json> => {
+  const out = new Map<string, Json.Json>()
+  if (value === undefined) return out
+  const pending: Array<readonly [Json.Json, ReadonlyArray<FieldPath.Segment>]> = [[value, []]]
+  while (pending.length > 0) {
+    const [v, at] = pending.pop()!
+    if (Json.isArray(v) && v.length > 0)
+      for (let i = 0; i < v.length; i++) pending.push([v[i], [...at, FieldPath.index(i)]])
+    else if (Json.isObject(v) && v.size > 0)
+      for (const [k, item] of v) pending.push([item, [...at, FieldPath.key(k)]])
+    else out.set(FieldPath.print(at), v)
+  }
+  return out
+}
+
+/** The leaf paths whose values are not the same in every result (absent in one counts), in byte order. */
+const differing = (results: ReadonlyArray<Correction.Slot>): Array<string> => {
+  const each = results.map(leaves)
+  const paths = new Set(each.flatMap((l) => [...l.keys()]))
+  return [...paths]
+    .filter((path) => {
+      const first = each[0].get(path)
+      return each.some((l) => {
+        const v = l.get(path)
+        return v === undefined || first === undefined || !Json.equals(v, first)
+      })
+    })
+    .sort(byteOrder)
+}
+
+interface Letter {
+  /** Positions of its jobs in export order. */
+  readonly jobs: Array<number>
+  readonly digest: string
+  conflict: boolean
+}
+
+interface State {
+  /** Job ids in export order. */
+  readonly ids: Array<string>
+  readonly letters: Map<string, Letter>
+  /** NRP → name → positions of the jobs that name it so. */
+  readonly people: Map<string, Map<string, Array<number>>>
+  reverted: number
+  readonly revertedExamples: Array<Reverted>
+  nrpFormat: number
+  readonly nrpFormatExamples: Array<NrpFormat>
+}
+
+const initial = (): State => ({
+  ids: [],
+  letters: new Map(),
+  people: new Map(),
+  reverted: 0,
+  revertedExamples: [],
+  nrpFormat: 0,
+  nrpFormatExamples: []
+})
+
+/** The rows of a result's `personel` table: each with its index. */
+const personel = (result: Correction.Slot): ReadonlyArray<readonly [Json.Json, number]> => {
+  const table = result !== undefined && Json.isObject(result) ? result.get("personel") : undefined
+  return table !== undefined && Json.isArray(table) ? table.map((row, i) => [row, i] as const) : []
+}
+
+const step = (state: State, sample: Sample): State => {
+  const at = state.ids.length
+  state.ids.push(sample.id)
+  const final = sample.result
+
+  const key = letterKey(final, sample.id)
+  const letter = state.letters.get(key)
+  if (letter === undefined) state.letters.set(key, { jobs: [at], digest: digest(final), conflict: false })
+  else {
+    letter.jobs.push(at)
+    if (!letter.conflict && digest(final) !== letter.digest) letter.conflict = true
+  }
+
+  for (const [row, i] of personel(final)) {
+    if (!Json.isObject(row)) continue
+    const nrp = row.get("nrp")
+    if (nrp !== undefined && !isNrp(nrp)) {
+      state.nrpFormat++
+      if (state.nrpFormatExamples.length < EXAMPLES)
+        state.nrpFormatExamples.push(
+          new NrpFormat({ job_id: sample.id, field_path: `personel[${i}].nrp`, value: Json.stringify(nrp) })
+        )
+    }
+    const nama = row.get("nama")
+    if (typeof nrp !== "string" || typeof nama !== "string") continue
+    const names = state.people.get(nrpKey(nrp)) ?? new Map<string, Array<number>>()
+    state.people.set(nrpKey(nrp), names)
+    const jobs = names.get(nameKey(nama)) ?? []
+    names.set(nameKey(nama), jobs)
+    if (jobs[jobs.length - 1] !== at) jobs.push(at)
+  }
+
+  // A path is the same path however it was spelled (`header.perihal`, `header["perihal"]`).
+  const counted = new Map<string, { path: FieldPath.FieldPath; events: number }>()
+  for (const event of sample.events) {
+    const path = FieldPath.parse(event.fieldPath)
+    if (path._tag === "Left") continue // replay has already refused it
+    const text = FieldPath.print(
+      path.right.segments.map((s) => (s._tag === "Key" ? FieldPath.key(s.key) : s))
+    )
+    const seen = counted.get(text)
+    counted.set(text, { path: path.right, events: (seen?.events ?? 0) + 1 })
+  }
+  const reverted = [...counted]
+    .filter(([, { path, events }]) => {
+      if (events < 2) return false
+      const before = Correction.read(sample.initialResult, path)
+      const after = Correction.read(final, path)
+      return before === undefined || after === undefined ? before === after : Json.equals(before, after)
+    })
+    .sort(([a], [b]) => byteOrder(a, b))
+  state.reverted += reverted.length
+  for (const [text, { events }] of reverted) {
+    if (state.revertedExamples.length === EXAMPLES) break
+    state.revertedExamples.push(new Reverted({ job_id: sample.id, field_path: text, events }))
+  }
+  return state
+}
+
+const finish = <E>(
+  state: State,
+  results: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Correction.Slot>, E>
+): Effect.Effect<Report, E> => {
+  const conflicts = [...state.letters]
+    .filter(([, l]) => l.conflict)
+    .sort(([, a], [, b]) => a.jobs[0] - b.jobs[0])
+  const quoted = conflicts.slice(0, EXAMPLES)
+  const people = [...state.people]
+    .filter(([, names]) => names.size > 1)
+    .map(([nrp, names]) => ({
+      nrp,
+      names: [...names].sort(([a, x], [b, y]) => x[0] - y[0] || byteOrder(a, b)),
+      first: Math.min(...[...names.values()].map((jobs) => jobs[0]))
+    }))
+    .sort((a, b) => a.first - b.first || byteOrder(a.nrp, b.nrp))
+  const idsOf = (jobs: ReadonlyArray<number>) => jobs.map((j) => state.ids[j])
+  return Effect.map(
+    results(quoted.flatMap(([, l]) => idsOf(l.jobs))),
+    (found) =>
+      new Report({
+        jobs: state.ids.length,
+        letters: state.letters.size,
+        letter_conflict: {
+          count: conflicts.length,
+          examples: quoted.map(
+            ([key, l]) =>
+              new LetterConflict({
+                key,
+                job_ids: idsOf(l.jobs),
+                fields: differing(idsOf(l.jobs).map((id) => found.get(id)))
+              })
+          )
+        },
+        person_conflict: {
+          count: people.length,
+          examples: people.slice(0, EXAMPLES).map(
+            (p) =>
+              new PersonConflict({
+                nrp: p.nrp,
+                names: p.names.map(([name, jobs]) => new Name({ name, job_ids: idsOf(jobs) }))
+              })
+          )
+        },
+        reverted: { count: state.reverted, examples: state.revertedExamples },
+        nrp_format: { count: state.nrpFormat, examples: state.nrpFormatExamples }
+      })
+  )
+}
+
+/**
+ * The lint of the jobs an export with `filter` holds (its format and input aside), from one snapshot.
+ *
+ * @since 0.1.0
+ */
+export const run = (filter: Filter.Filter): Effect.Effect<Report, Export.ExportError, Export.Export> =>
+  Effect.flatMap(Export.Export, (exporter) => exporter.inspect(filter, { initial, step, finish }))
