@@ -210,12 +210,28 @@ interface Letter {
   conflict: boolean
 }
 
+/**
+ * The names one NRP goes by: the first, and the others once there are any (most NRPs have one name, and
+ * a map each would be most of the memory).
+ */
+interface Person {
+  readonly name: string
+  /** Positions of the jobs that name it so. */
+  readonly jobs: Array<number>
+  others: Map<string, Array<number>> | undefined
+}
+
+/** Adds the job at `at` to `jobs`, once. */
+const add = (jobs: Array<number>, at: number) => {
+  if (jobs[jobs.length - 1] !== at) jobs.push(at)
+}
+
 interface State {
   /** Job ids in export order. */
   readonly ids: Array<string>
   readonly letters: Map<string, Letter>
-  /** NRP → name → positions of the jobs that name it so. */
-  readonly people: Map<string, Map<string, Array<number>>>
+  /** NRP → its names and the positions of the jobs that name it so. */
+  readonly people: Map<string, Person>
   reverted: number
   readonly revertedExamples: Array<Reverted>
   nrpFormat: number
@@ -263,11 +279,17 @@ const step = (state: State, sample: Sample): State => {
     }
     const nama = row.get("nama")
     if (typeof nrp !== "string" || typeof nama !== "string") continue
-    const names = state.people.get(nrpKey(nrp)) ?? new Map<string, Array<number>>()
-    state.people.set(nrpKey(nrp), names)
-    const jobs = names.get(nameKey(nama)) ?? []
-    names.set(nameKey(nama), jobs)
-    if (jobs[jobs.length - 1] !== at) jobs.push(at)
+    const number = nrpKey(nrp)
+    const name = nameKey(nama)
+    const person = state.people.get(number)
+    if (person === undefined) state.people.set(number, { name, jobs: [at], others: undefined })
+    else if (person.name === name) add(person.jobs, at)
+    else {
+      person.others ??= new Map()
+      const jobs = person.others.get(name) ?? []
+      person.others.set(name, jobs)
+      add(jobs, at)
+    }
   }
 
   // A path is the same path however it was spelled (`header.perihal`, `header["perihal"]`).
@@ -306,13 +328,19 @@ const finish = <E>(
     .sort(([, a], [, b]) => a.jobs[0] - b.jobs[0])
   const quoted = conflicts.slice(0, EXAMPLES)
   const people = [...state.people]
-    .filter(([, names]) => names.size > 1)
-    .map(([nrp, names]) => ({
-      nrp,
-      names: [...names].sort(([a, x], [b, y]) => x[0] - y[0] || byteOrder(a, b)),
-      first: Math.min(...[...names.values()].map((jobs) => jobs[0]))
-    }))
-    .sort((a, b) => a.first - b.first || byteOrder(a.nrp, b.nrp))
+    .flatMap(([nrp, p]) =>
+      p.others === undefined
+        ? []
+        : [
+            {
+              nrp,
+              names: [[p.name, p.jobs] as const, ...p.others].sort(
+                ([a, x], [b, y]) => x[0] - y[0] || byteOrder(a, b)
+              )
+            }
+          ]
+    )
+    .sort((a, b) => a.names[0][1][0] - b.names[0][1][0] || byteOrder(a.nrp, b.nrp))
   const idsOf = (jobs: ReadonlyArray<number>) => jobs.map((j) => state.ids[j])
   return Effect.map(
     results(quoted.flatMap(([, l]) => idsOf(l.jobs))),
