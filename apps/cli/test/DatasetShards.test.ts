@@ -101,7 +101,8 @@ const loaded = (dir: string) =>
     [
       "-c",
       "import sys, json; from datasets import load_dataset; d = load_dataset(sys.argv[1]); " +
-        "print(json.dumps({k: d[k].to_list() for k in sorted(d)}))",
+        // default=str: the features declare the times as timestamps, which json cannot write as they are.
+        "print(json.dumps({k: d[k].to_list() for k in sorted(d)}, default=str))",
       dir
     ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 }
