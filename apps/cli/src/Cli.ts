@@ -1157,17 +1157,21 @@ const reportCommand = Command.make(
       const window = yield* Filter.parse(parameters(flags), { accept: Filter.statsParameters, label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
       const target = out === "-" ? undefined : yield* outputTarget("--out", out)
-      const coverage = yield* withDatabase(
-        Effect.flatMap(Stats.Stats, (stats) => stats.coverage(window)),
+      const [coverage, lint] = yield* withDatabase(
+        Effect.zip(
+          Effect.flatMap(Stats.Stats, (stats) => stats.coverage(window)),
+          Lint.run(window)
+        ),
         { prepare: true }
       )
-      const page = Stream.make(new TextEncoder().encode(ReportPage.html({ ...coverage, window })))
+      const page = Stream.make(new TextEncoder().encode(ReportPage.html({ ...coverage, window }, lint)))
       yield* target === undefined ? Output.toStdout(page) : Output.toFile(target, page)
     })
 ).pipe(
   Command.withDescription(
     "Write the coverage report: one self-contained HTML page with charts of readiness, corrections per " +
-      "field, approved samples per satuan against 50, and approvals per week."
+      "field, approved samples per satuan against 50, and approvals per week, and the lint of the window's " +
+      "approved jobs (ground-truth lint), its examples linked to their jobs."
   )
 )
 

@@ -502,12 +502,14 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .setUrlParams(Schema.Struct(windowParams))
       .addSuccess(HttpApiSchema.Text({ contentType: "text/html; charset=utf-8" }))
       .addError(BadRequest)
+      .addError(Gone)
       .addError(ServerError)
       .addError(Unavailable)
       .annotate(
         OpenApi.Description,
         "The coverage report: one self-contained HTML page with charts (readiness, corrections per field, " +
-          "approved samples per satuan against 50, approvals per week); the same bytes as `ground-truth report`."
+          "approved samples per satuan against 50, approvals per week) and the lint of the window's approved " +
+          "jobs (GET /lint), its examples linked to the jobs; the same bytes as `ground-truth report`."
       )
   )
   .middleware(ReadAccess)

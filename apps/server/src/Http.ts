@@ -318,6 +318,9 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       Config.withDefault(Duration.seconds(60))
     )
     const evaluate = yield* EvalRoute.make
+    /** The lint of a filter's jobs (§13), its failures as an export's. */
+    const linted = (filter: Filter.Filter) =>
+      Lint.run(filter).pipe(Effect.provideService(Export.Export, exporter), Effect.mapError(exportFailure))
     return (
       handlers
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
@@ -439,18 +442,10 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
           Effect.gen(function* () {
             const window = yield* admitted(request, Filter.statsParameters)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
-            return ReportPage.html({ ...coverage, window })
+            return ReportPage.html({ ...coverage, window }, yield* linted(window))
           })
         )
-        .handle("lint", ({ request }) =>
-          Effect.gen(function* () {
-            const filter = yield* admitted(request, Filter.lintParameters)
-            return yield* Lint.run(filter).pipe(
-              Effect.provideService(Export.Export, exporter),
-              Effect.mapError(exportFailure)
-            )
-          })
-        )
+        .handle("lint", ({ request }) => Effect.flatMap(admitted(request, Filter.lintParameters), linted))
         .handle("stats", ({ request }) =>
           Effect.gen(function* () {
             const window = yield* admitted(request, Filter.statsParameters)

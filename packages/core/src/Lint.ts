@@ -114,13 +114,17 @@ const check = <A, I>(example: Schema.Schema<A, I>) =>
   })
 
 /**
- * The lint of a corpus: how many jobs and letters it holds, and each check's count and first examples.
+ * The lint of a corpus: how many jobs and letters it holds (and letters with copies), and each check's
+ * count and first examples.
  *
  * @since 0.1.0
  */
 export class Report extends Schema.Class<Report>("LintReport")({
   jobs: Schema.Number,
-  letters: Schema.Number,
+  letters: Schema.Number.annotations({ description: "distinct letter keys among the jobs" }),
+  letters_with_copies: Schema.Number.annotations({
+    description: "letters with two or more jobs: how much of the corpus is duplicated"
+  }),
   letter_conflict: check(LetterConflict),
   person_conflict: check(PersonConflict),
   reverted: check(Reverted),
@@ -348,6 +352,7 @@ const finish = <E>(
       new Report({
         jobs: state.ids.length,
         letters: state.letters.size,
+        letters_with_copies: [...state.letters.values()].filter((l) => l.jobs.length > 1).length,
         letter_conflict: {
           count: conflicts.length,
           examples: quoted.map(

@@ -1,12 +1,14 @@
 /**
  * The coverage report: one self-contained HTML page (inline CSS and SVG, no script, nothing fetched)
  * that shows the stats as charts: readiness against the seed's checklist, corrections per field,
- * approved samples per satuan against the per-satuan minimum, and approvals week by week. The same
- * stats give the same bytes, whichever front end writes the page.
+ * approved samples per satuan against the per-satuan minimum, and approvals week by week; and the lint
+ * of the window's approved jobs (§13): each check's count and first examples, linked to their jobs. The
+ * same stats and lint give the same bytes, whichever front end writes the page.
  *
  * @since 0.1.0
  */
 import { Option } from "effect"
+import type * as Lint from "./Lint.js"
 import type { Coverage, Week } from "./Stats.js"
 import * as Timestamp from "./Timestamp.js"
 
@@ -129,6 +131,70 @@ const columns = (weeks: ReadonlyArray<Week>): string => {
   )
 }
 
+/** How many of a check's examples the page shows (`ground-truth lint` prints up to `Lint.EXAMPLES`). */
+const SHOWN = 5
+
+/** A job, linked to its view (`GET /api/v1/jobs/{id}`, relative to the report's own address). */
+const jobLink = (id: string): string =>
+  `<a href="../jobs/${encodeURIComponent(id)}"><code>${escapeHtml(id.slice(0, 8))}</code></a>`
+
+const jobLinks = (ids: ReadonlyArray<string>): string => ids.map(jobLink).join(", ")
+
+const code = (text: string): string => `<code>${escapeHtml(text)}</code>`
+
+/** The lint section: a row per check, its count and its first examples. */
+const lintTable = (lint: Lint.Report): string => {
+  const row = <A>(
+    name: string,
+    what: string,
+    check: { readonly count: number; readonly examples: ReadonlyArray<A> },
+    example: (a: A) => string
+  ) => {
+    const shown = check.examples.slice(0, SHOWN).map((e) => `<li>${example(e)}</li>`)
+    const more =
+      check.count > shown.length
+        ? `<li class="empty">and ${number(check.count - shown.length)} more</li>`
+        : ""
+    return (
+      `<tr><th>${code(name)}</th><td>${number(check.count)}</td><td>${what}` +
+      (shown.length > 0 ? `<ul>${shown.join("")}${more}</ul>` : "") +
+      "</td></tr>"
+    )
+  }
+  return (
+    `<p>${number(lint.jobs)} approved jobs, ${number(lint.letters)} letters (by <code>header.nomor_sprint</code>; ` +
+    `${number(lint.letters_with_copies)} of them with two or more jobs): ` +
+    "what <code>ground-truth lint</code> finds with this window (it lists up to 20 examples of each).</p>" +
+    "<table><tr><th>check</th><th>count</th><th>first examples</th></tr>" +
+    row(
+      "letter_conflict",
+      "letters whose copies have different answers",
+      lint.letter_conflict,
+      (e) => `${code(e.key)}: ${jobLinks(e.job_ids)} differ in ${e.fields.map(code).join(", ")}`
+    ) +
+    row(
+      "person_conflict",
+      "NRPs with two or more names",
+      lint.person_conflict,
+      (e) =>
+        `${code(e.nrp)}: ${e.names.map((n) => `${escapeHtml(n.name)} (${jobLinks(n.job_ids)})`).join("; ")}`
+    ) +
+    row(
+      "reverted",
+      "fields corrected back to what the pipeline said",
+      lint.reverted,
+      (e) => `${jobLink(e.job_id)} ${code(e.field_path)} (${number(e.events)} corrections)`
+    ) +
+    row(
+      "nrp_format",
+      "NRPs that are not 8 or 18 digits",
+      lint.nrp_format,
+      (e) => `${jobLink(e.job_id)} ${code(e.field_path)} = ${code(e.value)}`
+    ) +
+    "</table>"
+  )
+}
+
 const STYLE =
   "body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:800px;color:#222}" +
   "h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}svg text{font-size:12px;fill:#222}" +
@@ -141,7 +207,7 @@ const STYLE =
  *
  * @since 0.1.0
  */
-export const html = (coverage: Coverage): string => {
+export const html = (coverage: Coverage, lint: Lint.Report): string => {
   const { report, weeks } = coverage
   const r = report.readiness
   const [since, until] = [coverage.window.since, coverage.window.until].map(Option.map(Timestamp.format))
@@ -206,6 +272,7 @@ export const html = (coverage: Coverage): string => {
     `<h2 id="fields">Corrections per field (table rows together)</h2>${fields}` +
     `<h2 id="satuan">Approved samples per satuan</h2>${satuan}` +
     `<h2 id="weeks">Jobs and approvals per week</h2>${columns(weeks)}` +
+    `<h2 id="lint">Lint of the approved jobs</h2>${lintTable(lint)}` +
     "</body></html>\n"
   )
 }

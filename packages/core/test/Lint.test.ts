@@ -81,7 +81,7 @@ describe("Lint: the checks", () => {
       job(5, letter("SPRIN/1/V/2025", person("Budi")))
     ])
     expect(r.jobs).toBe(5)
-    expect(r.letters).toBe(2)
+    expect([r.letters, r.letters_with_copies]).toEqual([2, 2])
     expect(r.letter_conflict.count).toBe(1)
     expect(r.letter_conflict.examples.map((e) => ({ ...e }))).toEqual([
       { key: "SPRIN/2/V/2025", job_ids: [id(3), id(4)], fields: ["header.nomor_sprint", "header.perihal"] }
@@ -96,7 +96,7 @@ describe("Lint: the checks", () => {
       job(4, '{"header":{}}'),
       job(5, undefined)
     ])
-    expect([r.letters, r.letter_conflict.count]).toEqual([4, 0])
+    expect([r.letters, r.letters_with_copies, r.letter_conflict.count]).toEqual([4, 1, 0])
   })
 
   it("person_conflict: one NRP, two names (as compared), each with its jobs", async () => {

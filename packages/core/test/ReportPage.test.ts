@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Option } from "effect"
-import { Filter, ReportPage, Stats, Timestamp } from "../src/index.js"
+import { Filter, Lint, ReportPage, Stats, Timestamp } from "../src/index.js"
 import type { Job } from "../src/Sample.js"
 
 const job = (id: string, satuan: string | null, approved: boolean, at: string): Job => ({
@@ -16,6 +16,17 @@ const job = (id: string, satuan: string | null, approved: boolean, at: string): 
   confidence: null,
   events: [],
   satuan
+})
+
+/** A lint that found nothing. */
+const clean = new Lint.Report({
+  jobs: 0,
+  letters: 0,
+  letters_with_copies: 0,
+  letter_conflict: { count: 0, examples: [] },
+  person_conflict: { count: 0, examples: [] },
+  reverted: { count: 0, examples: [] },
+  nrp_format: { count: 0, examples: [] }
 })
 
 describe("ReportPage", () => {
@@ -35,11 +46,14 @@ describe("ReportPage", () => {
   })
 
   it("escapes every text it shows, and fetches nothing", () => {
-    const page = ReportPage.html({
-      report: Stats.fromJobs(jobs, Filter.defaults),
-      weeks: Stats.weeksOf(jobs, Filter.defaults),
-      window: { since: Option.none(), until: Option.none() }
-    })
+    const page = ReportPage.html(
+      {
+        report: Stats.fromJobs(jobs, Filter.defaults),
+        weeks: Stats.weeksOf(jobs, Filter.defaults),
+        window: { since: Option.none(), until: Option.none() }
+      },
+      clean
+    )
     expect(page).not.toContain("<script")
     expect(page).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; Co")
     expect(page).not.toMatch(/\b(src|href)=/)
@@ -52,10 +66,74 @@ describe("ReportPage", () => {
   })
 })
 
+describe("the lint section", () => {
+  const hostile = '<img src=x onerror="alert(1)">'
+  const id = (n: number) => `0000000${n}-0000-4000-8000-000000000000`
+  const lint = new Lint.Report({
+    jobs: 9,
+    letters: 7,
+    letters_with_copies: 2,
+    letter_conflict: {
+      count: 1,
+      examples: [
+        new Lint.LetterConflict({ key: hostile, job_ids: [id(1), id(2)], fields: ["header.perihal"] })
+      ]
+    },
+    person_conflict: {
+      count: 1,
+      examples: [
+        new Lint.PersonConflict({
+          nrp: "77060001",
+          names: [
+            new Lint.Name({ name: hostile, job_ids: [id(3)] }),
+            new Lint.Name({ name: "budi", job_ids: [id(4)] })
+          ]
+        })
+      ]
+    },
+    reverted: { count: 0, examples: [] },
+    nrp_format: {
+      count: 8,
+      examples: Array.from(
+        { length: 6 },
+        (_, i) =>
+          new Lint.NrpFormat({ job_id: id(i + 1), field_path: `personel[${i}].nrp`, value: `"${hostile}"` })
+      )
+    }
+  })
+  const page = ReportPage.html(
+    {
+      report: Stats.fromJobs([], Filter.defaults),
+      weeks: [],
+      window: { since: Option.none(), until: Option.none() }
+    },
+    lint
+  )
+  const section = page.slice(page.indexOf('<h2 id="lint">'))
+
+  it("shows each check's count, its first five examples and how many more, every text escaped", () => {
+    expect(section).toContain("9 approved jobs, 7 letters (by <code>header.nomor_sprint</code>; 2 of them")
+    expect(section.match(/<tr><th><code>/g)).toHaveLength(4)
+    expect(section).toContain("<code>nrp_format</code></th><td>8</td>")
+    expect(section.match(/personel\[\d\]\.nrp/g)).toHaveLength(5)
+    expect(section).toContain("and 3 more")
+    expect(section).not.toContain("<img")
+    expect(section).toContain("&#60;img src=x onerror=&#34;alert(1)&#34;&#62;")
+  })
+
+  it("links each job to its view, and fetches nothing", () => {
+    expect(page).not.toMatch(/\bsrc=(?!x )/)
+    const links = [...section.matchAll(/href="([^"]*)"/g)].map((m) => m[1])
+    expect(links.length).toBeGreaterThan(0)
+    for (const link of links) expect(link).toMatch(/^\.\.\/jobs\/0000000\d-0000-4000-8000-000000000000$/)
+    expect(section).toContain(`<a href="../jobs/${id(1)}"><code>00000001</code></a>`)
+  })
+})
+
 describe("the weekly chart bounds itself", () => {
   const report = Stats.fromJobs([], Filter.defaults)
   const window = { since: Option.none(), until: Option.none() }
-  const page = (weeks: ReadonlyArray<Stats.Week>) => ReportPage.html({ report, weeks, window })
+  const page = (weeks: ReadonlyArray<Stats.Week>) => ReportPage.html({ report, weeks, window }, clean)
   const bars = (html: string) => html.match(/class="jobs"/g)?.length ?? 0
   const start = [
     { week: "2025-06-02", jobs: 3, approved: 1 },
