@@ -1160,7 +1160,7 @@ const reportCommand = Command.make(
       const [coverage, lint] = yield* withDatabase(
         Effect.zip(
           Effect.flatMap(Stats.Stats, (stats) => stats.coverage(window)),
-          Lint.run(window)
+          Lint.forReport(window)
         ),
         { prepare: true }
       )

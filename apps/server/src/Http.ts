@@ -442,7 +442,11 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
           Effect.gen(function* () {
             const window = yield* admitted(request, Filter.statsParameters)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
-            return ReportPage.html({ ...coverage, window }, yield* linted(window))
+            const lint = yield* Lint.forReport(window).pipe(
+              Effect.provideService(Export.Export, exporter),
+              Effect.mapError(exportFailure)
+            )
+            return ReportPage.html({ ...coverage, window }, lint)
           })
         )
         .handle("lint", ({ request }) => Effect.flatMap(admitted(request, Filter.lintParameters), linted))

@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { baseUrl, type ErrorBody, get, json, serve } from "./server.js"
+import { baseUrl, bytes, type ErrorBody, get, json, serve } from "./server.js"
 
 const JOB = "c01a0000-0000-4000-8000-0000000000d4"
 const RFC = "cannot be written as an RFC 3339 timestamp"
@@ -57,8 +57,12 @@ for (const target of TestDatabase.targets()) {
           const infinite = `job ${JOB}: cannot read job_corrections.corrected_at (event 7001): 'infinity' ${RFC}: it is not a finite time`
           yield* expectError(`${base}/api/v1/jobs/${JOB}`, infinite)
           yield* expectError(`${base}/api/v1/ground-truth/export`, infinite)
-          // The report reads no event: it charts the job.
-          expect((yield* get(`${base}/api/v1/ground-truth/report`)).status).toBe(200)
+          // The report's charts read no event: they chart the job, and its lint section names it.
+          const report = yield* get(`${base}/api/v1/ground-truth/report`)
+          expect(report.status).toBe(200)
+          expect((yield* bytes(report)).toString("utf8")).toContain(
+            `Lint could not run: ${infinite.replaceAll("'", "&#39;")}.</p>`
+          )
         }),
       120_000
     )

@@ -16,13 +16,14 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as Correction from "./Correction.js"
 import * as Export from "./Export.js"
 import * as FieldPath from "./FieldPath.js"
 import type * as Filter from "./Filter.js"
 import { byteOrder } from "./internal/order.js"
 import * as Json from "./Json.js"
+import type * as Replay from "./Replay.js"
 import type { Sample } from "./Sample.js"
 
 /** The examples a check quotes at most. @since 0.1.0 */
@@ -387,3 +388,26 @@ const finish = <E>(
  */
 export const run = (filter: Filter.Filter): Effect.Effect<Report, Export.ExportError, Export.Export> =>
   Effect.flatMap(Export.Export, (exporter) => exporter.inspect(filter, { initial, step, finish }))
+
+/**
+ * The lint the coverage report shows, or why there is none: a job it cannot read (a value §6 cannot
+ * write, an audit trail that does not replay) is named on the page, which still charts the rest, as it
+ * did before lint; the database's own failures fail the page.
+ *
+ * @since 0.1.0
+ */
+export const forReport = (
+  filter: Filter.Filter
+): Effect.Effect<
+  Either.Either<Report, string>,
+  Exclude<Export.ExportError, Export.InvalidRow | Replay.ReplayError>,
+  Export.Export
+> =>
+  run(filter).pipe(
+    Effect.map(Either.right),
+    Effect.catchTags({
+      InvalidRow: (e) => Effect.succeed(Either.left(e.message)),
+      AuditTrailMismatch: (e) => Effect.succeed(Either.left(e.message)),
+      InvalidCorrectionEvent: (e) => Effect.succeed(Either.left(e.message))
+    })
+  )

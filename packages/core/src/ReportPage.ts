@@ -2,12 +2,13 @@
  * The coverage report: one self-contained HTML page (inline CSS and SVG, no script, nothing fetched)
  * that shows the stats as charts: readiness against the seed's checklist, corrections per field,
  * approved samples per satuan against the per-satuan minimum, and approvals week by week; and the lint
- * of the window's approved jobs (§13): each check's count and first examples, linked to their jobs. The
+ * of the window's approved jobs (§13): each check's count and first examples, linked to their jobs (or
+ * the job it could not read). The
  * same stats and lint give the same bytes, whichever front end writes the page.
  *
  * @since 0.1.0
  */
-import { Option } from "effect"
+import { Either, Option } from "effect"
 import type * as Lint from "./Lint.js"
 import type { Coverage, Week } from "./Stats.js"
 import * as Timestamp from "./Timestamp.js"
@@ -207,7 +208,7 @@ const STYLE =
  *
  * @since 0.1.0
  */
-export const html = (coverage: Coverage, lint: Lint.Report): string => {
+export const html = (coverage: Coverage, lint: Either.Either<Lint.Report, string>): string => {
   const { report, weeks } = coverage
   const r = report.readiness
   const [since, until] = [coverage.window.since, coverage.window.until].map(Option.map(Timestamp.format))
@@ -272,7 +273,11 @@ export const html = (coverage: Coverage, lint: Lint.Report): string => {
     `<h2 id="fields">Corrections per field (table rows together)</h2>${fields}` +
     `<h2 id="satuan">Approved samples per satuan</h2>${satuan}` +
     `<h2 id="weeks">Jobs and approvals per week</h2>${columns(weeks)}` +
-    `<h2 id="lint">Lint of the approved jobs</h2>${lintTable(lint)}` +
+    `<h2 id="lint">Lint of the approved jobs</h2>` +
+    Either.match(lint, {
+      onLeft: (why) => `<p class="empty">Lint could not run: ${escapeHtml(why)}.</p>`,
+      onRight: lintTable
+    }) +
     "</body></html>\n"
   )
 }

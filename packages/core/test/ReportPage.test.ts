@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Option } from "effect"
+import { Either, Option } from "effect"
 import { Filter, Lint, ReportPage, Stats, Timestamp } from "../src/index.js"
 import type { Job } from "../src/Sample.js"
 
@@ -52,7 +52,7 @@ describe("ReportPage", () => {
         weeks: Stats.weeksOf(jobs, Filter.defaults),
         window: { since: Option.none(), until: Option.none() }
       },
-      clean
+      Either.right(clean)
     )
     expect(page).not.toContain("<script")
     expect(page).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; Co")
@@ -107,7 +107,7 @@ describe("the lint section", () => {
       weeks: [],
       window: { since: Option.none(), until: Option.none() }
     },
-    lint
+    Either.right(lint)
   )
   const section = page.slice(page.indexOf('<h2 id="lint">'))
 
@@ -119,6 +119,21 @@ describe("the lint section", () => {
     expect(section).toContain("and 3 more")
     expect(section).not.toContain("<img")
     expect(section).toContain("&#60;img src=x onerror=&#34;alert(1)&#34;&#62;")
+  })
+
+  it("says why when the lint could not run, escaped", () => {
+    const failed = ReportPage.html(
+      {
+        report: Stats.fromJobs([], Filter.defaults),
+        weeks: [],
+        window: { since: Option.none(), until: Option.none() }
+      },
+      Either.left(`job x: cannot read result: ${hostile}`)
+    )
+    expect(failed.slice(failed.indexOf('<h2 id="lint">'))).toBe(
+      '<h2 id="lint">Lint of the approved jobs</h2><p class="empty">Lint could not run: job x: cannot read ' +
+        "result: &#60;img src=x onerror=&#34;alert(1)&#34;&#62;.</p></body></html>\n"
+    )
   })
 
   it("links each job to its view, and fetches nothing", () => {
@@ -133,7 +148,8 @@ describe("the lint section", () => {
 describe("the weekly chart bounds itself", () => {
   const report = Stats.fromJobs([], Filter.defaults)
   const window = { since: Option.none(), until: Option.none() }
-  const page = (weeks: ReadonlyArray<Stats.Week>) => ReportPage.html({ report, weeks, window }, clean)
+  const page = (weeks: ReadonlyArray<Stats.Week>) =>
+    ReportPage.html({ report, weeks, window }, Either.right(clean))
   const bars = (html: string) => html.match(/class="jobs"/g)?.length ?? 0
   const start = [
     { week: "2025-06-02", jobs: 3, approved: 1 },
