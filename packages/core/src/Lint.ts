@@ -7,11 +7,12 @@
  * - `reverted`: a field corrected back and forth until it ended where the pipeline started.
  * - `nrp_format`: an NRP that is not 8 digits (police) or 18 (civil servant).
  *
- * One pass over the samples in export order keeps, per letter, its jobs and a digest of the first
- * final result (deep equality of §3: numbers by decimal value, object keys unordered), per NRP its
- * names and their jobs, and the first 20 findings of the per-job checks; the results of the letters
- * quoted as examples are then read again in the same snapshot to name the fields that differ. Memory
- * grows with the jobs and the distinct NRPs (a number per job and per table row), not with the results.
+ * One pass over the samples in export order keeps, per letter, how many jobs it has, its first 20 and
+ * its answers (a digest of each different final result, deep equality of §3: numbers by decimal value,
+ * object keys unordered; up to 20), per NRP its names and their jobs, and the first 20 findings of the
+ * per-job checks; the answers of the letters quoted as examples are then read again in the same snapshot
+ * to name the paths at which they part. Memory grows with the letters (their keys) and the distinct NRPs
+ * (a number per table row, a name per NRP), not with the results.
  *
  * @since 0.1.0
  */
@@ -74,11 +75,14 @@ export const isNrp = (value: Json.Json): boolean =>
 /** @since 0.1.0 */
 export class LetterConflict extends Schema.Class<LetterConflict>("LetterConflict")({
   key: Schema.String,
+  jobs: Schema.Number.annotations({ description: "how many jobs the letter has" }),
   job_ids: Schema.Array(Schema.String).annotations({
-    description: "every job of the letter, in export order"
+    description: `its first ${EXAMPLES} jobs, in export order`
   }),
   fields: Schema.Array(Schema.String).annotations({
-    description: "the leaf paths (§2) whose values are not the same in all of them, in byte order"
+    description:
+      `the first ${EXAMPLES} paths (§2) at which its answers part: a leaf whose values differ, or a value ` +
+      "one answer has and another has not; in the results' order (keys in byte order, rows by index)"
   })
 }) {}
 
@@ -177,42 +181,57 @@ const digest = (value: Correction.Slot): string => {
   return hash.digest("base64")
 }
 
-/** A result's leaves (scalars, empty arrays and objects) by their path text (§2). */
-const leaves = (value: Correction.Slot): Map<string, Json.Json> => {
-  const out = new Map<string, Json.Json>()
-  if (value === undefined) return out
-  const pending: Array<readonly [Json.Json, ReadonlyArray<FieldPath.Segment>]> = [[value, []]]
-  while (pending.length > 0) {
-    const [v, at] = pending.pop()!
-    if (Json.isArray(v) && v.length > 0)
-      for (let i = 0; i < v.length; i++) pending.push([v[i], [...at, FieldPath.index(i)]])
-    else if (Json.isObject(v) && v.size > 0)
-      for (const [k, item] of v) pending.push([item, [...at, FieldPath.key(k)]])
-    else out.set(FieldPath.print(at), v)
-  }
-  return out
-}
+/** A path segment as §2 prints it: `.key` (`key` first), `["a key"]`, `[3]`. */
+const segment = (key: string | number, first: boolean): string =>
+  typeof key === "number"
+    ? `[${key}]`
+    : FieldPath.isIdentifier(key)
+      ? first
+        ? key
+        : `.${key}`
+      : `[${JSON.stringify(key)}]`
 
-/** The leaf paths whose values are not the same in every result (absent in one counts), in byte order. */
-const differing = (results: ReadonlyArray<Correction.Slot>): Array<string> => {
-  const each = results.map(leaves)
-  const paths = new Set(each.flatMap((l) => [...l.keys()]))
-  return [...paths]
-    .filter((path) => {
-      const first = each[0].get(path)
-      return each.some((l) => {
-        const v = l.get(path)
-        return v === undefined || first === undefined || !Json.equals(v, first)
-      })
-    })
-    .sort(byteOrder)
+/**
+ * Adds to `out` the paths at which `a` and `b` part (a scalar that differs, a value one has and the other
+ * has not), walking both at once in the results' order (keys in byte order, rows by index), until `out`
+ * holds `limit`. Iterative, and a path's text is made only when it is added: any depth and size walks in
+ * time linear in the results.
+ */
+const parting = (a: Correction.Slot, b: Correction.Slot, out: Set<string>, limit: number): void => {
+  /** Each visited value's segment and parent, for the text of a path that is added. */
+  const nodes: Array<{ readonly segment: string; readonly parent: number }> = [{ segment: "", parent: -1 }]
+  const pathOf = (node: number): string => {
+    const parts: Array<string> = []
+    for (let n = node; n > 0; n = nodes[n].parent) parts.push(nodes[n].segment)
+    return parts.reverse().join("")
+  }
+  const pending: Array<readonly [Correction.Slot, Correction.Slot, number]> = [[a, b, 0]]
+  while (pending.length > 0 && out.size < limit) {
+    const [x, y, node] = pending.pop()!
+    const child = (key: string | number, v: Correction.Slot, w: Correction.Slot) => {
+      nodes.push({ segment: segment(key, node === 0), parent: node })
+      pending.push([v, w, nodes.length - 1])
+    }
+    if (x !== undefined && y !== undefined && Json.isArray(x) && Json.isArray(y)) {
+      for (let i = Math.max(x.length, y.length) - 1; i >= 0; i--) child(i, x[i], y[i])
+    } else if (x !== undefined && y !== undefined && Json.isObject(x) && Json.isObject(y)) {
+      const keys = [...new Set([...x.keys(), ...y.keys()])].sort(byteOrder).reverse()
+      for (const k of keys) child(k, x.get(k), y.get(k))
+    } else if (x === undefined ? y !== undefined : y === undefined || !Json.equals(x, y)) {
+      out.add(pathOf(node))
+    }
+  }
 }
 
 interface Letter {
-  /** Positions of its jobs in export order. */
-  readonly jobs: Array<number>
-  readonly digest: string
-  conflict: boolean
+  /** How many jobs it has, and the positions of the first `EXAMPLES` in export order. */
+  jobs: number
+  readonly first: Array<number>
+  /**
+   * Its answers: each different final result's digest and the position of its first job, up to
+   * `EXAMPLES` (more than one: a conflict). The fields that differ are those at which they part.
+   */
+  readonly answers: Array<{ readonly digest: string; readonly at: number }>
 }
 
 /**
@@ -266,10 +285,15 @@ const step = (state: State, sample: Sample): State => {
 
   const key = letterKey(final, sample.id)
   const letter = state.letters.get(key)
-  if (letter === undefined) state.letters.set(key, { jobs: [at], digest: digest(final), conflict: false })
+  if (letter === undefined)
+    state.letters.set(key, { jobs: 1, first: [at], answers: [{ digest: digest(final), at }] })
   else {
-    letter.jobs.push(at)
-    if (!letter.conflict && digest(final) !== letter.digest) letter.conflict = true
+    letter.jobs++
+    if (letter.first.length < EXAMPLES) letter.first.push(at)
+    if (letter.answers.length < EXAMPLES) {
+      const d = digest(final)
+      if (!letter.answers.some((answer) => answer.digest === d)) letter.answers.push({ digest: d, at })
+    }
   }
 
   for (const [row, i] of personel(final)) {
@@ -286,6 +310,8 @@ const step = (state: State, sample: Sample): State => {
     if (typeof nrp !== "string" || typeof nama !== "string") continue
     const number = nrpKey(nrp)
     const name = nameKey(nama)
+    // Blank is no one: an NRP or a name with nothing left (nrp_format still counts a blank NRP).
+    if (number === "" || name === "") continue
     const person = state.people.get(number)
     if (person === undefined) state.people.set(number, { name, jobs: [at], others: undefined })
     else if (person.name === name) add(person.jobs, at)
@@ -324,13 +350,20 @@ const step = (state: State, sample: Sample): State => {
   return state
 }
 
+/** The first `EXAMPLES` paths at which a letter's answers part from its first. */
+const fieldsOf = (answers: ReadonlyArray<Correction.Slot>): Array<string> => {
+  const out = new Set<string>()
+  for (const answer of answers.slice(1)) parting(answers[0], answer, out, EXAMPLES)
+  return [...out]
+}
+
 const finish = <E>(
   state: State,
   results: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Correction.Slot>, E>
 ): Effect.Effect<Report, E> => {
   const conflicts = [...state.letters]
-    .filter(([, l]) => l.conflict)
-    .sort(([, a], [, b]) => a.jobs[0] - b.jobs[0])
+    .filter(([, l]) => l.answers.length > 1)
+    .sort(([, a], [, b]) => a.first[0] - b.first[0])
   const quoted = conflicts.slice(0, EXAMPLES)
   const people = [...state.people]
     .flatMap(([nrp, p]) =>
@@ -348,20 +381,21 @@ const finish = <E>(
     .sort((a, b) => a.names[0][1][0] - b.names[0][1][0] || byteOrder(a.nrp, b.nrp))
   const idsOf = (jobs: ReadonlyArray<number>) => jobs.map((j) => state.ids[j])
   return Effect.map(
-    results(quoted.flatMap(([, l]) => idsOf(l.jobs))),
+    results(quoted.flatMap(([, l]) => idsOf(l.answers.map((answer) => answer.at)))),
     (found) =>
       new Report({
         jobs: state.ids.length,
         letters: state.letters.size,
-        letters_with_copies: [...state.letters.values()].filter((l) => l.jobs.length > 1).length,
+        letters_with_copies: [...state.letters.values()].filter((l) => l.jobs > 1).length,
         letter_conflict: {
           count: conflicts.length,
           examples: quoted.map(
             ([key, l]) =>
               new LetterConflict({
                 key,
-                job_ids: idsOf(l.jobs),
-                fields: differing(idsOf(l.jobs).map((id) => found.get(id)))
+                jobs: l.jobs,
+                job_ids: idsOf(l.first),
+                fields: fieldsOf(idsOf(l.answers.map((answer) => answer.at)).map((id) => found.get(id)))
               })
           )
         },

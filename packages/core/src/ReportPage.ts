@@ -171,7 +171,10 @@ const lintTable = (lint: Lint.Report): string => {
       "letter_conflict",
       "letters whose copies have different answers",
       lint.letter_conflict,
-      (e) => `${code(e.key)}: ${jobLinks(e.job_ids)} differ in ${e.fields.map(code).join(", ")}`
+      (e) =>
+        `${code(e.key)}: ${jobLinks(e.job_ids)}` +
+        (e.jobs > e.job_ids.length ? ` and ${number(e.jobs - e.job_ids.length)} more` : "") +
+        ` differ in ${e.fields.map(code).join(", ")}`
     ) +
     row(
       "person_conflict",

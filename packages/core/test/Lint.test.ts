@@ -84,7 +84,12 @@ describe("Lint: the checks", () => {
     expect([r.letters, r.letters_with_copies]).toEqual([2, 2])
     expect(r.letter_conflict.count).toBe(1)
     expect(r.letter_conflict.examples.map((e) => ({ ...e }))).toEqual([
-      { key: "SPRIN/2/V/2025", job_ids: [id(3), id(4)], fields: ["header.nomor_sprint", "header.perihal"] }
+      {
+        key: "SPRIN/2/V/2025",
+        jobs: 2,
+        job_ids: [id(3), id(4)],
+        fields: ["header.nomor_sprint", "header.perihal"]
+      }
     ])
   })
 
@@ -103,7 +108,12 @@ describe("Lint: the checks", () => {
     const r = await lint([
       job(1, letter("A", '[{"nrp":"77060001","nama":"Budi Santoso"},{"nrp":"88010002","nama":"Ani"}]')),
       job(2, letter("B", '[{"nrp":"7706 0001","nama":"  budi   santoso"},{"nrp":"88010002","nama":"Ani"}]')),
-      job(3, letter("C", '[{"nrp":"77060001","nama":"Budi Susanto"},{"nrp":"88010002","nama":null}]'))
+      job(3, letter("C", '[{"nrp":"77060001","nama":"Budi Susanto"},{"nrp":"88010002","nama":null}]')),
+      // Blank is no one: neither a blank NRP with two names nor a blank name is a conflict.
+      job(
+        4,
+        letter("D", '[{"nrp":" ","nama":"Ani"},{"nrp":"","nama":"Budi"},{"nrp":"77060001","nama":" \\t"}]')
+      )
     ])
     expect(r.person_conflict.count).toBe(1)
     expect(JSON.parse(Lint.encode(r)).person_conflict.examples).toEqual([
@@ -166,6 +176,35 @@ describe("Lint: the checks", () => {
       true
     ])
     expect(Option.isNone(Filter.defaults.split)).toBe(true)
+  })
+
+  it("a letter of many jobs: its count, its first 20 ids, the paths at which its answers part", async () => {
+    const numbered = (n: number, result: string) => ({
+      ...job(1, result),
+      id: `${String(n).padStart(8, "0")}-0000-4000-8000-000000000000`
+    })
+    const jobs = [
+      ...Array.from({ length: 30 }, (_, n) =>
+        numbered(n, '{"header":{"nomor_sprint":"-"},"personel":[{"nama":"A"}]}')
+      ),
+      // Another answer: a row more, and a name that differs.
+      numbered(30, '{"header":{"nomor_sprint":"-"},"personel":[{"nama":"B"},{"nama":"C","nrp":"1"}]}')
+    ]
+    const r = await lint(jobs)
+    expect([r.letters, r.letters_with_copies, r.letter_conflict.count]).toEqual([1, 1, 1])
+    const [example] = r.letter_conflict.examples
+    expect([example.jobs, example.job_ids]).toEqual([31, jobs.slice(0, 20).map((j) => j.id)])
+    expect(example.fields).toEqual(["personel[0].nama", "personel[1]"])
+  })
+
+  it("the paths at which two answers part stop at 20, however deep and wide the results", async () => {
+    const deep = (leaf: number) =>
+      `{"header":{"nomor_sprint":"A"},"v":${"[".repeat(3000)}${Array.from({ length: 50 }, () => leaf).join(",")}${"]".repeat(3000)}}`
+    const r = await lint([job(1, deep(1)), job(2, deep(2))])
+    const [example] = r.letter_conflict.examples
+    expect(example.fields).toHaveLength(20)
+    expect(example.fields[0]).toBe(`v${"[0]".repeat(3000)}`)
+    expect(example.fields[19]).toBe(`v${"[0]".repeat(2999)}[19]`)
   })
 
   it("quotes at most 20 examples, in export order, and counts them all", async () => {

@@ -76,7 +76,12 @@ describe("the lint section", () => {
     letter_conflict: {
       count: 1,
       examples: [
-        new Lint.LetterConflict({ key: hostile, job_ids: [id(1), id(2)], fields: ["header.perihal"] })
+        new Lint.LetterConflict({
+          key: hostile,
+          jobs: 30,
+          job_ids: [id(1), id(2)],
+          fields: ["header.perihal"]
+        })
       ]
     },
     person_conflict: {
@@ -117,6 +122,7 @@ describe("the lint section", () => {
     expect(section).toContain("<code>nrp_format</code></th><td>8</td>")
     expect(section.match(/personel\[\d\]\.nrp/g)).toHaveLength(5)
     expect(section).toContain("and 3 more")
+    expect(section).toContain("<code>00000002</code></a> and 28 more differ in <code>header.perihal</code>")
     expect(section).not.toContain("<img")
     expect(section).toContain("&#60;img src=x onerror=&#34;alert(1)&#34;&#62;")
   })
