@@ -89,7 +89,8 @@ export class LetterConflict extends Schema.Class<LetterConflict>("LetterConflict
 /** @since 0.1.0 */
 export class Name extends Schema.Class<Name>("Name")({
   name: Schema.String.annotations({ description: "as compared: whitespace collapsed, lower-cased" }),
-  job_ids: Schema.Array(Schema.String)
+  jobs: Schema.Number.annotations({ description: "how many jobs name the NRP so" }),
+  job_ids: Schema.Array(Schema.String).annotations({ description: `the first ${EXAMPLES}, in export order` })
 }) {}
 
 /** @since 0.1.0 */
@@ -405,7 +406,10 @@ const finish = <E>(
             (p) =>
               new PersonConflict({
                 nrp: p.nrp,
-                names: p.names.map(([name, jobs]) => new Name({ name, job_ids: idsOf(jobs) }))
+                names: p.names.map(
+                  ([name, jobs]) =>
+                    new Name({ name, jobs: jobs.length, job_ids: idsOf(jobs.slice(0, EXAMPLES)) })
+                )
               })
           )
         },

@@ -143,6 +143,10 @@ const jobLinks = (ids: ReadonlyArray<string>): string => ids.map(jobLink).join("
 
 const code = (text: string): string => `<code>${escapeHtml(text)}</code>`
 
+/** ` and N more`, when a finding names fewer of its jobs than it has. */
+const more = (jobs: number, shown: ReadonlyArray<string>): string =>
+  jobs > shown.length ? ` and ${number(jobs - shown.length)} more` : ""
+
 /** The lint section: a row per check, its count and its first examples. */
 const lintTable = (lint: Lint.Report): string => {
   const row = <A>(
@@ -173,7 +177,7 @@ const lintTable = (lint: Lint.Report): string => {
       lint.letter_conflict,
       (e) =>
         `${code(e.key)}: ${jobLinks(e.job_ids)}` +
-        (e.jobs > e.job_ids.length ? ` and ${number(e.jobs - e.job_ids.length)} more` : "") +
+        more(e.jobs, e.job_ids) +
         ` differ in ${e.fields.map(code).join(", ")}`
     ) +
     row(
@@ -181,7 +185,7 @@ const lintTable = (lint: Lint.Report): string => {
       "NRPs with two or more names",
       lint.person_conflict,
       (e) =>
-        `${code(e.nrp)}: ${e.names.map((n) => `${escapeHtml(n.name)} (${jobLinks(n.job_ids)})`).join("; ")}`
+        `${code(e.nrp)}: ${e.names.map((n) => `${escapeHtml(n.name)} (${jobLinks(n.job_ids)}${more(n.jobs, n.job_ids)})`).join("; ")}`
     ) +
     row(
       "reverted",

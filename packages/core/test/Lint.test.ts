@@ -120,8 +120,8 @@ describe("Lint: the checks", () => {
       {
         nrp: "77060001",
         names: [
-          { name: "budi santoso", job_ids: [id(1), id(2)] },
-          { name: "budi susanto", job_ids: [id(3)] }
+          { name: "budi santoso", jobs: 2, job_ids: [id(1), id(2)] },
+          { name: "budi susanto", jobs: 1, job_ids: [id(3)] }
         ]
       }
     ])
@@ -195,6 +195,18 @@ describe("Lint: the checks", () => {
     const [example] = r.letter_conflict.examples
     expect([example.jobs, example.job_ids]).toEqual([31, jobs.slice(0, 20).map((j) => j.id)])
     expect(example.fields).toEqual(["personel[0].nama", "personel[1]"])
+  })
+
+  it("a name of many jobs: its count and its first 20 ids", async () => {
+    const jobs = Array.from({ length: 26 }, (_, n) => ({
+      ...job(1, letter(`L${n}`, `[{"nrp":"77060001","nama":"${n < 25 ? "A" : "B"}"}]`)),
+      id: `${String(n).padStart(8, "0")}-0000-4000-8000-000000000000`
+    }))
+    const [example] = (await lint(jobs)).person_conflict.examples
+    expect(example.names.map((n) => [n.name, n.jobs, n.job_ids])).toEqual([
+      ["a", 25, jobs.slice(0, 20).map((j) => j.id)],
+      ["b", 1, [jobs[25].id]]
+    ])
   })
 
   it("the paths at which two answers part stop at 20, however deep and wide the results", async () => {

@@ -90,8 +90,8 @@ describe("the lint section", () => {
         new Lint.PersonConflict({
           nrp: "77060001",
           names: [
-            new Lint.Name({ name: hostile, job_ids: [id(3)] }),
-            new Lint.Name({ name: "budi", job_ids: [id(4)] })
+            new Lint.Name({ name: hostile, jobs: 1, job_ids: [id(3)] }),
+            new Lint.Name({ name: "budi", jobs: 1, job_ids: [id(4)] })
           ]
         })
       ]
