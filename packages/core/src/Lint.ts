@@ -96,7 +96,8 @@ export class Name extends Schema.Class<Name>("Name")({
 /** @since 0.1.0 */
 export class PersonConflict extends Schema.Class<PersonConflict>("PersonConflict")({
   nrp: Schema.String,
-  names: Schema.Array(Name)
+  name_count: Schema.Number.annotations({ description: "how many names the NRP goes by" }),
+  names: Schema.Array(Name).annotations({ description: `the first ${EXAMPLES}, by their first job` })
 }) {}
 
 /** @since 0.1.0 */
@@ -406,10 +407,13 @@ const finish = <E>(
             (p) =>
               new PersonConflict({
                 nrp: p.nrp,
-                names: p.names.map(
-                  ([name, jobs]) =>
-                    new Name({ name, jobs: jobs.length, job_ids: idsOf(jobs.slice(0, EXAMPLES)) })
-                )
+                name_count: p.names.length,
+                names: p.names
+                  .slice(0, EXAMPLES)
+                  .map(
+                    ([name, jobs]) =>
+                      new Name({ name, jobs: jobs.length, job_ids: idsOf(jobs.slice(0, EXAMPLES)) })
+                  )
               })
           )
         },

@@ -185,7 +185,8 @@ const lintTable = (lint: Lint.Report): string => {
       "NRPs with two or more names",
       lint.person_conflict,
       (e) =>
-        `${code(e.nrp)}: ${e.names.map((n) => `${escapeHtml(n.name)} (${jobLinks(n.job_ids)}${more(n.jobs, n.job_ids)})`).join("; ")}`
+        `${code(e.nrp)}: ${e.names.map((n) => `${escapeHtml(n.name)} (${jobLinks(n.job_ids)}${more(n.jobs, n.job_ids)})`).join("; ")}` +
+        (e.name_count > e.names.length ? `; ${number(e.name_count)} names in all` : "")
     ) +
     row(
       "reverted",

@@ -119,6 +119,7 @@ describe("Lint: the checks", () => {
     expect(JSON.parse(Lint.encode(r)).person_conflict.examples).toEqual([
       {
         nrp: "77060001",
+        name_count: 2,
         names: [
           { name: "budi santoso", jobs: 2, job_ids: [id(1), id(2)] },
           { name: "budi susanto", jobs: 1, job_ids: [id(3)] }
@@ -207,6 +208,18 @@ describe("Lint: the checks", () => {
       ["a", 25, jobs.slice(0, 20).map((j) => j.id)],
       ["b", 1, [jobs[25].id]]
     ])
+  })
+
+  it("an NRP of many names: their count and the first 20, by their first job", async () => {
+    const jobs = Array.from({ length: 25 }, (_, n) => ({
+      ...job(1, letter(`L${n}`, `[{"nrp":"00000000","nama":"Nama ${String(n).padStart(2, "0")}"}]`)),
+      id: `${String(n).padStart(8, "0")}-0000-4000-8000-000000000000`
+    }))
+    const [example] = (await lint(jobs)).person_conflict.examples
+    expect(example.name_count).toBe(25)
+    expect(example.names.map((n) => n.name)).toEqual(
+      Array.from({ length: 20 }, (_, n) => `nama ${String(n).padStart(2, "0")}`)
+    )
   })
 
   it("the paths at which two answers part stop at 20, however deep and wide the results", async () => {

@@ -89,6 +89,7 @@ describe("the lint section", () => {
       examples: [
         new Lint.PersonConflict({
           nrp: "77060001",
+          name_count: 3,
           names: [
             new Lint.Name({ name: hostile, jobs: 1, job_ids: [id(3)] }),
             new Lint.Name({ name: "budi", jobs: 1, job_ids: [id(4)] })
@@ -122,6 +123,9 @@ describe("the lint section", () => {
     expect(section).toContain("<code>nrp_format</code></th><td>8</td>")
     expect(section.match(/personel\[\d\]\.nrp/g)).toHaveLength(5)
     expect(section).toContain("and 3 more")
+    expect(section).toContain(
+      '(<a href="../jobs/00000004-0000-4000-8000-000000000000"><code>00000004</code></a>); 3 names in all'
+    )
     expect(section).toContain("<code>00000002</code></a> and 28 more differ in <code>header.perihal</code>")
     expect(section).not.toContain("<img")
     expect(section).toContain("&#60;img src=x onerror=&#34;alert(1)&#34;&#62;")
