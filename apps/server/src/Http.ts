@@ -318,9 +318,9 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       Config.withDefault(Duration.seconds(60))
     )
     const evaluate = yield* EvalRoute.make
-    /** The lint of a filter's jobs (§13), its failures as an export's. */
-    const linted = (filter: Filter.Filter) =>
-      Lint.run(filter).pipe(Effect.provideService(Export.Export, exporter), Effect.mapError(exportFailure))
+    /** A lint (§13) on the server's export, its failures as an export's. */
+    const linted = <A>(lint: Effect.Effect<A, Export.ExportError, Export.Export>) =>
+      lint.pipe(Effect.provideService(Export.Export, exporter), Effect.mapError(exportFailure))
     return (
       handlers
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
@@ -442,14 +442,12 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
           Effect.gen(function* () {
             const window = yield* admitted(request, Filter.statsParameters)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
-            const lint = yield* Lint.forReport(window).pipe(
-              Effect.provideService(Export.Export, exporter),
-              Effect.mapError(exportFailure)
-            )
-            return ReportPage.html({ ...coverage, window }, lint)
+            return ReportPage.html({ ...coverage, window }, yield* linted(Lint.forReport(window)))
           })
         )
-        .handle("lint", ({ request }) => Effect.flatMap(admitted(request, Filter.lintParameters), linted))
+        .handle("lint", ({ request }) =>
+          Effect.flatMap(admitted(request, Filter.lintParameters), (filter) => linted(Lint.run(filter)))
+        )
         .handle("stats", ({ request }) =>
           Effect.gen(function* () {
             const window = yield* admitted(request, Filter.statsParameters)

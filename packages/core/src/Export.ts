@@ -35,8 +35,15 @@ import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
 import { betweenConditions, filterConditions, splitCondition } from "./internal/query.js"
 import { reference } from "./internal/reference.js"
-import { decodeRow, InvalidRow, type Row, readsTexts, sampleColumns, writeRow } from "./internal/rows.js"
-import * as Json from "./Json.js"
+import {
+  decodeResult,
+  decodeRow,
+  type InvalidRow,
+  type Row,
+  readsTexts,
+  sampleColumns,
+  writeRow
+} from "./internal/rows.js"
 import type * as Manifest from "./Manifest.js"
 import * as Plan from "./Plan.js"
 import * as Replay from "./Replay.js"
@@ -109,16 +116,8 @@ const resultsOf = (sql: SqlClient.SqlClient, ids: ReadonlyArray<string>) =>
           SELECT id::text AS id, result::text AS result FROM jobs WHERE id IN ${sql.in(ids)}`,
         (found) =>
           Effect.map(
-            Effect.forEach(
-              found,
-              (row): Effect.Effect<readonly [string, Slot], InvalidRow> =>
-                row.result === null
-                  ? Effect.succeed([row.id, undefined])
-                  : Effect.mapBoth(Json.parse(row.result), {
-                      onFailure: (e) =>
-                        new InvalidRow({ jobId: row.id, column: "result", detail: e.message }),
-                      onSuccess: (value) => [row.id, value] as const
-                    })
+            Effect.forEach(found, (row) =>
+              Effect.map(decodeResult(row.id, row.result), (value) => [row.id, value] as const)
             ),
             (entries) => new Map(entries)
           )

@@ -183,16 +183,6 @@ const digest = (value: Correction.Slot): string => {
   return hash.digest("base64")
 }
 
-/** A path segment as §2 prints it: `.key` (`key` first), `["a key"]`, `[3]`. */
-const segment = (key: string | number, first: boolean): string =>
-  typeof key === "number"
-    ? `[${key}]`
-    : FieldPath.isIdentifier(key)
-      ? first
-        ? key
-        : `.${key}`
-      : `[${JSON.stringify(key)}]`
-
 /**
  * Adds to `out` the paths at which `a` and `b` part (a scalar that differs, a value one has and the other
  * has not), walking both at once in the results' order (keys in byte order, rows by index), until `out`
@@ -200,18 +190,23 @@ const segment = (key: string | number, first: boolean): string =>
  * time linear in the results.
  */
 const parting = (a: Correction.Slot, b: Correction.Slot, out: Set<string>, limit: number): void => {
-  /** Each visited value's segment and parent, for the text of a path that is added. */
-  const nodes: Array<{ readonly segment: string; readonly parent: number }> = [{ segment: "", parent: -1 }]
+  /** Each visited value's segment and parent, for the text of a path that is added (§2's `print`). */
+  const nodes: Array<{ readonly segment: FieldPath.Segment; readonly parent: number }> = [
+    { segment: FieldPath.index(0), parent: -1 } // the root: never printed
+  ]
   const pathOf = (node: number): string => {
-    const parts: Array<string> = []
+    const parts: Array<FieldPath.Segment> = []
     for (let n = node; n > 0; n = nodes[n].parent) parts.push(nodes[n].segment)
-    return parts.reverse().join("")
+    return FieldPath.print(parts.reverse())
   }
   const pending: Array<readonly [Correction.Slot, Correction.Slot, number]> = [[a, b, 0]]
   while (pending.length > 0 && out.size < limit) {
     const [x, y, node] = pending.pop()!
     const child = (key: string | number, v: Correction.Slot, w: Correction.Slot) => {
-      nodes.push({ segment: segment(key, node === 0), parent: node })
+      nodes.push({
+        segment: typeof key === "number" ? FieldPath.index(key) : FieldPath.key(key),
+        parent: node
+      })
       pending.push([v, w, nodes.length - 1])
     }
     if (x !== undefined && y !== undefined && Json.isArray(x) && Json.isArray(y)) {

@@ -169,6 +169,14 @@ const decodeFields = (row: Row): Omit<Job, "result"> | RowFailure => {
 const invalid = (row: Row, failure: RowFailure): InvalidRow =>
   new InvalidRow({ jobId: row.id, column: failure.column, detail: failure.detail })
 
+/** A job's `result` column (its text; SQL NULL: absent) as a value, or why it cannot be read. */
+export const decodeResult = (jobId: string, text: string | null): Either.Either<Slot, InvalidRow> => {
+  const result = text === null ? undefined : json("result", text)
+  return result instanceof RowFailure
+    ? Either.left(new InvalidRow({ jobId, column: result.column, detail: result.detail }))
+    : Either.right(result)
+}
+
 /**
  * Reads one export row into a job.
  *
@@ -177,9 +185,7 @@ const invalid = (row: Row, failure: RowFailure): InvalidRow =>
 export const decodeRow = (row: Row): Either.Either<Job, InvalidRow> => {
   const fields = decodeFields(row)
   if (fields instanceof RowFailure) return Either.left(invalid(row, fields))
-  const result = row.result === null ? undefined : json("result", row.result)
-  if (result instanceof RowFailure) return Either.left(invalid(row, result))
-  return Either.right({ ...fields, result })
+  return Either.map(decodeResult(row.id, row.result), (result) => ({ ...fields, result }))
 }
 
 const CONTRACT: Formats.Output = { format: "jsonl", input: "pipeline" }
