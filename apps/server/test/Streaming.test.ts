@@ -257,8 +257,10 @@ for (const target of TestDatabase.targets()) {
               const reader = response.body!.getReader()
               await reader.read()
               server.child.kill("SIGTERM")
-              // A request made as the signal lands may reach a connection accepted just before: it is
-              // answered 503 and its connection closed, or refused; never left waiting.
+              // A request made as the signal lands is answered in full when the server took it before it
+              // handled the signal (delivery is asynchronous: the kill returns first), answered 503 and its
+              // connection closed when it came on a connection accepted just before, or refused; never
+              // left waiting.
               const racing = await fetch(`${server.base}/healthz`, {
                 signal: AbortSignal.timeout(20_000)
               }).then(
@@ -280,7 +282,7 @@ for (const target of TestDatabase.targets()) {
               }
               return { racing, refused, lines, code: await exited }
             })
-            expect([503, "refused"]).toContain(result.racing)
+            expect([200, 503, "refused"]).toContain(result.racing)
             // The first chunk's lines were not counted: it holds whole lines, fewer than all of them.
             expect(result.refused).toBe(true)
             expect(result.lines).toBeGreaterThan(JOBS - 2000)
