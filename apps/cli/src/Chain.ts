@@ -338,7 +338,9 @@ export const describeManifest = (m: Manifest.Manifest): Described => ({
   input: m.input ?? Format.defaultInput(m.format),
   split: m.split?.name ?? null,
   split_ratios: m.split === null ? null : m.split.ratios.join(","),
-  split_seed: m.split?.seed ?? null
+  split_seed: m.split?.seed ?? null,
+  // A manifest from before letters split by job.
+  split_by: m.split === null ? null : (m.split.by ?? "job")
 })
 
 /** @since 0.1.0 */
@@ -351,7 +353,8 @@ export const describeFilter = (f: Filter.Filter): Described => ({
   input: Filter.output(f).input,
   split: Option.getOrNull(Option.map(f.split, (s) => s.name)),
   split_ratios: Option.getOrNull(Option.map(f.split, (s) => s.ratios.join(","))),
-  split_seed: Option.getOrNull(Option.map(f.split, (s) => s.seed))
+  split_seed: Option.getOrNull(Option.map(f.split, (s) => s.seed)),
+  split_by: Option.getOrNull(Option.map(f.split, (s) => s.by))
 })
 
 /**

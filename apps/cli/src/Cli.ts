@@ -99,8 +99,8 @@ const exportFlags = {
   split: filterFlag(
     "split",
     "train|validation|test",
-    "Only the jobs of this split, decided by a hash of job_id alone: a job never changes split between " +
-      "snapshots."
+    "Only the jobs of this split, decided by a hash of the job's letter key (--split-by letter, the " +
+      "default: every copy of a letter lands in one split) or of its job_id (--split-by job)."
   ),
   splitRatios: filterFlag(
     "split_ratios",
@@ -108,6 +108,14 @@ const exportFlags = {
     "With --split: whole-number ratios of train, validation and test. Default 80,10,10."
   ),
   splitSeed: filterFlag("split_seed", "SEED", "With --split: a seed for another, equally stable assignment."),
+  splitBy: filterFlag(
+    "split_by",
+    "letter|job",
+    "With --split: what decides a job's split. letter (default): its header.nomor_sprint without ASCII " +
+      "whitespace, ASCII letters upper-cased (its job_id when it has none), so copies of one letter never " +
+      "straddle train and test; a job moves only when a reviewer corrects its number. job: its job_id, the " +
+      "assignment before letters."
+  ),
   changedSince: filterFlag(
     "changed_since",
     "CURSOR",
@@ -126,7 +134,8 @@ const corpusFilterFlags = {
   input: exportFlags.input,
   split: exportFlags.split,
   splitRatios: exportFlags.splitRatios,
-  splitSeed: exportFlags.splitSeed
+  splitSeed: exportFlags.splitSeed,
+  splitBy: exportFlags.splitBy
 }
 
 /** The filter flags as core's parameter pairs, in a fixed order. */
@@ -140,6 +149,7 @@ const parameters = (flags: {
   readonly split?: Option.Option<string>
   readonly splitRatios?: Option.Option<string>
   readonly splitSeed?: Option.Option<string>
+  readonly splitBy?: Option.Option<string>
   readonly changedSince?: Option.Option<string>
 }): Array<readonly [string, string]> => {
   const out: Array<readonly [string, string]> = []
@@ -155,6 +165,7 @@ const parameters = (flags: {
   add("split", flags.split)
   add("split_ratios", flags.splitRatios)
   add("split_seed", flags.splitSeed)
+  add("split_by", flags.splitBy)
   add("changed_since", flags.changedSince)
   return out
 }
@@ -380,7 +391,7 @@ const exportDataset = (
     }
     // The split flags are read as --split's are; the dataset holds all three.
     const parsed = yield* Filter.parse([...parameters(flags), ["split", "train"]], { label: flag })
-    const splitting = Option.getOrElse(parsed.split, () => ({ ratios: Split.defaultRatios, seed: "" }))
+    const splitting: Split.Splitting = Option.getOrElse(parsed.split, () => Split.defaultSplitting)
     const filter: Filter.Filter = Parquet.madeFrom({ ...parsed, split: Option.none() }, flags.parquet)
     yield* Output.folderName("--dataset", dir)
     const written = folderFiles(flags, filter)

@@ -314,11 +314,16 @@ const exportParams = Schema.Struct({
       "pipeline's JSON alone; the default of jsonl and hf, where text and both add an ocr_text column)"
   ),
   split: param(
-    "train, validation or test: only the jobs of that split, decided by a hash of job_id alone, so a job " +
-      "never changes split between snapshots"
+    "train, validation or test: only the jobs of that split, decided by a hash of the job's letter key " +
+      "(split_by=letter, the default: every copy of a letter in one split) or of its job_id (split_by=job)"
   ),
   split_ratios: param("With split: whole-number ratios of train,validation,test (default 80,10,10)"),
   split_seed: param("With split: a seed for another, equally stable assignment (default none)"),
+  split_by: param(
+    "With split: letter (default: the job's header.nomor_sprint without ASCII whitespace, ASCII letters " +
+      "upper-cased, its job_id when it has none; a job moves only when its number is corrected) or job " +
+      "(its job_id: the assignment before letters)"
+  ),
   changed_since: param(
     "The cursor of an earlier export (its manifest's cursor, or its Ground-Truth-Cursor header): only the " +
       "jobs changed since that snapshot that still match; the manifest lists the changed ones that no " +

@@ -96,6 +96,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         "shard",
         "since",
         "split",
+        "split_by",
         "split_ratios",
         "split_seed",
         "until"

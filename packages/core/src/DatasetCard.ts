@@ -122,6 +122,16 @@ const filterLines = (m: Manifest.DatasetManifest): ReadonlyArray<string> => [
 ]
 
 /** The license as set (`--license`), or what to do about it when it was not. */
+/** How the splits were cut: by letter (folders from before letters split by job). */
+const splitLine = (m: Manifest.DatasetManifest): string => {
+  const how = `ratios ${m.split_ratios.join("/")}${m.split_seed === "" ? "" : `, seed \`${m.split_seed}\``}`
+  return (m.split_by ?? "job") === "letter"
+    ? `Splits by a hash of each job's letter key (${how}): its \`header.nomor_sprint\` without ASCII whitespace, ` +
+        "ASCII letters upper-cased (the job id when it has none), so every copy of a letter is in one split; a " +
+        "job changes split only when its number is corrected (`split_by` letter)."
+    : `Splits by a hash of job_id (${how}): a job never changes split between snapshots (\`split_by\` job).`
+}
+
 const licenseLines = (license: string | null | undefined): ReadonlyArray<string> =>
   license === null || license === undefined
     ? [
@@ -202,8 +212,7 @@ export const render = (m: Manifest.DatasetManifest): string => {
     "|---|---|---:|---:|---|",
     ...m.files.map((f) => `| ${f.split} | ${f.path} | ${f.rows} | ${f.bytes} | \`${f.sha256}\` |`),
     "",
-    `Splits by a hash of job_id (ratios ${m.split_ratios.join("/")}${m.split_seed === "" ? "" : `, seed \`${m.split_seed}\``}): ` +
-      "a job never changes split between snapshots.",
+    splitLine(m),
     ...(m.empty_splits.length === 0
       ? []
       : [

@@ -24,7 +24,6 @@ import {
   encode,
   type Part,
   type Shard,
-  type Splitting,
   shardLines,
   splitInto,
   splitLines
@@ -41,6 +40,7 @@ import {
   type InvalidRow,
   type Row,
   readsTexts,
+  rowKey,
   sampleColumns,
   writeRow
 } from "./internal/rows.js"
@@ -131,7 +131,7 @@ const methods = <E>(
   corpus: (filter: Filter.Filter, observer?: Observed.Observer) => Stream.Stream<Uint8Array, E>,
   dataset: (
     filter: Filter.Filter,
-    splitting: Splitting,
+    splitting: Split.Splitting,
     shards?: number
   ) => Effect.Effect<{
     readonly stream: Stream.Stream<Part, E>
@@ -294,17 +294,28 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
         })
       )
     }
-    /** Of the filter's jobs, those of its split (a job's split depends on its id alone). */
+    /**
+     * Of the filter's jobs, those of its split. Of an increment split by letter, a changed job now in
+     * another split stays, as one that no longer matches: a corrected number may have moved it out of
+     * this one (`Split.movable`), so the increment names it as removed.
+     */
     const ofSplit = <E>(filter: Filter.Filter, all: Stream.Stream<Row, E>) =>
       Option.match(filter.split, {
         onNone: () => all,
-        onSome: (split) => Stream.filter(all, (row) => Split.contains(split, row.id))
+        onSome: (split) => {
+          const inSplit = (row: Row) => Split.contains(split, rowKey(split.by, row))
+          return Option.isSome(filter.changedSince) && Split.movable(split)
+            ? Stream.map(all, (row) =>
+                row.matched === false || inSplit(row) ? row : { ...row, matched: false }
+              )
+            : Stream.filter(all, inSplit)
+        }
       })
     /**
      * The rows in one snapshot (of the filter's split, when `split`), the next FETCH running while a
      * batch is replayed and serialized: the database and the main thread work at the same time instead
-     * of taking turns. A job's split depends on its id alone, so it is decided here rather than in SQL; a
-     * job of another split never matched, so an increment does not name it either.
+     * of taking turns. A job's split depends on its row alone (its id, or its number), so it is decided
+     * here rather than in SQL.
      */
     const snapshotRows = (filter: Filter.Filter, split: boolean, observer?: Observed.Observer) =>
       inSnapshot(filter, (replayedBefore) => {
@@ -318,7 +329,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     const ranged = (
       w: Context.Tag.Service<typeof Workers.Workers>,
       filter: Filter.Filter,
-      dataset: Splitting | undefined,
+      dataset: Split.Splitting | undefined,
       observer: Observed.Observer | undefined
     ) =>
       inSnapshot(filter, (replayedBefore) =>
@@ -510,7 +521,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
      */
     const datasetSharded = (
       filter: Filter.Filter,
-      splitting: Splitting,
+      splitting: Split.Splitting,
       count: number,
       observer: Observed.Observer
     ): Stream.Stream<Part, ExportError> =>
@@ -527,7 +538,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
             : splitLines(
                 rows(filter, undefined).pipe(Stream.bufferChunks({ capacity: 1 })),
                 splitting,
-                (row: Row) => row.id,
+                (row: Row) => rowKey(splitting.by, row),
                 (w, row) => writeRow(w, row, Filter.output(filter)),
                 { count, totals }
               )
@@ -569,7 +580,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               : splitLines(
                   snapshotRows(filter, false, observer),
                   splitting,
-                  (row: Row) => row.id,
+                  (row: Row) => rowKey(splitting.by, row),
                   (w, row) => writeRow(w, row, Filter.output(filter))
                 )
         ),

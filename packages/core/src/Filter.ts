@@ -18,7 +18,7 @@ import * as Timestamp from "./Timestamp.js"
  * - `approvedOnly`: only jobs with `approved = true` (default `true`);
  * - `hasCorrections`: some: at least one event (`true`) or none (`false`); none: either;
  * - `since`/`until`: the sample time `coalesce(reviewed_at, created_at)` lies in `[since, until)`;
- * - `split`: some: only the jobs of that split (see `Split`);
+ * - `split`: some: only the jobs of that split (see `Split`: by letter unless `split_by=job`);
  * - `changedSince`: some: only the jobs changed after that cursor's snapshot (contract §11, see
  *   `Cursor`); an export names the ones that changed and no longer match in its manifest's `removed`;
  *
@@ -61,6 +61,7 @@ export const Parameter = Schema.Literal(
   "split",
   "split_ratios",
   "split_seed",
+  "split_by",
   "changed_since"
 )
 
@@ -132,6 +133,7 @@ const isParameter = Schema.is(Parameter)
 const isFormat = Schema.is(Format.Format)
 const isInput = Schema.is(Format.Input)
 const isSplitName = Schema.is(Split.Name)
+const isSplitBy = Schema.is(Split.By)
 
 /** `80,10,10`: three whole numbers 0–1000, not all zero. */
 const parseRatios = (value: string): readonly [number, number, number] | undefined => {
@@ -175,8 +177,7 @@ export const parse = (
   const seen = new Set<string>()
   let filter = defaults
   let splitName: Split.Name | undefined
-  let ratios = Split.defaultRatios
-  let seed = ""
+  let { by, ratios, seed } = Split.defaultSplitting
   for (const [name, value] of params) {
     if (!isParameter(name) || !accept.includes(name)) {
       const known = accept.map(label).join(", ")
@@ -280,12 +281,23 @@ export const parse = (
         seed = value
         break
       }
+      case "split_by": {
+        if (!isSplitBy(value)) {
+          return fail(
+            "invalid_split",
+            name,
+            `${label(name)} must be letter (every copy of a letter in one split) or job, not ${shown(value)}`
+          )
+        }
+        by = value
+        break
+      }
     }
   }
   if (splitName !== undefined) {
-    filter = { ...filter, split: Option.some({ name: splitName, ratios, seed }) }
+    filter = { ...filter, split: Option.some({ name: splitName, by, ratios, seed }) }
   } else {
-    for (const name of ["split_ratios", "split_seed"] as const) {
+    for (const name of ["split_ratios", "split_seed", "split_by"] as const) {
       if (seen.has(name)) {
         return fail("invalid_split", name, `${label(name)} applies only with ${label("split")}`)
       }
@@ -314,7 +326,11 @@ export const matches = (filter: Filter, job: Job): boolean => {
   if (filter.approvedOnly && !job.approved) return false
   if (Option.isSome(filter.hasCorrections) && filter.hasCorrections.value !== job.events.length > 0)
     return false
-  if (Option.isSome(filter.split) && !Split.contains(filter.split.value, job.id)) return false
+  if (
+    Option.isSome(filter.split) &&
+    !Split.contains(filter.split.value, Split.keyOf(filter.split.value.by, job.id, job.result))
+  )
+    return false
   const time = job.reviewedAt ?? job.createdAt
   return (
     (Option.isNone(filter.since) || Timestamp.Order(time, filter.since.value) >= 0) &&
@@ -338,8 +354,8 @@ export const parameters = (filter: Filter): Array<readonly [Parameter, string]> 
   if (Option.isSome(filter.since)) out.push(["since", Timestamp.format(filter.since.value)])
   if (Option.isSome(filter.until)) out.push(["until", Timestamp.format(filter.until.value)])
   if (Option.isSome(filter.split)) {
-    const { name, ratios, seed } = filter.split.value
-    out.push(["split", name], ["split_ratios", ratios.join(",")], ["split_seed", seed])
+    const { name, by, ratios, seed } = filter.split.value
+    out.push(["split", name], ["split_ratios", ratios.join(",")], ["split_seed", seed], ["split_by", by])
   }
   if (Option.isSome(filter.changedSince))
     out.push(["changed_since", Cursor.encode(filter.changedSince.value)])

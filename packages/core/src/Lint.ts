@@ -2,7 +2,7 @@
  * A corpus that checks itself (contract §13): four checks over the jobs an export with a filter holds,
  * read in one snapshot.
  *
- * - `letter_conflict`: one letter (jobs with one letter key, `letterKey`) with two ground truths.
+ * - `letter_conflict`: one letter (jobs with one letter key, `Split.key`) with two ground truths.
  * - `person_conflict`: one NRP with two or more names across the corpus.
  * - `reverted`: a field corrected back and forth until it ended where the pipeline started.
  * - `nrp_format`: an NRP that is not 8 digits (police) or 18 (civil servant).
@@ -26,6 +26,7 @@ import { byteOrder } from "./internal/order.js"
 import * as Json from "./Json.js"
 import type * as Replay from "./Replay.js"
 import type { Sample } from "./Sample.js"
+import * as Split from "./Split.js"
 
 /** The examples a check quotes at most. @since 0.1.0 */
 export const EXAMPLES = 20
@@ -33,21 +34,6 @@ export const EXAMPLES = 20
 /** ASCII whitespace: space, tab, line feed, vertical tab, form feed, carriage return. */
 const SPACE = /[ \t\n\v\f\r]/g
 const SPACES = /[ \t\n\v\f\r]+/g
-
-/**
- * A job's letter key: `final_result.header.nomor_sprint` when it is a string, ASCII whitespace removed
- * and ASCII `a`–`z` upper-cased (nothing else folded, so SQL and any language compute the same); else,
- * or when nothing is left, the job id.
- *
- * @since 0.1.0
- */
-export const letterKey = (result: Correction.Slot, jobId: string): string => {
-  const header = result !== undefined && Json.isObject(result) ? result.get("header") : undefined
-  const number = header !== undefined && Json.isObject(header) ? header.get("nomor_sprint") : undefined
-  if (typeof number !== "string") return jobId
-  const key = number.replace(SPACE, "").replace(/[a-z]+/g, (s) => s.toUpperCase())
-  return key === "" ? jobId : key
-}
 
 /** An NRP as `person_conflict` compares it: ASCII whitespace removed. @since 0.1.0 */
 export const nrpKey = (nrp: string): string => nrp.replace(SPACE, "")
@@ -280,7 +266,7 @@ const step = (state: State, sample: Sample): State => {
   state.ids.push(sample.id)
   const final = sample.result
 
-  const key = letterKey(final, sample.id)
+  const key = Split.keyOf("letter", sample.id, final)
   const letter = state.letters.get(key)
   if (letter === undefined)
     state.letters.set(key, { jobs: 1, first: [at], answers: [{ digest: digest(final), at }] })

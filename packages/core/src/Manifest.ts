@@ -101,7 +101,12 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
     Schema.Struct({
       name: Split.Name,
       ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
-      seed: Schema.String
+      seed: Schema.String,
+      by: Schema.optional(Split.By).annotations({
+        description:
+          "What the split hashes (contract §13): letter, the job's letter key, or job, its id (absent in " +
+          "manifests from before letters: job)"
+      })
     })
   ),
   changed_since: Schema.NullOr(Schema.String).annotations({
@@ -228,7 +233,12 @@ export const describe = (filter: Filter.Filter, counts: Counts, taken: Snapshot 
     input: Filter.output(filter).input,
     filters: filtersOf(filter),
     split: Option.getOrNull(
-      Option.map(filter.split, (s) => ({ name: s.name, ratios: [...s.ratios] as const, seed: s.seed }))
+      Option.map(filter.split, (s) => ({
+        name: s.name,
+        ratios: [...s.ratios] as const,
+        seed: s.seed,
+        by: s.by
+      }))
     ),
     changed_since: Option.getOrNull(Option.map(filter.changedSince, Cursor.encode)),
     snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
@@ -276,6 +286,11 @@ export class DatasetManifest extends Schema.Class<DatasetManifest>("DatasetManif
   filters: Filters,
   split_ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
   split_seed: Schema.String,
+  split_by: Schema.optional(Split.By).annotations({
+    description:
+      "What the splits hash (contract §13): letter, each job's letter key, or job, its id (absent in folders " +
+      "from before letters: job)"
+  }),
   snapshot_time: Schema.String,
   cursor: Schema.String,
   files: Schema.Array(SplitFile),
@@ -306,7 +321,7 @@ export const splitPath = (split: Split.Name, index: number, shards: number | und
  */
 export const dataset = (
   filter: Filter.Filter,
-  split: { readonly ratios: readonly [number, number, number]; readonly seed: string },
+  split: Split.Splitting,
   taken: { readonly time: Timestamp.Timestamp; readonly cursor: string } | undefined,
   shards: number | undefined,
   counts: Readonly<Record<Split.Name, ReadonlyArray<Counts>>>
@@ -320,6 +335,7 @@ export const dataset = (
     filters: filtersOf(filter),
     split_ratios: [...split.ratios] as const,
     split_seed: split.seed,
+    split_by: split.by,
     snapshot_time: taken === undefined ? "" : Timestamp.format(taken.time),
     cursor: taken?.cursor ?? "",
     files: Split.Name.literals

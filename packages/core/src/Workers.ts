@@ -21,7 +21,7 @@ import { Context, Effect, Option, Schema, type Scope } from "effect"
 import * as Filter from "./Filter.js"
 import { ByteWriter } from "./internal/ByteWriter.js"
 import { betweenConditions, filterConditions } from "./internal/query.js"
-import { InvalidRow, type Row, sampleColumns, writeRow } from "./internal/rows.js"
+import { InvalidRow, type Row, rowKey, sampleColumns, writeRow } from "./internal/rows.js"
 import { importSnapshot, readOnly } from "./internal/transaction.js"
 import * as Replay from "./Replay.js"
 import * as Split from "./Split.js"
@@ -112,6 +112,7 @@ export type Bounds = typeof Bounds.Type
 
 /** How a dataset assigns its jobs to splits (see `Split.assign`). */
 const Splitting = Schema.Struct({
+  by: Split.By,
   ratios: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number),
   seed: Schema.String
 })
@@ -236,7 +237,8 @@ const rangeRows = (sql: SqlClient.SqlClient, filter: Filter.Filter, bounds: Boun
 /**
  * The worker's side of `Range`: the range's rows read in the imported snapshot (the `SqlClient`'s
  * transaction connection), written as the export writes them: a job of another split left out, an
- * increment's job that writes nothing named in `removed`; of a dataset, each job into its split's part.
+ * increment's job that writes nothing named in `removed` (by letter, one of another split too: it may
+ * have left this one); of a dataset, each job into its split's part.
  *
  * @since 0.1.0
  */
@@ -253,7 +255,8 @@ export const range = (
     if (dataset !== null) {
       const writers = { train: new ByteWriter(), validation: new ByteWriter(), test: new ByteWriter() }
       for (const row of rows) {
-        const failure = writeRow(writers[Split.assign(row.id, dataset.ratios, dataset.seed)], row, output)
+        const split = Split.assign(rowKey(dataset.by, row), dataset.ratios, dataset.seed)
+        const failure = writeRow(writers[split], row, output)
         if (failure !== undefined) return yield* Effect.fail(failure)
       }
       const parts = Split.Name.literals
@@ -264,8 +267,13 @@ export const range = (
     const w = new ByteWriter(64 * 1024)
     const removed: Array<string> = []
     const increment = Option.isSome(filter.changedSince)
+    const split = Option.getOrUndefined(filter.split)
     for (const row of rows) {
-      if (Option.isSome(filter.split) && !Split.contains(filter.split.value, row.id)) continue
+      if (split !== undefined && !Split.contains(split, rowKey(split.by, row))) {
+        // By letter, a changed job now in another split may have left this one.
+        if (increment && Split.movable(split)) removed.push(row.id)
+        continue
+      }
       const before = w.pos
       const failure = writeRow(w, row, output)
       if (failure !== undefined) return yield* Effect.fail(failure)

@@ -44,18 +44,19 @@ describe("parse", () => {
     expect(Filter.output(ok([["input", "text"]]))).toEqual({ format: "jsonl", input: "text" })
   })
 
-  it("reads a format and a split with its ratios and seed", () => {
+  it("reads a format and a split with its ratios, seed and what it hashes", () => {
     expect(ok([["format", "prompt-completion"]]).format).toBe("prompt-completion")
     expect(ok([["split", "test"]]).split).toEqual(
-      Option.some({ name: "test", ratios: [80, 10, 10], seed: "" })
+      Option.some({ name: "test", by: "letter", ratios: [80, 10, 10], seed: "" })
     )
     expect(
       ok([
         ["split_seed", "s 1"],
+        ["split_by", "job"],
         ["split_ratios", " 7,0,3"],
         ["split", "validation"]
       ]).split
-    ).toEqual(Option.some({ name: "validation", ratios: [7, 0, 3], seed: "s 1" }))
+    ).toEqual(Option.some({ name: "validation", by: "job", ratios: [7, 0, 3], seed: "s 1" }))
   })
 
   it.each([
@@ -87,7 +88,7 @@ describe("parse", () => {
       [["approved", "true"]],
       "unknown_parameter",
       "approved",
-      'unknown parameter "approved"; known: approved_only, has_corrections, since, until, format, input, split, split_ratios, split_seed'
+      'unknown parameter "approved"; known: approved_only, has_corrections, since, until, format, input, split, split_ratios, split_seed, split_by, changed_since'
     ],
     [[["Since", "2025-01-01"]], "unknown_parameter", "Since", 'unknown parameter "Since"'],
     [
@@ -188,6 +189,16 @@ describe("parse", () => {
     ],
     [[["split_ratios", "80,10,10"]], "invalid_split", "split_ratios", "split_ratios applies only with split"],
     [[["split_seed", "x"]], "invalid_split", "split_seed", "split_seed applies only with split"],
+    [[["split_by", "job"]], "invalid_split", "split_by", "split_by applies only with split"],
+    [
+      [
+        ["split", "train"],
+        ["split_by", "Letter"]
+      ],
+      "invalid_split",
+      "split_by",
+      'split_by must be letter (every copy of a letter in one split) or job, not "Letter"'
+    ],
     [
       [
         ["split", "train"],
@@ -314,6 +325,7 @@ describe("parameters", () => {
         split: fc.option(
           fc.record({
             name: fc.constantFrom(...Split.Name.literals),
+            by: fc.constantFrom(...Split.By.literals),
             ratios: fc.tuple(
               fc.integer({ min: 0, max: 1000 }),
               fc.integer({ min: 0, max: 1000 }),

@@ -37,16 +37,6 @@ const lint = (jobs: ReadonlyArray<Job>, filter: Filter.Filter = Filter.defaults)
   Lint.run(filter).pipe(Effect.provide(Export.Export.layerTest(jobs)), Effect.runPromise)
 
 describe("Lint: keys", () => {
-  it("a letter key removes ASCII whitespace and upper-cases ASCII letters only; else the job id", () => {
-    expect(Lint.letterKey(j(letter(" sprin/12\t/v/2025\r\n")), "x")).toBe("SPRIN/12/V/2025")
-    // é and the no-break space are not folded: SQL and any language compute the same key.
-    expect(Lint.letterKey(j(letter("é\u00a0a")), "x")).toBe("é\u00a0A")
-    expect(Lint.letterKey(j(letter(" \t")), "x")).toBe("x")
-    expect(Lint.letterKey(j('{"header":{"nomor_sprint":12}}'), "x")).toBe("x")
-    expect(Lint.letterKey(j('{"header":"SPRIN/1"}'), "x")).toBe("x")
-    expect(Lint.letterKey(undefined, "x")).toBe("x")
-  })
-
   it("names collapse ASCII whitespace and lower-case ASCII letters; NRPs lose their whitespace", () => {
     expect(Lint.nameKey("  BUDI \t SANTOSO ")).toBe("budi santoso")
     expect(Lint.nameKey("ÉDI\u00a0X")).toBe("Édi\u00a0x")

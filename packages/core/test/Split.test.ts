@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc } from "effect"
-import { Split } from "../src/index.js"
+import { Either, FastCheck as fc } from "effect"
+import { Json, Split } from "../src/index.js"
 
 const ratios = fc.tuple(fc.nat(1000), fc.nat(1000), fc.nat(1000)).filter(([a, b, c]) => a + b + c > 0)
 
@@ -12,7 +12,32 @@ describe("Split", () => {
     ["00000000-0000-4000-8000-000000000000", "", 3682620896],
     ["FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF", "é 😀", 3562829514]
   ])("the point of %s with seed %j is the first 32 bits of SHA-256", (id, seed, point) => {
-    expect(Split.point(id, seed)).toBe(point)
+    expect(Split.point(Split.key("job", id, null), seed)).toBe(point)
+  })
+
+  const j = (text: string) => Either.getOrThrow(Json.parse(text))
+  const letter = (nomor: string) => j(`{"header":{"nomor_sprint":${JSON.stringify(nomor)}},"personel":[]}`)
+
+  it("a letter key removes ASCII whitespace and upper-cases ASCII letters only; else the job id", () => {
+    const id = "C5DA6747-1111-4222-8333-944455556666"
+    expect(Split.keyOf("letter", id, letter(" sprin/12\t/v/2025\r\n\u000b\f"))).toBe("SPRIN/12/V/2025")
+    // é, ß and the no-break space are not folded: SQL and any language compute the same key.
+    expect(Split.keyOf("letter", id, letter("é\u00a0aß"))).toBe("é\u00a0Aß")
+    expect(Split.keyOf("letter", id, letter(" \t"))).toBe(id.toLowerCase())
+    expect(Split.keyOf("letter", id, j('{"header":{"nomor_sprint":12}}'))).toBe(id.toLowerCase())
+    expect(Split.keyOf("letter", id, j('{"header":"SPRIN/1"}'))).toBe(id.toLowerCase())
+    expect(Split.keyOf("letter", id, j('["SPRIN/1"]'))).toBe(id.toLowerCase())
+    expect(Split.keyOf("letter", id, undefined)).toBe(id.toLowerCase())
+    // By job, the number is not read.
+    expect(Split.keyOf("job", id, letter("Sprin/1"))).toBe(id.toLowerCase())
+  })
+
+  it("copies of a letter spelled apart have one point", () => {
+    // By Python's hashlib: int(sha256(b"SPRIN/3/II/2025").hexdigest()[:8], 16).
+    const spellings = ["Sprin/3/II/2025", " sprin / 3 / ii / 2025", "SPRIN/3/II/2025\n"]
+    const points = spellings.map((s) => Split.point(Split.key("letter", "x", s), ""))
+    expect(new Set(points).size).toBe(1)
+    expect(points[0]).toBe(2549957133)
   })
 
   it("cuts at the ratios, exactly", () => {

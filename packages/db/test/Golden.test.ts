@@ -12,11 +12,11 @@ const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
   Stream.runFold(stream, Buffer.alloc(0), (acc, chunk) => Buffer.concat([acc, chunk]))
 
 describe("the fixture", () => {
-  it("has 48 distinct export cases: 24 filter combinations, 8 of the formats, 7 splits, 9 inputs", () => {
-    expect(Golden.exportCases).toHaveLength(48)
-    expect(new Set(Golden.exportCases.map((c) => Golden.query(c.params))).size).toBe(48)
+  it("has 55 distinct export cases: 24 filter combinations, 8 of the formats, 14 splits (7 by letter, 7 by job), 9 inputs", () => {
+    expect(Golden.exportCases).toHaveLength(55)
+    expect(new Set(Golden.exportCases.map((c) => Golden.query(c.params))).size).toBe(55)
     const count = (key: string) => Golden.exportCases.filter((c) => c.params.some(([k]) => k === key)).length
-    expect([count("format"), count("split"), count("input")]).toEqual([17, 8, 9])
+    expect([count("format"), count("split"), count("split_by"), count("input")]).toEqual([18, 15, 7, 9])
   })
 })
 

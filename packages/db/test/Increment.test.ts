@@ -4,7 +4,8 @@
  * increment's snapshot, byte for byte.
  *
  * Each round, three writers work concurrently (approvals, approvals withdrawn, corrections of approved
- * jobs, corrections of jobs without any, so `has_corrections` flips, new jobs; some under a savepoint),
+ * jobs, corrections of jobs without any, so `has_corrections` flips, new jobs, corrections of a letter's
+ * number, which move a job between splits; some under a savepoint),
  * then one more transaction writes under a savepoint and is held open across the cut. "Quiet" rounds
  * stop the writers before the cut and compare the chain with a full export that sees the same
  * committed state; "busy" rounds keep them writing while the increments are taken, and the next quiet
@@ -75,7 +76,15 @@ const chains = [
       ["format", "hf"],
       ["split", "train"]
     ]
-  }
+  },
+  // The other splits by letter too, so that a job whose number was corrected leaves one chain for another.
+  ...(["validation", "test"] as const).map((split) => ({
+    name: `${split} split`,
+    params: [
+      ["approved_only", "false"],
+      ["split", split]
+    ] as const
+  }))
 ] as const
 
 /** A job's 64-bit transaction id from its 32-bit `xmin`, relative to the snapshot's `xmax`. */
@@ -133,21 +142,22 @@ const pick = (where: string) =>
   )
 
 /**
- * A reviewer's correction of `header.perihal`, result and event together (an approved job's too), its
- * time read at the insert, after the row lock, as the review path does: two corrections of one job then
- * keep their order.
+ * A reviewer's correction of a header field (`perihal` unless said), result and event together (an
+ * approved job's too), its time read at the insert, after the row lock, as the review path does: two
+ * corrections of one job then keep their order.
  */
-const correct = (id: string, value: string) =>
+const correct = (id: string, value: string, field: "perihal" | "nomor_sprint" = "perihal") =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.gen(function* () {
+      const path = `{header,${field}}`
       const [row] = yield* sql<{ old: string | null }>`
-        SELECT (result #> '{header,perihal}')::text AS old FROM jobs WHERE id = ${id}::uuid`
+        SELECT (result #> ${path}::text[])::text AS old FROM jobs WHERE id = ${id}::uuid`
       yield* sql`
-        UPDATE jobs SET result = jsonb_set(result, '{header,perihal}', to_jsonb(${value}::text)), updated_at = now()
+        UPDATE jobs SET result = jsonb_set(result, ${path}::text[], to_jsonb(${value}::text)), updated_at = now()
         WHERE id = ${id}::uuid`
       yield* sql`
         INSERT INTO job_corrections (job_id, field_path, old_value, new_value, corrected_by, corrected_at)
-        VALUES (${id}::uuid, 'header.perihal', ${row.old}::jsonb, to_jsonb(${value}::text), 'reviewer-chain', clock_timestamp())`
+        VALUES (${id}::uuid, ${`header.${field}`}, ${row.old}::jsonb, to_jsonb(${value}::text), 'reviewer-chain', clock_timestamp())`
     })
   )
 
@@ -170,7 +180,7 @@ const uuid = (round: number) => {
 /** One writer's op, in its own transaction, now and then under a savepoint; returns the job it touched. */
 const op = (round: number, n: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
-    const kind = n % 5
+    const kind = n % 6
     const body: Effect.Effect<Option.Option<string>, unknown, SqlClient.SqlClient> = kind === 0
       ? Effect.flatMap(pick("NOT approved AND result IS NOT NULL"), (id) =>
           Option.match(id, {
@@ -196,21 +206,29 @@ const op = (round: number, n: number) =>
               const id = uuid(round)
               return Effect.as(newJob(id, n % 2 === 0), Option.some(id))
             })
-          : // Corrections: of approved jobs (kind 2) and of jobs without any event yet (kind 3).
-            Effect.flatMap(
-              pick(
-                `jsonb_typeof(result -> 'header') = 'object' AND ${
-                  kind === 2
-                    ? "approved"
-                    : "NOT EXISTS (SELECT 1 FROM job_corrections c WHERE c.job_id = jobs.id)"
-                }`
-              ),
-              (id) =>
+          : kind === 5
+            ? // A letter's number corrected: the job's letter key changes, and with it, often, its split.
+              Effect.flatMap(pick("jsonb_typeof(result -> 'header') = 'object'"), (id) =>
                 Option.match(id, {
                   onNone: () => Effect.succeed(id),
-                  onSome: (x) => Effect.as(correct(x, `koreksi ${round}.${n}`), id)
+                  onSome: (x) => Effect.as(correct(x, `Sprin/${round}${n}/XII/2025`, "nomor_sprint"), id)
                 })
-            )
+              )
+            : // Corrections: of approved jobs (kind 2) and of jobs without any event yet (kind 3).
+              Effect.flatMap(
+                pick(
+                  `jsonb_typeof(result -> 'header') = 'object' AND ${
+                    kind === 2
+                      ? "approved"
+                      : "NOT EXISTS (SELECT 1 FROM job_corrections c WHERE c.job_id = jobs.id)"
+                  }`
+                ),
+                (id) =>
+                  Option.match(id, {
+                    onNone: () => Effect.succeed(id),
+                    onSome: (x) => Effect.as(correct(x, `koreksi ${round}.${n}`), id)
+                  })
+              )
     // Every third op under a savepoint: its rows carry a subtransaction's id.
     return sql.withTransaction(n % 3 === 0 ? sql.withTransaction(body) : body)
   })
@@ -245,6 +263,11 @@ for (const target of TestDatabase.targets()) {
           const first = yield* Effect.forEach(filters, run)
           const corpora = first.map((f) => linesOf(f.body))
           const cursors = first.map((f) => f.manifest.cursor)
+          // Each job's split at the start, by the split chains (train, validation, test).
+          const splitChains = [2, 3, 4]
+          const splitAt = () =>
+            new Map(splitChains.flatMap((chain) => corpora[chain].map((l) => [idOf(l), chain] as const)))
+          const startSplits = splitAt()
           let naive = yield* naiveQuery(undefined)
           const naiveCorpora = new Map(schemes.map((s) => [s, [...corpora[0]]]))
           const failed = new Map<Scheme, number>()
@@ -386,8 +409,12 @@ for (const target of TestDatabase.targets()) {
               naive = naiveNow
             }
           }
+          // Corrected numbers moved jobs between splits, and each split's chain followed them.
+          const moved = [...splitAt()].filter(([id, chain]) => (startSplits.get(id) ?? chain) !== chain)
+          expect(moved.length).toBeGreaterThan(0)
           console.log(
-            `${target.name}: ${ROUNDS} rounds, ${touched.reduce((n, s) => n + s.size, 0)} jobs written; naive schemes ` +
+            `${target.name}: ${ROUNDS} rounds, ${touched.reduce((n, s) => n + s.size, 0)} jobs written, ` +
+              `${moved.length} moved between splits by a corrected number; naive schemes ` +
               `that broke the chain: ${schemes.map((s) => `${s} ${failed.has(s) ? `(round ${failed.get(s)})` : "no"}`).join(", ")}`
           )
           expect(failed.has("window")).toBe(true)
@@ -417,7 +444,8 @@ for (const target of TestDatabase.targets()) {
             [
               ["split_ratios", "50,25,25"],
               ["split_seed", "sprin"]
-            ]
+            ],
+            [["split_by", "job"]]
           ] as const) {
             for (const split of ["train", "validation", "test"]) {
               const params = [["approved_only", "false"], ["split", split], ...extra] as const
@@ -431,6 +459,7 @@ for (const target of TestDatabase.targets()) {
           // The splits partition the jobs, and none is empty: every branch of the arithmetic was taken.
           expect(counts.every((n) => n > 0)).toBe(true)
           expect(counts[0] + counts[1] + counts[2]).toBe(counts[3] + counts[4] + counts[5])
+          expect(counts[0] + counts[1] + counts[2]).toBe(counts[6] + counts[7] + counts[8])
           // The training formats leave jobs out: no count.
           const pc = yield* run(
             yield* Filter.parse([

@@ -67,7 +67,7 @@ const check = (count: number, results: Effect.Effect.Success<ReturnType<typeof s
 }
 
 /** How the golden datasets split: ratios that leave validation and test a few jobs each. */
-const splitting = { ratios: [60, 25, 15] as const, seed: "s" }
+const splitting = { by: "letter", ratios: [60, 25, 15], seed: "s" } as const
 
 /**
  * Every golden case without a split of its own as a dataset, unsharded and in `count` shards a split:

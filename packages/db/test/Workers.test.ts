@@ -61,7 +61,7 @@ for (const target of TestDatabase.targets().filter((t) => t.name === "postgres")
     it.effect("a dataset's splits and manifest are the same with 3 workers as with one", () =>
       Effect.gen(function* () {
         const filter = yield* Filter.parse([["approved_only", "false"]])
-        const splitting = { ratios: [60, 20, 20] as const, seed: "s" }
+        const splitting = { by: "letter", ratios: [60, 20, 20], seed: "s" } as const
         const dataset = Effect.gen(function* () {
           const exporter = yield* Export.Export
           const { stream, manifest } = yield* exporter.dataset(filter, splitting)

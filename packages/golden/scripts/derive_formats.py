@@ -179,8 +179,19 @@ FOLDERS = [
 ] + ["hf", "text/jsonl", "text/hf"]
 
 
-def split(job_id, ratios, seed):
-    data = ((seed + ":") if seed else "") + job_id
+def letter_key(job_id, final_result):
+    """Contract §13: the number without ASCII whitespace, ASCII a-z upper-cased; else the job id."""
+    header = final_result.get("header") if isinstance(final_result, dict) else None
+    number = header.get("nomor_sprint") if isinstance(header, dict) else None
+    if isinstance(number, str):
+        key = "".join(c.upper() if "a" <= c <= "z" else c for c in number if c not in " \t\n\v\f\r")
+        if key:
+            return key
+    return job_id.lower()
+
+
+def split(key, ratios, seed):
+    data = ((seed + ":") if seed else "") + key
     h = int(hashlib.sha256(data.encode()).hexdigest()[:8], 16)
     if h * sum(ratios) < ratios[0] * 2**32:
         return "train"
@@ -212,7 +223,18 @@ def main():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(derived[folder], "utf-8", newline="\n")
             job_id = line[len('{"job_id":"') : len('{"job_id":"') + 36]
-            print(base.relative_to(FIXTURE) / name, job_id, split(job_id, (80, 10, 10), ""), split(job_id, (50, 25, 25), "sprin-2025"))
+            key = letter_key(job_id, json.loads(line)["final_result"])
+            print(
+                base.relative_to(FIXTURE) / name,
+                job_id,
+                key,
+                "by job:",
+                split(job_id, (80, 10, 10), ""),
+                split(job_id, (50, 25, 25), "sprin-2025"),
+                "by letter:",
+                split(key, (80, 10, 10), ""),
+                split(key, (50, 25, 25), "sprin-2025"),
+            )
 
 
 main()

@@ -264,7 +264,7 @@ const inputCases: ReadonlyArray<ExportCase> = [
   {
     name: "format=messages input=both split=train window=since",
     params: [["input", "both"], ["format", "messages"], ["split", "train"], ...windows.since],
-    jobs: ["J5", "J6", "J7"],
+    jobs: ["J1", "J5", "J6", "J7"],
     format: "messages"
   },
   {
@@ -285,60 +285,75 @@ const inputCases: ReadonlyArray<ExportCase> = [
 ]
 
 /**
- * Splits, worked out by the independent script (`scripts/derive_formats.py` prints each job's split):
- * with 80/10/10 and no seed, J1 J8 J9 are validation, the rest train, none test (ten jobs are few);
- * with 50/25/25 and seed `sprin-2025`, J3 is validation, J2 test, the rest train.
+ * Splits, worked out by the independent script (`scripts/derive_formats.py` prints each job's letter key
+ * and split, by job and by letter). Only J1 (`SPRIN/1/I/2025`) and J3 (`SPRIN/3/II/2025`) have a number;
+ * every other job's key is its id, so only those two can move. By job (the assignment before letters),
+ * with 80/10/10 and no seed, J1 J8 J9 are validation, the rest train, none test (ten jobs are few); with
+ * 50/25/25 and seed `sprin-2025`, J3 is validation, J2 test, the rest train. By letter (the default), J1
+ * is train under 80/10/10; under 50/25/25 with the seed J1 is validation and J3 train.
  */
-const splitCases: ReadonlyArray<ExportCase> = [
-  {
-    name: "split=train approved_only=false",
-    params: [
-      ["approved_only", "false"],
-      ["split", "train"]
-    ],
-    jobs: ["J2", "J3", "J4", "J5", "J6", "J7", "J10"],
-    format: "jsonl"
-  },
-  {
-    name: "split=validation approved_only=false",
-    params: [
-      ["split", "validation"],
-      ["approved_only", "false"]
-    ],
-    jobs: ["J1", "J9", "J8"],
-    format: "jsonl"
-  },
-  {
-    name: "split=test approved_only=false",
-    params: [
-      ["approved_only", "false"],
-      ["split", "test"]
-    ],
-    jobs: [],
-    format: "jsonl"
-  },
-  ...(["train", "validation", "test"] as const).map(
-    (split): ExportCase => ({
-      name: `split=${split} split_ratios=50,25,25 split_seed=sprin-2025 approved_only=false`,
-      params: [
-        ["approved_only", "false"],
-        ["split_seed", "sprin-2025"],
-        ["split", split],
-        ["split_ratios", "50,25,25"]
-      ],
-      jobs: { train: ["J1", "J4", "J5", "J6", "J7", "J9", "J8", "J10"], validation: ["J3"], test: ["J2"] }[
-        split
-      ] as ReadonlyArray<JobKey>,
-      format: "jsonl"
-    })
-  ),
-  {
-    name: "split=train format=messages window=since",
-    params: [["split", "train"], ["format", "messages"], ...windows.since],
-    jobs: ["J5", "J6", "J7"],
-    format: "messages"
+const splitCases: ReadonlyArray<ExportCase> = (["letter", "job"] as const).flatMap(
+  (by): Array<ExportCase> => {
+    const spelled = (params: ReadonlyArray<readonly [string, string]>) =>
+      by === "letter" ? params : [...params, ["split_by", "job"] as const]
+    const named = (name: string) => (by === "letter" ? name : `${name} split_by=job`)
+    const bySeed = {
+      letter: { train: ["J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"], validation: ["J1"], test: ["J2"] },
+      job: { train: ["J1", "J4", "J5", "J6", "J7", "J9", "J8", "J10"], validation: ["J3"], test: ["J2"] }
+    }[by] as Record<"train" | "validation" | "test", ReadonlyArray<JobKey>>
+    return [
+      {
+        name: named("split=train approved_only=false"),
+        params: spelled([
+          ["approved_only", "false"],
+          ["split", "train"]
+        ]),
+        jobs:
+          by === "letter"
+            ? ["J2", "J1", "J3", "J4", "J5", "J6", "J7", "J10"]
+            : ["J2", "J3", "J4", "J5", "J6", "J7", "J10"],
+        format: "jsonl"
+      },
+      {
+        name: named("split=validation approved_only=false"),
+        params: spelled([
+          ["split", "validation"],
+          ["approved_only", "false"]
+        ]),
+        jobs: by === "letter" ? ["J9", "J8"] : ["J1", "J9", "J8"],
+        format: "jsonl"
+      },
+      {
+        name: named("split=test approved_only=false"),
+        params: spelled([
+          ["approved_only", "false"],
+          ["split", "test"]
+        ]),
+        jobs: [],
+        format: "jsonl"
+      },
+      ...(["train", "validation", "test"] as const).map(
+        (split): ExportCase => ({
+          name: named(`split=${split} split_ratios=50,25,25 split_seed=sprin-2025 approved_only=false`),
+          params: spelled([
+            ["approved_only", "false"],
+            ["split_seed", "sprin-2025"],
+            ["split", split],
+            ["split_ratios", "50,25,25"]
+          ]),
+          jobs: bySeed[split],
+          format: "jsonl"
+        })
+      ),
+      {
+        name: named("split=train format=messages window=since"),
+        params: spelled([["split", "train"], ["format", "messages"], ...windows.since]),
+        jobs: by === "letter" ? ["J1", "J5", "J6", "J7"] : ["J5", "J6", "J7"],
+        format: "messages"
+      }
+    ]
   }
-]
+)
 
 /**
  * Every filter combination of contract §7 (`approved_only=true` spelled out in half of them and left to
@@ -571,9 +586,12 @@ export interface IncrementCase {
  * - order after the change: J2 J1 J3 J4 J5 J6 J7 J9 J8 J11 J10 (J11 created 06-02T12:00, after J8).
  * - ids in byte order: J10 0a7e…, J2 0b4a…, J11 1b2c…, J3, J4, J5, J6 6f3a…, J7, J8, J9 9c6d…, J1 c5da….
  * - removed: the changed jobs without a line (they no longer match, never matched, or, as preference,
- *   their results are equal), but not those of another split (they never match the export).
- * - splits (`scripts/derive_formats.py`): 80/10/10 puts J11 in train; 50/25/25 with seed
- *   `sprin-2025` puts J11 in validation, beside J3, and J1 J6 J9 J10 in train.
+ *   their results are equal); split by job, not those of another split (they never were in it); split
+ *   by letter, those too (a corrected number moves a job between splits).
+ * - splits (`scripts/derive_formats.py`): by job, 80/10/10 puts J11 in train; 50/25/25 with seed
+ *   `sprin-2025` puts J11 in validation, beside J3, and J1 J6 J9 J10 in train. By letter (J11's key
+ *   `SPRIN/11/VI/2025`), 80/10/10 puts J11 in validation and J1 in train; 50/25/25 with the seed puts
+ *   J11 and J3 in train, J1 in validation.
  *
  * @since 0.1.0
  */
@@ -647,9 +665,12 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
     after: ["J1", "J3", "J4", "J5", "J6", "J7", "J9", "J8", "J10"]
   },
   {
-    // Train: J2 J3 J4 J5 J6 J7 J10 J11. J1 and J9 (validation) changed but are not named.
-    name: "changed_since split=train",
-    params: [["split", "train"]],
+    // By job, train: J2 J3 J4 J5 J6 J7 J10 J11. J1 and J9 (validation) changed but are not named.
+    name: "changed_since split=train split_by=job",
+    params: [
+      ["split", "train"],
+      ["split_by", "job"]
+    ],
     format: "jsonl",
     before: ["J3", "J5", "J6", "J7"],
     jobs: ["J6", "J11"],
@@ -657,10 +678,22 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
     after: ["J3", "J5", "J6", "J7", "J11"]
   },
   {
-    name: "changed_since split=validation format=messages",
+    // By letter, train: J2 J1 J3 J4 J5 J6 J7 J10; J11 is validation. Every changed job without a line is
+    // named, J9 and J11 of another split too: a corrected number could have moved them out of this one.
+    name: "changed_since split=train",
+    params: [["split", "train"]],
+    format: "jsonl",
+    before: ["J1", "J3", "J5", "J6", "J7"],
+    jobs: ["J6"],
+    removed: ["J10", "J11", "J9", "J1"],
+    after: ["J3", "J5", "J6", "J7"]
+  },
+  {
+    name: "changed_since split=validation format=messages split_by=job",
     params: [
       ["format", "messages"],
-      ["split", "validation"]
+      ["split", "validation"],
+      ["split_by", "job"]
     ],
     format: "messages",
     before: ["J1", "J9", "J8"],
@@ -669,7 +702,36 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
     after: ["J9", "J8"]
   },
   {
+    // By letter, validation: J9 J8 J11 (J1 is train).
+    name: "changed_since split=validation format=messages",
+    params: [
+      ["format", "messages"],
+      ["split", "validation"]
+    ],
+    format: "messages",
+    before: ["J9", "J8"],
+    jobs: ["J9", "J8", "J11"],
+    removed: ["J10", "J6", "J1"],
+    after: ["J9", "J8", "J11"]
+  },
+  {
     // Four changed jobs of other splits, none named.
+    name: "changed_since split=validation split_ratios=50,25,25 split_seed=sprin-2025 approved_only=false split_by=job",
+    params: [
+      ["approved_only", "false"],
+      ["split", "validation"],
+      ["split_ratios", "50,25,25"],
+      ["split_seed", "sprin-2025"],
+      ["split_by", "job"]
+    ],
+    format: "jsonl",
+    before: ["J3"],
+    jobs: ["J11"],
+    removed: [],
+    after: ["J3", "J11"]
+  },
+  {
+    // By letter, validation is J1 alone, before and after; the four other changed jobs are named.
     name: "changed_since split=validation split_ratios=50,25,25 split_seed=sprin-2025 approved_only=false",
     params: [
       ["approved_only", "false"],
@@ -678,10 +740,10 @@ export const incrementCases: ReadonlyArray<IncrementCase> = [
       ["split_seed", "sprin-2025"]
     ],
     format: "jsonl",
-    before: ["J3"],
-    jobs: ["J11"],
-    removed: [],
-    after: ["J3", "J11"]
+    before: ["J1"],
+    jobs: ["J1"],
+    removed: ["J10", "J11", "J6", "J9"],
+    after: ["J1"]
   }
 ]
 

@@ -50,12 +50,6 @@ export interface Part {
   readonly bytes: Uint8Array
 }
 
-/** How a dataset assigns its jobs to splits. */
-export interface Splitting {
-  readonly ratios: readonly [number, number, number]
-  readonly seed: string
-}
-
 /**
  * How a sharded dataset is cut: each split's jobs (`totals`, of the filter, counted in the snapshot) into
  * `count` shards of as many jobs, each job's shard given by its position in its split (`shardOf`).
@@ -76,13 +70,13 @@ export const splitShard = (
     : shardOf(position, sharding.count, sharding.totals[split])
 
 /**
- * Items written by the writer of their split (`splitting`): a part per split (and, sharded, per shard)
+ * Items written by the writer of their split (`splitting`, each item's key by `keyOf`): a part per split (and, sharded, per shard)
  * and batch that has lines. One set of writers per run of the stream.
  */
 export const splitLines = <A, E, R, E2>(
   items: Stream.Stream<A, E, R>,
-  splitting: Splitting,
-  idOf: (item: A) => string,
+  splitting: Split.Splitting,
+  keyOf: (item: A) => string,
   write: Write<A, E2>,
   sharding?: SplitSharding
 ): Stream.Stream<Part, E | E2, R> =>
@@ -94,7 +88,7 @@ export const splitLines = <A, E, R, E2>(
     return Stream.mapChunksEffect(items, (chunk): Effect.Effect<Chunk.Chunk<Part>, E2> => {
       const parts: Array<Part> = []
       for (const item of chunk) {
-        const split = Split.assign(idOf(item), splitting.ratios, splitting.seed)
+        const split = Split.assign(keyOf(item), splitting.ratios, splitting.seed)
         const shard = splitShard(sharding, split, positions[split]++)
         if (shard !== current[split] && writers[split].pos > 0) {
           parts.push({ split, shard: current[split], bytes: writers[split].take() })
@@ -119,7 +113,7 @@ export const splitLines = <A, E, R, E2>(
  */
 export const splitInto = <E, R>(
   filter: Filter.Filter,
-  splitting: Splitting,
+  splitting: Split.Splitting,
   count: number | undefined,
   parts: (observer: Observer) => Stream.Stream<Part, E, R>
 ) =>

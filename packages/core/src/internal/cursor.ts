@@ -11,7 +11,6 @@ import * as Cursor from "../Cursor.js"
 import type * as Filter from "../Filter.js"
 import type * as Split from "../Split.js"
 import type * as Timestamp from "../Timestamp.js"
-import type { Splitting } from "./batches.js"
 import { filterConditions, readUtc, splitCondition, splitIndex, utcText } from "./query.js"
 import { InvalidRow } from "./rows.js"
 
@@ -184,7 +183,7 @@ export const corpusRows = (
 export const splitRows = (
   sql: SqlClient.SqlClient,
   filter: Filter.Filter,
-  splitting: Splitting
+  splitting: Split.Splitting
 ): Effect.Effect<Record<Split.Name, number>, SqlError> =>
   Effect.map(
     sql<{ readonly train: string; readonly validation: string; readonly test: string }>`

@@ -13,7 +13,7 @@ import * as Filter from "../Filter.js"
 import * as Plan from "../Plan.js"
 import * as Split from "../Split.js"
 import * as Workers from "../Workers.js"
-import { type SplitSharding, type Splitting, shardOf, splitShard } from "./batches.js"
+import { type SplitSharding, shardOf, splitShard } from "./batches.js"
 import { changedIds } from "./cursor.js"
 import type { Observer } from "./observed.js"
 import { filterConditions, splitCondition, splitIndex } from "./query.js"
@@ -57,7 +57,7 @@ const cuts = (
   sql: SqlClient.SqlClient,
   filter: Filter.Filter,
   every: number,
-  dataset: Splitting | undefined,
+  dataset: Split.Splitting | undefined,
   sharding: Sharding | SplitSharding
 ): Stream.Stream<Cut, SqlError> => {
   const sharded = sharding.count > 1
@@ -172,7 +172,7 @@ const changes = (
     readonly id: string
     readonly matched: boolean
   }>`FETCH ${sql.literal(String(every))} FROM export_changes`
-  const inSplit = (id: string) => Option.isNone(filter.split) || Split.contains(filter.split.value, id)
+  const removable = (id: string) => Option.isNone(filter.split) || Split.mayHaveHeld(filter.split.value, id)
   return Stream.unwrap(
     Effect.as(
       declare,
@@ -182,7 +182,7 @@ const changes = (
           const ids: Array<string> = []
           for (const row of rows) {
             if (row.matched) ids.push(row.id)
-            else if (inSplit(row.id)) observer?.removed(row.id)
+            else if (removable(row.id)) observer?.removed(row.id)
           }
           return Effect.succeed(
             ids.length === 0
@@ -205,7 +205,7 @@ export const onWorkers = (
   sql: SqlClient.SqlClient,
   workers: Context.Tag.Service<typeof Workers.Workers>,
   filter: Filter.Filter,
-  dataset: Splitting | undefined,
+  dataset: Split.Splitting | undefined,
   observer: Observer | undefined,
   sharding: Sharding | SplitSharding = { count: 1, total: 0 }
 ): Stream.Stream<

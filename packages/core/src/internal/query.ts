@@ -75,13 +75,31 @@ export const readUtc = (text: string): Timestamp.Timestamp | string => {
 }
 
 /**
+ * `final_result.header.nomor_sprint` of a job (aliased `j`) when it is a string, else NULL: what
+ * `Split.key` reads.
+ */
+export const NOMOR_SPRINT = `CASE WHEN jsonb_typeof(j.result #> '{header,nomor_sprint}') = 'string' THEN j.result #>> '{header,nomor_sprint}' END`
+
+/**
+ * `Split.key` of a job (aliased `j`), in SQL: by letter, its number with ASCII whitespace removed
+ * (`translate`, not a regular expression: no locale or flavour can widen it) and `a`–`z` upper-cased
+ * (`translate` again: `upper` follows the database's locale and would fold `é` too), unless nothing is
+ * left; else, and by job, the id.
+ */
+const splitKey = (sql: SqlClient.SqlClient, by: Split.By) => {
+  if (by === "job") return sql`lower(j.id::text)`
+  const letter = sql`translate(translate(${sql.literal(NOMOR_SPRINT)}, ${" \t\n\v\f\r"}, ''), ${"abcdefghijklmnopqrstuvwxyz"}, ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"})`
+  return sql`coalesce(nullif(${letter}, ''), lower(j.id::text))`
+}
+
+/**
  * The jobs (aliased `j`) of a split, in SQL: `Split.assign`'s arithmetic on the first 32 bits of
- * SHA-256 of `seed:job_id` (the id alone without a seed), for counting a split without reading its ids.
+ * SHA-256 of `seed:key` (the key alone without a seed), for counting a split without reading its ids.
  */
 export const splitCondition = (sql: SqlClient.SqlClient, split: Split.Split) => {
   const [train, validation] = split.ratios
   const sum = split.ratios[0] + split.ratios[1] + split.ratios[2]
-  const scaled = sql`(('x' || left(encode(sha256(convert_to(${split.seed === "" ? "" : `${split.seed}:`} || lower(j.id::text), 'UTF8')), 'hex'), 8))::bit(32)::bigint * ${sql.literal(String(sum))})`
+  const scaled = sql`(('x' || left(encode(sha256(convert_to(${split.seed === "" ? "" : `${split.seed}:`} || ${splitKey(sql, split.by)}, 'UTF8')), 'hex'), 8))::bit(32)::bigint * ${sql.literal(String(sum))})`
   const bound = (n: number) => sql.literal(String(BigInt(n) * 2n ** 32n))
   switch (split.name) {
     case "train":
@@ -128,10 +146,7 @@ export const betweenConditions = (
  * The split of a job (aliased `j`) of a dataset, in SQL: its index in `Split.Name.literals` (0 train, 1
  * validation, 2 test), by `splitCondition`'s arithmetic.
  */
-export const splitIndex = (
-  sql: SqlClient.SqlClient,
-  splitting: { readonly ratios: readonly [number, number, number]; readonly seed: string }
-) => {
+export const splitIndex = (sql: SqlClient.SqlClient, splitting: Split.Splitting) => {
   const [train, validation] = (["train", "validation"] as const).map((name) =>
     splitCondition(sql, { ...splitting, name })
   )

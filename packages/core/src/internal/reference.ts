@@ -11,7 +11,7 @@ import * as Replay from "../Replay.js"
 import type { Job, Sample } from "../Sample.js"
 import * as Split from "../Split.js"
 import * as Timestamp from "../Timestamp.js"
-import { encode, type Splitting, shardLines, splitInto, splitLines, type Write } from "./batches.js"
+import { encode, shardLines, splitInto, splitLines, type Write } from "./batches.js"
 import * as Formats from "./formats.js"
 import type { Observer } from "./observed.js"
 
@@ -76,23 +76,24 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
           Effect.sync(() => {
             if (Option.isNone(filter.changedSince)) return
             for (const job of jobs) {
-              const inSplit = Option.isNone(filter.split) || Split.contains(filter.split.value, job.id)
-              if (inSplit && !written.has(job.id)) observer?.removed(job.id)
+              const held = Option.isNone(filter.split) || Split.mayHaveHeld(filter.split.value, job.id)
+              if (held && !written.has(job.id)) observer?.removed(job.id)
             }
           })
         )
       )
     })
-  const dataset = (filter: Filter.Filter, splitting: Splitting, count?: number) =>
+  const dataset = (filter: Filter.Filter, splitting: Split.Splitting, count?: number) =>
     splitInto(filter, splitting, count, (observer) =>
       Stream.suspend(() => {
         const chosen = selected(filter, observer)
         const totals = { train: 0, validation: 0, test: 0 }
-        for (const job of chosen) totals[Split.assign(job.id, splitting.ratios, splitting.seed)]++
+        const keyOf = (job: Job) => Split.keyOf(splitting.by, job.id, job.result)
+        for (const job of chosen) totals[Split.assign(keyOf(job), splitting.ratios, splitting.seed)]++
         return splitLines(
           Stream.fromIterable(chosen),
           splitting,
-          (job: Job) => job.id,
+          keyOf,
           writeJob(filter),
           count === undefined ? undefined : { count, totals }
         )

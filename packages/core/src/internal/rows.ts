@@ -12,11 +12,12 @@ import * as Format from "../Format.js"
 import * as Json from "../Json.js"
 import * as Replay from "../Replay.js"
 import type { CorrectionEvent, Job } from "../Sample.js"
+import * as Split from "../Split.js"
 import type * as Timestamp from "../Timestamp.js"
 import { ByteWriter } from "./ByteWriter.js"
 import * as Formats from "./formats.js"
 import { ResultText } from "./line.js"
-import { eventColumn, readUtc, utcText } from "./query.js"
+import { eventColumn, NOMOR_SPRINT, readUtc, utcText } from "./query.js"
 
 /**
  * A row the export cannot read: a column that does not hold what the schema of contract §1 promises,
@@ -60,7 +61,12 @@ export interface Row {
   readonly matched?: boolean
   /** `job_texts.ocr_text`, when the export reads the letters' texts (`null`: none kept for the job). */
   readonly ocr_text?: string | null
+  /** `final_result.header.nomor_sprint` when it is a string (`null`: it is not), for the job's split. */
+  readonly nomor_sprint?: string | null
 }
+
+/** The key of a row's job for a split (see `Split.key`). */
+export const rowKey = (by: Split.By, row: Row): string => Split.key(by, row.id, row.nomor_sprint)
 
 class RowFailure {
   constructor(
@@ -257,7 +263,7 @@ export const sampleColumns = (sql: SqlClient.SqlClient, texts = false) => sql`
   j.filename, j.source_kind, j.approved, j.reviewed_by,
   ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
   ${utcText(sql, "j.created_at")} AS created_at,
-  j.result::text AS result, j.review_flags, j.confidence,
+  j.result::text AS result, ${sql.literal(NOMOR_SPRINT)} AS nomor_sprint, j.review_flags, j.confidence,
   (
     SELECT json_agg(json_build_array(
       c.id::text, c.field_path,
