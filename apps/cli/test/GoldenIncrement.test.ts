@@ -174,6 +174,10 @@ for (const target of TestDatabase.targets()) {
               sha256: sha256sum(out)
             })
             expect(m.removed, c.name).toEqual(Golden.expectedRemoved(c))
+            // The full export's lines, counted in SQL (a split's hash too): the hand-written list after.
+            expect(m.corpus_rows, c.name).toBe(
+              c.format === "jsonl" || c.format === "hf" ? c.after.length : null
+            )
             // A new cursor, of a later snapshot (the change's transaction came after C) on the same database.
             expect(m.cursor, c.name).not.toBe(since)
             const now = decoded(m.cursor)

@@ -197,6 +197,8 @@ for (const target of TestDatabase.targets()) {
           })
           expect(manifest.sha256).toBe(sha256(expected))
           expect(manifest.removed).toEqual(Golden.expectedRemoved(c))
+          // The full export's lines, counted in SQL (a split's hash too): the hand-written list after.
+          expect(manifest.corpus_rows).toBe(c.format === "jsonl" || c.format === "hf" ? c.after.length : null)
           // One snapshot: the header names the same one as the manifest line.
           expect(response.headers.get("ground-truth-cursor")).toBe(manifest.cursor)
           expect(manifest.cursor).not.toBe(since)

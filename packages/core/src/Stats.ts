@@ -2,7 +2,8 @@
  * Coverage stats (contract §8): how many jobs, approvals and corrections, and which fields reviewers
  * correct most. Over the whole database, or over the jobs whose sample time lies in `[since, until)`.
  *
- * Beyond the contract's minimum: the corrected fields grouped across table rows (`personel[].nrp`) with
+ * Beyond the contract's minimum: how many letters the jobs are (§13: jobs with one letter key) and how
+ * many of those have copies, the corrected fields grouped across table rows (`personel[].nrp`) with
  * their correction rate, and `readiness`, the seed document's fine-tuning checklist made computable.
  *
  * @since 0.1.0
@@ -13,11 +14,12 @@ import { Effect, Schema } from "effect"
 import * as FieldPath from "./FieldPath.js"
 import * as Filter from "./Filter.js"
 import { byteOrder } from "./internal/order.js"
-import { readUtc, utcText, windowConditions, writable } from "./internal/query.js"
+import { letterKey, readUtc, utcText, windowConditions, writable } from "./internal/query.js"
 import { InvalidRow } from "./internal/rows.js"
 import * as Json from "./Json.js"
 import type { Job } from "./Sample.js"
 import * as Snapshot from "./Snapshot.js"
+import * as Split from "./Split.js"
 import type * as Timestamp from "./Timestamp.js"
 
 /** @since 0.1.0 */
@@ -78,6 +80,12 @@ export class Readiness extends Schema.Class<Readiness>("Readiness")({
 export class Report extends Schema.Class<Report>("Report")({
   total_jobs: Schema.Number,
   approved_jobs: Schema.Number,
+  letters: Schema.Number.annotations({
+    description: "how many letters the jobs are (contract §13: jobs with one letter key form one letter)"
+  }),
+  letters_with_copies: Schema.Number.annotations({
+    description: "the letters with two or more jobs: how much of the corpus is duplicated"
+  }),
   total_corrections: Schema.Number,
   jobs_with_corrections: Schema.Number,
   top_corrected_fields: Schema.Array(FieldCount),
@@ -122,7 +130,8 @@ export const encode = (s: Report): string => {
   const bucket = (b: Bucket) => `{"rows":${b.rows},"minimum":${b.minimum},"ready":${b.ready}}`
   const r = s.readiness
   return (
-    `{"total_jobs":${s.total_jobs},"approved_jobs":${s.approved_jobs},"total_corrections":${s.total_corrections},` +
+    `{"total_jobs":${s.total_jobs},"approved_jobs":${s.approved_jobs},"letters":${s.letters},` +
+    `"letters_with_copies":${s.letters_with_copies},"total_corrections":${s.total_corrections},` +
     `"jobs_with_corrections":${s.jobs_with_corrections},"top_corrected_fields":[` +
     s.top_corrected_fields
       .map((f) => `{"field_path":${JSON.stringify(f.field_path)},"count":${f.count}}`)
@@ -160,6 +169,8 @@ interface Counts {
   }>
   readonly jobsWithCorrections: number
   readonly fields: ReadonlyMap<string, number>
+  readonly letters: number
+  readonly lettersWithCopies: number
 }
 
 /** The report from the counts: totals, top fields, their groups and the readiness checklist. */
@@ -186,6 +197,8 @@ const report = (counts: Counts): Report => {
   return new Report({
     total_jobs: total,
     approved_jobs: approved,
+    letters: counts.letters,
+    letters_with_copies: counts.lettersWithCopies,
     total_corrections: Array.from(counts.fields.values()).reduce((a, b) => a + b, 0),
     jobs_with_corrections: counts.jobsWithCorrections,
     top_corrected_fields: top(counts.fields).map(
@@ -226,7 +239,10 @@ export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
     { satuan: string | null; jobs: number; approved: number; tables: number }
   >()
   const fields = new Map<string, number>()
+  const letters = new Map<string, number>()
   for (const job of inWindow) {
+    const key = Split.keyOf("letter", job.id, job.result)
+    letters.set(key, (letters.get(key) ?? 0) + 1)
     const name = job.satuan ?? null
     const s = satuan.get(name) ?? { satuan: name, jobs: 0, approved: 0, tables: 0 }
     s.jobs++
@@ -240,7 +256,9 @@ export const fromJobs = (jobs: ReadonlyArray<Job>, window: Window): Report => {
   return report({
     satuan: Array.from(satuan.values()),
     jobsWithCorrections: inWindow.filter((job) => job.events.length > 0).length,
-    fields
+    fields,
+    letters: letters.size,
+    lettersWithCopies: Array.from(letters.values()).filter((n) => n > 1).length
   })
 }
 
@@ -305,6 +323,10 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
         // Every path (a few hundred at most): the top ones, their groups and the total come from it.
         const fields = yield* sql<{ field_path: string; count: string }>`
           SELECT c.field_path, count(*)::text AS count FROM ${corrections} GROUP BY c.field_path`
+        // The one statement that reads every job's result (its number): ~0.3 s at 100,000 jobs.
+        const [letters] = yield* sql<{ letters: string; copies: string }>`
+          SELECT count(*)::text AS letters, count(*) FILTER (WHERE s.n > 1)::text AS copies
+          FROM (SELECT ${letterKey(sql)} AS k, count(*) AS n FROM jobs j WHERE ${sql.and(conditions)} GROUP BY 1) s`
         return report({
           satuan: satuan.map((s) => ({
             satuan: s.satuan,
@@ -313,6 +335,8 @@ export class Stats extends Effect.Service<Stats>()("@ground-truth/core/Stats", {
             tables: Number(s.tables)
           })),
           jobsWithCorrections: Number(withCorrections.jobs),
+          letters: Number(letters.letters),
+          lettersWithCopies: Number(letters.copies),
           fields: new Map(fields.map((f) => [f.field_path, Number(f.count)]))
         })
       })
