@@ -41,7 +41,14 @@ for (const target of TestDatabase.targets()) {
         expect(lines).toContain("| exact match | 42.9% | 28.6% | +14.3 |")
         // header.perihal (see Golden.evalPredictions): model 1/3 and 1/2, pipeline 2/3 and 2/3.
         expect(lines).toContain("| `header.perihal` | 3 | 33.3% | 66.7% | −33.3 | 50.0% | 66.7% | −16.7 |")
-        const fields = lines.filter((l) => l.startsWith("| `")).map((l) => l.split("`")[1])
+        const errorsAt = lines.indexOf(
+          "| field | errors of | missing | extra | format | ocr | value | fix first |"
+        )
+        expect(errorsAt).toBeGreaterThan(0)
+        const fields = lines
+          .slice(0, errorsAt)
+          .filter((l) => l.startsWith("| `"))
+          .map((l) => l.split("`")[1])
         // Recall 0 first (by name), then 1/3, 1/2, the 1s by name, and `hapus` (no reference leaf) last.
         expect(fields).toEqual([
           "header.catatan",
@@ -58,6 +65,35 @@ for (const target of TestDatabase.targets()) {
           "skor",
           "hapus"
         ])
+        // The classes, counted by hand (packages/golden/README.md, "Eval"), in the same order, each field's
+        // model before its pipeline, those without errors left out; a tie points to the first class.
+        const errors = lines.slice(errorsAt + 2).filter((l) => l.startsWith("| `"))
+        expect(
+          errors.map((l) => {
+            const [field, who] = l.split(" | ")
+            return `${field!.split("`")[1]} ${who}`
+          })
+        ).toEqual([
+          "header.catatan model",
+          'header["no. urut"] model',
+          'header["no. urut"] pipeline',
+          "header.perihal model",
+          "header.perihal pipeline",
+          "personel[].nrp model",
+          "personel[].nrp pipeline",
+          "header.nomor_sprint pipeline",
+          "kosong pipeline",
+          "personel[].nama pipeline",
+          "skor pipeline",
+          "hapus pipeline"
+        ])
+        expect(lines).toContain(
+          '| `header["no. urut"]` | pipeline | 0 | 0 | 0 | 1 | 0 | OCR post-correction (0/O, 1/I, 5/S…) |'
+        )
+        expect(lines).toContain(
+          "| `header.perihal` | model | 1 | 0 | 0 | 0 | 1 | the prompt (a field left out) |"
+        )
+        expect(lines).toContain("| `hapus` | pipeline | 0 | 1 | 0 | 0 | 0 | the prompt (a field invented) |")
       })
     )
 

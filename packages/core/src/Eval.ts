@@ -12,6 +12,7 @@ import { Data, Effect, Either, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as FieldPath from "./FieldPath.js"
 import type { Format } from "./Format.js"
+import { align } from "./internal/align.js"
 import * as LineIndex from "./internal/lineIndex.js"
 import { byteOrder } from "./internal/order.js"
 import * as Json from "./Json.js"
@@ -236,11 +237,18 @@ export const parseLine = (
 const isContainer = (v: Json.Json): boolean =>
   (Json.isObject(v) && v.size > 0) || (Json.isArray(v) && v.length > 0)
 
-/** Counts of one predictor for one field. */
+/** Counts of one predictor for one field: its leaves, and each leaf that is not correct in its class (§14). */
 interface Counts {
   predicted: number
   correct: number
+  missing: number
+  extra: number
+  format: number
+  ocr: number
+  value: number
 }
+
+const counts = (): Counts => ({ predicted: 0, correct: 0, missing: 0, extra: 0, format: 0, ocr: 0, value: 0 })
 
 /**
  * A field of the report as a node of the tree of fields: `personel[].nrp` is the member `nrp` of the
@@ -262,8 +270,8 @@ const field = (): Field => ({
   members: undefined,
   items: undefined,
   support: 0,
-  model: { predicted: 0, correct: 0 },
-  pipeline: { predicted: 0, correct: 0 }
+  model: counts(),
+  pipeline: counts()
 })
 
 /**
@@ -339,44 +347,161 @@ const eachLeaf = (
   return true
 }
 
+/** What a present pair of leaves is (§14): equal, or which kind of mistake. */
+type LeafClass = "correct" | "format" | "ocr" | "value"
+
+/** ASCII whitespace and punctuation, which a normalizer removes. */
+const NOISE = /[\t\n\v\f\r !"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]+/g
+
+/** A leaf's text as `format` compares it: a string's characters or a number's digits as written. */
+const normalized = (v: Json.Json): string | undefined => {
+  const text = typeof v === "string" ? v : v instanceof Json.JsonNumber ? v.text : undefined
+  return text?.replace(NOISE, "").replace(/[a-z]+/g, (x) => x.toUpperCase())
+}
+
+/** The characters OCR confuses, a group a number: `0 O D Q`, `1 I L 7`, `2 Z`, `5 S`, `6 G`, `8 B`, `U V`. */
+const CONFUSED = new Map(
+  ["0ODQ", "1IL7", "2Z", "5S", "6G", "8B", "UV"].flatMap((group, n) => [...group].map((c) => [c, n] as const))
+)
+
+/** Two normalized texts of one length whose every difference is a pair of one group. */
+const ocrConfusion = (a: string, b: string): boolean => {
+  const x = [...a]
+  const y = [...b]
+  if (x.length !== y.length) return false
+  return x.every((c, i) => c === y[i] || (CONFUSED.has(c) && CONFUSED.get(c) === CONFUSED.get(y[i]!)))
+}
+
+/** The class of a reference leaf and the prediction's leaf at its path. */
+const classOf = (reference: Json.Json, prediction: Json.Json): LeafClass => {
+  if (Json.equals(prediction, reference)) return "correct"
+  const a = normalized(reference)
+  const b = normalized(prediction)
+  if (a === undefined || b === undefined) return "value"
+  if (a === b) return "format"
+  return ocrConfusion(a, b) ? "ocr" : "value"
+}
+
 /**
- * Counts, for `which` predictor, the leaves of `reference` whose path holds an equal value (§3) in
- * `prediction`: both walked side by side, so no path is ever written. The reference's fields are in the
- * tree already.
+ * What a side-by-side walk tells: a pair of leaves and its class, a reference value with nothing at its
+ * path (`missing`: all its leaves), a predicted one with nothing at its path (`extra`), and how to step
+ * from a field to a member's or to an array's items.
  */
-const countCorrect = (
-  root: Field,
-  reference: Json.Json,
-  prediction: Json.Json,
-  which: "model" | "pipeline"
-) => {
-  const references: Array<Json.Json> = [reference]
-  const predictions: Array<Json.Json> = [prediction]
-  const fields: Array<Field> = [root]
+interface Visitor<F> {
+  readonly pair: (field: F, leaf: LeafClass) => void
+  readonly missing: (field: F, value: Json.Json) => void
+  readonly extra: (field: F, value: Json.Json) => void
+  readonly member: (field: F, key: string) => F
+  readonly items: (field: F) => F
+}
+
+/** Arrays of objects nested deeper than this in one another align by index: alignment recurses. */
+const ALIGNED_NESTING = 64
+
+/**
+ * Two arrays of objects with more pairs of elements than this (500 rows against 500) align by index:
+ * pairing by content compares every pair and costs rows² × rows, ~0.3 s here; a Sprin table of 200
+ * people, the largest the limits have in mind, is 40,000 pairs.
+ */
+const ALIGNED_PAIRS = 250_000
+
+const allObjects = (a: Json.JsonArray): boolean => a.every((x) => Json.isObject(x))
+
+/**
+ * Walks `reference` and `prediction` side by side (§14): objects member by member, arrays of objects by
+ * content (`align`, pairing by the equal leaves of each pair, counted by this same walk), other arrays by
+ * index. On a stack, not in calls, but for the pairs of an aligned array, which recurse once a level of
+ * arrays of objects (at most `ALIGNED_NESTING`).
+ */
+const walk = <F>(
+  reference: Json.Json | undefined,
+  prediction: Json.Json | undefined,
+  root: F,
+  visitor: Visitor<F>,
+  nesting = 0
+): void => {
+  const references: Array<Json.Json | undefined> = [reference]
+  const predictions: Array<Json.Json | undefined> = [prediction]
+  const fields: Array<F> = [root]
+  const push = (r: Json.Json | undefined, p: Json.Json | undefined, f: F) => {
+    references.push(r)
+    predictions.push(p)
+    fields.push(f)
+  }
   while (references.length > 0) {
-    const r = references.pop()!
-    const p = predictions.pop()!
-    const f = fields.pop()!
-    if (!isContainer(r)) {
-      if (Json.equals(p, r)) f[which].correct++
+    const r = references.pop()
+    const p = predictions.pop()
+    const f = fields.pop() as F
+    if (r === undefined) {
+      if (p !== undefined) visitor.extra(f, p)
+    } else if (p === undefined) visitor.missing(f, r)
+    else if (!isContainer(r) && !isContainer(p)) visitor.pair(f, classOf(r, p))
+    else if (!isContainer(r) || !isContainer(p) || Json.isArray(r) !== Json.isArray(p)) {
+      visitor.missing(f, r)
+      visitor.extra(f, p)
     } else if (Json.isArray(r)) {
-      if (!Json.isArray(p)) continue
-      for (let i = 0; i < Math.min(r.length, p.length); i++) {
-        references.push(r[i]!)
-        predictions.push(p[i]!)
-        fields.push(f.items!)
-      }
-    } else if (Json.isObject(p)) {
-      const members = f.members as Map<string, Field>
-      for (const [k, v] of r as Json.JsonObject) {
-        const w = p.get(k)
-        if (w === undefined) continue
-        references.push(v)
-        predictions.push(w)
-        fields.push(members.get(k) as Field)
-      }
+      const q = p as Json.JsonArray
+      const items = visitor.items(f)
+      const partners =
+        nesting < ALIGNED_NESTING && r.length * q.length <= ALIGNED_PAIRS && allObjects(r) && allObjects(q)
+          ? align(r.length, q.length, (i, j) => equalLeaves(r[i]!, q[j]!, nesting + 1))
+          : r.map((_, i) => (i < q.length ? i : undefined))
+      const paired = new Set<number>()
+      partners.forEach((j, i) => {
+        push(r[i], j === undefined ? undefined : q[j], items)
+        if (j !== undefined) paired.add(j)
+      })
+      q.forEach((x, j) => {
+        if (!paired.has(j)) push(undefined, x, items)
+      })
+    } else {
+      const q = p as Json.JsonObject
+      for (const [k, x] of r as Json.JsonObject) push(x, q.get(k), visitor.member(f, k))
+      for (const [k, y] of q) if (!(r as Json.JsonObject).has(k)) push(undefined, y, visitor.member(f, k))
     }
   }
+}
+
+/** The equal leaves of two values, by `walk`'s pairing. */
+const equalLeaves = (reference: Json.Json, prediction: Json.Json, nesting: number): number => {
+  let n = 0
+  const none = () => undefined
+  walk(
+    reference,
+    prediction,
+    undefined,
+    {
+      pair: (_, leaf) => void (leaf === "correct" && n++),
+      missing: none,
+      extra: none,
+      member: none,
+      items: none
+    },
+    nesting
+  )
+  return n
+}
+
+/**
+ * Counts, for `which` predictor, each leaf of `reference` and of `prediction` (absent: none) in its
+ * class (§14), at its field. Both values' fields are in the tree already.
+ */
+const classify = (
+  root: Field,
+  reference: Json.Json,
+  prediction: Json.Json | undefined,
+  which: "model" | "pipeline"
+) => {
+  const always = () => true
+  walk(reference, prediction, root, {
+    pair: (f, leaf) => {
+      f[which][leaf]++
+    },
+    missing: (f, value) => eachLeaf(f, value, (g) => g[which].missing++, always),
+    extra: (f, value) => eachLeaf(f, value, (g) => g[which].extra++, always),
+    member: (f, k) => (f.members as Map<string, Field>).get(k) as Field,
+    items: (f) => f.items as Field
+  })
 }
 
 /**
@@ -413,15 +538,15 @@ export const add = (
         line,
         `the predictions name more than ${quantity(t.limits.newFields)} fields that no reference job has`
       )
-    countCorrect(t.fields, job.final, model, "model")
     if (Json.equals(model, job.final)) t.exactModel++
   }
+  classify(t.fields, job.final, model, "model")
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
   if (initial !== undefined) {
     eachLeaf(t.fields, initial, (f) => f.pipeline.predicted++, always)
-    countCorrect(t.fields, job.final, initial, "pipeline")
     if (Json.equals(initial, job.final)) t.exactPipeline++
   }
+  classify(t.fields, job.final, initial, "pipeline")
   return Either.right(tally)
 }
 
@@ -430,12 +555,35 @@ const ratio = (n: number, d: number): number | null =>
   // Half up on the exact fraction, in integers: 57/800 = 0.07125 → 0.0713, as 1/32 = 0.03125 → 0.0313.
   d === 0 ? null : Math.floor((n * 20000 + d) / (2 * d)) / 10000
 
-/** One predictor's scores on a field. @since 0.1.0 */
+/**
+ * A predictor's leaves of a field that are not correct, each in one class (§14): `missing` (a reference
+ * leaf with nothing at its path), `extra` (a predicted leaf with nothing at its path), `format` (equal
+ * once ASCII whitespace and punctuation are removed and letters upper-cased), `ocr` (the same length,
+ * every difference a pair OCR confuses) and `value` (any other).
+ *
+ * @since 0.1.0
+ */
+export class Errors extends Schema.Class<Errors>("Errors")({
+  missing: Schema.Number,
+  extra: Schema.Number,
+  format: Schema.Number,
+  ocr: Schema.Number,
+  value: Schema.Number
+}) {}
+
+/**
+ * One predictor's scores on a field: `support = correct + missing + format + ocr + value` and
+ * `predicted = correct + extra + format + ocr + value`.
+ *
+ * @since 0.1.0
+ */
 export class Scores extends Schema.Class<Scores>("Scores")({
   predicted: Schema.Number,
   correct: Schema.Number,
   precision: Schema.NullOr(Schema.Number),
-  recall: Schema.NullOr(Schema.Number)
+  recall: Schema.NullOr(Schema.Number),
+  f1: Schema.NullOr(Schema.Number),
+  errors: Errors
 }) {}
 
 /** A field (`personel[].nrp`): its reference leaves, and the model's and the pipeline's scores. @since 0.1.0 */
@@ -462,7 +610,10 @@ const scores = (c: Counts, support: number) =>
     predicted: c.predicted,
     correct: c.correct,
     precision: ratio(c.correct, c.predicted),
-    recall: ratio(c.correct, support)
+    recall: ratio(c.correct, support),
+    // 2PR / (P + R) = 2·correct / (predicted + support); null when P or R is, or both are 0.
+    f1: c.correct === 0 ? null : ratio(2 * c.correct, c.predicted + support),
+    errors: new Errors({ missing: c.missing, extra: c.extra, format: c.format, ocr: c.ocr, value: c.value })
   })
 
 /** Every field of the tree with a count above 0, with its text (§2, indices left out). */
@@ -714,10 +865,27 @@ const points = (a: number | null, b: number | null): string => {
 /** `|` and line breaks would break a table cell. */
 const cell = (text: string): string => text.replaceAll("|", "\\|").replaceAll("\n", " ")
 
+/** What each error class points to fixing (contract §14), in the order the classes are printed. */
+const LEVERS: ReadonlyArray<readonly [keyof typeof Errors.Type, string]> = [
+  ["missing", "the prompt (a field left out)"],
+  ["extra", "the prompt (a field invented)"],
+  ["format", "a normalizer (spacing, case, punctuation)"],
+  ["ocr", "OCR post-correction (0/O, 1/I, 5/S…)"],
+  ["value", "fine-tuning (a wrong value)"]
+]
+
+/** The lever of a predictor's largest error class on a field (the first of equals), or none. */
+const fixFirst = (e: Errors): string | undefined => {
+  let best: readonly [number, string] | undefined
+  for (const [k, lever] of LEVERS) if (e[k] > (best?.[0] ?? 0)) best = [e[k], lever]
+  return best?.[1]
+}
+
 /**
  * The report for a person: the counts, exact match, and one row per field with the model and the
- * pipeline side by side and the model's gain in points. Worst first: fields by the model's recall, lowest
- * first (fields no reference holds last), then by name.
+ * pipeline side by side and the model's gain in points; then, for each field and predictor with errors,
+ * its leaves in each class and the lever its largest class points to. Worst first: fields by the model's
+ * recall, lowest first (fields no reference holds last), then by name.
  *
  * @since 0.1.0
  */
@@ -745,6 +913,22 @@ export const markdown = (r: Report): string => {
         `${points(f.model.recall, f.pipeline.recall)} | ${percent(f.model.precision)} | ` +
         `${percent(f.pipeline.precision)} | ${points(f.model.precision, f.pipeline.precision)} |`
     ),
+    "",
+    `| field | errors of | ${LEVERS.map(([k]) => k).join(" | ")} | fix first |`,
+    `|---|---|${LEVERS.map(() => "---:|").join("")}---|`,
+    ...rows.flatMap((f) =>
+      (["model", "pipeline"] as const).flatMap((who) => {
+        const lever = fixFirst(f[who].errors)
+        return lever === undefined
+          ? []
+          : [
+              `| \`${cell(f.field)}\` | ${who} | ${LEVERS.map(([k]) => f[who].errors[k]).join(" | ")} | ${lever} |`
+            ]
+      })
+    ),
+    "",
+    "missing and extra point to the prompt, format to a normalizer, ocr to OCR post-correction, value to " +
+      "fine-tuning (contract §14).",
     ""
   ].join("\n")
 }

@@ -1,12 +1,14 @@
 /**
- * The scorer of contract §12 against an independent model: leaves found by plain recursion over
- * `JSON.parse`d values and counted with string keys, never through `Eval`'s own leaves or equality.
+ * The scorer of contracts §12 and §14 against an independent model: leaves found by plain recursion over
+ * plain values and compared by string keys, rows paired by brute force (`pairing.ts`), never through
+ * `Eval`'s own leaves, equality or pairing.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Stream } from "effect"
 import { Eval, Json } from "../src/index.js"
 import type { Sample } from "../src/Sample.js"
 import { sprinResult } from "./arbitraries.js"
+import { brute } from "./pairing.js"
 
 /**
  * A number as its exact decimal value (§3: `1.50` equals `1.5`, `12345678901234567890` does not equal
@@ -14,7 +16,7 @@ import { sprinResult } from "./arbitraries.js"
  */
 class Decimal {
   readonly key: string
-  constructor(text: string) {
+  constructor(readonly text: string) {
     const [, sign, whole, fraction = "", exponent = "0"] = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(
       text
     )!
@@ -46,21 +48,108 @@ const plainLeaves = (v: unknown, path = "", out = new Map<string, string>()): Ma
 }
 const fieldOf = (path: string) => path.replace(/\[\d+\]/g, "[]")
 
-/** The model's expected counts for one field over (reference, prediction) pairs. */
+type Kind = "correct" | "missing" | "extra" | "format" | "ocr" | "value"
+
+const isNode = (v: unknown): v is Record<string, unknown> | Array<unknown> =>
+  (Array.isArray(v) && v.length > 0) ||
+  (v !== null && typeof v === "object" && !(v instanceof Decimal) && Object.keys(v).length > 0)
+const text = (v: unknown) => (v instanceof Decimal ? `number ${v.key}` : JSON.stringify(v))
+const PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \t\n\u000b\f\r"
+const normal = (v: unknown): string | undefined => {
+  const s = typeof v === "string" ? v : v instanceof Decimal ? v.text : undefined
+  if (s === undefined) return undefined
+  return [...s]
+    .filter((c) => !PUNCTUATION.includes(c))
+    .map((c) => (c >= "a" && c <= "z" ? c.toUpperCase() : c))
+    .join("")
+}
+const GROUPS = ["0ODQ", "1IL7", "2Z", "5S", "6G", "8B", "UV"]
+const leafKind = (r: unknown, p: unknown): Kind => {
+  if (text(r) === text(p)) return "correct"
+  const [a, b] = [normal(r), normal(p)]
+  if (a === undefined || b === undefined) return "value"
+  if (a === b) return "format"
+  const [x, y] = [[...a], [...b]]
+  return x.length === y.length &&
+    x.every((c, i) => c === y[i] || GROUPS.some((g) => g.includes(c) && g.includes(y[i]!)))
+    ? "ocr"
+    : "value"
+}
+
+/** Every (field, kind) of a reference value against a prediction, by plain recursion (§14). */
+const kinds = (r: unknown, p: unknown, path: string, out: Array<readonly [string, Kind]>) => {
+  const all = (v: unknown, kind: Kind) => {
+    for (const leaf of plainLeaves(v, path).keys()) out.push([fieldOf(leaf), kind])
+  }
+  if (r === undefined) return all(p, "extra")
+  if (p === undefined) return all(r, "missing")
+  if (!isNode(r) && !isNode(p)) return void out.push([fieldOf(path), leafKind(r, p)])
+  if (!isNode(r) || !isNode(p) || Array.isArray(r) !== Array.isArray(p)) {
+    all(r, "missing")
+    return all(p, "extra")
+  }
+  if (Array.isArray(r)) {
+    const q = p as Array<unknown>
+    const objects = (a: Array<unknown>) =>
+      a.every((x) => x !== null && typeof x === "object" && !Array.isArray(x) && !(x instanceof Decimal))
+    const pairs =
+      objects(r) && objects(q)
+        ? brute(
+            r.length,
+            q.length,
+            r.map((x) => q.map((y) => count(x, y)))
+          )
+        : r.map((_, i) => (i < q.length ? i : undefined))
+    r.forEach((x, i) => {
+      kinds(x, pairs[i] === undefined ? undefined : q[pairs[i]!], `${path}[${i}]`, out)
+    })
+    q.forEach((y, j) => {
+      if (!pairs.includes(j)) kinds(undefined, y, `${path}[${j}]`, out)
+    })
+    return
+  }
+  const q = p as Record<string, unknown>
+  const member = (k: string) =>
+    /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? (path === "" ? k : `${path}.${k}`) : `${path}[${JSON.stringify(k)}]`
+  for (const [k, x] of Object.entries(r)) kinds(x, Object.hasOwn(q, k) ? q[k] : undefined, member(k), out)
+  for (const [k, y] of Object.entries(q)) if (!Object.hasOwn(r, k)) kinds(undefined, y, member(k), out)
+}
+
+/** Equal leaves of two values, as the pairing counts them. */
+const count = (r: unknown, p: unknown): number => {
+  const out: Array<readonly [string, Kind]> = []
+  kinds(r, p, "", out)
+  return out.filter(([, k]) => k === "correct").length
+}
+
+/** A field's expected counts: its support, and a predictor's leaves by kind. */
+type Expected = Record<"support" | "predicted" | Kind, number>
+
+const zero = (): Expected => ({
+  support: 0,
+  predicted: 0,
+  correct: 0,
+  missing: 0,
+  extra: 0,
+  format: 0,
+  ocr: 0,
+  value: 0
+})
+
+/** The expected counts of each field over (reference, prediction) pairs (no prediction: undefined). */
 const expected = (pairs: ReadonlyArray<readonly [unknown, unknown | undefined]>) => {
-  const fields = new Map<string, { support: number; predicted: number; correct: number }>()
+  const fields = new Map<string, Expected>()
   const at = (f: string) => {
-    const c = fields.get(f) ?? { support: 0, predicted: 0, correct: 0 }
+    const c = fields.get(f) ?? zero()
     fields.set(f, c)
     return c
   }
   for (const [reference, prediction] of pairs) {
-    const ref = plainLeaves(reference)
-    for (const p of ref.keys()) at(fieldOf(p)).support++
-    if (prediction === undefined) continue
-    const pred = plainLeaves(prediction)
-    for (const p of pred.keys()) at(fieldOf(p)).predicted++
-    for (const [p, v] of ref) if (pred.get(p) === v) at(fieldOf(p)).correct++
+    for (const p of plainLeaves(reference).keys()) at(fieldOf(p)).support++
+    if (prediction !== undefined) for (const p of plainLeaves(prediction).keys()) at(fieldOf(p)).predicted++
+    const out: Array<readonly [string, Kind]> = []
+    kinds(reference, prediction, "", out)
+    for (const [f, k] of out) at(f)[k]++
   }
   return fields
 }
@@ -104,10 +193,65 @@ const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")
 const line = (jobId: string, result: Json.Json) =>
   `{"job_id":"${jobId}","result":${Json.stringify(result)}}\n`
 
-const jobs = fc.array(fc.tuple(sprinResult, sprinResult, sprinResult, fc.boolean()), {
-  minLength: 1,
-  maxLength: 12
-})
+/**
+ * A reference's leaves disturbed as models and OCR do: spacing and case (`format`), a letter for a digit
+ * (`ocr`), another value, a row dropped, invented or moved. `dice` decides each, in turn.
+ */
+const disturbed = (value: Json.Json, dice: ReadonlyArray<number>): Json.Json => {
+  let k = 0
+  const roll = () => dice[k++ % dice.length]!
+  const go = (v: Json.Json): Json.Json => {
+    if (typeof v === "string") {
+      switch (roll() % 5) {
+        case 0:
+          return ` ${v.toLowerCase()}.`
+        case 1:
+          return v.replace(/O/g, "0").replace(/I/g, "1").replace(/S/g, "5")
+        case 2:
+          return `${v}x`
+        default:
+          return v
+      }
+    }
+    if (Json.isArray(v)) {
+      const rows = v.map(go)
+      switch (roll() % 4) {
+        case 0:
+          return rows.length > 1 ? [...rows.slice(1), rows[0]!] : rows
+        case 1:
+          return [Json.object([["nama", "HANTU"]]), ...rows]
+        case 2:
+          return rows.slice(0, -1)
+        default:
+          return rows
+      }
+    }
+    if (Json.isObject(v)) return Json.object([...v].map(([key, x]) => [key, go(x)] as const))
+    return v
+  }
+  return go(value)
+}
+
+const jobs = fc.array(
+  fc
+    .tuple(
+      sprinResult,
+      sprinResult,
+      sprinResult,
+      fc.boolean(),
+      fc.array(fc.nat(99), { minLength: 1, maxLength: 9 })
+    )
+    .map(
+      // Half the model's predictions are the reference disturbed: every class and row pairing comes up.
+      ([initial, final, other, given, dice]): readonly [Json.Json, Json.Json, Json.Json, boolean] => [
+        dice[0]! % 3 === 0 ? disturbed(final, dice) : initial,
+        final,
+        dice[0]! % 2 === 0 ? disturbed(final, dice.slice(1).concat(dice)) : other,
+        given
+      ]
+    ),
+  { minLength: 1, maxLength: 12 }
+)
 
 describe("Eval", () => {
   it.effect("a perfect prediction scores 1 everywhere", () =>
@@ -128,8 +272,10 @@ describe("Eval", () => {
     )
   )
 
-  it.effect("every count equals the independent model's, for the model and the pipeline", () =>
-    Effect.promise(() =>
+  it.effect("every count equals the independent model's, for the model and the pipeline", () => {
+    // How often each class came up, over all runs: the property saw every one.
+    const seen = { missing: 0, extra: 0, format: 0, ocr: 0, value: 0 }
+    return Effect.promise(() =>
       fc.assert(
         fc.asyncProperty(jobs, async (js) => {
           const samples = js.map(([initial, final], i) => sample(id(i), initial, final))
@@ -146,15 +292,30 @@ describe("Eval", () => {
           expect(r.predictions).toBe(given.length)
           expect(r.missing).toBe(js.length - given.length)
           expect(r.unknown).toBe(0)
+          const none = zero()
           for (const f of r.fields) {
-            const m = model.get(f.field) ?? { support: 0, predicted: 0, correct: 0 }
-            const p = pipeline.get(f.field) ?? { support: 0, predicted: 0, correct: 0 }
-            expect([f.support, f.model.predicted, f.model.correct]).toEqual([
-              m.support,
-              m.predicted,
-              m.correct
-            ])
-            expect([f.pipeline.predicted, f.pipeline.correct]).toEqual([p.predicted, p.correct])
+            const m = model.get(f.field) ?? none
+            const p = pipeline.get(f.field) ?? none
+            expect(f.support).toBe(m.support)
+            for (const [scores, e] of [
+              [f.model, m],
+              [f.pipeline, p]
+            ] as const) {
+              const { missing, extra, format, ocr, value } = e
+              expect({ predicted: scores.predicted, correct: scores.correct, ...scores.errors }).toEqual({
+                predicted: e.predicted,
+                correct: e.correct,
+                missing,
+                extra,
+                format,
+                ocr,
+                value
+              })
+              // The classes add up (§14).
+              expect(f.support).toBe(scores.correct + missing + format + ocr + value)
+              expect(scores.predicted).toBe(scores.correct + extra + format + ocr + value)
+              for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += scores.errors[k]
+            }
             expect(f.model.recall).toBe(
               m.support === 0 ? null : Math.round((m.correct / m.support) * 1e4) / 1e4
             )
@@ -168,7 +329,44 @@ describe("Eval", () => {
         }),
         { numRuns: 80 }
       )
+    ).pipe(
+      Effect.map(() =>
+        expect(
+          Object.values(seen).every((n) => n > 0),
+          JSON.stringify(seen)
+        ).toBe(true)
+      )
     )
+  })
+
+  it.effect(
+    "a prediction whose personnel rows are permuted scores as the reference itself: 1 everywhere",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            sprinResult.chain((final) => {
+              const rows = (final as Json.JsonObject).get("personel") as Json.JsonArray
+              return fc.tuple(fc.constant(final), fc.shuffledSubarray([...rows], { minLength: rows.length }))
+            }),
+            async ([final, rows]) => {
+              const permuted = Json.object(
+                [...(final as Json.JsonObject)].map(([k, v]) => [k, k === "personel" ? rows : v] as const)
+              )
+              const r = await Effect.runPromise(score([sample(id(0), final, final)], line(id(0), permuted)))
+              for (const f of r.fields) {
+                expect(f.model.correct, f.field).toBe(f.support)
+                expect(f.model.predicted, f.field).toBe(f.support)
+                expect(
+                  Object.values(f.model.errors).every((n) => n === 0),
+                  f.field
+                ).toBe(true)
+              }
+            }
+          ),
+          { numRuns: 200 }
+        )
+      )
   )
 
   it.effect("permuting the prediction lines changes nothing", () =>
@@ -284,7 +482,7 @@ describe("Eval", () => {
     expect(Either.isLeft(latin) && latin.left.message).toBe("predictions line 1: not UTF-8")
   })
 
-  it("markdown: model and pipeline side by side, worst fields first, the difference in points", () => {
+  it("markdown: model and pipeline side by side, worst fields first, the difference in points, the errors and their levers", () => {
     const n = (text: string) => new Json.JsonNumber(text)
     const tally = Either.getOrThrow(
       Eval.add(
@@ -322,6 +520,14 @@ describe("Eval", () => {
         "|---|---:|---:|---:|---:|---:|---:|---:|",
         "| `a` | 1 | 0.0% | 100.0% | −100.0 | 0.0% | 100.0% | −100.0 |",
         "| `b` | 1 | 100.0% | 0.0% | +100.0 | 100.0% | 0.0% | +100.0 |",
+        "",
+        "| field | errors of | missing | extra | format | ocr | value | fix first |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| `a` | model | 0 | 0 | 0 | 0 | 1 | fine-tuning (a wrong value) |",
+        "| `b` | pipeline | 0 | 0 | 0 | 0 | 1 | fine-tuning (a wrong value) |",
+        "",
+        "missing and extra point to the prompt, format to a normalizer, ocr to OCR post-correction, value to " +
+          "fine-tuning (contract §14).",
         ""
       ].join("\n")
     )
