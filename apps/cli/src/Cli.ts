@@ -1097,8 +1097,11 @@ const evalCommand = Command.make(
       Options.withPseudoName("FILE"),
       Options.withDescription(
         'A JSONL file, one line per job: {"job_id": …, "result": {…}} or {"job_id": …, "completion": "…"} ' +
-          '(a model\'s raw answer, or TRL\'s [{"role":"assistant","content":"…"}]; one ``` fence is taken off).'
-      )
+          '(a model\'s raw answer, or TRL\'s [{"role":"assistant","content":"…"}]; one ``` fence is taken off). ' +
+          "Without it (or with an empty file), the pipeline's first answers are scored alone: where the " +
+          "pipeline fails, and what kind of fix each field needs."
+      ),
+      Options.optional
     ),
     markdown: Options.boolean("markdown").pipe(
       Options.withDescription(
@@ -1112,13 +1115,18 @@ const evalCommand = Command.make(
     Effect.gen(function* () {
       const filter = yield* Filter.parse(parameters(flags), { accept: Filter.evalParameters, label: flag })
       const report = yield* Effect.scoped(
-        Effect.flatMap(Predictions.open(resolvePath(flags.predictions)), (predictions) =>
-          withDatabase(
-            Effect.flatMap(Export.Export, (exporter) =>
-              Eval.run(filter.format, exporter.samples(filter), predictions)
-            ),
-            { prepare: true }
-          )
+        Effect.flatMap(
+          Option.match(flags.predictions, {
+            onNone: () => Effect.succeed(undefined),
+            onSome: (file) => Predictions.open(resolvePath(file))
+          }),
+          (predictions) =>
+            withDatabase(
+              Effect.flatMap(Export.Export, (exporter) =>
+                Eval.run(filter.format, exporter.samples(filter), predictions)
+              ),
+              { prepare: true }
+            )
         )
       )
       yield* Effect.sync(() =>
@@ -1129,7 +1137,9 @@ const evalCommand = Command.make(
   Command.withDescription(
     "Score a model's predictions against the ground truth. The reference is the jobs an export with the " +
       "same filters holds, from one snapshot; each field is scored beside the pipeline's first answer: one " +
-      "JSON line with precision and recall per field and exact match (contract §12)."
+      "JSON line with precision, recall, f1 and error classes per field (missing, extra, format, ocr, value: " +
+      "the prompt, a normalizer, OCR post-correction or fine-tuning) and exact match (contracts §12, §14). " +
+      "Without --predictions, the pipeline alone."
   )
 )
 
@@ -1168,21 +1178,22 @@ const reportCommand = Command.make(
       const window = yield* Filter.parse(parameters(flags), { accept: Filter.statsParameters, label: flag })
       const out = Option.getOrElse(flags.out, () => "-")
       const target = out === "-" ? undefined : yield* outputTarget("--out", out)
-      const [coverage, lint] = yield* withDatabase(
+      const [coverage, sections] = yield* withDatabase(
         Effect.zip(
           Effect.flatMap(Stats.Stats, (stats) => stats.coverage(window)),
-          Lint.forReport(window)
+          ReportPage.sections(window)
         ),
         { prepare: true }
       )
-      const page = Stream.make(new TextEncoder().encode(ReportPage.html({ ...coverage, window }, lint)))
+      const page = Stream.make(new TextEncoder().encode(ReportPage.html({ ...coverage, window }, sections)))
       yield* target === undefined ? Output.toStdout(page) : Output.toFile(target, page)
     })
 ).pipe(
   Command.withDescription(
     "Write the coverage report: one self-contained HTML page with charts of readiness, corrections per " +
-      "field, approved samples per satuan against 50, and approvals per week, and the lint of the window's " +
-      "approved jobs (ground-truth lint), its examples linked to their jobs."
+      "field, approved samples per satuan against 50, and approvals per week, the lint of the window's " +
+      "approved jobs (ground-truth lint), its examples linked to their jobs, and where to fix the pipeline " +
+      "(ground-truth eval without predictions: each field's errors by kind and the lever it points to)."
   )
 )
 

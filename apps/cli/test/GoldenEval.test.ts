@@ -32,6 +32,17 @@ for (const target of TestDatabase.targets()) {
       })
     )
 
+    it.effect("without --predictions, or with an empty file, the pipeline alone: the hand-scored line", () =>
+      Effect.gen(function* () {
+        const none = yield* run(["eval"], yield* env)
+        expect(none.stderr).toBe("")
+        expect(none.code).toBe(0)
+        expect(none.stdout.toString("utf8")).toBe(Golden.expectedEvalPipeline().toString("utf8"))
+        const empty = yield* run(["eval", "--predictions", file("")], yield* env)
+        expect(empty.stdout.toString("utf8")).toBe(Golden.expectedEvalPipeline().toString("utf8"))
+      })
+    )
+
     it.effect("--markdown: the same scores for people, worst fields first", () =>
       Effect.gen(function* () {
         const r = yield* run(["eval", "--markdown", "--predictions", Golden.evalPredictions], yield* env)

@@ -442,7 +442,7 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
           Effect.gen(function* () {
             const window = yield* admitted(request, Filter.statsParameters)
             const coverage = yield* Effect.mapError(stats.coverage(window), databaseFailure)
-            return ReportPage.html({ ...coverage, window }, yield* linted(Lint.forReport(window)))
+            return ReportPage.html({ ...coverage, window }, yield* linted(ReportPage.sections(window)))
           })
         )
         .handle("lint", ({ request }) =>

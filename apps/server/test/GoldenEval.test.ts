@@ -51,6 +51,15 @@ for (const target of TestDatabase.targets()) {
       })
     )
 
+    it.effect("an empty body scores the pipeline alone, the CLI's bytes without --predictions", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const response = yield* post(`${base}/api/v1/ground-truth/eval`, "")
+        expect(response.status).toBe(200)
+        expect((yield* bytes(response)).toString("utf8")).toBe(Golden.expectedEvalPipeline().toString("utf8"))
+      })
+    )
+
     it.effect("every usage error is a 400 invalid_prediction naming the line; filters as the export's", () =>
       Effect.gen(function* () {
         const base = yield* baseUrl

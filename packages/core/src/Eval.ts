@@ -280,6 +280,8 @@ const field = (): Field => ({
  * @since 0.1.0
  */
 export interface Tally {
+  /** Whether a model is scored: without predictions, the pipeline alone is (§14). */
+  readonly scoresModel: boolean
   readonly jobs: number
   readonly predictions: number
   readonly unparseable: number
@@ -292,8 +294,9 @@ export interface Tally {
   readonly limits: Limits
 }
 
-/** An empty tally. @since 0.1.0 */
-export const empty = (bounds: Limits = limits): Tally => ({
+/** An empty tally; with `scoresModel` false, of the pipeline alone. @since 0.1.0 */
+export const empty = (bounds: Limits = limits, scoresModel = true): Tally => ({
+  scoresModel,
   jobs: 0,
   predictions: 0,
   unparseable: 0,
@@ -540,7 +543,7 @@ export const add = (
       )
     if (Json.equals(model, job.final)) t.exactModel++
   }
-  classify(t.fields, job.final, model, "model")
+  if (t.scoresModel) classify(t.fields, job.final, model, "model")
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
   if (initial !== undefined) {
     eachLeaf(t.fields, initial, (f) => f.pipeline.predicted++, always)
@@ -586,22 +589,30 @@ export class Scores extends Schema.Class<Scores>("Scores")({
   errors: Errors
 }) {}
 
-/** A field (`personel[].nrp`): its reference leaves, and the model's and the pipeline's scores. @since 0.1.0 */
+/**
+ * A field (`personel[].nrp`): its reference leaves, and the model's (when one is scored) and the
+ * pipeline's scores.
+ *
+ * @since 0.1.0
+ */
 export class FieldScores extends Schema.Class<FieldScores>("FieldScores")({
   field: Schema.String,
   support: Schema.Number,
-  model: Scores,
+  model: Schema.optional(Scores),
   pipeline: Scores
 }) {}
 
 /** The evaluation (contract §12). Its fields are declared in the order they are printed. @since 0.1.0 */
 export class Report extends Schema.Class<Report>("EvalReport")({
   jobs: Schema.Number,
-  predictions: Schema.Number,
-  missing: Schema.Number,
-  unknown: Schema.Number,
-  unparseable: Schema.Number,
-  exact_match: Schema.Struct({ model: Schema.NullOr(Schema.Number), pipeline: Schema.NullOr(Schema.Number) }),
+  predictions: Schema.optional(Schema.Number),
+  missing: Schema.optional(Schema.Number),
+  unknown: Schema.optional(Schema.Number),
+  unparseable: Schema.optional(Schema.Number),
+  exact_match: Schema.Struct({
+    model: Schema.optional(Schema.NullOr(Schema.Number)),
+    pipeline: Schema.NullOr(Schema.Number)
+  }),
   fields: Schema.Array(FieldScores)
 }) {}
 
@@ -632,32 +643,41 @@ const fieldsOf = (root: Field): Array<readonly [string, Field]> => {
 /**
  * The report of a tally: `lines` is how many prediction lines the file held, so `unknown` (lines for
  * jobs outside the reference) is `lines - predictions`. Fields in byte order, those with a count above 0.
+ * Of the pipeline alone, what concerns a model is left out: the prediction counts, its exact match, its
+ * scores.
  *
  * @since 0.1.0
  */
-export const report = (tally: Tally, lines: number): Report =>
-  new Report({
-    jobs: tally.jobs,
-    predictions: tally.predictions,
-    missing: tally.jobs - tally.predictions,
-    unknown: lines - tally.predictions,
-    unparseable: tally.unparseable,
-    exact_match: {
-      model: ratio(tally.exactModel, tally.jobs),
-      pipeline: ratio(tally.exactPipeline, tally.jobs)
-    },
-    fields: fieldsOf(tally.fields)
-      .sort(([a], [b]) => byteOrder(a, b))
-      .map(
-        ([name, c]) =>
-          new FieldScores({
-            field: name,
-            support: c.support,
-            model: scores(c.model, c.support),
-            pipeline: scores(c.pipeline, c.support)
-          })
-      )
-  })
+export const report = (tally: Tally, lines: number): Report => {
+  const fields = fieldsOf(tally.fields).sort(([a], [b]) => byteOrder(a, b))
+  const pipeline = ratio(tally.exactPipeline, tally.jobs)
+  return tally.scoresModel
+    ? new Report({
+        jobs: tally.jobs,
+        predictions: tally.predictions,
+        missing: tally.jobs - tally.predictions,
+        unknown: lines - tally.predictions,
+        unparseable: tally.unparseable,
+        exact_match: { model: ratio(tally.exactModel, tally.jobs), pipeline },
+        fields: fields.map(
+          ([name, c]) =>
+            new FieldScores({
+              field: name,
+              support: c.support,
+              model: scores(c.model, c.support),
+              pipeline: scores(c.pipeline, c.support)
+            })
+        )
+      })
+    : new Report({
+        jobs: tally.jobs,
+        exact_match: { pipeline },
+        fields: fields.map(
+          ([name, c]) =>
+            new FieldScores({ field: name, support: c.support, pipeline: scores(c.pipeline, c.support) })
+        )
+      })
+}
 
 /**
  * The report as one JSON line, `\n` included: the same bytes from the CLI and over HTTP. Takes the
@@ -827,30 +847,53 @@ export const isReference = (format: Format, sample: Sample): boolean =>
 
 /**
  * Scores indexed predictions against the reference samples, in one pass over them: a job's line is read
- * (`read`) and parsed when its sample comes, so memory holds one prediction at a time. The report's line.
+ * (`read`) and parsed when its sample comes, so memory holds one prediction at a time. Without
+ * predictions (none given, or a file of no line: an empty body), the pipeline alone (§14). The report.
  *
  * @since 0.1.0
  */
 export const run = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
-  predictions: Indexed & {
-    readonly read: (at: Located) => Effect.Effect<Uint8Array, E2>
-  }
+  given:
+    | (Indexed & {
+        readonly read: (at: Located) => Effect.Effect<Uint8Array, E2>
+      })
+    | undefined
 ): Effect.Effect<Report, E | E2 | InvalidPrediction, R> => {
   const decoder = new TextDecoder()
-  return Stream.runFoldEffect(samples, empty(predictions.limits), (tally, sample) => {
+  const predictions = given === undefined || given.lines === 0 ? undefined : given
+  const start = empty(given?.limits ?? limits, predictions !== undefined)
+  return Stream.runFoldEffect(samples, start, (tally, sample) => {
     if (!isReference(format, sample)) return Effect.succeed(tally)
     const job = { initial: sample.initialResult, final: sample.result as Json.Json }
-    const at = predictions.find(sample.id.toLowerCase())
-    if (at === undefined) return add(tally, job, undefined)
+    const at = predictions?.find(sample.id.toLowerCase())
+    if (predictions === undefined || at === undefined) return add(tally, job, undefined)
     return Effect.flatMap(predictions.read(at), (bytes) =>
       Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
         add(tally, job, p.predicted, at.line)
       )
     )
-  }).pipe(Effect.map((tally) => report(tally, predictions.lines)))
+  }).pipe(Effect.map((tally) => report(tally, predictions?.lines ?? 0)))
 }
+
+/**
+ * Scores the pipeline's first answers alone against the reference samples (§14): `run` without
+ * predictions.
+ *
+ * @since 0.1.0
+ */
+export const pipeline = <E, R>(
+  format: Format,
+  samples: Stream.Stream<Sample, E, R>
+): Effect.Effect<Report, E, R> =>
+  run<E, never, R>(format, samples, undefined).pipe(
+    // Only predictions can bring fields past the limit.
+    Effect.catchIf(
+      (e): e is InvalidPrediction => e instanceof InvalidPrediction,
+      (e) => Effect.die(e)
+    )
+  )
 
 /** A share as a percentage with one decimal, or `–` when there is none. */
 const percent = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`)
@@ -874,61 +917,88 @@ const LEVERS: ReadonlyArray<readonly [keyof typeof Errors.Type, string]> = [
   ["value", "fine-tuning (a wrong value)"]
 ]
 
-/** The lever of a predictor's largest error class on a field (the first of equals), or none. */
-const fixFirst = (e: Errors): string | undefined => {
+/**
+ * The lever of a predictor's largest error class on a field (the first of equals), or none.
+ *
+ * @since 0.1.0
+ */
+export const fixFirst = (e: Errors): string | undefined => {
   let best: readonly [number, string] | undefined
   for (const [k, lever] of LEVERS) if (e[k] > (best?.[0] ?? 0)) best = [e[k], lever]
   return best?.[1]
 }
 
+/** The errors table: each field's classes for each predictor with errors, and the lever to pull first. */
+const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
+  `| field | errors of | ${LEVERS.map(([k]) => k).join(" | ")} | fix first |`,
+  `|---|---|${LEVERS.map(() => "---:|").join("")}---|`,
+  ...rows.flatMap((f) =>
+    (["model", "pipeline"] as const).flatMap((who) => {
+      const errors = f[who]?.errors
+      const lever = errors === undefined ? undefined : fixFirst(errors)
+      return errors === undefined || lever === undefined
+        ? []
+        : [`| \`${cell(f.field)}\` | ${who} | ${LEVERS.map(([k]) => errors[k]).join(" | ")} | ${lever} |`]
+    })
+  ),
+  "",
+  "missing and extra point to the prompt, format to a normalizer, ocr to OCR post-correction, value to " +
+    "fine-tuning (contract §14).",
+  ""
+]
+
 /**
  * The report for a person: the counts, exact match, and one row per field with the model and the
  * pipeline side by side and the model's gain in points; then, for each field and predictor with errors,
  * its leaves in each class and the lever its largest class points to. Worst first: fields by the model's
- * recall, lowest first (fields no reference holds last), then by name.
+ * recall (of the pipeline alone, by its recall), lowest first (fields no reference holds last), then by
+ * name.
  *
  * @since 0.1.0
  */
 export const markdown = (r: Report): string => {
-  const rows = [...r.fields].sort((a, b) => {
-    const x = a.model.recall ?? Number.POSITIVE_INFINITY
-    const y = b.model.recall ?? Number.POSITIVE_INFINITY
-    return x - y || byteOrder(a.field, b.field)
-  })
+  const recall = (f: FieldScores) => (f.model ?? f.pipeline).recall ?? Number.POSITIVE_INFINITY
+  const rows = [...r.fields].sort((a, b) => recall(a) - recall(b) || byteOrder(a.field, b.field))
+  const title = ["# Evaluation against the ground truth", ""]
+  if (r.predictions === undefined)
+    return [
+      ...title,
+      `${r.jobs} reference jobs, scored against the pipeline's first answers alone (no predictions).`,
+      "",
+      `| | pipeline |`,
+      "|---|---:|",
+      `| exact match | ${percent(r.exact_match.pipeline)} |`,
+      "",
+      "| field | support | recall | precision | f1 |",
+      "|---|---:|---:|---:|---:|",
+      ...rows.map(
+        (f) =>
+          `| \`${cell(f.field)}\` | ${f.support} | ${percent(f.pipeline.recall)} | ` +
+          `${percent(f.pipeline.precision)} | ${percent(f.pipeline.f1)} |`
+      ),
+      "",
+      ...errorRows(rows)
+    ].join("\n")
+  const model = (f: FieldScores) => f.model as Scores
+  const exact = r.exact_match.model ?? null
   return [
-    "# Evaluation against the ground truth",
-    "",
+    ...title,
     `${r.jobs} reference jobs; ${r.predictions} predicted, ${r.missing} missing, ${r.unparseable} unparseable; ` +
       `${r.unknown} lines for other jobs ignored.`,
     "",
     "| | model | pipeline | Δ |",
     "|---|---:|---:|---:|",
-    `| exact match | ${percent(r.exact_match.model)} | ${percent(r.exact_match.pipeline)} | ${points(r.exact_match.model, r.exact_match.pipeline)} |`,
+    `| exact match | ${percent(exact)} | ${percent(r.exact_match.pipeline)} | ${points(exact, r.exact_match.pipeline)} |`,
     "",
     "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (f) =>
-        `| \`${cell(f.field)}\` | ${f.support} | ${percent(f.model.recall)} | ${percent(f.pipeline.recall)} | ` +
-        `${points(f.model.recall, f.pipeline.recall)} | ${percent(f.model.precision)} | ` +
-        `${percent(f.pipeline.precision)} | ${points(f.model.precision, f.pipeline.precision)} |`
+        `| \`${cell(f.field)}\` | ${f.support} | ${percent(model(f).recall)} | ${percent(f.pipeline.recall)} | ` +
+        `${points(model(f).recall, f.pipeline.recall)} | ${percent(model(f).precision)} | ` +
+        `${percent(f.pipeline.precision)} | ${points(model(f).precision, f.pipeline.precision)} |`
     ),
     "",
-    `| field | errors of | ${LEVERS.map(([k]) => k).join(" | ")} | fix first |`,
-    `|---|---|${LEVERS.map(() => "---:|").join("")}---|`,
-    ...rows.flatMap((f) =>
-      (["model", "pipeline"] as const).flatMap((who) => {
-        const lever = fixFirst(f[who].errors)
-        return lever === undefined
-          ? []
-          : [
-              `| \`${cell(f.field)}\` | ${who} | ${LEVERS.map(([k]) => f[who].errors[k]).join(" | ")} | ${lever} |`
-            ]
-      })
-    ),
-    "",
-    "missing and extra point to the prompt, format to a normalizer, ocr to OCR post-correction, value to " +
-      "fine-tuning (contract §14).",
-    ""
+    ...errorRows(rows)
   ].join("\n")
 }

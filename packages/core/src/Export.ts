@@ -14,7 +14,18 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
-import { Chunk, Clock, type Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
+import {
+  Chunk,
+  Clock,
+  type Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  type Scope,
+  Stream
+} from "effect"
 import type { Slot } from "./Correction.js"
 import type * as Cursor from "./Cursor.js"
 import * as Filter from "./Filter.js"
@@ -78,6 +89,25 @@ export type ExportError =
   | Cursor.StandbyNotReady
   | Workers.SnapshotGone
   | Workers.WorkerFailed
+
+/**
+ * A reading of the samples that names a job it cannot read (a value §6 cannot write, an audit trail that
+ * does not replay) instead of failing: what the coverage report shows in place of a section, which still
+ * charts the rest; the database's own failures still fail.
+ *
+ * @since 0.1.0
+ */
+export const readable = <A, R>(
+  self: Effect.Effect<A, ExportError, R>
+): Effect.Effect<Either.Either<A, string>, Exclude<ExportError, InvalidRow | Replay.ReplayError>, R> =>
+  self.pipe(
+    Effect.map(Either.right),
+    Effect.catchTags({
+      InvalidRow: (e) => Effect.succeed(Either.left(e.message)),
+      AuditTrailMismatch: (e) => Effect.succeed(Either.left(e.message)),
+      InvalidCorrectionEvent: (e) => Effect.succeed(Either.left(e.message))
+    })
+  )
 
 /**
  * What `inspect` runs in one snapshot: `step` sees each sample of the filter in export order (it may

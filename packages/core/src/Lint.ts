@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Effect, Either, Schema } from "effect"
+import { Effect, type Either, Schema } from "effect"
 import * as Correction from "./Correction.js"
 import * as Export from "./Export.js"
 import * as FieldPath from "./FieldPath.js"
@@ -425,12 +425,4 @@ export const forReport = (
   Either.Either<Report, string>,
   Exclude<Export.ExportError, Export.InvalidRow | Replay.ReplayError>,
   Export.Export
-> =>
-  run(filter).pipe(
-    Effect.map(Either.right),
-    Effect.catchTags({
-      InvalidRow: (e) => Effect.succeed(Either.left(e.message)),
-      AuditTrailMismatch: (e) => Effect.succeed(Either.left(e.message)),
-      InvalidCorrectionEvent: (e) => Effect.succeed(Either.left(e.message))
-    })
-  )
+> => Export.readable(run(filter))

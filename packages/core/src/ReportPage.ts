@@ -1,15 +1,21 @@
 /**
  * The coverage report: one self-contained HTML page (inline CSS and SVG, no script, nothing fetched)
  * that shows the stats as charts: readiness against the seed's checklist, corrections per field,
- * approved samples per satuan against the per-satuan minimum, and approvals week by week; and the lint
- * of the window's approved jobs (§13): each check's count and first examples, linked to their jobs (or
- * the job it could not read). The
- * same stats and lint give the same bytes, whichever front end writes the page.
+ * approved samples per satuan against the per-satuan minimum, and approvals week by week; the lint of
+ * the window's approved jobs (§13): each check's count and first examples, linked to their jobs (or the
+ * job it could not read); and where to fix the pipeline (§14): its errors by field and class, and the
+ * lever each field's largest class points to. The same stats, lint and scores give the same bytes,
+ * whichever front end writes the page.
  *
  * @since 0.1.0
  */
-import { Either, Option } from "effect"
-import type * as Lint from "./Lint.js"
+import { Effect, Either, Option } from "effect"
+import * as Eval from "./Eval.js"
+import * as Export from "./Export.js"
+import type * as Filter from "./Filter.js"
+import { byteOrder } from "./internal/order.js"
+import * as Lint from "./Lint.js"
+import type * as Replay from "./Replay.js"
 import type { Coverage, Week } from "./Stats.js"
 import * as Timestamp from "./Timestamp.js"
 
@@ -204,6 +210,44 @@ const lintTable = (lint: Lint.Report): string => {
   )
 }
 
+/** How many fields the "where to fix" section lists, most errors first. */
+const FIX_FIELDS = 20
+
+/** The "where to fix" section: the pipeline's errors by field and class (§14), most first. */
+const fixTable = (scored: Eval.Report): string => {
+  const total = (f: Eval.FieldScores) => Object.values(f.pipeline.errors).reduce((a, b) => a + b, 0)
+  const failing = scored.fields
+    .filter((f) => total(f) > 0)
+    .sort((a, b) => total(b) - total(a) || byteOrder(a.field, b.field))
+  const intro =
+    `<p>The pipeline's first answers against the ${number(scored.jobs)} approved answers of this window ` +
+    "(<code>ground-truth eval</code> without predictions): each field's leaves that are not right, by kind, " +
+    "and what the largest kind points to fixing.</p>"
+  if (failing.length === 0)
+    return `${intro}<p class="empty">The pipeline's answers match every approved answer here.</p>`
+  const classes = ["missing", "extra", "format", "ocr", "value"] as const
+  const rows = failing
+    .slice(0, FIX_FIELDS)
+    .map(
+      (f) =>
+        `<tr><th>${code(f.field === "" ? "(whole result)" : f.field)}</th><td>${number(f.support)}</td>` +
+        `<td>${f.pipeline.recall === null ? "–" : `${(f.pipeline.recall * 100).toFixed(1)}%`}</td>` +
+        classes.map((k) => `<td>${number(f.pipeline.errors[k])}</td>`).join("") +
+        `<td>${escapeHtml(Eval.fixFirst(f.pipeline.errors) ?? "")}</td></tr>`
+    )
+  return (
+    intro +
+    "<table><tr><th>field</th><th>support</th><th>recall</th>" +
+    classes.map((k) => `<th>${k}</th>`).join("") +
+    "<th>fix first</th></tr>" +
+    rows.join("") +
+    "</table>" +
+    (failing.length > FIX_FIELDS
+      ? `<p class="empty">And ${number(failing.length - FIX_FIELDS)} more fields with errors.</p>`
+      : "")
+  )
+}
+
 const STYLE =
   "body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:800px;color:#222}" +
   "h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}svg text{font-size:12px;fill:#222}" +
@@ -212,11 +256,41 @@ const STYLE =
   ".empty{color:#777}.axis{stroke:#888;stroke-width:1}"
 
 /**
+ * The page's sections that replay the window's approved jobs: the lint (§13) and the pipeline's scores
+ * (§14), each in a snapshot of its own, or the job it could not read.
+ *
+ * @since 0.1.0
+ */
+export interface Sections {
+  readonly lint: Either.Either<Lint.Report, string>
+  readonly fix: Either.Either<Eval.Report, string>
+}
+
+/**
+ * Reads the sections of a window (its stats parameters: the approved jobs by default).
+ *
+ * @since 0.1.0
+ */
+export const sections = (
+  window: Filter.Filter
+): Effect.Effect<
+  Sections,
+  Exclude<Export.ExportError, Export.InvalidRow | Replay.ReplayError>,
+  Export.Export
+> =>
+  Effect.all({
+    lint: Lint.forReport(window),
+    fix: Export.readable(
+      Effect.flatMap(Export.Export, (x) => Eval.pipeline(window.format, x.samples(window)))
+    )
+  })
+
+/**
  * The page.
  *
  * @since 0.1.0
  */
-export const html = (coverage: Coverage, lint: Either.Either<Lint.Report, string>): string => {
+export const html = (coverage: Coverage, { lint, fix }: Sections): string => {
   const { report, weeks } = coverage
   const r = report.readiness
   const [since, until] = [coverage.window.since, coverage.window.until].map(Option.map(Timestamp.format))
@@ -285,6 +359,11 @@ export const html = (coverage: Coverage, lint: Either.Either<Lint.Report, string
     Either.match(lint, {
       onLeft: (why) => `<p class="empty">Lint could not run: ${escapeHtml(why)}.</p>`,
       onRight: lintTable
+    }) +
+    `<h2 id="fix">Where to fix: the pipeline's errors</h2>` +
+    Either.match(fix, {
+      onLeft: (why) => `<p class="empty">The pipeline could not be scored: ${escapeHtml(why)}.</p>`,
+      onRight: fixTable
     }) +
     "</body></html>\n"
   )

@@ -263,8 +263,8 @@ describe("Eval", () => {
           const r = await Effect.runPromise(score(samples, lines))
           expect(r.exact_match.model).toBe(1)
           for (const f of r.fields) {
-            expect(f.model.recall).toBe(f.support > 0 ? 1 : null)
-            expect(f.model.precision).toBe(f.model.predicted > 0 ? 1 : null)
+            expect(f.model!.recall).toBe(f.support > 0 ? 1 : null)
+            expect(f.model!.precision).toBe(f.model!.predicted > 0 ? 1 : null)
           }
         }),
         { numRuns: 60 }
@@ -277,7 +277,9 @@ describe("Eval", () => {
     const seen = { missing: 0, extra: 0, format: 0, ocr: 0, value: 0 }
     return Effect.promise(() =>
       fc.assert(
-        fc.asyncProperty(jobs, async (js) => {
+        fc.asyncProperty(jobs, async (all) => {
+          // One line at least: a file of none scores the pipeline alone (the test below).
+          const js = all.map((j, i) => (i === 0 ? ([j[0], j[1], j[2], true] as const) : j))
           const samples = js.map(([initial, final], i) => sample(id(i), initial, final))
           const lines = js
             .flatMap(([, , predicted, given], i) => (given ? [line(id(i), predicted)] : []))
@@ -298,7 +300,7 @@ describe("Eval", () => {
             const p = pipeline.get(f.field) ?? none
             expect(f.support).toBe(m.support)
             for (const [scores, e] of [
-              [f.model, m],
+              [f.model!, m],
               [f.pipeline, p]
             ] as const) {
               const { missing, extra, format, ocr, value } = e
@@ -316,7 +318,7 @@ describe("Eval", () => {
               expect(scores.predicted).toBe(scores.correct + extra + format + ocr + value)
               for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += scores.errors[k]
             }
-            expect(f.model.recall).toBe(
+            expect(f.model!.recall).toBe(
               m.support === 0 ? null : Math.round((m.correct / m.support) * 1e4) / 1e4
             )
           }
@@ -355,16 +357,43 @@ describe("Eval", () => {
               )
               const r = await Effect.runPromise(score([sample(id(0), final, final)], line(id(0), permuted)))
               for (const f of r.fields) {
-                expect(f.model.correct, f.field).toBe(f.support)
-                expect(f.model.predicted, f.field).toBe(f.support)
+                expect(f.model!.correct, f.field).toBe(f.support)
+                expect(f.model!.predicted, f.field).toBe(f.support)
                 expect(
-                  Object.values(f.model.errors).every((n) => n === 0),
+                  Object.values(f.model!.errors).every((n) => n === 0),
                   f.field
                 ).toBe(true)
               }
             }
           ),
           { numRuns: 200 }
+        )
+      )
+  )
+
+  it.effect(
+    "without predictions (none, or a file of no line) the pipeline is scored alone: the same scores, no model",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(jobs, async (js) => {
+            const samples = js.map(([initial, final], i) => sample(id(i), initial, final))
+            const withModel = await Effect.runPromise(score(samples, line(id(0), js[0]![2])))
+            const none = await Effect.runPromise(Eval.run("jsonl", Stream.fromIterable(samples), undefined))
+            const empty = await Effect.runPromise(score(samples, ""))
+            expect(Eval.encode(empty)).toBe(Eval.encode(none))
+            const encoded = JSON.parse(Eval.encode(none))
+            expect(Object.keys(encoded)).toEqual(["jobs", "exact_match", "fields"])
+            expect(Object.keys(encoded.exact_match)).toEqual(["pipeline"])
+            expect(none.exact_match.pipeline).toBe(withModel.exact_match.pipeline)
+            expect(none.fields.map((f) => [f.field, f.support, f.model, f.pipeline])).toEqual(
+              withModel.fields
+                .filter((f) => f.support + f.pipeline.predicted > 0)
+                .map((f) => [f.field, f.support, undefined, f.pipeline])
+            )
+            expect(Eval.markdown(none)).toContain("scored against the pipeline's first answers alone")
+          }),
+          { numRuns: 60 }
         )
       )
   )
@@ -542,7 +571,7 @@ describe("Eval", () => {
     const [field, ...more] = Eval.report(tally, 1).fields
     expect(more).toHaveLength(0)
     expect(field?.field).toBe("[]".repeat(200_000))
-    expect([field?.support, field?.model.correct]).toEqual([1, 1])
+    expect([field?.support, field?.model?.correct]).toEqual([1, 1])
   })
 
   it("ratios round half up on the exact fraction", () => {
@@ -700,8 +729,8 @@ describe("Eval", () => {
         Eval.report(tally, 1).fields.map((f) => [
           f.field,
           f.support,
-          f.model.predicted,
-          f.model.correct,
+          f.model!.predicted,
+          f.model!.correct,
           f.pipeline.predicted
         ])
       ).toEqual([[`${name}[]`, 1, 290_000, 1, 290_000]])

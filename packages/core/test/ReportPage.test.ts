@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Option } from "effect"
-import { Filter, Lint, ReportPage, Stats, Timestamp } from "../src/index.js"
+import { Eval, Filter, Json, Lint, ReportPage, Stats, Timestamp } from "../src/index.js"
 import type { Job } from "../src/Sample.js"
 
 const job = (id: string, satuan: string | null, approved: boolean, at: string): Job => ({
@@ -29,6 +29,15 @@ const clean = new Lint.Report({
   nrp_format: { count: 0, examples: [] }
 })
 
+/** The pipeline scored on no job: nothing to fix. */
+const unscored = Eval.report(Eval.empty(Eval.limits, false), 0)
+
+/** The replayed sections with this lint, and nothing to fix. */
+const withLint = (lint: Either.Either<Lint.Report, string>): ReportPage.Sections => ({
+  lint,
+  fix: Either.right(unscored)
+})
+
 describe("ReportPage", () => {
   const jobs = [
     job("a", '<script>alert("x")</script> & Co', true, "2025-06-04T10:00:00Z"),
@@ -52,7 +61,7 @@ describe("ReportPage", () => {
         weeks: Stats.weeksOf(jobs, Filter.defaults),
         window: { since: Option.none(), until: Option.none() }
       },
-      Either.right(clean)
+      withLint(Either.right(clean))
     )
     expect(page).not.toContain("<script")
     expect(page).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; Co")
@@ -113,9 +122,9 @@ describe("the lint section", () => {
       weeks: [],
       window: { since: Option.none(), until: Option.none() }
     },
-    Either.right(lint)
+    withLint(Either.right(lint))
   )
-  const section = page.slice(page.indexOf('<h2 id="lint">'))
+  const section = page.slice(page.indexOf('<h2 id="lint">'), page.indexOf('<h2 id="fix">'))
 
   it("shows each check's count, its first five examples and how many more, every text escaped", () => {
     expect(section).toContain("9 approved jobs, 7 letters (by <code>header.nomor_sprint</code>; 2 of them")
@@ -138,11 +147,11 @@ describe("the lint section", () => {
         weeks: [],
         window: { since: Option.none(), until: Option.none() }
       },
-      Either.left(`job x: cannot read result: ${hostile}`)
+      withLint(Either.left(`job x: cannot read result: ${hostile}`))
     )
-    expect(failed.slice(failed.indexOf('<h2 id="lint">'))).toBe(
+    expect(failed.slice(failed.indexOf('<h2 id="lint">'), failed.indexOf('<h2 id="fix">'))).toBe(
       '<h2 id="lint">Lint of the approved jobs</h2><p class="empty">Lint could not run: job x: cannot read ' +
-        "result: &#60;img src=x onerror=&#34;alert(1)&#34;&#62;.</p></body></html>\n"
+        "result: &#60;img src=x onerror=&#34;alert(1)&#34;&#62;.</p>"
     )
   })
 
@@ -159,7 +168,7 @@ describe("the weekly chart bounds itself", () => {
   const report = Stats.fromJobs([], Filter.defaults)
   const window = { since: Option.none(), until: Option.none() }
   const page = (weeks: ReadonlyArray<Stats.Week>) =>
-    ReportPage.html({ report, weeks, window }, Either.right(clean))
+    ReportPage.html({ report, weeks, window }, withLint(Either.right(clean)))
   const bars = (html: string) => html.match(/class="jobs"/g)?.length ?? 0
   const start = [
     { week: "2025-06-02", jobs: 3, approved: 1 },
@@ -213,5 +222,67 @@ describe("the weekly chart bounds itself", () => {
     expect(bars(html)).toBe(150)
     expect(html.length).toBeLessThan(100_000)
     expect(html).toContain(">each bar: 3,479 weeks</text>")
+  })
+})
+
+describe("the where-to-fix section", () => {
+  const j = (text: string) => Either.getOrThrow(Json.parse(text))
+  const hostile = '<b onclick="x">'
+  // The pipeline's first answers against the approved ones: an OCR swap twice, a spacing variant, a
+  // field left out, an invented one.
+  const scored = [
+    ['{"nrp":"80123456","nama":"BUDI"}', '{"nrp":"8O123456","nama":" budi "}'],
+    ['{"nrp":"77060001"}', '{"nrp":"77O6OOO1","extra":1}'],
+    [`{${JSON.stringify(hostile)}:"a","nrp":"1"}`, '{"nrp":"1"}']
+  ].reduce(
+    (tally, [final, initial]) =>
+      Either.getOrThrow(Eval.add(tally, { initial: j(initial!), final: j(final!) }, undefined)),
+    Eval.empty(Eval.limits, false)
+  )
+  const report = Eval.report(scored, 0)
+  const page = (fix: Either.Either<Eval.Report, string>) =>
+    ReportPage.html(
+      {
+        report: Stats.fromJobs([], Filter.defaults),
+        weeks: [],
+        window: { since: Option.none(), until: Option.none() }
+      },
+      { lint: Either.right(clean), fix }
+    )
+  const section = page(Either.right(report)).slice(page(Either.right(report)).indexOf('<h2 id="fix">'))
+
+  it("lists the fields with errors, most first, each class and the lever the largest points to, escaped", () => {
+    const rows = [...section.matchAll(/<tr><th><code>(.*?)<\/code><\/th>(.*?)<\/tr>/g)].map((m) => [
+      m[1],
+      m[2]
+    ])
+    expect(rows).toEqual([
+      [
+        "nrp",
+        "<td>3</td><td>33.3%</td><td>0</td><td>0</td><td>0</td><td>2</td><td>0</td><td>OCR post-correction (0/O, 1/I, 5/S…)</td>"
+      ],
+      [
+        // A key that is no identifier, as a path writes it (§2): quoted.
+        "[&#34;&#60;b onclick=\\&#34;x\\&#34;&#62;&#34;]",
+        "<td>1</td><td>0.0%</td><td>1</td><td>0</td><td>0</td><td>0</td><td>0</td><td>the prompt (a field left out)</td>"
+      ],
+      [
+        "extra",
+        "<td>0</td><td>–</td><td>0</td><td>1</td><td>0</td><td>0</td><td>0</td><td>the prompt (a field invented)</td>"
+      ],
+      [
+        "nama",
+        "<td>1</td><td>0.0%</td><td>0</td><td>0</td><td>1</td><td>0</td><td>0</td><td>a normalizer (spacing, case, punctuation)</td>"
+      ]
+    ])
+    expect(section).toContain("against the 3 approved answers of this window")
+    expect(section).not.toContain("<b ")
+  })
+
+  it("says so when nothing is wrong, and why when the pipeline could not be scored", () => {
+    expect(page(Either.right(unscored))).toContain("The pipeline's answers match every approved answer here.")
+    expect(page(Either.left(`job x: ${hostile}`))).toContain(
+      '<p class="empty">The pipeline could not be scored: job x: &#60;b onclick=&#34;x&#34;&#62;.</p>'
+    )
   })
 })

@@ -77,6 +77,13 @@ export const evalUsageCases: ReadonlyArray<readonly [string, string | Uint8Array
 export const expectedEval = (): Buffer => fs.readFileSync(path.join(fixture, "eval", "expected.json"))
 
 /**
+ * The report without predictions (contract §14): the pipeline alone, its scores those of `expectedEval`.
+ * @since 0.1.0
+ */
+export const expectedEvalPipeline = (): Buffer =>
+  fs.readFileSync(path.join(fixture, "eval", "expected-pipeline.json"))
+
+/**
  * Inserts the fixture's rows (the tables must exist and be empty).
  *
  * @since 0.1.0
