@@ -12,6 +12,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SqlClient } from "@effect/sql"
 import {
+  Calibration,
   DatasetCard,
   Eval,
   Export,
@@ -28,7 +29,7 @@ import {
   Version
 } from "@ground-truth/core"
 import { Database, Demo, Migrations } from "@ground-truth/db"
-import { Console, Data, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Console, Data, Duration, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import type * as Chain from "./Chain.js"
 import * as Help from "./Help.js"
 import * as Output from "./Output.js"
@@ -1167,6 +1168,46 @@ const lintCommand = Command.make("lint", lintFlags, (flags) =>
   )
 )
 
+const calibrationCommand = Command.make(
+  "calibration",
+  {
+    targetError: Options.text("target-error").pipe(
+      Options.withPseudoName("E"),
+      Options.withDescription(
+        "The error rate auto-approval may not exceed, at the upper end of its 95% Wilson interval: a " +
+          `decimal between 0 and 1 (default ${Calibration.defaultTargetError}).`
+      ),
+      Options.optional
+    ),
+    ...lintFlags
+  },
+  (flags) =>
+    Effect.gen(function* () {
+      const filter = yield* Filter.parse(parameters(flags), { accept: Filter.lintParameters, label: flag })
+      const target = yield* Option.match(flags.targetError, {
+        onNone: () => Effect.succeed(Calibration.defaultTargetError),
+        onSome: (text) =>
+          Either.match(Calibration.parseTarget(text), {
+            onLeft: (why) => Effect.fail(new UsageError({ message: `--target-error ${why}` })),
+            onRight: Effect.succeed
+          })
+      })
+      const report = yield* withDatabase(
+        Effect.flatMap(Export.Export, (exporter) => Calibration.run(exporter.samples(filter), target)),
+        { prepare: true }
+      )
+      yield* Effect.sync(() => process.stdout.write(Calibration.encode(report)))
+    })
+).pipe(
+  Command.withDescription(
+    "Above which pipeline confidence could jobs be approved without a review? From the review history of " +
+      "the jobs an export with these filters holds (one snapshot): a job was wrong when reviewers changed " +
+      "the pipeline's answer. One JSON line: ten confidence bins (a reliability diagram), the jobs at or " +
+      "above each threshold 0.50…0.99 and their error rate with its 95% Wilson upper bound, the smallest " +
+      "threshold whose bound stays under --target-error (the reviews it saves), ECE and Brier (contract §14)."
+  )
+)
+
 const reportCommand = Command.make(
   "report",
   {
@@ -1292,6 +1333,7 @@ const subcommands = [
   statsCommand,
   lintCommand,
   evalCommand,
+  calibrationCommand,
   reportCommand,
   migrateCommand,
   seedCommand
@@ -1307,6 +1349,7 @@ const names = [
   Help.namesOf(statsCommand),
   Help.namesOf(lintCommand),
   Help.namesOf(evalCommand),
+  Help.namesOf(calibrationCommand),
   Help.namesOf(reportCommand),
   Help.namesOf(migrateCommand),
   Help.namesOf(seedCommand)
@@ -1330,7 +1373,7 @@ export const command = Command.make("ground-truth").pipe(
 const cli = Command.run(command, { name: "ground-truth", version: Version.version })
 
 /** Flags that name one thing: given twice, which one was meant? */
-const filterFlags = new Set([...Filter.exportParameters.map(flag), "--predictions"])
+const filterFlags = new Set([...Filter.exportParameters.map(flag), "--predictions", "--target-error"])
 
 /**
  * A filter flag given twice is a usage error that names the flag. (Left to @effect/cli, the second one

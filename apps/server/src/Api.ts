@@ -19,7 +19,7 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "@effect/platform"
-import { Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
+import { Calibration, Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
 import { ParseResult, Schema } from "effect"
 
 /**
@@ -73,7 +73,8 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
       "invalid_value",
       "invalid_shards",
       "invalid_hold",
-      "invalid_shard"
+      "invalid_shard",
+      "invalid_target_error"
     )
   },
   HttpApiSchema.annotations({
@@ -461,6 +462,30 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       )
   )
   .add(
+    HttpApiEndpoint.get("calibration", "/calibration")
+      .setUrlParams(
+        Schema.Struct({
+          ...lintFields,
+          target_error: param(
+            `The error rate auto-approval may not exceed, at the upper end of its 95% Wilson interval: a decimal ` +
+              `between 0 and 1 (default ${Calibration.defaultTargetError})`
+          )
+        })
+      )
+      .addSuccess(canonicalJson(Calibration.Report, "CalibrationReport", Calibration.encode))
+      .addError(BadRequest)
+      .addError(Gone)
+      .addError(ServerError)
+      .addError(Unavailable)
+      .annotate(
+        OpenApi.Description,
+        "Above which pipeline confidence could jobs be approved without a review (contract §14)? From the " +
+          "review history of the jobs an export with these filters holds (one snapshot): ten confidence " +
+          "bins, each threshold 0.50…0.99 with its error rate and 95% Wilson upper bound, the smallest " +
+          "threshold under target_error, ECE and Brier. The same JSON line as `ground-truth calibration`."
+      )
+  )
+  .add(
     HttpApiEndpoint.post("eval", "/eval")
       .setUrlParams(evalParams)
       .setPayload(
@@ -700,6 +725,7 @@ export class Api extends HttpApi.make("ground-truth")
     Plan.Plan,
     Eval.Report,
     Lint.Report,
+    Calibration.Report,
     JobView,
     CorrectionEvent,
     Decision

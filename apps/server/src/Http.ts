@@ -15,6 +15,7 @@ import {
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import {
+  Calibration,
   Export,
   Filter,
   Lint,
@@ -447,6 +448,37 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         )
         .handle("lint", ({ request }) =>
           Effect.flatMap(admitted(request, Filter.lintParameters), (filter) => linted(Lint.run(filter)))
+        )
+        .handle("calibration", ({ request }) =>
+          Effect.gen(function* () {
+            const pairs = queryPairs(request)
+            const given = yield* once(pairs, "target_error")
+            const target = yield* Option.match(given, {
+              onNone: () => Effect.succeed(Calibration.defaultTargetError),
+              onSome: (text) =>
+                Either.match(Calibration.parseTarget(text), {
+                  onLeft: (why) =>
+                    Effect.fail(
+                      new BadRequest({
+                        error: {
+                          code: "invalid_target_error",
+                          message: `target_error ${why}`,
+                          parameter: "target_error"
+                        }
+                      })
+                    ),
+                  onRight: Effect.succeed
+                })
+            })
+            const filter = yield* parsePairs(
+              pairs.filter(([name]) => name !== "target_error"),
+              Filter.lintParameters
+            )
+            yield* admit
+            return yield* linted(
+              Effect.flatMap(Export.Export, (x) => Calibration.run(x.samples(filter), target))
+            )
+          })
         )
         .handle("stats", ({ request }) =>
           Effect.gen(function* () {

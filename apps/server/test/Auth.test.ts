@@ -173,6 +173,7 @@ layer(
       const base = yield* baseUrl
       expect(apiRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
         `DELETE /api/v1/ground-truth/plan/${J9}`,
+        "GET /api/v1/ground-truth/calibration",
         "GET /api/v1/ground-truth/changes",
         "GET /api/v1/ground-truth/export",
         "GET /api/v1/ground-truth/lint",

@@ -68,6 +68,7 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
       )
       expect((spec as unknown as { info: { version: string } }).info.version).toBe(Version.version)
       expect(Object.keys(spec.paths).sort()).toEqual([
+        "/api/v1/ground-truth/calibration",
         "/api/v1/ground-truth/changes",
         "/api/v1/ground-truth/eval",
         "/api/v1/ground-truth/export",

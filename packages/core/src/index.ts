@@ -21,7 +21,9 @@
  * - `Lint`: the corpus checking itself (§13): letters with two ground truths, NRPs with two names,
  *   fields corrected back to where they started, malformed NRPs.
  * - `Version`: the version every front end and manifest shows.
- * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12).
+ * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12), each
+ *   error in its class, rows paired by content (§14).
+ * - `Calibration`: above which pipeline confidence a job could skip review, from the review history (§14).
  * - `Gzip`: a gzip stream fed a batch at a time (the server's bodies, the CLI's gzipped folders).
  * - `Workers`: an export read by many workers from one snapshot (§15), and what a worker does.
  * - `Parquet`: an export's samples as one Parquet file with a declared schema, a row group at a time.
@@ -29,6 +31,7 @@
  *
  * @since 0.1.0
  */
+export * as Calibration from "./Calibration.js"
 export * as Correction from "./Correction.js"
 export * as Cursor from "./Cursor.js"
 export * as DatasetCard from "./DatasetCard.js"

@@ -9,6 +9,7 @@ import { Eval, Json } from "../src/index.js"
 import type { Sample } from "../src/Sample.js"
 import { sprinResult } from "./arbitraries.js"
 import { brute } from "./pairing.js"
+import { sample } from "./samples.js"
 
 /**
  * A number as its exact decimal value (§3: `1.50` equals `1.5`, `12345678901234567890` does not equal
@@ -163,21 +164,6 @@ const plain = (v: Json.Json): unknown =>
       : Json.isObject(v)
         ? Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]))
         : v
-
-const sample = (id: string, initial: Json.Json, final: Json.Json): Sample => ({
-  id,
-  filename: "f.pdf",
-  sourceKind: "pdf",
-  approved: true,
-  reviewedBy: null,
-  reviewedAt: null,
-  createdAt: { seconds: 0, micros: 0 },
-  result: final,
-  reviewFlags: [],
-  confidence: null,
-  events: [],
-  initialResult: initial
-})
 
 /** Scores prediction lines (bytes) against samples, through the same path as the front ends. */
 const score = (samples: ReadonlyArray<Sample>, lines: string) =>

@@ -84,6 +84,34 @@ export const expectedEvalPipeline = (): Buffer =>
   fs.readFileSync(path.join(fixture, "eval", "expected-pipeline.json"))
 
 /**
+ * A calibration case (contract §14): its parameters (filters and `target_error`), and the file of its
+ * hand-checked line.
+ *
+ * @since 0.1.0
+ */
+export interface CalibrationCase {
+  readonly name: string
+  readonly params: ReadonlyArray<readonly [string, string]>
+  readonly file: string
+}
+
+/**
+ * The approved jobs with a confidence, J3 (none) excluded: J8 0.30000000000000004, J5 0.5, J1 0.78 (all
+ * three corrected), J7 0.9 and J9 0.95 (not), J6 1 (corrected). No threshold's 95% bound reaches 0.02 with
+ * six jobs; with `target_error=0.9`, 0.50 does (3 wrong of 5: 0.8824).
+ *
+ * @since 0.1.0
+ */
+export const calibrationCases: ReadonlyArray<CalibrationCase> = [
+  { name: "approved jobs", params: [], file: "expected.json" },
+  { name: "target_error=0.9", params: [["target_error", "0.9"]], file: "expected-0.9.json" }
+]
+
+/** The line a calibration case must print. @since 0.1.0 */
+export const expectedCalibration = (c: CalibrationCase): Buffer =>
+  fs.readFileSync(path.join(fixture, "calibration", c.file))
+
+/**
  * Inserts the fixture's rows (the tables must exist and be empty).
  *
  * @since 0.1.0
