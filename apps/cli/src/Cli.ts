@@ -1233,8 +1233,9 @@ const reportCommand = Command.make(
   Command.withDescription(
     "Write the coverage report: one self-contained HTML page with charts of readiness, corrections per " +
       "field, approved samples per satuan against 50, and approvals per week, the lint of the window's " +
-      "approved jobs (ground-truth lint), its examples linked to their jobs, and where to fix the pipeline " +
-      "(ground-truth eval without predictions: each field's errors by kind and the lever it points to)."
+      "approved jobs (ground-truth lint), its examples linked to their jobs, where to fix the pipeline " +
+      "(ground-truth eval without predictions: each field's errors by kind and the lever it points to), and " +
+      "when a job could skip review (ground-truth calibration, in words and as a reliability diagram)."
   )
 )
 

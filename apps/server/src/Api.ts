@@ -538,8 +538,10 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       .annotate(
         OpenApi.Description,
         "The coverage report: one self-contained HTML page with charts (readiness, corrections per field, " +
-          "approved samples per satuan against 50, approvals per week) and the lint of the window's approved " +
-          "jobs (GET /lint), its examples linked to the jobs; the same bytes as `ground-truth report`."
+          "approved samples per satuan against 50, approvals per week), the lint of the window's approved " +
+          "jobs (GET /lint), its examples linked to the jobs, where to fix the pipeline (POST /eval with an " +
+          "empty body) and when a job could skip review (GET /calibration); the same bytes as " +
+          "`ground-truth report`."
       )
   )
   .middleware(ReadAccess)

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Effect, Either, Option } from "effect"
+import * as Calibration from "./Calibration.js"
 import * as Eval from "./Eval.js"
 import * as Export from "./Export.js"
 import type * as Filter from "./Filter.js"
@@ -248,6 +249,45 @@ const fixTable = (scored: Eval.Report): string => {
   )
 }
 
+const percent = (x: number): string => `${(x * 100).toFixed(1)}%`
+
+const jobs = (n: number): string => `${number(n)} job${n === 1 ? "" : "s"}`
+
+/** The calibration section: the recommendation in words, then the reliability of each bin as bars. */
+const calibrationSection = (c: Calibration.Report): string => {
+  const target = percent(c.target_error)
+  const recommended = c.recommended
+  const at =
+    recommended === null ? undefined : c.thresholds.find((t) => t.threshold === recommended.threshold)
+  const words =
+    c.jobs === 0
+      ? "No approved job in this window has a confidence to calibrate."
+      : recommended === null || at === undefined
+        ? `No confidence threshold keeps the error rate's 95% upper bound under ${target}: every job still ` +
+          `needs its review (${jobs(c.jobs)} with a confidence, ${number(c.excluded)} without).`
+        : `Auto-approving confidence ≥ ${recommended.threshold.toFixed(2)} would have skipped ` +
+          `${percent(recommended.share)} of reviews (${jobs(at.auto_approved)}); ${number(at.wrong)} of ` +
+          `those needed a correction (${percent(recommended.error_rate)}; 95% upper bound ` +
+          `${percent(at.wilson_high ?? 0)}, under the ${target} target).`
+  const reliability = bars(
+    c.bins
+      .filter((b) => b.jobs > 0)
+      .map((b) => ({
+        label: `${b.from.toFixed(1)}–${b.to.toFixed(1)}`,
+        value: 1 - (b.error_rate ?? 0),
+        note: `${percent(1 - (b.error_rate ?? 0))} right · mean confidence ${(b.mean_confidence ?? 0).toFixed(2)} · ${jobs(b.jobs)}`
+      }))
+  )
+  return (
+    `<p>${escapeHtml(words)}</p>` +
+    (c.jobs === 0
+      ? ""
+      : "<p>The share of each confidence bin's jobs the reviewers left as the pipeline answered: a calibrated " +
+        `pipeline's bars grow with its confidence (<code>ground-truth calibration</code>; ECE ${c.ece}, Brier ${c.brier}).</p>` +
+        reliability)
+  )
+}
+
 const STYLE =
   "body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:800px;color:#222}" +
   "h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}svg text{font-size:12px;fill:#222}" +
@@ -256,14 +296,15 @@ const STYLE =
   ".empty{color:#777}.axis{stroke:#888;stroke-width:1}"
 
 /**
- * The page's sections that replay the window's approved jobs: the lint (§13) and the pipeline's scores
- * (§14), each in a snapshot of its own, or the job it could not read.
+ * The page's sections that replay the window's approved jobs: the lint (§13), the pipeline's scores and
+ * its confidence's calibration (§14), each in a snapshot of its own, or the job it could not read.
  *
  * @since 0.1.0
  */
 export interface Sections {
   readonly lint: Either.Either<Lint.Report, string>
   readonly fix: Either.Either<Eval.Report, string>
+  readonly calibration: Either.Either<Calibration.Report, string>
 }
 
 /**
@@ -282,7 +323,8 @@ export const sections = (
     lint: Lint.forReport(window),
     fix: Export.readable(
       Effect.flatMap(Export.Export, (x) => Eval.pipeline(window.format, x.samples(window)))
-    )
+    ),
+    calibration: Export.readable(Effect.flatMap(Export.Export, (x) => Calibration.run(x.samples(window))))
   })
 
 /**
@@ -290,7 +332,7 @@ export const sections = (
  *
  * @since 0.1.0
  */
-export const html = (coverage: Coverage, { lint, fix }: Sections): string => {
+export const html = (coverage: Coverage, { calibration, fix, lint }: Sections): string => {
   const { report, weeks } = coverage
   const r = report.readiness
   const [since, until] = [coverage.window.since, coverage.window.until].map(Option.map(Timestamp.format))
@@ -364,6 +406,11 @@ export const html = (coverage: Coverage, { lint, fix }: Sections): string => {
     Either.match(fix, {
       onLeft: (why) => `<p class="empty">The pipeline could not be scored: ${escapeHtml(why)}.</p>`,
       onRight: fixTable
+    }) +
+    `<h2 id="calibration">When a job could skip review: the pipeline's confidence</h2>` +
+    Either.match(calibration, {
+      onLeft: (why) => `<p class="empty">The confidence could not be calibrated: ${escapeHtml(why)}.</p>`,
+      onRight: calibrationSection
     }) +
     "</body></html>\n"
   )

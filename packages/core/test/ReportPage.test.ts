@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Option } from "effect"
-import { Eval, Filter, Json, Lint, ReportPage, Stats, Timestamp } from "../src/index.js"
+import { Calibration, Eval, Filter, Json, Lint, ReportPage, Stats, Timestamp } from "../src/index.js"
 import type { Job } from "../src/Sample.js"
+import { sample } from "./samples.js"
 
 const job = (id: string, satuan: string | null, approved: boolean, at: string): Job => ({
   id,
@@ -35,7 +36,8 @@ const unscored = Eval.report(Eval.empty(Eval.limits, false), 0)
 /** The replayed sections with this lint, and nothing to fix. */
 const withLint = (lint: Either.Either<Lint.Report, string>): ReportPage.Sections => ({
   lint,
-  fix: Either.right(unscored)
+  fix: Either.right(unscored),
+  calibration: Either.right(Calibration.of([]))
 })
 
 describe("ReportPage", () => {
@@ -247,7 +249,7 @@ describe("the where-to-fix section", () => {
         weeks: [],
         window: { since: Option.none(), until: Option.none() }
       },
-      { lint: Either.right(clean), fix }
+      { lint: Either.right(clean), fix, calibration: Either.right(Calibration.of([])) }
     )
   const section = page(Either.right(report)).slice(page(Either.right(report)).indexOf('<h2 id="fix">'))
 
@@ -283,6 +285,50 @@ describe("the where-to-fix section", () => {
     expect(page(Either.right(unscored))).toContain("The pipeline's answers match every approved answer here.")
     expect(page(Either.left(`job x: ${hostile}`))).toContain(
       '<p class="empty">The pipeline could not be scored: job x: &#60;b onclick=&#34;x&#34;&#62;.</p>'
+    )
+  })
+})
+
+describe("the calibration section", () => {
+  const j = (text: string) => Either.getOrThrow(Json.parse(text))
+  const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`
+  // 400 jobs at 0.99 the reviewers left alone, 100 at 0.6 of which they corrected half.
+  const history = [
+    ...Array.from({ length: 400 }, (_, i) => sample(id(i), j('{"a":1}'), j('{"a":1}'), 0.99)),
+    ...Array.from({ length: 100 }, (_, i) => sample(id(400 + i), j(`{"a":${i % 2}}`), j('{"a":1}'), 0.6))
+  ]
+  const page = (calibration: Either.Either<Calibration.Report, string>) => {
+    const html = ReportPage.html(
+      {
+        report: Stats.fromJobs([], Filter.defaults),
+        weeks: [],
+        window: { since: Option.none(), until: Option.none() }
+      },
+      { lint: Either.right(clean), fix: Either.right(unscored), calibration }
+    )
+    return html.slice(html.indexOf('<h2 id="calibration">'))
+  }
+
+  it("says in words which threshold would have skipped how many reviews, and draws each bin's share right", () => {
+    const section = page(Either.right(Calibration.of(history)))
+    expect(section).toContain(
+      "Auto-approving confidence ≥ 0.61 would have skipped 80.0% of reviews (400 jobs); 0 of those needed a " +
+        "correction (0.0%; 95% upper bound 0.9%, under the 2.0% target)."
+    )
+    expect(section).toContain(">0.6–0.7</text>")
+    expect(section).toContain("50.0% right · mean confidence 0.60 · 100 jobs")
+    expect(section).toContain("100.0% right · mean confidence 0.99 · 400 jobs")
+  })
+
+  it("says when no threshold qualifies, when nothing has a confidence, and why it could not run", () => {
+    expect(page(Either.right(Calibration.of(history.slice(300))))).toContain(
+      "No confidence threshold keeps the error rate&#39;s 95% upper bound under 2.0%"
+    )
+    expect(page(Either.right(Calibration.of([])))).toContain(
+      "No approved job in this window has a confidence"
+    )
+    expect(page(Either.left("job x: <b>"))).toContain(
+      "The confidence could not be calibrated: job x: &#60;b&#62;."
     )
   })
 })
