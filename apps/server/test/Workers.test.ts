@@ -29,32 +29,36 @@ for (const target of TestDatabase.targets()) {
   layer(fixture, { timeout: 300_000, excludeTestServices: true })(
     `GROUND_TRUTH_EXPORT_WORKERS on ${target.name}`,
     (it) => {
-      it.scoped("the golden exports and manifests are the same bytes with 2 workers and with 3", () =>
-        Effect.gen(function* () {
-          const db = yield* TestDatabase.TestDatabase
-          const server = yield* serverProcess(db.url, [], WORKERS)
-          const three = yield* serverProcess(db.url, [], {
-            ...WORKERS,
-            GROUND_TRUTH_EXPORT_WORKERS: "3",
-            GROUND_TRUTH_DB_POOL: "6"
-          })
-          const cases = target.name === "postgres" ? Golden.exportCases : Golden.exportCases.slice(0, 3)
-          for (const c of cases) {
-            for (const base of [server.base, three.base]) {
-              const r = yield* body(`${base}/api/v1/ground-truth/export?${Golden.query(c.params)}`)
-              expect(r.status, c.name).toBe(200)
-              expect(r.body.toString("utf8"), c.name).toBe(Golden.expectedExport(c).toString("utf8"))
+      it.scoped(
+        "the golden exports and manifests are the same bytes with 2 workers and with 3",
+        () =>
+          Effect.gen(function* () {
+            const db = yield* TestDatabase.TestDatabase
+            const server = yield* serverProcess(db.url, [], WORKERS)
+            const three = yield* serverProcess(db.url, [], {
+              ...WORKERS,
+              GROUND_TRUTH_EXPORT_WORKERS: "3",
+              GROUND_TRUTH_DB_POOL: "6"
+            })
+            const cases = target.name === "postgres" ? Golden.exportCases : Golden.exportCases.slice(0, 3)
+            for (const c of cases) {
+              for (const base of [server.base, three.base]) {
+                const r = yield* body(`${base}/api/v1/ground-truth/export?${Golden.query(c.params)}`)
+                expect(r.status, c.name).toBe(200)
+                expect(r.body.toString("utf8"), c.name).toBe(Golden.expectedExport(c).toString("utf8"))
+              }
             }
-          }
-          const manifest = yield* body(`${server.base}/api/v1/ground-truth/manifest?approved_only=false`)
-          expect(manifest.status).toBe(200)
-          const m = JSON.parse(manifest.body.toString("utf8"))
-          const all = Golden.exportCases.find((c) => Golden.query(c.params) === "approved_only=false")
-          expect(all).toBeDefined()
-          if (all !== undefined) expect(m.rows).toBe(all.jobs.length)
-          // Where the database serves one session the log says the exports read with one worker.
-          expect(server.output().includes("exports read with one worker")).toBe(target.name === "embedded")
-        })
+            const manifest = yield* body(`${server.base}/api/v1/ground-truth/manifest?approved_only=false`)
+            expect(manifest.status).toBe(200)
+            const m = JSON.parse(manifest.body.toString("utf8"))
+            const all = Golden.exportCases.find((c) => Golden.query(c.params) === "approved_only=false")
+            expect(all).toBeDefined()
+            if (all !== undefined) expect(m.rows).toBe(all.jobs.length)
+            // Where the database serves one session the log says the exports read with one worker.
+            expect(server.output().includes("exports read with one worker")).toBe(target.name === "embedded")
+          }),
+        // 55 golden cases, twice each, on worker threads: over two minutes on a busy 2-core machine.
+        300_000
       )
     }
   )
