@@ -108,7 +108,7 @@ layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(embedded.la
   excludeTestServices: true
 })("the coverage report in Chromium", (it) => {
   it.effect.skipIf(chromium === undefined)(
-    "renders the four charts and the figures without a browser error; the screenshot shows the legend",
+    "renders the five charts and the figures without a browser error; the screenshot shows the legend",
     () =>
       Effect.gen(function* () {
         const base = yield* baseUrl
@@ -119,7 +119,8 @@ layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(embedded.la
 
         const dom = yield* browse(url, ["--dump-dom"])
         expect(dom.status).toBe(0)
-        expect(dom.stdout.match(/<svg /g)).toHaveLength(4)
+        // Readiness, fields, satuan, weeks, and the calibration's reliability diagram.
+        expect(dom.stdout.match(/<svg /g)).toHaveLength(5)
         for (const text of [
           "Polda Jawa Barat",
           "Polres Kupang Kota",
@@ -127,7 +128,9 @@ layer(serve(Layer.effectDiscard(Golden.load).pipe(Layer.provideMerge(embedded.la
           "2025-06-02",
           "jobs created",
           "of them approved",
-          "And 3 approved samples without a satuan"
+          "And 3 approved samples without a satuan",
+          "OCR post-correction",
+          "No confidence threshold keeps the error rate"
         ]) {
           expect(dom.stdout).toContain(text)
         }
