@@ -102,11 +102,15 @@ const pointOf = (sample: Sample): Point | undefined => {
   return { confidence: c, wrong: initial === undefined || !Json.equals(initial, sample.result) }
 }
 
-/** The running counts: per bin (jobs, wrong, sum of confidence), per threshold (jobs, wrong), Brier. */
+/**
+ * The running counts: per bin (jobs, wrong, sum of confidence), per threshold the jobs whose highest
+ * threshold reached it is (summed from the top in `report`: a job is counted once, not at each
+ * threshold), Brier.
+ */
 interface Tally {
   excluded: number
   readonly bins: Array<{ jobs: number; wrong: number; confidence: number }>
-  readonly above: Array<{ jobs: number; wrong: number }>
+  readonly highest: Array<{ jobs: number; wrong: number }>
   squares: number
   jobs: number
 }
@@ -117,10 +121,22 @@ const HUNDREDTHS = Array.from({ length: 50 }, (_, i) => 50 + i)
 const empty = (): Tally => ({
   excluded: 0,
   bins: Array.from({ length: 10 }, () => ({ jobs: 0, wrong: 0, confidence: 0 })),
-  above: HUNDREDTHS.map(() => ({ jobs: 0, wrong: 0 })),
+  highest: HUNDREDTHS.map(() => ({ jobs: 0, wrong: 0 })),
   squares: 0,
   jobs: 0
 })
+
+/**
+ * How many of the bounds `first/per`, `(first + 1)/per`, …, `last/per` a confidence reaches, each the
+ * double its decimal text reads as (`57 / 100` is `0.57`; `0.57 * 100` would be 56.99999999999999): from
+ * the estimate `c × per`, corrected a step at a time.
+ */
+const reached = (c: number, first: number, last: number, per: number): number => {
+  let n = Math.min(last - first + 1, Math.max(0, Math.floor(c * per) - first + 1))
+  while (n > 0 && c < (first + n - 1) / per) n--
+  while (n <= last - first && c >= (first + n) / per) n++
+  return n
+}
 
 const add = (t: Tally, sample: Sample): Tally => {
   const p = pointOf(sample)
@@ -129,20 +145,16 @@ const add = (t: Tally, sample: Sample): Tally => {
     return t
   }
   t.jobs++
-  // By comparison with `i / 10`, the double the text `0.3` reads as, as the thresholds compare.
-  let i = 0
-  while (i < 9 && p.confidence >= (i + 1) / 10) i++
-  const bin = t.bins[i]!
+  const bin = t.bins[reached(p.confidence, 1, 9, 10)]!
   bin.jobs++
   bin.confidence += p.confidence
   if (p.wrong) bin.wrong++
-  HUNDREDTHS.forEach((h, i) => {
-    // `h / 100` is the double the text `0.57` reads as: `0.57 * 100` would be 56.99999999999999.
-    if (p.confidence >= h / 100) {
-      t.above[i]!.jobs++
-      if (p.wrong) t.above[i]!.wrong++
-    }
-  })
+  const thresholds = reached(p.confidence, 50, 99, 100)
+  if (thresholds > 0) {
+    const top = t.highest[thresholds - 1]!
+    top.jobs++
+    if (p.wrong) top.wrong++
+  }
   const right = p.wrong ? 0 : 1
   t.squares += (p.confidence - right) ** 2
   return t
@@ -150,8 +162,13 @@ const add = (t: Tally, sample: Sample): Tally => {
 
 /** The report of a tally, with the target error rate. */
 const report = (t: Tally, target: number): Report => {
+  // The jobs at or above each threshold: those whose highest threshold reached is it or a later one.
+  const above = [...t.highest]
+  for (let i = above.length - 2; i >= 0; i--) {
+    above[i] = { jobs: above[i]!.jobs + above[i + 1]!.jobs, wrong: above[i]!.wrong + above[i + 1]!.wrong }
+  }
   const thresholds = HUNDREDTHS.map((h, i) => {
-    const { jobs, wrong } = t.above[i]!
+    const { jobs, wrong } = above[i]!
     const high = wilsonHigh(wrong, jobs)
     return {
       row: new Threshold({
