@@ -7,6 +7,11 @@
  * forward step (`Review.plan`: contract §3 and the result schema's check), so demo trails are written
  * exactly as real ones and every one replays to the pipeline's output by construction.
  *
+ * The pipeline's `confidence` predicts its mistakes as a real one's does, overconfident below the top, so
+ * calibration (contract §14) has something to find; each letter has a number of its own, and about one
+ * job in a hundred is a second scan of an earlier job's letter, reviewed again (the copies splits by
+ * letter keep together).
+ *
  * Each job the pipeline read also gets the letter's OCR text (`job_texts`, README "The letter's text"):
  * the letter as a scan reads, with the OCR's own misreads (the `O` in a number) and the page break that
  * cut a table, but the words the LLM missed or got wrong still there, so a model that reads it can
@@ -158,7 +163,11 @@ const uuid = (rng: Rng, index: number): string => {
 
 const nrp = (rng: Rng) => String(int(rng, 60, 99)) + String(int(rng, 0, 999999)).padStart(6, "0")
 
-const letter = (rng: Rng, satuan: string, createdAt: number): Json.JsonObject => {
+/** The office a letter's number names: numbers are unique to a letter, so copies of one are found. */
+const BAGIAN = ["OPS", "SDM", "HUK", "RES", "LOG"]
+
+/** Letter `index`'s content, dated by its first scan: its number is its own (`Sprin/<index + 1>/…`). */
+const letter = (rng: Rng, satuan: string, createdAt: number, index: number): Json.JsonObject => {
   const date = new Date(createdAt / 1000)
   const month = date.getUTCMonth()
   const personel = Array.from({ length: int(rng, 1, 8) }, () =>
@@ -173,7 +182,7 @@ const letter = (rng: Rng, satuan: string, createdAt: number): Json.JsonObject =>
     [
       "header",
       obj([
-        ["nomor_sprint", `Sprin/${int(rng, 1, 2999)}/${ROMAN[month]}/${date.getUTCFullYear()}`],
+        ["nomor_sprint", `Sprin/${index + 1}/${ROMAN[month]}/${pick(rng, BAGIAN)}/${date.getUTCFullYear()}`],
         ["perihal", pick(rng, PERIHAL)],
         ["tanggal", date.toISOString().slice(0, 10)],
         ["satuan", satuan]
@@ -320,34 +329,88 @@ const ocrText = (
 const EPOCH_2025 = 1_735_689_600_000_000
 const DAY = 86_400_000_000
 
+/** The draws every job starts with, in this order: its id, when it came, its unit, reviewer and fate. */
+const opening = (seed: number, index: number) => {
+  const rng = random(seed * 1_000_003 + index)
+  const id = uuid(rng, index)
+  const createdAt = EPOCH_2025 + Math.floor(rng() * 180 * DAY)
+  const satuan = pick(rng, SATUAN)
+  const sourceKind = rng() < 0.8 ? "pdf" : "image"
+  const reviewer = pick(rng, REVIEWERS)
+  const failed = rng() < 0.02
+  const approved = !failed && rng() < 0.7 / 0.98
+  const reviewedAt =
+    approved || rng() < 0.1 ? createdAt + int(rng, 1, 72 * 60) * 60_000_000 + int(rng, 0, 999_999) : null
+  const named = rng() < 0.9
+  return { rng, id, createdAt, satuan, sourceKind, reviewer, failed, approved, reviewedAt, named }
+}
+
+/**
+ * About one job in a hundred is a second scan of a letter an earlier job (up to 500 before) read, sent
+ * again and reviewed again, days later: the copies a split by letter keeps together and lint compares.
+ * From a stream of its own, so every other job is drawn as it was before copies existed.
+ */
+const copyOf = (
+  seed: number,
+  index: number
+): { readonly index: number; readonly after: number } | undefined => {
+  const rng = random(seed * 1_000_003 + index + 0x2545f491)
+  return index > 0 && rng() < 0.01
+    ? { index: index - int(rng, 1, Math.min(index, 500)), after: int(rng, 1, 30 * 24 * 60) * 60_000_000 }
+    : undefined
+}
+
+interface Letter {
+  readonly truth: Json.JsonObject
+  readonly satuan: string
+  readonly createdAt: number
+}
+
+/** The letter job `index` reads (a copy's is its first scan's); `undefined` when its OCR failed. */
+const letterOf = (seed: number, index: number): Letter | undefined => {
+  const source = copyOf(seed, index)
+  const first = source === undefined ? undefined : letterOf(seed, source.index)
+  if (first !== undefined) return first
+  const o = opening(seed, index)
+  return o.failed
+    ? undefined
+    : { truth: letter(o.rng, o.satuan, o.createdAt, index), satuan: o.satuan, createdAt: o.createdAt }
+}
+
+/**
+ * The pipeline's confidence in a reading with `mistakes` mistakes, from a uniform draw `u`, as a real
+ * pipeline's behaves: near the top when it read the letter right, lower the more it got wrong, yet now
+ * and then high on a wrong reading, so a threshold trades the reviews it saves against the mistakes it
+ * lets through.
+ */
+const confidenceOf = (u: number, mistakes: number): number =>
+  Math.round((mistakes === 0 ? 0.99 - 0.6 * u ** 4 : 0.97 - 0.62 * u ** (1 / (mistakes + 1))) * 100) / 100
+
 /**
  * The demo job number `index` for `seed`.
  *
  * @since 0.1.0
  */
 export const job = (seed: number, index: number): Either.Either<DemoJob, string> => {
-  const rng = random(seed * 1_000_003 + index)
-  const id = uuid(rng, index)
-  const createdAt = EPOCH_2025 + Math.floor(rng() * 180 * DAY)
-  const satuan = pick(rng, SATUAN)
-  const sourceKind = rng() < 0.8 ? "pdf" : "image"
+  const o = opening(seed, index)
+  const { rng, reviewer, sourceKind, failed, approved } = o
   const filename = `${sourceKind === "pdf" ? "sprint" : "scan"}-${String(index).padStart(7, "0")}.${sourceKind === "pdf" ? "pdf" : "jpg"}`
-  const reviewer = pick(rng, REVIEWERS)
-  const roll = rng()
-  const failed = roll < 0.02
-  const approved = !failed && rng() < 0.7 / 0.98
-  const reviewedAt =
-    approved || rng() < 0.1 ? createdAt + int(rng, 1, 72 * 60) * 60_000_000 + int(rng, 0, 999_999) : null
+  // A second scan comes after its letter's first, its review as long after it as it would have been.
+  const source = copyOf(seed, index)
+  const first = source === undefined ? undefined : letterOf(seed, source.index)
+  const createdAt = first === undefined || source === undefined ? o.createdAt : first.createdAt + source.after
+  const reviewedAt = o.reviewedAt === null ? null : o.reviewedAt + createdAt - o.createdAt
+  const satuan = first?.satuan ?? o.satuan
   let clock = createdAt + 60_000_000
   const meta = (reason: string | null) => {
     clock += int(rng, 5, 600) * 1_000_000 + int(rng, 0, 999_999)
     return { correctedBy: reviewer, reason, correctedAt: clock }
   }
   const base = {
-    id,
+    id: o.id,
     filename,
     sourceKind,
-    satuan: rng() < 0.9 ? satuan : null,
+    satuan: o.named ? satuan : null,
     reviewedBy: reviewedAt === null ? null : reviewer,
     reviewedAt,
     createdAt
@@ -360,7 +423,7 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
       const typed = correct(
         state,
         "",
-        letter(rng, satuan, createdAt),
+        first?.truth ?? letter(rng, satuan, createdAt, index),
         meta("OCR failed; typed from the scan")
       )
       if (Either.isLeft(typed)) return Either.left(typed.left)
@@ -377,7 +440,7 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
     })
   }
 
-  const truth = letter(rng, satuan, createdAt)
+  const truth = first?.truth ?? letter(rng, satuan, createdAt, index)
   const truthPersonel = get(truth, "personel") as Json.JsonArray
   // The pipeline's output is the truth with mistakes; the reviewer's fixes are computed against the
   // current result, in order, so the trail is whatever a careful reviewer would have recorded.
@@ -386,6 +449,7 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
   // What the OCR itself misread (the LLM copied it), and the row a page break cut off.
   const misreads = new Map<string, string>()
   let pageBreak = -1
+  let mistakes = 0
   if (rng() < 0.5 / 0.98) {
     const chosen = new Set<number>()
     for (let k = int(rng, 1, 4); k > 0; k--) chosen.add(int(rng, 0, 6))
@@ -422,6 +486,7 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
       output = set(output, "personel", withoutIndex(get(output, "personel") as Json.JsonArray, lost))
     if (chosen.has(0))
       output = set(output, "personel", [TABLE_HEADER, ...(get(output, "personel") as Json.JsonArray)])
+    mistakes = fields.length + (lost >= 0 ? 1 : 0) + (chosen.has(0) ? 1 : 0)
     // The reviewer removes the header row, restores the lost row, then fixes what is still wrong.
     if (chosen.has(0))
       fixes.push((s) => correct(s, "personel[0]", undefined, meta("table header read as a row")))
@@ -456,7 +521,7 @@ export const job = (seed: number, index: number): Either.Either<DemoJob, string>
     result: state.result,
     approved,
     reviewFlags: flags,
-    confidence: Math.round((0.35 + rng() * 0.64) * 100) / 100,
+    confidence: confidenceOf(rng(), mistakes),
     events: state.events,
     // A stream of its own, so the rest of the job is what it was before texts were generated.
     ocrText: ocrText(random(seed * 1_000_003 + index + 0x5f3759df), truth, misreads, pageBreak)

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import type { Sample } from "@ground-truth/core"
-import { Export, Filter, Replay, Stats } from "@ground-truth/core"
+import { Export, Filter, Json, Replay, Stats } from "@ground-truth/core"
 import { Effect, Either, Layer, Stream } from "effect"
 import { Demo, TestDatabase } from "../src/index.js"
 
@@ -64,6 +64,44 @@ describe("demo jobs", () => {
       expect(personel.length).toBeLessThanOrEqual(9)
       for (const p of personel) if (p.get("pangkat") !== "PANGKAT") expect(p.get("nrp")).toMatch(/^\d{8}$|O/)
     }
+  })
+
+  it("hold a few letters scanned twice, each number otherwise its own letter's", () => {
+    const byNumber = new Map<string, Array<Demo.DemoJob>>()
+    for (const j of jobs) {
+      if (!(j.result instanceof Map)) continue
+      const nomor = (j.result.get("header") as ReadonlyMap<string, unknown>).get("nomor_sprint")
+      // An unreviewed job may still hold the pipeline's misread number.
+      if (!j.approved || typeof nomor !== "string") continue
+      byNumber.set(nomor, [...(byNumber.get(nomor) ?? []), j])
+    }
+    const copies = [...byNumber.values()].filter((js) => js.length > 1)
+    expect(copies.length).toBeGreaterThan(10)
+    expect(copies.length).toBeLessThan(jobs.length * 0.02)
+    for (const js of copies) {
+      // Reviewed twice, the same letter: every approval agrees, the same unit, a day or more apart.
+      for (const j of js.slice(1)) {
+        expect(Json.equals(j.result!, js[0].result!)).toBe(true)
+        expect(j.createdAt).not.toBe(js[0].createdAt)
+      }
+      expect(new Set(js.map((j) => j.satuan).filter((s) => s !== null)).size).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it("have a confidence that predicts the pipeline's mistakes", () => {
+    // An approved job was wrong exactly when its reviewer had something to correct.
+    const scored = jobs.filter((j) => j.approved && j.confidence !== null)
+    const errorRate = (from: number, to: number) => {
+      const inBin = scored.filter((j) => j.confidence! >= from && j.confidence! < to)
+      return inBin.filter((j) => j.events.length > 0).length / inBin.length
+    }
+    const rates = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((from) => errorRate(from, from + 0.1 + 1e-9))
+    for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeLessThan(rates[i - 1])
+    expect(rates[0]).toBeGreaterThan(0.8)
+    expect(rates[6]).toBeLessThan(0.03)
+    // Yet not a perfect signal: some confident readings are wrong, some doubtful ones right.
+    expect(scored.some((j) => j.confidence! >= 0.9 && j.events.length > 0)).toBe(true)
+    expect(scored.some((j) => j.confidence! < 0.5 && j.events.length === 0)).toBe(true)
   })
 
   it("are reproducible for a seed and differ between seeds", () => {
