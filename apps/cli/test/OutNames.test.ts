@@ -22,6 +22,11 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gt-out-names-"))
 /** A name, the extension the message names, and what that extension is. */
 const refused: ReadonlyArray<readonly [string, string, string]> = [
   ["all.pq", ".pq", "Parquet (name it .parquet)"],
+  ["all.parq", ".parq", "Parquet (name it .parquet)"],
+  ["x.jsonl.gzip", ".gzip", "gzip (name it .gz)"],
+  ["x.jsonl.snappy", ".snappy", "Snappy"],
+  ["x.lz", ".lz", "lzip"],
+  ["x.tfrecord", ".tfrecord", "TFRecord"],
   ["x.zst", ".zst", "Zstandard"],
   ["x.jsonl.zst", ".zst", "Zstandard"],
   ["x.bz2", ".bz2", "bzip2"],

@@ -3,8 +3,8 @@
  * the sample as Parquet and as `hf` lines in pyarrow, pandas, polars, DuckDB, `datasets` and Ray, and
  * `readers.py` checks that each of the twelve gives the declared types (times `timestamp[us, tz=UTC]`,
  * corrections a list of structs, results as text) and every value of the `hf` lines, an NRP written with
- * a leading zero among them. It also reads the training formats and two Parquet dataset folders (one in
- * shards, with `datasets.load_dataset(DIR)`). On the embedded database only: the files' shape does not
+ * a leading zero among them. It also reads the training formats, two Parquet dataset folders (one in
+ * shards, with `datasets.load_dataset(DIR)`) and every file the README's Parquet commands write. On the embedded database only: the files' shape does not
  * depend on the database (the golden suites compare the bytes on both).
  */
 import * as fs from "node:fs"
@@ -49,6 +49,9 @@ layer(fixture, { timeout: 600_000 })(`the readers on ${target.name}`, (it) => {
           ORDER BY id LIMIT 1`
         yield* review.correct(job.id, "personel[0].nrp", LEADING_ZERO, "reviewer-a", "NRP misread")
         yield* readmeCommands("readers-test: commands", dir, { DATABASE_URL: db.url })
+        const parquetDir = path.join(dir, "readme-parquet")
+        fs.mkdirSync(parquetDir)
+        yield* readmeCommands("readers-test: parquet", parquetDir, { DATABASE_URL: db.url })
 
         const files = {
           none: ["--has-corrections", "false", "--out", "none.parquet"],
@@ -96,12 +99,13 @@ layer(fixture, { timeout: 600_000 })(`the readers on ${target.name}`, (it) => {
             (["prompt-completion", "messages", "preference"] as const).map((f) => [f, at(`${f}.parquet`)])
           ),
           leading_zero: { job_id: job.id, value: LEADING_ZERO },
-          datasets: [at("dataset"), at("dataset-shards")]
+          datasets: [at("dataset"), at("dataset-shards"), path.join(parquetDir, "sprin-pq")],
+          readme_parquet: parquetDir
         })
         const r = yield* python([path.join(here, "readers.py"), spec])
         console.log(r.output.trimEnd())
         expect(r.code, r.output).toBe(0)
-        expect(r.output).toMatch(/^readers: 17 checks ok, 0 failing/m)
+        expect(r.output).toMatch(/^readers: 20 checks ok, 0 failing/m)
         fs.rmSync(dir, { recursive: true, force: true })
       }),
     600_000

@@ -4,6 +4,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect } from "@effect/vitest"
+import { Readme } from "@ground-truth/golden"
 import { Effect } from "effect"
 
 /** This folder: the tests and their Python scripts. */
@@ -166,9 +167,7 @@ export const pythonMissing = (modules: string): string | undefined => {
 
 /** The fenced block after the README's `<!-- MARK` comment, as written: what a test runs or compares. */
 export const readmeBlock = (mark: string): string => {
-  const text = fs.readFileSync(path.join(path.dirname(bin), "..", "..", "..", "README.md"), "utf8")
-  const at = text.indexOf(`<!-- ${mark}`)
-  expect(at, `README mark ${mark}`).toBeGreaterThan(-1)
-  const start = text.indexOf("\n", text.indexOf("```", at)) + 1
-  return text.slice(start, text.indexOf("\n```", start) + 1)
+  const block = Readme.block(mark)
+  expect(block, `README mark ${mark}`).toBeDefined()
+  return block!
 }

@@ -156,6 +156,20 @@ for folder in spec.get("datasets", []):
 
 
 
+@check("the README's Parquet commands: the sample and a training format typed, 8 parts of the manifest's rows")
+def _():
+    folder = spec["readme_parquet"]
+    assert pq.read_table(os.path.join(folder, "corpus.parquet")).schema.equals(SAMPLE)
+    train = pq.read_table(os.path.join(folder, "train.parquet"))
+    assert train.schema.equals(pa.schema([("job_id", STRING), ("messages", TURNS)])), train.schema
+    assert train.num_rows > 0
+    manifest = json.load(open(os.path.join(folder, "parts", "manifest.json")))
+    names = [f"part-{i:05d}-of-00008.parquet" for i in range(8)]
+    assert [f["path"] for f in manifest["files"]] == names, manifest["files"]
+    counts = [pq.read_table(os.path.join(folder, "parts", n)).num_rows for n in names]
+    assert counts == [f["rows"] for f in manifest["files"]] and sum(counts) == manifest["rows"] > 0, counts
+
+
 # The README's Python, as written, in the folder its commands wrote.
 ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
          _temp_dir=os.path.join(WORK, "ray"))
@@ -255,6 +269,14 @@ for source in ("parquet", "jsonl"):
             assert row["created_at"].utcoffset() == datetime.timedelta(0), row["created_at"]
             for job, want_row in EXPECTED.items():
                 assert got[job] == want_row, (job, got[job], want_row)
+
+
+@check("the README's DuckDB query: each job's first NRP as JSON text, the leading zero kept")
+def _():
+    nrps = dict(README["nrps"])
+    assert len(nrps) == len(HF_LINES), len(nrps)
+    assert nrps[zero["job_id"]] == zero["value"], nrps[zero["job_id"]]
+    assert all(v is None or isinstance(v, str) for v in nrps.values())
 
 ray.shutdown()
 print(f"readers: {COUNT - len(FAILURES)} checks ok, {len(FAILURES)} failing")

@@ -8,7 +8,7 @@ import * as http from "node:http"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { TestDatabase } from "@ground-truth/db"
-import { Golden } from "@ground-truth/golden"
+import { Golden, Readme } from "@ground-truth/golden"
 import { Effect, Layer } from "effect"
 import {
   baseUrl,
@@ -127,13 +127,14 @@ for (const target of TestDatabase.targets()) {
           const before = yield* state
           const correct = (job: string, body: string) =>
             post(`${base}/api/v1/jobs/${job}/corrections`, body, "reviewer-x")
+          // The README's example, and the same with the NRP as a number, which it once was.
+          const example = Readme.block("readme-test: correction")!
+          const numeric = example.replace(/"new_value": "(\d+)"/, '"new_value": $1')
+          expect(numeric).not.toBe(example)
+          const refusal = yield* correct(J1, numeric)
+          expect(refusal.status).toBe(400)
+          expect(yield* text(refusal)).toBe(Readme.block("readme-test: refusal")!.trim())
           const cases: ReadonlyArray<readonly [string, string, string]> = [
-            // The README's example as it was: the NRP as a number.
-            [
-              J1,
-              '{"field_path": "personel[0].nrp", "new_value": 77060001, "reason": "typo"}',
-              "personel[0].nrp must be a string of ASCII digits or null, not a number of 8 characters"
-            ],
             [
               J1,
               '{"field_path": "header.tanggal", "new_value": "01/06/2025"}',
@@ -169,12 +170,14 @@ for (const target of TestDatabase.targets()) {
             )
           }
           expect(yield* state).toBe(before)
-          // The README's example as it is now: the NRP as a string, leading zeros and all.
-          const taken = yield* correct(
+          // The README's example as written is taken; so is an NRP with a leading zero, kept as it is.
+          expect((yield* correct(J1, example)).status).toBe(201)
+          expect(yield* text(yield* get(`${base}/api/v1/jobs/${J1}`))).toContain('"nrp":"77060001"')
+          const zero = yield* correct(
             J1,
             '{"field_path": "personel[0].nrp", "new_value": "07060001", "reason": "typo"}'
           )
-          expect(taken.status).toBe(201)
+          expect(zero.status).toBe(201)
           expect(yield* text(yield* get(`${base}/api/v1/jobs/${J1}`))).toContain('"nrp":"07060001"')
         })
     )

@@ -3,8 +3,8 @@
  * for the tools that train on the corpus, each sample still one line:
  *
  * - `prompt-completion`: TRL's conversational prompt-completion form,
- *   `{"job_id","prompt":[system, user],"completion":[assistant]}`: the instruction and the pipeline's
- *   `initial_result` as the prompt, `final_result` as the completion. The chat template marks where the
+ *   `{"job_id","prompt":[system, user],"completion":[assistant]}`: the instruction and the sample's
+ *   input (below) as the prompt, `final_result` as the completion. The chat template marks where the
  *   answer starts, so a tokenizer never merges the two, and TRL trains on the completion only;
  * - `messages`: `{"job_id","messages":[system, user, assistant]}`, the same content as one conversation
  *   (TRL's conversational language-modeling form, Axolotl's `chat_template`);

@@ -84,6 +84,22 @@ describe("migrations", () => {
           )
           const all = Golden.exportCases.find((c) => c.name === "approved_only=false window=none")!
           expect(bytes).toBe(Golden.expectedExport(all).toString("utf8"))
+
+          // The letters' texts are optional: the migrations never create their table (the golden fixture
+          // did); migrate --texts does, and leaves one that is there as it is.
+          const table = Effect.map(
+            sql<{ readonly t: string | null }>`SELECT to_regclass('job_texts')::text AS t`,
+            ([row]) => row.t
+          )
+          const texts = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM job_texts`
+          expect(texts[0].n).toBeGreaterThan(0)
+          yield* Migrations.texts
+          expect(yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM job_texts`).toEqual(texts)
+          yield* sql`DROP TABLE job_texts`
+          expect(yield* Migrations.run).toEqual([])
+          expect(yield* table).toBeNull()
+          yield* Migrations.texts
+          expect(yield* table).toBe("job_texts")
         })
       )
     })
