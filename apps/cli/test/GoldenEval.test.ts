@@ -1,5 +1,5 @@
 /**
- * Evaluation through the CLI (contract §12): the golden predictions give the hand-scored line on every
+ * Evaluation through the CLI (contracts §12, §14): the golden predictions give the hand-scored line on every
  * test database; every usage error of §12 exits 2 with one line naming the line of the file.
  */
 import * as fs from "node:fs"
@@ -126,6 +126,23 @@ for (const target of TestDatabase.targets()) {
           yield* env
         )
         expect(cursor.code).toBe(2)
+      })
+    )
+  })
+}
+
+for (const target of TestDatabase.targets()) {
+  const fixture = Layer.effectDiscard(Golden.loadClasses).pipe(Layer.provideMerge(target.layer))
+  layer(fixture, { timeout: 120_000 })(`CLI eval of the error-class fixture on ${target.name}`, (it) => {
+    it.effect("each class as counted by hand, for the model and for the pipeline alone", () =>
+      Effect.gen(function* () {
+        const env = { DATABASE_URL: (yield* TestDatabase.TestDatabase).url }
+        const scored = yield* run(["eval", "--predictions", Golden.classesPredictions], env)
+        expect([scored.code, scored.stderr]).toEqual([0, ""])
+        expect(scored.stdout.toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
+        const alone = yield* run(["eval"], env)
+        expect([alone.code, alone.stderr]).toEqual([0, ""])
+        expect(alone.stdout.toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
       })
     )
   })

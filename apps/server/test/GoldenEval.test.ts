@@ -1,6 +1,6 @@
 /**
- * Evaluation over HTTP (contract §12): the golden predictions as the body give the CLI's hand-scored
- * bytes; each usage error is a 400 naming the line; a body over the limit is a 413.
+ * Evaluation over HTTP (contracts §12, §14): the golden predictions as the body give the CLI's hand-scored
+ * bytes, as do the error-class fixture's; each usage error is a 400 naming the line; a body over the limit is a 413.
  */
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -73,6 +73,25 @@ for (const target of TestDatabase.targets()) {
         const cursor = yield* post(`${base}/api/v1/ground-truth/eval?changed_since=x`, "")
         expect(cursor.status).toBe(400)
         expect((yield* json<ErrorBody>(cursor)).error.code).toBe("unknown_parameter")
+      })
+    )
+  })
+}
+
+for (const target of TestDatabase.targets()) {
+  layer(serve(Layer.effectDiscard(Golden.loadClasses).pipe(Layer.provideMerge(target.layer))), {
+    timeout: 120_000,
+    excludeTestServices: true
+  })(`HTTP eval of the error-class fixture on ${target.name}`, (it) => {
+    it.effect("each class as counted by hand, the CLI's bytes with the predictions and without", () =>
+      Effect.gen(function* () {
+        const url = `${yield* baseUrl}/api/v1/ground-truth/eval`
+        const scored = yield* post(url, fs.readFileSync(Golden.classesPredictions))
+        expect(scored.status).toBe(200)
+        expect((yield* bytes(scored)).toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
+        const alone = yield* post(url, "")
+        expect(alone.status).toBe(200)
+        expect((yield* bytes(alone)).toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
       })
     )
   })

@@ -907,3 +907,30 @@ export const lintCases: ReadonlyArray<LintCase> = [
 
 /** The report a lint case must print. @since 0.1.0 */
 export const expectedLint = (c: LintCase): Buffer => fs.readFileSync(path.join(fixture, "lint", c.file))
+
+// ---------------------------------------------------------------------------------------------------------
+// error classes (contract §14)
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Inserts the error-class fixture's three jobs, C1–C3 (`fixture/classes/fixture.sql`), into a database
+ * of their own (the tables must exist and be empty): personnel tables with an invented first row, a lost
+ * row, two rows swapped, OCR confusions and spacing variants, each class at least twice for the model
+ * and for the pipeline.
+ *
+ * @since 0.1.0
+ */
+export const loadClasses = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(fs.readFileSync(path.join(fixture, "classes", "fixture.sql"), "utf8"))
+})
+
+/** The predictions of the error-class fixture. @since 0.1.0 */
+export const classesPredictions: string = path.join(fixture, "classes", "predictions.jsonl")
+
+/** The report of `classesPredictions` against C1–C3, its classes counted by hand. @since 0.1.0 */
+export const expectedClasses = (): Buffer => fs.readFileSync(path.join(fixture, "classes", "expected.json"))
+
+/** The report of the pipeline alone on C1–C3 (no predictions). @since 0.1.0 */
+export const expectedClassesPipeline = (): Buffer =>
+  fs.readFileSync(path.join(fixture, "classes", "expected-pipeline.json"))
