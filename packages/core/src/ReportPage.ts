@@ -28,13 +28,14 @@ const WIDTH = 760
 const LABEL = 220
 const BAR = 22
 
-/** Horizontal bars with a label, a value and an optional threshold line. */
+/** Horizontal bars with a label, a value and an optional threshold line; `notes` pixels for the notes. */
 const bars = (
   rows: ReadonlyArray<{ readonly label: string; readonly value: number; readonly note: string }>,
-  threshold?: { readonly value: number; readonly label: string }
+  threshold?: { readonly value: number; readonly label: string },
+  notes = 120
 ): string => {
   const max = Math.max(1, threshold?.value ?? 0, ...rows.map((r) => r.value)) * 1.1
-  const scale = (v: number) => ((WIDTH - LABEL - 120) * v) / max
+  const scale = (v: number) => ((WIDTH - LABEL - notes) * v) / max
   const height = rows.length * (BAR + 8) + 28
   const body = rows
     .map((r, i) => {
@@ -60,47 +61,80 @@ const MAX_BARS = 150
 
 const WEEK_MS = 7 * 86_400_000
 
+/**
+ * A run of weeks without jobs longer than this many weeks, and than a quarter of the span, is not drawn
+ * to scale: the axis breaks there. One job far from the rest (an old job approved today, a date typed a
+ * century off) would otherwise squeeze every other week into a corner. At most three runs qualify.
+ */
+const GAP_WEEKS = 8
+
 interface Bar {
   readonly label: string
   /** The Monday its first week starts on. */
   readonly start: string
+  /** The Monday of its last week. */
+  readonly end: string
+  /** Weeks without jobs drawn as a break in the axis, not to scale; 0 for a bar of jobs. */
+  readonly gap: number
   jobs: number
   approved: number
 }
 
 /**
- * Every week from the first to the last, the ones without jobs as zeros (time runs evenly), `k` weeks to
- * a bar with `k` the fewest that fit `MAX_BARS`: the page stays small whatever the span (2025 to 9999 is
- * 416,094 weeks). The last bar ends at the last week, and its label says how many it holds.
+ * Every week from the first to the last, the ones without jobs as zeros (time runs evenly), but for
+ * the long empty runs of `GAP_WEEKS`, each drawn as one break; `k` weeks to a bar with `k` the fewest
+ * that fit `MAX_BARS`: the page stays small whatever the span (2025 to 9999 is 416,094 weeks). A bar
+ * never crosses a break; the last bar of a run ends at its last week, and its label says how many it
+ * holds.
  */
 const bucketed = (weeks: ReadonlyArray<Week>): { readonly bars: ReadonlyArray<Bar>; readonly k: number } => {
   const start = Date.parse(`${weeks[0].week}T00:00:00Z`)
   const index = (w: Week) => Math.round((Date.parse(`${w.week}T00:00:00Z`) - start) / WEEK_MS)
   const span = index(weeks[weeks.length - 1]) + 1
-  const k = Math.ceil(span / MAX_BARS)
   const monday = (i: number) => new Date(start + i * WEEK_MS).toISOString().slice(0, 10)
-  const bars = Array.from({ length: Math.ceil(span / k) }, (_, b): Bar => {
-    const first = b * k
-    const last = Math.min(first + k, span) - 1
-    const label =
-      first === last
-        ? monday(first)
-        : `${monday(first)} to ${monday(last)} (${number(last - first + 1)} weeks)`
-    return { label, start: monday(first), jobs: 0, approved: 0 }
+  // The runs drawn to scale, [first, last] week indices, between the breaks.
+  const runs: Array<[number, number]> = [[0, 0]]
+  for (let i = 1; i < weeks.length; i++) {
+    const [previous, next] = [index(weeks[i - 1]), index(weeks[i])]
+    const empty = next - previous - 1
+    if (empty > GAP_WEEKS && empty * 4 > span) runs.push([next, next])
+    else runs[runs.length - 1][1] = next
+  }
+  const shown = runs.reduce((n, [first, last]) => n + last - first + 1, 0)
+  const k = Math.ceil(shown / MAX_BARS)
+  const bars: Array<Bar> = []
+  const at = new Map<number, Bar>()
+  runs.forEach(([first, last], r) => {
+    if (r > 0) {
+      const [from, to] = [runs[r - 1][1] + 1, first - 1]
+      bars.push({ label: "", start: monday(from), end: monday(to), gap: to - from + 1, jobs: 0, approved: 0 })
+    }
+    for (let b = first; b <= last; b += k) {
+      const end = Math.min(b + k - 1, last)
+      const label = b === end ? monday(b) : `${monday(b)} to ${monday(end)} (${number(end - b + 1)} weeks)`
+      const bar: Bar = { label, start: monday(b), end: monday(end), gap: 0, jobs: 0, approved: 0 }
+      bars.push(bar)
+      at.set(b, bar)
+    }
   })
+  let r = 0
   for (const w of weeks) {
-    const bar = bars[Math.floor(index(w) / k)]
+    const i = index(w)
+    while (r + 1 < runs.length && runs[r + 1][0] <= i) r++
+    const first = runs[r][0]
+    const bar = at.get(first + Math.floor((i - first) / k) * k)!
     bar.jobs += w.jobs
     bar.approved += w.approved
   }
   return { bars, k }
 }
 
-/** Weekly columns: all jobs behind, approved in front. */
+/** Weekly columns: all jobs behind, approved in front; a long run without jobs as a break. */
 const columns = (weeks: ReadonlyArray<Week>): string => {
   if (weeks.length === 0) return '<p class="empty">No jobs in this window.</p>'
   const { bars, k } = bucketed(weeks)
   const height = 220
+  const base = height - 30
   const max = bars.reduce((m, b) => Math.max(m, b.jobs), 1)
   const step = (WIDTH - 60) / bars.length
   const h = (v: number) => ((height - 50) * v) / max
@@ -108,20 +142,36 @@ const columns = (weeks: ReadonlyArray<Week>): string => {
     .map((b, i) => {
       const x = 50 + i * step
       const width = Math.max(1, step - 2).toFixed(1)
+      if (b.gap > 0) {
+        const mid = x + step / 2
+        const text = `${b.start} to ${b.end}: ${number(b.gap)} weeks without jobs, not to scale`
+        return (
+          `<g class="gap"><title>${escapeHtml(text)}</title>` +
+          `<line x1="${(mid - 5).toFixed(1)}" x2="${(mid - 1).toFixed(1)}" y1="${base + 6}" y2="${base - 6}" class="axis"/>` +
+          `<line x1="${(mid + 1).toFixed(1)}" x2="${(mid + 5).toFixed(1)}" y1="${base + 6}" y2="${base - 6}" class="axis"/>` +
+          `<text x="${mid.toFixed(1)}" y="${base - 12}" text-anchor="middle" class="gap-label">${number(b.gap)} weeks</text></g>`
+        )
+      }
       return (
-        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(b.jobs)).toFixed(1)}" width="${width}" height="${h(b.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${b.label}: ${number(b.jobs)} jobs`)}</title></rect>` +
-        `<rect x="${x.toFixed(1)}" y="${(height - 30 - h(b.approved)).toFixed(1)}" width="${width}" height="${h(b.approved).toFixed(1)}" class="ok"><title>${escapeHtml(`${b.label}: ${number(b.approved)} approved`)}</title></rect>`
+        `<rect x="${x.toFixed(1)}" y="${(base - h(b.jobs)).toFixed(1)}" width="${width}" height="${h(b.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${b.label}: ${number(b.jobs)} jobs`)}</title></rect>` +
+        `<rect x="${x.toFixed(1)}" y="${(base - h(b.approved)).toFixed(1)}" width="${width}" height="${h(b.approved).toFixed(1)}" class="ok"><title>${escapeHtml(`${b.label}: ${number(b.approved)} approved`)}</title></rect>`
       )
     })
     .join("")
-  // Dates under the first bar, the last (its last week), and up to three evenly between: a time axis.
-  const ticks = [...new Set([0, 1, 2, 3, 4].map((t) => Math.round((t * (bars.length - 1)) / 4)))]
-  const axis = ticks
+  // Dates under the first bar, the last (its last week), the first after each break, and between them
+  // as many of four evenly spaced ones as keep a fifth of the axis apart: a time axis.
+  const first = 0
+  const last = bars.length - 1
+  const ticks = [first, last, ...bars.flatMap((b, i) => (b.gap > 0 ? [i + 1] : []))]
+  for (const t of [1, 2, 3].map((t) => Math.round((t * last) / 4)))
+    if (bars[t]!.gap === 0 && ticks.every((u) => Math.abs(u - t) * 5 >= bars.length)) ticks.push(t)
+  const axis = [...new Set(ticks)]
+    .sort((a, b) => a - b)
     .map((i) => {
       const x = 50 + i * step + Math.max(1, step - 2) / 2
-      const anchor = i === 0 ? "start" : i === bars.length - 1 ? "end" : "middle"
-      const at = i === 0 ? 50 : i === bars.length - 1 ? WIDTH - 10 : x
-      return `<text x="${at.toFixed(1)}" y="${height - 10}" text-anchor="${anchor}">${escapeHtml(i === bars.length - 1 ? weeks[weeks.length - 1]!.week : bars[i]!.start)}</text>`
+      const anchor = i === first ? "start" : i === last ? "end" : "middle"
+      const at = i === first ? 50 : i === last ? WIDTH - 10 : x
+      return `<text x="${at.toFixed(1)}" y="${height - 10}" text-anchor="${anchor}">${escapeHtml(i === last ? bars[i]!.end : bars[i]!.start)}</text>`
     })
     .join("")
   const legend =
@@ -129,9 +179,9 @@ const columns = (weeks: ReadonlyArray<Week>): string => {
     `<rect x="170" y="6" width="12" height="12" class="ok key"/><text x="188" y="16">of them approved</text>`
   return (
     `<svg viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img">${body}` +
-    `<line x1="50" x2="${WIDTH - 10}" y1="${height - 30}" y2="${height - 30}" class="axis"/>` +
+    `<line x1="50" x2="${WIDTH - 10}" y1="${base}" y2="${base}" class="axis"/>` +
     axis +
-    `<text x="44" y="${height - 30 - h(max) + 4}" text-anchor="end">${number(max)}</text>` +
+    `<text x="44" y="${base - h(max) + 4}" text-anchor="end">${number(max)}</text>` +
     `<text x="44" y="${height - 26}" text-anchor="end">0</text>` +
     legend +
     (k > 1 ? `<text x="${WIDTH - 10}" y="16" text-anchor="end">each bar: ${number(k)} weeks</text>` : "") +
@@ -249,6 +299,10 @@ const fixTable = (scored: Eval.Report): string => {
   )
 }
 
+/** How many times over: `70×`, `1.5×`. */
+const ratio = (x: number): string =>
+  `${x >= 10 ? number(Math.floor(x)) : (Math.floor(x * 10) / 10).toString()}×`
+
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 const jobs = (n: number): string => `${number(n)} job${n === 1 ? "" : "s"}`
@@ -293,7 +347,7 @@ const STYLE =
   "h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}svg text{font-size:12px;fill:#222}" +
   ".ok{fill:#2e7d32}.short{fill:#e0a000}.jobs{fill:#c8d6e5}.threshold{stroke:#c62828;stroke-width:2;stroke-dasharray:4 3}" +
   ".threshold-label{fill:#c62828}table{border-collapse:collapse}td,th{padding:2px 12px 2px 0;text-align:left}" +
-  ".empty{color:#777}.axis{stroke:#888;stroke-width:1}"
+  ".empty{color:#777}.axis{stroke:#888;stroke-width:1}.gap-label{fill:#777;font-size:11px}"
 
 /**
  * The page's sections that replay the window's approved jobs: the lint (§13), the pipeline's scores and
@@ -341,18 +395,30 @@ export const html = (coverage: Coverage, { calibration, fix, lint }: Sections): 
       ? "the whole database"
       : `samples from ${escapeHtml(Option.getOrElse(since, () => "the start"))} until ` +
         escapeHtml(Option.getOrElse(until, () => "now"))
-  // Each bucket as a share of its minimum: the line at 1 is "ready".
+  // Each bucket against its own minimum, the line at 1 "ready": a reader asks how far each is from it,
+  // not how it compares with the others, so a bar stops at the line (70 times the samples needed would
+  // shrink the rest to slivers) and its note says how far past it it is.
+  const share = (have: number, need: number, note: string) => ({
+    value: Math.min(1, have / need),
+    note: have > need && need > 0 ? `${note} (${ratio(have / need)})` : note
+  })
   const readiness = bars(
     [
       {
         label: "Header LoRA",
-        value: r.header_lora.rows / r.header_lora.minimum,
-        note: `${number(r.header_lora.rows)} of ${number(r.header_lora.minimum)} samples`
+        ...share(
+          r.header_lora.rows,
+          r.header_lora.minimum,
+          `${number(r.header_lora.rows)} of ${number(r.header_lora.minimum)} samples`
+        )
       },
       {
         label: "PP-Structure table",
-        value: r.pp_structure.rows / r.pp_structure.minimum,
-        note: `${number(r.pp_structure.rows)} of ${number(r.pp_structure.minimum)} samples`
+        ...share(
+          r.pp_structure.rows,
+          r.pp_structure.minimum,
+          `${number(r.pp_structure.rows)} of ${number(r.pp_structure.minimum)} samples`
+        )
       },
       {
         label: `Satuan with ${r.per_satuan.minimum}+`,
@@ -360,7 +426,9 @@ export const html = (coverage: Coverage, { calibration, fix, lint }: Sections): 
         note: `${r.per_satuan.ready_satuan} of ${r.per_satuan.named_satuan} units`
       }
     ],
-    { value: 1, label: "ready" }
+    { value: 1, label: "ready" },
+    // Room for "70,043 of 1,000 samples (70×)" past a full bar.
+    200
   )
   const fields = report.top_corrected_field_groups.length
     ? bars(

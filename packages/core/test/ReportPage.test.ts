@@ -77,6 +77,51 @@ describe("ReportPage", () => {
   })
 })
 
+describe("the readiness chart", () => {
+  it("draws each bucket against its own minimum: a bar stops at the line, its note says how many times over", () => {
+    // 14,000 approved jobs over 12 units: 70 times the LoRA's 200, 14 times PP-Structure's 1,000, and
+    // every unit past its 50. Against the largest ratio, the units' bar would be a 77th of the width.
+    const units = Array.from({ length: 12 }, (_, i) => `Polres ${i}`)
+    // Each with a personnel table, as PP-Structure counts them.
+    const table = Json.object([["personel", [Json.object([["nama", "A"]])]]])
+    const many = Array.from({ length: 14_000 }, (_, i) => ({
+      ...job(`j${i}`, units[i % 12]!, true, "2025-06-04T10:00:00Z"),
+      result: table
+    }))
+    const page = ReportPage.html(
+      {
+        report: Stats.fromJobs(many, Filter.defaults),
+        weeks: Stats.weeksOf(many, Filter.defaults),
+        window: { since: Option.none(), until: Option.none() }
+      },
+      withLint(Either.right(clean))
+    )
+    const readiness = page.slice(page.indexOf('id="readiness"'), page.indexOf('id="fields"'))
+    const widths = [...readiness.matchAll(/<rect [^>]*width="([\d.]+)"[^>]*class="ok"/g)].map((m) => m[1])
+    // The line at 1 sits at (760 − 220 − 200) / 1.1 pixels; every bar reaches it and none goes past.
+    expect(widths).toEqual(["309.1", "309.1", "309.1"])
+    expect(readiness).toContain(">14,000 of 200 samples (70×)</text>")
+    expect(readiness).toContain(">14,000 of 1,000 samples (14×)</text>")
+    expect(readiness).toContain(">12 of 12 units</text>")
+  })
+
+  it("a bucket short of its minimum is drawn to its share, in the colour of short", () => {
+    const few = [job("a", "Polres Bogor", true, "2025-06-04T10:00:00Z")]
+    const page = ReportPage.html(
+      {
+        report: Stats.fromJobs(few, Filter.defaults),
+        weeks: Stats.weeksOf(few, Filter.defaults),
+        window: { since: Option.none(), until: Option.none() }
+      },
+      withLint(Either.right(clean))
+    )
+    const readiness = page.slice(page.indexOf('id="readiness"'), page.indexOf('id="fields"'))
+    // 1 of 200 is 0.005 of the line's 309.1 pixels; 1 of 1,000 a fifth of that.
+    expect(readiness).toContain(`width="${(340 / 1.1 / 200).toFixed(1)}" height="22" class="short"`)
+    expect(readiness).toContain(">1 of 200 samples</text>")
+  })
+})
+
 describe("the lint section", () => {
   const hostile = '<img src=x onerror="alert(1)">'
   const id = (n: number) => `0000000${n}-0000-4000-8000-000000000000`
@@ -172,58 +217,87 @@ describe("the weekly chart bounds itself", () => {
   const page = (weeks: ReadonlyArray<Stats.Week>) =>
     ReportPage.html({ report, weeks, window }, withLint(Either.right(clean)))
   const bars = (html: string) => html.match(/class="jobs"/g)?.length ?? 0
-  const start = [
-    { week: "2025-06-02", jobs: 3, approved: 1 },
-    { week: "2025-06-09", jobs: 1, approved: 1 }
+  const breaks = (html: string) => html.match(/<g class="gap">/g)?.length ?? 0
+  /** The Monday `n` weeks after `from`. */
+  const monday = (from: string, n: number) =>
+    new Date(Date.parse(`${from}T00:00:00Z`) + n * 7 * 86_400_000).toISOString().slice(0, 10)
+  /** A job in every `every`-th of `span` weeks from `from`, and in the last. */
+  const spread = (from: string, span: number, every: number): Array<Stats.Week> => [
+    ...Array.from({ length: Math.ceil((span - 1) / every) }, (_, i) => ({
+      week: monday(from, i * every),
+      jobs: 1,
+      approved: 0
+    })),
+    { week: monday(from, span - 1), jobs: 1, approved: 1 }
   ]
 
-  it.each([
-    // [last week, weeks in the span, weeks per bar, bars, the first bar's title, the last bar's]
-    [
-      "9999-12-27",
-      416_094,
-      2774,
-      150,
-      "2025-06-02 to 2078-07-25 (2,774 weeks): 4 jobs",
-      "9946-12-16 to 9999-12-27 (2,768 weeks): 2 jobs"
-    ],
-    [
-      "3025-05-30",
-      52_178,
-      348,
-      150,
-      "2025-06-02 to 2032-01-26 (348 weeks): 4 jobs",
-      "3019-03-08 to 3025-05-30 (326 weeks): 2 jobs"
-    ],
-    ["2028-04-17", 151, 2, 76, "2025-06-02 to 2025-06-09 (2 weeks): 4 jobs", "2028-04-17: 2 jobs"]
-  ] as const)("up to %s: each bar covers k weeks, at most 150 bars, a small page", (last, span, k, n, first, final) => {
-    const html = page([...start, { week: last, jobs: 2, approved: 0 }])
-    expect(span / k).toBeLessThanOrEqual(n)
-    expect(bars(html)).toBe(n)
+  it("a long span with jobs throughout: k weeks to a bar, at most 150 bars, a small page", () => {
+    // 1,000 weeks, a job every third: k = 7, 143 bars, the last of 6 weeks (994 to 999).
+    const html = page(spread("2025-06-02", 1000, 3))
+    expect(bars(html)).toBe(143)
+    expect(breaks(html)).toBe(0)
+    expect(html).toContain(`<title>2025-06-02 to ${monday("2025-06-02", 6)} (7 weeks): 3 jobs</title>`)
+    expect(html).toContain(
+      `<title>${monday("2025-06-02", 994)} to ${monday("2025-06-02", 999)} (6 weeks): 2 jobs</title>`
+    )
+    expect(html).toContain(">each bar: 7 weeks</text>")
+    expect(html).toContain(`>${monday("2025-06-02", 999)}</text>`)
     expect(html.length).toBeLessThan(100_000)
-    expect(html).toContain(`<title>${first}</title>`)
-    // The last bar stops at the last week: it says how many weeks it holds.
-    expect(html).toContain(`<title>${final}</title>`)
-    expect(html).toContain(`>each bar: ${k.toLocaleString("en-US")} weeks</text>`)
-    expect(html).toContain(`>${last}</text>`)
   })
 
   it("a span of 150 weeks keeps one bar per week, titled by its Monday", () => {
-    const html = page([...start, { week: "2028-04-10", jobs: 2, approved: 0 }])
+    const html = page(spread("2025-06-02", 150, 2))
     expect(bars(html)).toBe(150)
-    expect(html).toContain("<title>2025-06-02: 3 jobs</title>")
-    expect(html).toContain("<title>2028-04-10: 2 jobs</title>")
+    expect(html).toContain("<title>2025-06-02: 1 jobs</title>")
+    expect(html).toContain(`<title>${monday("2025-06-02", 149)}: 1 jobs</title>`)
     expect(html).not.toContain("each bar")
   })
 
-  it("the widest span PostgreSQL's weeks can have (0001-01-01 to 9999-12-27) still renders 150 bars", () => {
+  it("the widest span PostgreSQL's weeks can have (0001-01-01 to 9999-12-27), jobs throughout: 150 bars", () => {
+    const span =
+      (Date.parse("9999-12-27T00:00:00Z") - Date.parse("0001-01-01T00:00:00Z")) / (7 * 86_400_000) + 1
+    const html = page(spread("0001-01-01", span, 1000))
+    expect(bars(html)).toBe(150)
+    expect(breaks(html)).toBe(0)
+    expect(html.length).toBeLessThan(100_000)
+    expect(html).toContain(`>each bar: ${Math.ceil(span / 150).toLocaleString("en-US")} weeks</text>`)
+    expect(html).toContain(">9999-12-27</text>")
+  })
+
+  it("one approval long after the rest breaks the axis instead of squeezing the rest into a corner", () => {
+    // 26 weeks of jobs in 2025, then one job approved on 2026-12-07: 74 weeks without jobs between.
+    const html = page([...spread("2025-01-06", 26, 1), { week: "2026-12-07", jobs: 1, approved: 1 }])
+    expect(bars(html)).toBe(27)
+    expect(breaks(html)).toBe(1)
+    expect(html).toContain("<title>2025-07-07 to 2026-11-30: 74 weeks without jobs, not to scale</title>")
+    // Each of the 27 bars and the break gets a 28th of the axis, not a 101st.
+    expect(html).toContain(`width="${((760 - 60) / 28 - 2).toFixed(1)}" height=`)
+    for (const tick of ["2025-01-06", "2026-12-07"]) expect(html).toContain(`>${tick}</text>`)
+    expect(html).not.toContain("each bar")
+  })
+
+  it("a run without jobs of 8 weeks or less, or of a quarter of the span or less, is drawn to scale", () => {
+    const short = page([
+      ...spread("2025-01-06", 4, 1),
+      { week: monday("2025-01-06", 12), jobs: 1, approved: 0 }
+    ])
+    expect([bars(short), breaks(short)]).toEqual([13, 0])
+    const quarter = page([...spread("2025-01-06", 40, 1), ...spread(monday("2025-01-06", 60), 40, 1)])
+    expect([bars(quarter), breaks(quarter)]).toEqual([100, 0])
+  })
+
+  it("only the emptiest of the span breaks, whatever it holds: two weeks 9,998 years apart are two bars", () => {
+    const span =
+      (Date.parse("9999-12-27T00:00:00Z") - Date.parse("0001-01-01T00:00:00Z")) / (7 * 86_400_000) + 1
     const html = page([
       { week: "0001-01-01", jobs: 1, approved: 1 },
       { week: "9999-12-27", jobs: 1, approved: 0 }
     ])
-    expect(bars(html)).toBe(150)
+    expect([bars(html), breaks(html)]).toEqual([2, 1])
+    expect(html).toContain(
+      `<title>0001-01-08 to 9999-12-20: ${(span - 2).toLocaleString("en-US")} weeks without jobs, not to scale</title>`
+    )
     expect(html.length).toBeLessThan(100_000)
-    expect(html).toContain(">each bar: 3,479 weeks</text>")
   })
 })
 
