@@ -40,6 +40,17 @@ const withLint = (lint: Either.Either<Lint.Report, string>): ReportPage.Sections
   calibration: Either.right(Calibration.of([]))
 })
 
+/** The page of `jobs` over the whole database, with a clean lint. */
+const pageOf = (jobs: ReadonlyArray<Job>) =>
+  ReportPage.html(
+    {
+      report: Stats.fromJobs(jobs, Filter.defaults),
+      weeks: Stats.weeksOf(jobs, Filter.defaults),
+      window: { since: Option.none(), until: Option.none() }
+    },
+    withLint(Either.right(clean))
+  )
+
 describe("ReportPage", () => {
   const jobs = [
     job("a", '<script>alert("x")</script> & Co', true, "2025-06-04T10:00:00Z"),
@@ -57,14 +68,7 @@ describe("ReportPage", () => {
   })
 
   it("escapes every text it shows, and fetches nothing", () => {
-    const page = ReportPage.html(
-      {
-        report: Stats.fromJobs(jobs, Filter.defaults),
-        weeks: Stats.weeksOf(jobs, Filter.defaults),
-        window: { since: Option.none(), until: Option.none() }
-      },
-      withLint(Either.right(clean))
-    )
+    const page = pageOf(jobs)
     expect(page).not.toContain("<script")
     expect(page).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; Co")
     expect(page).not.toMatch(/\b(src|href)=/)
@@ -88,14 +92,7 @@ describe("the readiness chart", () => {
       ...job(`j${i}`, units[i % 12]!, true, "2025-06-04T10:00:00Z"),
       result: table
     }))
-    const page = ReportPage.html(
-      {
-        report: Stats.fromJobs(many, Filter.defaults),
-        weeks: Stats.weeksOf(many, Filter.defaults),
-        window: { since: Option.none(), until: Option.none() }
-      },
-      withLint(Either.right(clean))
-    )
+    const page = pageOf(many)
     const readiness = page.slice(page.indexOf('id="readiness"'), page.indexOf('id="fields"'))
     const widths = [...readiness.matchAll(/<rect [^>]*width="([\d.]+)"[^>]*class="ok"/g)].map((m) => m[1])
     // The line at 1 sits at (760 − 220 − 200) / 1.1 pixels; every bar reaches it and none goes past.
@@ -107,14 +104,7 @@ describe("the readiness chart", () => {
 
   it("a bucket short of its minimum is drawn to its share, in the colour of short", () => {
     const few = [job("a", "Polres Bogor", true, "2025-06-04T10:00:00Z")]
-    const page = ReportPage.html(
-      {
-        report: Stats.fromJobs(few, Filter.defaults),
-        weeks: Stats.weeksOf(few, Filter.defaults),
-        window: { since: Option.none(), until: Option.none() }
-      },
-      withLint(Either.right(clean))
-    )
+    const page = pageOf(few)
     const readiness = page.slice(page.indexOf('id="readiness"'), page.indexOf('id="fields"'))
     // 1 of 200 is 0.005 of the line's 309.1 pixels; 1 of 1,000 a fifth of that.
     expect(readiness).toContain(`width="${(340 / 1.1 / 200).toFixed(1)}" height="22" class="short"`)
