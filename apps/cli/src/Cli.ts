@@ -1098,7 +1098,8 @@ const evalCommand = Command.make(
       Options.withPseudoName("FILE"),
       Options.withDescription(
         'A JSONL file, one line per job: {"job_id": …, "result": {…}} or {"job_id": …, "completion": "…"} ' +
-          '(a model\'s raw answer, or TRL\'s [{"role":"assistant","content":"…"}]; one ``` fence is taken off). ' +
+          '(a model\'s raw answer, or TRL\'s [{"role":"assistant","content":"…"}], read as a chatty model writes ' +
+          "it: <think> spans removed, then the whole text, its first ``` code block, or its first { to its last }). " +
           "Without it (or with an empty file), the pipeline's first answers are scored alone: where the " +
           "pipeline fails, and what kind of fix each field needs."
       ),
@@ -1115,7 +1116,7 @@ const evalCommand = Command.make(
   (flags) =>
     Effect.gen(function* () {
       const filter = yield* Filter.parse(parameters(flags), { accept: Filter.evalParameters, label: flag })
-      const report = yield* Effect.scoped(
+      const scored = yield* Effect.scoped(
         Effect.flatMap(
           Option.match(flags.predictions, {
             onNone: () => Effect.succeed(undefined),
@@ -1124,15 +1125,17 @@ const evalCommand = Command.make(
           (predictions) =>
             withDatabase(
               Effect.flatMap(Export.Export, (exporter) =>
-                Eval.run(filter.format, exporter.samples(filter), predictions)
+                Eval.run(filter.format, exporter.samples(filter), predictions, filter.split)
               ),
               { prepare: true }
             )
         )
       )
-      yield* Effect.sync(() =>
-        process.stdout.write(flags.markdown ? Eval.markdown(report) : Eval.encode(report))
-      )
+      const { warning } = scored.report
+      yield* Effect.sync(() => {
+        if (warning !== undefined) process.stderr.write(`ground-truth: warning: ${warning}\n`)
+        process.stdout.write(flags.markdown ? Eval.markdown(scored) : Eval.encode(scored.report))
+      })
     })
 ).pipe(
   Command.withDescription(

@@ -134,7 +134,7 @@ for (const target of TestDatabase.targets()) {
 for (const target of TestDatabase.targets()) {
   const fixture = Layer.effectDiscard(Golden.loadClasses).pipe(Layer.provideMerge(target.layer))
   layer(fixture, { timeout: 120_000 })(`CLI eval of the error-class fixture on ${target.name}`, (it) => {
-    it.effect("each class as counted by hand, for the model and for the pipeline alone", () =>
+    it.effect("each class as counted by hand, for the model and the pipeline alone, and in Markdown", () =>
       Effect.gen(function* () {
         const env = { DATABASE_URL: (yield* TestDatabase.TestDatabase).url }
         const scored = yield* run(["eval", "--predictions", Golden.classesPredictions], env)
@@ -143,6 +143,9 @@ for (const target of TestDatabase.targets()) {
         const alone = yield* run(["eval"], env)
         expect([alone.code, alone.stderr]).toEqual([0, ""])
         expect(alone.stdout.toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
+        const markdown = yield* run(["eval", "--markdown", "--predictions", Golden.classesPredictions], env)
+        expect([markdown.code, markdown.stderr]).toEqual([0, ""])
+        expect(markdown.stdout.toString("utf8")).toBe(Golden.expectedClassesMarkdown().toString("utf8"))
       })
     )
   })

@@ -39,7 +39,7 @@ const invalid = (e: Eval.InvalidPrediction) =>
   new BadRequest({ error: { code: "invalid_prediction", message: e.message, parameter: "body" } })
 
 /**
- * The handler, with its configuration and its slots: `(request, filter) => the report`.
+ * The handler, with its configuration and its slots: `(request, filter) => the scoring`.
  *
  * @since 0.1.0
  */
@@ -76,7 +76,7 @@ export const make = Effect.gen(function* () {
         const predictions = Eval.reader(yield* Effect.mapError(lines.end(), invalid), read)
         // Scoring holds a snapshot: it takes a read slot as exports do.
         yield* admit
-        return yield* Eval.run(filter.format, exporter.samples(filter), predictions).pipe(
+        return yield* Eval.run(filter.format, exporter.samples(filter), predictions, filter.split).pipe(
           Effect.mapError((e) =>
             e instanceof ServerError
               ? e

@@ -16,6 +16,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import {
   Calibration,
+  Eval,
   Export,
   Filter,
   Lint,
@@ -74,11 +75,14 @@ const once = (pairs: ReadonlyArray<readonly [string, string]>, name: string) => 
  * Whether a client asks for Parquet: its `Accept` names `application/vnd.apache.parquet` (a `q` of 0
  * refuses it, as RFC 9110 says). JSON lines otherwise, as before: a wildcard range is not a request for Parquet.
  */
-const wantsParquet = (request: HttpServerRequest.HttpServerRequest): boolean =>
+const accepts = (request: HttpServerRequest.HttpServerRequest, wanted: string): boolean =>
   (request.headers.accept ?? "").split(",").some((range) => {
     const [type, ...params] = range.split(";").map((part) => part.trim().toLowerCase())
-    return type === Parquet.contentType && !params.some((param) => /^q\s*=\s*0(\.0{0,3})?$/.test(param))
+    return type === wanted && !params.some((param) => /^q\s*=\s*0(\.0{0,3})?$/.test(param))
   })
+
+const wantsParquet = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  accepts(request, Parquet.contentType)
 
 /** gzip's level for bodies: 4 compresses the corpus to ~11% at ~200 MB/s a core (6: ~10%, ~140 MB/s). */
 const GZIP_LEVEL = 4
@@ -326,7 +330,16 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       handlers
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
         .handleRaw("eval", ({ request }) =>
-          Effect.flatMap(parseQuery(request, Filter.evalParameters), (filter) => evaluate(request, filter))
+          Effect.flatMap(parseQuery(request, Filter.evalParameters), (filter) =>
+            Effect.map(evaluate(request, filter), (scored) =>
+              // What `ground-truth eval --markdown` prints, for a client that asks for it.
+              accepts(request, "text/markdown")
+                ? HttpServerResponse.text(Eval.markdown(scored), {
+                    contentType: "text/markdown; charset=utf-8"
+                  })
+                : scored.report
+            )
+          )
         )
         .handle("export", ({ request }) =>
           Effect.gen(function* () {

@@ -83,16 +83,31 @@ for (const target of TestDatabase.targets()) {
     timeout: 120_000,
     excludeTestServices: true
   })(`HTTP eval of the error-class fixture on ${target.name}`, (it) => {
-    it.effect("each class as counted by hand, the CLI's bytes with the predictions and without", () =>
-      Effect.gen(function* () {
-        const url = `${yield* baseUrl}/api/v1/ground-truth/eval`
-        const scored = yield* post(url, fs.readFileSync(Golden.classesPredictions))
-        expect(scored.status).toBe(200)
-        expect((yield* bytes(scored)).toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
-        const alone = yield* post(url, "")
-        expect(alone.status).toBe(200)
-        expect((yield* bytes(alone)).toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
-      })
+    it.effect(
+      "each class as counted by hand, the CLI's bytes with the predictions, without, and in Markdown",
+      () =>
+        Effect.gen(function* () {
+          const url = `${yield* baseUrl}/api/v1/ground-truth/eval`
+          const scored = yield* post(url, fs.readFileSync(Golden.classesPredictions))
+          expect(scored.status).toBe(200)
+          expect((yield* bytes(scored)).toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
+          const alone = yield* post(url, "")
+          expect(alone.status).toBe(200)
+          expect((yield* bytes(alone)).toString("utf8")).toBe(
+            Golden.expectedClassesPipeline().toString("utf8")
+          )
+          // Asked for Markdown: what `eval --markdown` prints.
+          const markdown = yield* get(url, {
+            method: "POST",
+            headers: { "content-type": "application/x-ndjson", accept: "text/markdown" },
+            body: fs.readFileSync(Golden.classesPredictions)
+          })
+          expect(markdown.status).toBe(200)
+          expect(markdown.headers.get("content-type")).toBe("text/markdown; charset=utf-8")
+          expect((yield* bytes(markdown)).toString("utf8")).toBe(
+            Golden.expectedClassesMarkdown().toString("utf8")
+          )
+        })
     )
   })
 }

@@ -8,15 +8,17 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Either, Schema, Stream } from "effect"
+import { Data, Effect, Either, Option, Schema, Stream } from "effect"
 import type { Slot } from "./Correction.js"
 import * as FieldPath from "./FieldPath.js"
 import type { Format } from "./Format.js"
 import { align } from "./internal/align.js"
+import * as Coverage from "./internal/coverage.js"
 import * as LineIndex from "./internal/lineIndex.js"
 import { byteOrder } from "./internal/order.js"
 import * as Json from "./Json.js"
 import type { Sample } from "./Sample.js"
+import * as Split from "./Split.js"
 
 /**
  * A predictions file that cannot be scored: a line that is not a prediction, or a job predicted twice.
@@ -101,14 +103,26 @@ const quantity = (n: number, unit = ""): string =>
     : `${n.toLocaleString("en-US")}${unit === "" ? "" : ` ${unit}`}`
 
 /**
+ * How a completion was read (§12): `think` when `<think>…</think>` spans were removed first; `via` where
+ * its JSON was: the whole text, its first Markdown code block, or its first `{` to its last `}`.
+ *
+ * @since 0.1.0
+ */
+export interface Reading {
+  readonly think: boolean
+  readonly via: "text" | "code_block" | "braces"
+}
+
+/**
  * What a line predicts: a result (`Some` value; JSON `null` and an unreadable completion predict
- * nothing) or, for a completion that is not JSON, `unparseable`.
+ * nothing) or, for a completion that is not JSON, `unparseable`. A completion's result says how it was
+ * read.
  *
  * @since 0.1.0
  */
 export type Predicted =
-  | { readonly _tag: "Result"; readonly value: Json.Json }
-  | { readonly _tag: "Nothing" }
+  | { readonly _tag: "Result"; readonly value: Json.Json; readonly reading?: Reading }
+  | { readonly _tag: "Nothing"; readonly reading?: Reading }
   | { readonly _tag: "Unparseable" }
 
 /** A parsed prediction line. @since 0.1.0 */
@@ -119,14 +133,24 @@ export interface Prediction {
 
 const invalid = (line: number, detail: string) => Either.left(new InvalidPrediction({ line, detail }))
 
-/** One surrounding Markdown fence: a first line starting with ``` and a last line that is ```. */
-const unfence = (text: string): string => {
-  const t = text.trim()
-  if (!t.startsWith("```")) return t
-  const first = t.indexOf("\n")
-  const last = t.lastIndexOf("\n")
-  if (first < 0 || last < first || t.slice(last + 1).trim() !== "```") return t
-  return t.slice(first + 1, last).trim()
+/** A reasoning model's thoughts, which §12 removes before reading the answer. */
+const THINK = /<think>[\s\S]*?<\/think>/g
+
+/** The first Markdown code block: the lines after one starting with ``` up to the next line of ```. */
+const firstCodeBlock = (text: string): string | undefined => {
+  const lines = text.split("\n")
+  const open = lines.findIndex((l) => l.startsWith("```"))
+  if (open < 0) return undefined
+  for (let i = open + 1; i < lines.length; i++)
+    if (lines[i]!.trim() === "```") return lines.slice(open + 1, i).join("\n")
+  return undefined
+}
+
+/** The text from the first `{` to the last `}`. */
+const braces = (text: string): string | undefined => {
+  const first = text.indexOf("{")
+  const last = text.lastIndexOf("}")
+  return first >= 0 && last > first ? text.slice(first, last + 1) : undefined
 }
 
 /** A key as a path writes it after `path` (§2): `.key`, `key` first, or `["…"]`. */
@@ -172,17 +196,35 @@ const exceeds = (result: Json.Json, bounds: Limits): string | undefined => {
   return undefined
 }
 
-/** A model's raw answer read as JSON: a result, nothing (`null`), or unparseable (past `bounds` too). */
-const completion = (text: string, bounds: Limits): Predicted =>
-  Either.match(Json.parseWithin(unfence(text), bounds.values), {
-    onLeft: (): Predicted => ({ _tag: "Unparseable" }),
-    onRight: (value): Predicted =>
-      value === null
-        ? { _tag: "Nothing" }
-        : exceeds(value, bounds) === undefined
-          ? { _tag: "Result", value }
-          : { _tag: "Unparseable" }
-  })
+/**
+ * A model's raw answer read as a chatty model writes it (§12): every `<think>…</think>` span removed and
+ * the rest trimmed, then the first of these that is JSON: the whole text, its first code block, its first
+ * `{` to its last `}`. A result, nothing (`null`), or unparseable (none is JSON, or the one that is lies
+ * past `bounds`). Every answer that one surrounding fence read before reads the same.
+ */
+const completion = (text: string, bounds: Limits): Predicted => {
+  const thoughtless = text.replace(THINK, "")
+  const rest = thoughtless.trim()
+  const think = thoughtless.length !== text.length
+  const candidates = [
+    ["text", rest],
+    ["code_block", firstCodeBlock(rest)],
+    ["braces", braces(rest)]
+  ] as const
+  for (const [via, candidate] of candidates) {
+    if (candidate === undefined) continue
+    const parsed = Json.parseWithin(candidate, bounds.values)
+    if (Either.isLeft(parsed)) continue
+    const value = parsed.right
+    const reading: Reading = { think, via }
+    return value === null
+      ? { _tag: "Nothing", reading }
+      : exceeds(value, bounds) === undefined
+        ? { _tag: "Result", value, reading }
+        : { _tag: "Unparseable" }
+  }
+  return { _tag: "Unparseable" }
+}
 
 /**
  * Reads one line of a predictions file: `{"job_id": string, "result": …}` or
@@ -275,6 +317,19 @@ const field = (): Field => ({
 })
 
 /**
+ * How many completions needed each rule of §12's reading beyond the whole text: `think` spans removed,
+ * their `code_block`, their `braces` (an answer may need `think` and one of the others). Answers read as
+ * they were, results and unparseable answers are not counted.
+ *
+ * @since 0.1.0
+ */
+export class Completions extends Schema.Class<Completions>("Completions")({
+  think: Schema.Number,
+  code_block: Schema.Number,
+  braces: Schema.Number
+}) {}
+
+/**
  * The running scores: add each reference job with its prediction (or none), then `report`.
  *
  * @since 0.1.0
@@ -285,6 +340,8 @@ export interface Tally {
   readonly jobs: number
   readonly predictions: number
   readonly unparseable: number
+  /** Completions read with each rule of §12 beyond the whole text. */
+  readonly completions: Completions
   readonly exactModel: number
   readonly exactPipeline: number
   /** The root of the tree of fields (the field `""`). */
@@ -300,6 +357,7 @@ export const empty = (bounds: Limits = limits, scoresModel = true): Tally => ({
   jobs: 0,
   predictions: 0,
   unparseable: 0,
+  completions: { think: 0, code_block: 0, braces: 0 },
   exactModel: 0,
   exactPipeline: 0,
   fields: field(),
@@ -528,6 +586,11 @@ export const add = (
   t.jobs++
   if (predicted !== undefined) t.predictions++
   if (predicted?._tag === "Unparseable") t.unparseable++
+  else if (predicted?.reading !== undefined) {
+    const c = t.completions as { -readonly [K in keyof Completions]: number }
+    if (predicted.reading.think) c.think++
+    if (predicted.reading.via !== "text") c[predicted.reading.via]++
+  }
   const model = predicted?._tag === "Result" ? predicted.value : undefined
   if (model !== undefined) {
     const within = eachLeaf(
@@ -602,6 +665,29 @@ export class FieldScores extends Schema.Class<FieldScores>("FieldScores")({
   pipeline: Scores
 }) {}
 
+/**
+ * Precision, recall and F1 of one predictor over many fields.
+ *
+ * @since 0.1.0
+ */
+export class Average extends Schema.Class<Average>("Average")({
+  precision: Schema.NullOr(Schema.Number),
+  recall: Schema.NullOr(Schema.Number),
+  f1: Schema.NullOr(Schema.Number)
+}) {}
+
+/**
+ * One predictor over every field: `micro` over all the leaves at once (every field's counts summed),
+ * `macro` the unweighted mean of the fields the reference holds (support above 0), each field's null
+ * (nothing predicted; F1 with nothing correct) counting 0, so a field a model never fills costs it.
+ *
+ * @since 0.1.0
+ */
+export class Overall extends Schema.Class<Overall>("Overall")({
+  micro: Average,
+  macro: Average
+}) {}
+
 /** The evaluation (contract §12). Its fields are declared in the order they are printed. @since 0.1.0 */
 export class Report extends Schema.Class<Report>("EvalReport")({
   jobs: Schema.Number,
@@ -609,12 +695,66 @@ export class Report extends Schema.Class<Report>("EvalReport")({
   missing: Schema.optional(Schema.Number),
   unknown: Schema.optional(Schema.Number),
   unparseable: Schema.optional(Schema.Number),
+  completions: Schema.optional(Completions),
+  warning: Schema.optional(Schema.String),
   exact_match: Schema.Struct({
     model: Schema.optional(Schema.NullOr(Schema.Number)),
     pipeline: Schema.NullOr(Schema.Number)
   }),
+  overall: Schema.Struct({
+    model: Schema.optional(Overall),
+    pipeline: Overall
+  }),
   fields: Schema.Array(FieldScores)
 }) {}
+
+/** A fraction in integers, for means that round exactly as `ratio` does. */
+interface Fraction {
+  readonly n: bigint
+  readonly d: bigint
+}
+
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? (a < 0n ? -a : a) : gcd(b, a % b))
+
+const plus = (x: Fraction, n: number, d: number): Fraction => {
+  const num = x.n * BigInt(d) + BigInt(n) * x.d
+  const den = x.d * BigInt(d)
+  const g = gcd(num, den)
+  return { n: num / g, d: den / g }
+}
+
+/** `x / count` rounded to 4 decimals half up, as `ratio` rounds. */
+const meanOf = (x: Fraction, count: number): number =>
+  Number((x.n * 20000n + x.d * BigInt(count)) / (2n * x.d * BigInt(count))) / 10000
+
+/** A predictor's counts over every field, and the fields' support. */
+const overallOf = (fields: ReadonlyArray<readonly [Counts, number]>): Overall => {
+  let [correct, predicted, support, held] = [0, 0, 0, 0]
+  const zero: Fraction = { n: 0n, d: 1n }
+  let [precision, recall, f1] = [zero, zero, zero]
+  for (const [c, s] of fields) {
+    correct += c.correct
+    predicted += c.predicted
+    support += s
+    if (s === 0) continue
+    held++
+    if (c.predicted > 0) precision = plus(precision, c.correct, c.predicted)
+    recall = plus(recall, c.correct, s)
+    if (c.correct > 0) f1 = plus(f1, 2 * c.correct, c.predicted + s)
+  }
+  return new Overall({
+    micro: new Average({
+      precision: ratio(correct, predicted),
+      recall: ratio(correct, support),
+      f1: correct === 0 ? null : ratio(2 * correct, predicted + support)
+    }),
+    macro: new Average(
+      held === 0
+        ? { precision: null, recall: null, f1: null }
+        : { precision: meanOf(precision, held), recall: meanOf(recall, held), f1: meanOf(f1, held) }
+    )
+  })
+}
 
 const scores = (c: Counts, support: number) =>
   new Scores({
@@ -642,15 +782,17 @@ const fieldsOf = (root: Field): Array<readonly [string, Field]> => {
 
 /**
  * The report of a tally: `lines` is how many prediction lines the file held, so `unknown` (lines for
- * jobs outside the reference) is `lines - predictions`. Fields in byte order, those with a count above 0.
+ * jobs outside the reference) is `lines - predictions`; `warning`, what `run` says of predictions that
+ * cover less than half of the reference jobs. Fields in byte order, those with a count above 0.
  * Of the pipeline alone, what concerns a model is left out: the prediction counts, its exact match, its
  * scores.
  *
  * @since 0.1.0
  */
-export const report = (tally: Tally, lines: number): Report => {
+export const report = (tally: Tally, lines: number, warning?: string): Report => {
   const fields = fieldsOf(tally.fields).sort(([a], [b]) => byteOrder(a, b))
   const pipeline = ratio(tally.exactPipeline, tally.jobs)
+  const overall = (which: "model" | "pipeline") => overallOf(fields.map(([, f]) => [f[which], f.support]))
   return tally.scoresModel
     ? new Report({
         jobs: tally.jobs,
@@ -658,7 +800,10 @@ export const report = (tally: Tally, lines: number): Report => {
         missing: tally.jobs - tally.predictions,
         unknown: lines - tally.predictions,
         unparseable: tally.unparseable,
+        completions: new Completions(tally.completions),
+        ...(warning === undefined ? {} : { warning }),
         exact_match: { model: ratio(tally.exactModel, tally.jobs), pipeline },
+        overall: { model: overall("model"), pipeline: overall("pipeline") },
         fields: fields.map(
           ([name, c]) =>
             new FieldScores({
@@ -672,11 +817,59 @@ export const report = (tally: Tally, lines: number): Report => {
     : new Report({
         jobs: tally.jobs,
         exact_match: { pipeline },
+        overall: { pipeline: overall("pipeline") },
         fields: fields.map(
           ([name, c]) =>
             new FieldScores({ field: name, support: c.support, pipeline: scores(c.pipeline, c.support) })
         )
       })
+}
+
+/**
+ * A scoring: its report, and what the report's rounded figures came from that a view needs to compute
+ * differences exactly (the jobs each predictor matched exactly).
+ *
+ * @since 0.1.0
+ */
+export interface Scored {
+  readonly report: Report
+  readonly exact: { readonly model: number; readonly pipeline: number }
+}
+
+/** A tally's report (with `warning`, if any) and its exact-match counts. @since 0.1.0 */
+export const scored = (tally: Tally, lines: number, warning?: string): Scored => ({
+  report: report(tally, lines, warning),
+  exact: { model: tally.exactModel, pipeline: tally.exactPipeline }
+})
+
+const thousands = (n: number): string => n.toLocaleString("en-US")
+
+/**
+ * What to say of predictions that cover less than half of the reference jobs (a model scored on the
+ * wrong jobs scores as predicting nothing on the rest): how many they cover and, when the filters name
+ * no split, the split they were made for (`best`), or that lines were for jobs the filters leave out.
+ */
+const warningOf = (
+  tally: Tally,
+  lines: number,
+  best: Coverage.Candidate | undefined,
+  filtered: boolean
+): string | undefined => {
+  if (!tally.scoresModel || tally.predictions * 2 >= tally.jobs) return undefined
+  const unknown = lines - tally.predictions
+  const share = `${((tally.predictions / tally.jobs) * 100).toFixed(1)}%`
+  const covered = `the predictions cover ${thousands(tally.predictions)} of ${thousands(tally.jobs)} reference jobs (${share})`
+  if (best !== undefined) {
+    const split = `split=${best.name}${best.by === "job" ? " with split_by=job" : ""}`
+    const flags = `--split ${best.name}${best.by === "job" ? " --split-by job" : ""}`
+    return `${covered}, ${thousands(best.predicted)} of the ${thousands(best.jobs)} in ${split}: score them with those filters (CLI: ${flags})`
+  }
+  if (unknown > 0)
+    return (
+      `${covered}; ${thousands(unknown)} ${unknown === 1 ? "line is for a job" : "lines are for jobs"} these ` +
+      `filters leave out: were the predictions made with other filters${filtered ? " (another split, or split_by)" : ""}?`
+    )
+  return `${covered}: the others score as predicting nothing`
 }
 
 /**
@@ -848,7 +1041,9 @@ export const isReference = (format: Format, sample: Sample): boolean =>
 /**
  * Scores indexed predictions against the reference samples, in one pass over them: a job's line is read
  * (`read`) and parsed when its sample comes, so memory holds one prediction at a time. Without
- * predictions (none given, or a file of no line: an empty body), the pipeline alone (§14). The report.
+ * predictions (none given, or a file of no line: an empty body), the pipeline alone (§14). `split` is
+ * the filters' own: without one, predictions that cover less than half of the reference jobs are told
+ * the split they were made for, when one fits.
  *
  * @since 0.1.0
  */
@@ -859,22 +1054,38 @@ export const run = <E, E2, R>(
     | (Indexed & {
         readonly read: (at: Located) => Effect.Effect<Uint8Array, E2>
       })
-    | undefined
-): Effect.Effect<Report, E | E2 | InvalidPrediction, R> => {
+    | undefined,
+  split: Option.Option<Split.Split> = Option.none()
+): Effect.Effect<Scored, E | E2 | InvalidPrediction, R> => {
   const decoder = new TextDecoder()
   const predictions = given === undefined || given.lines === 0 ? undefined : given
   const start = empty(given?.limits ?? limits, predictions !== undefined)
+  // Without a split among the filters, where the predictions fall among the splits, for the warning.
+  const splits =
+    predictions === undefined || Option.isSome(split)
+      ? undefined
+      : Coverage.make(Split.defaultRatios, Split.defaultSplitting.seed)
   return Stream.runFoldEffect(samples, start, (tally, sample) => {
     if (!isReference(format, sample)) return Effect.succeed(tally)
     const job = { initial: sample.initialResult, final: sample.result as Json.Json }
     const at = predictions?.find(sample.id.toLowerCase())
+    splits?.add(sample.id, sample.result, at !== undefined)
     if (predictions === undefined || at === undefined) return add(tally, job, undefined)
     return Effect.flatMap(predictions.read(at), (bytes) =>
       Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
         add(tally, job, p.predicted, at.line)
       )
     )
-  }).pipe(Effect.map((tally) => report(tally, predictions?.lines ?? 0)))
+  }).pipe(
+    Effect.map((tally) => {
+      const lines = predictions?.lines ?? 0
+      return scored(
+        tally,
+        lines,
+        warningOf(tally, lines, splits?.best(tally.predictions), Option.isSome(split))
+      )
+    })
+  )
 }
 
 /**
@@ -886,7 +1097,7 @@ export const run = <E, E2, R>(
 export const pipeline = <E, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>
-): Effect.Effect<Report, E, R> =>
+): Effect.Effect<Scored, E, R> =>
   run<E, never, R>(format, samples, undefined).pipe(
     // Only predictions can bring fields past the limit.
     Effect.catchIf(
@@ -903,6 +1114,30 @@ const points = (a: number | null, b: number | null): string => {
   if (a === null || b === null) return "–"
   const d = Math.round((a - b) * 1000) / 10
   return `${d > 0 ? "+" : d < 0 ? "−" : "±"}${Math.abs(d).toFixed(1)}`
+}
+
+/** `n / of` unrounded, or null when `of` is 0: what the views show and subtract. */
+const share = (n: number, of: number): number | null => (of === 0 ? null : n / of)
+
+/** A predictor's precision, recall and F1 on a field, unrounded, from the report's counts. */
+const exactly = (s: Scores, support: number) => ({
+  precision: share(s.correct, s.predicted),
+  recall: share(s.correct, support),
+  f1: s.correct === 0 ? null : share(2 * s.correct, s.predicted + support)
+})
+
+/** A predictor's micro and macro F1 over the fields, unrounded, as `overallOf` counts them. */
+const overallF1 = (fields: ReadonlyArray<FieldScores>, who: "model" | "pipeline") => {
+  const held = fields.filter((f) => f.support > 0)
+  const sum = (k: "correct" | "predicted") => fields.reduce((n, f) => n + (f[who]?.[k] ?? 0), 0)
+  const support = fields.reduce((n, f) => n + f.support, 0)
+  return {
+    micro: sum("correct") === 0 ? null : share(2 * sum("correct"), sum("predicted") + support),
+    macro:
+      held.length === 0
+        ? null
+        : held.reduce((n, f) => n + (exactly(f[who] as Scores, f.support).f1 ?? 0), 0) / held.length
+  }
 }
 
 /** `|` and line breaks would break a table cell. */
@@ -948,18 +1183,26 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
 ]
 
 /**
- * The report for a person: the counts, exact match, and one row per field with the model and the
- * pipeline side by side and the model's gain in points; then, for each field and predictor with errors,
- * its leaves in each class and the lever its largest class points to. Worst first: fields by the model's
+ * The report for a person: the counts, exact match, micro and macro F1, and one row per field with the
+ * model and the pipeline side by side and the model's gain in points, every figure and difference
+ * computed from the counts (a difference of rounded figures can disagree with the figures shown); then,
+ * for each field and predictor with errors, its leaves in each class and the lever its largest class
+ * points to. Worst first: fields by the model's
  * recall (of the pipeline alone, by its recall), lowest first (fields no reference holds last), then by
  * name.
  *
  * @since 0.1.0
  */
-export const markdown = (r: Report): string => {
+export const markdown = ({ report: r, exact: counts }: Scored): string => {
   const recall = (f: FieldScores) => (f.model ?? f.pipeline).recall ?? Number.POSITIVE_INFINITY
   const rows = [...r.fields].sort((a, b) => recall(a) - recall(b) || byteOrder(a.field, b.field))
-  const title = ["# Evaluation against the ground truth", ""]
+  const title = [
+    "# Evaluation against the ground truth",
+    "",
+    ...(r.warning === undefined ? [] : [`> **Warning:** ${r.warning}.`, ""])
+  ]
+  const pipelineExact = share(counts.pipeline, r.jobs)
+  const pipelineF1 = overallF1(r.fields, "pipeline")
   if (r.predictions === undefined)
     return [
       ...title,
@@ -967,37 +1210,48 @@ export const markdown = (r: Report): string => {
       "",
       `| | pipeline |`,
       "|---|---:|",
-      `| exact match | ${percent(r.exact_match.pipeline)} |`,
+      `| exact match | ${percent(pipelineExact)} |`,
+      `| micro F1 | ${percent(pipelineF1.micro)} |`,
+      `| macro F1 | ${percent(pipelineF1.macro)} |`,
       "",
       "| field | support | recall | precision | f1 |",
       "|---|---:|---:|---:|---:|",
-      ...rows.map(
-        (f) =>
-          `| \`${cell(f.field)}\` | ${f.support} | ${percent(f.pipeline.recall)} | ` +
-          `${percent(f.pipeline.precision)} | ${percent(f.pipeline.f1)} |`
-      ),
+      ...rows.map((f) => {
+        const p = exactly(f.pipeline, f.support)
+        return `| \`${cell(f.field)}\` | ${f.support} | ${percent(p.recall)} | ${percent(p.precision)} | ${percent(p.f1)} |`
+      }),
       "",
       ...errorRows(rows)
     ].join("\n")
-  const model = (f: FieldScores) => f.model as Scores
-  const exact = r.exact_match.model ?? null
+  const exact = share(counts.model, r.jobs)
+  const modelF1 = overallF1(r.fields, "model")
+  const read = r.completions
+  const reading =
+    read === undefined || read.think + read.code_block + read.braces === 0
+      ? ""
+      : ` Completions read after removing a \`<think>\` span: ${read.think}; from their first code block: ` +
+        `${read.code_block}; from their first \`{\` to their last \`}\`: ${read.braces}.`
   return [
     ...title,
     `${r.jobs} reference jobs; ${r.predictions} predicted, ${r.missing} missing, ${r.unparseable} unparseable; ` +
-      `${r.unknown} lines for other jobs ignored.`,
+      `${r.unknown} lines for other jobs ignored.${reading}`,
     "",
     "| | model | pipeline | Δ |",
     "|---|---:|---:|---:|",
-    `| exact match | ${percent(exact)} | ${percent(r.exact_match.pipeline)} | ${points(exact, r.exact_match.pipeline)} |`,
+    `| exact match | ${percent(exact)} | ${percent(pipelineExact)} | ${points(exact, pipelineExact)} |`,
+    `| micro F1 | ${percent(modelF1.micro)} | ${percent(pipelineF1.micro)} | ${points(modelF1.micro, pipelineF1.micro)} |`,
+    `| macro F1 | ${percent(modelF1.macro)} | ${percent(pipelineF1.macro)} | ${points(modelF1.macro, pipelineF1.macro)} |`,
     "",
     "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ...rows.map(
-      (f) =>
-        `| \`${cell(f.field)}\` | ${f.support} | ${percent(model(f).recall)} | ${percent(f.pipeline.recall)} | ` +
-        `${points(model(f).recall, f.pipeline.recall)} | ${percent(model(f).precision)} | ` +
-        `${percent(f.pipeline.precision)} | ${points(model(f).precision, f.pipeline.precision)} |`
-    ),
+    ...rows.map((f) => {
+      const [m, p] = [exactly(f.model as Scores, f.support), exactly(f.pipeline, f.support)]
+      return (
+        `| \`${cell(f.field)}\` | ${f.support} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
+        `${points(m.recall, p.recall)} | ${percent(m.precision)} | ${percent(p.precision)} | ` +
+        `${points(m.precision, p.precision)} |`
+      )
+    }),
     "",
     ...errorRows(rows)
   ].join("\n")

@@ -376,7 +376,9 @@ export const sections = (
   Effect.all({
     lint: Lint.forReport(window),
     fix: Export.readable(
-      Effect.flatMap(Export.Export, (x) => Eval.pipeline(window.format, x.samples(window)))
+      Effect.flatMap(Export.Export, (x) =>
+        Effect.map(Eval.pipeline(window.format, x.samples(window)), (s) => s.report)
+      )
     ),
     calibration: Export.readable(Effect.flatMap(Export.Export, (x) => Calibration.run(x.samples(window))))
   })

@@ -4,8 +4,8 @@
  * `Eval`'s own leaves, equality or pairing.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Stream } from "effect"
-import { Eval, Json } from "../src/index.js"
+import { Effect, Either, FastCheck as fc, Option, Stream } from "effect"
+import { Eval, Json, Split } from "../src/index.js"
 import type { Sample } from "../src/Sample.js"
 import { sprinResult } from "./arbitraries.js"
 import { brute } from "./pairing.js"
@@ -172,8 +172,48 @@ const score = (samples: ReadonlyArray<Sample>, lines: string) =>
     const predictions = yield* Eval.indexed((position, length) =>
       Effect.succeed(bytes.subarray(position, Math.min(bytes.length, position + Math.min(length, 7))))
     )
-    return yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions)
+    return (yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions)).report
   })
+
+/** `n / d` (d > 0) rounded half up to 4 decimals, in exact rational arithmetic: the report's rounding. */
+const rounded = (n: bigint, d: bigint): number => {
+  const scaled = n * 10000n
+  const q = scaled / d
+  return Number(2n * (scaled - q * d) >= d ? q + 1n : q) / 10000
+}
+
+/** The mean of fractions `[n, d]` rounded half up, exactly: Σ n/d over a common denominator. */
+const mean = (fractions: ReadonlyArray<readonly [number, number]>): number => {
+  const common = fractions.reduce((p, [, d]) => p * BigInt(d), 1n)
+  const sum = fractions.reduce((p, [n, d]) => p + (BigInt(n) * common) / BigInt(d), 0n)
+  return rounded(sum, common * BigInt(fractions.length))
+}
+
+/** Micro and macro precision, recall and F1 of one predictor, as contract §12 and the README define them. */
+const averages = (counts: ReadonlyMap<string, { support: number; predicted: number; correct: number }>) => {
+  const all = [...counts.values()].filter((c) => c.support + c.predicted > 0)
+  const [support, predicted, correct] = ["support", "predicted", "correct"].map((k) =>
+    all.reduce((n, c) => n + c[k as "support"], 0)
+  ) as [number, number, number]
+  const held = all.filter((c) => c.support > 0)
+  return new Eval.Overall({
+    micro: new Eval.Average({
+      precision: predicted === 0 ? null : rounded(BigInt(correct), BigInt(predicted)),
+      recall: support === 0 ? null : rounded(BigInt(correct), BigInt(support)),
+      f1: correct === 0 ? null : rounded(BigInt(2 * correct), BigInt(predicted + support))
+    }),
+    macro: new Eval.Average(
+      held.length === 0
+        ? { precision: null, recall: null, f1: null }
+        : {
+            // A null (nothing predicted, or nothing right for F1) counts 0.
+            precision: mean(held.map((c) => (c.predicted === 0 ? [0, 1] : [c.correct, c.predicted]))),
+            recall: mean(held.map((c) => [c.correct, c.support])),
+            f1: mean(held.map((c) => (c.correct === 0 ? [0, 1] : [2 * c.correct, c.predicted + c.support])))
+          }
+    )
+  })
+}
 
 const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`
 const line = (jobId: string, result: Json.Json) =>
@@ -314,6 +354,12 @@ describe("Eval", () => {
             ([, final, predicted, g]) => g && Json.stringify(final) === Json.stringify(predicted)
           )
           expect(r.exact_match.model).toBe(Math.round((exact.length / js.length) * 1e4) / 1e4)
+          // Micro over every leaf, macro over the reference's fields, from the independent counts.
+          for (const [who, counts] of [
+            ["model", model],
+            ["pipeline", pipeline]
+          ] as const)
+            expect(r.overall[who]).toEqual(averages(counts))
         }),
         { numRuns: 80 }
       )
@@ -365,11 +411,13 @@ describe("Eval", () => {
           fc.asyncProperty(jobs, async (js) => {
             const samples = js.map(([initial, final], i) => sample(id(i), initial, final))
             const withModel = await Effect.runPromise(score(samples, line(id(0), js[0]![2])))
-            const none = await Effect.runPromise(Eval.run("jsonl", Stream.fromIterable(samples), undefined))
+            const alone = await Effect.runPromise(Eval.run("jsonl", Stream.fromIterable(samples), undefined))
+            const none = alone.report
             const empty = await Effect.runPromise(score(samples, ""))
             expect(Eval.encode(empty)).toBe(Eval.encode(none))
             const encoded = JSON.parse(Eval.encode(none))
-            expect(Object.keys(encoded)).toEqual(["jobs", "exact_match", "fields"])
+            expect(Object.keys(encoded)).toEqual(["jobs", "exact_match", "overall", "fields"])
+            expect(Object.keys(encoded.overall)).toEqual(["pipeline"])
             expect(Object.keys(encoded.exact_match)).toEqual(["pipeline"])
             expect(none.exact_match.pipeline).toBe(withModel.exact_match.pipeline)
             expect(none.fields.map((f) => [f.field, f.support, f.model, f.pipeline])).toEqual(
@@ -377,7 +425,7 @@ describe("Eval", () => {
                 .filter((f) => f.support + f.pipeline.predicted > 0)
                 .map((f) => [f.field, f.support, undefined, f.pipeline])
             )
-            expect(Eval.markdown(none)).toContain("scored against the pipeline's first answers alone")
+            expect(Eval.markdown(alone)).toContain("scored against the pipeline's first answers alone")
           }),
           { numRuns: 60 }
         )
@@ -426,18 +474,55 @@ describe("Eval", () => {
     )
   })
 
-  it("reads completions: fenced, conversational, unparseable, null", () => {
-    const p = (text: string) => Either.getOrThrow(Eval.parseLine(text, 1)).predicted
-    expect(p('{"job_id":"A","completion":"```json\\n{\\"a\\": 1}\\n```"}')).toEqual({
+  it("reads completions as a chatty model writes them (§12), saying which rule each needed", () => {
+    const p = (completion: unknown) =>
+      Either.getOrThrow(Eval.parseLine(JSON.stringify({ job_id: "a", completion }), 1)).predicted
+    const one = Json.object([["a", new Json.JsonNumber("1")]])
+    const read = (think: boolean, via: Eval.Reading["via"]) => ({
       _tag: "Result",
-      value: Json.object([["a", new Json.JsonNumber("1")]])
+      value: one,
+      reading: { think, via }
     })
-    expect(p('{"job_id":"a","completion":[{"role":"assistant","content":" {\\"a\\":1} "}]}')._tag).toBe(
-      "Result"
+    expect(p('```json\n{"a": 1}\n```')).toEqual(read(false, "code_block"))
+    expect(p([{ role: "assistant", content: ' {"a":1} ' }])).toEqual(read(false, "text"))
+    // Prose around the JSON: from the first { to the last }.
+    expect(p('I think {"a":1}')).toEqual(read(false, "braces"))
+    expect(p('Sure! {"a":1} Anything else?')).toEqual(read(false, "braces"))
+    // Every <think> span goes first, whatever it holds (braces, fences); then the rules as before.
+    expect(p('<think>maybe {"a":2}</think>\n{"a":1}')).toEqual(read(true, "text"))
+    expect(p('<think>a</think>Here:\n```\n{"a":1}\n```\n<think>```{"b":3}```</think>')).toEqual(
+      read(true, "code_block")
     )
-    expect(p('{"job_id":"a","completion":"I think {\\"a\\":1}"}')).toEqual({ _tag: "Unparseable" })
-    expect(p('{"job_id":"a","completion":"null"}')).toEqual({ _tag: "Nothing" })
-    expect(p('{"job_id":"a","result":null}')).toEqual({ _tag: "Nothing" })
+    // The first code block only: when it is not JSON, the braces of the whole text are tried.
+    expect(p('```\nnot json\n```\n```json\n{"a":1}\n```')).toEqual(read(false, "braces"))
+    expect(p("```\nnot json\n```")).toEqual({ _tag: "Unparseable" })
+    expect(p('```text\nplan\n```\nanswer: {"a":1}')).toEqual(read(false, "braces"))
+    // A block that never closes is no block.
+    expect(p('```json\n{"a":1}')).toEqual(read(false, "braces"))
+    // An unclosed <think> is not a span: it stays, and the braces after it are read.
+    expect(p('<think>still thinking {"a":1}')).toEqual(read(false, "braces"))
+    expect(p("I cannot read this scan.")).toEqual({ _tag: "Unparseable" })
+    expect(p("<think>{}</think>")).toEqual({ _tag: "Unparseable" })
+    expect(p("null")).toEqual({ _tag: "Nothing", reading: { think: false, via: "text" } })
+    expect(Either.getOrThrow(Eval.parseLine('{"job_id":"a","result":null}', 1)).predicted).toEqual({
+      _tag: "Nothing"
+    })
+    // What one surrounding fence read before reads the same: any JSON, any info string, any spacing.
+    fc.assert(
+      fc.property(
+        fc.json(),
+        fc.stringMatching(/^[a-z]{0,8}$/),
+        fc.constantFrom("", " ", "\n", "\t \n"),
+        (json, info, pad) => {
+          const got = p(`${pad}\`\`\`${info}\n${json}\n\`\`\`${pad}`)
+          const want = Either.getOrThrow(Json.parse(json))
+          if (want === null) expect(got._tag).toBe("Nothing")
+          else
+            expect(got).toEqual({ _tag: "Result", value: want, reading: { think: false, via: "code_block" } })
+        }
+      ),
+      { numRuns: 200 }
+    )
     expect(Either.getOrThrow(Eval.parseLine('{"job_id":"ABC","result":1}', 1)).jobId).toBe("abc")
     for (const [text, detail] of [
       ["[1]", "not an object"],
@@ -521,7 +606,7 @@ describe("Eval", () => {
         }
       )
     )
-    expect(Eval.markdown(Eval.report(tally, 1))).toBe(
+    expect(Eval.markdown(Eval.scored(tally, 1))).toBe(
       [
         "# Evaluation against the ground truth",
         "",
@@ -530,6 +615,9 @@ describe("Eval", () => {
         "| | model | pipeline | Δ |",
         "|---|---:|---:|---:|",
         "| exact match | 0.0% | 0.0% | ±0.0 |",
+        // Each is right on one field of two: 2·1 / (2 + 2) over the leaves, (0 + 1) / 2 over the fields.
+        "| micro F1 | 50.0% | 50.0% | ±0.0 |",
+        "| macro F1 | 50.0% | 50.0% | ±0.0 |",
         "",
         "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -756,8 +844,75 @@ describe("Eval", () => {
           }
           // The same bytes written again change nothing.
           const same = yield* rewritten(first, first)
-          expect(Either.isRight(same) && same.right.exact_match.model).toBe(1)
+          expect(Either.isRight(same) && same.right.report.exact_match.model).toBe(1)
         })
+    )
+  })
+
+  describe("predictions that cover less than half of the reference jobs", () => {
+    // 200 letters, each its own number; two jobs of one letter share it (the split by letter keeps them
+    // together, the split by job may not).
+    const letterOf = (i: number) => `Sprin/${Math.floor(i / 2)}/I/2025`
+    const final = (i: number) => Json.object([["header", Json.object([["nomor_sprint", letterOf(i)]])]])
+    const samples = Array.from({ length: 400 }, (_, i) => sample(id(i), final(i), final(i)))
+    const inSplit = (by: Split.By, name: Split.Name) =>
+      samples.flatMap((x, i) =>
+        Split.assign(Split.keyOf(by, x.id, x.result), Split.defaultRatios, "") === name ? [i] : []
+      )
+    const lines = (is: ReadonlyArray<number>, extra = "") =>
+      is.map((i) => line(id(i), final(i))).join("") + extra
+    const run = (text: string, split = Option.none<Split.Split>()) =>
+      Effect.gen(function* () {
+        const bytes = new TextEncoder().encode(text)
+        const predictions = yield* Eval.indexed((position, length) =>
+          Effect.succeed(bytes.subarray(position, position + length))
+        )
+        return (yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions, split)).report
+      })
+
+    it.effect("name the split they were made for, by letter or by job, and the flags to score them", () =>
+      Effect.gen(function* () {
+        const test = inSplit("letter", "test")
+        const r = yield* run(lines(test))
+        expect(test.length).toBeGreaterThan(10)
+        const share = ((test.length / 400) * 100).toFixed(1)
+        expect(r.warning).toBe(
+          `the predictions cover ${test.length} of 400 reference jobs (${share}%), ${test.length} of the ` +
+            `${test.length} in split=test: score them with those filters (CLI: --split test)`
+        )
+        const byJob = inSplit("job", "validation")
+        const j = yield* run(lines(byJob))
+        expect(j.warning).toContain(
+          `, ${byJob.length} of the ${byJob.length} in split=validation with split_by=job: score them with ` +
+            "those filters (CLI: --split validation --split-by job)"
+        )
+      })
+    )
+
+    it.effect("else say how many lines the filters leave out, or that the rest predict nothing", () =>
+      Effect.gen(function* () {
+        const few = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144]
+        const unknown = line("ffffffff-0000-4000-8000-000000000000", new Json.JsonNumber("1"))
+        const r = yield* run(lines(few, unknown))
+        expect(r.warning).toBe(
+          "the predictions cover 12 of 400 reference jobs (3.0%); 1 line is for a job these filters leave " +
+            "out: were the predictions made with other filters?"
+        )
+        const none = yield* run(lines(few))
+        expect(none.warning).toBe(
+          "the predictions cover 12 of 400 reference jobs (3.0%): the others score as predicting nothing"
+        )
+        // With a split among the filters, none is suggested: the lines left out may be another split's.
+        const given = Option.some({ ...Split.defaultSplitting, name: "test" as const })
+        const split = yield* run(lines(inSplit("letter", "test"), unknown), given)
+        expect(split.warning).toContain(
+          "were the predictions made with other filters (another split, or split_by)?"
+        )
+        // Half or more: nothing to say.
+        const half = yield* run(lines(Array.from({ length: 200 }, (_, i) => i * 2)))
+        expect(half.warning).toBeUndefined()
+        expect(Object.keys(JSON.parse(Eval.encode(half)))).not.toContain("warning")
+      })
     )
   })
 

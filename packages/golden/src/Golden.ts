@@ -931,6 +931,13 @@ export const classesPredictions: string = path.join(fixture, "classes", "predict
 /** The report of `classesPredictions` against C1–C3, its classes counted by hand. @since 0.1.0 */
 export const expectedClasses = (): Buffer => fs.readFileSync(path.join(fixture, "classes", "expected.json"))
 
+/**
+ * The Markdown view of `classesPredictions` (`eval --markdown`, or `Accept: text/markdown`), its
+ * differences computed from the counts. @since 0.1.0
+ */
+export const expectedClassesMarkdown = (): Buffer =>
+  fs.readFileSync(path.join(fixture, "classes", "expected.md"))
+
 /** The report of the pipeline alone on C1–C3 (no predictions). @since 0.1.0 */
 export const expectedClassesPipeline = (): Buffer =>
   fs.readFileSync(path.join(fixture, "classes", "expected-pipeline.json"))
