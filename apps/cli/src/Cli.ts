@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
@@ -1111,11 +1112,52 @@ const evalCommand = Command.make(
           "field, worst fields first, with the difference in points."
       )
     ),
+    details: Options.text("details").pipe(
+      Options.withPseudoName("FILE"),
+      Options.withDescription(
+        "Also write one JSON line per reference job to FILE, in export order, from the same snapshot: its " +
+          "prediction (result, null, unparseable or missing) and line, whether the model and the pipeline " +
+          "matched it exactly, and each wrong leaf with its path, class, expected and predicted values: the " +
+          "letters a model gets wrong, to read or to grep. Written whole or not at all."
+      ),
+      Options.optional
+    ),
     ...evalFilterFlags
   },
   (flags) =>
     Effect.gen(function* () {
       const filter = yield* Filter.parse(parameters(flags), { accept: Filter.evalParameters, label: flag })
+      const detailsFile = Option.isNone(flags.details)
+        ? undefined
+        : yield* outputTarget("--details", flags.details.value)
+      if (detailsFile !== undefined && Option.isSome(flags.predictions)) {
+        // Replacing the predictions with their details would lose them.
+        const read = Effect.option(
+          Effect.try(() => fs.realpathSync(resolvePath(Option.getOrThrow(flags.predictions))))
+        )
+        if (Option.contains(yield* read, detailsFile.file))
+          return yield* new UsageError({
+            message: `--details ${detailsFile.name} is the predictions file: name a file of its own`
+          })
+      }
+      const score = <E2>(exporter: Export.Export, predictions: Eval.Given<E2> | undefined) => {
+        if (detailsFile === undefined)
+          return Eval.run(filter.format, exporter.samples(filter), predictions, filter.split)
+        const { lines, scored } = Eval.detailed(
+          filter.format,
+          exporter.samples(filter),
+          predictions,
+          filter.split
+        )
+        const encoder = new TextEncoder()
+        return Effect.map(
+          Output.toFile(
+            detailsFile,
+            Stream.map(lines, (line) => encoder.encode(line))
+          ),
+          scored
+        )
+      }
       const scored = yield* Effect.scoped(
         Effect.flatMap(
           Option.match(flags.predictions, {
@@ -1124,9 +1166,7 @@ const evalCommand = Command.make(
           }),
           (predictions) =>
             withDatabase(
-              Effect.flatMap(Export.Export, (exporter) =>
-                Eval.run(filter.format, exporter.samples(filter), predictions, filter.split)
-              ),
+              Effect.flatMap(Export.Export, (exporter) => score(exporter, predictions)),
               { prepare: true }
             )
         )

@@ -134,19 +134,50 @@ for (const target of TestDatabase.targets()) {
 for (const target of TestDatabase.targets()) {
   const fixture = Layer.effectDiscard(Golden.loadClasses).pipe(Layer.provideMerge(target.layer))
   layer(fixture, { timeout: 120_000 })(`CLI eval of the error-class fixture on ${target.name}`, (it) => {
-    it.effect("each class as counted by hand, for the model and the pipeline alone, and in Markdown", () =>
-      Effect.gen(function* () {
-        const env = { DATABASE_URL: (yield* TestDatabase.TestDatabase).url }
-        const scored = yield* run(["eval", "--predictions", Golden.classesPredictions], env)
-        expect([scored.code, scored.stderr]).toEqual([0, ""])
-        expect(scored.stdout.toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
-        const alone = yield* run(["eval"], env)
-        expect([alone.code, alone.stderr]).toEqual([0, ""])
-        expect(alone.stdout.toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
-        const markdown = yield* run(["eval", "--markdown", "--predictions", Golden.classesPredictions], env)
-        expect([markdown.code, markdown.stderr]).toEqual([0, ""])
-        expect(markdown.stdout.toString("utf8")).toBe(Golden.expectedClassesMarkdown().toString("utf8"))
-      })
+    it.effect(
+      "each class as counted by hand, for the model and the pipeline alone, in Markdown and in details",
+      () =>
+        Effect.gen(function* () {
+          const env = { DATABASE_URL: (yield* TestDatabase.TestDatabase).url }
+          const scored = yield* run(["eval", "--predictions", Golden.classesPredictions], env)
+          expect([scored.code, scored.stderr]).toEqual([0, ""])
+          expect(scored.stdout.toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
+          const alone = yield* run(["eval"], env)
+          expect([alone.code, alone.stderr]).toEqual([0, ""])
+          expect(alone.stdout.toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
+          const markdown = yield* run(["eval", "--markdown", "--predictions", Golden.classesPredictions], env)
+          expect([markdown.code, markdown.stderr]).toEqual([0, ""])
+          expect(markdown.stdout.toString("utf8")).toBe(Golden.expectedClassesMarkdown().toString("utf8"))
+          // --details: a line per job, beside the same report, from one pass.
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gt-details-"))
+          const details = path.join(dir, "details.jsonl")
+          const both = yield* run(
+            ["eval", "--predictions", Golden.classesPredictions, "--details", details],
+            env
+          )
+          expect([both.code, both.stderr]).toEqual([0, ""])
+          expect(both.stdout.toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
+          expect(fs.readFileSync(details, "utf8")).toBe(Golden.expectedClassesDetails().toString("utf8"))
+          const pipeline = yield* run(["eval", "--details", details], env)
+          expect(pipeline.stdout.toString("utf8")).toBe(Golden.expectedClassesPipeline().toString("utf8"))
+          expect(fs.readFileSync(details, "utf8")).toBe(
+            Golden.expectedClassesDetailsPipeline().toString("utf8")
+          )
+          // The predictions are never replaced by their details; a folder is no file: nothing written.
+          const copy = path.join(dir, "predictions.jsonl")
+          fs.copyFileSync(Golden.classesPredictions, copy)
+          for (const [target, message] of [
+            [copy, `--details ${copy} is the predictions file: name a file of its own`],
+            [dir, `--details ${dir} is a folder, not a regular file`]
+          ] as const) {
+            const refused = yield* run(["eval", "--predictions", copy, "--details", target], env)
+            expect([refused.code, refused.stdout.length]).toEqual([2, 0])
+            expect(refused.stderr).toContain(message)
+          }
+          expect(fs.readFileSync(copy)).toEqual(fs.readFileSync(Golden.classesPredictions))
+          expect(fs.readdirSync(dir).sort()).toEqual(["details.jsonl", "predictions.jsonl"])
+          fs.rmSync(dir, { recursive: true })
+        })
     )
   })
 }

@@ -14,9 +14,9 @@
  *
  * @since 0.1.0
  */
-import type { HttpServerRequest } from "@effect/platform"
+import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Eval, Export, type Filter } from "@ground-truth/core"
-import { Config, Duration, Effect, Option } from "effect"
+import { Chunk, Config, Duration, Effect, Either, Option, Ref, type Scope, Stream } from "effect"
 import { Admission, retryAfter } from "./Admission.js"
 import { BadRequest, EvalBusy, Gone, ServerError, type Unavailable } from "./Api.js"
 import { exportFailure } from "./Errors.js"
@@ -39,7 +39,8 @@ const invalid = (e: Eval.InvalidPrediction) =>
   new BadRequest({ error: { code: "invalid_prediction", message: e.message, parameter: "body" } })
 
 /**
- * The handler, with its configuration and its slots: `(request, filter) => the scoring`.
+ * The handlers, with their configuration and slots: `score(request, filter)`, the scoring;
+ * `details(request, filter)`, its details lines as a response.
  *
  * @since 0.1.0
  */
@@ -64,34 +65,37 @@ export const make = Effect.gen(function* () {
     }),
     Config.withDefault(Duration.minutes(4))
   )
-  const slots = yield* Effect.makeSemaphore(concurrency)
+  /** Evaluations running, uploads included: one is counted for the scope that takes it. */
+  const running = yield* Ref.make(0)
+  const slot = Effect.acquireRelease(
+    Ref.modify(running, (n) => (n < concurrency ? [true, n + 1] : [false, n])),
+    (taken) => (taken ? Ref.update(running, (n) => n - 1) : Effect.void)
+  )
 
-  const score = (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const lines = Eval.index()
-        const read = yield* Spool.spool(request, { limit, timeout, take: lines.push }).pipe(
-          Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
-        )
-        const predictions = Eval.reader(yield* Effect.mapError(lines.end(), invalid), read)
-        // Scoring holds a snapshot: it takes a read slot as exports do.
-        yield* admit
-        return yield* Eval.run(filter.format, exporter.samples(filter), predictions, filter.split).pipe(
-          Effect.mapError((e) =>
-            e instanceof ServerError
-              ? e
-              : e._tag === "InvalidPrediction"
-                ? invalid(e)
-                : // The spool is ours alone: a line that changed is a fault of this server's disk.
-                  e._tag === "LineChanged"
-                  ? new ServerError({
-                      error: { code: "spool_failed", message: `the spooled body: ${e.message}` }
-                    })
-                  : evalFailure(exportFailure(e))
-          )
-        )
-      })
-    )
+  const failure = (e: Eval.InvalidPrediction | Eval.LineChanged | Export.ExportError | ServerError) =>
+    e instanceof ServerError
+      ? e
+      : e._tag === "InvalidPrediction"
+        ? invalid(e)
+        : // The spool is ours alone: a line that changed is a fault of this server's disk.
+          e._tag === "LineChanged"
+          ? new ServerError({
+              error: { code: "spool_failed", message: `the spooled body: ${e.message}` }
+            })
+          : evalFailure(exportFailure(e))
+
+  /** The body spooled and indexed, then a read slot: the predictions, for the scope. */
+  const predictionsOf = (request: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function* () {
+      const lines = Eval.index()
+      const read = yield* Spool.spool(request, { limit, timeout, take: lines.push }).pipe(
+        Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
+      )
+      const predictions = Eval.reader(yield* Effect.mapError(lines.end(), invalid), read)
+      // Scoring holds a snapshot: it takes a read slot as exports do.
+      yield* admit
+      return predictions
+    })
 
   const busy = (request: HttpServerRequest.HttpServerRequest) =>
     Effect.zipRight(
@@ -111,9 +115,50 @@ export const make = Effect.gen(function* () {
       })
     )
 
-  return (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
-    Effect.flatMap(
-      slots.withPermitsIfAvailable(1)(score(request, filter)),
-      Option.match({ onNone: () => busy(request), onSome: Effect.succeed })
-    )
+  /** Runs `use` in an evaluation's slot, or refuses at once (503) when none is free. */
+  const inSlot = <A, E, R>(
+    request: HttpServerRequest.HttpServerRequest,
+    use: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | EvalBusy, R | Scope.Scope> =>
+    Effect.flatMap(slot, (taken): Effect.Effect<A, E | EvalBusy, R> => (taken ? use : busy(request)))
+
+  return {
+    /** The scoring. */
+    score: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
+      Effect.scoped(
+        inSlot(
+          request,
+          Effect.flatMap(predictionsOf(request), (predictions) =>
+            Eval.run(filter.format, exporter.samples(filter), predictions, filter.split).pipe(
+              Effect.mapError(failure)
+            )
+          )
+        )
+      ),
+    /**
+     * One details line per reference job (`eval --details`), streamed in the request's scope, which
+     * holds the slot, the spool and the snapshot until the last line is sent. A failure before the first
+     * line is a JSON error; after it, the transfer is cut.
+     */
+    details: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
+      inSlot(
+        request,
+        Effect.gen(function* () {
+          const predictions = yield* predictionsOf(request)
+          const encoder = new TextEncoder()
+          const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, filter.split)
+          const pull = yield* Stream.toPull(Stream.mapError(lines, failure))
+          // The first line (or the end): a failure before it is still a JSON error.
+          const first = yield* Effect.either(Effect.repeat(pull, { until: Chunk.isNonEmpty }))
+          if (Either.isLeft(first) && Option.isSome(first.left)) return yield* Effect.fail(first.left.value)
+          const body = Either.isRight(first)
+            ? Stream.concat(Stream.fromChunk(first.right), Stream.repeatEffectChunkOption(pull))
+            : Stream.empty
+          return HttpServerResponse.stream(
+            Stream.map(body, (line) => encoder.encode(line)),
+            { contentType: "application/x-ndjson" }
+          )
+        })
+      )
+  }
 })

@@ -331,14 +331,17 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
         .handleRaw("eval", ({ request }) =>
           Effect.flatMap(parseQuery(request, Filter.evalParameters), (filter) =>
-            Effect.map(evaluate(request, filter), (scored) =>
-              // What `ground-truth eval --markdown` prints, for a client that asks for it.
-              accepts(request, "text/markdown")
-                ? HttpServerResponse.text(Eval.markdown(scored), {
-                    contentType: "text/markdown; charset=utf-8"
-                  })
-                : scored.report
-            )
+            // One line per reference job (what `eval --details` writes), the Markdown view (what
+            // `eval --markdown` prints), or the report.
+            accepts(request, "application/x-ndjson")
+              ? evaluate.details(request, filter)
+              : Effect.map(evaluate.score(request, filter), (scored) =>
+                  accepts(request, "text/markdown")
+                    ? HttpServerResponse.text(Eval.markdown(scored), {
+                        contentType: "text/markdown; charset=utf-8"
+                      })
+                    : scored.report
+                )
           )
         )
         .handle("export", ({ request }) =>

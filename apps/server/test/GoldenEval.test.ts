@@ -84,7 +84,7 @@ for (const target of TestDatabase.targets()) {
     excludeTestServices: true
   })(`HTTP eval of the error-class fixture on ${target.name}`, (it) => {
     it.effect(
-      "each class as counted by hand, the CLI's bytes with the predictions, without, and in Markdown",
+      "each class as counted by hand, the CLI's bytes with the predictions, without, in Markdown and details",
       () =>
         Effect.gen(function* () {
           const url = `${yield* baseUrl}/api/v1/ground-truth/eval`
@@ -107,6 +107,20 @@ for (const target of TestDatabase.targets()) {
           expect((yield* bytes(markdown)).toString("utf8")).toBe(
             Golden.expectedClassesMarkdown().toString("utf8")
           )
+          // Asked for lines: what `eval --details` writes, with the predictions and without.
+          for (const [body, expected] of [
+            [fs.readFileSync(Golden.classesPredictions), Golden.expectedClassesDetails()],
+            ["", Golden.expectedClassesDetailsPipeline()]
+          ] as const) {
+            const details = yield* get(url, {
+              method: "POST",
+              headers: { "content-type": "application/x-ndjson", accept: "application/x-ndjson" },
+              body
+            })
+            expect(details.status).toBe(200)
+            expect(details.headers.get("content-type")).toBe("application/x-ndjson")
+            expect((yield* bytes(details)).toString("utf8")).toBe(expected.toString("utf8"))
+          }
         })
     )
   })

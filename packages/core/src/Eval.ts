@@ -449,11 +449,12 @@ const classOf = (reference: Json.Json, prediction: Json.Json): LeafClass => {
  * from a field to a member's or to an array's items.
  */
 interface Visitor<F> {
-  readonly pair: (field: F, leaf: LeafClass) => void
+  readonly pair: (field: F, leaf: LeafClass, reference: Json.Json, prediction: Json.Json) => void
   readonly missing: (field: F, value: Json.Json) => void
   readonly extra: (field: F, value: Json.Json) => void
   readonly member: (field: F, key: string) => F
-  readonly items: (field: F) => F
+  /** The field of an array's element: its index in the reference, in the prediction (either may be none). */
+  readonly item: (field: F, reference: number | undefined, prediction: number | undefined) => F
 }
 
 /** Arrays of objects nested deeper than this in one another align by index: alignment recurses. */
@@ -496,24 +497,23 @@ const walk = <F>(
     if (r === undefined) {
       if (p !== undefined) visitor.extra(f, p)
     } else if (p === undefined) visitor.missing(f, r)
-    else if (!isContainer(r) && !isContainer(p)) visitor.pair(f, classOf(r, p))
+    else if (!isContainer(r) && !isContainer(p)) visitor.pair(f, classOf(r, p), r, p)
     else if (!isContainer(r) || !isContainer(p) || Json.isArray(r) !== Json.isArray(p)) {
       visitor.missing(f, r)
       visitor.extra(f, p)
     } else if (Json.isArray(r)) {
       const q = p as Json.JsonArray
-      const items = visitor.items(f)
       const partners =
         nesting < ALIGNED_NESTING && r.length * q.length <= ALIGNED_PAIRS && allObjects(r) && allObjects(q)
           ? align(r.length, q.length, (i, j) => equalLeaves(r[i]!, q[j]!, nesting + 1))
           : r.map((_, i) => (i < q.length ? i : undefined))
       const paired = new Set<number>()
       partners.forEach((j, i) => {
-        push(r[i], j === undefined ? undefined : q[j], items)
+        push(r[i], j === undefined ? undefined : q[j], visitor.item(f, i, j))
         if (j !== undefined) paired.add(j)
       })
       q.forEach((x, j) => {
-        if (!paired.has(j)) push(undefined, x, items)
+        if (!paired.has(j)) push(undefined, x, visitor.item(f, undefined, j))
       })
     } else {
       const q = p as Json.JsonObject
@@ -536,7 +536,7 @@ const equalLeaves = (reference: Json.Json, prediction: Json.Json, nesting: numbe
       missing: none,
       extra: none,
       member: none,
-      items: none
+      item: none
     },
     nesting
   )
@@ -561,8 +561,109 @@ const classify = (
     missing: (f, value) => eachLeaf(f, value, (g) => g[which].missing++, always),
     extra: (f, value) => eachLeaf(f, value, (g) => g[which].extra++, always),
     member: (f, k) => (f.members as Map<string, Field>).get(k) as Field,
-    items: (f) => f.items as Field
+    item: (f) => f.items as Field
   })
+}
+
+/** Where a walk is: the path (§2) in the reference and in the prediction, where each has the value. */
+interface Where {
+  readonly reference: string | undefined
+  readonly prediction: string | undefined
+}
+
+const extend = (path: string | undefined, segment: (path: string) => string) =>
+  path === undefined ? undefined : path + segment(path)
+
+/** Every leaf of `value` at `path` (§12), last first: the order a walk's stack visits them in. */
+const leavesOf = (value: Json.Json, path: string): Array<readonly [string, Json.Json]> => {
+  const out: Array<readonly [string, Json.Json]> = []
+  const pending: Array<readonly [string, Json.Json]> = [[path, value]]
+  while (pending.length > 0) {
+    const [at, v] = pending.pop()!
+    if (!isContainer(v)) out.push([at, v])
+    else if (Json.isArray(v)) v.forEach((x, i) => void pending.push([`${at}[${i}]`, x]))
+    else for (const [k, x] of v as Json.JsonObject) pending.push([at + keySegment(at, k), x])
+  }
+  return out
+}
+
+/**
+ * Each leaf of a prediction that is not correct, in its class (§14), as JSON objects in the order of the
+ * reference (then the prediction's own): `path` (the reference's; of an `extra` leaf, the prediction's),
+ * `predicted_path` when a row paired by content sits at another index, `class`, `expected` (but for
+ * `extra`) and `predicted` (but for `missing`), values as canonical JSON.
+ */
+const wrongLeaves = (reference: Json.Json, prediction: Json.Json | undefined): Array<string> => {
+  const out: Array<string> = []
+  const entry = (cls: string, path: string, expected?: Json.Json, predicted?: Json.Json, other?: string) =>
+    out.push(
+      `{"path":${JSON.stringify(path)}${other === undefined || other === path ? "" : `,"predicted_path":${JSON.stringify(other)}`},` +
+        `"class":"${cls}"${expected === undefined ? "" : `,"expected":${Json.stringify(expected)}`}` +
+        `${predicted === undefined ? "" : `,"predicted":${Json.stringify(predicted)}`}}`
+    )
+  // A walk's stack visits the last first: the entries are reversed once it is done.
+  const subtree = (cls: "missing" | "extra", path: string | undefined, value: Json.Json) => {
+    for (const [at, leaf] of leavesOf(value, path ?? ""))
+      cls === "missing" ? entry(cls, at, leaf) : entry(cls, at, undefined, leaf)
+  }
+  walk<Where>(
+    reference,
+    prediction,
+    { reference: "", prediction: "" },
+    {
+      pair: (w, leaf, r, p) => {
+        if (leaf !== "correct") entry(leaf, w.reference ?? "", r, p, w.prediction)
+      },
+      missing: (w, value) => subtree("missing", w.reference, value),
+      extra: (w, value) => subtree("extra", w.prediction, value),
+      member: (w, key) => ({
+        reference: extend(w.reference, (at) => keySegment(at, key)),
+        prediction: extend(w.prediction, (at) => keySegment(at, key))
+      }),
+      item: (w, i, j) => ({
+        reference: i === undefined ? undefined : extend(w.reference, () => `[${i}]`),
+        prediction: j === undefined ? undefined : extend(w.prediction, () => `[${j}]`)
+      })
+    }
+  )
+  return out.reverse()
+}
+
+/** What a job's line predicted, as a details line says it. */
+const predictionOf = (predicted: Predicted | undefined): string =>
+  predicted === undefined
+    ? "missing"
+    : predicted._tag === "Result"
+      ? "result"
+      : predicted._tag === "Nothing"
+        ? "null"
+        : "unparseable"
+
+/**
+ * A reference job's details line (`eval --details`), `\n` included: its id, what its prediction line
+ * held (`result`, `null`, `unparseable`, or `missing`: no line) and the line's number, whether each
+ * predictor matched it exactly, and each predictor's wrong leaves (`wrongLeaves`). Of the pipeline alone
+ * (`scoresModel` false), what concerns a model is left out.
+ *
+ * @since 0.1.0
+ */
+export const details = (
+  jobId: string,
+  job: { readonly initial: Slot; readonly final: Json.Json },
+  predicted: Predicted | undefined,
+  line: number | undefined,
+  scoresModel = true
+): string => {
+  const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
+  const model = predicted?._tag === "Result" ? predicted.value : undefined
+  const list = (xs: ReadonlyArray<string>) => `[${xs.join(",")}]`
+  const pipelineExact = initial !== undefined && Json.equals(initial, job.final)
+  return scoresModel
+    ? `{"job_id":${JSON.stringify(jobId)},"prediction":"${predictionOf(predicted)}","line":${line ?? "null"},` +
+        `"exact_match":{"model":${model !== undefined && Json.equals(model, job.final)},"pipeline":${pipelineExact}},` +
+        `"errors":{"model":${list(wrongLeaves(job.final, model))},"pipeline":${list(wrongLeaves(job.final, initial))}}}\n`
+    : `{"job_id":${JSON.stringify(jobId)},"exact_match":{"pipeline":${pipelineExact}},` +
+        `"errors":{"pipeline":${list(wrongLeaves(job.final, initial))}}}\n`
 }
 
 /**
@@ -1038,6 +1139,58 @@ export const isReference = (format: Format, sample: Sample): boolean =>
     Json.equals(sample.initialResult, sample.result)
   )
 
+/** Indexed predictions whose lines are read again: what `run` and `detailed` take. @since 0.1.0 */
+export type Given<E2> = Indexed & { readonly read: (at: Located) => Effect.Effect<Uint8Array, E2> }
+
+/**
+ * The reference samples scored one by one into a tally of their own, each emitting its details line
+ * (with `detail`; else nothing); `done` is the scoring once the stream has run, once.
+ */
+const scoring = <E, E2, R>(
+  format: Format,
+  samples: Stream.Stream<Sample, E, R>,
+  given: Given<E2> | undefined,
+  split: Option.Option<Split.Split>,
+  detail: boolean
+) => {
+  const decoder = new TextDecoder()
+  const predictions = given === undefined || given.lines === 0 ? undefined : given
+  const tally = empty(given?.limits ?? limits, predictions !== undefined)
+  // Without a split among the filters, where the predictions fall among the splits, for the warning.
+  const splits =
+    predictions === undefined || Option.isSome(split)
+      ? undefined
+      : Coverage.make(Split.defaultRatios, Split.defaultSplitting.seed)
+  const scored1 = (
+    sample: Sample,
+    predicted: Predicted | undefined,
+    line: number | undefined
+  ): Effect.Effect<string, InvalidPrediction> => {
+    const job = { initial: sample.initialResult, final: sample.result as Json.Json }
+    return Effect.map(add(tally, job, predicted, line), () =>
+      detail ? details(sample.id, job, predicted, line, tally.scoresModel) : ""
+    )
+  }
+  const lines = samples.pipe(
+    Stream.filter((sample) => isReference(format, sample)),
+    Stream.mapEffect((sample) => {
+      const at = predictions?.find(sample.id.toLowerCase())
+      splits?.add(sample.id, sample.result, at !== undefined)
+      if (predictions === undefined || at === undefined) return scored1(sample, undefined, undefined)
+      return Effect.flatMap(predictions.read(at), (bytes) =>
+        Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
+          scored1(sample, p.predicted, at.line)
+        )
+      )
+    })
+  )
+  const done = (): Scored => {
+    const n = predictions?.lines ?? 0
+    return scored(tally, n, warningOf(tally, n, splits?.best(tally.predictions), Option.isSome(split)))
+  }
+  return { lines, done }
+}
+
 /**
  * Scores indexed predictions against the reference samples, in one pass over them: a job's line is read
  * (`read`) and parsed when its sample comes, so memory holds one prediction at a time. Without
@@ -1050,42 +1203,31 @@ export const isReference = (format: Format, sample: Sample): boolean =>
 export const run = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
-  given:
-    | (Indexed & {
-        readonly read: (at: Located) => Effect.Effect<Uint8Array, E2>
-      })
-    | undefined,
+  given: Given<E2> | undefined,
   split: Option.Option<Split.Split> = Option.none()
-): Effect.Effect<Scored, E | E2 | InvalidPrediction, R> => {
-  const decoder = new TextDecoder()
-  const predictions = given === undefined || given.lines === 0 ? undefined : given
-  const start = empty(given?.limits ?? limits, predictions !== undefined)
-  // Without a split among the filters, where the predictions fall among the splits, for the warning.
-  const splits =
-    predictions === undefined || Option.isSome(split)
-      ? undefined
-      : Coverage.make(Split.defaultRatios, Split.defaultSplitting.seed)
-  return Stream.runFoldEffect(samples, start, (tally, sample) => {
-    if (!isReference(format, sample)) return Effect.succeed(tally)
-    const job = { initial: sample.initialResult, final: sample.result as Json.Json }
-    const at = predictions?.find(sample.id.toLowerCase())
-    splits?.add(sample.id, sample.result, at !== undefined)
-    if (predictions === undefined || at === undefined) return add(tally, job, undefined)
-    return Effect.flatMap(predictions.read(at), (bytes) =>
-      Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
-        add(tally, job, p.predicted, at.line)
-      )
-    )
-  }).pipe(
-    Effect.map((tally) => {
-      const lines = predictions?.lines ?? 0
-      return scored(
-        tally,
-        lines,
-        warningOf(tally, lines, splits?.best(tally.predictions), Option.isSome(split))
-      )
-    })
-  )
+): Effect.Effect<Scored, E | E2 | InvalidPrediction, R> =>
+  Effect.suspend(() => {
+    const { lines, done } = scoring(format, samples, given, split, false)
+    return Effect.map(Stream.runDrain(lines), done)
+  })
+
+/**
+ * `run`, with each reference job's details line (`details`) in export order as the scoring goes: `lines`
+ * (run it once, to its end), then `scored()`, the scoring of the same pass.
+ *
+ * @since 0.1.0
+ */
+export const detailed = <E, E2, R>(
+  format: Format,
+  samples: Stream.Stream<Sample, E, R>,
+  given: Given<E2> | undefined,
+  split: Option.Option<Split.Split> = Option.none()
+): {
+  readonly lines: Stream.Stream<string, E | E2 | InvalidPrediction, R>
+  readonly scored: () => Scored
+} => {
+  const { lines, done } = scoring(format, samples, given, split, true)
+  return { lines, scored: done }
 }
 
 /**

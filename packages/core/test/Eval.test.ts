@@ -354,6 +354,30 @@ describe("Eval", () => {
             ([, final, predicted, g]) => g && Json.stringify(final) === Json.stringify(predicted)
           )
           expect(r.exact_match.model).toBe(Math.round((exact.length / js.length) * 1e4) / 1e4)
+          // Each job's details list every wrong leaf once, in its class: as many as the counts say.
+          const inDetails = { model: zero(), pipeline: zero() }
+          js.forEach(([initial, final, predicted, g], i) => {
+            const line = JSON.parse(
+              Eval.details(
+                id(i),
+                { initial, final },
+                g ? { _tag: "Result", value: predicted } : undefined,
+                g ? i + 1 : undefined
+              )
+            )
+            for (const who of ["model", "pipeline"] as const)
+              for (const e of line.errors[who]) inDetails[who][e.class as "missing"]++
+          })
+          for (const [who, counts] of [
+            ["model", model],
+            ["pipeline", pipeline]
+          ] as const)
+            for (const k of ["missing", "extra", "format", "ocr", "value"] as const)
+              expect([who, k, inDetails[who][k]]).toEqual([
+                who,
+                k,
+                [...counts.values()].reduce((n, c) => n + c[k], 0)
+              ])
           // Micro over every leaf, macro over the reference's fields, from the independent counts.
           for (const [who, counts] of [
             ["model", model],

@@ -938,6 +938,17 @@ export const expectedClasses = (): Buffer => fs.readFileSync(path.join(fixture, 
 export const expectedClassesMarkdown = (): Buffer =>
   fs.readFileSync(path.join(fixture, "classes", "expected.md"))
 
+/**
+ * The details lines of `classesPredictions` (`eval --details`, or `Accept: application/x-ndjson`): each
+ * job's wrong leaves, the classes of the hand-counted table. @since 0.1.0
+ */
+export const expectedClassesDetails = (): Buffer =>
+  fs.readFileSync(path.join(fixture, "classes", "expected-details.jsonl"))
+
+/** The details lines of the pipeline alone on C1–C3. @since 0.1.0 */
+export const expectedClassesDetailsPipeline = (): Buffer =>
+  fs.readFileSync(path.join(fixture, "classes", "expected-details-pipeline.jsonl"))
+
 /** The report of the pipeline alone on C1–C3 (no predictions). @since 0.1.0 */
 export const expectedClassesPipeline = (): Buffer =>
   fs.readFileSync(path.join(fixture, "classes", "expected-pipeline.json"))
