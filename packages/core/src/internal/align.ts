@@ -106,12 +106,18 @@ export const align = (
   const fixed = new Map<number, number>()
   const taken = new Set<number>()
   const solve = () => {
+    // A fixed pair binds both ends: with the predictions as rows (more reference elements than
+    // predicted ones), a reference element is a column the method may leave out, so its prediction's
+    // row must have no other column, or "fixed" would only forbid the others and the pair be dropped.
+    const ownerOf = new Map<number, number>()
+    for (const [i, j] of fixed) if (j >= 0) ownerOf.set(j, i)
     const cost = new Float64Array(rows * columns)
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < columns; c++) {
         const [i, j] = byReference ? [r, c] : [c, r]
         const f = fixed.get(i)
-        const allowed = f === undefined ? !taken.has(j) : f === j
+        const owner = ownerOf.get(j)
+        const allowed = (f === undefined ? !taken.has(j) : f === j) && (owner === undefined || owner === i)
         cost[r * columns + c] = allowed ? pairCost(i, j) : Number.POSITIVE_INFINITY
       }
     }
