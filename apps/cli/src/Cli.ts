@@ -1112,6 +1112,15 @@ const evalCommand = Command.make(
           "field, worst fields first, with the difference in points."
       )
     ),
+    by: Options.text("by").pipe(
+      Options.withPseudoName("satuan|source_kind|review_flag"),
+      Options.withDescription(
+        "Also score each slice of the reference jobs on its own: by satuan, source_kind or review_flag (each " +
+          "flag of a job; none: null). The line gains slices {by, values: [{value, report}]}, and --markdown a " +
+          "table of the slices: where the model helps, and where it hurts."
+      ),
+      Options.optional
+    ),
     details: Options.text("details").pipe(
       Options.withPseudoName("FILE"),
       Options.withDescription(
@@ -1140,15 +1149,19 @@ const evalCommand = Command.make(
             message: `--details ${detailsFile.name} is the predictions file: name a file of its own`
           })
       }
+      const by = yield* Option.match(flags.by, {
+        onNone: () => Effect.succeed(undefined),
+        onSome: (text) =>
+          Either.match(Eval.parseBy(text), {
+            onLeft: (why) => Effect.fail(new UsageError({ message: `--by ${why}` })),
+            onRight: Effect.succeed
+          })
+      })
+      const options: Eval.Options = { split: filter.split, ...(by === undefined ? {} : { by }) }
       const score = <E2>(exporter: Export.Export, predictions: Eval.Given<E2> | undefined) => {
         if (detailsFile === undefined)
-          return Eval.run(filter.format, exporter.samples(filter), predictions, filter.split)
-        const { lines, scored } = Eval.detailed(
-          filter.format,
-          exporter.samples(filter),
-          predictions,
-          filter.split
-        )
+          return Eval.run(filter.format, exporter.samples(filter), predictions, options)
+        const { lines, scored } = Eval.detailed(filter.format, exporter.samples(filter), predictions, options)
         const encoder = new TextEncoder()
         return Effect.map(
           Output.toFile(

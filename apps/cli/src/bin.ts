@@ -43,6 +43,8 @@ const report = (error: Failure): readonly [string, number] => {
     // eval: the predictions file named is unreadable, or a line of it is not a prediction.
     case "PredictionsError":
     case "InvalidPrediction":
+    // eval --by: a column with more values than slices can be scored (ids, not units).
+    case "TooManySlices":
     // A plan file that is not one (the CLI reads it first, and says so as a usage error).
     case "PlanInvalid":
       return [`ground-truth: ${error.message}`, USAGE]

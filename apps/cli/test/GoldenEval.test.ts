@@ -177,6 +177,24 @@ for (const target of TestDatabase.targets()) {
           expect(fs.readFileSync(copy)).toEqual(fs.readFileSync(Golden.classesPredictions))
           expect(fs.readdirSync(dir).sort()).toEqual(["details.jsonl", "predictions.jsonl"])
           fs.rmSync(dir, { recursive: true })
+          // Slices: the report of each, as counted on a database of its jobs alone; a --by of no slice is a usage error.
+          for (const c of Golden.sliceCases) {
+            const sliced = yield* run(
+              [
+                "eval",
+                "--by",
+                c.by,
+                ...(c.predictions ? ["--predictions", Golden.classesPredictions] : []),
+                ...(c.markdown ? ["--markdown"] : [])
+              ],
+              env
+            )
+            expect([c.file, sliced.code, sliced.stderr]).toEqual([c.file, 0, ""])
+            expect(sliced.stdout.toString("utf8")).toBe(Golden.expectedSlice(c).toString("utf8"))
+          }
+          const badBy = yield* run(["eval", "--by", "nrp"], env)
+          expect([badBy.code, badBy.stdout.length]).toEqual([2, 0])
+          expect(badBy.stderr).toMatch(/^ground-truth: .*--by.*\n$/)
         })
     )
   })

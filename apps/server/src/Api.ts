@@ -74,7 +74,9 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
       "invalid_shards",
       "invalid_hold",
       "invalid_shard",
-      "invalid_target_error"
+      "invalid_target_error",
+      "invalid_by",
+      "too_many_slices"
     )
   },
   HttpApiSchema.annotations({
@@ -337,7 +339,13 @@ const { changed_since: _, ...fullFields } = exportParams.fields
 
 /** Evaluation's parameters: a full export's, but the input (it scores results, whatever a model read). */
 const { input: __, ...evalFields } = fullFields
-const evalParams = Schema.Struct(evalFields)
+const evalParams = Schema.Struct({
+  ...evalFields,
+  by: param(
+    "Also score each slice of the reference jobs on its own: satuan, source_kind or review_flag (each flag of " +
+      "a job; none: null). The report gains slices {by, values: [{value, report}]}"
+  )
+})
 
 /** Lint's parameters: evaluation's, but the format (it checks jobs, whatever a format writes of them). */
 const { format: ___, ...lintFields } = evalFields

@@ -72,17 +72,22 @@ export const make = Effect.gen(function* () {
     (taken) => (taken ? Ref.update(running, (n) => n - 1) : Effect.void)
   )
 
-  const failure = (e: Eval.InvalidPrediction | Eval.LineChanged | Export.ExportError | ServerError) =>
-    e instanceof ServerError
-      ? e
-      : e._tag === "InvalidPrediction"
-        ? invalid(e)
-        : // The spool is ours alone: a line that changed is a fault of this server's disk.
-          e._tag === "LineChanged"
-          ? new ServerError({
-              error: { code: "spool_failed", message: `the spooled body: ${e.message}` }
-            })
-          : evalFailure(exportFailure(e))
+  const failure = (
+    e: Eval.InvalidPrediction | Eval.LineChanged | Eval.TooManySlices | Export.ExportError | ServerError
+  ): BadRequest | ServerError | Unavailable => {
+    if (e instanceof ServerError) return e
+    switch (e._tag) {
+      case "InvalidPrediction":
+        return invalid(e)
+      case "TooManySlices":
+        return new BadRequest({ error: { code: "too_many_slices", message: e.message, parameter: "by" } })
+      // The spool is ours alone: a line that changed is a fault of this server's disk.
+      case "LineChanged":
+        return new ServerError({ error: { code: "spool_failed", message: `the spooled body: ${e.message}` } })
+      default:
+        return evalFailure(exportFailure(e))
+    }
+  }
 
   /** The body spooled and indexed, then a read slot: the predictions, for the scope. */
   const predictionsOf = (request: HttpServerRequest.HttpServerRequest) =>
@@ -124,12 +129,12 @@ export const make = Effect.gen(function* () {
 
   return {
     /** The scoring. */
-    score: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
+    score: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter, options: Eval.Options) =>
       Effect.scoped(
         inSlot(
           request,
           Effect.flatMap(predictionsOf(request), (predictions) =>
-            Eval.run(filter.format, exporter.samples(filter), predictions, filter.split).pipe(
+            Eval.run(filter.format, exporter.samples(filter), predictions, options).pipe(
               Effect.mapError(failure)
             )
           )
@@ -140,13 +145,13 @@ export const make = Effect.gen(function* () {
      * holds the slot, the spool and the snapshot until the last line is sent. A failure before the first
      * line is a JSON error; after it, the transfer is cut.
      */
-    details: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter) =>
+    details: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter, options: Eval.Options) =>
       inSlot(
         request,
         Effect.gen(function* () {
           const predictions = yield* predictionsOf(request)
           const encoder = new TextEncoder()
-          const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, filter.split)
+          const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, options)
           const pull = yield* Stream.toPull(Stream.mapError(lines, failure))
           // The first line (or the end): a failure before it is still a JSON error.
           const first = yield* Effect.either(Effect.repeat(pull, { until: Chunk.isNonEmpty }))

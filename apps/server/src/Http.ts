@@ -330,19 +330,39 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
       handlers
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
         .handleRaw("eval", ({ request }) =>
-          Effect.flatMap(parseQuery(request, Filter.evalParameters), (filter) =>
+          Effect.gen(function* () {
+            const pairs = queryPairs(request)
+            const by = yield* Effect.flatMap(once(pairs, "by"), (given) =>
+              Option.match(given, {
+                onNone: () => Effect.succeed(undefined),
+                onSome: (text) =>
+                  Either.match(Eval.parseBy(text), {
+                    onLeft: (why) =>
+                      Effect.fail(
+                        new BadRequest({
+                          error: { code: "invalid_by", message: `by ${why}`, parameter: "by" }
+                        })
+                      ),
+                    onRight: Effect.succeed
+                  })
+              })
+            )
+            const filter = yield* parsePairs(
+              pairs.filter(([name]) => name !== "by"),
+              Filter.evalParameters
+            )
+            const options: Eval.Options = { split: filter.split, ...(by === undefined ? {} : { by }) }
             // One line per reference job (what `eval --details` writes), the Markdown view (what
             // `eval --markdown` prints), or the report.
-            accepts(request, "application/x-ndjson")
-              ? evaluate.details(request, filter)
-              : Effect.map(evaluate.score(request, filter), (scored) =>
-                  accepts(request, "text/markdown")
-                    ? HttpServerResponse.text(Eval.markdown(scored), {
-                        contentType: "text/markdown; charset=utf-8"
-                      })
-                    : scored.report
-                )
-          )
+            if (accepts(request, "application/x-ndjson"))
+              return yield* evaluate.details(request, filter, options)
+            const scored = yield* evaluate.score(request, filter, options)
+            return accepts(request, "text/markdown")
+              ? HttpServerResponse.text(Eval.markdown(scored), {
+                  contentType: "text/markdown; charset=utf-8"
+                })
+              : scored.report
+          })
         )
         .handle("export", ({ request }) =>
           Effect.gen(function* () {

@@ -121,6 +121,27 @@ for (const target of TestDatabase.targets()) {
             expect(details.headers.get("content-type")).toBe("application/x-ndjson")
             expect((yield* bytes(details)).toString("utf8")).toBe(expected.toString("utf8"))
           }
+          // Slices (by=), each a report of its jobs alone; a by of no slice, or given twice, is a 400 naming it.
+          for (const c of Golden.sliceCases) {
+            const sliced = yield* get(`${url}?by=${c.by}`, {
+              method: "POST",
+              headers: {
+                "content-type": "application/x-ndjson",
+                ...(c.markdown ? { accept: "text/markdown" } : {})
+              },
+              body: c.predictions ? fs.readFileSync(Golden.classesPredictions) : ""
+            })
+            expect([c.file, sliced.status]).toEqual([c.file, 200])
+            expect((yield* bytes(sliced)).toString("utf8")).toBe(Golden.expectedSlice(c).toString("utf8"))
+          }
+          for (const [query, code] of [
+            ["by=nrp", "invalid_by"],
+            ["by=satuan&by=satuan", "repeated_parameter"]
+          ] as const) {
+            const refused = yield* post(`${url}?${query}`, "")
+            expect(refused.status).toBe(400)
+            expect((yield* json<ErrorBody>(refused)).error).toMatchObject({ code, parameter: "by" })
+          }
         })
     )
   })

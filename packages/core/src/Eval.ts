@@ -723,6 +723,26 @@ const ratio = (n: number, d: number): number | null =>
   d === 0 ? null : Math.floor((n * 20000 + d) / (2 * d)) / 10000
 
 /**
+ * What the reference jobs can be sliced by: a job's `satuan`, its `source_kind`, or each of its review
+ * flags (`review_flag`). Each slice is scored on its own, so a team sees where a model helps and where
+ * it hurts.
+ *
+ * @since 0.1.0
+ */
+export const SliceBy = Schema.Literal("satuan", "source_kind", "review_flag")
+
+/** @since 0.1.0 */
+export type SliceBy = typeof SliceBy.Type
+
+/** A `by` as given (`--by`, `by=`), or why it is none (`must be one of …`). @since 0.1.0 */
+export const parseBy = (text: string): Either.Either<SliceBy, string> => {
+  const by = SliceBy.literals.find((b) => b === text)
+  return by === undefined
+    ? Either.left(`must be one of ${SliceBy.literals.join(", ")}, not ${JSON.stringify(text.slice(0, 100))}`)
+    : Either.right(by)
+}
+
+/**
  * A predictor's leaves of a field that are not correct, each in one class (§14): `missing` (a reference
  * leaf with nothing at its path), `extra` (a predicted leaf with nothing at its path), `format` (equal
  * once ASCII whitespace and punctuation are removed and letters upper-cased), `ocr` (the same length,
@@ -806,7 +826,30 @@ export class Report extends Schema.Class<Report>("EvalReport")({
     model: Schema.optional(Overall),
     pipeline: Overall
   }),
-  fields: Schema.Array(FieldScores)
+  fields: Schema.Array(FieldScores),
+  slices: Schema.optional(
+    Schema.Struct({
+      by: SliceBy,
+      values: Schema.Array(Schema.suspend((): Schema.Schema<Slice, SliceEncoded> => Slice))
+    })
+  )
+}) {}
+
+/** A slice's encoded form. @since 0.1.0 */
+export interface SliceEncoded {
+  readonly value: string | null
+  readonly report: typeof Report.Encoded
+}
+
+/**
+ * One slice of the reference jobs (a satuan, a source kind, a review flag; `null`: none) and its own
+ * report, as the whole's but `unknown` (lines are the whole file's) and `warning`.
+ *
+ * @since 0.1.0
+ */
+export class Slice extends Schema.Class<Slice>("EvalSlice")({
+  value: Schema.NullOr(Schema.String),
+  report: Report
 }) {}
 
 /** A fraction in integers, for means that round exactly as `ratio` does. */
@@ -935,6 +978,8 @@ export const report = (tally: Tally, lines: number, warning?: string): Report =>
 export interface Scored {
   readonly report: Report
   readonly exact: { readonly model: number; readonly pipeline: number }
+  /** Of each slice (`report.slices.values`, in order), its exact-match counts. */
+  readonly slices?: ReadonlyArray<{ readonly model: number; readonly pipeline: number }>
 }
 
 /** A tally's report (with `warning`, if any) and its exact-match counts. @since 0.1.0 */
@@ -1142,51 +1187,116 @@ export const isReference = (format: Format, sample: Sample): boolean =>
 /** Indexed predictions whose lines are read again: what `run` and `detailed` take. @since 0.1.0 */
 export type Given<E2> = Indexed & { readonly read: (at: Located) => Effect.Effect<Uint8Array, E2> }
 
+/** At most this many slices: each is a tally of its own. @since 0.1.0 */
+export const MAX_SLICES = 1000
+
 /**
- * The reference samples scored one by one into a tally of their own, each emitting its details line
- * (with `detail`; else nothing); `done` is the scoring once the stream has run, once.
+ * More slice values than `MAX_SLICES` (a column of ids, not of units): nothing is scored.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TooManySlices extends Data.TaggedError("TooManySlices")<{ readonly by: SliceBy }> {
+  override get message(): string {
+    return `the reference jobs hold more than ${quantity(MAX_SLICES)} values of ${this.by}: too many to score a slice each`
+  }
+}
+
+/**
+ * The slices a sample is in: its satuan (`null`: none), its source kind, or each of its review flags
+ * (`null`: none; a NULL flag counts as none).
+ */
+const slicesOf = (by: SliceBy, sample: Sample): ReadonlyArray<string | null> =>
+  by === "satuan"
+    ? [sample.satuan ?? null]
+    : by === "source_kind"
+      ? [sample.sourceKind]
+      : sample.reviewFlags.length === 0
+        ? [null]
+        : [...new Set(sample.reviewFlags)]
+
+/** How `run` and `detailed` score: the filters' split (for the warning), and what to slice by. @since 0.1.0 */
+export interface Options {
+  readonly split?: Option.Option<Split.Split>
+  readonly by?: SliceBy
+}
+
+/**
+ * The reference samples scored one by one into a tally of their own (and their slices' tallies), each
+ * emitting its details line (with `detail`; else nothing); `done` is the scoring once the stream has
+ * run, once.
  */
 const scoring = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
   given: Given<E2> | undefined,
-  split: Option.Option<Split.Split>,
+  { by, split = Option.none() }: Options,
   detail: boolean
 ) => {
   const decoder = new TextDecoder()
   const predictions = given === undefined || given.lines === 0 ? undefined : given
-  const tally = empty(given?.limits ?? limits, predictions !== undefined)
+  const bounds = given?.limits ?? limits
+  const tally = empty(bounds, predictions !== undefined)
+  const slices = new Map<string | null, Tally>()
   // Without a split among the filters, where the predictions fall among the splits, for the warning.
   const splits =
     predictions === undefined || Option.isSome(split)
       ? undefined
       : Coverage.make(Split.defaultRatios, Split.defaultSplitting.seed)
-  const scored1 = (
+  const step = (
     sample: Sample,
     predicted: Predicted | undefined,
     line: number | undefined
-  ): Effect.Effect<string, InvalidPrediction> => {
-    const job = { initial: sample.initialResult, final: sample.result as Json.Json }
-    return Effect.map(add(tally, job, predicted, line), () =>
-      detail ? details(sample.id, job, predicted, line, tally.scoresModel) : ""
-    )
-  }
+  ): Effect.Effect<string, InvalidPrediction | TooManySlices> =>
+    Effect.gen(function* () {
+      const job = { initial: sample.initialResult, final: sample.result as Json.Json }
+      yield* add(tally, job, predicted, line)
+      if (by !== undefined)
+        for (const value of slicesOf(by, sample)) {
+          let slice = slices.get(value)
+          if (slice === undefined) {
+            if (slices.size === MAX_SLICES) return yield* new TooManySlices({ by })
+            slice = empty(bounds, tally.scoresModel)
+            slices.set(value, slice)
+          }
+          yield* add(slice, job, predicted, line)
+        }
+      return detail ? details(sample.id, job, predicted, line, tally.scoresModel) : ""
+    })
   const lines = samples.pipe(
     Stream.filter((sample) => isReference(format, sample)),
     Stream.mapEffect((sample) => {
       const at = predictions?.find(sample.id.toLowerCase())
       splits?.add(sample.id, sample.result, at !== undefined)
-      if (predictions === undefined || at === undefined) return scored1(sample, undefined, undefined)
+      if (predictions === undefined || at === undefined) return step(sample, undefined, undefined)
       return Effect.flatMap(predictions.read(at), (bytes) =>
         Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
-          scored1(sample, p.predicted, at.line)
+          step(sample, p.predicted, at.line)
         )
       )
     })
   )
   const done = (): Scored => {
     const n = predictions?.lines ?? 0
-    return scored(tally, n, warningOf(tally, n, splits?.best(tally.predictions), Option.isSome(split)))
+    const warning = warningOf(tally, n, splits?.best(tally.predictions), Option.isSome(split))
+    const whole = scored(tally, n, warning)
+    if (by === undefined) return whole
+    // Slices in byte order of their values, none (null) first; `unknown` is the whole's alone.
+    const values = [...slices.keys()].sort((a, b) =>
+      a === null ? (b === null ? 0 : -1) : b === null ? 1 : byteOrder(a, b)
+    )
+    const sliced = values.map((value) => {
+      const { unknown: _, ...r } = report(slices.get(value)!, slices.get(value)!.predictions)
+      return new Slice({ value, report: new Report(r) })
+    })
+    return {
+      ...whole,
+      report: new Report({ ...whole.report, slices: { by, values: sliced } }),
+      slices: values.map((value) => ({
+        model: slices.get(value)!.exactModel,
+        pipeline: slices.get(value)!.exactPipeline
+      }))
+    }
   }
   return { lines, done }
 }
@@ -1196,7 +1306,7 @@ const scoring = <E, E2, R>(
  * (`read`) and parsed when its sample comes, so memory holds one prediction at a time. Without
  * predictions (none given, or a file of no line: an empty body), the pipeline alone (§14). `split` is
  * the filters' own: without one, predictions that cover less than half of the reference jobs are told
- * the split they were made for, when one fits.
+ * the split they were made for, when one fits. With `by`, each slice is scored too (`slices`).
  *
  * @since 0.1.0
  */
@@ -1204,10 +1314,10 @@ export const run = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
   given: Given<E2> | undefined,
-  split: Option.Option<Split.Split> = Option.none()
-): Effect.Effect<Scored, E | E2 | InvalidPrediction, R> =>
+  options: Options = {}
+): Effect.Effect<Scored, E | E2 | InvalidPrediction | TooManySlices, R> =>
   Effect.suspend(() => {
-    const { lines, done } = scoring(format, samples, given, split, false)
+    const { lines, done } = scoring(format, samples, given, options, false)
     return Effect.map(Stream.runDrain(lines), done)
   })
 
@@ -1221,12 +1331,12 @@ export const detailed = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
   given: Given<E2> | undefined,
-  split: Option.Option<Split.Split> = Option.none()
+  options: Options = {}
 ): {
-  readonly lines: Stream.Stream<string, E | E2 | InvalidPrediction, R>
+  readonly lines: Stream.Stream<string, E | E2 | InvalidPrediction | TooManySlices, R>
   readonly scored: () => Scored
 } => {
-  const { lines, done } = scoring(format, samples, given, split, true)
+  const { lines, done } = scoring(format, samples, given, options, true)
   return { lines, scored: done }
 }
 
@@ -1241,9 +1351,10 @@ export const pipeline = <E, R>(
   samples: Stream.Stream<Sample, E, R>
 ): Effect.Effect<Scored, E, R> =>
   run<E, never, R>(format, samples, undefined).pipe(
-    // Only predictions can bring fields past the limit.
+    // Only predictions can bring fields past the limit, and only slices can be too many.
     Effect.catchIf(
-      (e): e is InvalidPrediction => e instanceof InvalidPrediction,
+      (e): e is InvalidPrediction | TooManySlices =>
+        e instanceof InvalidPrediction || e instanceof TooManySlices,
       (e) => Effect.die(e)
     )
   )
@@ -1325,6 +1436,37 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
 ]
 
 /**
+ * The slices as one table (value, jobs, exact match and micro F1 side by side), or nothing: each row from
+ * the slice's counts.
+ */
+const sliceRows = (r: Report, exact: Scored["slices"]): Array<string> => {
+  if (r.slices === undefined || exact === undefined) return []
+  const model = r.predictions !== undefined
+  const label = (v: string | null) => (v === null ? "(none)" : `\`${cell(v)}\``)
+  return [
+    `## By ${r.slices.by}`,
+    "",
+    model
+      ? "| value | jobs | model exact | pipeline exact | Δ | model micro F1 | pipeline micro F1 | Δ |"
+      : "| value | jobs | exact match | micro F1 |",
+    model ? "|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|",
+    ...r.slices.values.map((slice, i) => {
+      const s = slice.report
+      const p = share(exact[i]!.pipeline, s.jobs)
+      const pf = overallF1(s.fields, "pipeline").micro
+      if (!model) return `| ${label(slice.value)} | ${s.jobs} | ${percent(p)} | ${percent(pf)} |`
+      const m = share(exact[i]!.model, s.jobs)
+      const mf = overallF1(s.fields, "model").micro
+      return (
+        `| ${label(slice.value)} | ${s.jobs} | ${percent(m)} | ${percent(p)} | ${points(m, p)} | ` +
+        `${percent(mf)} | ${percent(pf)} | ${points(mf, pf)} |`
+      )
+    }),
+    ""
+  ]
+}
+
+/**
  * The report for a person: the counts, exact match, micro and macro F1, and one row per field with the
  * model and the pipeline side by side and the model's gain in points, every figure and difference
  * computed from the counts (a difference of rounded figures can disagree with the figures shown); then,
@@ -1335,7 +1477,7 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
  *
  * @since 0.1.0
  */
-export const markdown = ({ report: r, exact: counts }: Scored): string => {
+export const markdown = ({ report: r, exact: counts, slices }: Scored): string => {
   const recall = (f: FieldScores) => (f.model ?? f.pipeline).recall ?? Number.POSITIVE_INFINITY
   const rows = [...r.fields].sort((a, b) => recall(a) - recall(b) || byteOrder(a.field, b.field))
   const title = [
@@ -1363,6 +1505,7 @@ export const markdown = ({ report: r, exact: counts }: Scored): string => {
         return `| \`${cell(f.field)}\` | ${f.support} | ${percent(p.recall)} | ${percent(p.precision)} | ${percent(p.f1)} |`
       }),
       "",
+      ...sliceRows(r, slices),
       ...errorRows(rows)
     ].join("\n")
   const exact = share(counts.model, r.jobs)
@@ -1395,6 +1538,7 @@ export const markdown = ({ report: r, exact: counts }: Scored): string => {
       )
     }),
     "",
+    ...sliceRows(r, slices),
     ...errorRows(rows)
   ].join("\n")
 }

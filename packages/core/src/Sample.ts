@@ -42,7 +42,7 @@ export interface Job {
   readonly reviewFlags: ReadonlyArray<string | null>
   readonly confidence: number | null
   readonly events: ReadonlyArray<CorrectionEvent>
-  /** `jobs.satuan`, for stats (the sample does not carry it); absent counts as unknown. */
+  /** `jobs.satuan`, for stats and eval's slices (the sample's line does not carry it); absent counts as unknown. */
   readonly satuan?: string | null
   /** The letter's OCR text (`job_texts.ocr_text`); absent or `null`: none kept. */
   readonly ocrText?: string | null

@@ -36,7 +36,7 @@ describe("rows aligned by content", () => {
       [0, 0, 0, 0],
       [2, 2, 0, 0]
     ]
-    expect(align(5, 4, (i, j) => eq[i]![j]!)).toEqual([1, 2, 3, undefined, 0])
+    expect(align(5, 4, (i, j) => eq[i]![j] as number)).toEqual([1, 2, 3, undefined, 0])
     expect(brute(5, 4, eq)).toEqual([1, 2, 3, undefined, 0])
   })
 

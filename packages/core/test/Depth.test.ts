@@ -165,6 +165,7 @@ describe.each(DEPTHS)("%i levels", (levels) => {
       id: job.id,
       filename: job.filename,
       source_kind: job.sourceKind,
+      satuan: null,
       approved: true,
       reviewed_by: null,
       reviewed_at: null,

@@ -873,6 +873,53 @@ describe("Eval", () => {
     )
   })
 
+  it.effect(
+    "slices: each value its own tally, flags each, none as null; past MAX_SLICES, nothing is scored",
+    () =>
+      Effect.gen(function* () {
+        const one = Json.object([["a", new Json.JsonNumber("1")]])
+        const flagged = (i: number, flags: ReadonlyArray<string | null>, satuan: string | null) => ({
+          ...sample(id(i), one, one),
+          reviewFlags: flags,
+          satuan
+        })
+        const samples = [
+          flagged(0, ["x", "y", "x"], "A"),
+          flagged(1, [], null),
+          flagged(2, [null], "A"),
+          flagged(3, ["y"], "B")
+        ]
+        const sliced = (by: Eval.SliceBy) =>
+          Effect.map(Eval.run("jsonl", Stream.fromIterable(samples), undefined, { by }), (s) =>
+            s.report.slices?.values.map((v) => [v.value, v.report.jobs])
+          )
+        // A NULL flag is no flag; a flag given twice counts its job once.
+        expect(yield* sliced("review_flag")).toEqual([
+          [null, 2],
+          ["x", 1],
+          ["y", 2]
+        ])
+        expect(yield* sliced("satuan")).toEqual([
+          [null, 1],
+          ["A", 2],
+          ["B", 1]
+        ])
+        expect(yield* sliced("source_kind")).toEqual([["pdf", 4]])
+        const many = Array.from({ length: Eval.MAX_SLICES + 1 }, (_, i) => flagged(i, [], `unit ${i}`))
+        const past = yield* Effect.either(
+          Eval.run<never, never, never>("jsonl", Stream.fromIterable(many), undefined, { by: "satuan" })
+        )
+        expect(Either.isLeft(past) && past.left.message).toBe(
+          "the reference jobs hold more than 1,000 values of satuan: too many to score a slice each"
+        )
+        const fits = yield* Eval.run("jsonl", Stream.fromIterable(many.slice(1)), undefined, { by: "satuan" })
+        expect(fits.report.slices?.values).toHaveLength(Eval.MAX_SLICES)
+        expect(Eval.parseBy("nrp")).toEqual(
+          Either.left('must be one of satuan, source_kind, review_flag, not "nrp"')
+        )
+      })
+  )
+
   describe("predictions that cover less than half of the reference jobs", () => {
     // 200 letters, each its own number; two jobs of one letter share it (the split by letter keeps them
     // together, the split by job may not).
@@ -891,7 +938,7 @@ describe("Eval", () => {
         const predictions = yield* Eval.indexed((position, length) =>
           Effect.succeed(bytes.subarray(position, position + length))
         )
-        return (yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions, split)).report
+        return (yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions, { split })).report
       })
 
     it.effect("name the split they were made for, by letter or by job, and the flags to score them", () =>

@@ -218,6 +218,7 @@ describe("rows to lines", () => {
           id: "0AB1C2D3-0000-4000-8000-00000000000A",
           filename,
           source_kind: "pdf",
+          satuan: null,
           approved: true,
           reviewed_by: "rina",
           reviewed_at: reviewedAt === null ? null : Timestamp.format(reviewedAt),

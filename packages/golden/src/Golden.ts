@@ -949,6 +949,33 @@ export const expectedClassesDetails = (): Buffer =>
 export const expectedClassesDetailsPipeline = (): Buffer =>
   fs.readFileSync(path.join(fixture, "classes", "expected-details-pipeline.jsonl"))
 
+/**
+ * A sliced evaluation of the error-class fixture: `by` (the CLI's `--by`, HTTP's `by=`), whether with
+ * `classesPredictions` or the pipeline alone, as JSON or Markdown, and its file. Each slice's report was
+ * checked against an evaluation of a database holding that slice's jobs alone (README.md, 11).
+ *
+ * @since 0.1.0
+ */
+export interface SliceCase {
+  readonly by: "satuan" | "source_kind" | "review_flag"
+  readonly predictions: boolean
+  readonly markdown: boolean
+  readonly file: string
+}
+
+/** @since 0.1.0 */
+export const sliceCases: ReadonlyArray<SliceCase> = [
+  { by: "satuan", predictions: true, markdown: false, file: "expected-by-satuan.json" },
+  { by: "source_kind", predictions: true, markdown: false, file: "expected-by-source_kind.json" },
+  { by: "review_flag", predictions: true, markdown: false, file: "expected-by-review_flag.json" },
+  { by: "review_flag", predictions: true, markdown: true, file: "expected-by-review_flag.md" },
+  { by: "source_kind", predictions: false, markdown: false, file: "expected-pipeline-by-source_kind.json" },
+  { by: "source_kind", predictions: false, markdown: true, file: "expected-pipeline-by-source_kind.md" }
+]
+
+/** The bytes a slice case must give. @since 0.1.0 */
+export const expectedSlice = (c: SliceCase): Buffer => fs.readFileSync(path.join(fixture, "classes", c.file))
+
 /** The report of the pipeline alone on C1–C3 (no predictions). @since 0.1.0 */
 export const expectedClassesPipeline = (): Buffer =>
   fs.readFileSync(path.join(fixture, "classes", "expected-pipeline.json"))

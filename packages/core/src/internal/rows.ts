@@ -47,6 +47,8 @@ export interface Row {
   readonly id: string
   readonly filename: string
   readonly source_kind: string
+  /** `jobs.satuan`: not in the sample, but what eval slices by (§12). */
+  readonly satuan: string | null
   readonly approved: boolean
   readonly reviewed_by: string | null
   readonly reviewed_at: string | null
@@ -162,6 +164,7 @@ const decodeFields = (row: Row): Omit<Job, "result"> | RowFailure => {
     id: row.id,
     filename: row.filename,
     sourceKind: row.source_kind,
+    satuan: row.satuan,
     approved: row.approved,
     reviewedBy: row.reviewed_by,
     reviewedAt: reviewedAt as Timestamp.Timestamp | null,
@@ -260,7 +263,7 @@ export const readsTexts = (
  * `texts`, the job's OCR text too (see `readsTexts`).
  */
 export const sampleColumns = (sql: SqlClient.SqlClient, texts = false) => sql`
-  j.filename, j.source_kind, j.approved, j.reviewed_by,
+  j.filename, j.source_kind, j.satuan, j.approved, j.reviewed_by,
   ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
   ${utcText(sql, "j.created_at")} AS created_at,
   j.result::text AS result, ${sql.literal(NOMOR_SPRINT)} AS nomor_sprint, j.review_flags, j.confidence,
