@@ -1163,7 +1163,7 @@ const evalCommand = Command.make(
           return Eval.run(filter.format, exporter.samples(filter), predictions, options)
         const { lines, scored } = Eval.detailed(filter.format, exporter.samples(filter), predictions, options)
         const encoder = new TextEncoder()
-        return Effect.map(
+        return Effect.zipRight(
           Output.toFile(
             detailsFile,
             Stream.map(lines, (line) => encoder.encode(line))

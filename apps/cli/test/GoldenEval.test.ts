@@ -49,9 +49,13 @@ for (const target of TestDatabase.targets()) {
         expect(r.code).toBe(0)
         const lines = r.stdout.toString("utf8").split("\n")
         expect(lines[0]).toBe("# Evaluation against the ground truth")
-        expect(lines).toContain("| exact match | 42.9% | 28.6% | +14.3 |")
+        // The interval is the JSON's (a bootstrap checked against an independent one in core's tests).
+        expect(lines).toContain("| exact match | 42.9% | 28.6% | +14.3 | −42.9 to +57.1 |")
         // header.perihal (see Golden.evalPredictions): model 1/3 and 1/2, pipeline 2/3 and 2/3.
-        expect(lines).toContain("| `header.perihal` | 3 | 33.3% | 66.7% | −33.3 | 50.0% | 66.7% | −16.7 |")
+        // F1: model 2·1/(2 + 3) = 0.4, pipeline 2·2/(3 + 3) = 0.667.
+        expect(lines).toContain(
+          "| `header.perihal` | 3 | 33.3% | 66.7% | −33.3 | 50.0% | 66.7% | −16.7 | −26.7 (−100.0 to ±0.0) |"
+        )
         const errorsAt = lines.indexOf(
           "| field | errors of | missing | extra | format | ocr | value | fix first |"
         )

@@ -13,6 +13,7 @@ import type { Slot } from "./Correction.js"
 import * as FieldPath from "./FieldPath.js"
 import type { Format } from "./Format.js"
 import { align } from "./internal/align.js"
+import * as Bootstrap from "./internal/bootstrap.js"
 import * as Coverage from "./internal/coverage.js"
 import * as LineIndex from "./internal/lineIndex.js"
 import { byteOrder } from "./internal/order.js"
@@ -349,10 +350,15 @@ export interface Tally {
   /** Fields that predictions added. */
   readonly newFields: number
   readonly limits: Limits
+  /** Each job's counts, for the intervals: kept when a model is scored (not of a slice). */
+  readonly resampling: ReturnType<typeof Bootstrap.make> | undefined
 }
 
-/** An empty tally; with `scoresModel` false, of the pipeline alone. @since 0.1.0 */
-export const empty = (bounds: Limits = limits, scoresModel = true): Tally => ({
+/**
+ * An empty tally; with `scoresModel` false, of the pipeline alone; `resampled`: keeping each job's
+ * counts for the intervals (by default when a model is scored). @since 0.1.0
+ */
+export const empty = (bounds: Limits = limits, scoresModel = true, resampled = scoresModel): Tally => ({
   scoresModel,
   jobs: 0,
   predictions: 0,
@@ -362,7 +368,8 @@ export const empty = (bounds: Limits = limits, scoresModel = true): Tally => ({
   exactPipeline: 0,
   fields: field(),
   newFields: 0,
-  limits: bounds
+  limits: bounds,
+  resampling: resampled ? Bootstrap.make() : undefined
 })
 
 /**
@@ -551,12 +558,14 @@ const classify = (
   root: Field,
   reference: Json.Json,
   prediction: Json.Json | undefined,
-  which: "model" | "pipeline"
+  which: "model" | "pipeline",
+  correct?: (f: Field) => void
 ) => {
   const always = () => true
   walk(reference, prediction, root, {
     pair: (f, leaf) => {
       f[which][leaf]++
+      if (leaf === "correct") correct?.(f)
     },
     missing: (f, value) => eachLeaf(f, value, (g) => g[which].missing++, always),
     extra: (f, value) => eachLeaf(f, value, (g) => g[which].extra++, always),
@@ -683,7 +692,31 @@ export const add = (
     -readonly [K in keyof Tally]: Tally[K]
   }
   const always = () => true
-  eachLeaf(t.fields, job.final, (f) => f.support++, always)
+  // This job's counts by field, for the intervals: support, model correct and predicted, pipeline's.
+  const counts = t.resampling === undefined ? undefined : new Map<Field, Bootstrap.Counts>()
+  const count = (x: number) =>
+    counts === undefined
+      ? undefined
+      : (f: Field) => {
+          let c = counts.get(f)
+          if (c === undefined) {
+            c = [0, 0, 0, 0, 0]
+            counts.set(f, c)
+          }
+          c[x]++
+        }
+  const [support, modelCorrect, modelPredicted, pipelineCorrect, pipelinePredicted] = [0, 1, 2, 3, 4].map(
+    count
+  )
+  eachLeaf(
+    t.fields,
+    job.final,
+    (f) => {
+      f.support++
+      support?.(f)
+    },
+    always
+  )
   t.jobs++
   if (predicted !== undefined) t.predictions++
   if (predicted?._tag === "Unparseable") t.unparseable++
@@ -697,7 +730,10 @@ export const add = (
     const within = eachLeaf(
       t.fields,
       model,
-      (f) => f.model.predicted++,
+      (f) => {
+        f.model.predicted++
+        modelPredicted?.(f)
+      },
       () => ++t.newFields <= t.limits.newFields
     )
     if (!within)
@@ -705,15 +741,26 @@ export const add = (
         line,
         `the predictions name more than ${quantity(t.limits.newFields)} fields that no reference job has`
       )
-    if (Json.equals(model, job.final)) t.exactModel++
   }
-  if (t.scoresModel) classify(t.fields, job.final, model, "model")
+  const modelExact = model !== undefined && Json.equals(model, job.final)
+  if (modelExact) t.exactModel++
+  if (t.scoresModel) classify(t.fields, job.final, model, "model", modelCorrect)
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
+  const pipelineExact = initial !== undefined && Json.equals(initial, job.final)
   if (initial !== undefined) {
-    eachLeaf(t.fields, initial, (f) => f.pipeline.predicted++, always)
-    if (Json.equals(initial, job.final)) t.exactPipeline++
+    eachLeaf(
+      t.fields,
+      initial,
+      (f) => {
+        f.pipeline.predicted++
+        pipelinePredicted?.(f)
+      },
+      always
+    )
+    if (pipelineExact) t.exactPipeline++
   }
-  classify(t.fields, job.final, initial, "pipeline")
+  classify(t.fields, job.final, initial, "pipeline", pipelineCorrect)
+  if (counts !== undefined) t.resampling?.job(modelExact, pipelineExact, counts)
   return Either.right(tally)
 }
 
@@ -809,6 +856,31 @@ export class Overall extends Schema.Class<Overall>("Overall")({
   macro: Average
 }) {}
 
+/**
+ * A difference (model − pipeline) and its 95% interval from the paired bootstrap.
+ *
+ * @since 0.1.0
+ */
+export class Interval extends Schema.Class<Interval>("Interval")({
+  delta: Schema.Number,
+  low: Schema.Number,
+  high: Schema.Number
+}) {}
+
+/**
+ * The paired bootstrap over jobs (`resamples` resamples with replacement, drawn by mulberry32 from
+ * `seed`): the intervals of the differences in exact match, micro F1 and each field's F1.
+ *
+ * @since 0.1.0
+ */
+export class Intervals extends Schema.Class<Intervals>("Intervals")({
+  resamples: Schema.Number,
+  seed: Schema.Number,
+  exact_match: Interval,
+  micro_f1: Interval,
+  fields: Schema.Array(Schema.Struct({ field: Schema.String, f1: Interval }))
+}) {}
+
 /** The evaluation (contract §12). Its fields are declared in the order they are printed. @since 0.1.0 */
 export class Report extends Schema.Class<Report>("EvalReport")({
   jobs: Schema.Number,
@@ -826,6 +898,7 @@ export class Report extends Schema.Class<Report>("EvalReport")({
     model: Schema.optional(Overall),
     pipeline: Overall
   }),
+  intervals: Schema.optional(Intervals),
   fields: Schema.Array(FieldScores),
   slices: Schema.optional(
     Schema.Struct({
@@ -1221,6 +1294,36 @@ export interface Options {
   readonly by?: SliceBy
 }
 
+/** Rounded to 4 decimals, as JavaScript's `Math.round` rounds (halves up). */
+const round4 = (x: number): number => Math.round(x * 10000) / 10000 + 0
+
+/**
+ * A scoring with the intervals of its differences, when the tally kept each job's counts and has jobs:
+ * the fields in the report's order.
+ */
+const withIntervals = (tally: Tally, whole: Scored): Effect.Effect<Scored> =>
+  tally.resampling === undefined || tally.jobs === 0
+    ? Effect.succeed(whole)
+    : Effect.map(
+        tally.resampling.intervals(
+          fieldsOf(tally.fields)
+            .sort(([a], [b]) => byteOrder(a, b))
+            .map(([, f]) => f)
+        ),
+        (found) => {
+          const interval = (i: Bootstrap.Interval) =>
+            new Interval({ delta: round4(i.delta), low: round4(i.low), high: round4(i.high) })
+          const intervals = new Intervals({
+            resamples: Bootstrap.RESAMPLES,
+            seed: Bootstrap.SEED,
+            exact_match: interval(found.exact),
+            micro_f1: interval(found.micro),
+            fields: whole.report.fields.map((f, i) => ({ field: f.field, f1: interval(found.fields[i]!) }))
+          })
+          return { ...whole, report: new Report({ ...whole.report, intervals }) }
+        }
+      )
+
 /**
  * The reference samples scored one by one into a tally of their own (and their slices' tallies), each
  * emitting its details line (with `detail`; else nothing); `done` is the scoring once the stream has
@@ -1256,7 +1359,7 @@ const scoring = <E, E2, R>(
           let slice = slices.get(value)
           if (slice === undefined) {
             if (slices.size === MAX_SLICES) return yield* new TooManySlices({ by })
-            slice = empty(bounds, tally.scoresModel)
+            slice = empty(bounds, tally.scoresModel, false)
             slices.set(value, slice)
           }
           yield* add(slice, job, predicted, line)
@@ -1276,10 +1379,10 @@ const scoring = <E, E2, R>(
       )
     })
   )
-  const done = (): Scored => {
+  const done = Effect.gen(function* () {
     const n = predictions?.lines ?? 0
     const warning = warningOf(tally, n, splits?.best(tally.predictions), Option.isSome(split))
-    const whole = scored(tally, n, warning)
+    const whole = yield* withIntervals(tally, scored(tally, n, warning))
     if (by === undefined) return whole
     // Slices in byte order of their values, none (null) first; `unknown` is the whole's alone.
     const values = [...slices.keys()].sort((a, b) =>
@@ -1296,8 +1399,8 @@ const scoring = <E, E2, R>(
         model: slices.get(value)!.exactModel,
         pipeline: slices.get(value)!.exactPipeline
       }))
-    }
-  }
+    } satisfies Scored
+  })
   return { lines, done }
 }
 
@@ -1318,12 +1421,12 @@ export const run = <E, E2, R>(
 ): Effect.Effect<Scored, E | E2 | InvalidPrediction | TooManySlices, R> =>
   Effect.suspend(() => {
     const { lines, done } = scoring(format, samples, given, options, false)
-    return Effect.map(Stream.runDrain(lines), done)
+    return Effect.zipRight(Stream.runDrain(lines), done)
   })
 
 /**
  * `run`, with each reference job's details line (`details`) in export order as the scoring goes: `lines`
- * (run it once, to its end), then `scored()`, the scoring of the same pass.
+ * (run it once, to its end), then `scored`, the scoring of the same pass.
  *
  * @since 0.1.0
  */
@@ -1334,7 +1437,7 @@ export const detailed = <E, E2, R>(
   options: Options = {}
 ): {
   readonly lines: Stream.Stream<string, E | E2 | InvalidPrediction | TooManySlices, R>
-  readonly scored: () => Scored
+  readonly scored: Effect.Effect<Scored>
 } => {
   const { lines, done } = scoring(format, samples, given, options, true)
   return { lines, scored: done }
@@ -1392,6 +1495,10 @@ const overallF1 = (fields: ReadonlyArray<FieldScores>, who: "model" | "pipeline"
         : held.reduce((n, f) => n + (exactly(f[who] as Scores, f.support).f1 ?? 0), 0) / held.length
   }
 }
+
+/** A difference's 95% interval in points, `*` when it excludes 0; empty when there is none. */
+const within = (i: Interval | undefined): string =>
+  i === undefined ? "" : `${points(i.low, 0)} to ${points(i.high, 0)}${i.low > 0 || i.high < 0 ? " *" : ""}`
 
 /** `|` and line breaks would break a table cell. */
 const cell = (text: string): string => text.replaceAll("|", "\\|").replaceAll("\n", " ")
@@ -1521,23 +1628,34 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
     `${r.jobs} reference jobs; ${r.predictions} predicted, ${r.missing} missing, ${r.unparseable} unparseable; ` +
       `${r.unknown} lines for other jobs ignored.${reading}`,
     "",
-    "| | model | pipeline | Δ |",
-    "|---|---:|---:|---:|",
-    `| exact match | ${percent(exact)} | ${percent(pipelineExact)} | ${points(exact, pipelineExact)} |`,
-    `| micro F1 | ${percent(modelF1.micro)} | ${percent(pipelineF1.micro)} | ${points(modelF1.micro, pipelineF1.micro)} |`,
-    `| macro F1 | ${percent(modelF1.macro)} | ${percent(pipelineF1.macro)} | ${points(modelF1.macro, pipelineF1.macro)} |`,
+    "| | model | pipeline | Δ | 95% interval of Δ |",
+    "|---|---:|---:|---:|---|",
+    `| exact match | ${percent(exact)} | ${percent(pipelineExact)} | ${points(exact, pipelineExact)} | ` +
+      `${within(r.intervals?.exact_match)} |`,
+    `| micro F1 | ${percent(modelF1.micro)} | ${percent(pipelineF1.micro)} | ` +
+      `${points(modelF1.micro, pipelineF1.micro)} | ${within(r.intervals?.micro_f1)} |`,
+    `| macro F1 | ${percent(modelF1.macro)} | ${percent(pipelineF1.macro)} | ${points(modelF1.macro, pipelineF1.macro)} | |`,
     "",
-    "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision | Δ f1, 95% interval |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ...rows.map((f) => {
       const [m, p] = [exactly(f.model as Scores, f.support), exactly(f.pipeline, f.support)]
+      const f1 = r.intervals?.fields.find((x) => x.field === f.field)?.f1
       return (
         `| \`${cell(f.field)}\` | ${f.support} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
         `${points(m.recall, p.recall)} | ${percent(m.precision)} | ${percent(p.precision)} | ` +
-        `${points(m.precision, p.precision)} |`
+        `${points(m.precision, p.precision)} | ` +
+        `${f1 === undefined ? "" : `${points(m.f1 ?? 0, p.f1 ?? 0)} (${within(f1)})`} |`
       )
     }),
     "",
+    ...(r.intervals === undefined
+      ? []
+      : [
+          `Intervals: a paired bootstrap over the ${r.jobs} jobs (${r.intervals.resamples.toLocaleString("en-US")} ` +
+            `resamples, seed ${r.intervals.seed}); * marks a difference whose 95% interval excludes 0.`,
+          ""
+        ]),
     ...sliceRows(r, slices),
     ...errorRows(rows)
   ].join("\n")

@@ -189,6 +189,71 @@ const mean = (fractions: ReadonlyArray<readonly [number, number]>): number => {
   return rounded(sum, common * BigInt(fractions.length))
 }
 
+/**
+ * The paired bootstrap as the README documents it, from each job's counts (the independent model's):
+ * 1,000 resamples of the jobs with replacement, the k-th job of a resample `floor(u × jobs)` for the next
+ * `u` of mulberry32 seeded with 1; each difference (model − pipeline) of exact match, micro F1 and each
+ * field's F1 (0 with nothing right); the 26th smallest and largest of each, rounded to 4 decimals.
+ */
+const bootstrap = (
+  perJob: ReadonlyArray<{
+    model: boolean
+    pipeline: boolean
+    fields: ReadonlyMap<string, Expected>
+    pipelineFields: ReadonlyMap<string, Expected>
+  }>,
+  names: ReadonlyArray<string>
+) => {
+  let a = 1
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const f1 = (c: number, p: number, s: number) => (c === 0 ? 0 : (2 * c) / (p + s))
+  const differences = (sample: ReadonlyArray<number>) => {
+    const sum = (name: string | undefined, k: "support" | "predicted" | "correct", pipeline: boolean) =>
+      sample.reduce((n, j) => {
+        const counts = pipeline ? perJob[j]!.pipelineFields : perJob[j]!.fields
+        return (
+          n +
+          (name === undefined ? [...counts.values()] : [counts.get(name)]).reduce(
+            (m, c) => m + (c?.[k] ?? 0),
+            0
+          )
+        )
+      }, 0)
+    const delta = (name?: string) =>
+      f1(sum(name, "correct", false), sum(name, "predicted", false), sum(name, "support", false)) -
+      f1(sum(name, "correct", true), sum(name, "predicted", true), sum(name, "support", true))
+    const exact = sample.reduce((n, j) => n + Number(perJob[j]!.model) - Number(perJob[j]!.pipeline), 0)
+    return [exact / sample.length, delta(), ...names.map((name) => delta(name))]
+  }
+  const all = perJob.map((_, j) => j)
+  const observed = differences(all)
+  const resampled = Array.from({ length: 1000 }, () =>
+    differences(all.map(() => Math.floor(next() * all.length)))
+  )
+  const round = (x: number) => Math.round(x * 10000) / 10000 + 0
+  const interval = (s: number) => {
+    const sorted = resampled.map((d) => d[s]!).sort((x, y) => x - y)
+    return new Eval.Interval({
+      delta: round(observed[s]!),
+      low: round(sorted[25]!),
+      high: round(sorted[974]!)
+    })
+  }
+  return new Eval.Intervals({
+    resamples: 1000,
+    seed: 1,
+    exact_match: interval(0),
+    micro_f1: interval(1),
+    fields: names.map((field, i) => ({ field, f1: interval(2 + i) }))
+  })
+}
+
 /** Micro and macro precision, recall and F1 of one predictor, as contract §12 and the README define them. */
 const averages = (counts: ReadonlyMap<string, { support: number; predicted: number; correct: number }>) => {
   const all = [...counts.values()].filter((c) => c.support + c.predicted > 0)
@@ -378,6 +443,18 @@ describe("Eval", () => {
                 k,
                 [...counts.values()].reduce((n, c) => n + c[k], 0)
               ])
+          // The intervals: the documented resamples, drawn and summed here from each job's own counts.
+          expect(r.intervals).toEqual(
+            bootstrap(
+              js.map(([initial, final, predicted, g]) => ({
+                model: g && Json.stringify(final) === Json.stringify(predicted),
+                pipeline: Json.stringify(final) === Json.stringify(initial),
+                fields: expected([[plain(final), g ? plain(predicted) : undefined]]),
+                pipelineFields: expected([[plain(final), plain(initial)]])
+              })),
+              r.fields.map((f) => f.field)
+            )
+          )
           // Micro over every leaf, macro over the reference's fields, from the independent counts.
           for (const [who, counts] of [
             ["model", model],
@@ -606,59 +683,63 @@ describe("Eval", () => {
     expect(Either.isLeft(latin) && latin.left.message).toBe("predictions line 1: not UTF-8")
   })
 
-  it("markdown: model and pipeline side by side, worst fields first, the difference in points, the errors and their levers", () => {
-    const n = (text: string) => new Json.JsonNumber(text)
-    const tally = Either.getOrThrow(
-      Eval.add(
-        Eval.empty(),
-        {
-          initial: Json.object([
-            ["a", n("1")],
-            ["b", n("3")]
-          ]),
-          final: Json.object([
-            ["a", n("1")],
-            ["b", n("2")]
-          ])
-        },
-        {
-          _tag: "Result",
-          value: Json.object([
-            ["b", n("2.0")],
-            ["a", n("0")]
-          ])
-        }
-      )
-    )
-    expect(Eval.markdown(Eval.scored(tally, 1))).toBe(
-      [
-        "# Evaluation against the ground truth",
-        "",
-        "1 reference jobs; 1 predicted, 0 missing, 0 unparseable; 0 lines for other jobs ignored.",
-        "",
-        "| | model | pipeline | Δ |",
-        "|---|---:|---:|---:|",
-        "| exact match | 0.0% | 0.0% | ±0.0 |",
-        // Each is right on one field of two: 2·1 / (2 + 2) over the leaves, (0 + 1) / 2 over the fields.
-        "| micro F1 | 50.0% | 50.0% | ±0.0 |",
-        "| macro F1 | 50.0% | 50.0% | ±0.0 |",
-        "",
-        "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-        "| `a` | 1 | 0.0% | 100.0% | −100.0 | 0.0% | 100.0% | −100.0 |",
-        "| `b` | 1 | 100.0% | 0.0% | +100.0 | 100.0% | 0.0% | +100.0 |",
-        "",
-        "| field | errors of | missing | extra | format | ocr | value | fix first |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-        "| `a` | model | 0 | 0 | 0 | 0 | 1 | fine-tuning (a wrong value) |",
-        "| `b` | pipeline | 0 | 0 | 0 | 0 | 1 | fine-tuning (a wrong value) |",
-        "",
-        "missing and extra point to the prompt, format to a normalizer, ocr to OCR post-correction, value to " +
-          "fine-tuning (contract §14).",
-        ""
-      ].join("\n")
-    )
-  })
+  it.effect(
+    "markdown: model and pipeline side by side, worst fields first, the difference in points and its interval, the errors and their levers",
+    () =>
+      Effect.gen(function* () {
+        const n = (text: string) => new Json.JsonNumber(text)
+        const initial = Json.object([
+          ["a", n("1")],
+          ["b", n("3")]
+        ])
+        const final = Json.object([
+          ["a", n("1")],
+          ["b", n("2")]
+        ])
+        const bytes = new TextEncoder().encode(`{"job_id":"${id(0)}","result":{"b":2.0,"a":0}}\n`)
+        const predictions = yield* Eval.indexed((position, length) =>
+          Effect.succeed(bytes.subarray(position, position + length))
+        )
+        const scored = yield* Eval.run(
+          "jsonl",
+          Stream.fromIterable([sample(id(0), initial, final)]),
+          predictions
+        )
+        expect(Eval.markdown(scored)).toBe(
+          [
+            "# Evaluation against the ground truth",
+            "",
+            "1 reference jobs; 1 predicted, 0 missing, 0 unparseable; 0 lines for other jobs ignored.",
+            "",
+            "| | model | pipeline | Δ | 95% interval of Δ |",
+            "|---|---:|---:|---:|---|",
+            // One job: every resample is that job, so each interval is its difference alone.
+            "| exact match | 0.0% | 0.0% | ±0.0 | ±0.0 to ±0.0 |",
+            // Each is right on one field of two: 2·1 / (2 + 2) over the leaves, (0 + 1) / 2 over the fields.
+            "| micro F1 | 50.0% | 50.0% | ±0.0 | ±0.0 to ±0.0 |",
+            "| macro F1 | 50.0% | 50.0% | ±0.0 | |",
+            "",
+            "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision | Δ f1, 95% interval |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            // A difference whose interval excludes 0 is marked.
+            "| `a` | 1 | 0.0% | 100.0% | −100.0 | 0.0% | 100.0% | −100.0 | −100.0 (−100.0 to −100.0 *) |",
+            "| `b` | 1 | 100.0% | 0.0% | +100.0 | 100.0% | 0.0% | +100.0 | +100.0 (+100.0 to +100.0 *) |",
+            "",
+            "Intervals: a paired bootstrap over the 1 jobs (1,000 resamples, seed 1); * marks a difference whose 95% " +
+              "interval excludes 0.",
+            "",
+            "| field | errors of | missing | extra | format | ocr | value | fix first |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
+            "| `a` | model | 0 | 0 | 0 | 0 | 1 | fine-tuning (a wrong value) |",
+            "| `b` | pipeline | 0 | 0 | 0 | 0 | 1 | fine-tuning (a wrong value) |",
+            "",
+            "missing and extra point to the prompt, format to a normalizer, ocr to OCR post-correction, value to " +
+              "fine-tuning (contract §14).",
+            ""
+          ].join("\n")
+        )
+      })
+  )
 
   it("fields at any depth: a reference 200,000 arrays deep and its prediction score one field", () => {
     let value: Json.Json = new Json.JsonNumber("1")

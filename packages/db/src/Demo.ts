@@ -25,7 +25,7 @@
 
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Correction, FieldPath, Json, Review, Timestamp } from "@ground-truth/core"
+import { Correction, FieldPath, Json, Random, Review, Timestamp } from "@ground-truth/core"
 import { Data, Effect, Either } from "effect"
 
 const PANGKAT = [
@@ -106,17 +106,8 @@ const FLAGS = ["llm_fallback", "low_confidence", "ocr_rotated", "table_split"]
 const ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
 const REVIEWERS = ["reviewer-a", "reviewer-b", "reviewer-c", "ayu.p", "bambang.s"]
 
-/** mulberry32: small, fast and good enough to make demo data reproducible. */
-const random = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The demo's generator: reproducible for a seed. */
+const random = Random.mulberry32
 
 type Rng = () => number
 const pick = <A>(rng: Rng, xs: ReadonlyArray<A>): A => xs[Math.floor(rng() * xs.length)]
