@@ -1462,6 +1462,9 @@ export const pipeline = <E, R>(
     )
   )
 
+/** A count of reference jobs as a sentence starts it: `1 reference job`, `7,002 reference jobs`. */
+const jobsOf = (n: number): string => `${thousands(n)} reference job${n === 1 ? "" : "s"}`
+
 /** A share as a percentage with one decimal, or `–` when there is none. */
 const percent = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`)
 
@@ -1561,11 +1564,11 @@ const sliceRows = (r: Report, exact: Scored["slices"]): Array<string> => {
       const s = slice.report
       const p = share(exact[i]!.pipeline, s.jobs)
       const pf = overallF1(s.fields, "pipeline").micro
-      if (!model) return `| ${label(slice.value)} | ${s.jobs} | ${percent(p)} | ${percent(pf)} |`
+      if (!model) return `| ${label(slice.value)} | ${thousands(s.jobs)} | ${percent(p)} | ${percent(pf)} |`
       const m = share(exact[i]!.model, s.jobs)
       const mf = overallF1(s.fields, "model").micro
       return (
-        `| ${label(slice.value)} | ${s.jobs} | ${percent(m)} | ${percent(p)} | ${points(m, p)} | ` +
+        `| ${label(slice.value)} | ${thousands(s.jobs)} | ${percent(m)} | ${percent(p)} | ${points(m, p)} | ` +
         `${percent(mf)} | ${percent(pf)} | ${points(mf, pf)} |`
       )
     }),
@@ -1597,7 +1600,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
   if (r.predictions === undefined)
     return [
       ...title,
-      `${r.jobs} reference jobs, scored against the pipeline's first answers alone (no predictions).`,
+      `${jobsOf(r.jobs)}, scored against the pipeline's first answers alone (no predictions).`,
       "",
       `| | pipeline |`,
       "|---|---:|",
@@ -1609,7 +1612,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
       "|---|---:|---:|---:|---:|",
       ...rows.map((f) => {
         const p = exactly(f.pipeline, f.support)
-        return `| \`${cell(f.field)}\` | ${f.support} | ${percent(p.recall)} | ${percent(p.precision)} | ${percent(p.f1)} |`
+        return `| \`${cell(f.field)}\` | ${thousands(f.support)} | ${percent(p.recall)} | ${percent(p.precision)} | ${percent(p.f1)} |`
       }),
       "",
       ...sliceRows(r, slices),
@@ -1625,8 +1628,8 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
         `${read.code_block}; from their first \`{\` to their last \`}\`: ${read.braces}.`
   return [
     ...title,
-    `${r.jobs} reference jobs; ${r.predictions} predicted, ${r.missing} missing, ${r.unparseable} unparseable; ` +
-      `${r.unknown} lines for other jobs ignored.${reading}`,
+    `${jobsOf(r.jobs)}; ${thousands(r.predictions)} predicted, ${thousands(r.missing ?? 0)} missing, ` +
+      `${thousands(r.unparseable ?? 0)} unparseable; ${thousands(r.unknown ?? 0)} lines for other jobs ignored.${reading}`,
     "",
     "| | model | pipeline | Δ | 95% interval of Δ |",
     "|---|---:|---:|---:|---|",
@@ -1642,7 +1645,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
       const [m, p] = [exactly(f.model as Scores, f.support), exactly(f.pipeline, f.support)]
       const f1 = r.intervals?.fields.find((x) => x.field === f.field)?.f1
       return (
-        `| \`${cell(f.field)}\` | ${f.support} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
+        `| \`${cell(f.field)}\` | ${thousands(f.support)} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
         `${points(m.recall, p.recall)} | ${percent(m.precision)} | ${percent(p.precision)} | ` +
         `${points(m.precision, p.precision)} | ` +
         `${f1 === undefined ? "" : `${points(m.f1 ?? 0, p.f1 ?? 0)} (${within(f1)})`} |`
@@ -1652,7 +1655,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
     ...(r.intervals === undefined
       ? []
       : [
-          `Intervals: a paired bootstrap over the ${r.jobs} jobs (${r.intervals.resamples.toLocaleString("en-US")} ` +
+          `Intervals: a paired bootstrap over the ${jobsOf(r.jobs).replace(" reference", "")} (${thousands(r.intervals.resamples)} ` +
             `resamples, seed ${r.intervals.seed}); * marks a difference whose 95% interval excludes 0.`,
           ""
         ]),

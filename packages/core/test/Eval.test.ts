@@ -709,7 +709,7 @@ describe("Eval", () => {
           [
             "# Evaluation against the ground truth",
             "",
-            "1 reference jobs; 1 predicted, 0 missing, 0 unparseable; 0 lines for other jobs ignored.",
+            "1 reference job; 1 predicted, 0 missing, 0 unparseable; 0 lines for other jobs ignored.",
             "",
             "| | model | pipeline | Δ | 95% interval of Δ |",
             "|---|---:|---:|---:|---|",
@@ -725,7 +725,7 @@ describe("Eval", () => {
             "| `a` | 1 | 0.0% | 100.0% | −100.0 | 0.0% | 100.0% | −100.0 | −100.0 (−100.0 to −100.0 *) |",
             "| `b` | 1 | 100.0% | 0.0% | +100.0 | 100.0% | 0.0% | +100.0 | +100.0 (+100.0 to +100.0 *) |",
             "",
-            "Intervals: a paired bootstrap over the 1 jobs (1,000 resamples, seed 1); * marks a difference whose 95% " +
+            "Intervals: a paired bootstrap over the 1 job (1,000 resamples, seed 1); * marks a difference whose 95% " +
               "interval excludes 0.",
             "",
             "| field | errors of | missing | extra | format | ocr | value | fix first |",
