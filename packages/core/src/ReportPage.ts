@@ -153,7 +153,7 @@ const columns = (weeks: ReadonlyArray<Week>): string => {
         )
       }
       return (
-        `<rect x="${x.toFixed(1)}" y="${(base - h(b.jobs)).toFixed(1)}" width="${width}" height="${h(b.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${b.label}: ${number(b.jobs)} jobs`)}</title></rect>` +
+        `<rect x="${x.toFixed(1)}" y="${(base - h(b.jobs)).toFixed(1)}" width="${width}" height="${h(b.jobs).toFixed(1)}" class="jobs"><title>${escapeHtml(`${b.label}: ${jobs(b.jobs)}`)}</title></rect>` +
         `<rect x="${x.toFixed(1)}" y="${(base - h(b.approved)).toFixed(1)}" width="${width}" height="${h(b.approved).toFixed(1)}" class="ok"><title>${escapeHtml(`${b.label}: ${number(b.approved)} approved`)}</title></rect>`
       )
     })

@@ -238,8 +238,8 @@ describe("the weekly chart bounds itself", () => {
   it("a span of 150 weeks keeps one bar per week, titled by its Monday", () => {
     const html = page(spread("2025-06-02", 150, 2))
     expect(bars(html)).toBe(150)
-    expect(html).toContain("<title>2025-06-02: 1 jobs</title>")
-    expect(html).toContain(`<title>${monday("2025-06-02", 149)}: 1 jobs</title>`)
+    expect(html).toContain("<title>2025-06-02: 1 job</title>")
+    expect(html).toContain(`<title>${monday("2025-06-02", 149)}: 1 job</title>`)
     expect(html).not.toContain("each bar")
   })
 
