@@ -184,6 +184,21 @@ const resolvePath = (p: string) => path.resolve(typedIn(), p)
 const outputTarget = (flag: string, p: string, kind: "file" | "folder" = "file") =>
   Output.target(flag, p, path.isAbsolute(p) ? p : `${typedIn()}/${p}`, kind)
 
+/** An option's value as core parses it (`Eval.parseBy`, `Calibration.parseTarget`): none, or a usage error naming the flag. */
+const parsedOption = <A>(
+  flag: string,
+  given: Option.Option<string>,
+  parse: (text: string) => Either.Either<A, string>
+) =>
+  Option.match(given, {
+    onNone: () => Effect.succeed(Option.none<A>()),
+    onSome: (text) =>
+      Either.match(parse(text), {
+        onLeft: (why) => Effect.fail(new UsageError({ message: `${flag} ${why}` })),
+        onRight: (value) => Effect.succeed(Option.some(value))
+      })
+  })
+
 /** Two outputs of one command that are one file would overwrite each other: a usage error naming both. */
 const distinct = (
   [flagA, a]: readonly [string, Output.Target],
@@ -1149,15 +1164,11 @@ const evalCommand = Command.make(
             message: `--details ${detailsFile.name} is the predictions file: name a file of its own`
           })
       }
-      const by = yield* Option.match(flags.by, {
-        onNone: () => Effect.succeed(undefined),
-        onSome: (text) =>
-          Either.match(Eval.parseBy(text), {
-            onLeft: (why) => Effect.fail(new UsageError({ message: `--by ${why}` })),
-            onRight: Effect.succeed
-          })
-      })
-      const options: Eval.Options = { split: filter.split, ...(by === undefined ? {} : { by }) }
+      const by = yield* parsedOption("--by", flags.by, Eval.parseBy)
+      const options: Eval.Options = {
+        split: filter.split,
+        ...Option.match(by, { onNone: () => ({}), onSome: (slice) => ({ by: slice }) })
+      }
       const score = <E2>(exporter: Export.Export, predictions: Eval.Given<E2> | undefined) => {
         if (detailsFile === undefined)
           return Eval.run(filter.format, exporter.samples(filter), predictions, options)
@@ -1240,14 +1251,10 @@ const calibrationCommand = Command.make(
   (flags) =>
     Effect.gen(function* () {
       const filter = yield* Filter.parse(parameters(flags), { accept: Filter.lintParameters, label: flag })
-      const target = yield* Option.match(flags.targetError, {
-        onNone: () => Effect.succeed(Calibration.defaultTargetError),
-        onSome: (text) =>
-          Either.match(Calibration.parseTarget(text), {
-            onLeft: (why) => Effect.fail(new UsageError({ message: `--target-error ${why}` })),
-            onRight: Effect.succeed
-          })
-      })
+      const target = Option.getOrElse(
+        yield* parsedOption("--target-error", flags.targetError, Calibration.parseTarget),
+        () => Calibration.defaultTargetError
+      )
       const report = yield* withDatabase(
         Effect.flatMap(Export.Export, (exporter) => Calibration.run(exporter.samples(filter), target)),
         { prepare: true }

@@ -72,6 +72,32 @@ const once = (pairs: ReadonlyArray<readonly [string, string]>, name: string) => 
 }
 
 /**
+ * An endpoint's own parameter beside the filters (`by`, `target_error`): its value as core parses it
+ * (none when absent; a 400 `code` naming it when it does not parse; given twice, a 400 too), and the
+ * pairs left for the filters.
+ */
+const ownParameter = <A>(
+  pairs: ReadonlyArray<readonly [string, string]>,
+  name: string,
+  code: BadRequest["error"]["code"],
+  parse: (text: string) => Either.Either<A, string>
+) =>
+  Effect.flatMap(once(pairs, name), (given) =>
+    Effect.map(
+      Option.match(given, {
+        onNone: () => Effect.succeed(Option.none<A>()),
+        onSome: (text) =>
+          Either.match(parse(text), {
+            onLeft: (why) =>
+              Effect.fail(new BadRequest({ error: { code, message: `${name} ${why}`, parameter: name } })),
+            onRight: (value) => Effect.succeed(Option.some(value))
+          })
+      }),
+      (value) => [value, pairs.filter(([n]) => n !== name)] as const
+    )
+  )
+
+/**
  * Whether a client asks for Parquet: its `Accept` names `application/vnd.apache.parquet` (a `q` of 0
  * refuses it, as RFC 9110 says). JSON lines otherwise, as before: a wildcard range is not a request for Parquet.
  */
@@ -331,27 +357,12 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         // Raw: the body is spooled to a file within its limit (HttpApi would read it into memory).
         .handleRaw("eval", ({ request }) =>
           Effect.gen(function* () {
-            const pairs = queryPairs(request)
-            const by = yield* Effect.flatMap(once(pairs, "by"), (given) =>
-              Option.match(given, {
-                onNone: () => Effect.succeed(undefined),
-                onSome: (text) =>
-                  Either.match(Eval.parseBy(text), {
-                    onLeft: (why) =>
-                      Effect.fail(
-                        new BadRequest({
-                          error: { code: "invalid_by", message: `by ${why}`, parameter: "by" }
-                        })
-                      ),
-                    onRight: Effect.succeed
-                  })
-              })
-            )
-            const filter = yield* parsePairs(
-              pairs.filter(([name]) => name !== "by"),
-              Filter.evalParameters
-            )
-            const options: Eval.Options = { split: filter.split, ...(by === undefined ? {} : { by }) }
+            const [by, pairs] = yield* ownParameter(queryPairs(request), "by", "invalid_by", Eval.parseBy)
+            const filter = yield* parsePairs(pairs, Filter.evalParameters)
+            const options: Eval.Options = {
+              split: filter.split,
+              ...Option.match(by, { onNone: () => ({}), onSome: (slice) => ({ by: slice }) })
+            }
             // One line per reference job (what `eval --details` writes), the Markdown view (what
             // `eval --markdown` prints), or the report.
             if (accepts(request, "application/x-ndjson"))
@@ -487,29 +498,14 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
         )
         .handle("calibration", ({ request }) =>
           Effect.gen(function* () {
-            const pairs = queryPairs(request)
-            const given = yield* once(pairs, "target_error")
-            const target = yield* Option.match(given, {
-              onNone: () => Effect.succeed(Calibration.defaultTargetError),
-              onSome: (text) =>
-                Either.match(Calibration.parseTarget(text), {
-                  onLeft: (why) =>
-                    Effect.fail(
-                      new BadRequest({
-                        error: {
-                          code: "invalid_target_error",
-                          message: `target_error ${why}`,
-                          parameter: "target_error"
-                        }
-                      })
-                    ),
-                  onRight: Effect.succeed
-                })
-            })
-            const filter = yield* parsePairs(
-              pairs.filter(([name]) => name !== "target_error"),
-              Filter.lintParameters
+            const [given, pairs] = yield* ownParameter(
+              queryPairs(request),
+              "target_error",
+              "invalid_target_error",
+              Calibration.parseTarget
             )
+            const target = Option.getOrElse(given, () => Calibration.defaultTargetError)
+            const filter = yield* parsePairs(pairs, Filter.lintParameters)
             yield* admit
             return yield* linted(
               Effect.flatMap(Export.Export, (x) => Calibration.run(x.samples(filter), target))

@@ -1061,8 +1061,6 @@ export const scored = (tally: Tally, lines: number, warning?: string): Scored =>
   exact: { model: tally.exactModel, pipeline: tally.exactPipeline }
 })
 
-const thousands = (n: number): string => n.toLocaleString("en-US")
-
 /**
  * What to say of predictions that cover less than half of the reference jobs (a model scored on the
  * wrong jobs scores as predicting nothing on the rest): how many they cover and, when the filters name
@@ -1077,15 +1075,15 @@ const warningOf = (
   if (!tally.scoresModel || tally.predictions * 2 >= tally.jobs) return undefined
   const unknown = lines - tally.predictions
   const share = `${((tally.predictions / tally.jobs) * 100).toFixed(1)}%`
-  const covered = `the predictions cover ${thousands(tally.predictions)} of ${thousands(tally.jobs)} reference jobs (${share})`
+  const covered = `the predictions cover ${quantity(tally.predictions)} of ${quantity(tally.jobs)} reference jobs (${share})`
   if (best !== undefined) {
     const split = `split=${best.name}${best.by === "job" ? " with split_by=job" : ""}`
     const flags = `--split ${best.name}${best.by === "job" ? " --split-by job" : ""}`
-    return `${covered}, ${thousands(best.predicted)} of the ${thousands(best.jobs)} in ${split}: score them with those filters (CLI: ${flags})`
+    return `${covered}, ${quantity(best.predicted)} of the ${quantity(best.jobs)} in ${split}: score them with those filters (CLI: ${flags})`
   }
   if (unknown > 0)
     return (
-      `${covered}; ${thousands(unknown)} ${unknown === 1 ? "line is for a job" : "lines are for jobs"} these ` +
+      `${covered}; ${quantity(unknown)} ${unknown === 1 ? "line is for a job" : "lines are for jobs"} these ` +
       `filters leave out: were the predictions made with other filters${filtered ? " (another split, or split_by)" : ""}?`
     )
   return `${covered}: the others score as predicting nothing`
@@ -1462,8 +1460,8 @@ export const pipeline = <E, R>(
     )
   )
 
-/** A count of reference jobs as a sentence starts it: `1 reference job`, `7,002 reference jobs`. */
-const jobsOf = (n: number): string => `${thousands(n)} reference job${n === 1 ? "" : "s"}`
+/** A count and its noun: `1 reference job`, `7,002 reference jobs`. */
+const counted = (n: number, noun: string): string => `${quantity(n)} ${noun}${n === 1 ? "" : "s"}`
 
 /** A share as a percentage with one decimal, or `–` when there is none. */
 const percent = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`)
@@ -1564,11 +1562,11 @@ const sliceRows = (r: Report, exact: Scored["slices"]): Array<string> => {
       const s = slice.report
       const p = share(exact[i]!.pipeline, s.jobs)
       const pf = overallF1(s.fields, "pipeline").micro
-      if (!model) return `| ${label(slice.value)} | ${thousands(s.jobs)} | ${percent(p)} | ${percent(pf)} |`
+      if (!model) return `| ${label(slice.value)} | ${quantity(s.jobs)} | ${percent(p)} | ${percent(pf)} |`
       const m = share(exact[i]!.model, s.jobs)
       const mf = overallF1(s.fields, "model").micro
       return (
-        `| ${label(slice.value)} | ${thousands(s.jobs)} | ${percent(m)} | ${percent(p)} | ${points(m, p)} | ` +
+        `| ${label(slice.value)} | ${quantity(s.jobs)} | ${percent(m)} | ${percent(p)} | ${points(m, p)} | ` +
         `${percent(mf)} | ${percent(pf)} | ${points(mf, pf)} |`
       )
     }),
@@ -1600,7 +1598,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
   if (r.predictions === undefined)
     return [
       ...title,
-      `${jobsOf(r.jobs)}, scored against the pipeline's first answers alone (no predictions).`,
+      `${counted(r.jobs, "reference job")}, scored against the pipeline's first answers alone (no predictions).`,
       "",
       `| | pipeline |`,
       "|---|---:|",
@@ -1612,7 +1610,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
       "|---|---:|---:|---:|---:|",
       ...rows.map((f) => {
         const p = exactly(f.pipeline, f.support)
-        return `| \`${cell(f.field)}\` | ${thousands(f.support)} | ${percent(p.recall)} | ${percent(p.precision)} | ${percent(p.f1)} |`
+        return `| \`${cell(f.field)}\` | ${quantity(f.support)} | ${percent(p.recall)} | ${percent(p.precision)} | ${percent(p.f1)} |`
       }),
       "",
       ...sliceRows(r, slices),
@@ -1628,8 +1626,8 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
         `${read.code_block}; from their first \`{\` to their last \`}\`: ${read.braces}.`
   return [
     ...title,
-    `${jobsOf(r.jobs)}; ${thousands(r.predictions)} predicted, ${thousands(r.missing ?? 0)} missing, ` +
-      `${thousands(r.unparseable ?? 0)} unparseable; ${thousands(r.unknown ?? 0)} lines for other jobs ignored.${reading}`,
+    `${counted(r.jobs, "reference job")}; ${quantity(r.predictions)} predicted, ${quantity(r.missing ?? 0)} missing, ` +
+      `${quantity(r.unparseable ?? 0)} unparseable; ${quantity(r.unknown ?? 0)} lines for other jobs ignored.${reading}`,
     "",
     "| | model | pipeline | Δ | 95% interval of Δ |",
     "|---|---:|---:|---:|---|",
@@ -1645,7 +1643,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
       const [m, p] = [exactly(f.model as Scores, f.support), exactly(f.pipeline, f.support)]
       const f1 = r.intervals?.fields.find((x) => x.field === f.field)?.f1
       return (
-        `| \`${cell(f.field)}\` | ${thousands(f.support)} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
+        `| \`${cell(f.field)}\` | ${quantity(f.support)} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
         `${points(m.recall, p.recall)} | ${percent(m.precision)} | ${percent(p.precision)} | ` +
         `${points(m.precision, p.precision)} | ` +
         `${f1 === undefined ? "" : `${points(m.f1 ?? 0, p.f1 ?? 0)} (${within(f1)})`} |`
@@ -1655,7 +1653,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
     ...(r.intervals === undefined
       ? []
       : [
-          `Intervals: a paired bootstrap over the ${jobsOf(r.jobs).replace(" reference", "")} (${thousands(r.intervals.resamples)} ` +
+          `Intervals: a paired bootstrap over the ${counted(r.jobs, "job")} (${quantity(r.intervals.resamples)} ` +
             `resamples, seed ${r.intervals.seed}); * marks a difference whose 95% interval excludes 0.`,
           ""
         ]),
