@@ -32,11 +32,19 @@ export class InvalidPrediction extends Data.TaggedError("InvalidPrediction")<{
   /** 1-based. */
   readonly line: number
   readonly detail: string
+  /** Which file: the model's predictions, or the second model's (`--against`). */
+  readonly file: PredictionsFile
 }> {
   override get message(): string {
-    return `predictions line ${this.line}: ${this.detail}`
+    return `${this.file} line ${this.line}: ${this.detail}`
   }
 }
+
+/**
+ * A predictions file of an evaluation: the model's (`predictions`), or a second model's it is compared
+ * with (`against`). @since 0.1.0
+ */
+export type PredictionsFile = "predictions" | "against"
 
 /**
  * A line read again for scoring is not the line indexed (its digest differs): the file was changed
@@ -132,7 +140,8 @@ export interface Prediction {
   readonly predicted: Predicted
 }
 
-const invalid = (line: number, detail: string) => Either.left(new InvalidPrediction({ line, detail }))
+const invalid = (line: number, detail: string, file: PredictionsFile = "predictions") =>
+  Either.left(new InvalidPrediction({ line, detail, file }))
 
 /** A reasoning model's thoughts, which §12 removes before reading the answer. */
 const THINK = /<think>[\s\S]*?<\/think>/g
@@ -230,38 +239,38 @@ const completion = (text: string, bounds: Limits): Predicted => {
 /**
  * Reads one line of a predictions file: `{"job_id": string, "result": …}` or
  * `{"job_id": string, "completion": string | [{"role":"assistant","content": string}]}` (other members
- * are ignored), within `bounds`. `line` is 1-based, for the error.
+ * are ignored), within `bounds`. `line` is 1-based, for the error, which names `file`.
  *
  * @since 0.1.0
  */
 export const parseLine = (
   text: string,
   line: number,
-  bounds: Limits = limits
+  bounds: Limits = limits,
+  file: PredictionsFile = "predictions"
 ): Either.Either<Prediction, InvalidPrediction> => {
+  const refused = (detail: string) => invalid(line, detail, file)
   const parsed = Json.parseWithin(text, bounds.values)
   if (Either.isLeft(parsed))
-    return invalid(
-      line,
+    return refused(
       parsed.left._tag === "JsonTooLarge"
         ? `holds more than ${quantity(bounds.values)} JSON values`
         : `not JSON (${parsed.left.message})`
     )
   const o = parsed.right
-  if (!Json.isObject(o)) return invalid(line, 'not an object {"job_id", "result" or "completion"}')
+  if (!Json.isObject(o)) return refused('not an object {"job_id", "result" or "completion"}')
   const id = o.get("job_id")
-  if (typeof id !== "string") return invalid(line, "job_id must be a string")
-  if (id.length > bounds.jobId)
-    return invalid(line, `job_id is longer than ${quantity(bounds.jobId)} characters`)
+  if (typeof id !== "string") return refused("job_id must be a string")
+  if (id.length > bounds.jobId) return refused(`job_id is longer than ${quantity(bounds.jobId)} characters`)
   // As the export writes it.
   const jobId = id.toLowerCase()
   const result = o.get("result")
   const answer = o.get("completion")
   if ((result === undefined) === (answer === undefined))
-    return invalid(line, `job ${jobId}: exactly one of "result" and "completion" is required`)
+    return refused(`job ${jobId}: exactly one of "result" and "completion" is required`)
   if (result !== undefined) {
     const past = exceeds(result, bounds)
-    if (past !== undefined) return invalid(line, `job ${jobId}: the result ${past}`)
+    if (past !== undefined) return refused(`job ${jobId}: the result ${past}`)
     return Either.right({
       jobId,
       predicted: result === null ? { _tag: "Nothing" } : { _tag: "Result", value: result }
@@ -274,7 +283,7 @@ export const parseLine = (
     if (Json.isObject(m) && m.get("role") === "assistant" && typeof m.get("content") === "string")
       return Either.right({ jobId, predicted: completion(m.get("content") as string, bounds) })
   }
-  return invalid(line, `job ${jobId}: completion must be a string or [{"role":"assistant","content":"…"}]`)
+  return refused(`job ${jobId}: completion must be a string or [{"role":"assistant","content":"…"}]`)
 }
 
 const isContainer = (v: Json.Json): boolean =>
@@ -306,14 +315,19 @@ export interface Field {
   items: Field | undefined
   support: number
   readonly model: Counts
+  readonly against: Counts
   readonly pipeline: Counts
 }
+
+/** Who predicts: the model, a second model it is compared with (`--against`), the pipeline. */
+type Predictor = "model" | "against" | "pipeline"
 
 const field = (): Field => ({
   members: undefined,
   items: undefined,
   support: 0,
   model: counts(),
+  against: counts(),
   pipeline: counts()
 })
 
@@ -331,6 +345,19 @@ export class Completions extends Schema.Class<Completions>("Completions")({
 }) {}
 
 /**
+ * What a second model's file (`--against`) held for the reference jobs: its lines for them, those
+ * unparseable, the completions read with each rule, the jobs it matched exactly.
+ *
+ * @since 0.1.0
+ */
+export interface AgainstTally {
+  readonly predictions: number
+  readonly unparseable: number
+  readonly completions: Completions
+  readonly exact: number
+}
+
+/**
  * The running scores: add each reference job with its prediction (or none), then `report`.
  *
  * @since 0.1.0
@@ -345,6 +372,8 @@ export interface Tally {
   readonly completions: Completions
   readonly exactModel: number
   readonly exactPipeline: number
+  /** A second model's, when one is scored beside the model (`--against`). */
+  readonly against: AgainstTally | undefined
   /** The root of the tree of fields (the field `""`). */
   readonly fields: Field
   /** Fields that predictions added. */
@@ -356,9 +385,17 @@ export interface Tally {
 
 /**
  * An empty tally; with `scoresModel` false, of the pipeline alone; `resampled`: keeping each job's
- * counts for the intervals (by default when a model is scored). @since 0.1.0
+ * counts for the intervals (by default when a model is scored); `against`: a second model is scored
+ * beside the model. @since 0.1.0
  */
-export const empty = (bounds: Limits = limits, scoresModel = true, resampled = scoresModel): Tally => ({
+export const empty = (
+  bounds: Limits = limits,
+  scoresModel = true,
+  {
+    resampled = scoresModel,
+    against = false
+  }: { readonly resampled?: boolean; readonly against?: boolean } = {}
+): Tally => ({
   scoresModel,
   jobs: 0,
   predictions: 0,
@@ -366,10 +403,14 @@ export const empty = (bounds: Limits = limits, scoresModel = true, resampled = s
   completions: { think: 0, code_block: 0, braces: 0 },
   exactModel: 0,
   exactPipeline: 0,
+  against: against
+    ? { predictions: 0, unparseable: 0, completions: { think: 0, code_block: 0, braces: 0 }, exact: 0 }
+    : undefined,
   fields: field(),
   newFields: 0,
   limits: bounds,
-  resampling: resampled ? Bootstrap.make() : undefined
+  // The model, the pipeline, then the second model: the pipeline's intervals do not depend on it.
+  resampling: resampled ? Bootstrap.make(against ? 3 : 2) : undefined
 })
 
 /**
@@ -558,7 +599,7 @@ const classify = (
   root: Field,
   reference: Json.Json,
   prediction: Json.Json | undefined,
-  which: "model" | "pipeline",
+  which: Predictor,
   correct?: (f: Field) => void
 ) => {
   const always = () => true
@@ -650,9 +691,10 @@ const predictionOf = (predicted: Predicted | undefined): string =>
 
 /**
  * A reference job's details line (`eval --details`), `\n` included: its id, what its prediction line
- * held (`result`, `null`, `unparseable`, or `missing`: no line) and the line's number, whether each
- * predictor matched it exactly, and each predictor's wrong leaves (`wrongLeaves`). Of the pipeline alone
- * (`scoresModel` false), what concerns a model is left out.
+ * held (`result`, `null`, `unparseable`, or `missing`: no line) and the line's number (with a second
+ * model, `against` says the same of its file), whether each predictor matched it exactly, and each
+ * predictor's wrong leaves (`wrongLeaves`). Of the pipeline alone (`scoresModel` false), what concerns a
+ * model is left out.
  *
  * @since 0.1.0
  */
@@ -661,24 +703,48 @@ export const details = (
   job: { readonly initial: Slot; readonly final: Json.Json },
   predicted: Predicted | undefined,
   line: number | undefined,
-  scoresModel = true
+  scoresModel = true,
+  against?: Against
 ): string => {
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
-  const model = predicted?._tag === "Result" ? predicted.value : undefined
+  const valueOf = (p: Predicted | undefined) => (p?._tag === "Result" ? p.value : undefined)
   const list = (xs: ReadonlyArray<string>) => `[${xs.join(",")}]`
-  const pipelineExact = initial !== undefined && Json.equals(initial, job.final)
-  return scoresModel
-    ? `{"job_id":${JSON.stringify(jobId)},"prediction":"${predictionOf(predicted)}","line":${line ?? "null"},` +
-        `"exact_match":{"model":${model !== undefined && Json.equals(model, job.final)},"pipeline":${pipelineExact}},` +
-        `"errors":{"model":${list(wrongLeaves(job.final, model))},"pipeline":${list(wrongLeaves(job.final, initial))}}}\n`
-    : `{"job_id":${JSON.stringify(jobId)},"exact_match":{"pipeline":${pipelineExact}},` +
-        `"errors":{"pipeline":${list(wrongLeaves(job.final, initial))}}}\n`
+  const matches = (value: Json.Json | undefined) => value !== undefined && Json.equals(value, job.final)
+  const pipeline = [matches(initial), list(wrongLeaves(job.final, initial))] as const
+  if (!scoresModel)
+    return `{"job_id":${JSON.stringify(jobId)},"exact_match":{"pipeline":${pipeline[0]}},"errors":{"pipeline":${pipeline[1]}}}\n`
+  const model = valueOf(predicted)
+  const second = against === undefined ? undefined : valueOf(against.predicted)
+  const read = (p: Predicted | undefined, at: number | undefined) =>
+    `"prediction":"${predictionOf(p)}","line":${at ?? "null"}`
+  return (
+    `{"job_id":${JSON.stringify(jobId)},${read(predicted, line)},` +
+    (against === undefined ? "" : `"against":{${read(against.predicted, against.line)}},`) +
+    `"exact_match":{"model":${matches(model)},` +
+    (against === undefined ? "" : `"against":${matches(second)},`) +
+    `"pipeline":${pipeline[0]}},"errors":{"model":${list(wrongLeaves(job.final, model))},` +
+    (against === undefined ? "" : `"against":${list(wrongLeaves(job.final, second))},`) +
+    `"pipeline":${pipeline[1]}}}\n`
+  )
 }
 
+/** What a second model predicted for a job (none: no line), and on which line of its file. @since 0.1.0 */
+export interface Against {
+  readonly predicted: Predicted | undefined
+  readonly line: number | undefined
+}
+
+/** Where each predictor's correct and predicted leaves are in a job's counts for the intervals. */
+const COLUMN = { model: 1, pipeline: 3, against: 5 } as const
+
+/** Where each predictor's exact match is in a job's bits for the intervals. */
+const EXACT_BIT = { model: 1, pipeline: 2, against: 4 } as const
+
 /**
- * Adds a reference job: its `final_result` (not null), its `initial_result` (the pipeline's answer) and
- * what the model predicted for it on line `line`, if there was a line. Mutates and returns `tally`;
- * fails when the prediction brings the fields no reference had past the tally's limit.
+ * Adds a reference job: its `final_result` (not null), its `initial_result` (the pipeline's answer),
+ * what the model predicted for it on line `line`, if there was a line, and, when the tally scores a
+ * second model, what that one predicted (`against`). Mutates and returns `tally`; fails when a
+ * prediction brings the fields no reference had past the tally's limit.
  *
  * @since 0.1.0
  */
@@ -686,28 +752,28 @@ export const add = (
   tally: Tally,
   job: { readonly initial: Slot; readonly final: Json.Json },
   predicted: Predicted | undefined,
-  line = 0
+  line = 0,
+  against?: Against
 ): Either.Either<Tally, InvalidPrediction> => {
   const t = tally as {
     -readonly [K in keyof Tally]: Tally[K]
   }
   const always = () => true
-  // This job's counts by field, for the intervals: support, model correct and predicted, pipeline's.
-  const counts = t.resampling === undefined ? undefined : new Map<Field, Bootstrap.Counts>()
+  // This job's counts by field, for the intervals: support, then each predictor's correct and predicted.
+  const resampling = t.resampling
+  const counts = resampling === undefined ? undefined : new Map<Field, Bootstrap.Counts>()
   const count = (x: number) =>
-    counts === undefined
+    counts === undefined || resampling === undefined
       ? undefined
       : (f: Field) => {
           let c = counts.get(f)
           if (c === undefined) {
-            c = [0, 0, 0, 0, 0]
+            c = resampling.counts()
             counts.set(f, c)
           }
           c[x]++
         }
-  const [support, modelCorrect, modelPredicted, pipelineCorrect, pipelinePredicted] = [0, 1, 2, 3, 4].map(
-    count
-  )
+  const support = count(0)
   eachLeaf(
     t.fields,
     job.final,
@@ -718,36 +784,58 @@ export const add = (
     always
   )
   t.jobs++
-  if (predicted !== undefined) t.predictions++
-  if (predicted?._tag === "Unparseable") t.unparseable++
-  else if (predicted?.reading !== undefined) {
-    const c = t.completions as { -readonly [K in keyof Completions]: number }
-    if (predicted.reading.think) c.think++
-    if (predicted.reading.via !== "text") c[predicted.reading.via]++
-  }
-  const model = predicted?._tag === "Result" ? predicted.value : undefined
-  if (model !== undefined) {
-    const within = eachLeaf(
-      t.fields,
-      model,
-      (f) => {
-        f.model.predicted++
-        modelPredicted?.(f)
-      },
-      () => ++t.newFields <= t.limits.newFields
-    )
-    if (!within)
-      return invalid(
-        line,
-        `the predictions name more than ${quantity(t.limits.newFields)} fields that no reference job has`
+  let exact = 0
+  /** Counts what a line predicted (none: no line), its leaves and whether it matched; then classifies. */
+  const scoreLine = (
+    who: "model" | "against",
+    lines: { predictions: number; unparseable: number; completions: Completions },
+    p: Predicted | undefined,
+    at: number,
+    file: PredictionsFile
+  ): Either.Either<boolean, InvalidPrediction> => {
+    if (p !== undefined) lines.predictions++
+    if (p?._tag === "Unparseable") lines.unparseable++
+    else if (p?.reading !== undefined) {
+      const c = lines.completions as { -readonly [K in keyof Completions]: number }
+      if (p.reading.think) c.think++
+      if (p.reading.via !== "text") c[p.reading.via]++
+    }
+    const value = p?._tag === "Result" ? p.value : undefined
+    if (value !== undefined) {
+      const predictedLeaf = count(COLUMN[who] + 1)
+      const within = eachLeaf(
+        t.fields,
+        value,
+        (f) => {
+          f[who].predicted++
+          predictedLeaf?.(f)
+        },
+        () => ++t.newFields <= t.limits.newFields
       )
+      if (!within)
+        return invalid(
+          at,
+          `the predictions name more than ${quantity(t.limits.newFields)} fields that no reference job has`,
+          file
+        )
+    }
+    const matched = value !== undefined && Json.equals(value, job.final)
+    if (matched) exact |= EXACT_BIT[who]
+    if (t.scoresModel) classify(t.fields, job.final, value, who, count(COLUMN[who]))
+    return Either.right(matched)
   }
-  const modelExact = model !== undefined && Json.equals(model, job.final)
-  if (modelExact) t.exactModel++
-  if (t.scoresModel) classify(t.fields, job.final, model, "model", modelCorrect)
+  const model = scoreLine("model", t, predicted, line, "predictions")
+  if (Either.isLeft(model)) return Either.left(model.left)
+  if (model.right) t.exactModel++
+  if (t.against !== undefined) {
+    const second = t.against as { -readonly [K in keyof AgainstTally]: AgainstTally[K] }
+    const matched = scoreLine("against", second, against?.predicted, against?.line ?? 0, "against")
+    if (Either.isLeft(matched)) return Either.left(matched.left)
+    if (matched.right) second.exact++
+  }
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
-  const pipelineExact = initial !== undefined && Json.equals(initial, job.final)
   if (initial !== undefined) {
+    const pipelinePredicted = count(COLUMN.pipeline + 1)
     eachLeaf(
       t.fields,
       initial,
@@ -757,10 +845,13 @@ export const add = (
       },
       always
     )
-    if (pipelineExact) t.exactPipeline++
+    if (Json.equals(initial, job.final)) {
+      t.exactPipeline++
+      exact |= EXACT_BIT.pipeline
+    }
   }
-  classify(t.fields, job.final, initial, "pipeline", pipelineCorrect)
-  if (counts !== undefined) t.resampling?.job(modelExact, pipelineExact, counts)
+  classify(t.fields, job.final, initial, "pipeline", count(COLUMN.pipeline))
+  if (counts !== undefined) resampling?.job(exact, counts)
   return Either.right(tally)
 }
 
@@ -821,8 +912,8 @@ export class Scores extends Schema.Class<Scores>("Scores")({
 }) {}
 
 /**
- * A field (`personel[].nrp`): its reference leaves, and the model's (when one is scored) and the
- * pipeline's scores.
+ * A field (`personel[].nrp`): its reference leaves, and the model's (when one is scored), the second
+ * model's (`--against`) and the pipeline's scores.
  *
  * @since 0.1.0
  */
@@ -830,6 +921,7 @@ export class FieldScores extends Schema.Class<FieldScores>("FieldScores")({
   field: Schema.String,
   support: Schema.Number,
   model: Schema.optional(Scores),
+  against: Schema.optional(Scores),
   pipeline: Scores
 }) {}
 
@@ -867,9 +959,24 @@ export class Interval extends Schema.Class<Interval>("Interval")({
   high: Schema.Number
 }) {}
 
+/** The intervals of the fields' F1 differences, in the report's order of fields. */
+const FieldIntervals = Schema.Array(Schema.Struct({ field: Schema.String, f1: Interval }))
+
+/**
+ * The intervals of the differences model − second model (`--against`), from the same resamples.
+ *
+ * @since 0.1.0
+ */
+export class AgainstIntervals extends Schema.Class<AgainstIntervals>("AgainstIntervals")({
+  exact_match: Interval,
+  micro_f1: Interval,
+  fields: FieldIntervals
+}) {}
+
 /**
  * The paired bootstrap over jobs (`resamples` resamples with replacement, drawn by mulberry32 from
- * `seed`): the intervals of the differences in exact match, micro F1 and each field's F1.
+ * `seed`): the intervals of the differences model − pipeline in exact match, micro F1 and each field's
+ * F1; with a second model, `against`: model − second model, from the same resamples.
  *
  * @since 0.1.0
  */
@@ -878,7 +985,23 @@ export class Intervals extends Schema.Class<Intervals>("Intervals")({
   seed: Schema.Number,
   exact_match: Interval,
   micro_f1: Interval,
-  fields: Schema.Array(Schema.Struct({ field: Schema.String, f1: Interval }))
+  fields: FieldIntervals,
+  against: Schema.optional(AgainstIntervals)
+}) {}
+
+/**
+ * What a second model's file (`--against`) held for the reference jobs, counted as the model's are;
+ * `warning` when it covers less than half of them.
+ *
+ * @since 0.1.0
+ */
+export class AgainstCounts extends Schema.Class<AgainstCounts>("AgainstCounts")({
+  predictions: Schema.Number,
+  missing: Schema.Number,
+  unknown: Schema.optional(Schema.Number),
+  unparseable: Schema.Number,
+  completions: Completions,
+  warning: Schema.optional(Schema.String)
 }) {}
 
 /** The evaluation (contract §12). Its fields are declared in the order they are printed. @since 0.1.0 */
@@ -889,13 +1012,16 @@ export class Report extends Schema.Class<Report>("EvalReport")({
   unknown: Schema.optional(Schema.Number),
   unparseable: Schema.optional(Schema.Number),
   completions: Schema.optional(Completions),
+  against: Schema.optional(AgainstCounts),
   warning: Schema.optional(Schema.String),
   exact_match: Schema.Struct({
     model: Schema.optional(Schema.NullOr(Schema.Number)),
+    against: Schema.optional(Schema.NullOr(Schema.Number)),
     pipeline: Schema.NullOr(Schema.Number)
   }),
   overall: Schema.Struct({
     model: Schema.optional(Overall),
+    against: Schema.optional(Overall),
     pipeline: Overall
   }),
   intervals: Schema.optional(Intervals),
@@ -990,7 +1116,7 @@ const fieldsOf = (root: Field): Array<readonly [string, Field]> => {
   const pending: Array<readonly [string, Field]> = [["", root]]
   while (pending.length > 0) {
     const [text, f] = pending.pop()!
-    if (f.support + f.model.predicted + f.pipeline.predicted > 0) out.push([text, f])
+    if (f.support + f.model.predicted + f.against.predicted + f.pipeline.predicted > 0) out.push([text, f])
     if (f.items !== undefined) pending.push([`${text}[]`, f.items])
     if (f.members !== undefined) for (const [k, m] of f.members) pending.push([text + keySegment(text, k), m])
   }
@@ -998,35 +1124,75 @@ const fieldsOf = (root: Field): Array<readonly [string, Field]> => {
 }
 
 /**
- * The report of a tally: `lines` is how many prediction lines the file held, so `unknown` (lines for
- * jobs outside the reference) is `lines - predictions`; `warning`, what `run` says of predictions that
- * cover less than half of the reference jobs. Fields in byte order, those with a count above 0.
- * Of the pipeline alone, what concerns a model is left out: the prediction counts, its exact match, its
- * scores.
+ * What the files held: `lines` of each (the model's, the second model's), so that `unknown` (lines for
+ * jobs outside the reference) is the lines less the predictions; the warnings `run` gives of files that
+ * cover less than half of the reference jobs.
  *
  * @since 0.1.0
  */
-export const report = (tally: Tally, lines: number, warning?: string): Report => {
+export interface Held {
+  readonly lines: number
+  readonly warning?: string
+  readonly against?: { readonly lines: number; readonly warning?: string }
+}
+
+const optional = <K extends string, A>(key: K, value: A | undefined): { [P in K]?: A } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: A }
+
+/**
+ * The report of a tally, of files that held `held`. Fields in byte order, those with a count above 0.
+ * Of the pipeline alone, what concerns a model is left out: the prediction counts, its exact match, its
+ * scores. Of a slice, `unknown` is left out: lines are the whole file's (`held` undefined).
+ *
+ * @since 0.1.0
+ */
+export const report = (tally: Tally, held?: Held): Report => {
   const fields = fieldsOf(tally.fields).sort(([a], [b]) => byteOrder(a, b))
   const pipeline = ratio(tally.exactPipeline, tally.jobs)
-  const overall = (which: "model" | "pipeline") => overallOf(fields.map(([, f]) => [f[which], f.support]))
+  const overall = (which: Predictor) => overallOf(fields.map(([, f]) => [f[which], f.support]))
+  const second = tally.against
   return tally.scoresModel
     ? new Report({
         jobs: tally.jobs,
         predictions: tally.predictions,
         missing: tally.jobs - tally.predictions,
-        unknown: lines - tally.predictions,
+        ...optional("unknown", held === undefined ? undefined : held.lines - tally.predictions),
         unparseable: tally.unparseable,
         completions: new Completions(tally.completions),
-        ...(warning === undefined ? {} : { warning }),
-        exact_match: { model: ratio(tally.exactModel, tally.jobs), pipeline },
-        overall: { model: overall("model"), pipeline: overall("pipeline") },
+        ...optional(
+          "against",
+          second === undefined
+            ? undefined
+            : new AgainstCounts({
+                predictions: second.predictions,
+                missing: tally.jobs - second.predictions,
+                ...optional(
+                  "unknown",
+                  held?.against === undefined ? undefined : held.against.lines - second.predictions
+                ),
+                unparseable: second.unparseable,
+                completions: new Completions(second.completions),
+                ...optional("warning", held?.against?.warning)
+              })
+        ),
+        ...optional("warning", held?.warning),
+        exact_match: {
+          model: ratio(tally.exactModel, tally.jobs),
+          ...optional("against", second === undefined ? undefined : ratio(second.exact, tally.jobs)),
+          pipeline
+        },
+        overall: {
+          model: overall("model"),
+          ...optional("against", second === undefined ? undefined : overall("against")),
+          pipeline: overall("pipeline")
+        },
         fields: fields.map(
           ([name, c]) =>
             new FieldScores({
               field: name,
               support: c.support,
               model: scores(c.model, c.support),
+              ...optional("against", second === undefined ? undefined : scores(c.against, c.support)),
               pipeline: scores(c.pipeline, c.support)
             })
         )
@@ -1050,15 +1216,28 @@ export const report = (tally: Tally, lines: number, warning?: string): Report =>
  */
 export interface Scored {
   readonly report: Report
-  readonly exact: { readonly model: number; readonly pipeline: number }
+  readonly exact: Exact
   /** Of each slice (`report.slices.values`, in order), its exact-match counts. */
-  readonly slices?: ReadonlyArray<{ readonly model: number; readonly pipeline: number }>
+  readonly slices?: ReadonlyArray<Exact>
 }
 
-/** A tally's report (with `warning`, if any) and its exact-match counts. @since 0.1.0 */
-export const scored = (tally: Tally, lines: number, warning?: string): Scored => ({
-  report: report(tally, lines, warning),
-  exact: { model: tally.exactModel, pipeline: tally.exactPipeline }
+/** The jobs each predictor matched exactly (`against`: the second model's, when one is scored). @since 0.1.0 */
+export interface Exact {
+  readonly model: number
+  readonly pipeline: number
+  readonly against?: number
+}
+
+const exactOf = (tally: Tally): Exact => ({
+  model: tally.exactModel,
+  pipeline: tally.exactPipeline,
+  ...optional("against", tally.against?.exact)
+})
+
+/** A tally's report, of files that held `held`, and its exact-match counts. @since 0.1.0 */
+export const scored = (tally: Tally, held?: Held): Scored => ({
+  report: report(tally, held),
+  exact: exactOf(tally)
 })
 
 /**
@@ -1068,14 +1247,16 @@ export const scored = (tally: Tally, lines: number, warning?: string): Scored =>
  */
 const warningOf = (
   tally: Tally,
+  { predictions, file }: { readonly predictions: number; readonly file: PredictionsFile },
   lines: number,
   best: Coverage.Candidate | undefined,
   filtered: boolean
 ): string | undefined => {
-  if (!tally.scoresModel || tally.predictions * 2 >= tally.jobs) return undefined
-  const unknown = lines - tally.predictions
-  const share = `${((tally.predictions / tally.jobs) * 100).toFixed(1)}%`
-  const covered = `the predictions cover ${quantity(tally.predictions)} of ${quantity(tally.jobs)} reference jobs (${share})`
+  if (!tally.scoresModel || predictions * 2 >= tally.jobs) return undefined
+  const unknown = lines - predictions
+  const share = `${((predictions / tally.jobs) * 100).toFixed(1)}%`
+  const whose = file === "against" ? "the second model's predictions (against)" : "the predictions"
+  const covered = `${whose} cover ${quantity(predictions)} of ${quantity(tally.jobs)} reference jobs (${share})`
   if (best !== undefined) {
     const split = `split=${best.name}${best.by === "job" ? " with split_by=job" : ""}`
     const flags = `--split ${best.name}${best.by === "job" ? " --split-by job" : ""}`
@@ -1115,34 +1296,34 @@ export interface Indexed {
  * then only its job id, byte range and digest are kept (compactly: ~80 bytes a line). Fails on the first
  * bad line, the first line that repeats a job, or bytes that are not UTF-8, whichever comes first, as a
  * reader going line by line would; and past `bounds`. A last line without `\n` counts; empty lines are
- * not allowed.
+ * not allowed. Errors name `file`.
  *
  * @since 0.1.0
  */
-export const index = (bounds: Limits = limits) => {
+export const index = (bounds: Limits = limits, file: PredictionsFile = "predictions") => {
   const lines = new LineIndex.LineIndex()
   const decoder = new TextDecoder("utf-8", { fatal: true })
   let carry: Array<Uint8Array> = []
   let carryBytes = 0
   let offset = 0
   const tooLong = (line: number) =>
-    invalid(line, `longer than ${quantity(bounds.lineBytes, "bytes")} (a prediction is one line)`)
+    invalid(line, `longer than ${quantity(bounds.lineBytes, "bytes")} (a prediction is one line)`, file)
   const take = (bytes: Uint8Array, start: number): Either.Either<void, InvalidPrediction> => {
     const line = lines.lines + 1
-    if (line > bounds.lines) return invalid(line, `more than ${quantity(bounds.lines)} lines`)
-    if (bytes.length === 0) return invalid(line, "an empty line")
+    if (line > bounds.lines) return invalid(line, `more than ${quantity(bounds.lines)} lines`, file)
+    if (bytes.length === 0) return invalid(line, "an empty line", file)
     if (bytes.length > bounds.lineBytes) return tooLong(line)
     let text: string
     try {
       text = decoder.decode(bytes)
     } catch (e) {
-      return invalid(line, e instanceof TypeError ? "not UTF-8" : "cannot be read as text")
+      return invalid(line, e instanceof TypeError ? "not UTF-8" : "cannot be read as text", file)
     }
-    const parsed = parseLine(text, line, bounds)
+    const parsed = parseLine(text, line, bounds, file)
     if (Either.isLeft(parsed)) return Either.left(parsed.left)
     const also = lines.add(parsed.right.jobId, start, start + bytes.length, LineIndex.digest(bytes))
     if (also !== undefined)
-      return invalid(line, `job ${parsed.right.jobId} is predicted twice (also line ${also})`)
+      return invalid(line, `job ${parsed.right.jobId} is predicted twice (also line ${also})`, file)
     return Either.void
   }
   const lineOf = (tail: Uint8Array): Uint8Array => {
@@ -1221,16 +1402,18 @@ export const reader = <E>(
 
 /**
  * A predictions file read through `read(position, length)` (a file the front end opened: the CLI's
- * argument), indexed in one pass of 1 MiB reads, then read again by `reader`. What `run` takes.
+ * argument), indexed in one pass of 1 MiB reads, then read again by `reader`. What `run` takes. Errors
+ * name `file`.
  *
  * @since 0.1.0
  */
 export const indexed = <E>(
   read: (position: number, length: number) => Effect.Effect<Uint8Array, E>,
-  bounds: Limits = limits
+  bounds: Limits = limits,
+  file: PredictionsFile = "predictions"
 ) =>
   Effect.gen(function* () {
-    const lines = index(bounds)
+    const lines = index(bounds, file)
     for (let position = 0; ; ) {
       const chunk = yield* read(position, CHUNK)
       if (chunk.length === 0) break
@@ -1286,10 +1469,14 @@ const slicesOf = (by: SliceBy, sample: Sample): ReadonlyArray<string | null> =>
         ? [null]
         : [...new Set(sample.reviewFlags)]
 
-/** How `run` and `detailed` score: the filters' split (for the warning), and what to slice by. @since 0.1.0 */
-export interface Options {
+/**
+ * How `run` and `detailed` score: the filters' split (for the warning), what to slice by, and a second
+ * model's predictions to compare the model with (`--against`). @since 0.1.0
+ */
+export interface Options<E2 = never> {
   readonly split?: Option.Option<Split.Split>
   readonly by?: SliceBy
+  readonly against?: Given<E2>
 }
 
 /** Rounded to 4 decimals, as JavaScript's `Math.round` rounds (halves up). */
@@ -1297,7 +1484,7 @@ const round4 = (x: number): number => Math.round(x * 10000) / 10000 + 0
 
 /**
  * A scoring with the intervals of its differences, when the tally kept each job's counts and has jobs:
- * the fields in the report's order.
+ * the fields in the report's order; with a second model, its own beside the pipeline's.
  */
 const withIntervals = (tally: Tally, whole: Scored): Effect.Effect<Scored> =>
   tally.resampling === undefined || tally.jobs === 0
@@ -1308,19 +1495,41 @@ const withIntervals = (tally: Tally, whole: Scored): Effect.Effect<Scored> =>
             .sort(([a], [b]) => byteOrder(a, b))
             .map(([, f]) => f)
         ),
-        (found) => {
+        ([pipeline, against]) => {
           const interval = (i: Bootstrap.Interval) =>
             new Interval({ delta: round4(i.delta), low: round4(i.low), high: round4(i.high) })
-          const intervals = new Intervals({
-            resamples: Bootstrap.RESAMPLES,
-            seed: Bootstrap.SEED,
+          const versus = (found: Bootstrap.Versus) => ({
             exact_match: interval(found.exact),
             micro_f1: interval(found.micro),
             fields: whole.report.fields.map((f, i) => ({ field: f.field, f1: interval(found.fields[i]!) }))
           })
+          const intervals = new Intervals({
+            resamples: Bootstrap.RESAMPLES,
+            seed: Bootstrap.SEED,
+            ...versus(pipeline!),
+            ...optional("against", against === undefined ? undefined : new AgainstIntervals(versus(against)))
+          })
           return { ...whole, report: new Report({ ...whole.report, intervals }) }
         }
       )
+
+/** What a file predicts for a job: its line's prediction and number, or none (no line). */
+const lineFor = <E2>(
+  given: Given<E2> | undefined,
+  jobId: string,
+  file: PredictionsFile,
+  decode: (bytes: Uint8Array) => string
+): Effect.Effect<Against, E2 | InvalidPrediction> => {
+  const at = given?.find(jobId)
+  if (given === undefined || at === undefined)
+    return Effect.succeed({ predicted: undefined, line: undefined })
+  return Effect.flatMap(given.read(at), (bytes) =>
+    Effect.map(parseLine(decode(bytes), at.line, given.limits, file), (p) => ({
+      predicted: p.predicted,
+      line: at.line
+    }))
+  )
+}
 
 /**
  * The reference samples scored one by one into a tally of their own (and their slices' tallies), each
@@ -1331,72 +1540,106 @@ const scoring = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
   given: Given<E2> | undefined,
-  { by, split = Option.none() }: Options,
+  { by, split = Option.none(), against }: Options<E2>,
   detail: boolean
 ) => {
   const decoder = new TextDecoder()
+  const decode = (bytes: Uint8Array) => decoder.decode(bytes)
   const predictions = given === undefined || given.lines === 0 ? undefined : given
   const bounds = given?.limits ?? limits
-  const tally = empty(bounds, predictions !== undefined)
+  // A second model is compared with the model even when one of the two files is empty: it was asked for.
+  const scoresModel = predictions !== undefined || against !== undefined
+  const tally = empty(bounds, scoresModel, { against: against !== undefined })
   const slices = new Map<string | null, Tally>()
-  // Without a split among the filters, where the predictions fall among the splits, for the warning.
+  // Without a split among the filters, where each file's predictions fall among the splits, for the warning.
   const splits =
-    predictions === undefined || Option.isSome(split)
+    !scoresModel || Option.isSome(split)
       ? undefined
-      : Coverage.make(Split.defaultRatios, Split.defaultSplitting.seed)
+      : Coverage.make(Split.defaultRatios, Split.defaultSplitting.seed, against === undefined ? 1 : 2)
   const step = (
     sample: Sample,
-    predicted: Predicted | undefined,
-    line: number | undefined
+    model: Against,
+    second: Against | undefined
   ): Effect.Effect<string, InvalidPrediction | TooManySlices> =>
     Effect.gen(function* () {
       const job = { initial: sample.initialResult, final: sample.result as Json.Json }
-      yield* add(tally, job, predicted, line)
+      yield* add(tally, job, model.predicted, model.line, second)
       if (by !== undefined)
         for (const value of slicesOf(by, sample)) {
           let slice = slices.get(value)
           if (slice === undefined) {
             if (slices.size === MAX_SLICES) return yield* new TooManySlices({ by })
-            slice = empty(bounds, tally.scoresModel, false)
+            slice = empty(bounds, tally.scoresModel, { resampled: false, against: against !== undefined })
             slices.set(value, slice)
           }
-          yield* add(slice, job, predicted, line)
+          yield* add(slice, job, model.predicted, model.line, second)
         }
-      return detail ? details(sample.id, job, predicted, line, tally.scoresModel) : ""
+      return detail ? details(sample.id, job, model.predicted, model.line, tally.scoresModel, second) : ""
     })
   const lines = samples.pipe(
     Stream.filter((sample) => isReference(format, sample)),
-    Stream.mapEffect((sample) => {
-      const at = predictions?.find(sample.id.toLowerCase())
-      splits?.add(sample.id, sample.result, at !== undefined)
-      if (predictions === undefined || at === undefined) return step(sample, undefined, undefined)
-      return Effect.flatMap(predictions.read(at), (bytes) =>
-        Effect.flatMap(parseLine(decoder.decode(bytes), at.line, predictions.limits), (p) =>
-          step(sample, p.predicted, at.line)
+    Stream.mapEffect((sample) =>
+      Effect.gen(function* () {
+        const id = sample.id.toLowerCase()
+        const model = yield* lineFor(predictions, id, "predictions", decode)
+        const second = against === undefined ? undefined : yield* lineFor(against, id, "against", decode)
+        splits?.add(
+          sample.id,
+          sample.result,
+          second === undefined
+            ? [model.line !== undefined]
+            : [model.line !== undefined, second.line !== undefined]
         )
-      )
-    })
+        return yield* step(sample, model, second)
+      })
+    )
   )
   const done = Effect.gen(function* () {
     const n = predictions?.lines ?? 0
-    const warning = warningOf(tally, n, splits?.best(tally.predictions), Option.isSome(split))
-    const whole = yield* withIntervals(tally, scored(tally, n, warning))
+    const filtered = Option.isSome(split)
+    const second = tally.against
+    const held: Held = {
+      lines: n,
+      ...optional(
+        "warning",
+        warningOf(
+          tally,
+          { predictions: tally.predictions, file: "predictions" },
+          n,
+          splits?.best(tally.predictions),
+          filtered
+        )
+      ),
+      ...optional(
+        "against",
+        against === undefined || second === undefined
+          ? undefined
+          : {
+              lines: against.lines,
+              ...optional(
+                "warning",
+                warningOf(
+                  tally,
+                  { predictions: second.predictions, file: "against" },
+                  against.lines,
+                  splits?.best(second.predictions, 1),
+                  filtered
+                )
+              )
+            }
+      )
+    }
+    const whole = yield* withIntervals(tally, scored(tally, held))
     if (by === undefined) return whole
     // Slices in byte order of their values, none (null) first; `unknown` is the whole's alone.
     const values = [...slices.keys()].sort((a, b) =>
       a === null ? (b === null ? 0 : -1) : b === null ? 1 : byteOrder(a, b)
     )
-    const sliced = values.map((value) => {
-      const { unknown: _, ...r } = report(slices.get(value)!, slices.get(value)!.predictions)
-      return new Slice({ value, report: new Report(r) })
-    })
+    const sliced = values.map((value) => new Slice({ value, report: report(slices.get(value)!) }))
     return {
       ...whole,
       report: new Report({ ...whole.report, slices: { by, values: sliced } }),
-      slices: values.map((value) => ({
-        model: slices.get(value)!.exactModel,
-        pipeline: slices.get(value)!.exactPipeline
-      }))
+      slices: values.map((value) => exactOf(slices.get(value)!))
     } satisfies Scored
   })
   return { lines, done }
@@ -1407,7 +1650,9 @@ const scoring = <E, E2, R>(
  * (`read`) and parsed when its sample comes, so memory holds one prediction at a time. Without
  * predictions (none given, or a file of no line: an empty body), the pipeline alone (§14). `split` is
  * the filters' own: without one, predictions that cover less than half of the reference jobs are told
- * the split they were made for, when one fits. With `by`, each slice is scored too (`slices`).
+ * the split they were made for, when one fits. With `by`, each slice is scored too (`slices`). With
+ * `against`, a second model's predictions are scored beside the model's, with the intervals of the
+ * differences between the two.
  *
  * @since 0.1.0
  */
@@ -1415,7 +1660,7 @@ export const run = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
   given: Given<E2> | undefined,
-  options: Options = {}
+  options: Options<E2> = {}
 ): Effect.Effect<Scored, E | E2 | InvalidPrediction | TooManySlices, R> =>
   Effect.suspend(() => {
     const { lines, done } = scoring(format, samples, given, options, false)
@@ -1432,7 +1677,7 @@ export const detailed = <E, E2, R>(
   format: Format,
   samples: Stream.Stream<Sample, E, R>,
   given: Given<E2> | undefined,
-  options: Options = {}
+  options: Options<E2> = {}
 ): {
   readonly lines: Stream.Stream<string, E | E2 | InvalidPrediction | TooManySlices, R>
   readonly scored: Effect.Effect<Scored>
@@ -1484,7 +1729,7 @@ const exactly = (s: Scores, support: number) => ({
 })
 
 /** A predictor's micro and macro F1 over the fields, unrounded, as `overallOf` counts them. */
-const overallF1 = (fields: ReadonlyArray<FieldScores>, who: "model" | "pipeline") => {
+const overallF1 = (fields: ReadonlyArray<FieldScores>, who: Predictor) => {
   const held = fields.filter((f) => f.support > 0)
   const sum = (k: "correct" | "predicted") => fields.reduce((n, f) => n + (f[who]?.[k] ?? 0), 0)
   const support = fields.reduce((n, f) => n + f.support, 0)
@@ -1529,7 +1774,7 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
   `| field | errors of | ${LEVERS.map(([k]) => k).join(" | ")} | fix first |`,
   `|---|---|${LEVERS.map(() => "---:|").join("")}---|`,
   ...rows.flatMap((f) =>
-    (["model", "pipeline"] as const).flatMap((who) => {
+    (["model", "against", "pipeline"] as const).flatMap((who) => {
       const errors = f[who]?.errors
       const lever = errors === undefined ? undefined : fixFirst(errors)
       return errors === undefined || lever === undefined
@@ -1544,24 +1789,26 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
 ]
 
 /**
- * The slices as one table (value, jobs, exact match and micro F1 side by side), or nothing: each row from
- * the slice's counts.
+ * The slices as one table (value, jobs, exact match and micro F1 side by side: the model's and its
+ * baseline's, the second model's when there is one, else the pipeline's), or nothing: each row from the
+ * slice's counts.
  */
 const sliceRows = (r: Report, exact: Scored["slices"]): Array<string> => {
   if (r.slices === undefined || exact === undefined) return []
   const model = r.predictions !== undefined
+  const base = r.against === undefined ? "pipeline" : "against"
   const label = (v: string | null) => (v === null ? "(none)" : `\`${cell(v)}\``)
   return [
     `## By ${r.slices.by}`,
     "",
     model
-      ? "| value | jobs | model exact | pipeline exact | Δ | model micro F1 | pipeline micro F1 | Δ |"
+      ? `| value | jobs | model exact | ${base} exact | Δ | model micro F1 | ${base} micro F1 | Δ |`
       : "| value | jobs | exact match | micro F1 |",
     model ? "|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|",
     ...r.slices.values.map((slice, i) => {
       const s = slice.report
-      const p = share(exact[i]!.pipeline, s.jobs)
-      const pf = overallF1(s.fields, "pipeline").micro
+      const p = share(exact[i]![base] ?? 0, s.jobs)
+      const pf = overallF1(s.fields, base).micro
       if (!model) return `| ${label(slice.value)} | ${quantity(s.jobs)} | ${percent(p)} | ${percent(pf)} |`
       const m = share(exact[i]!.model, s.jobs)
       const mf = overallF1(s.fields, "model").micro
@@ -1573,6 +1820,21 @@ const sliceRows = (r: Report, exact: Scored["slices"]): Array<string> => {
     ""
   ]
 }
+
+/** What a file of predictions held, in words: `7,002 predicted, 0 missing, 3 unparseable`. */
+const heldOf = (c: {
+  readonly predictions?: number | undefined
+  readonly missing?: number | undefined
+  readonly unparseable?: number | undefined
+}) =>
+  `${quantity(c.predictions ?? 0)} predicted, ${quantity(c.missing ?? 0)} missing, ${quantity(c.unparseable ?? 0)} unparseable`
+
+/** The completions read with each rule beyond the whole text, in words; empty when none needed one. */
+const readingOf = (read: Completions | undefined): string =>
+  read === undefined || read.think + read.code_block + read.braces === 0
+    ? ""
+    : ` Completions read after removing a \`<think>\` span: ${read.think}; from their first code block: ` +
+      `${read.code_block}; from their first \`{\` to their last \`}\`: ${read.braces}.`
 
 /**
  * The report for a person: the counts, exact match, micro and macro F1, and one row per field with the
@@ -1618,30 +1880,37 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
     ].join("\n")
   const exact = share(counts.model, r.jobs)
   const modelF1 = overallF1(r.fields, "model")
-  const read = r.completions
-  const reading =
-    read === undefined || read.think + read.code_block + read.braces === 0
-      ? ""
-      : ` Completions read after removing a \`<think>\` span: ${read.think}; from their first code block: ` +
-        `${read.code_block}; from their first \`{\` to their last \`}\`: ${read.braces}.`
+  // The model is compared with a second model when there is one (its Δ and intervals), else the pipeline.
+  const second = r.against
+  const base = second === undefined ? "pipeline" : "against"
+  const baseExact = share(counts[base] ?? 0, r.jobs)
+  const baseF1 = overallF1(r.fields, base)
+  const intervals = second === undefined ? r.intervals : r.intervals?.against
+  const pipelineColumn = (x: string) => (second === undefined ? "" : ` ${x} |`)
   return [
     ...title,
-    `${counted(r.jobs, "reference job")}; ${quantity(r.predictions)} predicted, ${quantity(r.missing ?? 0)} missing, ` +
-      `${quantity(r.unparseable ?? 0)} unparseable; ${quantity(r.unknown ?? 0)} lines for other jobs ignored.${reading}`,
+    ...(second?.warning === undefined ? [] : [`> **Warning:** ${second.warning}.`, ""]),
+    `${counted(r.jobs, "reference job")}; ${heldOf(r)}; ${quantity(r.unknown ?? 0)} lines for other jobs ignored.` +
+      readingOf(r.completions) +
+      (second === undefined
+        ? ""
+        : ` Against (the second model): ${heldOf(second)}; ${quantity(second.unknown ?? 0)} lines for other jobs ` +
+          `ignored.${readingOf(second.completions)}`),
     "",
-    "| | model | pipeline | Δ | 95% interval of Δ |",
-    "|---|---:|---:|---:|---|",
-    `| exact match | ${percent(exact)} | ${percent(pipelineExact)} | ${points(exact, pipelineExact)} | ` +
-      `${within(r.intervals?.exact_match)} |`,
-    `| micro F1 | ${percent(modelF1.micro)} | ${percent(pipelineF1.micro)} | ` +
-      `${points(modelF1.micro, pipelineF1.micro)} | ${within(r.intervals?.micro_f1)} |`,
-    `| macro F1 | ${percent(modelF1.macro)} | ${percent(pipelineF1.macro)} | ${points(modelF1.macro, pipelineF1.macro)} | |`,
+    `| | model | ${base} | Δ | 95% interval of Δ |${pipelineColumn("pipeline")}`,
+    `|---|---:|---:|---:|---|${pipelineColumn("---:")}`,
+    `| exact match | ${percent(exact)} | ${percent(baseExact)} | ${points(exact, baseExact)} | ` +
+      `${within(intervals?.exact_match)} |${pipelineColumn(percent(pipelineExact))}`,
+    `| micro F1 | ${percent(modelF1.micro)} | ${percent(baseF1.micro)} | ` +
+      `${points(modelF1.micro, baseF1.micro)} | ${within(intervals?.micro_f1)} |${pipelineColumn(percent(pipelineF1.micro))}`,
+    `| macro F1 | ${percent(modelF1.macro)} | ${percent(baseF1.macro)} | ${points(modelF1.macro, baseF1.macro)} | |` +
+      pipelineColumn(percent(pipelineF1.macro)),
     "",
-    "| field | support | model recall | pipeline recall | Δ recall | model precision | pipeline precision | Δ precision | Δ f1, 95% interval |",
+    `| field | support | model recall | ${base} recall | Δ recall | model precision | ${base} precision | Δ precision | Δ f1, 95% interval |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ...rows.map((f) => {
-      const [m, p] = [exactly(f.model as Scores, f.support), exactly(f.pipeline, f.support)]
-      const f1 = r.intervals?.fields.find((x) => x.field === f.field)?.f1
+      const [m, p] = [exactly(f.model as Scores, f.support), exactly(f[base] as Scores, f.support)]
+      const f1 = intervals?.fields.find((x) => x.field === f.field)?.f1
       return (
         `| \`${cell(f.field)}\` | ${quantity(f.support)} | ${percent(m.recall)} | ${percent(p.recall)} | ` +
         `${points(m.recall, p.recall)} | ${percent(m.precision)} | ${percent(p.precision)} | ` +
@@ -1654,7 +1923,8 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
       ? []
       : [
           `Intervals: a paired bootstrap over the ${counted(r.jobs, "job")} (${quantity(r.intervals.resamples)} ` +
-            `resamples, seed ${r.intervals.seed}); * marks a difference whose 95% interval excludes 0.`,
+            `resamples, seed ${r.intervals.seed}); * marks a difference whose 95% interval excludes 0.` +
+            (second === undefined ? "" : " Δ is the model's score less the second model's (against)."),
           ""
         ]),
     ...sliceRows(r, slices),

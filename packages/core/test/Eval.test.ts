@@ -165,15 +165,27 @@ const plain = (v: Json.Json): unknown =>
         ? Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]))
         : v
 
-/** Scores prediction lines (bytes) against samples, through the same path as the front ends. */
-const score = (samples: ReadonlyArray<Sample>, lines: string) =>
+/** Prediction lines (bytes) indexed as the front ends index a file, read 7 bytes at a time. */
+const given = (lines: string, file: Eval.PredictionsFile = "predictions") => {
+  const bytes = new TextEncoder().encode(lines)
+  return Eval.indexed(
+    (position, length) =>
+      Effect.succeed(bytes.subarray(position, Math.min(bytes.length, position + Math.min(length, 7)))),
+    Eval.limits,
+    file
+  )
+}
+
+/** Scores prediction lines against samples (and a second model's, `against`), as the front ends do. */
+const scoredWith = (samples: ReadonlyArray<Sample>, lines: string, against?: string) =>
   Effect.gen(function* () {
-    const bytes = new TextEncoder().encode(lines)
-    const predictions = yield* Eval.indexed((position, length) =>
-      Effect.succeed(bytes.subarray(position, Math.min(bytes.length, position + Math.min(length, 7))))
-    )
-    return (yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions)).report
+    const predictions = yield* given(lines)
+    const options = against === undefined ? {} : { against: yield* given(against, "against") }
+    return yield* Eval.run("jsonl", Stream.fromIterable(samples), predictions, options)
   })
+
+const score = (samples: ReadonlyArray<Sample>, lines: string) =>
+  Effect.map(scoredWith(samples, lines), (s) => s.report)
 
 /** `n / d` (d > 0) rounded half up to 4 decimals, in exact rational arithmetic: the report's rounding. */
 const rounded = (n: bigint, d: bigint): number => {
@@ -475,6 +487,171 @@ describe("Eval", () => {
   })
 
   it.effect(
+    "a second model (against) scores as it would alone, and the model as without it; the intervals of " +
+      "model − against are the documented resamples of their counts",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            jobs,
+            fc.array(
+              fc.tuple(fc.nat(99), fc.array(fc.nat(99), { minLength: 1, maxLength: 9 }), fc.boolean()),
+              {
+                minLength: 12,
+                maxLength: 12
+              }
+            ),
+            async (all, seconds) => {
+              const js = all.map((j, i) => (i === 0 ? ([j[0], j[1], j[2], true] as const) : j))
+              const samples = js.map(([initial, final], i) => sample(id(i), initial, final))
+              // The second model: right, the reference disturbed, or the pipeline's answer; or no line.
+              const against = js.map(([initial, final], i) => {
+                const [kind, dice, given] = seconds[i]!
+                return given
+                  ? kind % 3 === 0
+                    ? final
+                    : kind % 3 === 1
+                      ? disturbed(final, dice)
+                      : initial
+                  : undefined
+              })
+              const lines = js.flatMap(([, , p, g], i) => (g ? [line(id(i), p)] : [])).join("")
+              const againstLines =
+                against.flatMap((p, i) => (p === undefined ? [] : [line(id(i), p)])).join("") +
+                line(id(99), js[0]![1])
+              const both = await Effect.runPromise(scoredWith(samples, lines, againstLines))
+              const r = JSON.parse(Eval.encode(both.report))
+              const alone = JSON.parse(Eval.encode(await Effect.runPromise(score(samples, lines))))
+              const second = JSON.parse(Eval.encode(await Effect.runPromise(score(samples, againstLines))))
+              // The second model's counts, exact match, overall and fields, as scored alone as the model.
+              expect(r.against).toEqual({
+                predictions: second.predictions,
+                missing: second.missing,
+                unknown: 1,
+                unparseable: second.unparseable,
+                completions: second.completions,
+                ...(second.warning === undefined
+                  ? {}
+                  : {
+                      warning: second.warning.replace(
+                        "the predictions",
+                        "the second model's predictions (against)"
+                      )
+                    })
+              })
+              expect(r.exact_match.against).toBe(second.exact_match.model)
+              expect(r.overall.against).toEqual(second.overall.model)
+              const nothing = { predicted: 0, correct: 0, precision: null, recall: null, f1: null }
+              for (const f of r.fields) {
+                const s = second.fields.find((x: { field: string }) => x.field === f.field)
+                expect([f.field, f.against]).toEqual([
+                  f.field,
+                  s?.model ?? {
+                    ...nothing,
+                    recall: f.support === 0 ? null : 0,
+                    errors: { missing: f.support, extra: 0, format: 0, ocr: 0, value: 0 }
+                  }
+                ])
+              }
+              // The model and the pipeline, as without a second model: the fields only it predicted aside.
+              const held = (f: {
+                support: number
+                model: { predicted: number }
+                pipeline: { predicted: number }
+              }) => f.support + f.model.predicted + f.pipeline.predicted > 0
+              const kept = new Set(r.fields.filter(held).map((f: { field: string }) => f.field))
+              const { against: _a, ...rest } = r
+              expect({
+                ...rest,
+                exact_match: { model: r.exact_match.model, pipeline: r.exact_match.pipeline },
+                overall: { model: r.overall.model, pipeline: r.overall.pipeline },
+                intervals: {
+                  ...r.intervals,
+                  against: undefined,
+                  fields: r.intervals.fields.filter((f: { field: string }) => kept.has(f.field))
+                },
+                fields: r.fields.filter(held).map(({ against: _, ...f }: { against: unknown }) => f)
+              }).toEqual({ ...alone, intervals: { ...alone.intervals, against: undefined } })
+              // model − against: the documented resamples, drawn and summed here from each job's counts.
+              const intervals = bootstrap(
+                js.map(([, final, predicted, g], i) => ({
+                  model: g && Json.stringify(final) === Json.stringify(predicted),
+                  pipeline: against[i] !== undefined && Json.stringify(final) === Json.stringify(against[i]!),
+                  fields: expected([[plain(final), g ? plain(predicted) : undefined]]),
+                  pipelineFields: expected([
+                    [plain(final), against[i] === undefined ? undefined : plain(against[i]!)]
+                  ])
+                })),
+                r.fields.map((f: { field: string }) => f.field)
+              )
+              expect(both.report.intervals?.against).toEqual(
+                new Eval.AgainstIntervals({
+                  exact_match: intervals.exact_match,
+                  micro_f1: intervals.micro_f1,
+                  fields: intervals.fields
+                })
+              )
+              // Each job's details list the second model's wrong leaves as its counts say.
+              const inDetails = zero()
+              js.forEach(([initial, final, predicted, g], i) => {
+                const details = JSON.parse(
+                  Eval.details(
+                    id(i),
+                    { initial, final },
+                    g ? { _tag: "Result", value: predicted } : undefined,
+                    g ? i + 1 : undefined,
+                    true,
+                    {
+                      predicted:
+                        against[i] === undefined ? undefined : { _tag: "Result", value: against[i]! },
+                      line: against[i] === undefined ? undefined : i + 1
+                    }
+                  )
+                )
+                expect(details.against.prediction).toBe(against[i] === undefined ? "missing" : "result")
+                expect(details.exact_match.against).toBe(
+                  against[i] !== undefined && Json.stringify(final) === Json.stringify(against[i]!)
+                )
+                for (const e of details.errors.against) inDetails[e.class as "missing"]++
+              })
+              const independent = expected(
+                js.map(([, final], i) => [
+                  plain(final),
+                  against[i] === undefined ? undefined : plain(against[i]!)
+                ])
+              )
+              for (const k of ["missing", "extra", "format", "ocr", "value"] as const)
+                expect([k, inDetails[k]]).toEqual([
+                  k,
+                  [...independent.values()].reduce((n, c) => n + c[k], 0)
+                ])
+            }
+          ),
+          { numRuns: 60 }
+        )
+      )
+  )
+
+  it.effect("a bad line of the second model's file is named as its own: against line N", () =>
+    Effect.gen(function* () {
+      const bad = yield* Effect.flip(given(`${line(id(0), "x")}not json\n`, "against"))
+      expect([bad.file, bad.line]).toEqual(["against", 2])
+      expect(bad.message).toMatch(/^against line 2: not JSON/)
+      const samples = [sample(id(0), "x", Json.object([["a", "1"]]))]
+      const wide = Json.object(Array.from({ length: 3 }, (_, i) => [`f${i}`, "v"] as const))
+      const tight = { ...Eval.limits, newFields: 2 }
+      const tally = Eval.empty(tight, true, { against: true })
+      const past = Eval.add(tally, { initial: "x", final: samples[0]!.result as Json.Json }, undefined, 0, {
+        predicted: { _tag: "Result", value: wide },
+        line: 7
+      })
+      expect(Either.isLeft(past) && past.left.message).toBe(
+        "against line 7: the predictions name more than 2 fields that no reference job has"
+      )
+    })
+  )
+
+  it.effect(
     "a prediction whose personnel rows are permuted scores as the reference itself: 1 everywhere",
     () =>
       Effect.promise(() =>
@@ -567,7 +744,7 @@ describe("Eval", () => {
         header.set("perihal", perihal)
         const final = new Map(initial as Json.JsonObject).set("header", header)
         const tally = Either.getOrThrow(Eval.add(Eval.empty(), { initial, final }, undefined))
-        for (const f of Eval.report(tally, 0).fields) {
+        for (const f of Eval.report(tally, { lines: 0 }).fields) {
           if (f.field !== "header.perihal") expect([f.field, f.pipeline.recall]).toEqual([f.field, 1])
         }
       }),
@@ -747,7 +924,7 @@ describe("Eval", () => {
     const tally = Either.getOrThrow(
       Eval.add(Eval.empty(), { initial: null, final: value }, { _tag: "Result", value }, 1)
     )
-    const [field, ...more] = Eval.report(tally, 1).fields
+    const [field, ...more] = Eval.report(tally, { lines: 1 }).fields
     expect(more).toHaveLength(0)
     expect(field?.field).toBe("[]".repeat(200_000))
     expect([field?.support, field?.model?.correct]).toEqual([1, 1])
@@ -762,7 +939,7 @@ describe("Eval", () => {
           Eval.add(t, { initial: v, final: Json.object([["a", new Json.JsonNumber("1")]]) }, undefined)
         )
       }
-      return Eval.report(t, 0).fields[0]!.pipeline.recall
+      return Eval.report(t, { lines: 0 }).fields[0]!.pipeline.recall
     }
     expect(tally(57, 800)).toBe(0.0713)
     expect(tally(1, 32)).toBe(0.0313)
@@ -905,7 +1082,7 @@ describe("Eval", () => {
         Eval.add(Eval.empty(), { initial: value, final }, { _tag: "Result", value })
       )
       expect(
-        Eval.report(tally, 1).fields.map((f) => [
+        Eval.report(tally, { lines: 1 }).fields.map((f) => [
           f.field,
           f.support,
           f.model!.predicted,

@@ -31,7 +31,7 @@ const clean = new Lint.Report({
 })
 
 /** The pipeline scored on no job: nothing to fix. */
-const unscored = Eval.report(Eval.empty(Eval.limits, false), 0)
+const unscored = Eval.report(Eval.empty(Eval.limits, false), { lines: 0 })
 
 /** The replayed sections with this lint, and nothing to fix. */
 const withLint = (lint: Either.Either<Lint.Report, string>): ReportPage.Sections => ({
@@ -305,7 +305,7 @@ describe("the where-to-fix section", () => {
       Either.getOrThrow(Eval.add(tally, { initial: j(initial!), final: j(final!) }, undefined)),
     Eval.empty(Eval.limits, false)
   )
-  const report = Eval.report(scored, 0)
+  const report = Eval.report(scored, { lines: 0 })
   const page = (fix: Either.Either<Eval.Report, string>) =>
     ReportPage.html(
       {

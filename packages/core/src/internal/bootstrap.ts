@@ -1,9 +1,11 @@
 /**
  * A paired bootstrap over jobs (README, "Intervals"): each reference job's counts on each field, for the
- * model and the pipeline, are kept as the scoring goes; `intervals` then draws `RESAMPLES` resamples of
- * the jobs with replacement, from one seeded generator, and gives the 95% percentile interval of each
- * difference (model − pipeline): exact match, micro F1, each field's F1. Both predictors are scored on
- * the same resampled jobs, so the intervals are of the difference itself, not of two scores.
+ * model and each predictor it is compared with (the pipeline; a second model), are kept as the scoring
+ * goes; `intervals` then draws `RESAMPLES` resamples of the jobs with replacement, from one seeded
+ * generator, and gives the 95% percentile interval of each difference (model − the other): exact match,
+ * micro F1, each field's F1. Every predictor is scored on the same resampled jobs, so the intervals are
+ * of the difference itself, not of two scores; and the draws do not depend on how many predictors there
+ * are, so a second model leaves the pipeline's intervals as they were.
  */
 import { Effect } from "effect"
 import { mulberry32 } from "../Random.js"
@@ -12,14 +14,11 @@ import { mulberry32 } from "../Random.js"
 export const RESAMPLES = 1000
 export const SEED = 1
 
-/** A field's counts for one job: support, the model's correct and predicted, the pipeline's. */
-export type Counts = [
-  support: number,
-  modelCorrect: number,
-  modelPredicted: number,
-  pipelineCorrect: number,
-  pipelinePredicted: number
-]
+/**
+ * A field's counts for one job: its support, then each predictor's correct and predicted leaves (the
+ * model's first): `1 + 2 × predictors` numbers.
+ */
+export type Counts = Array<number>
 
 /** A difference and its interval. */
 export interface Interval {
@@ -32,19 +31,33 @@ export interface Interval {
 const f1 = (correct: number, predicted: number, support: number): number =>
   correct === 0 ? 0 : (2 * correct) / (predicted + support)
 
-/** Each job's counts, by field (keys: the fields' objects), kept compactly as the scoring goes. */
-export const make = () => {
+/** The intervals of the model against one other predictor. */
+export interface Versus {
+  readonly exact: Interval
+  readonly micro: Interval
+  readonly fields: ReadonlyArray<Interval>
+}
+
+/**
+ * Each job's counts, by field (keys: the fields' objects), kept compactly as the scoring goes, for the
+ * model and `predictors - 1` others.
+ */
+export const make = (predictors = 2) => {
+  const width = 1 + 2 * predictors
   const ids = new Map<object, number>()
   const exact: Array<number> = []
   const starts: Array<number> = [0]
   let entries = new Int32Array(1 << 12)
   let used = 0
   return {
-    /** A job's exact matches and its counts on the fields it touches. */
-    job: (modelExact: boolean, pipelineExact: boolean, counts: ReadonlyMap<object, Counts>): void => {
-      exact.push((modelExact ? 1 : 0) | (pipelineExact ? 2 : 0))
-      if (used + counts.size * 6 > entries.length) {
-        const grown = new Int32Array(Math.max(entries.length * 2, used + counts.size * 6))
+    predictors,
+    /** A new job's counts on a field: all 0. */
+    counts: (): Counts => new Array<number>(width).fill(0),
+    /** A job's exact matches (bit k: predictor k's) and its counts on the fields it touches. */
+    job: (exactBits: number, counts: ReadonlyMap<object, Counts>): void => {
+      exact.push(exactBits)
+      if (used + counts.size * (width + 1) > entries.length) {
+        const grown = new Int32Array(Math.max(entries.length * 2, used + counts.size * (width + 1)))
         grown.set(entries.subarray(0, used))
         entries = grown
       }
@@ -60,15 +73,17 @@ export const make = () => {
       starts.push(used)
     },
     /**
-     * The intervals of the differences, `fields` in the order given (a field no job touched: its
-     * difference and interval 0). Yields between resamples: a server answers others meanwhile.
+     * The intervals of the differences of the model with each other predictor (in their order), `fields`
+     * in the order given (a field no job touched: its difference and interval 0). Yields between
+     * resamples: a server answers others meanwhile.
      */
     intervals: (fields: ReadonlyArray<object>) =>
       Effect.gen(function* () {
         const jobs = exact.length
         const F = ids.size
         const column = fields.map((f) => ids.get(f))
-        const sums = new Float64Array(F * 5)
+        const sums = new Float64Array(F * width)
+        const others = predictors - 1
         /**
          * Every difference of one sample of jobs, given as how many times each job is in it (`times`):
          * exact, micro F1, each field's. Counted a job at a time, not a draw at a time: the same sums, and
@@ -81,30 +96,32 @@ export const make = () => {
           stride: number
         ) => {
           sums.fill(0)
-          let [model, pipeline] = [0, 0]
+          const matched = new Array<number>(predictors).fill(0)
           for (let j = 0; j < jobs; j++) {
             const m = times(j)
             if (m === 0) continue
-            model += m * (exact[j]! & 1)
-            pipeline += m * ((exact[j]! >> 1) & 1)
-            for (let e = starts[j]!; e < starts[j + 1]!; e += 6) {
-              const base = entries[e]! * 5
-              for (let x = 0; x < 5; x++) sums[base + x] += m * entries[e + 1 + x]!
+            for (let k = 0; k < predictors; k++) matched[k]! += m * ((exact[j]! >> k) & 1)
+            for (let e = starts[j]!; e < starts[j + 1]!; e += width + 1) {
+              const base = entries[e]! * width
+              for (let x = 0; x < width; x++) sums[base + x] += m * entries[e + 1 + x]!
             }
           }
-          const total = [0, 0, 0, 0, 0]
-          for (let f = 0; f < F; f++) for (let x = 0; x < 5; x++) total[x]! += sums[f * 5 + x]!
-          into[at] = (model - pipeline) / jobs
-          into[at + stride] = f1(total[1]!, total[2]!, total[0]!) - f1(total[3]!, total[4]!, total[0]!)
-          column.forEach((f, i) => {
-            into[at + (2 + i) * stride] =
-              f === undefined
-                ? 0
-                : f1(sums[f * 5 + 1]!, sums[f * 5 + 2]!, sums[f * 5]!) -
-                  f1(sums[f * 5 + 3]!, sums[f * 5 + 4]!, sums[f * 5]!)
-          })
+          const total = new Array<number>(width).fill(0)
+          for (let f = 0; f < F; f++) for (let x = 0; x < width; x++) total[x]! += sums[f * width + x]!
+          // Predictor k's F1 from counts `c` at `base` (its correct at 1 + 2k, predicted at 2 + 2k).
+          const f1Of = (c: ArrayLike<number>, base: number, k: number) =>
+            f1(c[base + 1 + 2 * k]!, c[base + 2 + 2 * k]!, c[base]!)
+          for (let o = 0; o < others; o++) {
+            const at0 = at + o * (2 + column.length) * stride
+            into[at0] = (matched[0]! - matched[o + 1]!) / jobs
+            into[at0 + stride] = f1Of(total, 0, 0) - f1Of(total, 0, o + 1)
+            column.forEach((f, i) => {
+              into[at0 + (2 + i) * stride] =
+                f === undefined ? 0 : f1Of(sums, f * width, 0) - f1Of(sums, f * width, o + 1)
+            })
+          }
         }
-        const statistics = 2 + fields.length
+        const statistics = others * (2 + fields.length)
         const observed = new Float64Array(statistics)
         differences(() => 1, observed, 0, 1)
         // One row of RESAMPLES differences a statistic.
@@ -124,11 +141,14 @@ export const make = () => {
           const row = resampled.subarray(s * RESAMPLES, (s + 1) * RESAMPLES).sort()
           return { delta: observed[s]!, low: row[lowAt]!, high: row[highAt]! }
         }
-        return {
-          exact: interval(0),
-          micro: interval(1),
-          fields: fields.map((_, i) => interval(2 + i))
-        }
+        return Array.from({ length: others }, (_, o): Versus => {
+          const first = o * (2 + fields.length)
+          return {
+            exact: interval(first),
+            micro: interval(first + 1),
+            fields: fields.map((_, i) => interval(first + 2 + i))
+          }
+        })
       })
   }
 }

@@ -17,27 +17,37 @@ export interface Candidate {
 const BY: ReadonlyArray<Split.By> = ["letter", "job"]
 const NAMES: ReadonlyArray<Split.Name> = ["train", "validation", "test"]
 
-/** Counts, per split, the reference jobs and those predicted, with the filter's ratios and seed. */
-export const make = (ratios: readonly [number, number, number], seed: string) => {
-  const candidates = BY.flatMap((by) => NAMES.map((name) => ({ by, name, jobs: 0, predicted: 0 })))
+/**
+ * Counts, per split, the reference jobs and those each of `files` predictions files predicted, with the
+ * filter's ratios and seed: the splits are assigned once a job, whatever the files.
+ */
+export const make = (ratios: readonly [number, number, number], seed: string, files = 1) => {
+  const candidates = BY.flatMap((by) =>
+    NAMES.map((name) => ({ by, name, jobs: 0, predicted: new Array<number>(files).fill(0) }))
+  )
   return {
-    add: (jobId: string, result: Slot, predicted: boolean): void => {
+    /** A reference job, and whether each file predicted it. */
+    add: (jobId: string, result: Slot, predicted: ReadonlyArray<boolean>): void => {
       BY.forEach((by, b) => {
         const c =
           candidates[
             b * NAMES.length + NAMES.indexOf(Split.assign(Split.keyOf(by, jobId, result), ratios, seed))
           ]!
         c.jobs++
-        if (predicted) c.predicted++
+        predicted.forEach((p, f) => {
+          if (p) c.predicted[f]!++
+        })
       })
     },
     /**
-     * The split whose reference jobs the predictions cover best, when they cover at least half of them
-     * and it holds at least 9 in 10 of the predictions; by letter before by job, in split order.
+     * The split whose reference jobs file `file`'s `predictions` cover best, when they cover at least
+     * half of them and it holds at least 9 in 10 of the predictions; by letter before by job, in split
+     * order.
      */
-    best: (predictions: number): Candidate | undefined => {
+    best: (predictions: number, file = 0): Candidate | undefined => {
       let best: Candidate | undefined
-      for (const c of candidates)
+      for (const { by, name, jobs, predicted } of candidates) {
+        const c = { by, name, jobs, predicted: predicted[file]! }
         if (
           c.predicted * 2 >= c.jobs &&
           c.predicted * 10 >= predictions * 9 &&
@@ -45,6 +55,7 @@ export const make = (ratios: readonly [number, number, number], seed: string) =>
           (best === undefined || c.predicted * best.jobs > best.predicted * c.jobs)
         )
           best = c
+      }
       return best
     }
   }
