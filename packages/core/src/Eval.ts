@@ -707,14 +707,14 @@ export const details = (
   against?: Against
 ): string => {
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
-  const valueOf = (p: Predicted | undefined) => (p?._tag === "Result" ? p.value : undefined)
+  const resultOf = (p: Predicted | undefined) => (p?._tag === "Result" ? p.value : undefined)
   const list = (xs: ReadonlyArray<string>) => `[${xs.join(",")}]`
   const matches = (value: Json.Json | undefined) => value !== undefined && Json.equals(value, job.final)
   const pipeline = [matches(initial), list(wrongLeaves(job.final, initial))] as const
   if (!scoresModel)
     return `{"job_id":${JSON.stringify(jobId)},"exact_match":{"pipeline":${pipeline[0]}},"errors":{"pipeline":${pipeline[1]}}}\n`
-  const model = valueOf(predicted)
-  const second = against === undefined ? undefined : valueOf(against.predicted)
+  const model = resultOf(predicted)
+  const second = against === undefined ? undefined : resultOf(against.predicted)
   const read = (p: Predicted | undefined, at: number | undefined) =>
     `"prediction":"${predictionOf(p)}","line":${at ?? "null"}`
   return (
