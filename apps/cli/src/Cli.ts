@@ -1121,10 +1121,21 @@ const evalCommand = Command.make(
       ),
       Options.optional
     ),
+    against: Options.text("against").pipe(
+      Options.withPseudoName("FILE"),
+      Options.withDescription(
+        "A second model's predictions, in the same form, scored on the same jobs beside the first (and the " +
+          "pipeline): the line gains against {predictions, missing, unknown, unparseable, completions}, an " +
+          "against score beside model and pipeline everywhere, and intervals.against, the 95% intervals of " +
+          "model − against from the same paired resamples. --markdown then compares the two models. Needs " +
+          "--predictions."
+      ),
+      Options.optional
+    ),
     markdown: Options.boolean("markdown").pipe(
       Options.withDescription(
-        "Print a Markdown table for people instead of the JSON line: model and pipeline side by side per " +
-          "field, worst fields first, with the difference in points."
+        "Print a Markdown table for people instead of the JSON line: model and pipeline (with --against, the " +
+          "two models) side by side per field, worst fields first, with the difference in points."
       )
     ),
     by: Options.text("by").pipe(
@@ -1154,22 +1165,34 @@ const evalCommand = Command.make(
       const detailsFile = Option.isNone(flags.details)
         ? undefined
         : yield* outputTarget("--details", flags.details.value)
-      if (detailsFile !== undefined && Option.isSome(flags.predictions)) {
-        // Replacing the predictions with their details would lose them.
-        const read = Effect.option(
-          Effect.try(() => fs.realpathSync(resolvePath(Option.getOrThrow(flags.predictions))))
-        )
-        if (Option.contains(yield* read, detailsFile.file))
-          return yield* new UsageError({
-            message: `--details ${detailsFile.name} is the predictions file: name a file of its own`
-          })
-      }
+      if (Option.isSome(flags.against) && Option.isNone(flags.predictions))
+        return yield* new UsageError({
+          message: "--against compares a second model with the first: give the first with --predictions"
+        })
+      if (detailsFile !== undefined)
+        for (const [which, given] of [
+          ["predictions", flags.predictions],
+          ["--against", flags.against]
+        ] as const) {
+          if (Option.isNone(given)) continue
+          // Replacing the predictions with their details would lose them.
+          const read = Effect.option(Effect.try(() => fs.realpathSync(resolvePath(given.value))))
+          if (Option.contains(yield* read, detailsFile.file))
+            return yield* new UsageError({
+              message: `--details ${detailsFile.name} is the ${which} file: name a file of its own`
+            })
+        }
       const by = yield* parsedOption("--by", flags.by, Eval.parseBy)
-      const options: Eval.Options = {
-        split: filter.split,
-        ...Option.match(by, { onNone: () => ({}), onSome: (slice) => ({ by: slice }) })
-      }
-      const score = <E2>(exporter: Export.Export, predictions: Eval.Given<E2> | undefined) => {
+      const score = <E2>(
+        exporter: Export.Export,
+        predictions: Eval.Given<E2> | undefined,
+        against: Eval.Given<E2> | undefined
+      ) => {
+        const options: Eval.Options<E2> = {
+          split: filter.split,
+          ...Option.match(by, { onNone: () => ({}), onSome: (slice) => ({ by: slice }) }),
+          ...(against === undefined ? {} : { against })
+        }
         if (detailsFile === undefined)
           return Eval.run(filter.format, exporter.samples(filter), predictions, options)
         const { lines, scored } = Eval.detailed(filter.format, exporter.samples(filter), predictions, options)
@@ -1182,22 +1205,25 @@ const evalCommand = Command.make(
           scored
         )
       }
+      const opened = (file: Option.Option<string>, which: Eval.PredictionsFile) =>
+        Option.match(file, {
+          onNone: () => Effect.succeed(undefined),
+          onSome: (name) => Predictions.open(resolvePath(name), which)
+        })
       const scored = yield* Effect.scoped(
-        Effect.flatMap(
-          Option.match(flags.predictions, {
-            onNone: () => Effect.succeed(undefined),
-            onSome: (file) => Predictions.open(resolvePath(file))
-          }),
-          (predictions) =>
-            withDatabase(
-              Effect.flatMap(Export.Export, (exporter) => score(exporter, predictions)),
-              { prepare: true }
-            )
-        )
+        Effect.gen(function* () {
+          const predictions = yield* opened(flags.predictions, "predictions")
+          const against = yield* opened(flags.against, "against")
+          return yield* withDatabase(
+            Effect.flatMap(Export.Export, (exporter) => score(exporter, predictions, against)),
+            { prepare: true }
+          )
+        })
       )
-      const { warning } = scored.report
+      const warnings = [scored.report.warning, scored.report.against?.warning]
       yield* Effect.sync(() => {
-        if (warning !== undefined) process.stderr.write(`ground-truth: warning: ${warning}\n`)
+        for (const warning of warnings)
+          if (warning !== undefined) process.stderr.write(`ground-truth: warning: ${warning}\n`)
         process.stdout.write(flags.markdown ? Eval.markdown(scored) : Eval.encode(scored.report))
       })
     })
@@ -1207,7 +1233,7 @@ const evalCommand = Command.make(
       "same filters holds, from one snapshot; each field is scored beside the pipeline's first answer: one " +
       "JSON line with precision, recall, f1 and error classes per field (missing, extra, format, ocr, value: " +
       "the prompt, a normalizer, OCR post-correction or fine-tuning) and exact match (contracts §12, §14). " +
-      "Without --predictions, the pipeline alone."
+      "With --against, a second model beside the first. Without --predictions, the pipeline alone."
   )
 )
 
@@ -1437,7 +1463,14 @@ export const command = Command.make("ground-truth").pipe(
 const cli = Command.run(command, { name: "ground-truth", version: Version.version })
 
 /** Flags that name one thing: given twice, which one was meant? */
-const filterFlags = new Set([...Filter.exportParameters.map(flag), "--predictions", "--target-error"])
+const filterFlags = new Set([
+  ...Filter.exportParameters.map(flag),
+  "--predictions",
+  "--against",
+  "--by",
+  "--details",
+  "--target-error"
+])
 
 /**
  * A filter flag given twice is a usage error that names the flag. (Left to @effect/cli, the second one

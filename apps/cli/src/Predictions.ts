@@ -1,6 +1,6 @@
 /**
- * The predictions file of `eval`, opened for core's `Eval.indexed`: memory holds its index (a job id, a
- * byte range and a digest per line), not the file.
+ * A predictions file of `eval` (`--predictions`, `--against`), opened for core's `Eval.indexed`: memory
+ * holds its index (a job id, a byte range and a digest per line), not the file.
  *
  * @since 0.1.0
  */
@@ -35,33 +35,38 @@ export class PredictionsChanged extends Data.TaggedError("PredictionsChanged")<{
   }
 }
 
-const cannot = (file: string, e: unknown) =>
-  new PredictionsError({
-    message: `cannot read the predictions file ${file}: ${e instanceof Error ? e.message : String(e)}`
-  })
+/** How a message names each file: by its flag. */
+const FLAG: Record<Eval.PredictionsFile, string> = { predictions: "predictions", against: "--against" }
 
 /**
- * Opens `file` for the scope and indexes it: what `Eval.run` reads predictions through.
+ * Opens `file` for the scope and indexes it: what `Eval.run` reads predictions through. `which` says
+ * which file it is, for the errors.
  *
  * @since 0.1.0
  */
-export const open = (file: string) =>
-  Effect.flatMap(
-    Effect.acquireRelease(
-      Effect.tryPromise({ try: () => fs.open(file, "r"), catch: (e) => cannot(file, e) }),
-      (h) => Effect.promise(() => h.close())
+export const open = (file: string, which: Eval.PredictionsFile = "predictions") => {
+  const cannot = (e: unknown) =>
+    new PredictionsError({
+      message: `cannot read the ${FLAG[which]} file ${file}: ${e instanceof Error ? e.message : String(e)}`
+    })
+  return Effect.flatMap(
+    Effect.acquireRelease(Effect.tryPromise({ try: () => fs.open(file, "r"), catch: cannot }), (h) =>
+      Effect.promise(() => h.close())
     ),
     (handle) =>
       Effect.map(
-        Eval.indexed((position, length) =>
-          Effect.tryPromise({
-            try: async () => {
-              const buffer = Buffer.allocUnsafe(length)
-              const { bytesRead } = await handle.read(buffer, 0, length, position)
-              return buffer.subarray(0, bytesRead)
-            },
-            catch: (e) => cannot(file, e)
-          })
+        Eval.indexed(
+          (position, length) =>
+            Effect.tryPromise({
+              try: async () => {
+                const buffer = Buffer.allocUnsafe(length)
+                const { bytesRead } = await handle.read(buffer, 0, length, position)
+                return buffer.subarray(0, bytesRead)
+              },
+              catch: cannot
+            }),
+          Eval.limits,
+          which
         ),
         (predictions) => ({
           ...predictions,
@@ -72,3 +77,4 @@ export const open = (file: string) =>
         })
       )
   )
+}

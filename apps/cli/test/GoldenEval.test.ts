@@ -196,6 +196,34 @@ for (const target of TestDatabase.targets()) {
             expect([c.file, sliced.code, sliced.stderr]).toEqual([c.file, 0, ""])
             expect(sliced.stdout.toString("utf8")).toBe(Golden.expectedSlice(c).toString("utf8"))
           }
+          // Two models: the second one's scores counted by hand, beside the first's and the pipeline's.
+          const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), "gt-against-"))
+          const againstDetails = path.join(dir2, "details.jsonl")
+          const compare = [
+            "eval",
+            "--predictions",
+            Golden.classesPredictions,
+            "--against",
+            Golden.classesAgainst
+          ]
+          for (const [flags, view] of [
+            [[], "json"],
+            [["--markdown"], "markdown"],
+            [["--details", againstDetails], "json"]
+          ] as const) {
+            const two = yield* run([...compare, ...flags], env)
+            expect([view, two.code, two.stderr]).toEqual([view, 0, ""])
+            expect(two.stdout.toString("utf8")).toBe(Golden.expectedClassesAgainst(view).toString("utf8"))
+          }
+          expect(fs.readFileSync(againstDetails, "utf8")).toBe(
+            Golden.expectedClassesAgainst("details").toString("utf8")
+          )
+          fs.rmSync(dir2, { recursive: true })
+          const alone2 = yield* run(["eval", "--against", Golden.classesAgainst], env)
+          expect([alone2.code, alone2.stdout.length]).toEqual([2, 0])
+          expect(alone2.stderr).toBe(
+            "ground-truth: --against compares a second model with the first: give the first with --predictions\n"
+          )
           const badBy = yield* run(["eval", "--by", "nrp"], env)
           expect([badBy.code, badBy.stdout.length]).toEqual([2, 0])
           expect(badBy.stderr).toMatch(/^ground-truth: .*--by.*\n$/)

@@ -17,6 +17,7 @@ import {
   HttpApiMiddleware,
   HttpApiSchema,
   HttpApiSecurity,
+  Multipart,
   OpenApi
 } from "@effect/platform"
 import { Calibration, Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
@@ -497,13 +498,32 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
     HttpApiEndpoint.post("eval", "/eval")
       .setUrlParams(evalParams)
       .setPayload(
-        Schema.String.pipe(
-          HttpApiSchema.withEncoding({ kind: "Text", contentType: "application/x-ndjson" })
-        ).annotations({
-          description:
-            'One prediction per line: {"job_id": …, "result": {…}} or {"job_id": …, "completion": "…" | ' +
-            '[{"role":"assistant","content":"…"}]} (contract §12)'
-        })
+        Schema.Union(
+          Schema.String.pipe(
+            HttpApiSchema.withEncoding({ kind: "Text", contentType: "application/x-ndjson" })
+          ).annotations({
+            description:
+              'One prediction per line: {"job_id": …, "result": {…}} or {"job_id": …, "completion": "…" | ' +
+              '[{"role":"assistant","content":"…"}]} (contract §12)'
+          }),
+          HttpApiSchema.MultipartStream(
+            Schema.Struct({
+              predictions: Multipart.SingleFileSchema.annotations({
+                description: "The model's predictions, one per line, as in an application/x-ndjson body"
+              }),
+              against: Schema.optional(
+                Multipart.SingleFileSchema.annotations({
+                  description:
+                    "A second model's predictions, in the same form, scored beside the first: `ground-truth " +
+                    "eval --against`"
+                })
+              )
+            })
+          ).annotations({
+            description:
+              "Two models compared on the same jobs: each a file part (curl -F predictions=@a.jsonl -F against=@b.jsonl)"
+          })
+        )
       )
       .addSuccess(canonicalJson(Eval.Report, "EvalReport", Eval.encode))
       .addError(BadRequest)
@@ -520,7 +540,9 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
           "bad line or one past the limits (README, Evaluation) is a 400 naming it. With Accept: text/markdown, " +
           "the Markdown view instead (text/markdown; charset=utf-8), what `ground-truth eval --markdown` prints; " +
           "with Accept: application/x-ndjson, one line per reference job (its prediction, exact match and each " +
-          "wrong leaf with path, class, expected and predicted), the lines `ground-truth eval --details` writes."
+          "wrong leaf with path, class, expected and predicted), the lines `ground-truth eval --details` writes. " +
+          "A multipart/form-data body compares two models: the file parts predictions and against (`ground-truth " +
+          "eval --against`), each spooled and checked as it arrives, the limits on the whole body."
       )
   )
   .add(

@@ -35,8 +35,11 @@ const NODE_REQUEST_TIMEOUT = Duration.minutes(5)
 const evalFailure = (e: ServerError | Unavailable | Gone): ServerError | Unavailable =>
   e instanceof Gone ? new ServerError({ error: { code: "database_error", message: e.error.message } }) : e
 
-const invalid = (e: Eval.InvalidPrediction) =>
-  new BadRequest({ error: { code: "invalid_prediction", message: e.message, parameter: "body" } })
+/** A bad line: of the body, or of a multipart body's part (`predictions`, `against`). */
+const invalid = (e: Eval.InvalidPrediction, multipart = false) =>
+  new BadRequest({
+    error: { code: "invalid_prediction", message: e.message, parameter: multipart ? e.file : "body" }
+  })
 
 /**
  * The handlers, with their configuration and slots: `score(request, filter)`, the scoring;
@@ -89,17 +92,54 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  /** The body spooled and indexed, then a read slot: the predictions, for the scope. */
-  const predictionsOf = (request: HttpServerRequest.HttpServerRequest) =>
+  /**
+   * The body spooled and indexed, then a read slot: the predictions, for the scope, and the options with
+   * a second model's: a plain body is the predictions; a multipart one holds the part `predictions`
+   * and, to compare it with, the part `against` (`eval --against`).
+   */
+  const predictionsOf = (request: HttpServerRequest.HttpServerRequest, options: Eval.Options) =>
     Effect.gen(function* () {
+      const bounds = { limit, timeout }
+      const multipart = Spool.isMultipart(request)
       const lines = Eval.index()
-      const read = yield* Spool.spool(request, { limit, timeout, take: lines.push }).pipe(
-        Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
-      )
-      const predictions = Eval.reader(yield* Effect.mapError(lines.end(), invalid), read)
+      const againstLines = Eval.index(Eval.limits, "against")
+      const readers = multipart
+        ? yield* Spool.parts(request, { predictions: lines.push, against: againstLines.push }, bounds).pipe(
+            Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e, true)))
+          )
+        : new Map([
+            [
+              "predictions",
+              yield* Spool.spool(request, { ...bounds, take: lines.push }).pipe(
+                Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
+              )
+            ]
+          ])
+      const indexed = (index: typeof lines, part: string) => {
+        const read = readers.get(part)
+        return read === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(
+              Effect.mapError(index.end(), (e) => invalid(e, multipart)),
+              (found) => Eval.reader(found, read)
+            )
+      }
+      const predictions = yield* indexed(lines, "predictions")
+      const against = yield* indexed(againstLines, "against")
+      if (against !== undefined && predictions === undefined)
+        return yield* Effect.fail(
+          new BadRequest({
+            error: {
+              code: "invalid_body",
+              message:
+                "the part against compares a second model with the first: send the first as the part predictions",
+              parameter: "against"
+            }
+          })
+        )
       // Scoring holds a snapshot: it takes a read slot as exports do.
       yield* admit
-      return predictions
+      return [predictions, against === undefined ? options : { ...options, against }] as const
     })
 
   const busy = (request: HttpServerRequest.HttpServerRequest) =>
@@ -133,8 +173,8 @@ export const make = Effect.gen(function* () {
       Effect.scoped(
         inSlot(
           request,
-          Effect.flatMap(predictionsOf(request), (predictions) =>
-            Eval.run(filter.format, exporter.samples(filter), predictions, options).pipe(
+          Effect.flatMap(predictionsOf(request, options), ([predictions, given]) =>
+            Eval.run(filter.format, exporter.samples(filter), predictions, given).pipe(
               Effect.mapError(failure)
             )
           )
@@ -149,9 +189,9 @@ export const make = Effect.gen(function* () {
       inSlot(
         request,
         Effect.gen(function* () {
-          const predictions = yield* predictionsOf(request)
+          const [predictions, given] = yield* predictionsOf(request, options)
           const encoder = new TextEncoder()
-          const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, options)
+          const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, given)
           const pull = yield* Stream.toPull(Stream.mapError(lines, failure))
           // The first line (or the end): a failure before it is still a JSON error.
           const first = yield* Effect.either(Effect.repeat(pull, { until: Chunk.isNonEmpty }))

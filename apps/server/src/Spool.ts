@@ -11,7 +11,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
-import { Duration, Effect, Stream } from "effect"
+import { Duration, Effect, type Scope, Stream } from "effect"
+import * as MP from "multipasta"
 import { BadRequest, PayloadTooLarge, ServerError, UploadTimeout } from "./Api.js"
 
 /** How much of a body beyond the limit is still read (and dropped) before answering. */
@@ -83,88 +84,117 @@ export const sweep = Effect.promise(async () => {
   }
 })
 
-/** What `spool` does with a body. */
-export interface Options<E> {
+/** The bounds of a body. */
+export interface Bounds {
   /** The most bytes taken: a larger body is a 413. */
   readonly limit: number
   /** How long the whole body may take to arrive: later, a 408 (the rest unread). */
   readonly timeout: Duration.Duration
+}
+
+/** What `spool` does with a body. */
+export interface Options<E> extends Bounds {
   /** Each chunk as it arrives, before it is written; a failure answers at once (the rest dropped). */
   readonly take: (chunk: Uint8Array) => Effect.Effect<void, E>
 }
 
+/** A spooled file read back a byte range at a time. */
+export type Reader = (position: number, length: number) => Effect.Effect<Uint8Array, ServerError>
+
+const invalidBody = (message: string, parameter = "body") =>
+  new BadRequest({ error: { code: "invalid_body", message, parameter } })
+
+/** A temporary folder for a request's files, removed when its scope closes. */
+const folder = Effect.acquireRelease(
+  Effect.tryPromise({
+    try: () => fs.mkdtemp(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`)),
+    catch: failed("cannot create a temporary file for the body")
+  }),
+  (d) => Effect.promise(() => fs.rm(d, { recursive: true, force: true }))
+)
+
+/** A file of `dir` for the scope: written a chunk at a time, then read back through `reader`. */
+const file = (dir: string, name: string) =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => fs.open(path.join(dir, name), "w+"),
+        catch: failed("cannot create a temporary file for the body")
+      }),
+      (h) => Effect.promise(() => h.close())
+    ),
+    (handle) => {
+      let size = 0
+      return {
+        write: (chunk: Uint8Array) =>
+          Effect.tryPromise({
+            try: async () => {
+              for (let done = 0; done < chunk.length; ) {
+                const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, size + done)
+                done += bytesWritten
+              }
+              size += chunk.length
+            },
+            catch: failed("cannot write the body to a temporary file")
+          }),
+        reader: ((position: number, length: number) =>
+          Effect.tryPromise({
+            try: async () => {
+              const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - position)))
+              const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+              return buffer.subarray(0, bytesRead)
+            },
+            catch: failed("cannot read the spooled body")
+          })) satisfies Reader
+      }
+    }
+  )
+
 /**
- * Writes the body to a temporary file (at most `limit` bytes: a larger one is a 413), within `timeout`,
- * handing each chunk to `take`, and gives a reader of byte ranges of it.
- *
- * @since 0.1.0
+ * Hands the body's chunks to `consume` as they arrive, at most `limit` bytes (a larger body is a 413),
+ * within `timeout`. A failure of `consume` answers at once, the rest of the body read and dropped.
  */
-export const spool = <E>(
+const receive = <A, E, R>(
   request: HttpServerRequest.HttpServerRequest,
-  { limit, take, timeout }: Options<E>
+  { limit, timeout }: Bounds,
+  consume: (body: Stream.Stream<Uint8Array, BadRequest | PayloadTooLarge>) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const declared = Number(request.headers["content-length"] ?? Number.NaN)
     if (declared > limit + DRAIN) return yield* Effect.fail(tooLarge(request, limit, "unread"))
-    const dir = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => fs.mkdtemp(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`)),
-        catch: failed("cannot create a temporary file for the body")
-      }),
-      (d) => Effect.promise(() => fs.rm(d, { recursive: true, force: true }))
-    )
-    const handle = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => fs.open(path.join(dir, "body"), "w+"),
-        catch: failed("cannot create a temporary file for the body")
-      }),
-      (h) => Effect.promise(() => h.close())
-    )
-    let size = 0
-    const write = (chunk: Uint8Array) =>
-      Effect.tryPromise({
-        try: async () => {
-          for (let done = 0; done < chunk.length; ) {
-            const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, size + done)
-            done += bytesWritten
-          }
-          size += chunk.length
-        },
-        catch: failed("cannot write the body to a temporary file")
-      })
     // Past the limit the rest is read and dropped, so that the client gets its 413 rather than a reset
     // while still sending; past `DRAIN` more it is answered at once and the connection closed.
-    let over = 0
+    let [size, over] = [0, 0]
+    let bodyFailed = false
     // Not `request.stream`: stopped early (a bad line, the limit, the deadline), it destroys the request
     // and its socket, and the answer is lost (the log said 499). Left open, the answer goes out with
     // `connection: close`, and Node drops the rest of the body.
     const body = NodeStream.fromReadable(
       () => NodeHttpServerRequest.toIncomingMessage(request),
-      () =>
-        new BadRequest({
-          error: {
-            code: "invalid_body",
-            message: "the body cannot be read: the connection failed",
-            parameter: "body"
-          }
-        }),
+      () => {
+        bodyFailed = true
+        return invalidBody("the body cannot be read: the connection failed")
+      },
       { closeOnDone: false }
+    ).pipe(
+      Stream.filterEffect((chunk): Effect.Effect<boolean, PayloadTooLarge> => {
+        if (over === 0 && size + chunk.length <= limit) {
+          size += chunk.length
+          return Effect.succeed(true)
+        }
+        over += chunk.length
+        if (over <= DRAIN) return Effect.succeed(false)
+        bodyFailed = true
+        return Effect.fail(tooLarge(request, limit, "unread"))
+      })
     )
-    let refused = false
-    yield* Stream.runForEach(body, (chunk): Effect.Effect<void, PayloadTooLarge | ServerError | E> => {
-      if (over === 0 && size + chunk.length <= limit)
-        return Effect.zipRight(
-          Effect.tapError(take(chunk), () =>
-            Effect.sync(() => {
-              refused = true
-            })
-          ),
-          write(chunk)
-        )
-      over += chunk.length
-      return over > DRAIN ? Effect.fail(tooLarge(request, limit, "unread")) : Effect.void
-    }).pipe(
-      Effect.tapError(() => (refused ? Effect.sync(() => dropRest(request)) : Effect.void)),
+    const result = yield* consume(body).pipe(
+      // A body cut at the limit can fail its parser: the limit is what to say.
+      Effect.catchAll(
+        (e): Effect.Effect<never, E | PayloadTooLarge> =>
+          over > 0 && !bodyFailed ? Effect.fail(tooLarge(request, limit, "read")) : Effect.fail(e)
+      ),
+      Effect.tapError(() => (bodyFailed ? Effect.void : Effect.sync(() => dropRest(request)))),
       Effect.timeoutFail({
         duration: timeout,
         onTimeout: () => {
@@ -181,13 +211,146 @@ export const spool = <E>(
       })
     )
     if (over > 0) return yield* Effect.fail(tooLarge(request, limit, "read"))
-    return (position: number, length: number) =>
-      Effect.tryPromise({
-        try: async () => {
-          const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - position)))
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
-          return buffer.subarray(0, bytesRead)
-        },
-        catch: failed("cannot read the spooled body")
-      })
+    return result
+  })
+
+/**
+ * Writes the body to a temporary file (at most `limit` bytes: a larger one is a 413), within `timeout`,
+ * handing each chunk to `take`, and gives a reader of byte ranges of it.
+ *
+ * @since 0.1.0
+ */
+export const spool = <E>(request: HttpServerRequest.HttpServerRequest, { take, ...bounds }: Options<E>) =>
+  Effect.gen(function* () {
+    const spooled = yield* file(yield* folder, "body")
+    yield* receive(request, bounds, (body) =>
+      Stream.runForEach(body, (chunk) => Effect.zipRight(take(chunk), spooled.write(chunk)))
+    )
+    return spooled.reader
+  })
+
+/**
+ * Whether the request's body is `multipart/form-data` (what `parts` reads).
+ *
+ * @since 0.1.0
+ */
+export const isMultipart = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  (request.headers["content-type"] ?? "").toLowerCase().startsWith("multipart/form-data")
+
+/** What the multipart parser found, in order, as it read a chunk. */
+type PartEvent =
+  | { readonly _tag: "Start"; readonly name: string }
+  | { readonly _tag: "Chunk"; readonly chunk: Uint8Array }
+  | { readonly _tag: "Failed"; readonly error: MP.MultipartError }
+
+/** Why a multipart body cannot be read, for its 400. */
+const unreadable = (error: MP.MultipartError, names: ReadonlyArray<string>): string => {
+  switch (error._tag) {
+    case "InvalidBoundary":
+      return "the multipart body has no boundary in its content-type"
+    case "BadHeaders":
+      return "a part's headers cannot be read"
+    case "InvalidDisposition":
+      return "a part has no content-disposition with a name"
+    case "ReachedLimit":
+      return `the multipart body holds more than ${names.length} parts: the parts are ${names.join(", ")}`
+    case "EndNotReached":
+      return "the multipart body ends before its closing boundary"
+  }
+}
+
+/**
+ * Writes each part of a `multipart/form-data` body to a temporary file of its own, handing its chunks
+ * to its `take` as they arrive (at most `limit` bytes in all, within `timeout`), and gives a reader of
+ * each part that came. Every part is read as a file, streamed, whether it names one or not (`curl -F
+ * name=@FILE` or `name=<FILE`). A part named otherwise, a part given twice, or a body that is not
+ * multipart is a 400 naming it.
+ *
+ * The parser is multipasta's, driven here: @effect/platform's `Multipart` stream over it waits forever
+ * for the rest of a part when the body ends inside one (a busy wait, until the upload timeout).
+ *
+ * @since 0.1.0
+ */
+export const parts = <E>(
+  request: HttpServerRequest.HttpServerRequest,
+  takes: Readonly<Record<string, (chunk: Uint8Array) => Effect.Effect<void, E>>>,
+  bounds: Bounds
+): Effect.Effect<
+  ReadonlyMap<string, Reader>,
+  E | BadRequest | PayloadTooLarge | UploadTimeout | ServerError,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const dir = yield* folder
+    const names = Object.keys(takes)
+    const readers = new Map<string, Reader>()
+    const events: Array<PartEvent> = []
+    const parser = MP.make({
+      headers: request.headers,
+      isFile: () => true,
+      maxParts: names.length,
+      onFile: (info) => {
+        events.push({ _tag: "Start", name: info.name })
+        return (chunk) => {
+          if (chunk !== null) events.push({ _tag: "Chunk", chunk })
+        }
+      },
+      // Never called: every part is a file.
+      onField: () => undefined,
+      onError: (error) => void events.push({ _tag: "Failed", error }),
+      onDone: () => undefined
+    })
+    let current:
+      | {
+          readonly take: (chunk: Uint8Array) => Effect.Effect<void, E>
+          readonly write: (chunk: Uint8Array) => Effect.Effect<void, ServerError>
+        }
+      | undefined
+    /** The events of the chunks read so far, in order. */
+    const handle: Effect.Effect<void, E | BadRequest | ServerError, Scope.Scope> = Effect.suspend(() => {
+      const pending = events.splice(0)
+      return Effect.forEach(
+        pending,
+        (event): Effect.Effect<void, E | BadRequest | ServerError, Scope.Scope> =>
+          Effect.gen(function* () {
+            switch (event._tag) {
+              case "Failed":
+                return yield* Effect.fail(invalidBody(unreadable(event.error, names)))
+              case "Chunk":
+                if (current !== undefined)
+                  yield* Effect.zipRight(current.take(event.chunk), current.write(event.chunk))
+                return
+              case "Start": {
+                const take = Object.hasOwn(takes, event.name) ? takes[event.name] : undefined
+                const name = event.name.slice(0, 100)
+                if (take === undefined)
+                  return yield* Effect.fail(
+                    invalidBody(`the part ${JSON.stringify(name)} is none of ${names.join(", ")}`, name)
+                  )
+                if (readers.has(event.name))
+                  return yield* Effect.fail(invalidBody(`the part ${name} is given twice`, name))
+                const spooled = yield* file(dir, `part-${readers.size}`)
+                readers.set(event.name, spooled.reader)
+                current = { take, write: spooled.write }
+              }
+            }
+          }),
+        { discard: true }
+      )
+    })
+    yield* receive(request, bounds, (body) =>
+      Effect.zipRight(
+        Stream.runForEach(body, (chunk) =>
+          Effect.zipRight(
+            Effect.sync(() => parser.write(chunk)),
+            handle
+          )
+        ),
+        Effect.zipRight(
+          Effect.sync(() => parser.end()),
+          handle
+        )
+      )
+    )
+    return readers as ReadonlyMap<string, Reader>
   })

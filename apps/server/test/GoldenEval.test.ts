@@ -134,6 +134,57 @@ for (const target of TestDatabase.targets()) {
             expect([c.file, sliced.status]).toEqual([c.file, 200])
             expect((yield* bytes(sliced)).toString("utf8")).toBe(Golden.expectedSlice(c).toString("utf8"))
           }
+          // Two models: a multipart body of the parts predictions and against, the CLI's --against bytes.
+          const form = (parts: ReadonlyArray<readonly [string, Uint8Array | string]>) => {
+            const f = new FormData()
+            for (const [name, content] of parts) f.append(name, new Blob([content]), `${name}.jsonl`)
+            return f
+          }
+          const two = [
+            ["predictions", fs.readFileSync(Golden.classesPredictions)],
+            ["against", fs.readFileSync(Golden.classesAgainst)]
+          ] as const
+          for (const [accept, view] of [
+            ["application/json", "json"],
+            ["text/markdown", "markdown"],
+            ["application/x-ndjson", "details"]
+          ] as const) {
+            const compared = yield* get(url, { method: "POST", headers: { accept }, body: form(two) })
+            expect([view, compared.status]).toEqual([view, 200])
+            expect((yield* bytes(compared)).toString("utf8")).toBe(
+              Golden.expectedClassesAgainst(view).toString("utf8")
+            )
+          }
+          // The predictions part alone is the plain body's report.
+          const one = yield* get(url, { method: "POST", body: form([two[0]]) })
+          expect((yield* bytes(one)).toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
+          // A body the parts cannot be read from is a 400 naming the part, never a wait.
+          const truncated = new TextEncoder().encode(
+            '--xx\r\nContent-Disposition: form-data; name="predictions"; filename="p"\r\n\r\n{"job_id":"a","result":1}\n'
+          )
+          for (const [body, headers, parameter, message] of [
+            [form([two[1]]), {}, "against", "the part against compares a second model with the first"],
+            [form([...two, ["other", "x"]]), {}, "body", "the multipart body holds more than 2 parts"],
+            [form([two[0], ["other", "x"]]), {}, "other", 'the part "other" is none of predictions, against'],
+            [form([two[0], two[0]]), {}, "predictions", "the part predictions is given twice"],
+            [
+              truncated,
+              { "content-type": "multipart/form-data; boundary=xx" },
+              "body",
+              "the multipart body ends before"
+            ],
+            [
+              form([two[0], ["against", '{"job_id":"a","result":1}\nnot json\n']]),
+              {},
+              "against",
+              "against line 2: not JSON"
+            ]
+          ] as const) {
+            const refused = yield* get(url, { method: "POST", headers, body })
+            expect([message, refused.status]).toEqual([message, 400])
+            const error = (yield* json<ErrorBody>(refused)).error
+            expect([error.parameter, error.message.startsWith(message)]).toEqual([parameter, true])
+          }
           for (const [query, code] of [
             ["by=nrp", "invalid_by"],
             ["by=satuan&by=satuan", "repeated_parameter"]

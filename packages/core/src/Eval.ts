@@ -1838,7 +1838,8 @@ const readingOf = (read: Completions | undefined): string =>
 
 /**
  * The report for a person: the counts, exact match, micro and macro F1, and one row per field with the
- * model and the pipeline side by side and the model's gain in points, every figure and difference
+ * model and the pipeline (with a second model, the two models, the pipeline kept in a column of the
+ * first table) side by side and the model's gain in points, every figure and difference
  * computed from the counts (a difference of rounded figures can disagree with the figures shown); then,
  * for each field and predictor with errors, its leaves in each class and the lever its largest class
  * points to. Worst first: fields by the model's
@@ -1886,19 +1887,19 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
   const baseExact = share(counts[base] ?? 0, r.jobs)
   const baseF1 = overallF1(r.fields, base)
   const intervals = second === undefined ? r.intervals : r.intervals?.against
-  const pipelineColumn = (x: string) => (second === undefined ? "" : ` ${x} |`)
+  const pipelineColumn = (x: string, pad = " ") => (second === undefined ? "" : `${pad}${x}${pad}|`)
   return [
     ...title,
     ...(second?.warning === undefined ? [] : [`> **Warning:** ${second.warning}.`, ""]),
-    `${counted(r.jobs, "reference job")}; ${heldOf(r)}; ${quantity(r.unknown ?? 0)} lines for other jobs ignored.` +
+    `${counted(r.jobs, "reference job")}; ${heldOf(r)}; ${counted(r.unknown ?? 0, "line")} for other jobs ignored.` +
       readingOf(r.completions) +
       (second === undefined
         ? ""
-        : ` Against (the second model): ${heldOf(second)}; ${quantity(second.unknown ?? 0)} lines for other jobs ` +
-          `ignored.${readingOf(second.completions)}`),
+        : ` Against (the second model): ${heldOf(second)}; ${counted(second.unknown ?? 0, "line")} for other ` +
+          `jobs ignored.${readingOf(second.completions)}`),
     "",
     `| | model | ${base} | Δ | 95% interval of Δ |${pipelineColumn("pipeline")}`,
-    `|---|---:|---:|---:|---|${pipelineColumn("---:")}`,
+    `|---|---:|---:|---:|---|${pipelineColumn("---:", "")}`,
     `| exact match | ${percent(exact)} | ${percent(baseExact)} | ${points(exact, baseExact)} | ` +
       `${within(intervals?.exact_match)} |${pipelineColumn(percent(pipelineExact))}`,
     `| micro F1 | ${percent(modelF1.micro)} | ${percent(baseF1.micro)} | ` +

@@ -976,6 +976,33 @@ export const sliceCases: ReadonlyArray<SliceCase> = [
 /** The bytes a slice case must give. @since 0.1.0 */
 export const expectedSlice = (c: SliceCase): Buffer => fs.readFileSync(path.join(fixture, "classes", c.file))
 
+/**
+ * A second model's predictions on C1–C3 (`eval --against`, HTTP's `against` part): C1 right, C2 with
+ * its unit in capitals, an O for a 0 in an NRP and its second row lost, C3 not predicted, and a line for
+ * a job that is not in the reference. Its scores were counted by hand (README.md, 12).
+ *
+ * @since 0.1.0
+ */
+export const classesAgainst: string = path.join(fixture, "classes", "against.jsonl")
+
+/**
+ * The two-model report, JSON, Markdown and details, of `classesPredictions` with `classesAgainst`.
+ *
+ * @since 0.1.0
+ */
+export const expectedClassesAgainst = (view: "json" | "markdown" | "details"): Buffer =>
+  fs.readFileSync(
+    path.join(
+      fixture,
+      "classes",
+      view === "json"
+        ? "expected-against.json"
+        : view === "markdown"
+          ? "expected-against.md"
+          : "expected-against-details.jsonl"
+    )
+  )
+
 /** The report of the pipeline alone on C1–C3 (no predictions). @since 0.1.0 */
 export const expectedClassesPipeline = (): Buffer =>
   fs.readFileSync(path.join(fixture, "classes", "expected-pipeline.json"))
