@@ -39,18 +39,61 @@ const firstSentence = (text: string): string => {
 }
 
 /**
+ * @effect/cli's built-in options, which it lists on every page before or among the commands a person
+ * came for, each with a filler sentence ("One of the following: sh, bash, fish, zsh"): here, last and
+ * one line each.
+ */
+const BUILT_IN_HELP: ReadonlyArray<readonly [heading: string, flag: string, summary: string]> = [
+  ["(-h, --help)", "-h, --help", "This help."],
+  ["--version", "--version", "The version."],
+  ["--log-level", "--log-level LEVEL", "all, trace, debug, info, warning, error, fatal or none."],
+  ["--completions", "--completions SHELL", "A completion script for sh, bash, fish or zsh."],
+  ["--wizard", "--wizard", "Asks for a command's flags one by one."]
+]
+
+/** The built-in options as the last section of a page. */
+const builtIns = (colour: boolean): Array<string> => {
+  const width = Math.max(...BUILT_IN_HELP.map(([, flag]) => flag.length))
+  return [
+    colour ? "\x1b[0;1mBUILT-IN OPTIONS\x1b[0m" : "BUILT-IN OPTIONS",
+    "",
+    ...BUILT_IN_HELP.map(([, flag, summary]) => `  ${flag.padEnd(width)}  ${summary}`),
+    ""
+  ]
+}
+
+/**
  * A page of @effect/cli's help, tidied: filler sentences out, `$ export` as `$ ground-truth export`, the
- * top level's command list as one sentence each followed by examples.
+ * top level's command list as one sentence each followed by examples, the built-in options last and
+ * terse (an `OPTIONS` section of nothing else left out).
  */
 const tidy = (text: string, program: string, examples: ReadonlyArray<string>, colour: boolean): string => {
   const out: Array<string> = []
   let inCommands = false
+  // Inside a built-in option's block (its heading, then its indented lines), which is left out.
+  let inBuiltIn = false
+  // The `OPTIONS` heading, held until an option of the command's own follows it.
+  let optionsHeading: string | undefined
   const commands: Array<readonly [string, string]> = []
   for (const line of text.split("\n")) {
     const plain = line.replace(ANSI, "")
     const trimmed = plain.trim()
     if (FILLER.has(trimmed)) continue
+    // A line at the margin starts a block: a section, or an option's heading.
+    if (plain.length > 0 && !plain.startsWith(" ")) {
+      inBuiltIn = BUILT_IN_HELP.some(([heading]) => plain === heading || plain.startsWith(`${heading} `))
+      if (trimmed === "OPTIONS") {
+        optionsHeading = line
+        continue
+      }
+      if (optionsHeading !== undefined && !inBuiltIn && trimmed !== "COMMANDS") {
+        out.push(optionsHeading, "")
+        optionsHeading = undefined
+      }
+    }
+    if (inBuiltIn) continue
     if (trimmed === "COMMANDS") {
+      optionsHeading = undefined
       inCommands = true
       out.push(line)
       continue
@@ -68,8 +111,9 @@ const tidy = (text: string, program: string, examples: ReadonlyArray<string>, co
     const width = Math.max(...commands.map(([name]) => name.length))
     out.push("", ...commands.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`), "")
     out.push(colour ? "\x1b[0;1mEXAMPLES\x1b[0m" : "EXAMPLES", "", ...examples.map((e) => `  ${e}`), "")
+    out.push(...builtIns(colour))
     out.push(`Run \`${program} <command> --help\` for a command's flags.`, "")
-  }
+  } else out.push("", ...builtIns(colour))
   const joined = out.join("\n").replace(/\n{3,}/g, "\n\n")
   return colour ? joined : joined.replace(ANSI, "")
 }
@@ -88,13 +132,18 @@ export const tidied = <A, E, R>(
   Console.consoleWith((base) =>
     Effect.withConsole(effect, {
       ...base,
-      // Only @effect/cli's help pages are rewritten; our own lines pass as they are.
+      // Only @effect/cli's help pages are rewritten, and its one-line texts (`--version`), which end in a
+      // newline of their own before the log's; our own lines pass as they are.
       log: (...args: ReadonlyArray<unknown>) =>
         base.log(
           ...args.map((a) =>
-            typeof a === "string" && /^(\x1b\[[0-9;]*m)*USAGE(\x1b\[[0-9;]*m)*$/m.test(a)
-              ? tidy(a, program, examples, colourFor(process.stdout))
-              : a
+            typeof a !== "string"
+              ? a
+              : /^(\x1b\[[0-9;]*m)*USAGE(\x1b\[[0-9;]*m)*$/m.test(a)
+                ? tidy(a, program, examples, colourFor(process.stdout))
+                : /^[^\n]*\n$/.test(a)
+                  ? a.slice(0, -1)
+                  : a
           )
         ),
       // @effect/cli's usage errors: plain unless on a terminal.

@@ -16,7 +16,9 @@ const FILLER = [
   "A user-defined piece of text",
   "This setting is optional",
   "A true or false value",
-  "An integer."
+  "An integer.",
+  "One of the following",
+  "Start wizard mode for a command"
 ]
 const ESCAPE = /\x1b/
 
@@ -45,6 +47,26 @@ describe("help", () => {
           expect(top).toMatch(new RegExp(`^  ${command} +[A-Z][^\\n]*\\.$`, "m"))
         expect(top).toMatch(/^EXAMPLES$/m)
         expect(top.match(/^ {2}ground-truth \S+ .*$/gm)?.length).toBeGreaterThanOrEqual(2)
+        // The commands a person came for first; @effect/cli's built-ins last, one line each, on every page.
+        const sections = top.split("\n").filter((l) => /^[A-Z][A-Z -]+$/.test(l))
+        expect(sections).toEqual(["USAGE", "DESCRIPTION", "COMMANDS", "EXAMPLES", "BUILT-IN OPTIONS"])
+        for (const command of ["", ...COMMANDS]) {
+          const page = (yield* run(command === "" ? ["--help"] : [command, "--help"], env)).stdout.toString(
+            "utf8"
+          )
+          const builtIn = page.slice(page.indexOf("\nBUILT-IN OPTIONS\n"))
+          expect(builtIn.match(/^ {2}-\S.*$/gm), command).toEqual([
+            expect.stringMatching(/^ {2}-h, --help {2,}\S/),
+            expect.stringMatching(/^ {2}--version {2,}\S/),
+            expect.stringMatching(/^ {2}--log-level LEVEL {2,}\S/),
+            expect.stringMatching(/^ {2}--completions SHELL {2,}\S/),
+            expect.stringMatching(/^ {2}--wizard {2,}\S/)
+          ])
+          // Nowhere else: no block of them among the command's own flags.
+          expect(page.slice(0, page.indexOf("\nBUILT-IN OPTIONS\n")), command).not.toMatch(
+            /^--(log-level|completions|wizard|version)\b/m
+          )
+        }
       })
     )
   }
@@ -98,7 +120,8 @@ describe("help", () => {
       }
       expect(Version.version).toBe(pkg.version)
       const r = yield* run(["--version"])
-      expect(r.stdout.toString("utf8").trim()).toBe(pkg.version)
+      // The version and one newline: no empty line after it.
+      expect(r.stdout.toString("utf8")).toBe(`${pkg.version}\n`)
       expect(Version.generator).toBe(`ground-truth ${pkg.version}`)
     })
   )
