@@ -508,11 +508,11 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
           }),
           HttpApiSchema.MultipartStream(
             Schema.Struct({
-              predictions: Multipart.SingleFileSchema.annotations({
+              predictions: Multipart.FileSchema.annotations({
                 description: "The model's predictions, one per line, as in an application/x-ndjson body"
               }),
               against: Schema.optional(
-                Multipart.SingleFileSchema.annotations({
+                Multipart.FileSchema.annotations({
                   description:
                     "A second model's predictions, in the same form, scored beside the first: `ground-truth " +
                     "eval --against`"

@@ -102,6 +102,18 @@ layer(serve(embedded.layer), { timeout: 60_000 })("HTTP", (it) => {
         "split_seed",
         "until"
       ])
+      // Evaluation takes predictions as NDJSON, or two models' as the parts of a multipart body.
+      const evalBody = (
+        spec as unknown as {
+          paths: Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>
+        }
+      ).paths["/api/v1/ground-truth/eval"].post.requestBody.content
+      expect(Object.keys(evalBody).sort()).toEqual(["application/x-ndjson", "multipart/form-data"])
+      expect(evalBody["multipart/form-data"]!.schema).toMatchObject({
+        type: "object",
+        required: ["predictions"],
+        properties: { predictions: { format: "binary" }, against: { format: "binary" } }
+      })
       const docs = yield* get(`${base}/docs`)
       expect(docs.status).toBe(200)
       expect(yield* Effect.promise(() => docs.text())).toContain("swagger-ui")
