@@ -29,10 +29,12 @@ describe("help", () => {
     const how = "NO_COLOR" in env ? "with NO_COLOR" : "piped"
     it.effect(`every command's --help, ${how}: plain, no filler, usage names the program`, () =>
       Effect.gen(function* () {
+        const pages: Array<readonly [string, string]> = []
         for (const command of ["", ...COMMANDS]) {
           const args = command === "" ? ["--help"] : [command, "--help"]
           const r = yield* run(args, env)
           const text = r.stdout.toString("utf8")
+          pages.push([command, text])
           expect([command, r.code]).toEqual([command, 0])
           expect(ESCAPE.test(text), command).toBe(false)
           for (const f of FILLER) expect(text, `${command}: ${f}`).not.toContain(f)
@@ -41,7 +43,7 @@ describe("help", () => {
           for (const l of usage)
             expect(l.startsWith(`$ ground-truth${command === "" ? "" : ` ${command}`}`), l).toBe(true)
         }
-        const top = (yield* run(["--help"], env)).stdout.toString("utf8")
+        const top = pages[0]![1]
         // Every command with one sentence, and examples.
         for (const command of COMMANDS)
           expect(top).toMatch(new RegExp(`^  ${command} +[A-Z][^\\n]*\\.$`, "m"))
@@ -50,10 +52,7 @@ describe("help", () => {
         // The commands a person came for first; @effect/cli's built-ins last, one line each, on every page.
         const sections = top.split("\n").filter((l) => /^[A-Z][A-Z -]+$/.test(l))
         expect(sections).toEqual(["USAGE", "DESCRIPTION", "COMMANDS", "EXAMPLES", "BUILT-IN OPTIONS"])
-        for (const command of ["", ...COMMANDS]) {
-          const page = (yield* run(command === "" ? ["--help"] : [command, "--help"], env)).stdout.toString(
-            "utf8"
-          )
+        for (const [command, page] of pages) {
           const builtIn = page.slice(page.indexOf("\nBUILT-IN OPTIONS\n"))
           expect(builtIn.match(/^ {2}-\S.*$/gm), command).toEqual([
             expect.stringMatching(/^ {2}-h, --help {2,}\S/),
