@@ -25,7 +25,7 @@ const eventually = (check: Effect.Effect<boolean>) =>
     return false
   })
 
-describe.skipIf(TestCluster.binaries === undefined)("the CLI behind a lock", () => {
+describe.skipIf(TestCluster.binaries() === undefined)("the CLI behind a lock", () => {
   it.scopedLive(
     "export says what it waits for after 5 s; Ctrl-C cancels the statement while the lock is held",
     () =>

@@ -73,7 +73,7 @@ const fresh = (node: TestCluster.Node, dir: string) =>
 
 const files = (...names: ReadonlyArray<string>) => names.map((name) => fs.readFileSync(name))
 
-const available = TestCluster.binaries !== undefined
+const available = TestCluster.binaries() !== undefined
 
 describe.skipIf(!available)("the chain law through failovers, crashes and standbys", () => {
   it.scopedLive(

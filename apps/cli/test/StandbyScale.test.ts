@@ -263,7 +263,7 @@ const feedbackHolds = (pSql: SqlClient.SqlClient, plan: PlanFile) =>
     expect(seen, `the primary's backend_xmin for the standby, for a plan at xmin ${xmin}`).toBe(String(xmin))
   })
 
-if (TestCluster.binaries !== undefined) {
+if (TestCluster.binaries() !== undefined) {
   layer(fixture, { timeout: 300_000, excludeTestServices: true })(
     "exports, increments and plans on a hot standby",
     (it) => {

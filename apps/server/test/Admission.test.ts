@@ -62,7 +62,7 @@ const ask = (url: string, signal?: AbortSignal) =>
     return { status: response.status, code, retryAfter: response.headers.get("retry-after"), at: Date.now() }
   })
 
-describe.skipIf(TestCluster.binaries === undefined)("reads under load and behind a lock", () => {
+describe.skipIf(TestCluster.binaries() === undefined)("reads under load and behind a lock", () => {
   it.scopedLive(
     "slots, a bounded queue and a lock timeout: server_busy at once, lock_timeout after the limit, /healthz answers throughout",
     () =>

@@ -4,7 +4,7 @@
  * temporary folder, served on a spare loopback port by the server binaries of this machine
  * (`initdb`, `pg_ctl`, `pg_basebackup`), as a user other than root (PostgreSQL refuses to run as root:
  * when the tests are root, the nodes run as `postgres`, else `nobody`). Everything is stopped and
- * removed when the scope closes. Where the binaries are absent, `binaries` is `undefined` and the tests
+ * removed when the scope closes. Where the binaries are absent, `binaries()` is `undefined` and the tests
  * that need a cluster are skipped. Its waits run on the live clock, under any test clock.
  *
  * @since 0.1.0
@@ -63,17 +63,29 @@ const findUser = (): { readonly uid: number; readonly gid: number } | undefined 
   return undefined
 }
 
+/** What `binaries` found, once it has looked. */
+let found:
+  | { readonly value: { readonly dir: string; readonly uid: number; readonly gid: number } | undefined }
+  | undefined
+
 /**
  * Where the server binaries are, and whom to run them as; `undefined` where a cluster cannot be made.
+ * Looked up on the first call, not when the module loads: the apps' bundles hold this module (it is
+ * exported beside the database), and the lookup runs `id` twice, ~30 ms of every start of the CLI, the
+ * server and each export worker.
  *
  * @since 0.1.0
  */
-export const binaries: { readonly dir: string; readonly uid: number; readonly gid: number } | undefined =
-  (() => {
+export const binaries = ():
+  | { readonly dir: string; readonly uid: number; readonly gid: number }
+  | undefined => {
+  if (found === undefined) {
     const dir = findBinaries()
     const user = findUser()
-    return dir === undefined || user === undefined ? undefined : { dir, ...user }
-  })()
+    found = { value: dir === undefined || user === undefined ? undefined : { dir, ...user } }
+  }
+  return found.value
+}
 
 /**
  * One server of a test cluster.
@@ -126,7 +138,7 @@ export interface Cluster {
  * @since 0.1.0
  */
 export const make: Effect.Effect<Cluster, ClusterError, Scope.Scope> = Effect.gen(function* () {
-  const bin = binaries
+  const bin = binaries()
   if (bin === undefined) {
     return yield* new ClusterError({ message: "no PostgreSQL server binaries, or no user to run them as" })
   }
