@@ -8,6 +8,9 @@ import * as fs from "node:fs/promises"
 import { Eval } from "@ground-truth/core"
 import { Data, Effect } from "effect"
 
+/** How a message names each file: by its flag. */
+const FLAG: Record<Eval.PredictionsFile, string> = { predictions: "predictions", against: "--against" }
+
 /**
  * The predictions file cannot be read (exit status 2: the user named it).
  *
@@ -26,17 +29,16 @@ export class PredictionsError extends Data.TaggedError("PredictionsError")<{ rea
 export class PredictionsChanged extends Data.TaggedError("PredictionsChanged")<{
   readonly file: string
   readonly line: number
+  /** Which of eval's files: `--predictions` or `--against`. */
+  readonly which: Eval.PredictionsFile
 }> {
   override get message(): string {
     return (
-      `the predictions file ${this.file} changed while it was being scored (line ${this.line} is not the ` +
+      `the ${FLAG[this.which]} file ${this.file} changed while it was being scored (line ${this.line} is not the ` +
       "line read at first); nothing was scored: run eval again once the file is complete"
     )
   }
 }
-
-/** How a message names each file: by its flag. */
-const FLAG: Record<Eval.PredictionsFile, string> = { predictions: "predictions", against: "--against" }
 
 /**
  * Opens `file` for the scope and indexes it: what `Eval.run` reads predictions through. `which` says
@@ -72,7 +74,7 @@ export const open = (file: string, which: Eval.PredictionsFile = "predictions") 
           ...predictions,
           read: (at: Eval.Located) =>
             Effect.catchTag(predictions.read(at), "LineChanged", (e) =>
-              Effect.fail(new PredictionsChanged({ file, line: e.line }))
+              Effect.fail(new PredictionsChanged({ file, line: e.line, which }))
             )
         })
       )

@@ -285,20 +285,27 @@ export const parts = <E>(
     const names = Object.keys(takes)
     const readers = new Map<string, Reader>()
     const events: Array<PartEvent> = []
+    // The closing boundary was read: what follows it is no part (RFC 2046: an epilogue, ignored).
+    let closed = false
     const parser = MP.make({
       headers: request.headers,
       isFile: () => true,
       maxParts: names.length,
+      // Past the closing boundary, in the write that read it, the parser goes on: nothing it finds counts.
       onFile: (info) => {
-        events.push({ _tag: "Start", name: info.name })
+        if (!closed) events.push({ _tag: "Start", name: info.name })
         return (chunk) => {
-          if (chunk !== null) events.push({ _tag: "Chunk", chunk })
+          if (chunk !== null && !closed) events.push({ _tag: "Chunk", chunk })
         }
       },
       // Never called: every part is a file.
       onField: () => undefined,
-      onError: (error) => void events.push({ _tag: "Failed", error }),
-      onDone: () => undefined
+      onError: (error) => {
+        if (!closed) events.push({ _tag: "Failed", error })
+      },
+      onDone: () => {
+        closed = true
+      }
     })
     let current:
       | {
@@ -341,15 +348,27 @@ export const parts = <E>(
     yield* receive(request, bounds, (body) =>
       Effect.zipRight(
         Stream.runForEach(body, (chunk) =>
-          Effect.zipRight(
-            Effect.sync(() => parser.write(chunk)),
-            handle
-          )
+          closed
+            ? Effect.void
+            : Effect.zipRight(
+                Effect.sync(() => parser.write(chunk)),
+                handle
+              )
         ),
-        Effect.zipRight(
-          Effect.sync(() => parser.end()),
-          handle
-        )
+        Effect.suspend(() => {
+          if (closed) return Effect.void
+          parser.end()
+          // multipasta says so only when the body ends inside a part's data: a body cut in a part's
+          // headers, or after a boundary line, must not pass for a whole one.
+          return Effect.zipRight(
+            handle,
+            Effect.suspend(() =>
+              closed
+                ? Effect.void
+                : Effect.fail(invalidBody("the multipart body ends before its closing boundary"))
+            )
+          )
+        })
       )
     )
     return readers as ReadonlyMap<string, Reader>

@@ -155,6 +155,18 @@ for (const target of TestDatabase.targets()) {
               Golden.expectedClassesAgainst(view).toString("utf8")
             )
           }
+          // After the closing boundary, an epilogue (RFC 2046): ignored.
+          const epilogue = Buffer.concat([
+            Buffer.from('--xx\r\nContent-Disposition: form-data; name="predictions"; filename="p"\r\n\r\n'),
+            fs.readFileSync(Golden.classesPredictions),
+            Buffer.from('\r\n--xx--\r\nContent-Disposition: form-data; name="predictions"\r\n\r\nzzz')
+          ])
+          const closed = yield* get(url, {
+            method: "POST",
+            headers: { "content-type": "multipart/form-data; boundary=xx" },
+            body: epilogue
+          })
+          expect((yield* bytes(closed)).toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
           // The predictions part alone is the plain body's report.
           const one = yield* get(url, { method: "POST", body: form([two[0]]) })
           expect((yield* bytes(one)).toString("utf8")).toBe(Golden.expectedClasses().toString("utf8"))
@@ -167,12 +179,16 @@ for (const target of TestDatabase.targets()) {
             [form([...two, ["other", "x"]]), {}, "body", "the multipart body holds more than 2 parts"],
             [form([two[0], ["other", "x"]]), {}, "other", 'the part "other" is none of predictions, against'],
             [form([two[0], two[0]]), {}, "predictions", "the part predictions is given twice"],
-            [
-              truncated,
-              { "content-type": "multipart/form-data; boundary=xx" },
-              "body",
-              "the multipart body ends before"
-            ],
+            // Cut in a part's data, in a part's headers, right after a boundary line, or empty: no whole body.
+            ...[truncated, "--xx\r\nContent-Disposition: form-da", "--xx\r\n", ""].map(
+              (cut) =>
+                [
+                  cut,
+                  { "content-type": "multipart/form-data; boundary=xx" },
+                  "body",
+                  "the multipart body ends before its closing boundary"
+                ] as const
+            ),
             [
               form([two[0], ["against", '{"job_id":"a","result":1}\nnot json\n']]),
               {},

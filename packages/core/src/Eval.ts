@@ -355,6 +355,8 @@ export interface AgainstTally {
   readonly unparseable: number
   readonly completions: Completions
   readonly exact: number
+  /** Fields its lines added: its own budget, as the model's `newFields` is the model's. */
+  readonly newFields: number
 }
 
 /**
@@ -404,7 +406,13 @@ export const empty = (
   exactModel: 0,
   exactPipeline: 0,
   against: against
-    ? { predictions: 0, unparseable: 0, completions: { think: 0, code_block: 0, braces: 0 }, exact: 0 }
+    ? {
+        predictions: 0,
+        unparseable: 0,
+        completions: { think: 0, code_block: 0, braces: 0 },
+        exact: 0,
+        newFields: 0
+      }
     : undefined,
   fields: field(),
   newFields: 0,
@@ -788,7 +796,7 @@ export const add = (
   /** Counts what a line predicted (none: no line), its leaves and whether it matched; then classifies. */
   const scoreLine = (
     who: "model" | "against",
-    lines: { predictions: number; unparseable: number; completions: Completions },
+    lines: { predictions: number; unparseable: number; completions: Completions; newFields: number },
     p: Predicted | undefined,
     at: number,
     file: PredictionsFile
@@ -810,7 +818,7 @@ export const add = (
           f[who].predicted++
           predictedLeaf?.(f)
         },
-        () => ++t.newFields <= t.limits.newFields
+        () => ++lines.newFields <= t.limits.newFields
       )
       if (!within)
         return invalid(

@@ -641,6 +641,16 @@ describe("Eval", () => {
       const wide = Json.object(Array.from({ length: 3 }, (_, i) => [`f${i}`, "v"] as const))
       const tight = { ...Eval.limits, newFields: 2 }
       const tally = Eval.empty(tight, true, { against: true })
+      // Each file has its own budget: two new fields of the model's leave the second model its two.
+      const two = (prefix: string) => Json.object([0, 1].map((k) => [`${prefix}${k}`, "v"] as const))
+      const within = Eval.add(
+        Eval.empty(tight, true, { against: true }),
+        { initial: "x", final: samples[0]!.result as Json.Json },
+        { _tag: "Result", value: two("m") },
+        3,
+        { predicted: { _tag: "Result", value: two("a") }, line: 4 }
+      )
+      expect(Either.isRight(within)).toBe(true)
       const past = Eval.add(tally, { initial: "x", final: samples[0]!.result as Json.Json }, undefined, 0, {
         predicted: { _tag: "Result", value: wide },
         line: 7
