@@ -30,6 +30,28 @@ export const readOnly: Effect.Effect<Connection, SqlError, SqlClient.SqlClient |
 const NO_SUCH_SNAPSHOT: ReadonlySet<unknown> = new Set(["22023", "42704"])
 
 /**
+ * A snapshot read while its exporting transaction was still running, which ended before it could be
+ * installed (55000 object_not_in_prerequisite_state, "could not import the requested snapshot: the
+ * source process … is not running anymore"): gone as well. A plan whose hold ends while one of its shards
+ * is being opened answered that with a 500.
+ */
+const SOURCE_ENDED = "55000"
+
+/** Whether a failure of `SET TRANSACTION SNAPSHOT` says the snapshot is no longer held. @internal */
+export const isSnapshotGone = (e: unknown): boolean => {
+  const cause =
+    e instanceof SqlError
+      ? (e.cause as { readonly code?: unknown; readonly message?: unknown } | undefined)
+      : undefined
+  return (
+    NO_SUCH_SNAPSHOT.has(cause?.code) ||
+    (cause?.code === SOURCE_ENDED &&
+      typeof cause.message === "string" &&
+      cause.message.startsWith("could not import the requested snapshot"))
+  )
+}
+
+/**
  * Makes the transaction just begun on `conn` read the snapshot another transaction exported
  * (`pg_export_snapshot()`): its first statement. `None` when that snapshot is no longer held (the
  * exporting transaction ended, or another server was asked); any other failure is the `SqlError`.
@@ -43,10 +65,5 @@ export const importSnapshot = (
     .executeUnprepared(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`, [], undefined)
     .pipe(
       Effect.as(Option.some<void>(undefined)),
-      Effect.catchIf(
-        (e) =>
-          e instanceof SqlError &&
-          NO_SUCH_SNAPSHOT.has((e.cause as { readonly code?: unknown } | undefined)?.code),
-        () => Effect.succeedNone
-      )
+      Effect.catchIf(isSnapshotGone, () => Effect.succeedNone)
     )
