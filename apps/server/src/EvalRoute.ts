@@ -103,18 +103,14 @@ export const make = Effect.gen(function* () {
       const multipart = Spool.isMultipart(request)
       const lines = Eval.index()
       const againstLines = Eval.index(Eval.limits, "against")
-      const readers = multipart
-        ? yield* Spool.parts(request, { predictions: lines.push, against: againstLines.push }, bounds).pipe(
-            Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e, true)))
-          )
-        : new Map([
-            [
-              "predictions",
-              yield* Spool.spool(request, { ...bounds, take: lines.push }).pipe(
-                Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e)))
-              )
-            ]
-          ])
+      const readers = yield* (
+        multipart
+          ? Spool.parts(request, { predictions: lines.push, against: againstLines.push }, bounds)
+          : Effect.map(
+              Spool.spool(request, { ...bounds, take: lines.push }),
+              (read): ReadonlyMap<string, Spool.Reader> => new Map([["predictions", read]])
+            )
+      ).pipe(Effect.catchTag("InvalidPrediction", (e) => Effect.fail(invalid(e, multipart))))
       const indexed = (index: typeof lines, part: string) => {
         const read = readers.get(part)
         return read === undefined

@@ -718,9 +718,9 @@ export const details = (
   const resultOf = (p: Predicted | undefined) => (p?._tag === "Result" ? p.value : undefined)
   const list = (xs: ReadonlyArray<string>) => `[${xs.join(",")}]`
   const matches = (value: Json.Json | undefined) => value !== undefined && Json.equals(value, job.final)
-  const pipeline = [matches(initial), list(wrongLeaves(job.final, initial))] as const
+  const [pipelineExact, pipelineErrors] = [matches(initial), list(wrongLeaves(job.final, initial))]
   if (!scoresModel)
-    return `{"job_id":${JSON.stringify(jobId)},"exact_match":{"pipeline":${pipeline[0]}},"errors":{"pipeline":${pipeline[1]}}}\n`
+    return `{"job_id":${JSON.stringify(jobId)},"exact_match":{"pipeline":${pipelineExact}},"errors":{"pipeline":${pipelineErrors}}}\n`
   const model = resultOf(predicted)
   const second = against === undefined ? undefined : resultOf(against.predicted)
   const read = (p: Predicted | undefined, at: number | undefined) =>
@@ -730,9 +730,9 @@ export const details = (
     (against === undefined ? "" : `"against":{${read(against.predicted, against.line)}},`) +
     `"exact_match":{"model":${matches(model)},` +
     (against === undefined ? "" : `"against":${matches(second)},`) +
-    `"pipeline":${pipeline[0]}},"errors":{"model":${list(wrongLeaves(job.final, model))},` +
+    `"pipeline":${pipelineExact}},"errors":{"model":${list(wrongLeaves(job.final, model))},` +
     (against === undefined ? "" : `"against":${list(wrongLeaves(job.final, second))},`) +
-    `"pipeline":${pipeline[1]}}}\n`
+    `"pipeline":${pipelineErrors}}}\n`
   )
 }
 
@@ -742,11 +742,14 @@ export interface Against {
   readonly line: number | undefined
 }
 
-/** Where each predictor's correct and predicted leaves are in a job's counts for the intervals. */
-const COLUMN = { model: 1, pipeline: 3, against: 5 } as const
-
-/** Where each predictor's exact match is in a job's bits for the intervals. */
-const EXACT_BIT = { model: 1, pipeline: 2, against: 4 } as const
+/**
+ * Each predictor's place in a job's counts for the intervals (`Bootstrap.Counts`): its correct leaves at
+ * 1 + 2k, its predicted ones after them, its exact match at bit k. The pipeline before the second model:
+ * the model − pipeline intervals are the same with one or without.
+ */
+const ORDER = { model: 0, pipeline: 1, against: 2 } as const
+const correctAt = (who: Predictor) => 1 + 2 * ORDER[who]
+const exactBit = (who: Predictor) => 1 << ORDER[who]
 
 /**
  * Adds a reference job: its `final_result` (not null), its `initial_result` (the pipeline's answer),
@@ -798,8 +801,7 @@ export const add = (
     who: "model" | "against",
     lines: { predictions: number; unparseable: number; completions: Completions; newFields: number },
     p: Predicted | undefined,
-    at: number,
-    file: PredictionsFile
+    at: number
   ): Either.Either<boolean, InvalidPrediction> => {
     if (p !== undefined) lines.predictions++
     if (p?._tag === "Unparseable") lines.unparseable++
@@ -810,7 +812,7 @@ export const add = (
     }
     const value = p?._tag === "Result" ? p.value : undefined
     if (value !== undefined) {
-      const predictedLeaf = count(COLUMN[who] + 1)
+      const predictedLeaf = count(correctAt(who) + 1)
       const within = eachLeaf(
         t.fields,
         value,
@@ -824,26 +826,26 @@ export const add = (
         return invalid(
           at,
           `the predictions name more than ${quantity(t.limits.newFields)} fields that no reference job has`,
-          file
+          who === "model" ? "predictions" : "against"
         )
     }
     const matched = value !== undefined && Json.equals(value, job.final)
-    if (matched) exact |= EXACT_BIT[who]
-    if (t.scoresModel) classify(t.fields, job.final, value, who, count(COLUMN[who]))
+    if (matched) exact |= exactBit(who)
+    if (t.scoresModel) classify(t.fields, job.final, value, who, count(correctAt(who)))
     return Either.right(matched)
   }
-  const model = scoreLine("model", t, predicted, line, "predictions")
+  const model = scoreLine("model", t, predicted, line)
   if (Either.isLeft(model)) return Either.left(model.left)
   if (model.right) t.exactModel++
   if (t.against !== undefined) {
     const second = t.against as { -readonly [K in keyof AgainstTally]: AgainstTally[K] }
-    const matched = scoreLine("against", second, against?.predicted, against?.line ?? 0, "against")
+    const matched = scoreLine("against", second, against?.predicted, against?.line ?? 0)
     if (Either.isLeft(matched)) return Either.left(matched.left)
     if (matched.right) second.exact++
   }
   const initial = job.initial === undefined || job.initial === null ? undefined : job.initial
   if (initial !== undefined) {
-    const pipelinePredicted = count(COLUMN.pipeline + 1)
+    const pipelinePredicted = count(correctAt("pipeline") + 1)
     eachLeaf(
       t.fields,
       initial,
@@ -855,10 +857,10 @@ export const add = (
     )
     if (Json.equals(initial, job.final)) {
       t.exactPipeline++
-      exact |= EXACT_BIT.pipeline
+      exact |= exactBit("pipeline")
     }
   }
-  classify(t.fields, job.final, initial, "pipeline", count(COLUMN.pipeline))
+  classify(t.fields, job.final, initial, "pipeline", count(correctAt("pipeline")))
   if (counts !== undefined) resampling?.job(exact, counts)
   return Either.right(tally)
 }
@@ -1255,7 +1257,8 @@ export const scored = (tally: Tally, held?: Held): Scored => ({
  */
 const warningOf = (
   tally: Tally,
-  { predictions, file }: { readonly predictions: number; readonly file: PredictionsFile },
+  file: PredictionsFile,
+  predictions: number,
   lines: number,
   best: Coverage.Candidate | undefined,
   filtered: boolean
@@ -1604,37 +1607,22 @@ const scoring = <E, E2, R>(
   )
   const done = Effect.gen(function* () {
     const n = predictions?.lines ?? 0
-    const filtered = Option.isSome(split)
     const second = tally.against
-    const held: Held = {
-      lines: n,
+    // A file's lines, and its warning: of the split its predictions were made for (Coverage's file).
+    const fileHeld = (file: PredictionsFile, predicted: number, lines: number, coverage: number) => ({
+      lines,
       ...optional(
         "warning",
-        warningOf(
-          tally,
-          { predictions: tally.predictions, file: "predictions" },
-          n,
-          splits?.best(tally.predictions),
-          filtered
-        )
-      ),
+        warningOf(tally, file, predicted, lines, splits?.best(predicted, coverage), Option.isSome(split))
+      )
+    })
+    const held: Held = {
+      ...fileHeld("predictions", tally.predictions, n, 0),
       ...optional(
         "against",
         against === undefined || second === undefined
           ? undefined
-          : {
-              lines: against.lines,
-              ...optional(
-                "warning",
-                warningOf(
-                  tally,
-                  { predictions: second.predictions, file: "against" },
-                  against.lines,
-                  splits?.best(second.predictions, 1),
-                  filtered
-                )
-              )
-            }
+          : fileHeld("against", second.predictions, against.lines, 1)
       )
     }
     const whole = yield* withIntervals(tally, scored(tally, held))
@@ -1796,6 +1784,9 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
   ""
 ]
 
+/** What the views compare the model with: the second model when there is one, else the pipeline. */
+const baselineOf = (r: Report): "against" | "pipeline" => (r.against === undefined ? "pipeline" : "against")
+
 /**
  * The slices as one table (value, jobs, exact match and micro F1 side by side: the model's and its
  * baseline's, the second model's when there is one, else the pipeline's), or nothing: each row from the
@@ -1804,7 +1795,7 @@ const errorRows = (rows: ReadonlyArray<FieldScores>): Array<string> => [
 const sliceRows = (r: Report, exact: Scored["slices"]): Array<string> => {
   if (r.slices === undefined || exact === undefined) return []
   const model = r.predictions !== undefined
-  const base = r.against === undefined ? "pipeline" : "against"
+  const base = baselineOf(r)
   const label = (v: string | null) => (v === null ? "(none)" : `\`${cell(v)}\``)
   return [
     `## By ${r.slices.by}`,
@@ -1891,7 +1882,7 @@ export const markdown = ({ report: r, exact: counts, slices }: Scored): string =
   const modelF1 = overallF1(r.fields, "model")
   // The model is compared with a second model when there is one (its Δ and intervals), else the pipeline.
   const second = r.against
-  const base = second === undefined ? "pipeline" : "against"
+  const base = baselineOf(r)
   const baseExact = share(counts[base] ?? 0, r.jobs)
   const baseF1 = overallF1(r.fields, base)
   const intervals = second === undefined ? r.intervals : r.intervals?.against

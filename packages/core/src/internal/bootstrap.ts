@@ -50,7 +50,6 @@ export const make = (predictors = 2) => {
   let entries = new Int32Array(1 << 12)
   let used = 0
   return {
-    predictors,
     /** A new job's counts on a field: all 0. */
     counts: (): Counts => new Array<number>(width).fill(0),
     /** A job's exact matches (bit k: predictor k's) and its counts on the fields it touches. */
