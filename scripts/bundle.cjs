@@ -13,7 +13,8 @@
 const { createHash } = require("node:crypto")
 const fs = require("node:fs")
 const path = require("node:path")
-const { createRequire } = require("node:module")
+const { createRequire, isBuiltin } = require("node:module")
+const v8 = require("node:v8")
 const vm = require("node:vm")
 
 const root = path.join(__dirname, "..")
@@ -91,6 +92,13 @@ const bundled = async ({ pkg, entry }) => {
     supported: { "dynamic-import": false },
     // Non-ASCII characters escaped (esbuild's default, relied on by the launcher).
     charset: "ascii",
+    // `pg` asks `navigator` whether it runs on Cloudflare Workers as it loads. Node 20 has no `navigator`
+    // (Node 21 has, with this user agent), so `pg` builds a `Response` instead, which loads Node's whole
+    // `fetch` implementation: ~30 ms of every start. The bundle's own `navigator`, a variable of its
+    // scope (an object `define` would add an init call to every module); PGlite, outside the bundle,
+    // still sees none. Nothing else in the bundles reads `navigator`.
+    banner: { js: 'var __navigator = { userAgent: "Node.js" };' },
+    define: { navigator: "__navigator" },
     logLevel: "warning"
   })
   fs.mkdirSync(path.dirname(bundle), { recursive: true })
@@ -101,24 +109,45 @@ const bundled = async ({ pkg, entry }) => {
   fs.utimesSync(bundle, started, started)
   // Earlier bundles' caches.
   for (const file of fs.readdirSync(path.dirname(bundle)))
-    if (file.startsWith(`${name}.`) && file.endsWith(".cache"))
+    if (file.startsWith(`${name}.`) && (file.endsWith(".cache") || file.endsWith(".cache.builtins.json")))
       fs.rmSync(path.join(path.dirname(bundle), file), { force: true })
   return bundle
 }
 
-/** Compiles and runs a CommonJS bundle as Node would, with V8's code cache beside it. */
-const run = (bundle) => {
+/** Node's own modules loaded so far (`node:fs`, not its internal ones). */
+const loadedBuiltins = () =>
+  process.moduleLoadList
+    .filter((m) => m.startsWith("NativeModule ") && !m.startsWith("NativeModule internal/"))
+    .map((m) => m.slice("NativeModule ".length))
+    .filter((m) => isBuiltin(m))
+
+/**
+ * Compiles and runs a CommonJS bundle as Node would, with V8's code cache beside it.
+ *
+ * `flags`, V8 flags, are set before the bundle is compiled, so that its code cache is made and used under
+ * the same flags. V8 refuses the code cache Node ships for its own modules under any flag, and compiling
+ * them again cost ~60 ms of a start: so the Node modules the bundle's top level loaded the last time are
+ * loaded first, under Node's defaults (their list is kept beside the code cache).
+ *
+ * @param {string} bundle
+ * @param {{ flags?: ReadonlyArray<string> }} [options]
+ * @returns {Record<string, unknown>} what the bundle exports
+ */
+const run = (bundle, { flags = [] } = {}) => {
   const bytes = fs.readFileSync(bundle)
   // V8 refuses a cache made under other flags or another V8: one cache per bundle, Node and flags, so that
-  // `node bin.mjs` and the shebang's flags do not overwrite each other's.
+  // `node bin.mjs` and `node --cpu-prof bin.mjs` do not overwrite each other's.
   const key = createHash("sha256")
     .update(bytes)
-    .update(`\0${process.version}\0${process.execArgv.join("\0")}`)
+    .update(`\0${process.version}\0${process.execArgv.join("\0")}\0${flags.join("\0")}`)
   const cache = `${bundle.slice(0, -".cjs".length)}.${key.digest("hex").slice(0, 32)}.cache`
+  const builtins = `${cache}.builtins.json`
   let cachedData
   try {
     cachedData = fs.readFileSync(cache)
+    for (const name of JSON.parse(fs.readFileSync(builtins, "utf8"))) if (isBuiltin(name)) require(name)
   } catch {}
+  for (const flag of flags) v8.setFlagsFromString(flag)
   // The bundle is ASCII (`charset` above), so Latin-1 reads it exactly and fastest. A first line
   // `#!` (kept from the entry) is no JavaScript.
   const source = bytes.toString("latin1").replace(/^#!.*/, "")
@@ -133,11 +162,13 @@ const run = (bundle) => {
   // After the top level ran: the cache then holds the functions start-up compiled too.
   if (cachedData === undefined || script.cachedDataRejected === true) {
     try {
+      writeAtomically(builtins, `${JSON.stringify(loadedBuiltins())}\n`)
       writeAtomically(cache, script.createCachedData())
     } catch {
       // A read-only checkout starts without a cache; nothing else changes.
     }
   }
+  return module.exports
 }
 
 module.exports = { bundled, run }

@@ -37,11 +37,22 @@ const stopWithParent = () => {
 }
 
 /**
+ * V8 flags for memory (README, "Memory"): the young generation stays at the size Node started it with
+ * (a 1 MB semi-space: each batch of rows is collected young), the old one is collected before it grows by
+ * a tenth, and WebAssembly (the embedded PGlite) is compiled by the baseline compiler alone. Set by the
+ * launcher (`run`), not on the command line, where V8 would refuse the code cache of Node's own modules;
+ * V8 reads these three as it goes, not only at start.
+ */
+const V8_FLAGS = ["--semi-space-growth-factor=1", "--heap-growing-percent=10", "--liftoff-only"]
+
+/**
  * @param {{ app: string, entry: string }} options  paths relative to the repository root: the app's
- *   folder and its entry file inside it. What the bundle is built from is what esbuild read.
+ *   folder and its entry file inside it, which exports a `start` that starts the app. What the bundle is
+ *   built from is what esbuild read.
  */
 export const launch = async ({ app, entry }) => {
   // Before the build: pnpm may be stopped while it runs.
   if (process.env.npm_lifecycle_script !== undefined) stopWithParent()
-  run(await bundled({ pkg: app, entry }))
+  const { start } = run(await bundled({ pkg: app, entry }), { flags: V8_FLAGS })
+  start()
 }

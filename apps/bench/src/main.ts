@@ -43,7 +43,7 @@ import { Database } from "@ground-truth/db"
 import { ConfigProvider, Effect } from "effect"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
-// Run as files, as `pnpm ground-truth` and `pnpm serve` run them: their first lines carry the heap flags.
+// Run as files, as `pnpm ground-truth` and `pnpm serve` run them: through the launcher, which sets the heap flags.
 const cli = path.join(root, "apps", "cli", "bin", "ground-truth.mjs")
 const serve = path.join(root, "apps", "server", "bin", "serve.mjs")
 

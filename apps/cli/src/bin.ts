@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `ground-truth` entry point. Exit status: 0 success, 2 usage error (bad flag or filter value, a cursor
  * the database cannot answer for, an output that is not a regular file or two outputs that are one file,
@@ -112,7 +111,9 @@ const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
   })
 )
 
-NodeRuntime.runMain(main, {
-  disableErrorReporting: true,
-  teardown: (exit, onExit) => onExit(Exit.isFailure(exit) ? 130 : 0)
-})
+/** Runs the command line; the launcher calls it once the modules are loaded (scripts/launch.mjs). */
+export const start = (): void =>
+  NodeRuntime.runMain(main, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => onExit(Exit.isFailure(exit) ? 130 : 0)
+  })

@@ -1,5 +1,5 @@
 /**
- * The launcher's code cache (scripts/launch.mjs): named after a hash of the bundle it was made from (and
+ * The launcher's code cache (scripts/bundle.cjs): named after a hash of the bundle it was made from (and
  * of Node's version and flags), and a cache V8 refuses (damaged, say) is replaced rather than trusted or
  * fatal.
  */
@@ -12,11 +12,14 @@ import { bin, run } from "./cli.js"
 
 const build = path.join(path.dirname(bin), "..", "build")
 
-/** The cache the launcher should use for the bundle as it is now, run by this Node without flags. */
+/**
+ * The cache the launcher should use for the bundle as it is now, run by this Node without flags on its
+ * command line and with the V8 flags the launcher sets itself.
+ */
 const expectedCache = () => {
   const hash = createHash("sha256")
     .update(fs.readFileSync(path.join(build, "bin.cjs")))
-    .update(`\0${process.version}\0`)
+    .update(`\0${process.version}\0\0--semi-space-growth-factor=1\0--heap-growing-percent=10\0--liftoff-only`)
     .digest("hex")
   return path.join(build, `bin.${hash.slice(0, 32)}.cache`)
 }
@@ -30,6 +33,9 @@ describe("code cache", () => {
         expect(first.code).toBe(0)
         const cache = expectedCache()
         expect(fs.existsSync(cache)).toBe(true)
+        // Beside it, the Node modules the bundle loaded as it started, loaded first at the next start.
+        const builtins: unknown = JSON.parse(fs.readFileSync(`${cache}.builtins.json`, "utf8"))
+        expect(builtins).toEqual(expect.arrayContaining(["fs", "net", "crypto", "worker_threads"]))
         const version = first.stdout.toString("utf8")
         expect(version).toMatch(/^\d+\.\d+\.\d+\n/)
 

@@ -155,4 +155,5 @@ const program = Effect.gen(function* () {
   Effect.provide(Logger.json)
 )
 
-NodeRuntime.runMain(program, { disablePrettyLogger: true })
+/** Runs the server; the launcher calls it once the modules are loaded (scripts/launch.mjs). */
+export const start = (): void => NodeRuntime.runMain(program, { disablePrettyLogger: true })
