@@ -7,7 +7,7 @@
  */
 import { Either } from "effect"
 import { Json, Jsonl, Replay, Timestamp } from "../src/index.js"
-import { ByteWriter } from "../src/internal/ByteWriter.js"
+import { ByteWriter } from "../src/internal/byteWriter.js"
 import { canonicalize } from "../src/internal/canonical.js"
 import type { CorrectionEvent, Job } from "../src/Sample.js"
 

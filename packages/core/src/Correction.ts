@@ -93,13 +93,14 @@ export type Reason =
   | "index_out_of_range"
 
 /**
- * A correction's precondition does not hold. `expected` is what the path had to hold (absent for an
- * insert), `actual` what it holds.
+ * A correction does not apply to a result: its precondition does not hold. `expected` is what the path
+ * had to hold (absent for an insert), `actual` what it holds. (The review service's own error for this,
+ * across the boundary, is `Review.PreconditionFailed`.)
  *
  * @since 0.1.0
  * @category errors
  */
-export class PreconditionFailed extends Data.TaggedError("PreconditionFailed")<{
+export class NotApplicable extends Data.TaggedError("NotApplicable")<{
   readonly reason: Reason
   readonly path: string
   readonly expected: Slot
@@ -152,10 +153,10 @@ export const shape = (value: Slot): string => {
  *
  * @since 0.1.0
  */
-export const apply = (result: Slot, c: Correction): Either.Either<Slot, PreconditionFailed> => {
+export const apply = (result: Slot, c: Correction): Either.Either<Slot, NotApplicable> => {
   const segments = c.path.segments
   const error = (reason: Reason, actual: Slot, detail: string) =>
-    new PreconditionFailed({
+    new NotApplicable({
       reason,
       path: c.path.text,
       expected: c._tag === "Insert" ? undefined : c.oldValue,
@@ -164,7 +165,7 @@ export const apply = (result: Slot, c: Correction): Either.Either<Slot, Precondi
     })
   const fail = (reason: Reason, actual: Slot, detail: string) => Either.left(error(reason, actual, detail))
   // The check every kind makes on the value at the path itself.
-  const check = (actual: Slot): PreconditionFailed | undefined => {
+  const check = (actual: Slot): NotApplicable | undefined => {
     if (c._tag === "Insert") {
       return actual === undefined
         ? undefined

@@ -29,21 +29,14 @@ import {
 import type { Slot } from "./Correction.js"
 import type * as Cursor from "./Cursor.js"
 import * as Filter from "./Filter.js"
-import type { ByteWriter } from "./internal/ByteWriter.js"
-import {
-  emptyShards,
-  encode,
-  type Part,
-  type Shard,
-  shardLines,
-  splitInto,
-  splitLines
-} from "./internal/batches.js"
+import type { ByteWriter } from "./internal/byteWriter.js"
+import { emptyShards, encode, type Part, type Shard, shardLines, splitLines } from "./internal/batches.js"
 import { changedIds, corpusRows, replayed, splitRows, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
 import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
 import { betweenConditions, filterConditions, splitCondition } from "./internal/query.js"
+import type { Inspector } from "./internal/inspector.js"
 import { reference } from "./internal/reference.js"
 import {
   decodeResult,
@@ -110,20 +103,12 @@ export const readable = <A, R>(
   )
 
 /**
- * What `inspect` runs in one snapshot: `step` sees each sample of the filter in export order (it may
- * update `initial` in place), then `finish` makes the answer, reading jobs' current results by id
- * (`results`: SQL NULL as `undefined`; ids it does not find are left out) from the same snapshot.
+ * What `inspect` runs in one snapshot, defined below this module (`internal/inspector.ts`) so that the
+ * in-memory export shares it without importing this one.
  *
  * @since 0.1.0
  */
-export interface Inspector<S, A, E> {
-  readonly initial: () => S
-  readonly step: (state: S, sample: Sample) => S
-  readonly finish: (
-    state: S,
-    results: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Slot>, E>
-  ) => Effect.Effect<A, E>
-}
+export type { Inspector } from "./internal/inspector.js"
 
 /** How often a held plan's transaction is looked at (`Plan.Held`). */
 const WATCH_EVERY = Duration.seconds(10)
@@ -602,7 +587,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
     return methods<ExportError>(
       corpus,
       (filter, splitting, shards) =>
-        splitInto(filter, splitting, shards, (observer) =>
+        Observed.splitInto(filter, splitting, shards, (observer) =>
           shards !== undefined
             ? datasetSharded(filter, splitting, shards, observer)
             : Option.isSome(workers)

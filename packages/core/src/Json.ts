@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { Data, Either } from "effect"
-import { ByteWriter } from "./internal/ByteWriter.js"
+import { ByteWriter } from "./internal/byteWriter.js"
 import { writeValue } from "./internal/canonical.js"
 import { Cursor, Failure, isDigit, scanNumber, scanString } from "./internal/lexer.js"
 import { type Json, type JsonArray, JsonNumber, type JsonObject } from "./internal/value.js"

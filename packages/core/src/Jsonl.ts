@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { ByteWriter } from "./internal/ByteWriter.js"
+import { ByteWriter } from "./internal/byteWriter.js"
 import { write } from "./internal/line.js"
 import type { Sample } from "./Sample.js"
 

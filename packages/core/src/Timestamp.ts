@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Data, Either, Order as O } from "effect"
-import { ByteWriter } from "./internal/ByteWriter.js"
+import { ByteWriter } from "./internal/byteWriter.js"
 import { daysFromCivil, daysInMonth, writeUtc } from "./internal/utc.js"
 
 /**

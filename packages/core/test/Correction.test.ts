@@ -18,7 +18,7 @@ const apply = (
   if (c === undefined) throw new Error("both absent")
   return Correction.apply(result === undefined ? undefined : j(result), c)
 }
-const show = (r: Either.Either<Correction.Slot, Correction.PreconditionFailed>) =>
+const show = (r: Either.Either<Correction.Slot, Correction.NotApplicable>) =>
   Either.match(r, {
     onLeft: (e) => `! ${e.reason}`,
     onRight: (v) => (v === undefined ? "absent" : Json.stringify(v))

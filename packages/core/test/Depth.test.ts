@@ -9,7 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import * as Correction from "../src/Correction.js"
 import { Export, FieldPath, Json, Jsonl, Replay, Review } from "../src/index.js"
-import { ByteWriter } from "../src/internal/ByteWriter.js"
+import { ByteWriter } from "../src/internal/byteWriter.js"
 import { canonicalize } from "../src/internal/canonical.js"
 import type { CorrectionEvent, Job } from "../src/Sample.js"
 

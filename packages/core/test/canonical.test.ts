@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { Export, Json, Jsonl, Replay, Timestamp } from "../src/index.js"
-import { ByteWriter } from "../src/internal/ByteWriter.js"
+import { ByteWriter } from "../src/internal/byteWriter.js"
 import { canonicalize, writeValue } from "../src/internal/canonical.js"
 import * as Arb from "./arbitraries.js"
 

@@ -1,15 +1,11 @@
 /**
  * Lines in batches: each batch of a stream's items written into one buffer (one write per batch rather
- * than one per sample), or, for a dataset, into one buffer per split and batch, each split's bytes
- * counted for the dataset's manifest.
+ * than one per sample), or, for a dataset, into one buffer per split and batch (counted for the dataset's
+ * manifest by `observed.ts`).
  */
-import { Chunk, Effect, Option, Stream } from "effect"
-import type * as Filter from "../Filter.js"
-import * as Manifest from "../Manifest.js"
+import { Chunk, Effect, Stream } from "effect"
 import * as Split from "../Split.js"
-import { ByteWriter } from "./ByteWriter.js"
-import type { Taken } from "./cursor.js"
-import type { Observer } from "./observed.js"
+import { ByteWriter } from "./byteWriter.js"
 
 /** Appends an item's line to `w` (or nothing, when its format leaves it out); on failure, nothing. */
 export type Write<A, E> = (w: ByteWriter, item: A) => E | undefined
@@ -103,57 +99,6 @@ export const splitLines = <A, E, R, E2>(
       }
       return Effect.succeed(Chunk.unsafeFromArray(parts))
     })
-  })
-
-/**
- * A dataset from the parts its stream reports to an observer: each split's (and shard's) bytes counted as
- * they pass; `manifest` describes them once the stream has ended. Sharded (`count` shards a split), every
- * shard of a split with lines gets its file: an empty part for each comes after the lines (a split
- * without lines has no file, sharded or not).
- */
-export const splitInto = <E, R>(
-  filter: Filter.Filter,
-  splitting: Split.Splitting,
-  count: number | undefined,
-  parts: (observer: Observer) => Stream.Stream<Part, E, R>
-) =>
-  Effect.sync(() => {
-    let taken = Option.none<Taken>()
-    const counters = (): Array<ReturnType<typeof Manifest.counter>> =>
-      Array.from({ length: count ?? 1 }, () => Manifest.counter())
-    const files = { train: counters(), validation: counters(), test: counters() }
-    const written = Stream.tap(
-      parts({
-        taken: (t) => {
-          taken = Option.some(t)
-        },
-        removed: () => undefined
-      }),
-      (part) => Effect.sync(() => files[part.split][part.shard].add(part.bytes))
-    )
-    const lines = (name: Split.Name) => files[name].reduce((n, c) => n + c.counts().rows, 0)
-    const empties = Stream.suspend(() =>
-      Stream.fromIterable(
-        count === undefined
-          ? []
-          : Split.Name.literals
-              .filter((name) => lines(name) > 0)
-              .flatMap((split) =>
-                Array.from(
-                  { length: count },
-                  (_, shard): Part => ({ split, shard, bytes: new Uint8Array(0) })
-                )
-              )
-      )
-    )
-    const manifest = Effect.sync(() =>
-      Manifest.dataset(filter, splitting, Option.getOrUndefined(taken), count, {
-        train: files.train.map((c) => c.counts()),
-        validation: files.validation.map((c) => c.counts()),
-        test: files.test.map((c) => c.counts())
-      })
-    )
-    return { stream: Stream.concat(written, empties), manifest }
   })
 
 /**

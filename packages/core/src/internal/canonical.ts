@@ -5,7 +5,7 @@
  * own order (shortest first) and a space after each `:` and `,`, and most results are never replayed,
  * so building and then dropping a tree for each would be pure garbage.
  */
-import type { ByteWriter } from "./ByteWriter.js"
+import type { ByteWriter } from "./byteWriter.js"
 import { Cursor, Failure, type ScanFailure, scanNumber, scanString } from "./lexer.js"
 import type { Json, JsonArray, JsonNumber, JsonObject } from "./value.js"
 

@@ -13,7 +13,7 @@ import {
   textHeading
 } from "../Format.js"
 import type { Job } from "../Sample.js"
-import type { ByteWriter } from "./ByteWriter.js"
+import type { ByteWriter } from "./byteWriter.js"
 import type { ScanFailure } from "./lexer.js"
 import { canonicalText, type ResultText, write as writeLine } from "./line.js"
 

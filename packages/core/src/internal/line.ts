@@ -5,7 +5,7 @@
 import type { Slot } from "../Correction.js"
 import type { Job } from "../Sample.js"
 import type * as Timestamp from "../Timestamp.js"
-import { ByteWriter } from "./ByteWriter.js"
+import { ByteWriter } from "./byteWriter.js"
 import { canonicalize, writeValue } from "./canonical.js"
 import type { ScanFailure } from "./lexer.js"
 import { writeUtc } from "./utc.js"

@@ -2,12 +2,14 @@
  * What a running export reports, and how its caller gets it as a value. A corpus stream reports to an
  * `Observer` as it runs: its snapshot once taken (before the first row is read), each job an increment
  * removes, and the lines a full export at its snapshot holds. `withSnapshot` and `withManifest` pair the
- * stream with effects that read what it has reported so far: the snapshot, the manifest.
+ * stream with effects that read what it has reported so far: the snapshot, the manifest; `withShards` and
+ * `splitInto` do the same for a sharded export's and a dataset's files.
  */
 import { Effect, Option, Stream } from "effect"
 import type * as Filter from "../Filter.js"
 import * as Manifest from "../Manifest.js"
-import type { Shard } from "./batches.js"
+import * as Split from "../Split.js"
+import type { Part, Shard } from "./batches.js"
 import type { Taken } from "./cursor.js"
 
 /** What a running export reports of its snapshot: once it is taken, then each removed id. */
@@ -136,4 +138,55 @@ export const withShards = <E>(
       return Manifest.Manifest.make({ ...m, files })
     })
     return { stream, manifest }
+  })
+
+/**
+ * A dataset from the parts its stream reports to an observer: each split's (and shard's) bytes counted as
+ * they pass; `manifest` describes them once the stream has ended. Sharded (`count` shards a split), every
+ * shard of a split with lines gets its file: an empty part for each comes after the lines (a split
+ * without lines has no file, sharded or not).
+ */
+export const splitInto = <E, R>(
+  filter: Filter.Filter,
+  splitting: Split.Splitting,
+  count: number | undefined,
+  parts: (observer: Observer) => Stream.Stream<Part, E, R>
+) =>
+  Effect.sync(() => {
+    let taken = Option.none<Taken>()
+    const counters = (): Array<ReturnType<typeof Manifest.counter>> =>
+      Array.from({ length: count ?? 1 }, () => Manifest.counter())
+    const files = { train: counters(), validation: counters(), test: counters() }
+    const written = Stream.tap(
+      parts({
+        taken: (t) => {
+          taken = Option.some(t)
+        },
+        removed: () => undefined
+      }),
+      (part) => Effect.sync(() => files[part.split][part.shard].add(part.bytes))
+    )
+    const lines = (name: Split.Name) => files[name].reduce((n, c) => n + c.counts().rows, 0)
+    const empties = Stream.suspend(() =>
+      Stream.fromIterable(
+        count === undefined
+          ? []
+          : Split.Name.literals
+              .filter((name) => lines(name) > 0)
+              .flatMap((split) =>
+                Array.from(
+                  { length: count },
+                  (_, shard): Part => ({ split, shard, bytes: new Uint8Array(0) })
+                )
+              )
+      )
+    )
+    const manifest = Effect.sync(() =>
+      Manifest.dataset(filter, splitting, Option.getOrUndefined(taken), count, {
+        train: files.train.map((c) => c.counts()),
+        validation: files.validation.map((c) => c.counts()),
+        test: files.test.map((c) => c.counts())
+      })
+    )
+    return { stream: Stream.concat(written, empties), manifest }
   })

@@ -4,16 +4,16 @@
  */
 import { Clock, Duration, Effect, Either, Option, Stream } from "effect"
 import * as Cursor from "../Cursor.js"
-import type { Inspector } from "../Export.js"
 import * as Filter from "../Filter.js"
 import * as Plan from "../Plan.js"
 import * as Replay from "../Replay.js"
 import type { Job, Sample } from "../Sample.js"
 import * as Split from "../Split.js"
 import * as Timestamp from "../Timestamp.js"
-import { encode, shardLines, splitInto, splitLines, type Write } from "./batches.js"
+import { encode, shardLines, splitLines, type Write } from "./batches.js"
 import * as Formats from "./formats.js"
-import type { Observer } from "./observed.js"
+import type { Inspector } from "./inspector.js"
+import * as Observed from "./observed.js"
 
 /**
  * The corpus and the dataset of `jobs`. The jobs given are the snapshot, taken when a stream starts. It
@@ -34,7 +34,7 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
     old: 0n
   })
   /** The snapshot is taken: the jobs that match, in export order. */
-  const selected = (filter: Filter.Filter, observer?: Observer): ReadonlyArray<Job> => {
+  const selected = (filter: Filter.Filter, observer?: Observed.Observer): ReadonlyArray<Job> => {
     const now = Date.now()
     observer?.taken({ time: Timestamp.make(Math.floor(now / 1000), (now % 1000) * 1000), cursor })
     return jobs
@@ -58,7 +58,7 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
     }
   const corpus = (
     filter: Filter.Filter,
-    observer?: Observer
+    observer?: Observed.Observer
   ): Stream.Stream<Uint8Array, Replay.ReplayError> =>
     Stream.suspend(() => {
       const written = new Set<string>()
@@ -84,7 +84,7 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
       )
     })
   const dataset = (filter: Filter.Filter, splitting: Split.Splitting, count?: number) =>
-    splitInto(filter, splitting, count, (observer) =>
+    Observed.splitInto(filter, splitting, count, (observer) =>
       Stream.suspend(() => {
         const chosen = selected(filter, observer)
         const totals = { train: 0, validation: 0, test: 0 }
@@ -99,7 +99,7 @@ export const reference = (jobs: ReadonlyArray<Job>) => {
         )
       })
     )
-  const shards = (filter: Filter.Filter, count: number, observer: Observer) =>
+  const shards = (filter: Filter.Filter, count: number, observer: Observed.Observer) =>
     Stream.suspend(() => {
       const chosen = selected(filter, observer)
       return shardLines(Stream.fromIterable(chosen), count, chosen.length, writeJob(filter))

@@ -3,8 +3,13 @@
  * of an instant (contract §6) written straight into bytes: every exported row carries two or three
  * times, so they are written without building a string.
  */
-import type { Timestamp } from "../Timestamp.js"
-import type { ByteWriter } from "./ByteWriter.js"
+import type { ByteWriter } from "./byteWriter.js"
+
+/** An instant as `Timestamp` holds it (declared here too, so that this module imports none above it). */
+interface Instant {
+  readonly seconds: number
+  readonly micros: number
+}
 
 /** Days since 1970-01-01 of a date (`days_from_civil`). */
 export const daysFromCivil = (year: number, month: number, day: number): number => {
@@ -36,7 +41,7 @@ const two = (b: Uint8Array, p: number, n: number): void => {
  * (`2025-06-01T10:15:00Z`, `…00.5Z`, `…00.000123Z`); a year beyond 0–9999 (which no canonical line
  * holds) as its decimal digits.
  */
-export const writeUtc = (w: ByteWriter, t: Timestamp): void => {
+export const writeUtc = (w: ByteWriter, t: Instant): void => {
   const days = Math.floor(t.seconds / 86400)
   const secondOfDay = t.seconds - days * 86400
   // civil_from_days
