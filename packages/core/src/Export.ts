@@ -29,14 +29,14 @@ import {
 import type { Slot } from "./Correction.js"
 import type * as Cursor from "./Cursor.js"
 import * as Filter from "./Filter.js"
-import type { ByteWriter } from "./internal/byteWriter.js"
 import { emptyShards, encode, type Part, type Shard, shardLines, splitLines } from "./internal/batches.js"
+import type { ByteWriter } from "./internal/byteWriter.js"
 import { changedIds, corpusRows, replayed, splitRows, take } from "./internal/cursor.js"
 import { linePerJob } from "./internal/formats.js"
+import type { Inspector } from "./internal/inspector.js"
 import * as Observed from "./internal/observed.js"
 import { onWorkers } from "./internal/parallel.js"
 import { betweenConditions, filterConditions, splitCondition } from "./internal/query.js"
-import type { Inspector } from "./internal/inspector.js"
 import { reference } from "./internal/reference.js"
 import {
   decodeResult,
