@@ -14,7 +14,7 @@
 import { Data, Either } from "effect"
 import { ByteWriter } from "./internal/byteWriter.js"
 import { writeValue } from "./internal/canonical.js"
-import { Cursor, Failure, isDigit, scanNumber, scanString } from "./internal/lexer.js"
+import { Failure, isDigit, Scanner, scanNumber, scanString } from "./internal/lexer.js"
 import { type Json, type JsonArray, JsonNumber, type JsonObject } from "./internal/value.js"
 
 /**
@@ -90,7 +90,7 @@ export const object = (entries: Iterable<readonly [string, Json]>): JsonObject =
  * jsonb some 14,000 levels deep, deeper than recursion could go. One per module, reused: `parse` never
  * re-enters itself, and the stacks keep their capacity.
  */
-class Parser extends Cursor {
+class Parser extends Scanner {
   /** How many more values the text may hold: `parseWithin`'s bound, counted down as they start. */
   budget = Number.POSITIVE_INFINITY
   /** The containers being filled around the innermost one, innermost last. */

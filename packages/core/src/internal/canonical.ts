@@ -6,7 +6,7 @@
  * so building and then dropping a tree for each would be pure garbage.
  */
 import type { ByteWriter } from "./byteWriter.js"
-import { Cursor, Failure, type ScanFailure, scanNumber, scanString } from "./lexer.js"
+import { Failure, type ScanFailure, Scanner, scanNumber, scanString } from "./lexer.js"
 import type { Json, JsonArray, JsonNumber, JsonObject } from "./value.js"
 
 /**
@@ -141,7 +141,7 @@ const MEMBER = 5
  * One per module, reused: `canonicalize` never re-enters itself, and its stacks keep their capacity.
  * Containers are on a stack of its own, not one call per level, so any depth PostgreSQL stores writes.
  */
-class Canonicalizer extends Cursor {
+class Canonicalizer extends Scanner {
   /** Members of the objects being written, innermost last; `top` is the first free slot. */
   members = new Int32Array(MEMBER * 64)
   top = 0

@@ -143,7 +143,7 @@ export class Failure {
 }
 
 /** A reading position in JSON text, shared by the parser and the canonicalizer. */
-export class Cursor {
+export class Scanner {
   text = ""
   i = 0
 
