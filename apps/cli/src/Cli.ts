@@ -16,6 +16,7 @@ import {
   Calibration,
   DatasetCard,
   Eval,
+  EvalMarkdown,
   Export,
   Features,
   Filter,
@@ -1224,7 +1225,7 @@ const evalCommand = Command.make(
       yield* Effect.sync(() => {
         for (const warning of warnings)
           if (warning !== undefined) process.stderr.write(`ground-truth: warning: ${warning}\n`)
-        process.stdout.write(flags.markdown ? Eval.markdown(scored) : Eval.encode(scored.report))
+        process.stdout.write(flags.markdown ? EvalMarkdown.markdown(scored) : Eval.encode(scored.report))
       })
     })
 ).pipe(

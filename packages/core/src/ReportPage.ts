@@ -12,6 +12,7 @@
 import { Effect, Either, Option } from "effect"
 import * as Calibration from "./Calibration.js"
 import * as Eval from "./Eval.js"
+import { fixFirst } from "./EvalMarkdown.js"
 import * as Export from "./Export.js"
 import type * as Filter from "./Filter.js"
 import { byteOrder } from "./internal/order.js"
@@ -284,7 +285,7 @@ const fixTable = (scored: Eval.Report): string => {
         `<tr><th>${code(f.field === "" ? "(whole result)" : f.field)}</th><td>${number(f.support)}</td>` +
         `<td>${f.pipeline.recall === null ? "–" : `${(f.pipeline.recall * 100).toFixed(1)}%`}</td>` +
         classes.map((k) => `<td>${number(f.pipeline.errors[k])}</td>`).join("") +
-        `<td>${escapeHtml(Eval.fixFirst(f.pipeline.errors) ?? "")}</td></tr>`
+        `<td>${escapeHtml(fixFirst(f.pipeline.errors) ?? "")}</td></tr>`
     )
   return (
     intro +

@@ -22,7 +22,7 @@
  *   fields corrected back to where they started, malformed NRPs.
  * - `Version`: the version every front end and manifest shows.
  * - `Eval`: a model scored against the ground truth, field by field, beside the pipeline (§12), each
- *   error in its class, rows paired by content (§14).
+ *   error in its class, rows paired by content (§14); `EvalMarkdown`, its report as Markdown tables.
  * - `Calibration`: above which pipeline confidence a job could skip review, from the review history (§14).
  * - `Gzip`: a gzip stream fed a batch at a time (the server's bodies, the CLI's gzipped folders).
  * - `Workers`: an export read by many workers from one snapshot (§15), and what a worker does.
@@ -36,6 +36,7 @@ export * as Correction from "./Correction.js"
 export * as Cursor from "./Cursor.js"
 export * as DatasetCard from "./DatasetCard.js"
 export * as Eval from "./Eval.js"
+export * as EvalMarkdown from "./EvalMarkdown.js"
 export * as Export from "./Export.js"
 export * as Features from "./Features.js"
 export * as FieldPath from "./FieldPath.js"

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Option, Stream } from "effect"
-import { Eval, Json, Split } from "../src/index.js"
+import { Eval, EvalMarkdown, Json, Split } from "../src/index.js"
 import type { Sample } from "../src/Sample.js"
 import { sprinResult } from "./arbitraries.js"
 import { brute } from "./pairing.js"
@@ -713,7 +713,9 @@ describe("Eval", () => {
                 .filter((f) => f.support + f.pipeline.predicted > 0)
                 .map((f) => [f.field, f.support, undefined, f.pipeline])
             )
-            expect(Eval.markdown(alone)).toContain("scored against the pipeline's first answers alone")
+            expect(EvalMarkdown.markdown(alone)).toContain(
+              "scored against the pipeline's first answers alone"
+            )
           }),
           { numRuns: 60 }
         )
@@ -892,7 +894,7 @@ describe("Eval", () => {
           Stream.fromIterable([sample(id(0), initial, final)]),
           predictions
         )
-        expect(Eval.markdown(scored)).toBe(
+        expect(EvalMarkdown.markdown(scored)).toBe(
           [
             "# Evaluation against the ground truth",
             "",
