@@ -1335,7 +1335,7 @@ const migrateCommand = Command.make(
     texts: Options.boolean("texts").pipe(
       Options.withDescription(
         "Also create job_texts (job_id, ocr_text), the optional table of the letters' OCR texts that the " +
-          "training formats show the model (README: The letter's text)."
+          "training formats show the model (docs/formats.md: The letter's text)."
       )
     )
   },

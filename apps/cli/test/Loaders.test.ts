@@ -3,7 +3,7 @@
  * with Hugging Face `datasets` (with the features `Features.json` declares) and trains on them with
  * TRL's `SFTTrainer` and `DPOTrainer` (a tokenizer and a tiny model made offline, `tiny_model.py`). The
  * demo jobs have their letters' texts, which the training formats show the model by default. And the
- * README's training commands and Python, read from it between its `loaders-test` marks, run as written,
+ * docs/formats.md's training commands and Python, read from it between its `loaders-test` marks, run as written,
  * so that they cannot drift from what the exporter writes. On the embedded database only: the files'
  * shape does not depend on the database.
  */
@@ -171,7 +171,7 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
   )
 
   it.effect.skipIf(missing !== undefined)(
-    "the README's training commands and Python run as written, in a folder of their own",
+    "the docs' training commands and Python run as written, in a folder of their own",
     () =>
       Effect.gen(function* () {
         const db = yield* TestDatabase.TestDatabase
@@ -180,7 +180,7 @@ layer(fixture, { timeout: 600_000 })(`real loaders on ${target.name}`, (it) => {
         fs.writeFileSync(path.join(dir, "readme.py"), readmeBlock("loaders-test: python"))
         const started = Date.now()
         const r = yield* python(["readme.py"], dir, { ...offline(dir), MODEL: "tiny-model", MAX_STEPS: "2" })
-        console.log(`README's Python: exit ${r.code} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+        console.log(`the docs' Python: exit ${r.code} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
         expect(r.code, r.output).toBe(0)
         fs.rmSync(dir, { recursive: true, force: true })
       }),

@@ -1,10 +1,10 @@
 /**
- * Typed loading in the real readers (issue 30): the README's commands and Python, run as written, load
+ * Typed loading in the real readers (issue 30): the commands and Python of docs/formats.md, run as written, load
  * the sample as Parquet and as `hf` lines in pyarrow, pandas, polars, DuckDB, `datasets` and Ray, and
  * `readers.py` checks that each of the twelve gives the declared types (times `timestamp[us, tz=UTC]`,
  * corrections a list of structs, results as text) and every value of the `hf` lines, an NRP written with
  * a leading zero among them. It also reads the training formats, two Parquet dataset folders (one in
- * shards, with `datasets.load_dataset(DIR)`) and every file the README's Parquet commands write. On the embedded database only: the files' shape does not
+ * shards, with `datasets.load_dataset(DIR)`) and every file its Parquet commands write. On the embedded database only: the files' shape does not
  * depend on the database (the golden suites compare the bytes on both).
  */
 import * as fs from "node:fs"

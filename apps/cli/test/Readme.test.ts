@@ -1,5 +1,5 @@
 /**
- * The README's manifest example is a real manifest's shape: the same members in the same order, each
+ * The manifest example of docs/formats.md is a real manifest's shape: the same members in the same order, each
  * value of the same JSON type (issue 30: it lacked `generator`). The training snippets are run by
  * `Loaders.test.ts`.
  */
@@ -20,7 +20,7 @@ const shape = (value: unknown, at = ""): Array<string> =>
 const target = TestDatabase.targets()[0]
 layer(Layer.effectDiscard(Demo.seed({ jobs: 20, seed: 3 })).pipe(Layer.provideMerge(target.layer)), {
   timeout: 120_000
-})(`the README on ${target.name}`, (it) => {
+})(`the docs' manifest example on ${target.name}`, (it) => {
   it.effect("its manifest example has the members, order and types of a real manifest", () =>
     Effect.gen(function* () {
       const db = yield* TestDatabase.TestDatabase

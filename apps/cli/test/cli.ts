@@ -165,7 +165,7 @@ export const pythonMissing = (modules: string): string | undefined => {
       : undefined
 }
 
-/** The fenced block after the README's `<!-- MARK` comment, as written: what a test runs or compares. */
+/** The fenced block after a `<!-- MARK` comment of the README or docs/, as written: what a test runs or compares. */
 export const readmeBlock = (mark: string): string => {
   const block = Readme.block(mark)
   expect(block, `README mark ${mark}`).toBeDefined()

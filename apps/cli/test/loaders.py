@@ -246,7 +246,7 @@ if "jsonl" in EXPORTS:
 
 
 # 4. TRL: SFT on prompt-completion and on messages, DPO on preference, with a tokenizer and a tiny
-#    model made here (tiny_model.py, as the README shows it).
+#    model made here (tiny_model.py, as docs/formats.md shows it).
 if SPEC.get("train", True) and all(n in LOADED for n in TRAINING):
     t0 = time.monotonic()
     import torch  # noqa: E402

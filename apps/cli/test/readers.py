@@ -4,15 +4,15 @@
 Run by `Readers.test.ts`, or by hand: `python3 apps/cli/test/readers.py spec.json`, where
 
     {
-      "dir": "folder",                                                # where the README's commands ran
-      "readme": "readme.py",                                          # the README's Python, run in dir
+      "dir": "folder",                                                # where the docs' commands ran
+      "readme": "readme.py",                                          # the docs' Python, run in dir
       "no_corrections": "none.parquet",                               # a file whose jobs have no corrections
       "training": {"messages": "m.parquet", ...},                     # a training format's file
       "leading_zero": {"job_id": "...", "value": "08002851"},         # an NRP a reviewer wrote with a leading zero
       "datasets": ["folder", ...]                                     # dataset folders for load_dataset(DIR) (optional)
     }
 
-The README's Python (its `readers-test: python` block) loads the exports twelve ways, into `parquet` and
+The Python of docs/formats.md (its `readers-test: python` block) loads the exports twelve ways, into `parquet` and
 `jsonl` (a reader's name to what it gave); each must hold the declared types (not ones it guessed) and
 every value of the hf lines. Ray runs on this machine only (2 CPUs, no dashboard, nothing from the
 network). Every check prints one line, `ok` or `FAIL`; the script exits 1 if any failed.
@@ -65,7 +65,7 @@ spec_arg = sys.argv[1]
 spec = json.load(open(spec_arg)) if os.path.exists(spec_arg) else json.loads(spec_arg)
 zero = spec["leading_zero"]
 os.chdir(spec["dir"])
-# The README's files: the sample as Parquet, and its hf lines, the values every reader must give.
+# The docs' files: the sample as Parquet, and its hf lines, the values every reader must give.
 PARQUET, HF = "corpus.parquet", "corpus-hf.jsonl"
 HF_LINES = [json.loads(line) for line in open(HF, encoding="utf-8")]
 
@@ -156,7 +156,7 @@ for folder in spec.get("datasets", []):
 
 
 
-@check("the README's Parquet commands: the sample and a training format typed, 8 parts of the manifest's rows")
+@check("the docs' Parquet commands: the sample and a training format typed, 8 parts of the manifest's rows")
 def _():
     folder = spec["readme_parquet"]
     assert pq.read_table(os.path.join(folder, "corpus.parquet")).schema.equals(SAMPLE)
@@ -170,13 +170,13 @@ def _():
     assert counts == [f["rows"] for f in manifest["files"]] and sum(counts) == manifest["rows"] > 0, counts
 
 
-# The README's Python, as written, in the folder its commands wrote.
+# The docs' Python, as written, in the folder its commands wrote.
 ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
          _temp_dir=os.path.join(WORK, "ray"))
 ray.data.DataContext.get_current().enable_progress_bars = False
 logging.getLogger("ray.data").setLevel(logging.ERROR)  # configured when ray.data is first used: each read at INFO
 README = {}
-exec(compile(open(spec["readme"], encoding="utf-8").read(), "README.md (readers-test: python)", "exec"), README)
+exec(compile(open(spec["readme"], encoding="utf-8").read(), "docs/formats.md (readers-test: python)", "exec"), README)
 
 
 def plain(value):
@@ -271,7 +271,7 @@ for source in ("parquet", "jsonl"):
                 assert got[job] == want_row, (job, got[job], want_row)
 
 
-@check("the README's DuckDB query: each job's first NRP as JSON text, the leading zero kept")
+@check("the docs' DuckDB query: each job's first NRP as JSON text, the leading zero kept")
 def _():
     nrps = dict(README["nrps"])
     assert len(nrps) == len(HF_LINES), len(nrps)

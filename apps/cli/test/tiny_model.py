@@ -6,7 +6,7 @@ needs), and a one-layer random Llama, saved as a hub model is, so the trainers t
     python3 apps/cli/test/tiny_model.py tiny-model train-messages.jsonl    # then MODEL=tiny-model
 
 Any export in a conversational format gives texts (`messages`, `prompt-completion`, `preference`). Used
-by `loaders.py` and the README's training snippet (run by `Loaders.test.ts`); it learns nothing: it shows
+by `loaders.py` and the training snippet of docs/formats.md (run by `Loaders.test.ts`); it learns nothing: it shows
 that the files load, tokenize and train, in seconds on a CPU, without reaching a model hub.
 """
 

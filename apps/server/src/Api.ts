@@ -537,7 +537,7 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
         "Scores the predictions in the body against the jobs an export with the same parameters holds (one " +
           "snapshot), field by field, beside the pipeline's first answer: the same JSON line as `ground-truth " +
           "eval`. The body is spooled to a temporary file, not held in memory, and checked as it arrives; a " +
-          "bad line or one past the limits (README, Evaluation) is a 400 naming it. With Accept: text/markdown, " +
+          "bad line or one past the limits (docs/evaluation.md) is a 400 naming it. With Accept: text/markdown, " +
           "the Markdown view instead (text/markdown; charset=utf-8), what `ground-truth eval --markdown` prints; " +
           "with Accept: application/x-ndjson, one line per reference job (its prediction, exact match and each " +
           "wrong leaf with path, class, expected and predicted), the lines `ground-truth eval --details` writes. " +

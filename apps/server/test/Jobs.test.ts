@@ -127,7 +127,7 @@ for (const target of TestDatabase.targets()) {
           const before = yield* state
           const correct = (job: string, body: string) =>
             post(`${base}/api/v1/jobs/${job}/corrections`, body, "reviewer-x")
-          // The README's example, and the same with the NRP as a number, which it once was.
+          // The example of docs/http.md, and the same with the NRP as a number, which it once was.
           const example = Readme.block("readme-test: correction")!
           const numeric = example.replace(/"new_value": "(\d+)"/, '"new_value": $1')
           expect(numeric).not.toBe(example)
@@ -170,7 +170,7 @@ for (const target of TestDatabase.targets()) {
             )
           }
           expect(yield* state).toBe(before)
-          // The README's example as written is taken; so is an NRP with a leading zero, kept as it is.
+          // The example of docs/http.md as written is taken; so is an NRP with a leading zero, kept as it is.
           expect((yield* correct(J1, example)).status).toBe(201)
           expect(yield* text(yield* get(`${base}/api/v1/jobs/${J1}`))).toContain('"nrp":"77060001"')
           const zero = yield* correct(

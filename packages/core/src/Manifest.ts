@@ -93,7 +93,7 @@ export class Manifest extends Schema.Class<Manifest>("Manifest")({
   format: Format.Format,
   input: Schema.optional(Format.Input).annotations({
     description:
-      "What the model reads (README, the letter's text): both, text or pipeline (absent in manifests from " +
+      "What the model reads (docs/formats.md, the letter's text): both, text or pipeline (absent in manifests from " +
       "before inputs: pipeline)"
   }),
   filters: Filters,

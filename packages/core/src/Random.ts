@@ -8,7 +8,7 @@
 /**
  * mulberry32: a generator of numbers in [0, 1) from a 32-bit seed. Small, fast, good enough for
  * reproducible resamples and demo data, and written down in a few lines, so that any language can draw
- * the same numbers (README, "Intervals").
+ * the same numbers (docs/evaluation.md, "Intervals").
  *
  * @since 0.1.0
  */

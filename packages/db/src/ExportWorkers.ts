@@ -50,7 +50,7 @@ const script = Effect.cached(
   })
 )
 
-/** The young generation of a worker's heap, in MB (the apps' launcher keeps theirs small: see README, "Memory"). */
+/** The young generation of a worker's heap, in MB (the apps' launcher keeps theirs small: see docs/performance.md, "Memory"). */
 const YOUNG_GENERATION_MB = 48
 
 /** A worker's failure to run (it died, or could not start), as the export's. */

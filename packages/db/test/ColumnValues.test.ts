@@ -261,7 +261,7 @@ const flagCases: ReadonlyArray<Case> = (
 
 const confidenceCases: ReadonlyArray<Case> = (
   [
-    // JSON has no NaN nor infinity: null (README, "Decisions where the contract is silent").
+    // JSON has no NaN nor infinity: null (docs/core.md, "Decisions where the contract is silent").
     ["NaN", "null", "null"],
     ["Infinity", "null", "null"],
     ["-Infinity", "null", "null"],

@@ -78,7 +78,7 @@ const splitting = fc.record({
   seed: fc.constantFrom("", "sprin-2025", "é 😀")
 })
 
-/** The letter key as the README spells it, written here apart from the product's. */
+/** The letter key as docs/formats.md spells it, written here apart from the product's. */
 const expectedKey = (id: string, r: unknown): string => {
   const header =
     typeof r === "object" && r !== null && !Array.isArray(r) ? (r as { header?: unknown }).header : undefined
@@ -96,7 +96,7 @@ const expectedKey = (id: string, r: unknown): string => {
   return id.toLowerCase()
 }
 
-/** The split of a hashed text, by the README's formula (before letters, the text was the job id). */
+/** The split of a hashed text, by the formula of docs/formats.md (before letters, the text was the job id). */
 const expectedSplit = (
   text: string,
   [a, b, c]: readonly [number, number, number],

@@ -142,7 +142,7 @@ const timestamp = (r: Prng): { readonly sql: string; readonly canonical: string;
 /** A SQL string literal (standard-conforming: only `'` is special). */
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`
 
-/** The optional table of the letters' texts (README, "The letter's text"), as the fixture creates it. */
+/** The optional table of the letters' texts (docs/formats.md, "The letter's text"), as the fixture creates it. */
 const JOB_TEXTS =
   "CREATE TABLE IF NOT EXISTS job_texts (job_id uuid PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE, ocr_text text NOT NULL);"
 

@@ -1,6 +1,6 @@
 /**
  * `@ground-truth/golden`: the fixture database and hand-written expected bytes that every front end's
- * tests compare against, and the README's blocks they run as written.
+ * tests compare against, and the documentation's blocks they run as written.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,5 @@
 /**
- * A paired bootstrap over jobs (README, "Intervals"): each reference job's counts on each field, for the
+ * A paired bootstrap over jobs (docs/evaluation.md, "Intervals"): each reference job's counts on each field, for the
  * model and each predictor it is compared with (the pipeline; a second model), are kept as the scoring
  * goes; `intervals` then draws `RESAMPLES` resamples of the jobs with replacement, from one seeded
  * generator, and gives the 95% percentile interval of each difference (model − the other): exact match,

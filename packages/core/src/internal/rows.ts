@@ -245,7 +245,7 @@ export const rowLine = (row: Row): Either.Either<string, InvalidRow | Replay.Rep
 
 /**
  * Does an export with `output` read the letters' texts? When its input asks for them and the database
- * keeps them: `job_texts` is an optional table (README, "The letter's text"), looked up in the snapshot.
+ * keeps them: `job_texts` is an optional table (docs/formats.md, "The letter's text"), looked up in the snapshot.
  */
 export const readsTexts = (
   sql: SqlClient.SqlClient,
