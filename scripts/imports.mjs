@@ -3,6 +3,10 @@
 //   packages), in its sources or its tests.
 // - No cycle among the modules of any package or app's sources, type-only imports included, and none
 //   among the workspace packages themselves.
+// - The HTTP protocol is declared once: only packages/protocol's sources import @effect/platform's
+//   declaration modules (HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema), and the CLI reaches
+//   the server only through it: a CLI source that imports an HTTP client (HttpApiClient, HttpClient,
+//   HttpClientRequest) also imports the protocol's Api.
 // Imports are read with TypeScript's own pre-processor (static, type-only, re-exports and `import()`).
 // Prints one line per breach and exits 1, or a one-line summary and exits 0.
 import * as fs from "node:fs"
@@ -58,6 +62,40 @@ const importsOf = (file) =>
     .importedFiles.map((i) => resolve(file, i.fileName))
     .filter((target) => target !== undefined)
 
+/** The names each import of `file` binds from each module (`*` for a namespace or an `import()`). */
+const bindings = (file) => {
+  const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true)
+  const found = []
+  const visit = (node) => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+      const clause = ts.isImportDeclaration(node) ? node.importClause?.namedBindings : node.exportClause
+      const names =
+        clause && (ts.isNamedImports(clause) || ts.isNamedExports(clause))
+          ? clause.elements.map((e) => (e.propertyName ?? e.name).text)
+          : ["*"]
+      found.push({ module: node.moduleSpecifier.text, names })
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments.length === 1 &&
+      ts.isStringLiteral(node.arguments[0])
+    )
+      found.push({ module: node.arguments[0].text, names: ["*"] })
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+
+/** The @effect/platform modules `file` imports: `HttpApi` for `{ HttpApi } from "@effect/platform"`. */
+const platformModules = (file) =>
+  bindings(file).flatMap(({ module, names }) =>
+    module === "@effect/platform" ? names : module.startsWith("@effect/platform/") ? [module.slice(17)] : []
+  )
+
+const DECLARATION = new Set(["HttpApi", "HttpApiEndpoint", "HttpApiGroup", "HttpApiSchema"])
+const CLIENT = new Set(["HttpApiClient", "HttpClient", "HttpClientRequest"])
+
 const breaches = []
 /** Module edges among sources; package edges among units. */
 const edges = new Map()
@@ -78,6 +116,24 @@ for (const unit of units) {
         breaches.push(`${rel(file)} imports ${rel(target)}: an app reaches another app only through packages`)
       if (isSource) packageEdges.get(unit.pkg).add(other.pkg)
     }
+  }
+}
+
+const protocol = byName.get("@ground-truth/protocol")
+for (const unit of units) {
+  for (const file of unit.src) {
+    const used = platformModules(file)
+    if (unit !== protocol)
+      for (const name of used.filter((m) => DECLARATION.has(m)))
+        breaches.push(`${rel(file)} imports ${name}: the HTTP API is declared in packages/protocol only`)
+    if (
+      unit.pkg === "@ground-truth/cli" &&
+      used.some((m) => CLIENT.has(m)) &&
+      !bindings(file).some(({ module }) => module.startsWith("@ground-truth/protocol"))
+    )
+      breaches.push(
+        `${rel(file)} uses an HTTP client without the protocol: the CLI calls the server through its Api`
+      )
   }
 }
 
@@ -124,4 +180,6 @@ if (breaches.length > 0) {
 }
 const modules = units.reduce((n, u) => n + u.src.length + u.test.length, 0)
 const links = [...packageEdges].map(([k, v]) => `${k} -> ${[...v].join(", ") || "none"}`).join("; ")
-process.stdout.write(`imports: ${modules} files, no app imports another, no cycle (${links})\n`)
+process.stdout.write(
+  `imports: ${modules} files, no app imports another, no cycle, the API declared in the protocol only (${links})\n`
+)

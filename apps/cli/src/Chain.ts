@@ -18,8 +18,9 @@
  *
  * @since 0.1.0
  */
-import { Filter, Format, Manifest, Timestamp } from "@ground-truth/core"
-import { Data, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
+import { Filter, type Format, type Manifest, Timestamp } from "@ground-truth/core"
+import * as Protocol from "@ground-truth/protocol/Changes"
+import { Data, Effect, Either, Option, Stream } from "effect"
 
 /**
  * The corpus's format has no `created_at` in its lines (exit status 2): the training formats.
@@ -44,22 +45,6 @@ export class UnsupportedFormat extends Data.TaggedError("UnsupportedFormat")<{ r
  * @category errors
  */
 export class ChainMismatch extends Data.TaggedError("ChainMismatch")<{ readonly message: string }> {}
-
-/**
- * A `/changes` body without its manifest line, or whose lines are not the ones its manifest describes:
- * a download that was cut, a file saved in part (exit status 1).
- *
- * @since 0.1.0
- * @category errors
- */
-export class IncompleteChanges extends Data.TaggedError("IncompleteChanges")<{
-  readonly source: string
-  readonly detail: string
-}> {
-  override get message(): string {
-    return `incomplete increment from ${this.source}: ${this.detail}; fetch it again`
-  }
-}
 
 /**
  * The corpus cannot be continued: it does not match its manifest, or the manifest is not one (exit
@@ -208,58 +193,6 @@ export const lines = (source: string, body: Uint8Array): Either.Either<Array<Lin
 // Manifests and /changes bodies
 // ---------------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 */
-export type Counts = Manifest.Counts
-
-/**
- * Counts and hashes `stream` as it passes; `counts`, once it has ended, says what passed.
- *
- * @since 0.1.0
- */
-export const tally = <E, R>(
-  stream: Stream.Stream<Uint8Array, E, R>
-): { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly counts: () => Counts } => {
-  const count = Manifest.counter()
-  return {
-    stream: Stream.map(stream, (chunk) => {
-      count.add(chunk)
-      return chunk
-    }),
-    counts: count.counts
-  }
-}
-
-const countsOf = (body: Uint8Array): Counts => {
-  const count = Manifest.counter()
-  count.add(body)
-  return count.counts()
-}
-
-/** `N rows, B bytes, sha256 H`. @since 0.1.0 */
-export const showCounts = (c: Counts): string => `${c.rows} rows, ${c.bytes} bytes, sha256 ${c.sha256}`
-
-/** Do the counts match the manifest? @since 0.1.0 */
-export const matches = (manifest: Manifest.Manifest, c: Counts): boolean =>
-  manifest.rows === c.rows && manifest.bytes === c.bytes && manifest.sha256 === c.sha256
-
-const decodeManifest = Schema.decodeUnknownEither(Manifest.Manifest)
-
-/**
- * Reads a manifest from its JSON text; `Left` says why it is not one.
- *
- * @since 0.1.0
- */
-export const parseManifest = (text: string): Either.Either<Manifest.Manifest, string> =>
-  Either.try({ try: () => JSON.parse(text) as unknown, catch: () => "not JSON" }).pipe(
-    Either.flatMap((json) =>
-      Either.mapLeft(decodeManifest(json), (e) => {
-        const [issue] = ParseResult.ArrayFormatter.formatErrorSync(e)
-        const at = issue === undefined || issue.path.length === 0 ? "" : `${issue.path.join(".")}: `
-        return `not a manifest (${at}${issue?.message ?? e.message})`
-      })
-    )
-  )
-
 /**
  * An increment or a full export, as a `/changes` body gives it.
  *
@@ -272,113 +205,29 @@ export interface Changes {
 }
 
 /**
- * Where the last line of `body` starts: its manifest's. -1 when `body` does not end with a newline.
- *
- * @since 0.1.0
- */
-export const lastLine = (body: Uint8Array): number =>
-  body.length === 0 || body[body.length - 1] !== NL ? -1 : body.lastIndexOf(NL, body.length - 2) + 1
-
-/**
- * Reads a whole `/changes` body: its lines, then its manifest line, which must describe them.
+ * Reads a whole `/changes` body (see the protocol's `Changes.parse`), each of its lines with its key.
  *
  * @since 0.1.0
  */
 export const parseChanges = (
   source: string,
   body: Uint8Array
-): Either.Either<Changes, IncompleteChanges | InvalidLine> => {
-  const incomplete = (detail: string) => Either.left(new IncompleteChanges({ source, detail }))
-  const at = lastLine(body)
-  if (at < 0) {
-    return incomplete(body.length === 0 ? "it is empty" : "it does not end with a newline (a cut download?)")
-  }
-  const manifest = parseManifest(utf8.decode(body.subarray(at, body.length - 1)))
-  if (Either.isLeft(manifest)) {
-    return incomplete(`its last line is ${manifest.left}, where its manifest should be (a cut download?)`)
-  }
-  const part = body.subarray(0, at)
-  const counts = countsOf(part)
-  if (!matches(manifest.right, counts)) {
-    return incomplete(
-      `its lines (${showCounts(counts)}) are not those its manifest describes (${showCounts(manifest.right)})`
-    )
-  }
-  return Either.map(lines(source, part), (ls) => ({ source, manifest: manifest.right, lines: ls }))
-}
+): Either.Either<Changes, Protocol.IncompleteChanges | InvalidLine> =>
+  Either.flatMap(Protocol.parse(source, body), ({ manifest, lines: part }) =>
+    Either.map(lines(source, part), (ls) => ({ source, manifest, lines: ls }))
+  )
 
 // ---------------------------------------------------------------------------------------------------
 // Filters
 // ---------------------------------------------------------------------------------------------------
 
-/** The export parameters a corpus keeps (all but `changed_since`), in the order the CLI documents them. @since 0.1.0 */
-export const kept = Filter.exportParameters.filter(
-  (p): p is Exclude<Filter.Parameter, "changed_since"> => p !== "changed_since"
-)
-
-/** @since 0.1.0 */
-export type Kept = Exclude<Filter.Parameter, "changed_since">
-
-/**
- * An export's parameters as text, `null` for one not set: the same for a manifest and for the filter
- * it was exported with.
- *
- * @since 0.1.0
- */
-export type Described = { readonly [K in Kept]: string | null }
-
-/** @since 0.1.0 */
-export const describeManifest = (m: Manifest.Manifest): Described => ({
-  approved_only: String(m.filters.approved_only),
-  has_corrections: m.filters.has_corrections === null ? null : String(m.filters.has_corrections),
-  since: m.filters.since,
-  until: m.filters.until,
-  format: m.format,
-  // A manifest from before inputs had the format's default: it wrote no texts.
-  input: m.input ?? Format.defaultInput(m.format),
-  split: m.split?.name ?? null,
-  split_ratios: m.split === null ? null : m.split.ratios.join(","),
-  split_seed: m.split?.seed ?? null,
-  // A manifest from before letters split by job.
-  split_by: m.split === null ? null : (m.split.by ?? "job")
-})
-
-/** @since 0.1.0 */
-export const describeFilter = (f: Filter.Filter): Described => ({
-  approved_only: String(f.approvedOnly),
-  has_corrections: Option.getOrNull(Option.map(f.hasCorrections, String)),
-  since: Option.getOrNull(Option.map(f.since, Timestamp.format)),
-  until: Option.getOrNull(Option.map(f.until, Timestamp.format)),
-  format: f.format,
-  input: Filter.output(f).input,
-  split: Option.getOrNull(Option.map(f.split, (s) => s.name)),
-  split_ratios: Option.getOrNull(Option.map(f.split, (s) => s.ratios.join(","))),
-  split_seed: Option.getOrNull(Option.map(f.split, (s) => s.seed)),
-  split_by: Option.getOrNull(Option.map(f.split, (s) => s.by))
-})
-
-/**
- * A manifest's parameters as name/value pairs (core's parser reads them back into its filter; they
- * are the query of the `/changes` request that continues it).
- *
- * @since 0.1.0
- */
-export const parameters = (m: Manifest.Manifest): Array<readonly [Filter.Parameter, string]> => {
-  const d = describeManifest(m)
-  return kept.flatMap((name) => {
-    const value = d[name]
-    return unsaid(name, value, m.format) ? [] : [[name, value as string] as const]
-  })
+/** `--name value`, or `no --name`. @since 0.1.0 */
+export const flagText = (name: Protocol.Kept, value: string | null): string => {
+  const flag = `--${name.replaceAll("_", "-")}`
+  return value === null
+    ? `no ${flag}`
+    : `${flag} ${/^[\w.:,+-]+$/.test(value) ? value : JSON.stringify(value)}`
 }
-
-/**
- * Whether a parameter goes unsaid in a request: one not set, or the format's own input (so the request
- * of a corpus from before inputs is what it was).
- *
- * @since 0.1.0
- */
-export const unsaid = (name: Kept, value: string | null, format: Format.Format): boolean =>
-  value === null || (name === "input" && value === Format.defaultInput(format))
 
 /**
  * The filter a manifest's corpus was exported with, continued from its cursor: what the increment that
@@ -388,31 +237,12 @@ export const unsaid = (name: Kept, value: string | null, format: Format.Format):
  */
 export const filterAfter = (name: string, m: Manifest.Manifest): Either.Either<Filter.Filter, CorpusError> =>
   Either.mapLeft(
-    Filter.parse([...parameters(m), ["changed_since", m.cursor]]),
+    Filter.parse([...Protocol.parameters(m), ["changed_since", m.cursor]]),
     (e) => new CorpusError({ message: `${name} cannot be continued: ${e.message}` })
   )
 
-/** `--name value`, or `no --name`. @since 0.1.0 */
-export const flagText = (name: Kept, value: string | null): string => {
-  const flag = `--${name.replaceAll("_", "-")}`
-  return value === null
-    ? `no ${flag}`
-    : `${flag} ${/^[\w.:,+-]+$/.test(value) ? value : JSON.stringify(value)}`
-}
-
-/**
- * The parameters (of `names`) on which `a` and `b` differ.
- *
- * @since 0.1.0
- */
-export const differences = (
-  a: Described,
-  b: Described,
-  names: ReadonlyArray<Kept> = kept
-): ReadonlyArray<Kept> => names.filter((name) => a[name] !== b[name])
-
 /** `--format hf, --split train` for the parameters `names` of `d`. @since 0.1.0 */
-export const showParameters = (d: Described, names: ReadonlyArray<Kept>): string =>
+export const showParameters = (d: Protocol.Described, names: ReadonlyArray<Protocol.Kept>): string =>
   names.map((name) => flagText(name, d[name])).join(", ")
 
 /**
@@ -424,34 +254,22 @@ export const showParameters = (d: Described, names: ReadonlyArray<Kept>): string
 export const continues = (
   corpus: { readonly name: string; readonly manifest: Manifest.Manifest },
   changes: { readonly source: string; readonly manifest: Manifest.Manifest }
-): Either.Either<void, ChainMismatch> => {
-  const mismatch = (message: string) => Either.left(new ChainMismatch({ message }))
-  const before = describeManifest(corpus.manifest)
-  const after = describeManifest(changes.manifest)
-  const differ = differences(before, after)
-  if (differ.length > 0) {
-    return mismatch(
-      `${changes.source} was exported with ${showParameters(after, differ)}, ${corpus.name} with ` +
-        `${showParameters(before, differ)}: an increment continues a corpus with the same filters, format and split`
-    )
-  }
-  if (changes.manifest.changed_since !== null && changes.manifest.changed_since !== corpus.manifest.cursor) {
-    return mismatch(
-      `${changes.source} continues from ${changes.manifest.changed_since}, ${corpus.name} is at ` +
-        `${corpus.manifest.cursor}: apply the increments in order, each from the cursor the one before it reached`
-    )
-  }
-  return Either.void
-}
-
-/**
- * The manifest of the corpus after `last`, a full export's at `last`'s snapshot: its parameters,
- * snapshot time and cursor, no `changed_since` or `removed`, and the counts of the corpus's bytes.
- *
- * @since 0.1.0
- */
-export const continued = (last: Manifest.Manifest, counts: Counts): Manifest.Manifest =>
-  Manifest.Manifest.make({ ...last, changed_since: null, removed: [], ...counts })
+): Either.Either<void, ChainMismatch> =>
+  Option.match(Protocol.breaks(corpus.manifest, changes.manifest), {
+    onNone: () => Either.void,
+    onSome: (broken) =>
+      Either.left(
+        new ChainMismatch({
+          message:
+            broken._tag === "Parameters"
+              ? `${changes.source} was exported with ${showParameters(Protocol.describeManifest(changes.manifest), broken.differ)}, ` +
+                `${corpus.name} with ${showParameters(Protocol.describeManifest(corpus.manifest), broken.differ)}: ` +
+                "an increment continues a corpus with the same filters, format and split"
+              : `${changes.source} continues from ${broken.from}, ${corpus.name} is at ${corpus.manifest.cursor}: ` +
+                "apply the increments in order, each from the cursor the one before it reached"
+        })
+      )
+  })
 
 /**
  * A merged corpus whose line count is not the one the database counted at the increment's snapshot:
@@ -480,7 +298,7 @@ export class CountMismatch extends Data.TaggedError("CountMismatch")<{
  *
  * @since 0.1.0
  */
-export const checkCount = (corpus: string, last: Manifest.Manifest, counts: Counts) =>
+export const checkCount = (corpus: string, last: Manifest.Manifest, counts: Protocol.Counts) =>
   last.corpus_rows === null || last.corpus_rows === counts.rows
     ? Effect.void
     : Effect.fail(
@@ -640,35 +458,4 @@ export const apply = <E, R>(
     )
   })
   return { stream, applied: () => ({ samples, changed: increment.lines.length, removed }) }
-}
-
-/**
- * A `/changes` body streamed without its last line: `stream` gives the lines before it as they come;
- * `last`, once it has ended, the last line's text (`\n` excluded), `undefined` when the body was empty
- * or did not end with a newline. For one run of the stream.
- *
- * @since 0.1.0
- */
-export const withoutLastLine = <E, R>(
-  body: Stream.Stream<Uint8Array, E, R>
-): { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly last: () => string | undefined } => {
-  let held: Uint8Array = new Uint8Array(0)
-  const stream = Stream.map(body, (chunk) => {
-    const all = held.length === 0 ? chunk : concat(held, chunk)
-    // The last newline followed by more bytes ends the lines known not to be the last.
-    const end = all.length < 2 ? -1 : all.lastIndexOf(NL, all.length - 2)
-    if (end < 0) {
-      held = all === chunk ? chunk.slice() : all
-      return new Uint8Array(0)
-    }
-    held = all.slice(end + 1)
-    return all.subarray(0, end + 1)
-  }).pipe(Stream.filter((chunk) => chunk.length > 0))
-  return {
-    stream,
-    last: () =>
-      held.length === 0 || held[held.length - 1] !== NL || held.indexOf(NL) !== held.length - 1
-        ? undefined
-        : utf8.decode(held.subarray(0, held.length - 1))
-  }
 }

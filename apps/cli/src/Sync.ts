@@ -11,16 +11,18 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, HttpClient } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Cursor, Export, type Filter, Manifest } from "@ground-truth/core"
+import * as Changes from "@ground-truth/protocol/Changes"
 import { Config, ConfigError, Console, Data, Effect, Either, Option, Redacted, Stream } from "effect"
 import * as Chain from "./Chain.js"
 import * as Output from "./Output.js"
 
 /**
- * A server refused or failed a `/changes` request, or could not be reached. Its status (0: no answer)
- * decides the exit status: 400 and 410 ask the user to act (2), the others are failures (1).
+ * A server refused or failed a `/changes` request, or could not be reached (status 0: no answer). What
+ * it answered decides the exit status (`usage`): a parameter refused or a cursor it cannot answer for
+ * ask the user to act (2), the others are failures (1). See `Remote`.
  *
  * @since 0.1.0
  * @category errors
@@ -28,6 +30,10 @@ import * as Output from "./Output.js"
 export class RemoteError extends Data.TaggedError("RemoteError")<{
   readonly status: number
   readonly message: string
+  /** The user must act (exit status 2): a parameter refused, a cursor the server cannot answer for. */
+  readonly usage: boolean
+  /** The server cannot answer for the corpus's cursor (the protocol's `Gone`). */
+  readonly stale: boolean
 }> {}
 
 /**
@@ -77,7 +83,7 @@ export const readManifest = (paths: Paths) =>
       )
     )
     if (Option.isNone(text)) return Option.none<Manifest.Manifest>()
-    const manifest = Chain.parseManifest(text.value)
+    const manifest = Changes.parseManifest(text.value)
     if (Either.isLeft(manifest)) {
       return yield* new Chain.CorpusError({
         message: `${paths.manifest.name} is ${manifest.left}; ${takeFull(paths)}`
@@ -96,7 +102,7 @@ export const readManifest = (paths: Paths) =>
 /** The counts of the first `length` bytes of `file`. */
 const countFile = (file: string, length: number) =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => {
-    const counted = Chain.tally(fs.stream(file, { bytesToRead: length, chunkSize: 1 << 20 }))
+    const counted = Changes.tally(fs.stream(file, { bytesToRead: length, chunkSize: 1 << 20 }))
     return Effect.as(Stream.runDrain(counted.stream), counted).pipe(Effect.map((c) => c.counts()))
   })
 
@@ -112,9 +118,9 @@ const differs = (file: string, manifest: Manifest.Manifest) =>
       return Option.some({ found: `${info.size} bytes`, says: `${manifest.bytes}` })
     }
     const counts = yield* countFile(file, manifest.bytes)
-    return Chain.matches(manifest, counts)
+    return Changes.matches(manifest, counts)
       ? Option.none()
-      : Option.some({ found: Chain.showCounts(counts), says: Chain.showCounts(manifest) })
+      : Option.some({ found: Changes.showCounts(counts), says: Changes.showCounts(manifest) })
   })
 
 /**
@@ -184,14 +190,14 @@ const applyTo = (
         Stream.mapError((e) => new Chain.CorpusError({ message: `cannot read ${base.name}: ${reason(e)}` }))
       )
     const merged = Chain.apply(base.name, corpus, Chain.combine(increments))
-    const counted = Chain.tally(merged.stream)
+    const counted = Changes.tally(merged.stream)
     yield* Output.toFile(
       paths.corpus,
       Output.withProgress(counted.stream, "merged"),
       Effect.suspend(() =>
         Effect.zipRight(
           Chain.checkCount(paths.corpus.name, last, counted.counts()),
-          writeManifest(paths, Chain.continued(last, counted.counts()))
+          writeManifest(paths, Changes.continued(last, counted.counts()))
         )
       )
     )
@@ -235,50 +241,8 @@ export const database: Source<Export.ExportError, Export.Export> = {
     Effect.gen(function* () {
       const exporter = yield* Export.Export
       const { stream, manifest } = yield* exporter.withManifest(filter)
-      const lines = yield* Stream.runCollect(stream)
-      const last = encoder.encode(Manifest.encode(yield* manifest))
-      return Buffer.concat([...lines, last])
+      return Buffer.concat([...(yield* Stream.runCollect(Changes.body(stream, manifest)))])
     })
-}
-
-/** A filter as the query of a `/changes` request. */
-const query = (filter: Filter.Filter): URLSearchParams => {
-  const described = Chain.describeFilter(filter)
-  const params = new URLSearchParams()
-  for (const name of Chain.kept) {
-    const value = described[name]
-    if (!Chain.unsaid(name, value, filter.format) && value !== null) params.append(name, value)
-  }
-  if (Option.isSome(filter.changedSince))
-    params.append("changed_since", Cursor.encode(filter.changedSince.value))
-  return params
-}
-
-/** The innermost cause's message: `connect ECONNREFUSED 127.0.0.1:8080` rather than `Transport error`. */
-const innermost = (e: { readonly message: string; readonly cause?: unknown }): string => {
-  let message = e.message
-  let cause = e.cause as { readonly message?: unknown; readonly cause?: unknown } | undefined
-  for (let depth = 0; depth < 8 && typeof cause === "object" && cause !== null; depth++) {
-    if (typeof cause.message === "string" && cause.message !== "") message = cause.message
-    cause = cause.cause as typeof cause
-  }
-  return message
-}
-
-/** One line for an error answer: the server's `{"error":{"message"}}`, or what there is. */
-const answered = (status: number, url: URL, body: string, token: boolean): RemoteError => {
-  const parsed = Either.try(() => JSON.parse(body) as { readonly error?: { readonly message?: unknown } })
-  const message = Either.isRight(parsed) ? parsed.right?.error?.message : undefined
-  const detail =
-    typeof message === "string"
-      ? message
-      : status === 404
-        ? `nothing at ${url.pathname}: is --url a ground-truth server (or the prefix it is served under)?`
-        : body.trim() === ""
-          ? "no error message"
-          : body.trim().split("\n")[0].slice(0, 200)
-  const hint = status === 401 && !token ? " (set GROUND_TRUTH_TOKEN to a token the server accepts)" : ""
-  return new RemoteError({ status, message: `${url.origin} answered ${status}: ${detail}${hint}` })
 }
 
 /**
@@ -307,77 +271,13 @@ export const token: Config.Config<Option.Option<Redacted.Redacted>> = Config.red
 )
 
 /**
- * A server's `GET /api/v1/ground-truth/changes` under `base` (`http://host:8080`, or a prefix a proxy
- * serves it under), with `Authorization: Bearer <token>` when a token is given.
- *
- * @since 0.1.0
- */
-export const server = (
-  base: URL,
-  token: Option.Option<Redacted.Redacted>
-): Source<RemoteError | Chain.IncompleteChanges, HttpClient.HttpClient> => {
-  const endpoint = new URL("api/v1/ground-truth/changes", base.href.endsWith("/") ? base : `${base.href}/`)
-  const unreachable = (url: URL) => (e: { readonly message: string; readonly cause?: unknown }) =>
-    new RemoteError({ status: 0, message: `cannot read ${url.origin}${url.pathname}: ${innermost(e)}` })
-  const request = (filter: Filter.Filter) =>
-    Effect.gen(function* () {
-      const url = new URL(endpoint)
-      url.search = query(filter).toString()
-      const client = yield* HttpClient.HttpClient
-      const response = yield* client
-        .get(url, {
-          headers: Option.match(token, {
-            onNone: () => ({}),
-            onSome: (t) => ({ authorization: `Bearer ${Redacted.value(t)}` })
-          })
-        })
-        .pipe(Effect.mapError(unreachable(url)))
-      if (response.status !== 200) {
-        const body = yield* Effect.orElseSucceed(response.text, () => "")
-        return yield* answered(response.status, url, body, Option.isSome(token))
-      }
-      return { url, response }
-    })
-  return {
-    name: endpoint.origin,
-    full: (filter) =>
-      Effect.map(request(filter), ({ url, response }) => {
-        const split = Chain.withoutLastLine(Stream.mapError(response.stream, unreachable(url)))
-        const counted = Chain.tally(split.stream)
-        const incomplete = (detail: string) => new Chain.IncompleteChanges({ source: url.origin, detail })
-        const manifest = Effect.suspend(() => {
-          const last = split.last()
-          if (last === undefined) return Effect.fail(incomplete("it does not end with a manifest line"))
-          const m = Chain.parseManifest(last)
-          if (Either.isLeft(m)) return Effect.fail(incomplete(`its last line is ${m.left}`))
-          const counts = counted.counts()
-          if (!Chain.matches(m.right, counts) || m.right.changed_since !== null) {
-            return Effect.fail(
-              incomplete(
-                `its lines (${Chain.showCounts(counts)}) are not the full export its manifest describes ` +
-                  `(${Chain.showCounts(m.right)}, changed_since ${m.right.changed_since})`
-              )
-            )
-          }
-          return Effect.succeed(m.right)
-        })
-        return { stream: counted.stream, manifest }
-      }),
-    changes: (filter) =>
-      Effect.flatMap(request(filter), ({ url, response }) =>
-        Effect.map(Effect.mapError(response.arrayBuffer, unreachable(url)), (b) => new Uint8Array(b))
-      )
-  }
-}
-
-/**
  * What `sync` was asked for: the filter of its flags, and which of them were given.
  *
  * @since 0.1.0
  */
 export interface Asked {
   readonly filter: Filter.Filter
-  readonly given: ReadonlyArray<Chain.Kept>
+  readonly given: ReadonlyArray<Changes.Kept>
   /** A cursor the source cannot answer for starts the corpus again with a full export. */
   readonly fullIfStale: boolean
 }
@@ -391,17 +291,15 @@ const staleHint =
   <E>(e: E): E | Chain.ChainMismatch | RemoteError => {
     const hint = `; for ${paths.corpus.name}: remove ${paths.manifest.name} and run sync again`
     if (e instanceof Cursor.StaleCursor) return new Chain.ChainMismatch({ message: `${e.message}${hint}` })
-    if (e instanceof RemoteError && e.status === 410) {
-      return new RemoteError({ status: e.status, message: `${e.message}${hint}` })
-    }
+    if (e instanceof RemoteError && e.stale) return new RemoteError({ ...e, message: `${e.message}${hint}` })
     return e
   }
 
 /** A full export's manifest names the export asked for (a server could answer another). */
 const asAsked = (source: string, filter: Filter.Filter, m: Manifest.Manifest) => {
-  const asked = Chain.describeFilter(filter)
-  const answered = Chain.describeManifest(m)
-  const differ = Chain.differences(asked, answered)
+  const asked = Changes.describeFilter(filter)
+  const answered = Changes.describeManifest(m)
+  const differ = Changes.differences(asked, answered)
   return differ.length === 0
     ? Effect.void
     : Effect.fail(
@@ -444,21 +342,20 @@ export const sync = <E, R>(paths: Paths, asked: Asked, source: Source<E, R>) =>
     if (Option.isNone(existing)) return yield* full(asked.filter)
     const corpus = existing.value
     yield* Chain.supported(corpus.format)
-    const kept = Chain.describeManifest(corpus)
-    const differ = Chain.differences(kept, Chain.describeFilter(asked.filter), asked.given)
+    const kept = Changes.describeManifest(corpus)
+    const differ = Changes.differences(kept, Changes.describeFilter(asked.filter), asked.given)
     if (differ.length > 0) {
       return yield* new Chain.ChainMismatch({
         message:
           `${paths.corpus.name} was exported with ${Chain.showParameters(kept, differ)}, not ` +
-          `${Chain.showParameters(Chain.describeFilter(asked.filter), differ)}; sync keeps a corpus's filters: ` +
+          `${Chain.showParameters(Changes.describeFilter(asked.filter), differ)}; sync keeps a corpus's filters: ` +
           `leave the filter flags out (they come from ${paths.manifest.name}), or remove ` +
           `${paths.manifest.name} to take a full export with the new ones`
       })
     }
     yield* verifyCorpus(paths, corpus)
     const filter = yield* Chain.filterAfter(paths.manifest.name, corpus)
-    const stale = (e: unknown) =>
-      e instanceof Cursor.StaleCursor || (e instanceof RemoteError && e.status === 410)
+    const stale = (e: unknown) => e instanceof Cursor.StaleCursor || (e instanceof RemoteError && e.stale)
     const answer = yield* source.changes(filter).pipe(
       Effect.map(Option.some),
       Effect.catchIf(
@@ -474,7 +371,7 @@ export const sync = <E, R>(paths: Paths, asked: Asked, source: Source<E, R>) =>
     const body = answer.value
     const changes = yield* Chain.parseChanges(source.name, body)
     if (changes.manifest.changed_since !== corpus.cursor) {
-      return yield* new Chain.IncompleteChanges({
+      return yield* new Changes.IncompleteChanges({
         source: source.name,
         detail: `it continues from ${changes.manifest.changed_since}, not from the corpus's cursor ${corpus.cursor}`
       })
@@ -512,7 +409,7 @@ const readTail = (file: { readonly file: string; readonly name: string }) =>
       const fs = yield* FileSystem.FileSystem
       const unreadable = (e: PlatformError) =>
         new Chain.CorpusError({ message: `cannot read ${file.name}: ${reason(e)}` })
-      const incomplete = (detail: string) => new Chain.IncompleteChanges({ source: file.name, detail })
+      const incomplete = (detail: string) => new Changes.IncompleteChanges({ source: file.name, detail })
       const handle = yield* Effect.mapError(fs.open(file.file, { flag: "r" }), unreadable)
       const size = Number((yield* Effect.mapError(handle.stat, unreadable)).size)
       let tail: Uint8Array = new Uint8Array(0)
@@ -528,14 +425,14 @@ const readTail = (file: { readonly file: string; readonly name: string }) =>
           read += got
         }
         tail = Buffer.concat([block, tail])
-        const at = Chain.lastLine(tail)
+        const at = Changes.lastLine(tail)
         if (at < 0) {
           return yield* incomplete(
             size === 0 ? "it is empty" : "it does not end with a newline (a cut download?)"
           )
         }
         if (at > 0 || position === 0) {
-          const manifest = Chain.parseManifest(new TextDecoder().decode(tail.subarray(at, tail.length - 1)))
+          const manifest = Changes.parseManifest(new TextDecoder().decode(tail.subarray(at, tail.length - 1)))
           if (Either.isLeft(manifest)) {
             return yield* incomplete(
               `its last line is ${manifest.left}, where its manifest should be (a cut download?)`
@@ -598,12 +495,12 @@ export const merge = (paths: Paths, files: ReadonlyArray<{ readonly file: string
         countFile(b.file, b.at),
         (e) => new Chain.CorpusError({ message: `cannot read ${b.name}: ${reason(e)}` })
       )
-      if (!Chain.matches(b.manifest, counts) || b.at !== b.manifest.bytes) {
-        return yield* new Chain.IncompleteChanges({
+      if (!Changes.matches(b.manifest, counts) || b.at !== b.manifest.bytes) {
+        return yield* new Changes.IncompleteChanges({
           source: b.name,
           detail:
-            `its lines (${Chain.showCounts(counts)}) are not those its manifest describes ` +
-            `(${Chain.showCounts(b.manifest)})`
+            `its lines (${Changes.showCounts(counts)}) are not those its manifest describes ` +
+            `(${Changes.showCounts(b.manifest)})`
         })
       }
     } else if (Option.isSome(existing)) {

@@ -47,12 +47,9 @@ const report = (error: Failure): readonly [string, number] => {
     // A plan file that is not one (the CLI reads it first, and says so as a usage error).
     case "PlanInvalid":
       return [`ground-truth: ${error.message}`, USAGE]
-    // A server's answer to /changes: 400 (a parameter) and 410 (a stale cursor) are the user's to act on.
+    // A server's answer to /changes: a parameter refused and a stale cursor are the user's to act on.
     case "RemoteError":
-      return [
-        `ground-truth: ${error.message}`,
-        error.status === 400 || error.status === 410 ? USAGE : RUNTIME
-      ]
+      return [`ground-truth: ${error.message}`, error.usage ? USAGE : RUNTIME]
     // A standby that has not replayed the cursor's snapshot yet: retry later, or ask the primary.
     case "StandbyNotReady":
       return [`ground-truth: ${error.message}`, RUNTIME]

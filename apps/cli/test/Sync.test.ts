@@ -747,6 +747,15 @@ for (const target of TestDatabase.targets()) {
           yield* refused(url, 2, /answered 400: changed_since must be a cursor\n$/, both)
           answer = { status: 502, body: "<html>Bad Gateway</html>" }
           yield* refused(url, 1, /answered 502: <html>Bad Gateway<\/html>\n$/, both)
+          // Answers the protocol does not declare: an error code it does not know (a newer server's) is still
+          // quoted, and its status still says whose turn it is; a bodiless 204 is no export.
+          answer = {
+            status: 400,
+            body: JSON.stringify({ error: { code: "some_new_code", message: "a newer server says no" } })
+          }
+          yield* refused(url, 2, /answered 400: a newer server says no\n$/, both)
+          answer = { status: 204, body: "" }
+          yield* refused(url, 1, /answered 204: no error message\n$/, both)
           // A body cut before its manifest line; one cut inside it; one from another cursor.
           answer = { status: 200, body: c1.body.subarray(0, c1.manifest.bytes) }
           yield* refused(

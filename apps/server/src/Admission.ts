@@ -22,8 +22,8 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Database } from "@ground-truth/db"
+import { Unavailable } from "@ground-truth/protocol/Api"
 import { Config, ConfigError, Duration, Effect, type Scope } from "effect"
-import { Unavailable } from "./Api.js"
 
 /** Connections kept for `/healthz`, the job view and the review writes. */
 const RESERVED = 2

@@ -22,8 +22,8 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { constants, type Stats } from "node:fs"
 import { open } from "node:fs/promises"
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Forbidden, ReadAccess, ReviewAccess, Unauthorized } from "@ground-truth/protocol/Api"
 import { Config, Context, Data, Effect, Layer, Option, Redacted } from "effect"
-import { Forbidden, ReadAccess, ReviewAccess, Unauthorized } from "./Api.js"
 
 /**
  * A token variable that cannot be used as it is: its file cannot be read or is not a regular file, it is

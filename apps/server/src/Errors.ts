@@ -8,7 +8,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Export, Parquet, Plan, Review } from "@ground-truth/core"
 import { Database, SqlFailure } from "@ground-truth/db"
-import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "./Api.js"
+import { BadRequest, Conflict, Gone, NotFound, ServerError, Unavailable } from "@ground-truth/protocol/Api"
 import type { CompressionError } from "./Compression.js"
 
 /**

@@ -16,9 +16,9 @@
  */
 import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Eval, Export, type Filter } from "@ground-truth/core"
+import { BadRequest, EvalBusy, Gone, ServerError, type Unavailable } from "@ground-truth/protocol/Api"
 import { Chunk, Config, Duration, Effect, Either, Option, Ref, type Scope, Stream } from "effect"
 import { Admission, retryAfter } from "./Admission.js"
-import { BadRequest, EvalBusy, Gone, ServerError, type Unavailable } from "./Api.js"
 import { exportFailure } from "./Errors.js"
 import * as Spool from "./Spool.js"
 

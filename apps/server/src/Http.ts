@@ -30,9 +30,10 @@ import {
   Timestamp
 } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
+import { Api, BadRequest, Gone, Health, Unhealthy } from "@ground-truth/protocol/Api"
+import * as Changes from "@ground-truth/protocol/Changes"
 import { Config, Duration, Effect, Either, Layer, Option, Stream } from "effect"
 import { Admission, RETRY_AFTER_SECONDS, retryAfter } from "./Admission.js"
-import { Api, BadRequest, Gone, Health, Unhealthy } from "./Api.js"
 import * as Auth from "./Auth.js"
 import { databaseFailure, exportFailure } from "./Errors.js"
 import * as EvalRoute from "./EvalRoute.js"
@@ -307,14 +308,11 @@ const GroundTruthLive = HttpApiBuilder.group(Api, "groundTruth", (handlers) =>
           Effect.gen(function* () {
             const filter = yield* admitted(request, Filter.exportParameters)
             const { stream, manifest, taken } = yield* exporter.withManifest(filter)
-            const last = Stream.fromEffect(
-              Effect.map(manifest, (m) => new TextEncoder().encode(Manifest.encode(m)))
-            )
             return yield* streamed(
               request,
               filter,
               // Its last line is the manifest: always lines.
-              { stream: Stream.concat(stream, last), taken, suffix: "-changes", parquet: false },
+              { stream: Changes.body(stream, manifest), taken, suffix: "-changes", parquet: false },
               sendTimeout
             )
           })

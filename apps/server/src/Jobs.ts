@@ -9,8 +9,9 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Json, Review, Timestamp } from "@ground-truth/core"
+import { Api, BadRequest, CorrectionEvent, Decision, JobView } from "@ground-truth/protocol/Api"
+import * as Headers from "@ground-truth/protocol/Headers"
 import { Effect, Either } from "effect"
-import { Api, BadRequest, CorrectionEvent, Decision, JobView } from "./Api.js"
 import { reviewFailure } from "./Errors.js"
 
 /**
@@ -24,7 +25,7 @@ const utf8 = (header: string): string => {
 
 /** The reviewer: `X-User-Id`, as UTF-8, trimmed, 1–256 characters. */
 const reviewer = (request: HttpServerRequest.HttpServerRequest) => {
-  const id = utf8(request.headers["x-user-id"] ?? "").trim()
+  const id = utf8(request.headers[Headers.reviewer] ?? "").trim()
   return id === "" || id.length > 256
     ? Effect.fail(
         new BadRequest({

@@ -11,9 +11,9 @@
  */
 import { Export, type Filter, type Plan } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
+import { PlansUnsupported, TooManyPlans, type Unavailable } from "@ground-truth/protocol/Api"
 import { Config, ConfigError, Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
 import { Admission } from "./Admission.js"
-import { PlansUnsupported, TooManyPlans, type Unavailable } from "./Api.js"
 import { exportFailure } from "./Errors.js"
 
 /** A plan held: what it is, and when its hold ends (ms since 1970). */

@@ -11,9 +11,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
+import { BadRequest, PayloadTooLarge, ServerError, UploadTimeout } from "@ground-truth/protocol/Api"
 import { Duration, Effect, type Scope, Stream } from "effect"
 import * as MP from "multipasta"
-import { BadRequest, PayloadTooLarge, ServerError, UploadTimeout } from "./Api.js"
 
 /** How much of a body beyond the limit is still read (and dropped) before answering. */
 const DRAIN = 64 * 1024 * 1024

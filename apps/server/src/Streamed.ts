@@ -7,6 +7,7 @@
 import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { type Export, Filter, Parquet, type Plan, Timestamp } from "@ground-truth/core"
+import * as Headers from "@ground-truth/protocol/Headers"
 import { Cause, Chunk, Duration, Effect, Exit, Option, Stream } from "effect"
 import * as Compression from "./Compression.js"
 import { exportFailure, logFields } from "./Errors.js"
@@ -157,8 +158,8 @@ export const streamed = (
           ...(taken === undefined
             ? {}
             : {
-                "ground-truth-cursor": taken.cursor,
-                "ground-truth-snapshot-time": Timestamp.format(taken.time)
+                [Headers.cursor]: taken.cursor,
+                [Headers.snapshotTime]: Timestamp.format(taken.time)
               })
         }
       })

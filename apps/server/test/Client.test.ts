@@ -9,7 +9,6 @@ import { expect, layer } from "@effect/vitest"
 import { Cursor, Eval, Manifest, Stats } from "@ground-truth/core"
 import { TestDatabase } from "@ground-truth/db"
 import { Golden } from "@ground-truth/golden"
-import { Effect, Layer, Option } from "effect"
 import {
   Api,
   BadRequest,
@@ -24,7 +23,8 @@ import {
   NotFound,
   ServerError,
   Unauthorized
-} from "../src/Api.js"
+} from "@ground-truth/protocol/Api"
+import { Effect, Layer, Option } from "effect"
 import { ApiTokens } from "../src/Auth.js"
 import { baseUrl, serve } from "./server.js"
 

@@ -3,8 +3,8 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Filter } from "@ground-truth/core"
+import type * as Changes from "@ground-truth/protocol/Changes"
 import { Effect, Option } from "effect"
-import type * as Chain from "../Chain.js"
 import {
   corpusFilterFlags,
   distinct,
@@ -102,7 +102,7 @@ export const syncCommand = Command.make(
       const filter = yield* Filter.parse(params, { label: flag })
       const asked: Sync.Asked = {
         filter,
-        given: params.map(([name]) => name as Chain.Kept),
+        given: params.map(([name]) => name as Changes.Kept),
         fullIfStale: flags.fullIfStale
       }
       const paths = yield* corpusPaths("sync", flags)
@@ -117,10 +117,11 @@ export const syncCommand = Command.make(
         })
       }
       const token = yield* Sync.token
-      // Loaded here: the HTTP client (undici, and with it Node's http, http2 and tls) would cost every
-      // command's start.
+      // Loaded here: the HTTP client (undici, and with it Node's http, http2 and tls) and the protocol's
+      // declaration would cost every command's start.
       const { layerUndici } = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
-      yield* Sync.sync(paths, asked, Sync.server(base, token)).pipe(Effect.provide(layerUndici))
+      const Remote = yield* Effect.promise(() => import("../Remote.js"))
+      yield* Sync.sync(paths, asked, Remote.server(base, token)).pipe(Effect.provide(layerUndici))
     })
 ).pipe(
   Command.withDescription(

@@ -22,6 +22,7 @@ import {
 } from "@effect/platform"
 import { Calibration, Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
 import { ParseResult, Schema } from "effect"
+import * as Headers from "./Headers.js"
 
 /**
  * A JSON body in canonical bytes: HttpApi encodes a value through `schema`, then `write` turns the
@@ -606,7 +607,7 @@ const jobId = HttpApiSchema.param("id", Schema.String.annotations({ description:
 
 // Optional to the decoder so that a missing one reaches the handler and gets the API's own 400 JSON.
 const reviewerHeader = Schema.Struct({
-  "x-user-id": Schema.optional(Schema.String).annotations({
+  [Headers.reviewer]: Schema.optional(Schema.String).annotations({
     description: "Required: the reviewer, recorded as corrected_by / reviewed_by"
   })
 })
