@@ -20,6 +20,7 @@
  */
 import { Filter, type Format, type Manifest, Timestamp } from "@ground-truth/core"
 import * as Protocol from "@ground-truth/protocol/Changes"
+import * as Parameters from "@ground-truth/protocol/Parameters"
 import { Data, Effect, Either, Option, Stream } from "effect"
 
 /**
@@ -222,12 +223,10 @@ export const parseChanges = (
 // ---------------------------------------------------------------------------------------------------
 
 /** `--name value`, or `no --name`. @since 0.1.0 */
-export const flagText = (name: Protocol.Kept, value: string | null): string => {
-  const flag = `--${name.replaceAll("_", "-")}`
-  return value === null
-    ? `no ${flag}`
-    : `${flag} ${/^[\w.:,+-]+$/.test(value) ? value : JSON.stringify(value)}`
-}
+export const flagText = (name: Protocol.Kept, value: string | null): string =>
+  value === null
+    ? `no ${Parameters.flag(name)}`
+    : `${Parameters.flag(name)} ${/^[\w.:,+-]+$/.test(value) ? value : JSON.stringify(value)}`
 
 /**
  * The filter a manifest's corpus was exported with, continued from its cursor: what the increment that

@@ -7,6 +7,7 @@ import * as path from "node:path"
 import { Options } from "@effect/cli"
 import { Export, type Filter, Snapshot, Stats } from "@ground-truth/core"
 import { Database } from "@ground-truth/db"
+import * as Parameters from "@ground-truth/protocol/Parameters"
 import { Console, Data, Duration, Effect, Either, Layer, Option } from "effect"
 import * as Output from "./Output.js"
 
@@ -19,85 +20,29 @@ import * as Output from "./Output.js"
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
 /** Flags spelled as on the command line, for messages. */
-export const flag = (name: string) => `--${name.replaceAll("_", "-")}`
+export const flag = Parameters.flag
 
-const filterFlag = (name: Filter.Parameter, pseudoName: string, description: string) =>
+/** An export parameter's flag, its values and help from the protocol's table. */
+const filterFlag = (name: Filter.Parameter) =>
   Options.text(flag(name).slice(2)).pipe(
-    Options.withPseudoName(pseudoName),
-    Options.withDescription(description),
+    Options.withPseudoName(Parameters.table[name].values),
+    Options.withDescription(Parameters.table[name].meaning(Parameters.cli)),
     Options.optional
   )
 
-export const windowFlags = {
-  since: filterFlag(
-    "since",
-    "TIME",
-    "Only samples whose time (reviewed_at, else created_at) is at or after this RFC 3339 timestamp " +
-      "(2025-06-01T10:15:00Z, 2025-06-01T17:15:00+07:00) or date (2025-06-01 = midnight UTC). A window for " +
-      "analysis (what was reviewed in June), not for keeping a corpus current: use --changed-since or sync."
-  ),
-  until: filterFlag(
-    "until",
-    "TIME",
-    "Only samples whose time is before this timestamp or date: windows [since, until) never overlap."
-  )
-}
+export const windowFlags = { since: filterFlag("since"), until: filterFlag("until") }
 
 export const exportFlags = {
-  approvedOnly: filterFlag(
-    "approved_only",
-    "true|false",
-    "true (default) exports reviewer-approved jobs only; false exports every job. Accepts true, false, 1, 0."
-  ),
-  hasCorrections: filterFlag(
-    "has_corrections",
-    "true|false",
-    "true: only jobs with at least one correction (hard examples); false: only jobs without (sanity set). " +
-      "Default: both."
-  ),
+  approvedOnly: filterFlag("approved_only"),
+  hasCorrections: filterFlag("has_corrections"),
   ...windowFlags,
-  format: filterFlag(
-    "format",
-    "FORMAT",
-    "jsonl (default: the contract's sample), prompt-completion ({prompt, completion}), messages (chat: " +
-      "system, user, assistant), preference ({prompt, chosen, rejected} for DPO; only jobs whose results " +
-      "differ) or hf (the sample with results as JSON strings, for datasets.load_dataset)."
-  ),
-  input: filterFlag(
-    "input",
-    "both|text|pipeline",
-    "What the model reads in the user turn. both (the training formats' default): the letter's OCR text " +
-      "(where the database keeps it, in job_texts), then the pipeline's JSON; a job without a text gets " +
-      "the JSON alone. text: the OCR text alone. pipeline: the pipeline's JSON alone. Jobs with nothing " +
-      "to read are left out. In jsonl and hf (default pipeline), text or both add an ocr_text column."
-  ),
-  split: filterFlag(
-    "split",
-    "train|validation|test",
-    "Only the jobs of this split, decided by a hash of the job's letter key (--split-by letter, the " +
-      "default: every copy of a letter lands in one split) or of its job_id (--split-by job)."
-  ),
-  splitRatios: filterFlag(
-    "split_ratios",
-    "T,V,T",
-    "With --split: whole-number ratios of train, validation and test. Default 80,10,10."
-  ),
-  splitSeed: filterFlag("split_seed", "SEED", "With --split: a seed for another, equally stable assignment."),
-  splitBy: filterFlag(
-    "split_by",
-    "letter|job",
-    "With --split: what decides a job's split. letter (default): its header.nomor_sprint without ASCII " +
-      "whitespace, ASCII letters upper-cased (its job_id when it has none), so copies of one letter never " +
-      "straddle train and test; a job moves only when a reviewer corrects its number. job: its job_id, the " +
-      "assignment before letters."
-  ),
-  changedSince: filterFlag(
-    "changed_since",
-    "CURSOR",
-    "Only the jobs changed since the export whose manifest (or Ground-Truth-Cursor header) gave this cursor, " +
-      "and that still match the other filters; --manifest then lists in removed the changed jobs that no " +
-      "longer match (contract §11). `sync` keeps a corpus current this way."
-  )
+  format: filterFlag("format"),
+  input: filterFlag("input"),
+  split: filterFlag("split"),
+  splitRatios: filterFlag("split_ratios"),
+  splitSeed: filterFlag("split_seed"),
+  splitBy: filterFlag("split_by"),
+  changedSince: filterFlag("changed_since")
 }
 
 /** The filter flags a corpus keeps: the export's, without --changed-since (sync takes it from the manifest). */

@@ -5,8 +5,9 @@
  *
  * - JSON bodies are written in canonical bytes (`canonicalJson`): exact numbers, a fixed key order and,
  *   for stats and the manifest, the trailing newline the CLI prints. The schema still names the encoder.
- * - Query parameters are declared here (documentation) but parsed by core's filter parser, the one the CLI
- *   uses, so unknown, repeated and invalid parameters get the same `{"error":…}` 400 on both paths.
+ * - Query parameters are declared here (documentation: the export's are described by `Parameters`'
+ *   table, which the CLI's flags share) but parsed by core's filter parser, the one the CLI uses, so
+ *   unknown, repeated and invalid parameters get the same `{"error":…}` 400 on both paths.
  *
  * @since 0.1.0
  */
@@ -23,6 +24,7 @@ import {
 import { Calibration, Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
 import { ParseResult, Schema } from "effect"
 import * as Headers from "./Headers.js"
+import * as Parameters from "./Parameters.js"
 
 /**
  * A JSON body in canonical bytes: HttpApi encodes a value through `schema`, then `write` turns the
@@ -293,47 +295,23 @@ export class ReviewAccess extends HttpApiMiddleware.Tag<ReviewAccess>()("ReviewA
 const param = (description: string) =>
   Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({ description }))
 
-const windowParams = {
-  since: param(
-    "RFC 3339 timestamp with Z or an offset, or a date YYYY-MM-DD (midnight UTC): samples whose time " +
-      "(reviewed_at, else created_at) is at or after it"
-  ),
-  until: param(
-    "Same forms: samples whose time is before it. Windows [since, until) never overlap. Sample-time " +
-      "windows are for analysis (what was reviewed in June); keep a corpus current with changed_since"
-  )
-}
+/** An export parameter as the protocol's table describes it, spelled as a query says it. */
+const described = (name: Filter.Parameter) => param(Parameters.table[name].meaning(Parameters.http))
+
+const windowParams = { since: described("since"), until: described("until") }
 
 /** The export's parameters, shared by the export and its manifest. */
 const exportParams = Schema.Struct({
-  approved_only: param("true (default) or false (also 1, 0): only reviewer-approved jobs"),
-  has_corrections: param("true: only jobs with corrections; false: only jobs without; unset: both"),
+  approved_only: described("approved_only"),
+  has_corrections: described("has_corrections"),
   ...windowParams,
-  format: param(
-    "jsonl (default, the contract's sample), prompt-completion, messages, preference (DPO; only jobs " +
-      "whose results differ) or hf (results as JSON strings: one Arrow type per column)"
-  ),
-  input: param(
-    "What the model reads: both (the training formats' default: the letter's OCR text, when the database " +
-      "keeps it in job_texts, then the pipeline's JSON), text (the OCR text alone) or pipeline (the " +
-      "pipeline's JSON alone; the default of jsonl and hf, where text and both add an ocr_text column)"
-  ),
-  split: param(
-    "train, validation or test: only the jobs of that split, decided by a hash of the job's letter key " +
-      "(split_by=letter, the default: every copy of a letter in one split) or of its job_id (split_by=job)"
-  ),
-  split_ratios: param("With split: whole-number ratios of train,validation,test (default 80,10,10)"),
-  split_seed: param("With split: a seed for another, equally stable assignment (default none)"),
-  split_by: param(
-    "With split: letter (default: the job's header.nomor_sprint without ASCII whitespace, ASCII letters " +
-      "upper-cased, its job_id when it has none; a job moves only when its number is corrected) or job " +
-      "(its job_id: the assignment before letters)"
-  ),
-  changed_since: param(
-    "The cursor of an earlier export (its manifest's cursor, or its Ground-Truth-Cursor header): only the " +
-      "jobs changed since that snapshot that still match; the manifest lists the changed ones that no " +
-      "longer match in removed (contract §11)"
-  )
+  format: described("format"),
+  input: described("input"),
+  split: described("split"),
+  split_ratios: described("split_ratios"),
+  split_seed: described("split_seed"),
+  split_by: described("split_by"),
+  changed_since: described("changed_since")
 })
 
 /** A full export's parameters (a plan's): an export's, but an increment's cursor. */

@@ -12,3 +12,5 @@ export * as Api from "./Api.js"
 export * as Changes from "./Changes.js"
 /** @since 0.1.0 */
 export * as Headers from "./Headers.js"
+/** @since 0.1.0 */
+export * as Parameters from "./Parameters.js"
