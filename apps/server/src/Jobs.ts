@@ -9,7 +9,15 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Json, Review, Timestamp } from "@ground-truth/core"
-import { Api, BadRequest, CorrectionEvent, Decision, JobView } from "@ground-truth/protocol/Api"
+import {
+  Api,
+  BadRequest,
+  CorrectionEvent,
+  CorrectionRequest,
+  Decision,
+  JobView,
+  type ReviewerHeaders
+} from "@ground-truth/protocol/Api"
 import * as Headers from "@ground-truth/protocol/Headers"
 import { Effect, Either } from "effect"
 import { reviewFailure } from "./Errors.js"
@@ -23,9 +31,9 @@ const utf8 = (header: string): string => {
   return decoded.includes("\uFFFD") ? header : decoded
 }
 
-/** The reviewer: `X-User-Id`, as UTF-8, trimmed, 1–256 characters. */
-const reviewer = (request: HttpServerRequest.HttpServerRequest) => {
-  const id = utf8(request.headers[Headers.reviewer] ?? "").trim()
+/** The reviewer: the declared `X-User-Id`, as UTF-8, trimmed, 1–256 characters. */
+const reviewer = (headers: typeof ReviewerHeaders.Type) => {
+  const id = utf8(headers[Headers.reviewer] ?? "").trim()
   return id === "" || id.length > 256
     ? Effect.fail(
         new BadRequest({
@@ -109,7 +117,14 @@ const bodyText = (request: HttpServerRequest.HttpServerRequest) =>
     })
   })
 
-/** `{"field_path", "new_value"?, "reason"?}`, nothing else; `new_value` absent means remove. */
+/** The members the declaration's `CorrectionRequest` has. */
+const members: ReadonlyArray<string> = Object.keys(CorrectionRequest.fields)
+
+/**
+ * `{"field_path", "new_value"?, "reason"?}` (the declaration's `CorrectionRequest`), nothing else;
+ * `new_value` absent means remove. Read here rather than decoded by HttpApi, which would `JSON.parse`
+ * it (a big number would lose digits) and read any size into memory.
+ */
 const correctionBody = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
     const text = yield* bodyText(request)
@@ -122,9 +137,9 @@ const correctionBody = (request: HttpServerRequest.HttpServerRequest) =>
         invalidBody('the body must be an object: {"field_path", "new_value", "reason"}')
       )
     for (const key of body.keys()) {
-      if (!["field_path", "new_value", "reason"].includes(key)) {
+      if (!members.includes(key)) {
         return yield* Effect.fail(
-          invalidBody(`unknown member ${JSON.stringify(key)}; known: field_path, new_value, reason`)
+          invalidBody(`unknown member ${JSON.stringify(key)}; known: ${members.join(", ")}`)
         )
       }
     }
@@ -158,12 +173,12 @@ export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
       (decide: typeof review.approve) =>
       ({
         path,
-        request
+        headers
       }: {
         readonly path: { readonly id: string }
-        readonly request: HttpServerRequest.HttpServerRequest
+        readonly headers: typeof ReviewerHeaders.Type
       }) =>
-        Effect.flatMap(reviewer(request), (who) => Effect.mapError(decide(path.id, who), reviewFailure)).pipe(
+        Effect.flatMap(reviewer(headers), (who) => Effect.mapError(decide(path.id, who), reviewFailure)).pipe(
           Effect.map(
             (d) =>
               new Decision({
@@ -194,9 +209,9 @@ export const JobsLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
           )
         )
         // Raw: the body is read here, within its size limits and losslessly (HttpApi would JSON.parse it).
-        .handleRaw("correct", ({ path, request }) =>
+        .handleRaw("correct", ({ path, headers, request }) =>
           Effect.gen(function* () {
-            const who = yield* reviewer(request)
+            const who = yield* reviewer(headers)
             const body = yield* correctionBody(request)
             const event = yield* Effect.mapError(
               review.correct(path.id, body.path, body.newValue, who, body.reason),

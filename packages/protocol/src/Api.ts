@@ -583,8 +583,13 @@ export class HealthApi extends HttpApiGroup.make("health").add(
 /** @since 0.1.0 */
 const jobId = HttpApiSchema.param("id", Schema.String.annotations({ description: "The job's UUID" }))
 
-// Optional to the decoder so that a missing one reaches the handler and gets the API's own 400 JSON.
-const reviewerHeader = Schema.Struct({
+/**
+ * The reviewer of a write, `X-User-Id`. Optional to the decoder, so that a missing one reaches the
+ * handler and gets the API's own 400 JSON (the handler checks it is 1–256 characters of UTF-8).
+ *
+ * @since 0.1.0
+ */
+export const ReviewerHeaders = Schema.Struct({
   [Headers.reviewer]: Schema.optional(Schema.String).annotations({
     description: "Required: the reviewer, recorded as corrected_by / reviewed_by"
   })
@@ -673,7 +678,7 @@ const decided = <Name extends string>(
 ) =>
   endpoint
     .middleware(ReviewAccess)
-    .setHeaders(reviewerHeader)
+    .setHeaders(ReviewerHeaders)
     .addSuccess(DecisionBody)
     .addError(BadRequest)
     .addError(NotFound)
@@ -693,7 +698,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
   )
   .add(
     HttpApiEndpoint.post("correct")`/${jobId}/corrections`
-      .setHeaders(reviewerHeader)
+      .setHeaders(ReviewerHeaders)
       .setPayload(CorrectionRequest)
       .middleware(ReviewAccess)
       .addSuccess(EventBody, { status: 201 })
