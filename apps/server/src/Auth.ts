@@ -10,7 +10,7 @@
  * No token or an unknown one → 401 with `WWW-Authenticate`; a read token on a write route → 403.
  * `/healthz`, `/openapi.json` and `/docs` stay open: they say nothing about the data.
  *
- * The checks are `HttpApiMiddleware`s declared on the routes in `Api.ts`, so they run for whatever
+ * The checks are `HttpApiMiddleware`s declared on the routes in the protocol's `Api.ts`, so they run for whatever
  * spelling of a path the router matched. Only SHA-256 digests of the tokens are kept; a presented token
  * is compared in constant time with every one, so neither its length nor its first wrong byte shows in
  * the response time. Logs name a token by the first 12 hex digits of its digest (`tokenId`), never the
@@ -233,7 +233,7 @@ const forbidden = new Forbidden({
 })
 
 /**
- * The two middlewares of `Api.ts`, over the configured `ApiTokens`: any token reads, review tokens write.
+ * The two middlewares of the protocol's `Api.ts`, over the configured `ApiTokens`: any token reads, review tokens write.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,5 @@
 /**
- * Core's errors as the API's: which error class (and so which status, declared once in `Api.ts`) and
+ * Core's errors as the API's: which error class (and so which status, declared once in the protocol's `Api.ts`) and
  * which `code` each becomes. Exhaustive by `_tag`: a new core error is a type error here until it has
  * its answer.
  *
