@@ -7,14 +7,13 @@
  * cache is shared with every CLI the other test files start meanwhile, and one of them, reading the
  * damaged bytes, would write a cache of its own.
  */
-import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { bin, run } from "./cli.js"
+import { bin, run, startProcess } from "./cli.js"
 
 const build = path.join(path.dirname(bin), "..", "build")
 const bundleScript = path.join(path.dirname(bin), "..", "..", "..", "scripts", "bundle.cjs")
@@ -39,28 +38,18 @@ const expectedCache = (bundle: string) => {
  * and `start`, so that the CLI reads its arguments from the third on): its status and output.
  */
 const version = (bundle: string) =>
-  Effect.promise(
-    () =>
-      new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>(
-        (resolve) => {
-          const runner = path.join(path.dirname(bundle), "runner.cjs")
-          fs.writeFileSync(
-            runner,
-            `require(${JSON.stringify(bundleScript)}).run(${JSON.stringify(bundle)}, { flags: ${JSON.stringify(FLAGS)} }).start()\n`
-          )
-          const child = spawn(process.execPath, [runner, "--version"], { stdio: ["ignore", "pipe", "pipe"] })
-          let stdout = ""
-          let stderr = ""
-          child.stdout.on("data", (b: Buffer) => {
-            stdout += b.toString("utf8")
-          })
-          child.stderr.on("data", (b: Buffer) => {
-            stderr += b.toString("utf8")
-          })
-          child.on("close", (code) => resolve({ code, stdout, stderr }))
-        }
-      )
-  )
+  Effect.promise(() => {
+    const runner = path.join(path.dirname(bundle), "runner.cjs")
+    fs.writeFileSync(
+      runner,
+      `require(${JSON.stringify(bundleScript)}).run(${JSON.stringify(bundle)}, { flags: ${JSON.stringify(FLAGS)} }).start()\n`
+    )
+    return startProcess(process.execPath, [runner, "--version"]).done.then(({ code, stdout, stderr }) => ({
+      code,
+      stdout: stdout.toString("utf8"),
+      stderr
+    }))
+  })
 
 describe("code cache", () => {
   it.effect(

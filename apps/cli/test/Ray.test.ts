@@ -6,7 +6,6 @@
  * the same flags; each holds the rows the plan gave it; and no Ray process outlives the script.
  * Skipped without PostgreSQL (TEST_DATABASE_URL) or without `ray` in python3 (.ci/run installs it).
  */
-import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -16,7 +15,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Demo, TestDatabase } from "@ground-truth/db"
 import { Effect, Layer } from "effect"
-import { bin, planned, pythonMissing, realSleep, run } from "./cli.js"
+import { bin, planned, pythonMissing, realSleep, run, startProcess } from "./cli.js"
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "ray_shards.py")
 
@@ -37,23 +36,14 @@ if (skipped !== undefined) console.log(`Ray test skipped: ${skipped}`)
 
 /** Runs ray_shards.py on `spec` with `env`: its exit status, standard output and standard error. */
 const rayShards = (spec: object, env: Record<string, string>) =>
-  Effect.promise(
-    () =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn("python3", [script, JSON.stringify(spec)], {
-          env: { ...process.env, ...env },
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.on("data", (b: Buffer) => {
-          stdout += b.toString("utf8")
-        })
-        child.stderr.on("data", (b: Buffer) => {
-          stderr += b.toString("utf8")
-        })
-        child.on("close", (code) => resolve({ code, stdout, stderr }))
+  Effect.promise(() =>
+    startProcess("python3", [script, JSON.stringify(spec)], { env: { ...process.env, ...env } }).done.then(
+      ({ code, stdout, stderr }) => ({
+        code,
+        stdout: stdout.toString("utf8"),
+        stderr
       })
+    )
   )
 
 /** The command line of process `pid`, or undefined once it is gone. */

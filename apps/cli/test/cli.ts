@@ -34,22 +34,18 @@ export interface Options {
   readonly fileSizeLimit?: number
 }
 
-/** Starts the CLI with `args`; `env` entries set to `undefined` are removed from the environment. */
-export const start = (
+/**
+ * Starts `command` with `args` (in `cwd`, with exactly `env`), collecting what it writes on both
+ * streams.
+ */
+export const startProcess = (
+  command: string,
   args: ReadonlyArray<string>,
-  env: Record<string, string | undefined> = {},
-  options: Options = {}
+  options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string; readonly stdout?: number } = {}
 ): Running => {
-  const merged: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
-  const command = [process.execPath, bin, ...args]
-  const limited =
-    options.fileSizeLimit === undefined
-      ? command
-      : ["prlimit", `--fsize=${options.fileSizeLimit}`, "--", ...command]
-  const child = spawn(limited[0], limited.slice(1), {
-    env: merged,
-    cwd: path.dirname(bin),
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdio: ["ignore", options.stdout ?? "pipe", "pipe"]
   })
   const out: Array<Buffer> = []
@@ -67,6 +63,26 @@ export const start = (
     kill: (s) => child.kill(s),
     done
   }
+}
+
+/** Starts the CLI with `args`; `env` entries set to `undefined` are removed from the environment. */
+export const start = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {},
+  options: Options = {}
+): Running => {
+  const merged: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
+  const command = [process.execPath, bin, ...args]
+  const limited =
+    options.fileSizeLimit === undefined
+      ? command
+      : ["prlimit", `--fsize=${options.fileSizeLimit}`, "--", ...command]
+  return startProcess(limited[0], limited.slice(1), {
+    env: merged,
+    cwd: path.dirname(bin),
+    ...(options.stdout === undefined ? {} : { stdout: options.stdout })
+  })
 }
 
 /** Runs the CLI to completion. */
