@@ -62,31 +62,43 @@ const errorDetail = <const Codes extends ReadonlyArray<string>>(...codes: Codes)
   })
 
 /**
+ * An error class of the API: its body `{"error":{"code","message","parameter"?}}` with the codes it may
+ * carry, its status and what the status means (for OpenAPI).
+ */
+const ApiError =
+  <Self>() =>
+  <const Codes extends ReadonlyArray<string>>(
+    identifier: string,
+    status: number,
+    description: string,
+    ...codes: Codes
+  ) =>
+    Schema.Class<Self>(identifier)(
+      { error: errorDetail(...codes) },
+      HttpApiSchema.annotations({ status, description })
+    )
+
+/**
  * A parameter, header or body the API rejects.
  *
  * @since 0.1.0
  */
-export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
-  {
-    error: errorDetail(
-      ...Filter.ErrorCode.literals,
-      "missing_reviewer",
-      "invalid_body",
-      "invalid_prediction",
-      "invalid_path",
-      "invalid_value",
-      "invalid_shards",
-      "invalid_hold",
-      "invalid_shard",
-      "invalid_target_error",
-      "invalid_by",
-      "too_many_slices"
-    )
-  },
-  HttpApiSchema.annotations({
-    status: 400,
-    description: "A parameter, header or body is unknown, repeated or invalid"
-  })
+export class BadRequest extends ApiError<BadRequest>()(
+  "BadRequest",
+  400,
+  "A parameter, header or body is unknown, repeated or invalid",
+  ...Filter.ErrorCode.literals,
+  "missing_reviewer",
+  "invalid_body",
+  "invalid_prediction",
+  "invalid_path",
+  "invalid_value",
+  "invalid_shards",
+  "invalid_hold",
+  "invalid_shard",
+  "invalid_target_error",
+  "invalid_by",
+  "too_many_slices"
 ) {}
 
 /**
@@ -94,20 +106,18 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
  *
  * @since 0.1.0
  */
-export class ServerError extends Schema.Class<ServerError>("ServerError")(
-  {
-    error: errorDetail(
-      "database_error",
-      "audit_trail_mismatch",
-      "invalid_correction_event",
-      "invalid_row",
-      "compression_failed",
-      "parquet_failed",
-      "spool_failed",
-      "worker_failed"
-    )
-  },
-  HttpApiSchema.annotations({ status: 500, description: "The corpus cannot be produced" })
+export class ServerError extends ApiError<ServerError>()(
+  "ServerError",
+  500,
+  "The corpus cannot be produced",
+  "database_error",
+  "audit_trail_mismatch",
+  "invalid_correction_event",
+  "invalid_row",
+  "compression_failed",
+  "parquet_failed",
+  "spool_failed",
+  "worker_failed"
 ) {}
 
 /**
@@ -116,25 +126,19 @@ export class ServerError extends Schema.Class<ServerError>("ServerError")(
  *
  * @since 0.1.0
  */
-export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
-  {
-    error: errorDetail(
-      "database_unavailable",
-      "shutting_down",
-      "standby_not_ready",
-      "server_busy",
-      "lock_timeout"
-    )
-  },
-  HttpApiSchema.annotations({
-    status: 503,
-    description:
-      "The database is unreachable (database_unavailable), the server is shutting down (shutting_down), the " +
-      "database is a standby that has not replayed the changed_since cursor's snapshot yet or cannot tell which " +
-      "timeline it replays (standby_not_ready: retry, or ask the primary), every read slot is taken and " +
-      "GROUND_TRUTH_EXPORT_QUEUE reads wait already (server_busy), or another session held a lock the read " +
-      "needs for GROUND_TRUTH_LOCK_TIMEOUT (lock_timeout). Retry after the seconds Retry-After gives"
-  })
+export class Unavailable extends ApiError<Unavailable>()(
+  "Unavailable",
+  503,
+  "The database is unreachable (database_unavailable), the server is shutting down (shutting_down), the " +
+    "database is a standby that has not replayed the changed_since cursor's snapshot yet or cannot tell which " +
+    "timeline it replays (standby_not_ready: retry, or ask the primary), every read slot is taken and " +
+    "GROUND_TRUTH_EXPORT_QUEUE reads wait already (server_busy), or another session held a lock the read " +
+    "needs for GROUND_TRUTH_LOCK_TIMEOUT (lock_timeout). Retry after the seconds Retry-After gives",
+  "database_unavailable",
+  "shutting_down",
+  "standby_not_ready",
+  "server_busy",
+  "lock_timeout"
 ) {}
 
 /**
@@ -142,17 +146,17 @@ export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
  *
  * @since 0.1.0
  */
-export class Gone extends Schema.Class<Gone>("Gone")(
-  { error: errorDetail("stale_cursor", "snapshot_gone", "plan_gone") },
-  HttpApiSchema.annotations({
-    status: 410,
-    description:
-      "changed_since names a snapshot this database cannot answer for (another database, a point-in-time " +
-      "restore or failover, rows deleted since, or beyond the transaction-id horizon): take a full export " +
-      "and continue from its cursor (stale_cursor); or the snapshot an export's workers read is no longer " +
-      "held (snapshot_gone); or the plan is not held by this server: stopped, its hold ended, or made by " +
-      "another server (plan_gone): ask for a new plan"
-  })
+export class Gone extends ApiError<Gone>()(
+  "Gone",
+  410,
+  "changed_since names a snapshot this database cannot answer for (another database, a point-in-time " +
+    "restore or failover, rows deleted since, or beyond the transaction-id horizon): take a full export " +
+    "and continue from its cursor (stale_cursor); or the snapshot an export's workers read is no longer " +
+    "held (snapshot_gone); or the plan is not held by this server: stopped, its hold ended, or made by " +
+    "another server (plan_gone): ask for a new plan",
+  "stale_cursor",
+  "snapshot_gone",
+  "plan_gone"
 ) {}
 
 /**
@@ -160,14 +164,12 @@ export class Gone extends Schema.Class<Gone>("Gone")(
  *
  * @since 0.1.0
  */
-export class TooManyPlans extends Schema.Class<TooManyPlans>("TooManyPlans")(
-  { error: errorDetail("too_many_plans") },
-  HttpApiSchema.annotations({
-    status: 429,
-    description:
-      "GROUND_TRUTH_PLANS plans (default 2) are held: stop one (DELETE /plan/{id}) or retry after the " +
-      "seconds Retry-After gives, when the first one's hold ends"
-  })
+export class TooManyPlans extends ApiError<TooManyPlans>()(
+  "TooManyPlans",
+  429,
+  "GROUND_TRUTH_PLANS plans (default 2) are held: stop one (DELETE /plan/{id}) or retry after the " +
+    "seconds Retry-After gives, when the first one's hold ends",
+  "too_many_plans"
 ) {}
 
 /**
@@ -175,14 +177,12 @@ export class TooManyPlans extends Schema.Class<TooManyPlans>("TooManyPlans")(
  *
  * @since 0.1.0
  */
-export class PlansUnsupported extends Schema.Class<PlansUnsupported>("PlansUnsupported")(
-  { error: errorDetail("plans_unsupported") },
-  HttpApiSchema.annotations({
-    status: 501,
-    description:
-      "The database serves one session at a time (the embedded one), or GROUND_TRUTH_PLANS is 0: a plan's " +
-      "shards could not be read while it holds its snapshot"
-  })
+export class PlansUnsupported extends ApiError<PlansUnsupported>()(
+  "PlansUnsupported",
+  501,
+  "The database serves one session at a time (the embedded one), or GROUND_TRUTH_PLANS is 0: a plan's " +
+    "shards could not be read while it holds its snapshot",
+  "plans_unsupported"
 ) {}
 
 /**
@@ -190,12 +190,11 @@ export class PlansUnsupported extends Schema.Class<PlansUnsupported>("PlansUnsup
  *
  * @since 0.1.0
  */
-export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
-  { error: errorDetail("payload_too_large") },
-  HttpApiSchema.annotations({
-    status: 413,
-    description: "The predictions are larger than GROUND_TRUTH_EVAL_MAX_BYTES (default 1 GiB)"
-  })
+export class PayloadTooLarge extends ApiError<PayloadTooLarge>()(
+  "PayloadTooLarge",
+  413,
+  "The predictions are larger than GROUND_TRUTH_EVAL_MAX_BYTES (default 1 GiB)",
+  "payload_too_large"
 ) {}
 
 /**
@@ -204,12 +203,11 @@ export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLa
  *
  * @since 0.1.0
  */
-export class UploadTimeout extends Schema.Class<UploadTimeout>("UploadTimeout")(
-  { error: errorDetail("upload_timeout") },
-  HttpApiSchema.annotations({
-    status: 408,
-    description: "The predictions did not arrive within GROUND_TRUTH_EVAL_UPLOAD_TIMEOUT (default 4 minutes)"
-  })
+export class UploadTimeout extends ApiError<UploadTimeout>()(
+  "UploadTimeout",
+  408,
+  "The predictions did not arrive within GROUND_TRUTH_EVAL_UPLOAD_TIMEOUT (default 4 minutes)",
+  "upload_timeout"
 ) {}
 
 /**
@@ -217,31 +215,25 @@ export class UploadTimeout extends Schema.Class<UploadTimeout>("UploadTimeout")(
  *
  * @since 0.1.0
  */
-export class EvalBusy extends Schema.Class<EvalBusy>("EvalBusy")(
-  { error: errorDetail("eval_busy") },
-  HttpApiSchema.annotations({
-    status: 503,
-    description:
-      "GROUND_TRUTH_EVAL_CONCURRENCY evaluations (default 2) are running, uploads included: retry after the " +
-      "seconds Retry-After gives"
-  })
+export class EvalBusy extends ApiError<EvalBusy>()(
+  "EvalBusy",
+  503,
+  "GROUND_TRUTH_EVAL_CONCURRENCY evaluations (default 2) are running, uploads included: retry after the " +
+    "seconds Retry-After gives",
+  "eval_busy"
 ) {}
 
 /** No job has this id. @since 0.1.0 */
-export class NotFound extends Schema.Class<NotFound>("NotFound")(
-  { error: errorDetail("unknown_job") },
-  HttpApiSchema.annotations({ status: 404, description: "No job has this id" })
-) {}
+export class NotFound extends ApiError<NotFound>()("NotFound", 404, "No job has this id", "unknown_job") {}
 
 /** The correction cannot apply, or would change nothing. @since 0.1.0 */
-export class Conflict extends Schema.Class<Conflict>("Conflict")(
-  { error: errorDetail("precondition_failed", "no_change") },
-  HttpApiSchema.annotations({
-    status: 409,
-    description:
-      "The correction cannot apply to the current result (precondition_failed: a missing parent, an index " +
-      "out of range) or would change nothing (no_change)"
-  })
+export class Conflict extends ApiError<Conflict>()(
+  "Conflict",
+  409,
+  "The correction cannot apply to the current result (precondition_failed: a missing parent, an index " +
+    "out of range) or would change nothing (no_change)",
+  "precondition_failed",
+  "no_change"
 ) {}
 
 /**
@@ -249,12 +241,11 @@ export class Conflict extends Schema.Class<Conflict>("Conflict")(
  *
  * @since 0.1.0
  */
-export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
-  { error: errorDetail("unauthorized") },
-  HttpApiSchema.annotations({
-    status: 401,
-    description: "Tokens are configured and the request has no accepted Authorization: Bearer token"
-  })
+export class Unauthorized extends ApiError<Unauthorized>()(
+  "Unauthorized",
+  401,
+  "Tokens are configured and the request has no accepted Authorization: Bearer token",
+  "unauthorized"
 ) {}
 
 /**
@@ -262,12 +253,11 @@ export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
  *
  * @since 0.1.0
  */
-export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(
-  { error: errorDetail("forbidden") },
-  HttpApiSchema.annotations({
-    status: 403,
-    description: "The token may read but not write: writes need a GROUND_TRUTH_REVIEW_TOKENS token"
-  })
+export class Forbidden extends ApiError<Forbidden>()(
+  "Forbidden",
+  403,
+  "The token may read but not write: writes need a GROUND_TRUTH_REVIEW_TOKENS token",
+  "forbidden"
 ) {}
 
 /**
