@@ -342,20 +342,31 @@ const exportRouteParams = Schema.Struct({
 
 const planId = HttpApiSchema.param("id", Schema.String.annotations({ description: "The plan's id" }))
 
+/**
+ * A read in one snapshot: its errors (a parameter, a cursor it cannot answer for, a corpus it cannot
+ * produce, the database) and what it does.
+ */
+const snapshotRead = <Name extends string, P, U, Pl, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "GET", P, U, Pl, H, S, E, R, RE>,
+  description: string
+) =>
+  endpoint
+    .addError(BadRequest)
+    .addError(Gone)
+    .addError(ServerError)
+    .addError(Unavailable)
+    .annotate(OpenApi.Description, description)
+
 /** An endpoint that streams an export's JSONL, with the export's parameters and errors. */
 const streamedExport = <Name extends string>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, "GET">,
   description: string,
   params: typeof exportParams | typeof exportRouteParams = exportParams
 ) =>
-  endpoint
-    .setUrlParams(params)
-    .addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" }))
-    .addError(BadRequest)
-    .addError(Gone)
-    .addError(ServerError)
-    .addError(Unavailable)
-    .annotate(OpenApi.Description, description)
+  snapshotRead(
+    endpoint.setUrlParams(params).addSuccess(HttpApiSchema.Text({ contentType: "application/x-ndjson" })),
+    description
+  )
 
 /** The corpus: export, changes, manifest, report and stats. @since 0.1.0 */
 export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
@@ -423,45 +434,35 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       )
   )
   .add(
-    HttpApiEndpoint.get("lint", "/lint")
-      .setUrlParams(Schema.Struct(lintFields))
-      .addSuccess(canonicalJson(Lint.Report, "LintReport", Lint.encode))
-      .addError(BadRequest)
-      .addError(Gone)
-      .addError(ServerError)
-      .addError(Unavailable)
-      .annotate(
-        OpenApi.Description,
-        "Checks the jobs an export with these filters holds, from one snapshot (contract §13): letters (by " +
-          "header.nomor_sprint, whitespace removed, upper-cased) whose copies have different final results, " +
-          "NRPs with two names, fields corrected back to what the pipeline said, NRPs that are not 8 or 18 " +
-          "digits; each a count and its first 20 examples. 200 whatever it finds: the same JSON line as " +
-          "`ground-truth lint` (which exits 3 when a count is not 0)."
-      )
+    snapshotRead(
+      HttpApiEndpoint.get("lint", "/lint")
+        .setUrlParams(Schema.Struct(lintFields))
+        .addSuccess(canonicalJson(Lint.Report, "LintReport", Lint.encode)),
+      "Checks the jobs an export with these filters holds, from one snapshot (contract §13): letters (by " +
+        "header.nomor_sprint, whitespace removed, upper-cased) whose copies have different final results, " +
+        "NRPs with two names, fields corrected back to what the pipeline said, NRPs that are not 8 or 18 " +
+        "digits; each a count and its first 20 examples. 200 whatever it finds: the same JSON line as " +
+        "`ground-truth lint` (which exits 3 when a count is not 0)."
+    )
   )
   .add(
-    HttpApiEndpoint.get("calibration", "/calibration")
-      .setUrlParams(
-        Schema.Struct({
-          ...lintFields,
-          target_error: param(
-            `The error rate auto-approval may not exceed, at the upper end of its 95% Wilson interval: a decimal ` +
-              `between 0 and 1 (default ${Calibration.defaultTargetError})`
-          )
-        })
-      )
-      .addSuccess(canonicalJson(Calibration.Report, "CalibrationReport", Calibration.encode))
-      .addError(BadRequest)
-      .addError(Gone)
-      .addError(ServerError)
-      .addError(Unavailable)
-      .annotate(
-        OpenApi.Description,
-        "Above which pipeline confidence could jobs be approved without a review (contract §14)? From the " +
-          "review history of the jobs an export with these filters holds (one snapshot): ten confidence " +
-          "bins, each threshold 0.50…0.99 with its error rate and 95% Wilson upper bound, the smallest " +
-          "threshold under target_error, ECE and Brier. The same JSON line as `ground-truth calibration`."
-      )
+    snapshotRead(
+      HttpApiEndpoint.get("calibration", "/calibration")
+        .setUrlParams(
+          Schema.Struct({
+            ...lintFields,
+            target_error: param(
+              `The error rate auto-approval may not exceed, at the upper end of its 95% Wilson interval: a decimal ` +
+                `between 0 and 1 (default ${Calibration.defaultTargetError})`
+            )
+          })
+        )
+        .addSuccess(canonicalJson(Calibration.Report, "CalibrationReport", Calibration.encode)),
+      "Above which pipeline confidence could jobs be approved without a review (contract §14)? From the " +
+        "review history of the jobs an export with these filters holds (one snapshot): ten confidence " +
+        "bins, each threshold 0.50…0.99 with its error rate and 95% Wilson upper bound, the smallest " +
+        "threshold under target_error, ECE and Brier. The same JSON line as `ground-truth calibration`."
+    )
   )
   .add(
     HttpApiEndpoint.post("eval", "/eval")
@@ -515,36 +516,26 @@ export class GroundTruthApi extends HttpApiGroup.make("groundTruth")
       )
   )
   .add(
-    HttpApiEndpoint.get("manifest", "/manifest")
-      .setUrlParams(exportParams)
-      .addSuccess(canonicalJson(Manifest.Manifest, "Manifest", Manifest.encode))
-      .addError(BadRequest)
-      .addError(Gone)
-      .addError(ServerError)
-      .addError(Unavailable)
-      .annotate(
-        OpenApi.Description,
-        "What the export with the same parameters produces: parameters, snapshot time, rows, bytes and the " +
-          "SHA-256 of the body. It runs that export to its end (the body is hashed, not sent), on its own " +
-          "snapshot: it matches a download made while the database did not change."
-      )
+    snapshotRead(
+      HttpApiEndpoint.get("manifest", "/manifest")
+        .setUrlParams(exportParams)
+        .addSuccess(canonicalJson(Manifest.Manifest, "Manifest", Manifest.encode)),
+      "What the export with the same parameters produces: parameters, snapshot time, rows, bytes and the " +
+        "SHA-256 of the body. It runs that export to its end (the body is hashed, not sent), on its own " +
+        "snapshot: it matches a download made while the database did not change."
+    )
   )
   .add(
-    HttpApiEndpoint.get("report", "/report")
-      .setUrlParams(Schema.Struct(windowParams))
-      .addSuccess(HttpApiSchema.Text({ contentType: "text/html; charset=utf-8" }))
-      .addError(BadRequest)
-      .addError(Gone)
-      .addError(ServerError)
-      .addError(Unavailable)
-      .annotate(
-        OpenApi.Description,
-        "The coverage report: one self-contained HTML page with charts (readiness, corrections per field, " +
-          "approved samples per satuan against 50, approvals per week), the lint of the window's approved " +
-          "jobs (GET /lint), its examples linked to the jobs, where to fix the pipeline (POST /eval with an " +
-          "empty body) and when a job could skip review (GET /calibration); the same bytes as " +
-          "`ground-truth report`."
-      )
+    snapshotRead(
+      HttpApiEndpoint.get("report", "/report")
+        .setUrlParams(Schema.Struct(windowParams))
+        .addSuccess(HttpApiSchema.Text({ contentType: "text/html; charset=utf-8" })),
+      "The coverage report: one self-contained HTML page with charts (readiness, corrections per field, " +
+        "approved samples per satuan against 50, approvals per week), the lint of the window's approved " +
+        "jobs (GET /lint), its examples linked to the jobs, where to fix the pipeline (POST /eval with an " +
+        "empty body) and when a job could skip review (GET /calibration); the same bytes as " +
+        "`ground-truth report`."
+    )
   )
   .middleware(ReadAccess)
   .prefix("/api/v1/ground-truth") {}
