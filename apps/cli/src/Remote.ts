@@ -13,19 +13,22 @@
  *
  * @since 0.1.0
  */
-import {
-  HttpApiClient,
-  HttpClient,
-  type HttpClientError,
-  HttpClientRequest,
-  HttpClientResponse
-} from "@effect/platform"
-import type { Filter } from "@ground-truth/core"
-import { Cursor } from "@ground-truth/core"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cursor from "@ground-truth/core/Cursor"
+import type * as Filter from "@ground-truth/core/Filter"
 import { Api, BadRequest, Gone, ServerError, Unauthorized, Unavailable } from "@ground-truth/protocol/Api"
 import * as Changes from "@ground-truth/protocol/Changes"
-import { Effect, Either, Option, Redacted, Stream } from "effect"
-import { RemoteError, type Source } from "./Sync.js"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { RemoteError } from "./RemoteError.js"
+import type { Source } from "./Sync.js"
 
 /** The innermost cause's message: `connect ECONNREFUSED 127.0.0.1:8080` rather than `Transport error`. */
 const innermost = (e: { readonly message: string; readonly cause?: unknown }): string => {

@@ -15,26 +15,10 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Cursor, Export, type Filter, Manifest } from "@ground-truth/core"
 import * as Changes from "@ground-truth/protocol/Changes"
-import { Config, ConfigError, Console, Data, Effect, Either, Option, Redacted, Stream } from "effect"
+import { Config, ConfigError, Console, Effect, Either, Option, Redacted, Stream } from "effect"
 import * as Chain from "./Chain.js"
 import * as Output from "./Output.js"
-
-/**
- * A server refused or failed a `/changes` request, or could not be reached (status 0: no answer). What
- * it answered decides the exit status (`usage`): a parameter refused or a cursor it cannot answer for
- * ask the user to act (2), the others are failures (1). See `Remote`.
- *
- * @since 0.1.0
- * @category errors
- */
-export class RemoteError extends Data.TaggedError("RemoteError")<{
-  readonly status: number
-  readonly message: string
-  /** The user must act (exit status 2): a parameter refused, a cursor the server cannot answer for. */
-  readonly usage: boolean
-  /** The server cannot answer for the corpus's cursor (the protocol's `Gone`). */
-  readonly stale: boolean
-}> {}
+import { RemoteError } from "./RemoteError.js"
 
 /**
  * The corpus file and its manifest: `file` to open (every symbolic link followed), `name` as the user

@@ -13,8 +13,8 @@
  *
  * @since 0.1.0
  */
-import { Transferable } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
+import * as Transferable from "@effect/platform/Transferable"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Option, Schema, type Scope } from "effect"

@@ -11,18 +11,25 @@
  *
  * @since 0.1.0
  */
-import {
-  HttpApi,
-  HttpApiEndpoint,
-  HttpApiGroup,
-  HttpApiMiddleware,
-  HttpApiSchema,
-  HttpApiSecurity,
-  Multipart,
-  OpenApi
-} from "@effect/platform"
-import { Calibration, Eval, Filter, Json, Lint, Manifest, Plan, Stats, Version } from "@ground-truth/core"
-import { ParseResult, Schema } from "effect"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as Multipart from "@effect/platform/Multipart"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Calibration from "@ground-truth/core/Calibration"
+import * as Eval from "@ground-truth/core/Eval"
+import * as Filter from "@ground-truth/core/Filter"
+import * as Json from "@ground-truth/core/Json"
+import * as Lint from "@ground-truth/core/Lint"
+import * as Manifest from "@ground-truth/core/Manifest"
+import * as Plan from "@ground-truth/core/Plan"
+import * as Stats from "@ground-truth/core/Stats"
+import * as Version from "@ground-truth/core/Version"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Headers from "./Headers.js"
 import * as Parameters from "./Parameters.js"
 

@@ -4,7 +4,7 @@
  * that imports one (`Workers`) begin with; the caller says what runs first (that takes the snapshot, or
  * imports one: `importSnapshot`).
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Exit, Option, type Scope } from "effect"
