@@ -17,7 +17,19 @@
 import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Eval, Export, type Filter } from "@ground-truth/core"
 import { BadRequest, EvalBusy, Gone, ServerError, type Unavailable } from "@ground-truth/protocol/Api"
-import { Chunk, Config, Duration, Effect, Either, Option, Ref, type Scope, Stream } from "effect"
+import {
+  Chunk,
+  Config,
+  Duration,
+  Effect,
+  Either,
+  ExecutionStrategy,
+  Exit,
+  Option,
+  Ref,
+  Scope,
+  Stream
+} from "effect"
 import { Admission, retryAfter } from "./Admission.js"
 import { exportFailure } from "./Errors.js"
 import * as Spool from "./Spool.js"
@@ -177,29 +189,41 @@ export const make = Effect.gen(function* () {
         )
       ),
     /**
-     * One details line per reference job (`eval --details`), streamed in the request's scope, which
-     * holds the slot, the spool and the snapshot until the last line is sent. A failure before the first
-     * line is a JSON error; after it, the transfer is cut.
+     * One details line per reference job (`eval --details`), streamed. A scope of its own holds the
+     * slot, the spool and the snapshot until the last line is sent (or the transfer is cut), and is
+     * closed then, before the response ends: a client that has read the whole body may send its next
+     * eval at once, and finds the slot free (the request's scope closes only a moment after the body's
+     * end). A failure before the first line is a JSON error; after it, the transfer is cut.
      */
     details: (request: HttpServerRequest.HttpServerRequest, filter: Filter.Filter, options: Eval.Options) =>
-      inSlot(
-        request,
-        Effect.gen(function* () {
-          const [predictions, given] = yield* predictionsOf(request, options)
-          const encoder = new TextEncoder()
-          const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, given)
-          const pull = yield* Stream.toPull(Stream.mapError(lines, failure))
-          // The first line (or the end): a failure before it is still a JSON error.
-          const first = yield* Effect.either(Effect.repeat(pull, { until: Chunk.isNonEmpty }))
-          if (Either.isLeft(first) && Option.isSome(first.left)) return yield* Effect.fail(first.left.value)
-          const body = Either.isRight(first)
-            ? Stream.concat(Stream.fromChunk(first.right), Stream.repeatEffectChunkOption(pull))
-            : Stream.empty
-          return HttpServerResponse.stream(
-            Stream.map(body, (line) => encoder.encode(line)),
-            { contentType: "application/x-ndjson" }
-          )
-        })
-      )
+      Effect.gen(function* () {
+        const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+        const release = Scope.close(scope, Exit.void)
+        return yield* inSlot(
+          request,
+          Effect.gen(function* () {
+            const [predictions, given] = yield* predictionsOf(request, options)
+            const encoder = new TextEncoder()
+            const { lines } = Eval.detailed(filter.format, exporter.samples(filter), predictions, given)
+            const pull = yield* Stream.toPull(Stream.mapError(lines, failure))
+            // The first line (or the end): a failure before it is still a JSON error.
+            const first = yield* Effect.either(Effect.repeat(pull, { until: Chunk.isNonEmpty }))
+            if (Either.isLeft(first) && Option.isSome(first.left)) return yield* Effect.fail(first.left.value)
+            const body = Either.isRight(first)
+              ? Stream.concat(Stream.fromChunk(first.right), Stream.repeatEffectChunkOption(pull))
+              : Stream.empty
+            return HttpServerResponse.stream(
+              Stream.ensuring(
+                Stream.map(body, (line) => encoder.encode(line)),
+                release
+              ),
+              { contentType: "application/x-ndjson" }
+            )
+          })
+        ).pipe(
+          Scope.extend(scope),
+          Effect.onError(() => release)
+        )
+      })
   }
 })

@@ -4,7 +4,8 @@
  * - the finding's bodies (a 20 MB line whose number has a 20-million-digit exponent; a 24 MB line of
  *   nested brackets) are refused at once, and `/healthz` answers throughout (it waited 20 s and 45 s);
  *   a large eval within the limits is scored while `/healthz` keeps answering;
- * - a third concurrent eval is a 503 with `Retry-After`, at once;
+ * - a third concurrent eval is a 503 with `Retry-After`, at once; the slot of an eval's details is free
+ *   once their last line has arrived;
  * - an upload slower than its timeout is a JSON 408, logged as such (it was Node's empty 408 at 300 s,
  *   logged 499);
  * - a bad line is answered while the rest of the body is still to come.
@@ -190,6 +191,29 @@ for (const target of TestDatabase.targets()) {
           }
           const after = yield* post(server.base, golden)
           expect(after.status).toBe(200)
+        })
+    )
+
+    it.scoped(
+      "the slot of an eval's details is free once their last line has arrived: the next eval is scored",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestDatabase.TestDatabase
+          // One slot: an eval sent right after a details body has been read must find it free (the slot
+          // was released with the request's scope, a moment after the body's end: a 503 now and then).
+          const server = yield* serverProcess(url, [], { GROUND_TRUTH_EVAL_CONCURRENCY: "1" })
+          const golden = fs.readFileSync(Golden.evalPredictions)
+          for (let round = 0; round < 20; round++) {
+            const details = upload(server.base, { accept: "application/x-ndjson" })
+            details.end(golden)
+            expect(answered(yield* details.answer(60_000)).status).toBe(200)
+            const next = yield* post(server.base, golden)
+            expect([round, next.status, next.body.slice(0, 200)]).toEqual([
+              round,
+              200,
+              Golden.expectedEval().toString("utf8").slice(0, 200)
+            ])
+          }
         })
     )
 
