@@ -132,8 +132,8 @@ export const RangeResult = Schema.Struct({ parts: Schema.Array(Part), removed: S
 export type RangeResult = typeof RangeResult.Type
 
 /**
- * Import a snapshot: the worker's connection begins a read-only `REPEATABLE READ` transaction on it,
- * kept until the worker stops.
+ * Import a snapshot: the worker connects and begins a read-only `REPEATABLE READ` transaction on it,
+ * kept until `Close` (or until the worker stops).
  *
  * @since 0.1.0
  */
@@ -161,8 +161,20 @@ export class Range extends Schema.TaggedRequest<Range>()("Range", {
   }
 }) {}
 
+/**
+ * End the snapshot `Open` began: its transaction rolled back, its connection closed. The worker then
+ * waits for another export's `Open`.
+ *
+ * @since 0.1.0
+ */
+export class Close extends Schema.TaggedRequest<Close>()("Close", {
+  failure: Schema.Never,
+  success: Schema.Void,
+  payload: {}
+}) {}
+
 /** Everything a worker is asked. @since 0.1.0 */
-export const Request = Schema.Union(Open, Range)
+export const Request = Schema.Union(Open, Range, Close)
 
 /** @since 0.1.0 */
 export type RangeError = InvalidRow | Replay.ReplayError | SqlError
@@ -177,7 +189,8 @@ export type Reader = (range: Range) => Effect.Effect<RangeResult, RangeError | W
  * Workers for exports. `size`: how many an export runs (one means none: the export reads on its own
  * connection). `rangeRows`: the rows of a range, small enough that the ranges read ahead of the one
  * being written stay a few megabytes, large enough that a range is more rows than statements.
- * `start(snapshot)`: `size` readers that imported the snapshot, stopped when the scope closes.
+ * `start(snapshot)`: `size` readers that imported the snapshot, their snapshot ended when the scope
+ * closes.
  *
  * @since 0.1.0
  * @category services

@@ -19,7 +19,7 @@ import { WorkerError } from "@effect/platform/WorkerError"
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Workers } from "@ground-truth/core"
-import { Effect, Layer, ParseResult, Redacted } from "effect"
+import { Duration, Effect, Layer, ParseResult, Pool, Redacted, Scope } from "effect"
 
 /**
  * The repository's root: the folder above this module (its source, or the app bundle it was built
@@ -69,7 +69,23 @@ const answer = <A, E>(
   )
 
 /**
- * Workers for `url`'s database: `size` per export, `rangeRows` rows a range (see `Workers`).
+ * How long a thread waits for another export before it stops: an export's threads serve the next one
+ * (a thread takes 170-360 ms to start on a busy 2-core machine, more than a small export's work).
+ */
+const IDLE = Duration.seconds(30)
+
+/** Threads at most, far above any export's count: what bounds them is the front end's admission. */
+const MAX_THREADS = 1024
+
+/** How long an export's end may wait for a worker to end its snapshot: past it, the thread is stopped. */
+const CLOSE_LIMIT = Duration.seconds(5)
+
+/**
+ * Workers for `url`'s database: `size` per export, `rangeRows` rows a range (see `Workers`). The threads
+ * are kept between exports (stopped after `IDLE` unused, and with the layer), each export's snapshot on
+ * a connection of its own that ends with the export: an idle thread holds no connection. A thread that
+ * failed a request other than by the export's own error (it died, say) is stopped, never handed out
+ * again.
  *
  * @since 0.1.0
  */
@@ -78,36 +94,57 @@ export const layer = (options: {
   readonly size: number
   readonly rangeRows: number
 }): Layer.Layer<Workers.Workers> =>
-  Layer.effect(
+  Layer.scoped(
     Workers.Workers,
-    Effect.map(script, (built) => ({
-      size: options.size,
-      rangeRows: options.rangeRows,
-      start: (snapshot: string) => {
-        const one = Effect.gen(function* () {
-          const { thread, bundle } = yield* built
-          const worker = yield* Worker.makeSerialized<typeof Workers.Request.Type>({}).pipe(
-            Effect.provide(
-              NodeWorker.layer(
-                () =>
-                  new Thread(thread, {
-                    workerData: { bundle, url: Redacted.value(options.url) },
-                    // A range's rows are megabytes alive at once: a young generation that holds them
-                    // keeps them from being promoted and collected again (9% less CPU at 100k jobs).
-                    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB }
-                  })
+    Effect.gen(function* () {
+      const built = yield* script
+      const spawn = Effect.gen(function* () {
+        const { thread, bundle } = yield* built
+        return yield* Worker.makeSerialized<typeof Workers.Request.Type>({}).pipe(
+          Effect.provide(
+            NodeWorker.layer(
+              () =>
+                new Thread(thread, {
+                  workerData: { bundle, url: Redacted.value(options.url) },
+                  // A range's rows are megabytes alive at once: a young generation that holds them
+                  // keeps them from being promoted and collected again (9% less CPU at 100k jobs).
+                  resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB }
+                })
+            )
+          ),
+          Effect.mapError(failed)
+        )
+      })
+      const threads = yield* Pool.makeWithTTL({ acquire: spawn, min: 0, max: MAX_THREADS, timeToLive: IDLE })
+      const one = (snapshot: string) =>
+        Effect.gen(function* () {
+          const scope = yield* Effect.scope
+          const worker = yield* Pool.get(threads)
+          const discard = Effect.provideService(Pool.invalidate(threads, worker), Scope.Scope, scope)
+          /** A request whose failure is not the export's own (the thread died, say) discards the thread. */
+          const ask = <A, E>(request: Effect.Effect<A, E | WorkerError | ParseResult.ParseError>) =>
+            Effect.tapError(request, (e) =>
+              e instanceof WorkerError || ParseResult.isParseError(e) ? discard : Effect.void
+            )
+          yield* Effect.acquireRelease(
+            answer(ask(worker.executeEffect(new Workers.Open({ snapshot })))),
+            () =>
+              worker.executeEffect(new Workers.Close()).pipe(
+                Effect.timeoutFail({ duration: CLOSE_LIMIT, onTimeout: () => "timeout" as const }),
+                Effect.catchAll(() => discard)
               )
-            ),
-            Effect.mapError(failed)
           )
-          yield* answer(worker.executeEffect(new Workers.Open({ snapshot })))
-          const reader: Workers.Reader = (range) => answer(worker.executeEffect(range))
+          const reader: Workers.Reader = (range) => answer(ask(worker.executeEffect(range)))
           return reader
         })
-        return Effect.all(
-          Array.from({ length: options.size }, () => one),
-          { concurrency: "unbounded" }
-        )
+      return {
+        size: options.size,
+        rangeRows: options.rangeRows,
+        start: (snapshot: string) =>
+          Effect.all(
+            Array.from({ length: options.size }, () => one(snapshot)),
+            { concurrency: "unbounded" }
+          )
       }
-    }))
+    })
   )

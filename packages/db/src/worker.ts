@@ -1,7 +1,8 @@
 /**
  * An export worker's entry point: a thread that `ExportWorkers` starts, with the database's URL in its
- * `workerData`. It connects (one connection), imports the snapshot it is given (`Workers.Open`), and
- * reads and writes the ranges it is asked (`Workers.Range`), as `Workers` in core says.
+ * `workerData`, and keeps for export after export. For each, it connects (one connection) and imports
+ * the snapshot it is given (`Workers.Open`), reads and writes the ranges it is asked (`Workers.Range`),
+ * then ends that snapshot and closes that connection (`Workers.Close`), as `Workers` in core says.
  *
  * @since 0.1.0
  */
@@ -12,20 +13,57 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { SqlClient } from "@effect/sql"
 import { Workers } from "@ground-truth/core"
-import { Effect, Layer, Redacted } from "effect"
+import { type Context, Effect, Exit, Layer, Option, Redacted, Ref, Scope } from "effect"
 import * as Database from "./Database.js"
 
 const { url } = workerData as { readonly url: string }
 
-const runner = WorkerRunner.layerSerialized(Workers.Request, {
-  Open: ({ snapshot }) =>
-    Layer.scoped(
-      SqlClient.TransactionConnection,
-      Effect.map(Workers.imported(snapshot), (conn) => [conn, 0] as const)
-    ),
-  Range: Workers.range
-})
+/**
+ * An export's snapshot on a connection of its own: a pool of one made for it, so that closing the
+ * snapshot closes the connection too (an idle thread holds none: the server counts every connection).
+ */
+const snapshotOf = (snapshot: string) =>
+  Layer.scoped(
+    SqlClient.TransactionConnection,
+    Effect.map(Workers.imported(snapshot), (conn) => [conn, 0] as const)
+  ).pipe(Layer.provideMerge(Database.postgres(Redacted.make(url), 1)))
 
-WorkerRunner.launch(
-  runner.pipe(Layer.provide(NodeWorkerRunner.layer), Layer.provide(Database.postgres(Redacted.make(url), 1)))
-).pipe(NodeRuntime.runMain)
+/** The snapshot this worker holds: what its ranges read, and the scope whose end ends it. */
+interface Held {
+  readonly scope: Scope.CloseableScope
+  readonly context: Context.Context<SqlClient.SqlClient>
+}
+
+const runner = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const held = yield* Ref.make(Option.none<Held>())
+    const close = Effect.flatMap(
+      Ref.getAndSet(held, Option.none()),
+      Option.match({ onNone: () => Effect.void, onSome: ({ scope }) => Scope.close(scope, Exit.void) })
+    )
+    return WorkerRunner.layerSerialized(Workers.Request, {
+      Open: ({ snapshot }) =>
+        Effect.gen(function* () {
+          // An export that stopped before its `Close` left its snapshot: it ends here.
+          yield* close
+          const scope = yield* Scope.make()
+          const context = yield* Layer.buildWithScope(snapshotOf(snapshot), scope).pipe(
+            Effect.mapError((e) => (e._tag === "SqlError" ? Workers.sqlFailed(e) : e)),
+            Effect.onError(() => Scope.close(scope, Exit.void))
+          )
+          yield* Ref.set(held, Option.some({ scope, context }))
+        }),
+      Range: (range) =>
+        Effect.flatMap(
+          Ref.get(held),
+          Option.match({
+            onNone: () => Effect.dieMessage("a range was asked of a worker that holds no snapshot"),
+            onSome: ({ context }) => Effect.provide(Workers.range(range), context)
+          })
+        ),
+      Close: () => close
+    })
+  })
+)
+
+WorkerRunner.launch(runner.pipe(Layer.provide(NodeWorkerRunner.layer))).pipe(NodeRuntime.runMain)

@@ -5,12 +5,17 @@
  * workers export runs are not seen by any worker; and a range that fails fails the export as a single
  * reader does. (The embedded database serves one connection: there an export has no workers.)
  */
+import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Export, Filter, Workers } from "@ground-truth/core"
 import { Golden } from "@ground-truth/golden"
-import { Context, Effect, Layer, Redacted, Stream } from "effect"
+import { Context, Effect, Layer, Option, Redacted, Schedule, Stream } from "effect"
 import { ExportWorkers, TestDatabase } from "../src/index.js"
+
+/** The process's threads (Linux): a worker thread is one of them. */
+const threads = () => fs.readdirSync("/proc/self/task").sort()
 
 const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
   Stream.runFold(stream, Buffer.alloc(0), (acc, chunk) => Buffer.concat([acc, chunk]))
@@ -126,6 +131,77 @@ for (const target of TestDatabase.targets().filter((t) => t.name === "postgres")
         expect(seen.lines).toBeGreaterThan(0)
         expect(seen.removed).toBeGreaterThan(0)
       })
+    )
+
+    it.effect(
+      "the threads serve export after export, stopped, failed or not, and hold no connection between them",
+      () =>
+        Effect.gen(function* () {
+          const db = yield* TestDatabase.TestDatabase
+          const sql = yield* SqlClient.SqlClient
+          const filter = yield* Filter.parse([["approved_only", "false"]])
+          const whole = Effect.flatMap(Export.Export, (e) => collect(e.stream(filter)))
+          const expected = (yield* Effect.provide(whole, Export.Export.Default)).toString("utf8")
+          // libuv's own threads start on its first asynchronous file read: before the count, not during it.
+          yield* Effect.promise(() => fs.promises.readFile(fileURLToPath(import.meta.url)))
+          const before = threads()
+          /** No worker's connection is left: its end may be seen a moment after the export's. */
+          const noConnection = Effect.flatMap(TestDatabase.backends("ground-truth"), (left) =>
+            left.length === 0 ? Effect.void : Effect.fail(left)
+          ).pipe(Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))))
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const workers = Layer.succeedContext(
+                yield* Layer.build(ExportWorkers.layer({ url: Redacted.make(db.url), size: 2, rangeRows: 1 }))
+              )
+              const live = yield* Layer.build(Export.Export.Default.pipe(Layer.provide(workers)))
+              expect((yield* Effect.provide(whole, live)).toString("utf8")).toBe(expected)
+              const kept = threads()
+              // The export's two threads outlived it, and its connections did not.
+              expect(kept.length).toBe(before.length + 2)
+              yield* noConnection
+              // An export stopped at its first bytes, with ranges in flight.
+              const first = yield* Effect.provide(
+                Effect.flatMap(Export.Export, (e) => Stream.runHead(e.stream(filter))),
+                live
+              )
+              expect(Option.isSome(first)).toBe(true)
+              // An export whose workers' connections are terminated once they imported its snapshot fails;
+              // the threads, whose next export connects anew, go on.
+              const cut = Layer.effect(
+                Workers.Workers,
+                Effect.map(Workers.Workers, (pool) => ({
+                  ...pool,
+                  start: (snapshot: string) =>
+                    Effect.tap(pool.start(snapshot), () =>
+                      Effect.mapInputContext(
+                        Effect.orDie(
+                          Effect.provideService(
+                            TestDatabase.terminateBackends("max_parallel_workers_per_gather"),
+                            SqlClient.SqlClient,
+                            sql
+                          )
+                        ),
+                        (context: Context.Context<never>) =>
+                          Context.omit(SqlClient.TransactionConnection)(context)
+                      )
+                    )
+                }))
+              ).pipe(Layer.provide(workers))
+              const failure = yield* Effect.flip(
+                Effect.provide(whole, Export.Export.Default.pipe(Layer.provide(cut)))
+              )
+              expect(failure._tag).toBe("SqlError")
+              for (let i = 0; i < 3; i++)
+                expect((yield* Effect.provide(whole, live)).toString("utf8")).toBe(expected)
+              // The same two threads served every export.
+              expect(threads()).toEqual(kept)
+              yield* noConnection
+            })
+          )
+          // With the layer, the threads stopped.
+          expect(threads()).toEqual(before)
+        })
     )
   })
 
