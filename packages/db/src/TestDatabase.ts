@@ -6,10 +6,15 @@
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Redacted, type Scope } from "effect"
+import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { canceller, DatabaseInfo } from "./Database.js"
 import * as Embedded from "./Embedded.js"
 import * as Migrations from "./Migrations.js"
@@ -30,17 +35,74 @@ const prepared = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient
   options.migrate === false ? client : Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(client))
 
 /**
- * An in-memory embedded database, served on a loopback port.
+ * Where the migrated embedded database that tests' databases start from is kept (`Embedded.dump`'s
+ * archive, ~40 MB): this package's build folder, shared by every test process, under a name made from
+ * what made it, the schema's and the embedded database's sources and PGlite's version (in the path
+ * pnpm installs it at), so that a change to any makes another.
+ */
+const templateFile = (): string => {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const hash = createHash("sha256")
+  for (const file of ["Migrations.ts", "Embedded.ts"]) hash.update(fs.readFileSync(path.join(here, file)))
+  hash.update(createRequire(import.meta.url).resolve("@electric-sql/pglite"))
+  return path.join(here, "..", "build", `embedded-template.${hash.digest("hex").slice(0, 16)}.tar`)
+}
+
+/** The template, when one was kept. */
+const readTemplate = (file: string) =>
+  Effect.sync(() => {
+    try {
+      return fs.readFileSync(file)
+    } catch {
+      return undefined
+    }
+  })
+
+/**
+ * Keeps `db`'s data directory as the template (renamed into place: a reader never sees half of it). It
+ * is a cache: where it cannot be kept (a read-only checkout), the next database is made anew, as this
+ * one was.
+ */
+const keepTemplate = (db: Embedded.Embedded, file: string) =>
+  Effect.flatMap(Effect.option(db.dump), (archive) =>
+    Effect.sync(() => {
+      const partial = `${file}.${process.pid}.partial`
+      if (Option.isNone(archive)) return
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true })
+        fs.writeFileSync(partial, archive.value)
+        fs.renameSync(partial, file)
+      } catch {
+        fs.rmSync(partial, { force: true })
+      }
+    })
+  )
+
+/**
+ * An in-memory embedded database, served on a loopback port. A migrated one starts as a copy of the
+ * first one made (`templateFile`): a new one is ~2.5 s of CPU (PostgreSQL's initdb, in WebAssembly), a
+ * copy ~0.5 s, and the suite makes dozens.
  *
  * @since 0.1.0
  */
 export const embedded = (options: Options = {}) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
-      const db = yield* Embedded.start({ dataDir: "memory://", maxConnections: 32 })
+      const file = templateFile()
+      const template = options.migrate === false ? undefined : yield* readTemplate(file)
+      const db = yield* Embedded.start({
+        dataDir: "memory://",
+        maxConnections: 32,
+        ...(template === undefined ? {} : { template })
+      })
       const url = `postgres://postgres@${db.host}:${db.port}/postgres`
+      const client = PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })
       return Layer.mergeAll(
-        prepared(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }), options),
+        options.migrate === false || template !== undefined
+          ? prepared(client, options)
+          : Layer.effectDiscard(Effect.zipRight(Migrations.run, keepTemplate(db, file))).pipe(
+              Layer.provideMerge(client)
+            ),
         Layer.succeed(TestDatabase, { kind: "embedded", url }),
         Layer.succeed(DatabaseInfo, { kind: "embedded", location: "memory://", connections: 4 })
       )

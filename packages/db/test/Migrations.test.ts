@@ -105,3 +105,49 @@ describe("migrations", () => {
     })
   }
 })
+
+/** What the schema is: every column, default, constraint and index of the public schema, and the migrations applied. */
+const schema = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const columns = yield* sql`
+    SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity
+    FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name`
+  const constraints = yield* sql`
+    SELECT conrelid::regclass::text AS rel, conname, pg_get_constraintdef(oid) AS def
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY rel, conname`
+  const indexes = yield* sql`
+    SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`
+  const applied = yield* sql`SELECT migration_id, name FROM ${sql(Migrations.table)} ORDER BY migration_id`
+  return { columns, constraints, indexes, applied }
+})
+
+describe("embedded test databases", () => {
+  // Made twice: the first may be the one the template is made from, the second is then its copy.
+  const fresh = Layer.effectDiscard(Migrations.run).pipe(
+    Layer.provideMerge(TestDatabase.embedded({ migrate: false }))
+  )
+  layer(Layer.merge(fresh, Layer.effectDiscard(Effect.scoped(Layer.build(TestDatabase.embedded())))), {
+    timeout: 60_000
+  })("a copy of the migrated template", (it) => {
+    it.effect("has the schema the migrations give a new database, and no rows", () =>
+      Effect.gen(function* () {
+        const made = yield* schema
+        const copied = yield* Effect.scoped(
+          Effect.flatMap(Layer.build(TestDatabase.embedded()), (context) =>
+            Effect.provide(
+              Effect.gen(function* () {
+                const sql = yield* SqlClient.SqlClient
+                const [{ n }] = yield* sql<{ readonly n: number }>`
+                  SELECT ((SELECT count(*) FROM jobs) + (SELECT count(*) FROM job_corrections))::int AS n`
+                return { ...(yield* schema), rows: n }
+              }),
+              context
+            )
+          )
+        )
+        expect(made.indexes.length).toBeGreaterThan(3)
+        expect(copied).toEqual({ ...made, rows: 0 })
+      })
+    )
+  })
+})
