@@ -10,7 +10,6 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -38,19 +37,32 @@ const prepared = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient
  * Where the migrated embedded database that tests' databases start from is kept (`Embedded.dump`'s
  * archive, ~40 MB): this package's build folder, shared by every test process, under a name made from
  * what made it, the schema's and the embedded database's sources and PGlite's version (in the path
- * pnpm installs it at), so that a change to any makes another.
+ * pnpm installs it at), so that a change to any makes another. The repository is found from the working
+ * directory (a test runs in its package's), not from this module, which the apps' bundles also read.
+ * Outside a checkout, none: every database is made anew.
  */
-const templateFile = (): string => {
-  const here = path.dirname(fileURLToPath(import.meta.url))
+const templateFile = (): string | undefined => {
+  let root = process.cwd()
+  while (!fs.existsSync(path.join(root, "pnpm-workspace.yaml"))) {
+    if (path.dirname(root) === root) return undefined
+    root = path.dirname(root)
+  }
+  const pkg = path.join(root, "packages", "db")
   const hash = createHash("sha256")
-  for (const file of ["Migrations.ts", "Embedded.ts"]) hash.update(fs.readFileSync(path.join(here, file)))
-  hash.update(createRequire(import.meta.url).resolve("@electric-sql/pglite"))
-  return path.join(here, "..", "build", `embedded-template.${hash.digest("hex").slice(0, 16)}.tar`)
+  try {
+    for (const file of ["Migrations.ts", "Embedded.ts"])
+      hash.update(fs.readFileSync(path.join(pkg, "src", file)))
+    hash.update(createRequire(path.join(pkg, "package.json")).resolve("@electric-sql/pglite"))
+  } catch {
+    return undefined
+  }
+  return path.join(pkg, "build", `embedded-template.${hash.digest("hex").slice(0, 16)}.tar`)
 }
 
 /** The template, when one was kept. */
-const readTemplate = (file: string) =>
+const readTemplate = (file: string | undefined) =>
   Effect.sync(() => {
+    if (file === undefined) return undefined
     try {
       return fs.readFileSync(file)
     } catch {
@@ -63,11 +75,11 @@ const readTemplate = (file: string) =>
  * is a cache: where it cannot be kept (a read-only checkout), the next database is made anew, as this
  * one was.
  */
-const keepTemplate = (db: Embedded.Embedded, file: string) =>
-  Effect.flatMap(Effect.option(db.dump), (archive) =>
+const keepTemplate = (db: Embedded.Embedded, file: string | undefined) =>
+  Effect.flatMap(file === undefined ? Effect.succeedNone : Effect.option(db.dump), (archive) =>
     Effect.sync(() => {
+      if (file === undefined || Option.isNone(archive)) return
       const partial = `${file}.${process.pid}.partial`
-      if (Option.isNone(archive)) return
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true })
         fs.writeFileSync(partial, archive.value)
