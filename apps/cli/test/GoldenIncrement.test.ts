@@ -88,7 +88,9 @@ for (const target of TestDatabase.targets()) {
       },
       { concurrency: 3 }
     )
-    const other = TestDatabase.targets().find((t) => t.name === target.name)?.layer ?? target.layer
+    // Another database: on the embedded one, made anew (a copy of the template would share its cluster).
+    const other =
+      TestDatabase.targets({ fresh: true }).find((t) => t.name === target.name)?.layer ?? target.layer
     const otherDatabase = yield* Effect.gen(function* () {
       const url = (yield* TestDatabase.TestDatabase).url
       const manifest = path.join(dir, "other.manifest.json")

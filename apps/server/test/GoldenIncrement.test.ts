@@ -103,7 +103,9 @@ for (const target of TestDatabase.targets()) {
         Effect.flatMap(get(`${base}${API}/manifest?${Golden.query(c.params)}`), (r) => json<ManifestBody>(r)),
       { concurrency: 3 }
     )
-    const other = TestDatabase.targets().find((t) => t.name === target.name)?.layer ?? target.layer
+    // Another database: on the embedded one, made anew (a copy of the template would share its cluster).
+    const other =
+      TestDatabase.targets({ fresh: true }).find((t) => t.name === target.name)?.layer ?? target.layer
     const otherDatabase = yield* Effect.flatMap(baseUrl, (otherBase) => fetchBefore(otherBase, [])).pipe(
       Effect.provide(serve(other))
     )

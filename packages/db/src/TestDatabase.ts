@@ -28,6 +28,12 @@ export class TestDatabase extends Context.Tag("@ground-truth/db/TestDatabase")<
 export interface Options {
   /** Apply the migrations (default); without, the database is empty, for migration tests. */
   readonly migrate?: boolean
+  /**
+   * An embedded database made anew, not a copy of the template: its cluster's system identifier is
+   * its own, as another server's is (copies share one, as a standby shares its primary's, and a cursor
+   * names its database by it). For a test that needs another database than the one its layer gives.
+   */
+  readonly fresh?: boolean
 }
 
 const prepared = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>, options: Options) =>
@@ -101,7 +107,8 @@ export const embedded = (options: Options = {}) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const file = templateFile()
-      const template = options.migrate === false ? undefined : yield* readTemplate(file)
+      const template =
+        options.migrate === false || options.fresh === true ? undefined : yield* readTemplate(file)
       const db = yield* Embedded.start({
         dataDir: "memory://",
         maxConnections: 32,
@@ -110,7 +117,7 @@ export const embedded = (options: Options = {}) =>
       const url = `postgres://postgres@${db.host}:${db.port}/postgres`
       const client = PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })
       return Layer.mergeAll(
-        options.migrate === false || template !== undefined
+        options.migrate === false || options.fresh === true || template !== undefined
           ? prepared(client, options)
           : Layer.effectDiscard(Effect.zipRight(Migrations.run, keepTemplate(db, file))).pipe(
               Layer.provideMerge(client)
