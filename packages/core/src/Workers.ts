@@ -162,8 +162,8 @@ export class Range extends Schema.TaggedRequest<Range>()("Range", {
 }) {}
 
 /**
- * End the snapshot `Open` began: its transaction rolled back, its connection closed. The worker then
- * waits for another export's `Open`.
+ * End the snapshot `Open` began: its transaction ended, its connection closed. The worker then waits
+ * for another export's `Open`.
  *
  * @since 0.1.0
  */
@@ -208,7 +208,7 @@ export class Workers extends Context.Tag("@ground-truth/core/Workers")<
 
 /**
  * The worker's side of `Open`: a connection of the pool, in a read-only `REPEATABLE READ` transaction
- * on `snapshot`, for the scope (rolled back when it closes). The snapshot must be set before the
+ * on `snapshot`, for the scope (ended when it closes). The snapshot must be set before the
  * transaction's first query, hence the statements one by one.
  *
  * @since 0.1.0

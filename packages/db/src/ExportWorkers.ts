@@ -69,23 +69,27 @@ const answer = <A, E>(
   )
 
 /**
- * How long a thread waits for another export before it stops: an export's threads serve the next one
- * (a thread takes 170-360 ms to start on a busy 2-core machine, more than a small export's work).
+ * How often threads unused since the last look are stopped: an export's threads serve the next one (a
+ * thread takes 170-360 ms to start on a busy 2-core machine, more than a small export's work). Effect's
+ * `Pool` looks every `idle` and stops as many threads as are unused at that moment.
  */
 const IDLE = Duration.seconds(30)
 
 /** Threads at most, far above any export's count: what bounds them is the front end's admission. */
 const MAX_THREADS = 1024
 
+/** How long a thread may take to start: one that died before it was ready is started again, forever. */
+const START_LIMIT = Duration.seconds(60)
+
 /** How long an export's end may wait for a worker to end its snapshot: past it, the thread is stopped. */
 const CLOSE_LIMIT = Duration.seconds(5)
 
 /**
  * Workers for `url`'s database: `size` per export, `rangeRows` rows a range (see `Workers`). The threads
- * are kept between exports (stopped after `IDLE` unused, and with the layer), each export's snapshot on
- * a connection of its own that ends with the export: an idle thread holds no connection. A thread that
- * failed a request other than by the export's own error (it died, say) is stopped, never handed out
- * again.
+ * are kept between exports (stopped when unused at a look every `idle`, 30 s unless given, and with the
+ * layer), each export's snapshot on a connection of its own that ends with the export: an idle thread
+ * holds no connection. A thread that failed a request other than by the export's own error (it died,
+ * say) is stopped, never handed out again.
  *
  * @since 0.1.0
  */
@@ -93,6 +97,7 @@ export const layer = (options: {
   readonly url: Redacted.Redacted
   readonly size: number
   readonly rangeRows: number
+  readonly idle?: Duration.DurationInput
 }): Layer.Layer<Workers.Workers> =>
   Layer.scoped(
     Workers.Workers,
@@ -112,38 +117,58 @@ export const layer = (options: {
                 })
             )
           ),
-          Effect.mapError(failed)
+          Effect.mapError(failed),
+          Effect.timeoutFail({
+            duration: START_LIMIT,
+            onTimeout: () => failed({ message: "a worker thread did not start within 60 s" })
+          })
         )
       })
-      const threads = yield* Pool.makeWithTTL({ acquire: spawn, min: 0, max: MAX_THREADS, timeToLive: IDLE })
+      const threads = yield* Pool.makeWithTTL({
+        acquire: spawn,
+        min: 0,
+        max: MAX_THREADS,
+        timeToLive: options.idle ?? IDLE
+      })
       const one = (snapshot: string) =>
         Effect.gen(function* () {
           const scope = yield* Effect.scope
           const worker = yield* Pool.get(threads)
           const discard = Effect.provideService(Pool.invalidate(threads, worker), Scope.Scope, scope)
-          /** A request whose failure is not the export's own (the thread died, say) discards the thread. */
+          /**
+           * A request whose failure is not the export's own discards the thread: it died, or it was
+           * started again after it died (then it holds no snapshot, and dies asking for a range).
+           */
           const ask = <A, E>(request: Effect.Effect<A, E | WorkerError | ParseResult.ParseError>) =>
-            Effect.tapError(request, (e) =>
-              e instanceof WorkerError || ParseResult.isParseError(e) ? discard : Effect.void
-            )
-          yield* Effect.acquireRelease(
-            answer(ask(worker.executeEffect(new Workers.Open({ snapshot })))),
-            () =>
-              worker.executeEffect(new Workers.Close()).pipe(
-                Effect.timeoutFail({ duration: CLOSE_LIMIT, onTimeout: () => "timeout" as const }),
-                Effect.catchAll(() => discard)
+            request.pipe(
+              Effect.catchAllDefect((defect) => Effect.fail(failed({ message: String(defect) }))),
+              Effect.tapError((e) =>
+                e instanceof WorkerError || ParseResult.isParseError(e) || e instanceof Workers.WorkerFailed
+                  ? discard
+                  : Effect.void
               )
+            )
+          // The end first: an export stopped while its snapshot is being opened waits for no connection.
+          yield* Effect.addFinalizer(() =>
+            worker.executeEffect(new Workers.Close()).pipe(
+              Effect.timeoutFail({ duration: CLOSE_LIMIT, onTimeout: () => "timeout" as const }),
+              Effect.catchAllCause(() => discard)
+            )
           )
+          yield* answer(ask(worker.executeEffect(new Workers.Open({ snapshot }))))
           const reader: Workers.Reader = (range) => answer(ask(worker.executeEffect(range)))
           return reader
         })
       return {
         size: options.size,
         rangeRows: options.rangeRows,
+        // The threads end their snapshots at once, each before it goes back to the pool.
         start: (snapshot: string) =>
-          Effect.all(
-            Array.from({ length: options.size }, () => one(snapshot)),
-            { concurrency: "unbounded" }
+          Effect.parallelFinalizers(
+            Effect.all(
+              Array.from({ length: options.size }, () => Effect.sequentialFinalizers(one(snapshot))),
+              { concurrency: "unbounded" }
+            )
           )
       }
     })

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -85,11 +85,20 @@ const keepTemplate = (db: Embedded.Embedded, file: string | undefined) =>
   Effect.flatMap(file === undefined ? Effect.succeedNone : Effect.option(db.dump), (archive) =>
     Effect.sync(() => {
       if (file === undefined || Option.isNone(archive)) return
-      const partial = `${file}.${process.pid}.partial`
+      const partial = `${file}.${process.pid}.${randomUUID()}.partial`
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true })
         fs.writeFileSync(partial, archive.value)
         fs.renameSync(partial, file)
+        // Templates of other sources or versions: never read again.
+        const dir = path.dirname(file)
+        for (const other of fs.readdirSync(dir))
+          if (
+            other.startsWith("embedded-template.") &&
+            other.endsWith(".tar") &&
+            other !== path.basename(file)
+          )
+            fs.rmSync(path.join(dir, other), { force: true })
       } catch {
         fs.rmSync(partial, { force: true })
       }
@@ -109,11 +118,21 @@ export const embedded = (options: Options = {}) =>
       const file = templateFile()
       const template =
         options.migrate === false || options.fresh === true ? undefined : yield* readTemplate(file)
-      const db = yield* Embedded.start({
-        dataDir: "memory://",
-        maxConnections: 32,
-        ...(template === undefined ? {} : { template })
-      })
+      const start = (from: Uint8Array | undefined) =>
+        Embedded.start({
+          dataDir: "memory://",
+          maxConnections: 32,
+          ...(from === undefined ? {} : { template: from })
+        })
+      // A template PGlite cannot start from (cut short, say) is dropped: the next database makes another.
+      const db = yield* Effect.catchAll(start(template), (e) =>
+        template === undefined || file === undefined
+          ? Effect.fail(e)
+          : Effect.zipRight(
+              Effect.sync(() => fs.rmSync(file, { force: true })),
+              start(undefined)
+            )
+      )
       const url = `postgres://postgres@${db.host}:${db.port}/postgres`
       const client = PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })
       return Layer.mergeAll(

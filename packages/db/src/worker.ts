@@ -2,7 +2,8 @@
  * An export worker's entry point: a thread that `ExportWorkers` starts, with the database's URL in its
  * `workerData`, and keeps for export after export. For each, it connects (one connection) and imports
  * the snapshot it is given (`Workers.Open`), reads and writes the ranges it is asked (`Workers.Range`),
- * then ends that snapshot and closes that connection (`Workers.Close`), as `Workers` in core says.
+ * then ends that snapshot and closes that connection (`Workers.Close`, or the thread's end), as
+ * `Workers` in core says.
  *
  * @since 0.1.0
  */
@@ -34,25 +35,34 @@ interface Held {
   readonly context: Context.Context<SqlClient.SqlClient>
 }
 
-const runner = Layer.unwrapEffect(
+const runner = Layer.unwrapScoped(
   Effect.gen(function* () {
     const held = yield* Ref.make(Option.none<Held>())
+    // `Open` and `Close` one at a time: requests are handled concurrently, and an export stopped while
+    // its snapshot was opening sends its `Close` at once.
+    const lock = yield* Effect.makeSemaphore(1)
     const close = Effect.flatMap(
       Ref.getAndSet(held, Option.none()),
       Option.match({ onNone: () => Effect.void, onSome: ({ scope }) => Scope.close(scope, Exit.void) })
     )
+    // A thread stopped while it holds a snapshot ends it.
+    yield* Effect.addFinalizer(() => close)
     return WorkerRunner.layerSerialized(Workers.Request, {
       Open: ({ snapshot }) =>
-        Effect.gen(function* () {
-          // An export that stopped before its `Close` left its snapshot: it ends here.
-          yield* close
-          const scope = yield* Scope.make()
-          const context = yield* Layer.buildWithScope(snapshotOf(snapshot), scope).pipe(
-            Effect.mapError((e) => (e._tag === "SqlError" ? Workers.sqlFailed(e) : e)),
-            Effect.onError(() => Scope.close(scope, Exit.void))
+        lock.withPermits(1)(
+          Effect.uninterruptibleMask((restore) =>
+            Effect.gen(function* () {
+              // An export that stopped before its `Close` left its snapshot: it ends here.
+              yield* close
+              const scope = yield* Scope.make()
+              const context = yield* restore(Layer.buildWithScope(snapshotOf(snapshot), scope)).pipe(
+                Effect.mapError((e) => (e._tag === "SqlError" ? Workers.sqlFailed(e) : e)),
+                Effect.onError(() => Scope.close(scope, Exit.void))
+              )
+              yield* Ref.set(held, Option.some({ scope, context }))
+            })
           )
-          yield* Ref.set(held, Option.some({ scope, context }))
-        }),
+        ),
       Range: (range) =>
         Effect.flatMap(
           Ref.get(held),
@@ -61,7 +71,7 @@ const runner = Layer.unwrapEffect(
             onSome: ({ context }) => Effect.provide(Workers.range(range), context)
           })
         ),
-      Close: () => close
+      Close: () => lock.withPermits(1)(close)
     })
   })
 )
