@@ -10,7 +10,6 @@
  *
  * @since 0.1.0
  */
-import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { Worker as Thread } from "node:worker_threads"
@@ -20,17 +19,7 @@ import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Workers } from "@ground-truth/core"
 import { Duration, Effect, Layer, ParseResult, Pool, Redacted, Scope } from "effect"
-
-/**
- * The repository's root: the folder above this module (its source, or the app bundle it was built
- * into) that holds `pnpm-workspace.yaml`.
- */
-const root = (): string => {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "pnpm-workspace.yaml"))) return dir
-    if (path.dirname(dir) === dir) return process.cwd()
-  }
-}
+import { repositoryRoot } from "./internal/root.js"
 
 /**
  * What a worker's thread runs: `scripts/thread.cjs`, which runs the worker's bundle (built when it may be
@@ -39,7 +28,7 @@ const root = (): string => {
 const script = Effect.cached(
   Effect.tryPromise({
     try: async () => {
-      const at = root()
+      const at = repositoryRoot() ?? process.cwd()
       const { bundled } = createRequire(path.join(at, "package.json"))("./scripts/bundle.cjs") as {
         readonly bundled: (options: { readonly pkg: string; readonly entry: string }) => Promise<string>
       }
@@ -120,7 +109,8 @@ export const layer = (options: {
           Effect.mapError(failed),
           Effect.timeoutFail({
             duration: START_LIMIT,
-            onTimeout: () => failed({ message: "a worker thread did not start within 60 s" })
+            onTimeout: () =>
+              failed({ message: `a worker thread did not start within ${Duration.toSeconds(START_LIMIT)} s` })
           })
         )
       })

@@ -16,6 +16,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { canceller, DatabaseInfo } from "./Database.js"
 import * as Embedded from "./Embedded.js"
+import { repositoryRoot } from "./internal/root.js"
 import * as Migrations from "./Migrations.js"
 
 /** @since 0.1.0 */
@@ -43,16 +44,11 @@ const prepared = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient
  * Where the migrated embedded database that tests' databases start from is kept (`Embedded.dump`'s
  * archive, ~40 MB): this package's build folder, shared by every test process, under a name made from
  * what made it, the schema's and the embedded database's sources and PGlite's version (in the path
- * pnpm installs it at), so that a change to any makes another. The repository is found from the working
- * directory (a test runs in its package's), not from this module, which the apps' bundles also read.
- * Outside a checkout, none: every database is made anew.
+ * pnpm installs it at), so that a change to any makes another. Outside a checkout, none.
  */
 const templateFile = (): string | undefined => {
-  let root = process.cwd()
-  while (!fs.existsSync(path.join(root, "pnpm-workspace.yaml"))) {
-    if (path.dirname(root) === root) return undefined
-    root = path.dirname(root)
-  }
+  const root = repositoryRoot()
+  if (root === undefined) return undefined
   const pkg = path.join(root, "packages", "db")
   const hash = createHash("sha256")
   try {
@@ -66,9 +62,8 @@ const templateFile = (): string | undefined => {
 }
 
 /** The template, when one was kept. */
-const readTemplate = (file: string | undefined) =>
+const readTemplate = (file: string) =>
   Effect.sync(() => {
-    if (file === undefined) return undefined
     try {
       return fs.readFileSync(file)
     } catch {
@@ -81,10 +76,10 @@ const readTemplate = (file: string | undefined) =>
  * is a cache: where it cannot be kept (a read-only checkout), the next database is made anew, as this
  * one was.
  */
-const keepTemplate = (db: Embedded.Embedded, file: string | undefined) =>
-  Effect.flatMap(file === undefined ? Effect.succeedNone : Effect.option(db.dump), (archive) =>
+const keepTemplate = (db: Embedded.Embedded, file: string) =>
+  Effect.flatMap(Effect.option(db.dump), (archive) =>
     Effect.sync(() => {
-      if (file === undefined || Option.isNone(archive)) return
+      if (Option.isNone(archive)) return
       const partial = `${file}.${process.pid}.${randomUUID()}.partial`
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true })
@@ -115,9 +110,9 @@ const keepTemplate = (db: Embedded.Embedded, file: string | undefined) =>
 export const embedded = (options: Options = {}) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
-      const file = templateFile()
-      const template =
-        options.migrate === false || options.fresh === true ? undefined : yield* readTemplate(file)
+      // A copy of the template, unless the database is to be empty or made anew.
+      const file = options.migrate === false || options.fresh === true ? undefined : templateFile()
+      const template = file === undefined ? undefined : yield* readTemplate(file)
       const start = (from: Uint8Array | undefined) =>
         Embedded.start({
           dataDir: "memory://",
@@ -136,11 +131,11 @@ export const embedded = (options: Options = {}) =>
       const url = `postgres://postgres@${db.host}:${db.port}/postgres`
       const client = PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })
       return Layer.mergeAll(
-        options.migrate === false || options.fresh === true || template !== undefined
-          ? prepared(client, options)
-          : Layer.effectDiscard(Effect.zipRight(Migrations.run, keepTemplate(db, file))).pipe(
+        file !== undefined && template === undefined
+          ? Layer.effectDiscard(Effect.zipRight(Migrations.run, keepTemplate(db, file))).pipe(
               Layer.provideMerge(client)
-            ),
+            )
+          : prepared(client, options),
         Layer.succeed(TestDatabase, { kind: "embedded", url }),
         Layer.succeed(DatabaseInfo, { kind: "embedded", location: "memory://", connections: 4 })
       )
