@@ -45,6 +45,7 @@ import {
   type Row,
   readsTexts,
   rowKey,
+  rowWriter,
   sampleColumns,
   writeRow
 } from "./internal/rows.js"
@@ -473,7 +474,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               Stream.catchTag("SnapshotGone", () => Stream.fail(gone)),
               Stream.bufferChunks({ capacity: 1 })
             ),
-            (w: ByteWriter, row: Row) => writeRow(w, row, Filter.output(filter))
+            rowWriter(Filter.output(filter))
           )
         })
       )
@@ -515,7 +516,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
           ofSplit(filter, rows(filter, undefined)).pipe(Stream.bufferChunks({ capacity: 1 })),
           count,
           total,
-          (w, row) => writeRow(w, row, Filter.output(filter))
+          rowWriter(Filter.output(filter))
         )
       })
     /** A range's parts of a dataset, each with its split and shard. */
@@ -554,7 +555,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                 rows(filter, undefined).pipe(Stream.bufferChunks({ capacity: 1 })),
                 splitting,
                 (row: Row) => rowKey(splitting.by, row),
-                (w, row) => writeRow(w, row, Filter.output(filter)),
+                rowWriter(Filter.output(filter)),
                 { count, totals }
               )
       )
@@ -570,6 +571,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
       const increment = Option.isSome(filter.changedSince)
       // An increment removes a changed job without a line: it no longer matches, or (preference) its
       // results became equal.
+      const output = Filter.output(filter)
       const write = increment
         ? (w: ByteWriter, row: Row) => {
             if (row.matched === false) {
@@ -577,11 +579,11 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
               return undefined
             }
             const before = w.pos
-            const failure = writeRow(w, row, Filter.output(filter))
+            const failure = writeRow(w, row, output)
             if (failure === undefined && w.pos === before) observer?.removed(row.id)
             return failure
           }
-        : (w: ByteWriter, row: Row) => writeRow(w, row, Filter.output(filter))
+        : rowWriter(output)
       return encode(snapshotRows(filter, true, observer), write)
     }
     return methods<ExportError>(
@@ -596,7 +598,7 @@ export class Export extends Effect.Service<Export>()("@ground-truth/core/Export"
                   snapshotRows(filter, false, observer),
                   splitting,
                   (row: Row) => rowKey(splitting.by, row),
-                  (w, row) => writeRow(w, row, Filter.output(filter))
+                  rowWriter(Filter.output(filter))
                 )
         ),
       (filter) => Stream.mapEffect(snapshotRows(filter, true), replayRow),

@@ -85,11 +85,30 @@ export const isIdentifier = (s: string): boolean => {
 }
 
 /**
+ * Paths parsed lately, by their text: an export reads the same few paths in job after job
+ * (`personel[0].nama`). Parsed paths are immutable, so they are shared; the memo is bounded.
+ */
+const memo = new Map<string, Either.Either<FieldPath, InvalidFieldPath>>()
+const MEMO_ENTRIES = 1024
+const MEMO_LENGTH = 128
+
+/**
  * Parses a field path. Indices beyond `Number.MAX_SAFE_INTEGER` are rejected: no array can hold them.
  *
  * @since 0.1.0
  */
 export const parse = (text: string): Either.Either<FieldPath, InvalidFieldPath> => {
+  const known = memo.get(text)
+  if (known !== undefined) return known
+  const parsed = parseText(text)
+  if (text.length <= MEMO_LENGTH) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear()
+    memo.set(text, parsed)
+  }
+  return parsed
+}
+
+const parseText = (text: string): Either.Either<FieldPath, InvalidFieldPath> => {
   const segments: Array<Segment> = []
   const fail = (position: number, reason: string) =>
     Either.left(new InvalidFieldPath({ path: text, position, reason }))

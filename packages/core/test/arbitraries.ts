@@ -222,3 +222,16 @@ export const toPlain = (v: Json.Json): unknown => {
   }
   return v
 }
+
+/**
+ * PostgreSQL's `jsonb` text of a value: keys shortest first (then by bytes; ASCII keys here sort the same
+ * by code units), a space after each `:` and `,`, each key once. What the export reads.
+ */
+export const jsonbText = (v: Json.Json): string => {
+  if (Array.isArray(v)) return `[${v.map(jsonbText).join(", ")}]`
+  if (v instanceof Map) {
+    const keys = [...v.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
+    return `{${keys.map((k) => `${JSON.stringify(k)}: ${jsonbText(v.get(k)!)}`).join(", ")}}`
+  }
+  return Json.stringify(v)
+}

@@ -172,6 +172,19 @@ export class ByteWriter {
     this.pos += end - start
   }
 
+  /** Appends a copy of `bytes[start, end)` (of another buffer). */
+  copy(bytes: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start)
+    const b = this.buf
+    let p = this.pos
+    // Most spans are short, and a loop beats the call into `set` for them.
+    if (end - start > 64) {
+      b.set(bytes.subarray(start, end), p)
+      p += end - start
+    } else for (let i = start; i < end; i++) b[p++] = bytes[i]
+    this.pos = p
+  }
+
   /** The bytes written so far; the writer starts over on a fresh buffer about as large. */
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos)

@@ -6,8 +6,8 @@
  * so building and then dropping a tree for each would be pure garbage.
  */
 import type { ByteWriter } from "./byteWriter.js"
-import { Failure, type ScanFailure, Scanner, scanNumber, scanString } from "./lexer.js"
-import type { Json, JsonArray, JsonNumber, JsonObject } from "./value.js"
+import { Failure, isSpace, type ScanFailure, Scanner, scanNumber, scanString } from "./lexer.js"
+import { type Json, type JsonArray, type JsonNumber, type JsonObject, Raw } from "./value.js"
 
 /**
  * Sorts keys by UTF-16 code units (JavaScript's `<` on strings), the order RFC 8785 asks for. Objects
@@ -94,7 +94,8 @@ export const writeValue = (w: ByteWriter, value: Json): void => {
         continue
       }
       w.byte(0x7d)
-    } else w.text((next as JsonNumber).text)
+    } else if (next instanceof Raw) w.copy(next.bytes, next.start, next.end)
+    else w.text((next as JsonNumber).text)
     // A value is written: its container's next element follows, or the container ends, and so on up.
     for (;;) {
       if (container === undefined) return
@@ -137,6 +138,51 @@ const KEY_END = 3
 const KEY_DECODED = 4
 const MEMBER = 5
 
+/** A flat object's member in `Canonicalizer.spans`: its key's quotes, and its value's start and end. */
+const FLAT = 4
+/** Larger objects take the general path. */
+const FLAT_MEMBERS = 32
+
+/**
+ * Writes the string between the quotes at `t[start]` and `t[close]` when it has neither escapes nor
+ * control characters (its characters are its text); else writes nothing and returns false.
+ */
+const plainString = (w: ByteWriter, t: string, start: number, close: number): boolean => {
+  w.ensure(close - start + 1)
+  const b = w.buf
+  let p = w.pos
+  for (let k = start; k < close; k++) {
+    const c = t.charCodeAt(k)
+    if (c === 0x5c || c < 0x20) return false
+    if (c >= 0x80) {
+      // Not ASCII: written by the general encoder, surrogates and all, once the rest is known plain.
+      for (let j = k + 1; j < close; j++) {
+        const d = t.charCodeAt(j)
+        if (d === 0x5c || d < 0x20) return false
+      }
+      w.quoted(t, start + 1, close)
+      return true
+    }
+    b[p++] = c
+  }
+  b[p++] = 0x22
+  w.pos = p
+  return true
+}
+
+/** UTF-16 code unit order of the keys of two flat members (offsets into `spans`). */
+const compareKeys = (t: string, s: Int32Array, a: number, b: number): number => {
+  let i = s[a] + 1
+  let j = s[b] + 1
+  const ie = s[a + 1]
+  const je = s[b + 1]
+  for (; i < ie && j < je; i++, j++) {
+    const d = t.charCodeAt(i) - t.charCodeAt(j)
+    if (d !== 0) return d
+  }
+  return ie - i - (je - j)
+}
+
 /**
  * One per module, reused: `canonicalize` never re-enters itself, and its stacks keep their capacity.
  * Containers are on a stack of its own, not one call per level, so any depth PostgreSQL stores writes.
@@ -152,8 +198,10 @@ class Canonicalizer extends Scanner {
    */
   open = new Int32Array(2 * 64)
   depth = 0
-  /** Scratch for `sort`: member offsets in key order. */
+  /** Scratch for `sort` and `flat`: member offsets in key order. */
   order: Array<number> = []
+  /** A flat object's members (`flat`): where each key's quotes and each value are in the text. */
+  spans = new Int32Array(FLAT * FLAT_MEMBERS)
   /** Set by `string()`: the decoded text when the string had escapes. */
   decoded: string | undefined = undefined
 
@@ -170,6 +218,7 @@ class Canonicalizer extends Scanner {
           break
         case 0x5b:
         case 0x7b: {
+          if (c === 0x7b && this.flat(w)) break
           const close = c + 2 // "]" and "}" come two code points after "[" and "{"
           this.i++
           w.byte(c)
@@ -236,6 +285,90 @@ class Canonicalizer extends Scanner {
         this.depth--
       }
     }
+  }
+
+  /**
+   * An object whose members are all plain (keys and strings without escapes or control characters,
+   * numbers, literals), the common shape (a header, a row of the table), written in one go: its members
+   * found first, then written in key order straight from the text, rather than written as they come and
+   * moved. Anything else (a container inside, an escape, a duplicate key, a syntax error) leaves the
+   * writer and the position as they were and returns false, for the general path to write or to say
+   * what is wrong.
+   */
+  flat(w: ByteWriter): boolean {
+    const t = this.text
+    const s = this.spans
+    let n = 0
+    let i = this.i + 1
+    for (;;) {
+      while (isSpace(t.charCodeAt(i))) i++
+      if (t.charCodeAt(i) !== 0x22 || n === FLAT_MEMBERS) return false
+      // Up to the next quote: an escaped one ends the string too early, and then the syntax around it
+      // or the backslash before it, found as it is written, sends the object to the general path.
+      const keyEnd = t.indexOf('"', i + 1)
+      if (keyEnd < 0) return false
+      let k = keyEnd + 1
+      while (isSpace(t.charCodeAt(k))) k++
+      if (t.charCodeAt(k) !== 0x3a) return false
+      k++
+      while (isSpace(t.charCodeAt(k))) k++
+      const v = t.charCodeAt(k)
+      let end: number
+      if (v === 0x22) {
+        end = t.indexOf('"', k + 1)
+        if (end < 0) return false
+        end++
+      } else if (v === 0x74 || v === 0x66 || v === 0x6e) {
+        const word = v === 0x74 ? "true" : v === 0x66 ? "false" : "null"
+        if (!t.startsWith(word, k)) return false
+        end = k + word.length
+      } else {
+        const e = scanNumber(t, k)
+        if (typeof e !== "number") return false
+        end = e
+      }
+      const m = FLAT * n++
+      s[m] = i
+      s[m + 1] = keyEnd
+      s[m + 2] = k
+      s[m + 3] = end
+      i = end
+      while (isSpace(t.charCodeAt(i))) i++
+      const d = t.charCodeAt(i++)
+      if (d === 0x7d) break
+      if (d !== 0x2c) return false
+    }
+    // Insertion sort of the members by key (UTF-16 code units): objects are small.
+    const order = this.order
+    while (order.length < n) order.push(0)
+    for (let a = 0; a < n; a++) {
+      const x = FLAT * a
+      let b = a - 1
+      for (; b >= 0; b--) {
+        const d = compareKeys(t, s, order[b], x)
+        if (d === 0) return false
+        if (d < 0) break
+        order[b + 1] = order[b]
+      }
+      order[b + 1] = x
+    }
+    const from = w.pos
+    w.byte(0x7b)
+    for (let a = 0; a < n; a++) {
+      const m = order[a]
+      if (a > 0) w.byte(0x2c)
+      let plain = plainString(w, t, s[m], s[m + 1])
+      w.byte(0x3a)
+      if (t.charCodeAt(s[m + 2]) === 0x22) plain &&= plainString(w, t, s[m + 2], s[m + 3] - 1)
+      else w.text(t, s[m + 2], s[m + 3])
+      if (!plain) {
+        w.pos = from
+        return false
+      }
+    }
+    w.byte(0x7d)
+    this.i = i
+    return true
   }
 
   literal(w: ByteWriter, word: string): Failure | undefined {

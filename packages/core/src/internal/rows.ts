@@ -16,8 +16,10 @@ import * as Split from "../Split.js"
 import type * as Timestamp from "../Timestamp.js"
 import { ByteWriter } from "./byteWriter.js"
 import * as Formats from "./formats.js"
+import type { ScanFailure } from "./lexer.js"
 import { ResultText } from "./line.js"
 import { eventColumn, NOMOR_SPRINT, readUtc, utcText } from "./query.js"
+import * as ReplayText from "./replayText.js"
 
 /**
  * A row the export cannot read: a column that does not hold what the schema of contract §1 promises,
@@ -201,8 +203,9 @@ const CONTRACT: Formats.Output = { format: "jsonl", input: "pipeline" }
 
 /**
  * Appends one row's line to `w`; on failure appends nothing. The final result goes from the row's text
- * to canonical bytes directly; a value is built only to replay a job's events (about half the jobs
- * have none, and their initial result is the final one, written once).
+ * to canonical bytes directly. About half the jobs have no events: their initial result is the final
+ * one, written once. The others are replayed on those bytes (`replayText.ts`), parsed only where their
+ * events reach; where that gives up, on the parsed result, which says what is wrong.
  */
 export const writeRow = (
   w: ByteWriter,
@@ -211,26 +214,46 @@ export const writeRow = (
 ): InvalidRow | Replay.ReplayError | undefined => {
   const fields = decodeFields(row)
   if (fields instanceof RowFailure) return invalid(row, fields)
-  let final: Slot | ResultText = row.result === null ? undefined : new ResultText(row.result)
-  let initial: Slot | ResultText = final
+  const text = row.ocr_text ?? null
   if (fields.events.length > 0) {
-    let value: Slot
-    if (row.result !== null) {
-      const parsed = json("result", row.result)
-      if (parsed instanceof RowFailure) return invalid(row, parsed)
-      value = parsed
-    }
-    const undone = Replay.undo(row.id, value, fields.events)
-    if (Either.isLeft(undone)) return undone.left
-    initial = undone.right
-    // Parsed once: the value is written, rather than its text read a second time.
-    final = value
+    const replayed = ReplayText.undo(row.id, row.result, fields.events)
+    return replayed !== ReplayText.failed &&
+      Formats.write(output, w, fields, replayed.initial, replayed.final, text) === undefined
+      ? undefined
+      : replayedParsed(w, row, output, fields)
   }
-  const failure = Formats.write(output, w, fields, initial, final, row.ocr_text ?? null)
-  return failure === undefined
-    ? undefined
-    : invalid(row, new RowFailure("result", new Json.JsonSyntaxError(failure).message))
+  const final = row.result === null ? undefined : new ResultText(row.result)
+  const failure = Formats.write(output, w, fields, final, final, text)
+  return failure === undefined ? undefined : syntaxError(row, failure)
 }
+
+const syntaxError = (row: Row, failure: ScanFailure): InvalidRow =>
+  invalid(row, new RowFailure("result", new Json.JsonSyntaxError(failure).message))
+
+/** `writeRow` of a job with events, replayed on its parsed result: the reference, whose errors are reported. */
+const replayedParsed = (
+  w: ByteWriter,
+  row: Row,
+  output: Formats.Output,
+  fields: Omit<Job, "result">
+): InvalidRow | Replay.ReplayError | undefined => {
+  let value: Slot
+  if (row.result !== null) {
+    const parsed = json("result", row.result)
+    if (parsed instanceof RowFailure) return invalid(row, parsed)
+    value = parsed
+  }
+  const undone = Replay.undo(row.id, value, fields.events)
+  if (Either.isLeft(undone)) return undone.left
+  const failure = Formats.write(output, w, fields, undone.right, value, row.ocr_text ?? null)
+  return failure === undefined ? undefined : syntaxError(row, failure)
+}
+
+/** `writeRow` for one output, decided once: the export's writer of every row of a stream. */
+export const rowWriter =
+  (output: Formats.Output) =>
+  (w: ByteWriter, row: Row): InvalidRow | Replay.ReplayError | undefined =>
+    writeRow(w, row, output)
 
 /**
  * One row to its canonical line: decode, replay, serialize.

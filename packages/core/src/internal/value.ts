@@ -117,3 +117,16 @@ const decrement = (digits: string): string => {
   while (digits.charCodeAt(n - 1) === 0x30) n--
   return `${digits.slice(0, n - 1)}${String.fromCharCode(digits.charCodeAt(n - 1) - 1)}${"9".repeat(digits.length - n)}`
 }
+
+/**
+ * A JSON value still as canonical bytes, `bytes[start, end)`, never parsed: what replay on a result's
+ * bytes (`replayText.ts`) leaves wherever no event reaches. Not part of the public `Json`: only the
+ * canonical writer reads it, and copies it.
+ */
+export class Raw {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly start: number,
+    readonly end: number
+  ) {}
+}
