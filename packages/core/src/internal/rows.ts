@@ -56,8 +56,12 @@ export interface Row {
   readonly reviewed_at: string | null
   readonly created_at: string
   readonly result: string | null
-  /** `text[]` as the driver reads it: `null` for a NULL element, nested arrays for more dimensions. */
-  readonly review_flags: ReadonlyArray<unknown>
+  /**
+   * `text[]` as the driver reads it: `null` for a NULL element, nested arrays for more dimensions; the
+   * whole `null` for an empty array, which the query sends as NULL (the column is `NOT NULL`), sparing
+   * the driver's array parser the half of the rows that have no flags.
+   */
+  readonly review_flags: ReadonlyArray<unknown> | null
   readonly confidence: number | null
   /** `[[id, field_path, [old] | null, [new] | null, corrected_by, reason, corrected_at], …]` or null. */
   readonly events: string | null
@@ -142,8 +146,11 @@ const events = (source: string | null): ReadonlyArray<CorrectionEvent> | RowFail
 
 const dimensions = (v: unknown): number => (Array.isArray(v) ? 1 + dimensions(v[0]) : 0)
 
+const noFlags: ReadonlyArray<string | null> = []
+
 /** The flags as a list whose elements are strings or null (SQL NULL): one dimension only. */
-const flags = (value: ReadonlyArray<unknown>): ReadonlyArray<string | null> | RowFailure => {
+const flags = (value: ReadonlyArray<unknown> | null): ReadonlyArray<string | null> | RowFailure => {
+  if (value === null) return noFlags
   for (const f of value) {
     if (f !== null && typeof f !== "string") {
       return new RowFailure(
@@ -289,7 +296,8 @@ export const sampleColumns = (sql: SqlClient.SqlClient, texts = false) => sql`
   j.filename, j.source_kind, j.satuan, j.approved, j.reviewed_by,
   ${utcText(sql, "j.reviewed_at")} AS reviewed_at,
   ${utcText(sql, "j.created_at")} AS created_at,
-  j.result::text AS result, ${sql.literal(NOMOR_SPRINT)} AS nomor_sprint, j.review_flags, j.confidence,
+  j.result::text AS result, ${sql.literal(NOMOR_SPRINT)} AS nomor_sprint,
+  NULLIF(j.review_flags, '{}') AS review_flags, j.confidence,
   (
     SELECT json_agg(json_build_array(
       c.id::text, c.field_path,
