@@ -9,7 +9,7 @@
  */
 import { Data, Either, Order as O } from "effect"
 import { ByteWriter } from "./internal/byteWriter.js"
-import { daysFromCivil, daysInMonth, writeUtc } from "./internal/utc.js"
+import { carry, daysFromCivil, daysInMonth, microsOf, parseUtc, writeUtc } from "./internal/utc.js"
 
 /**
  * An instant: `seconds` since 1970-01-01T00:00:00Z (UTC, no leap seconds) plus `micros` (0–999,999).
@@ -91,62 +91,6 @@ export const parse = (text: string): Either.Either<Timestamp, InvalidTimestamp> 
   }
   const fraction = m[7] ?? ""
   return Either.right(carry(seconds, microsOf(fraction, 0, fraction.length)))
-}
-
-/** The microseconds of the fraction digits `text[start, end)`; a finer remainder rounds up. */
-const microsOf = (text: string, start: number, end: number): number => {
-  let micros = 0
-  for (let i = start; i < start + 6; i++) micros = micros * 10 + (i < end ? text.charCodeAt(i) - 0x30 : 0)
-  for (let i = start + 6; i < end; i++) if (text.charCodeAt(i) !== 0x30) return micros + 1
-  return micros
-}
-
-/** Rounding up may reach the next second. */
-const carry = (seconds: number, micros: number): Timestamp =>
-  micros === 1_000_000 ? { seconds: seconds + 1, micros: 0 } : { seconds, micros }
-
-/** The number written by the `n` digits at `text[start]`, or -1 if they are not all digits. */
-const digits = (text: string, start: number, n: number): number => {
-  let v = 0
-  for (let i = start; i < start + n; i++) {
-    const d = text.charCodeAt(i) - 0x30
-    if (d < 0 || d > 9) return -1
-    v = v * 10 + d
-  }
-  return v
-}
-
-/**
- * The common shape `YYYY-MM-DDTHH:MM:SS[.f…]Z` (PostgreSQL's UTC text, two or three per exported row)
- * read without a regular expression. `undefined` for anything else, out-of-range fields included:
- * `parse` then takes the general path, which says what is wrong.
- */
-const parseUtc = (text: string): Timestamp | undefined => {
-  const n = text.length
-  if (n < 20 || (text.charCodeAt(n - 1) | 0x20) !== 0x7a) return undefined
-  const sep = text.charCodeAt(10)
-  if (
-    text.charCodeAt(4) !== 0x2d ||
-    text.charCodeAt(7) !== 0x2d ||
-    (sep !== 0x54 && sep !== 0x74 && sep !== 0x20) ||
-    text.charCodeAt(13) !== 0x3a ||
-    text.charCodeAt(16) !== 0x3a
-  ) {
-    return undefined
-  }
-  const year = digits(text, 0, 4)
-  const month = digits(text, 5, 2)
-  const day = digits(text, 8, 2)
-  const hour = digits(text, 11, 2)
-  const minute = digits(text, 14, 2)
-  const second = digits(text, 17, 2)
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined
-  if (n > 20) {
-    if (n === 21 || text.charCodeAt(19) !== 0x2e || digits(text, 20, n - 21) < 0) return undefined
-  }
-  const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
-  return carry(seconds, n > 20 ? microsOf(text, 20, n - 1) : 0)
 }
 
 const scratch = new ByteWriter(64)

@@ -4,6 +4,7 @@ import { Either, Option } from "effect"
 import type { Filter } from "../Filter.js"
 import type * as Split from "../Split.js"
 import * as Timestamp from "../Timestamp.js"
+import { parseUtc } from "./utc.js"
 
 /** `coalesce(reviewed_at, created_at)` in `[since, until)`, for the jobs table aliased `j`. */
 export const windowConditions = (sql: SqlClient.SqlClient, filter: Pick<Filter, "since" | "until">) => {
@@ -64,6 +65,9 @@ const RFC3339 = "cannot be written as an RFC 3339 timestamp"
  * time as PostgreSQL writes it in UTC (`'0044-03-15 12:00:00+00 BC'`, which can be pasted into a query).
  */
 export const readUtc = (text: string): Timestamp.Timestamp | string => {
+  // The common shape first, without the `Either` of `Timestamp.parse` (two or three a row).
+  const utc = parseUtc(text)
+  if (utc !== undefined) return utc
   const t = Timestamp.parse(text)
   if (Either.isRight(t)) return t.right
   if (text === "infinity" || text === "-infinity") return `'${text}' ${RFC3339}: it is not a finite time`

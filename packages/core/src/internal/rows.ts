@@ -15,6 +15,7 @@ import type { CorrectionEvent, Job } from "../Sample.js"
 import * as Split from "../Split.js"
 import type * as Timestamp from "../Timestamp.js"
 import { ByteWriter } from "./byteWriter.js"
+import * as Events from "./events.js"
 import * as Formats from "./formats.js"
 import type { ScanFailure } from "./lexer.js"
 import { ResultText } from "./line.js"
@@ -132,6 +133,8 @@ const event = (e: Json.Json): CorrectionEvent | RowFailure => {
 
 const events = (source: string | null): ReadonlyArray<CorrectionEvent> | RowFailure => {
   if (source === null) return []
+  const read = Events.read(source)
+  if (read !== undefined) return read
   const list = json("job_corrections", source)
   if (list instanceof RowFailure) return list
   if (!Array.isArray(list)) return new RowFailure("job_corrections", "expected an array")
