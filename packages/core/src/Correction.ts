@@ -148,6 +148,34 @@ export const shape = (value: Slot): string => {
   return kind
 }
 
+const notApplicable = (c: Correction, reason: Reason, actual: Slot, detail: string) =>
+  new NotApplicable({
+    reason,
+    path: c.path.text,
+    expected: c._tag === "Insert" ? undefined : c.oldValue,
+    actual,
+    detail
+  })
+
+const fail = (c: Correction, reason: Reason, actual: Slot, detail: string) =>
+  Either.left(notApplicable(c, reason, actual, detail))
+
+/**
+ * The check every kind of correction makes on the value at its path itself. (Here rather than a closure
+ * in `apply`: replay calls it for every event of every job.)
+ */
+const check = (c: Correction, actual: Slot): NotApplicable | undefined => {
+  if (c._tag === "Insert") {
+    return actual === undefined
+      ? undefined
+      : notApplicable(c, "path_present", actual, "the path already holds a value")
+  }
+  if (actual === undefined) return notApplicable(c, "path_absent", actual, "the path holds no value")
+  return Json.equals(actual, c.oldValue)
+    ? undefined
+    : notApplicable(c, "value_differs", actual, "the value at the path differs from the expected one")
+}
+
 /**
  * Applies a correction to a result, checking its precondition first.
  *
@@ -155,30 +183,8 @@ export const shape = (value: Slot): string => {
  */
 export const apply = (result: Slot, c: Correction): Either.Either<Slot, NotApplicable> => {
   const segments = c.path.segments
-  const error = (reason: Reason, actual: Slot, detail: string) =>
-    new NotApplicable({
-      reason,
-      path: c.path.text,
-      expected: c._tag === "Insert" ? undefined : c.oldValue,
-      actual,
-      detail
-    })
-  const fail = (reason: Reason, actual: Slot, detail: string) => Either.left(error(reason, actual, detail))
-  // The check every kind makes on the value at the path itself.
-  const check = (actual: Slot): NotApplicable | undefined => {
-    if (c._tag === "Insert") {
-      return actual === undefined
-        ? undefined
-        : error("path_present", actual, "the path already holds a value")
-    }
-    if (actual === undefined) return error("path_absent", actual, "the path holds no value")
-    return Json.equals(actual, c.oldValue)
-      ? undefined
-      : error("value_differs", actual, "the value at the path differs from the expected one")
-  }
-
   if (segments.length === 0) {
-    const bad = check(result)
+    const bad = check(c, result)
     if (bad !== undefined) return Either.left(bad)
     return Either.right(c._tag === "Remove" ? undefined : c.newValue)
   }
@@ -193,8 +199,8 @@ export const apply = (result: Slot, c: Correction): Either.Either<Slot, NotAppli
   }
   if (node === undefined) {
     return c._tag === "Insert"
-      ? fail("parent_absent", undefined, "the parent of the path does not exist")
-      : fail("path_absent", undefined, "the path holds no value")
+      ? fail(c, "parent_absent", undefined, "the parent of the path does not exist")
+      : fail(c, "path_absent", undefined, "the path holds no value")
   }
 
   const seg = segments[last]
@@ -202,10 +208,10 @@ export const apply = (result: Slot, c: Correction): Either.Either<Slot, NotAppli
   if (seg._tag === "Key") {
     if (!Json.isObject(node)) {
       return c._tag === "Insert"
-        ? fail("parent_mismatch", undefined, `the parent is ${describe(node)}, not an object`)
-        : fail("path_absent", undefined, "the path holds no value")
+        ? fail(c, "parent_mismatch", undefined, `the parent is ${describe(node)}, not an object`)
+        : fail(c, "path_absent", undefined, "the path holds no value")
     }
-    const bad = check(node.get(seg.key))
+    const bad = check(c, node.get(seg.key))
     if (bad !== undefined) return Either.left(bad)
     const copy = copyOf(node)
     if (c._tag === "Remove") copy.delete(seg.key)
@@ -214,15 +220,20 @@ export const apply = (result: Slot, c: Correction): Either.Either<Slot, NotAppli
   } else {
     if (!Json.isArray(node)) {
       return c._tag === "Insert"
-        ? fail("parent_mismatch", undefined, `the parent is ${describe(node)}, not an array`)
-        : fail("path_absent", undefined, "the path holds no value")
+        ? fail(c, "parent_mismatch", undefined, `the parent is ${describe(node)}, not an array`)
+        : fail(c, "path_absent", undefined, "the path holds no value")
     }
     const i = seg.index
     if (c._tag === "Insert" && i > node.length) {
-      return fail("index_out_of_range", undefined, `index ${i} is beyond the array's length ${node.length}`)
+      return fail(
+        c,
+        "index_out_of_range",
+        undefined,
+        `index ${i} is beyond the array's length ${node.length}`
+      )
     }
     // An array insert shifts later elements instead of needing a free slot.
-    const bad = check(c._tag === "Insert" ? undefined : node[i])
+    const bad = check(c, c._tag === "Insert" ? undefined : node[i])
     if (bad !== undefined) return Either.left(bad)
     const copy = node.slice()
     if (c._tag === "Remove") copy.splice(i, 1)

@@ -40,6 +40,12 @@ const at: Array<number> = []
  */
 const keyLists: Array<Array<string>> = []
 
+/** Where `collectKey` puts the keys of the object being written (a module function: no closure a call). */
+let collecting: Array<string> = []
+const collectKey = (_: Json, key: string): void => {
+  collecting.push(key)
+}
+
 /** Writes a value's canonical text. */
 export const writeValue = (w: ByteWriter, value: Json): void => {
   const base = within.length
@@ -78,7 +84,8 @@ export const writeValue = (w: ByteWriter, value: Json): void => {
         // Empty unless a write threw halfway (a buffer past its limit, say).
         else keys.length = 0
         objectDepth++
-        for (const k of map.keys()) keys.push(k)
+        collecting = keys
+        map.forEach(collectKey)
         sortKeys(keys)
         if (container !== undefined) {
           within.push(container)
