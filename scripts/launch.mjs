@@ -40,8 +40,8 @@ const stopWithParent = () => {
 
 /**
  * V8 flags for memory (docs/performance.md, "Memory"): the young generation stays at the size Node started it with
- * (a 1 MB semi-space: each batch of rows is collected young), the old one is collected before it grows by
- * a tenth, and WebAssembly (the embedded PGlite) is compiled by the baseline compiler alone. Set by the
+ * (a 1 MB semi-space) until the process does bulk work (`growOnceForBulkWork`), the old one is collected
+ * before it grows by a tenth, and WebAssembly (the embedded PGlite) is compiled by the baseline compiler alone. Set by the
  * launcher (`run`), not on the command line, where V8 would refuse the code cache of Node's own modules;
  * V8 reads these three as it goes, not only at start.
  */
