@@ -4,8 +4,6 @@
 // cache (scripts/bundle.cjs).
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import { constants, PerformanceObserver } from "node:perf_hooks"
-import * as v8 from "node:v8"
 
 const require = createRequire(import.meta.url)
 /** Builds a bundle when it may be stale (CommonJS: the export workers' layer requires it from a bundle). */
@@ -40,45 +38,12 @@ const stopWithParent = () => {
 
 /**
  * V8 flags for memory (docs/performance.md, "Memory"): the young generation stays at the size Node started it with
- * (a 1 MB semi-space) until the process does bulk work (`growOnceForBulkWork`), the old one is collected
- * before it grows by a tenth, and WebAssembly (the embedded PGlite) is compiled by the baseline compiler alone. Set by the
+ * (a 1 MB semi-space: each batch of rows is collected young), the old one is collected before it grows by
+ * a tenth, and WebAssembly (the embedded PGlite) is compiled by the baseline compiler alone. Set by the
  * launcher (`run`), not on the command line, where V8 would refuse the code cache of Node's own modules;
  * V8 reads these three as it goes, not only at start.
  */
 const V8_FLAGS = ["--semi-space-growth-factor=1", "--heap-growing-percent=10", "--liftoff-only"]
-
-/** Young-generation collections after which the process is doing bulk work (a start takes ~20). */
-const BULK_SCAVENGES = 50
-/** How much the semi-space grows, once, for bulk work: 1 MB to 4 MB. */
-const BULK_GROWTH = 4
-
-/**
- * Lets the young generation grow once, to 4 MB semi-spaces, when the process does bulk work (docs/
- * performance.md, "Memory"). At 1 MB, an export's rows, received a batch ahead, wait for their turn across
- * many collections, are promoted and collected again: half of an export's garbage collection at 100k jobs,
- * for 6 MB of memory. A start, a `--help`, a small command stay at 1 MB. V8 reads the growth factor as it
- * grows the space (`--max-semi-space-size` it reads only at start): 4 for one growth, then 1 again.
- */
-const growOnceForBulkWork = () => {
-  let scavenges = 0
-  const newSpace = () =>
-    v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0
-  let before = 0
-  const observer = new PerformanceObserver((list) => {
-    if (before === 0) {
-      for (const entry of list.getEntries()) {
-        if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
-      }
-      if (scavenges < BULK_SCAVENGES) return
-      before = newSpace()
-      v8.setFlagsFromString(`--semi-space-growth-factor=${BULK_GROWTH}`)
-    } else if (newSpace() > before) {
-      v8.setFlagsFromString("--semi-space-growth-factor=1")
-      observer.disconnect()
-    }
-  })
-  observer.observe({ entryTypes: ["gc"] })
-}
 
 /**
  * @param {{ app: string, entry: string }} options  paths relative to the repository root: the app's
@@ -89,6 +54,5 @@ export const launch = async ({ app, entry }) => {
   // Before the build: pnpm may be stopped while it runs.
   if (process.env.npm_lifecycle_script !== undefined) stopWithParent()
   const { start } = run(await bundled({ pkg: app, entry }), { flags: V8_FLAGS })
-  growOnceForBulkWork()
   start()
 }
