@@ -433,35 +433,10 @@ class Canonicalizer extends Scanner {
     const t = this.text
     const start = this.i
     const close = t.indexOf('"', start + 1)
-    if (close > 0) {
-      // Printable ASCII without escapes, the common case: the characters are the bytes.
-      w.ensure(close - start + 1)
-      const b = w.buf
-      let p = w.pos
-      let k = start
-      for (; k < close; k++) {
-        const c = t.charCodeAt(k)
-        if (c === 0x5c || c >= 0x80 || c < 0x20) break
-        b[p++] = c
-      }
-      if (k === close) {
-        b[p++] = 0x22
-        w.pos = p
-        this.i = close + 1
-        this.decoded = undefined
-        return undefined
-      }
-      if (t.charCodeAt(k) !== 0x5c) {
-        // Other characters but still no escapes before the closing quote.
-        let j = k
-        while (j < close && t.charCodeAt(j) !== 0x5c && t.charCodeAt(j) >= 0x20) j++
-        if (j === close) {
-          w.quoted(t, start + 1, close)
-          this.i = close + 1
-          this.decoded = undefined
-          return undefined
-        }
-      }
+    if (close > 0 && plainString(w, t, start, close)) {
+      this.i = close + 1
+      this.decoded = undefined
+      return undefined
     }
     // Escapes (PostgreSQL's are canonical already, but text from elsewhere may differ), or an error:
     // decoded, and written again.

@@ -39,14 +39,18 @@ const string = (): string | undefined => {
 
 const NULL = "null"
 
+/** Is a `null` where the reading is? It is then read. */
+const readNull = (): boolean => {
+  if (!text.startsWith(NULL, at)) return false
+  at += NULL.length
+  return true
+}
+
 const failed: unique symbol = Symbol("failed")
 
 /** `null` (absent) or `[value]` (present); `failed` for anything else. */
 const slot = (): Slot | typeof failed => {
-  if (text.startsWith(NULL, at)) {
-    at += NULL.length
-    return undefined
-  }
+  if (readNull()) return undefined
   if (text.charCodeAt(at) !== 0x5b) return failed
   const v = valueAt(text, at + 1)
   if (v instanceof Failure) return failed
@@ -66,9 +70,7 @@ const event = (): CorrectionEvent | undefined => {
   if (newValue === failed || !expect(0x2c)) return undefined
   const correctedBy = string()
   if (correctedBy === undefined || !expect(0x2c)) return undefined
-  let reason: string | null | undefined = null
-  if (text.startsWith(NULL, at)) at += NULL.length
-  else reason = string()
+  const reason = readNull() ? null : string()
   if (reason === undefined || !expect(0x2c)) return undefined
   const time = string()
   // Another shape of time (or none RFC 3339 can write) is for the general reading to name.

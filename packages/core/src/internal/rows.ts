@@ -230,7 +230,7 @@ export const writeRow = (
     return replayed !== ReplayText.failed &&
       Formats.write(output, w, fields, replayed.initial, replayed.final, text) === undefined
       ? undefined
-      : replayedParsed(w, row, output, fields)
+      : replayedParsed(w, row, output, fields, text)
   }
   const final = row.result === null ? undefined : new ResultText(row.result)
   const failure = Formats.write(output, w, fields, final, final, text)
@@ -245,7 +245,8 @@ const replayedParsed = (
   w: ByteWriter,
   row: Row,
   output: Formats.Output,
-  fields: Omit<Job, "result">
+  fields: Omit<Job, "result">,
+  text: string | null
 ): InvalidRow | Replay.ReplayError | undefined => {
   let value: Slot
   if (row.result !== null) {
@@ -255,7 +256,7 @@ const replayedParsed = (
   }
   const undone = Replay.undo(row.id, value, fields.events)
   if (Either.isLeft(undone)) return undone.left
-  const failure = Formats.write(output, w, fields, undone.right, value, row.ocr_text ?? null)
+  const failure = Formats.write(output, w, fields, undone.right, value, text)
   return failure === undefined ? undefined : syntaxError(row, failure)
 }
 
